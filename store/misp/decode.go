@@ -1,0 +1,375 @@
+package misp
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// MaxDocumentDepth bounds nesting so a hostile document cannot exhaust the stack.
+const maxWrapDepth = 4
+
+var decodeOpts = json.JoinOptions(
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+)
+
+// ErrGalaxyDocument is returned for a document that holds a galaxy and its clusters rather
+// than events.
+var ErrGalaxyDocument = errors.New("document is a galaxy, not an event")
+
+// envelope is every wrapper MISP and its tools put around events.
+type envelope struct {
+	Event    *Event         `json:"Event"`
+	Response jsontext.Value `json:"response"`
+	Request  jsontext.Value `json:"request"`
+	Rest     Extra          `json:",embed"`
+}
+
+// ParseEvents decodes a document holding events in any shape MISP and its tools write:
+// {"Event":{…}}, {"response":[{"Event":…},…]}, {"response":{"Event":…}}, a bare event
+// object, or a list of any of those. Each event is normalised (see Normalize) and checked.
+func ParseEvents(data []byte) ([]*Event, error) {
+	var out []*Event
+	if err := parseInto(data, &out, 0); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no event in document")
+	}
+	for i, e := range out {
+		if err := e.Normalize(); err != nil {
+			if len(out) > 1 {
+				return nil, fmt.Errorf("event %d: %w", i, err)
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ParseEvent decodes a document that must hold exactly one event.
+func ParseEvent(data []byte) (*Event, error) {
+	evs, err := ParseEvents(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) != 1 {
+		return nil, fmt.Errorf("want one event, document holds %d", len(evs))
+	}
+	return evs[0], nil
+}
+
+func parseInto(data []byte, out *[]*Event, depth int) error {
+	if depth > maxWrapDepth {
+		return errors.New("events wrapped too deeply")
+	}
+	switch firstByte(data) {
+	case '[':
+		var items []jsontext.Value
+		if err := json.Unmarshal(data, &items, decodeOpts); err != nil {
+			return DescribeJSONError(err)
+		}
+		for i, it := range items {
+			if err := parseInto(it, out, depth+1); err != nil {
+				return fmt.Errorf("item %d: %w", i, err)
+			}
+		}
+		return nil
+	case '{':
+	default:
+		var v any
+		if err := json.Unmarshal(data, &v, decodeOpts); err != nil {
+			return DescribeJSONError(err)
+		}
+		return errors.New("document is not a JSON object or array")
+	}
+	var env envelope
+	if err := json.Unmarshal(data, &env, decodeOpts); err != nil {
+		return DescribeJSONError(err)
+	}
+	switch {
+	case env.Event != nil:
+		*out = append(*out, env.Event)
+		return nil
+	case len(env.Response) > 0:
+		return parseInto(env.Response, out, depth+1)
+	case len(env.Request) > 0:
+		return parseInto(env.Request, out, depth+1)
+	}
+	if _, ok := env.Rest["GalaxyCluster"]; ok {
+		if _, ok := env.Rest["info"]; !ok {
+			return ErrGalaxyDocument
+		}
+	}
+	if _, ok := env.Rest["uuid"]; !ok {
+		if _, ok := env.Rest["info"]; !ok {
+			return errors.New(`no "Event" member, and not an event`)
+		}
+	}
+	var e Event
+	if err := json.Unmarshal(data, &e, decodeOpts); err != nil {
+		return DescribeJSONError(err)
+	}
+	*out = append(*out, &e)
+	return nil
+}
+
+func firstByte(b []byte) byte {
+	b = bytes.TrimLeft(b, " \t\r\n\ufeff")
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// DecodeError says where in a JSON document decoding failed.
+type DecodeError struct {
+	Pointer string // JSON pointer of the offending member, e.g. /Event/Attribute/3/timestamp
+	Offset  int64  // byte offset in the document
+	Err     error
+}
+
+func (e *DecodeError) Error() string {
+	switch {
+	case e.Pointer != "":
+		return fmt.Sprintf("at %s (byte %d): %v", e.Pointer, e.Offset, e.Err)
+	default:
+		return fmt.Sprintf("at byte %d: %v", e.Offset, e.Err)
+	}
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// DescribeJSONError turns the JSON library's errors into a DecodeError that names the
+// member and byte offset in words a person can act on.
+func DescribeJSONError(err error) error {
+	var se *json.SemanticError
+	if errors.As(err, &se) {
+		inner := se.Err
+		if inner == nil {
+			inner = fmt.Errorf("cannot store JSON %s in %s", kindWord(se.JSONKind), se.GoType)
+		}
+		return &DecodeError{Pointer: string(se.JSONPointer), Offset: se.ByteOffset, Err: inner}
+	}
+	var sy *jsontext.SyntacticError
+	if errors.As(err, &sy) {
+		return &DecodeError{Pointer: string(sy.JSONPointer), Offset: sy.ByteOffset, Err: sy.Err}
+	}
+	if errors.Is(err, jsontext.ErrDuplicateName) {
+		return &DecodeError{Err: err}
+	}
+	return err
+}
+
+func kindWord(k jsontext.Kind) string {
+	if k == 0 {
+		return "value"
+	}
+	return strings.TrimPrefix(kindName(k), "a ")
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID reports whether s has the form of a UUID.
+func IsUUID(s string) bool { return uuidRE.MatchString(s) }
+
+// Normalize brings an event decoded from any of MISP's input shapes to the one shape the
+// rest of mispdesk works with, and refuses what cannot be stored safely:
+//   - EventTag/AttributeTag lists (with nested Tag) become Tag lists; a legacy "orgc" string
+//     becomes Orgc;
+//   - UUIDs are lower-cased; a missing attribute, object or report UUID is derived from the
+//     event UUID and the element's content, so importing the same file twice gives the
+//     same UUIDs;
+//   - a missing date is taken from the timestamp;
+//   - the event UUID must be a UUID and info must be present; every attribute needs a type
+//     and a value, every distribution must be a MISP level.
+func (e *Event) Normalize() error {
+	e.UUID = strings.ToLower(strings.TrimSpace(e.UUID))
+	if e.UUID == "" && strings.TrimSpace(e.Info) != "" {
+		// MISP gives a new event a random UUID; one derived from what identifies the
+		// event lets the same file be imported twice without making two events.
+		e.UUID = derivedUUID("event", e.Info, e.Date, fmt.Sprint(int64(e.Timestamp)))
+	}
+	if !IsUUID(e.UUID) {
+		if e.UUID == "" {
+			return errors.New("Event.uuid is missing")
+		}
+		return fmt.Errorf("Event.uuid %q is not a UUID", truncate(e.UUID, 60))
+	}
+	if strings.TrimSpace(e.Info) == "" {
+		return fmt.Errorf("event %s: Event.info is empty", e.UUID)
+	}
+	if e.Distribution == InheritEvent {
+		return fmt.Errorf("event %s: Event.distribution 5 (inherit) is only valid for children", e.UUID)
+	}
+	if e.Date == "" && e.Timestamp > 0 {
+		e.Date = time.Unix(int64(e.Timestamp), 0).UTC().Format(time.DateOnly)
+	}
+	if err := takeTagLinks(&e.Tag, e.Extra, "EventTag"); err != nil {
+		return fmt.Errorf("event %s: %w", e.UUID, err)
+	}
+	if e.Orgc == nil {
+		if v, ok := e.Extra["orgc"]; ok && v.Kind() == '"' {
+			name, _ := unquote(v)
+			e.Orgc = &Org{Name: name}
+			delete(e.Extra, "orgc")
+		}
+	}
+	e.Org, e.Orgc = nonEmptyOrg(e.Org), nonEmptyOrg(e.Orgc)
+	e.SharingGroup = nonEmptySG(e.SharingGroup)
+	seen := make(map[string]string, len(e.Attribute))
+	for i := range e.Attribute {
+		where := fmt.Sprintf("Attribute[%d]", i)
+		if err := e.normalizeAttribute(&e.Attribute[i], where, seen); err != nil {
+			return fmt.Errorf("event %s: %w", e.UUID, err)
+		}
+	}
+	for i := range e.Object {
+		o := &e.Object[i]
+		where := fmt.Sprintf("Object[%d]", i)
+		if o.UUID == "" {
+			o.UUID = derivedUUID(e.UUID, "object", o.Name, o.TemplateUUID, fmt.Sprint(i))
+		}
+		o.UUID = strings.ToLower(o.UUID)
+		if !IsUUID(o.UUID) {
+			return fmt.Errorf("event %s: %s.uuid %q is not a UUID", e.UUID, where, truncate(o.UUID, 60))
+		}
+		if o.Name == "" {
+			return fmt.Errorf("event %s: %s.name is empty", e.UUID, where)
+		}
+		o.SharingGroup = nonEmptySG(o.SharingGroup)
+		for j := range o.Attribute {
+			if err := e.normalizeAttribute(&o.Attribute[j], fmt.Sprintf("%s.Attribute[%d]", where, j), seen); err != nil {
+				return fmt.Errorf("event %s: %w", e.UUID, err)
+			}
+		}
+		for j := range o.ObjectReference {
+			r := &o.ObjectReference[j]
+			r.ReferencedUUID = strings.ToLower(r.ReferencedUUID)
+			if r.UUID == "" {
+				r.UUID = derivedUUID(e.UUID, "reference", o.UUID, r.ReferencedUUID, r.RelationshipType)
+			}
+			r.UUID = strings.ToLower(r.UUID)
+			if !IsUUID(r.UUID) {
+				return fmt.Errorf("event %s: %s.ObjectReference[%d].uuid %q is not a UUID", e.UUID, where, j, truncate(r.UUID, 60))
+			}
+		}
+	}
+	for i := range e.EventReport {
+		r := &e.EventReport[i]
+		if r.UUID == "" {
+			r.UUID = derivedUUID(e.UUID, "report", r.Name, fmt.Sprint(i))
+		}
+		r.UUID = strings.ToLower(r.UUID)
+		r.SharingGroup = nonEmptySG(r.SharingGroup)
+		if !IsUUID(r.UUID) {
+			return fmt.Errorf("event %s: EventReport[%d].uuid %q is not a UUID", e.UUID, i, truncate(r.UUID, 60))
+		}
+	}
+	return nil
+}
+
+func (e *Event) normalizeAttribute(a *Attribute, where string, seen map[string]string) error {
+	if a.Type == "" {
+		return fmt.Errorf("%s.type is empty", where)
+	}
+	if a.Value == "" {
+		return fmt.Errorf("%s (%s): value is empty", where, a.Type)
+	}
+	if a.UUID == "" {
+		a.UUID = derivedUUID(e.UUID, "attribute", where, a.Type, a.Category, a.Value)
+	}
+	a.UUID = strings.ToLower(a.UUID)
+	if !IsUUID(a.UUID) {
+		return fmt.Errorf("%s.uuid %q is not a UUID", where, truncate(a.UUID, 60))
+	}
+	if _, dup := seen[a.UUID]; dup {
+		// MISP would refuse the second attribute and lose it; a derived UUID keeps it.
+		a.UUID = derivedUUID(e.UUID, "duplicate", a.UUID, where)
+	}
+	seen[a.UUID] = where
+	a.SharingGroup = nonEmptySG(a.SharingGroup)
+	if a.Data == "" {
+		if v, ok := a.Extra["base64"]; ok && v.Kind() == '"' {
+			a.Data, _ = unquote(v)
+			delete(a.Extra, "base64")
+		}
+	}
+	return takeTagLinks(&a.Tag, a.Extra, "AttributeTag")
+}
+
+func nonEmptyOrg(o *Org) *Org {
+	if o == nil || (o.ID == 0 && o.UUID == "" && o.Name == "") {
+		return nil
+	}
+	o.UUID = strings.ToLower(o.UUID)
+	return o
+}
+
+func nonEmptySG(g *SharingGroup) *SharingGroup {
+	if g == nil || (g.ID == 0 && g.UUID == "" && g.Name == "") {
+		return nil
+	}
+	g.UUID = strings.ToLower(g.UUID)
+	return g
+}
+
+// takeTagLinks moves MISP's EventTag/AttributeTag form ([{"Tag":{…},"local":…}]) into tags.
+func takeTagLinks(tags *[]Tag, extra Extra, key string) error {
+	raw, ok := extra[key]
+	if !ok {
+		return nil
+	}
+	var links []struct {
+		Tag   *Tag  `json:"Tag"`
+		Local Bool  `json:"local"`
+		Rest  Extra `json:",embed"`
+	}
+	if err := json.Unmarshal(raw, &links, decodeOpts); err != nil {
+		return fmt.Errorf("%s: %w", key, DescribeJSONError(err))
+	}
+	for _, l := range links {
+		if l.Tag == nil || l.Tag.Name == "" {
+			continue
+		}
+		t := *l.Tag
+		if l.Local {
+			t.Local = true
+		}
+		*tags = append(*tags, t)
+	}
+	delete(extra, key)
+	return nil
+}
+
+// derivedUUID makes a name-based (version 5 style) UUID from the parts, so an element that
+// arrives without a UUID gets the same one every time it arrives.
+func derivedUUID(parts ...string) string {
+	h := sha1.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = (b[6] & 0x0f) | 0x50
+	b[8] = (b[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// MarshalEvent encodes an event as MISP sends it: {"Event":{…}}. Members are written in
+// MISP's order, unknown members after them in sorted order, so equal events encode to
+// equal bytes (ETags depend on it).
+func MarshalEvent(e *Event) ([]byte, error) {
+	return json.Marshal(struct {
+		Event *Event `json:"Event"`
+	}{e}, json.Deterministic(true))
+}

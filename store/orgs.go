@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"mispdesk/store/misp"
+)
+
+// Org is an organisation known to this instance. Local orgs have users here; the others
+// are known remote organisations (creators of synced events, remote hosts of servers).
+type Org struct {
+	ID          int64  `json:"id"`
+	UUID        string `json:"uuid"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Type        string `json:"type"`
+	Nationality string `json:"nationality"`
+	Sector      string `json:"sector"`
+	Contacts    string `json:"contacts"`
+	Local       bool   `json:"local"`
+	Created     int64  `json:"date_created"`
+	Modified    int64  `json:"date_modified"`
+}
+
+// MISP returns this org shape inside events.
+func (o *Org) model() *misp.Org {
+	return &misp.Org{ID: misp.Int(o.ID), Name: o.Name, UUID: o.UUID, Local: misp.OptBool{Set: true, Value: o.Local}}
+}
+
+// ErrConflict is returned when a new record would clash with an existing one.
+var ErrConflict = errors.New("already exists")
+
+// AddOrg creates an organisation. An empty UUID gets a random one.
+func (s *Store) AddOrg(ctx context.Context, o Org) (*Org, error) {
+	o.Name = strings.TrimSpace(o.Name)
+	if o.Name == "" {
+		return nil, errors.New("add organisation: name is empty")
+	}
+	if o.UUID == "" {
+		o.UUID = uuid.NewString()
+	}
+	o.UUID = strings.ToLower(o.UUID)
+	if !misp.IsUUID(o.UUID) {
+		return nil, fmt.Errorf("add organisation %q: uuid %q is not a UUID", o.Name, o.UUID)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var clash string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM orgs WHERE uuid = ? OR name = ?`, o.UUID, o.Name).Scan(&clash)
+		if err == nil {
+			return fmt.Errorf("add organisation %q: %w (organisation %q has that name or uuid)", o.Name, ErrConflict, clash)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		o.Created = s.now().Unix()
+		o.Modified = o.Created
+		res, err := tx.ExecContext(ctx, `INSERT INTO orgs (uuid, name, description, type, nationality, sector, contacts, local, date_created, date_modified)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			o.UUID, o.Name, o.Description, o.Type, o.Nationality, o.Sector, o.Contacts, boolInt(o.Local), o.Created, o.Modified)
+		if err != nil {
+			return err
+		}
+		o.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+const orgColumns = `id, uuid, name, description, type, nationality, sector, contacts, local, date_created, date_modified`
+
+func scanOrg(row interface{ Scan(...any) error }) (*Org, error) {
+	var o Org
+	err := row.Scan(&o.ID, &o.UUID, &o.Name, &o.Description, &o.Type, &o.Nationality, &o.Sector, &o.Contacts, &o.Local, &o.Created, &o.Modified)
+	return &o, err
+}
+
+// Orgs lists organisations by name.
+func (s *Store) Orgs(ctx context.Context) ([]Org, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+orgColumns+` FROM orgs ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list organisations: %w", err)
+	}
+	defer rows.Close()
+	var out []Org
+	for rows.Next() {
+		o, err := scanOrg(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list organisations: %w", err)
+		}
+		out = append(out, *o)
+	}
+	return out, rows.Err()
+}
+
+// Org finds an organisation by id, UUID or name (case-insensitive).
+func (s *Store) Org(ctx context.Context, ref string) (*Org, error) {
+	return findOrg(ctx, s.read, ref)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func findOrg(ctx context.Context, q queryer, ref string) (*Org, error) {
+	ref = strings.TrimSpace(ref)
+	var row *sql.Row
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		row = q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = ?`, id)
+	} else if misp.IsUUID(ref) {
+		row = q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE uuid = ?`, strings.ToLower(ref))
+	} else {
+		row = q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE name = ?`, ref)
+	}
+	o, err := scanOrg(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("organisation %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("organisation %q: %w", ref, err)
+	}
+	return o, nil
+}
+
+// captureOrg finds the organisation an incoming element names (by UUID, else by name) and
+// creates it in the known-remote pool when it is new, as MISP's Organisation::captureOrg
+// does. A new org whose name is taken by another UUID gets a suffixed name.
+func (s *Store) captureOrg(ctx context.Context, tx *sql.Tx, in *misp.Org) (int64, error) {
+	if in == nil || (in.UUID == "" && in.Name == "") {
+		return 0, errors.New("organisation has neither uuid nor name")
+	}
+	var id int64
+	if in.UUID != "" {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM orgs WHERE uuid = ?`, in.UUID).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+		if !misp.IsUUID(in.UUID) {
+			return 0, fmt.Errorf("organisation %q: uuid %q is not a UUID", in.Name, in.UUID)
+		}
+	} else {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM orgs WHERE name = ?`, in.Name).Scan(&id)
+		if err == nil {
+			return id, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, err
+		}
+	}
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		name = "Unknown organisation " + in.UUID[:8]
+	}
+	orgUUID := in.UUID
+	if orgUUID == "" {
+		orgUUID = uuid.NewString()
+	}
+	now := s.now().Unix()
+	for i := 0; ; i++ {
+		try := name
+		if i > 0 {
+			try = fmt.Sprintf("%s_%d", name, i)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO orgs (uuid, name, local, date_created, date_modified) VALUES (?, ?, 0, ?, ?)
+			ON CONFLICT (name) DO NOTHING`, orgUUID, try, now, now)
+		if err != nil {
+			return 0, fmt.Errorf("capture organisation %q: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return res.LastInsertId()
+		}
+	}
+}

@@ -1,0 +1,13 @@
+// Package policy holds MISP's sharing model as pure decisions: who may see what on this
+// instance, what may be pushed to which server and in what form, what a pulled event
+// becomes here, and how push and pull rules match.
+//
+// Nothing here does I/O, reads a clock or keeps state: every function takes what it needs
+// and returns a Decision that lists, in order, each rule it consulted and what that rule
+// said, in words an operator can act on. Functions that produce an event (Push, Pull,
+// Receive, Visible) return a deep copy and never change their input.
+//
+// The specification is the MISP book's sharing page (docs/sharing-and-sync.md); the
+// details MISP's code adds are in docs/misp-protocol.md §3, §4, §6 and §9. Where this
+// package differs from MISP it is narrower, never wider, and the comment says why.
+package policy

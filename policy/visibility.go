@@ -1,0 +1,176 @@
+package policy
+
+import (
+	"fmt"
+
+	"mispdesk/store/misp"
+)
+
+// CanSeeEvent decides whether the viewer may see the event on this instance (the book's
+// "Visibility of data"): a site admin always; the owner organisation (Event.org_id)
+// always; anyone else when the distribution is 1–3, or 4 and the viewer's organisation is
+// in the sharing group (or the group lists this instance with "all orgs").
+//
+// Unpublished events are never shown to a sync account that does not own them: only
+// published events may leave by sync, and a sync account is another instance asking.
+func (inst *Instance) CanSeeEvent(v *Viewer, ev *misp.Event) Decision {
+	d := newDecision("view")
+	switch {
+	case v.SiteAdmin:
+		d.pass("site_admin", "site admins see every event")
+		return d
+	case isOwner(ev, v):
+		d.pass("owner", "the viewer's organisation owns the event")
+		return d
+	}
+	if !bool(ev.Published) && v.PermSync {
+		d.block("published", "the event is not published, and unpublished events are never given to a sync account")
+		return d
+	}
+	inst.checkReach(&d, v, EventReach(ev), "the event")
+	return d
+}
+
+// CanSee decides whether the viewer may see a child of an event whose reach (its
+// ancestors taken into account) is r. Owners and site admins see every child.
+func (inst *Instance) CanSee(v *Viewer, ev *misp.Event, r Reach) bool {
+	if v.SiteAdmin || isOwner(ev, v) {
+		return true
+	}
+	return inst.reachIncludes(v, r)
+}
+
+// Visible returns the event as the viewer may see it — children the viewer may not see
+// removed, with references to them, objects left empty, other organisations' sightings and
+// proposals, and for sync accounts local tags — or nil with the reason when the viewer may
+// not see the event at all. The REST API serves events through this.
+func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision) {
+	d := inst.CanSeeEvent(v, ev)
+	if !d.Allowed {
+		return nil, d
+	}
+	out := cloneEvent(ev)
+	owner := v.SiteAdmin || isOwner(ev, v)
+	var t tally
+	hidden := func(r Reach) verdict {
+		if owner || inst.reachIncludes(v, r) {
+			return keep()
+		}
+		return drop("distribution", fmt.Sprintf("its distribution (%s) does not include the viewer", describeReach(r)))
+	}
+	s := sieve{
+		attribute: func(a *misp.Attribute, parent Reach) verdict {
+			if verdict := hidden(parent.Child(a.Distribution, a.SharingGroup)); verdict.drop {
+				return verdict
+			}
+			inst.trimForViewer(v, owner, &a.Tag, &a.Sighting, &a.ShadowAttribute)
+			return keep()
+		},
+		object: func(o *misp.Object, parent Reach) verdict { return hidden(parent.Child(o.Distribution, o.SharingGroup)) },
+		report: func(r *misp.EventReport, parent Reach) verdict { return hidden(parent.Child(r.Distribution, r.SharingGroup)) },
+	}
+	s.apply(out, &t)
+	inst.trimForViewer(v, owner, &out.Tag, nil, &out.ShadowAttribute)
+	if !owner {
+		out.EventCreatorEmail = ""
+	}
+	t.steps(&d)
+	return out, d
+}
+
+// trimForViewer removes what belongs to other organisations: sightings and proposals are
+// shown to the owner and to the organisation that made them (MISP's default sightings
+// policy, "event owner"); local tags are never given to a sync account (MISP's
+// excludeLocalTags for sync users).
+func (inst *Instance) trimForViewer(v *Viewer, owner bool, tags *[]misp.Tag, sightings *[]misp.Sighting, proposals *[]misp.ShadowAttribute) {
+	if v.PermSync && !v.SiteAdmin {
+		*tags = withoutLocalTags(*tags)
+	}
+	if owner {
+		return
+	}
+	if sightings != nil && *sightings != nil {
+		kept := (*sightings)[:0]
+		for _, s := range *sightings {
+			if v.made(s.Organisation, s.OrgID) {
+				kept = append(kept, s)
+			}
+		}
+		*sightings = kept
+	}
+	if *proposals != nil {
+		kept := (*proposals)[:0]
+		for _, p := range *proposals {
+			if v.made(p.Org, p.OrgID) {
+				kept = append(kept, p)
+			}
+		}
+		*proposals = kept
+	}
+}
+
+// made reports whether a record (a sighting, a proposal) of the organisation given by its
+// embedded org or, lacking one, its org_id is the viewer's organisation's.
+func (v *Viewer) made(org *misp.Org, orgID misp.Int) bool {
+	if org != nil {
+		return sameOrg(org, misp.Int(v.OrgID), v.OrgUUID)
+	}
+	return orgID != 0 && int64(orgID) == v.OrgID
+}
+
+// checkReach records whether the viewer passes the reach of an element.
+func (inst *Instance) checkReach(d *Decision, v *Viewer, r Reach, what string) {
+	if r.Level == misp.OrgOnly {
+		d.block("distribution", fmt.Sprintf("%s is '%s' and the viewer's organisation does not own it", what, misp.OrgOnly))
+		return
+	}
+	for _, sg := range r.Groups {
+		if sg == nil {
+			d.block("sharing_group", what+" has distribution 'Sharing group' but no sharing group, so only its owner may see it")
+			return
+		}
+		if !inst.viewerInGroup(sg, v) {
+			d.block("sharing_group", fmt.Sprintf("the viewer's organisation is not in sharing group %s, and the group does not give this instance 'all orgs'", sgName(sg)))
+			return
+		}
+	}
+	d.pass("distribution", fmt.Sprintf("%s is '%s', which includes the viewer", what, describeReach(r)))
+}
+
+func (inst *Instance) reachIncludes(v *Viewer, r Reach) bool {
+	if r.Level == misp.OrgOnly {
+		return false
+	}
+	for _, sg := range r.Groups {
+		if sg == nil || !inst.viewerInGroup(sg, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// isOwner reports whether the viewer's organisation owns the event here (Event.org_id).
+func isOwner(ev *misp.Event, v *Viewer) bool {
+	if ev.Org != nil {
+		return sameOrg(ev.Org, misp.Int(v.OrgID), v.OrgUUID)
+	}
+	return ev.OrgID != 0 && int64(ev.OrgID) == v.OrgID
+}
+
+func describeReach(r Reach) string {
+	d := r.Distribution()
+	if d == misp.SharingGroupDist && len(r.Groups) == 1 {
+		return fmt.Sprintf("%s %s", d, sgName(r.Groups[0]))
+	}
+	return d.String()
+}
+
+func withoutLocalTags(tags []misp.Tag) []misp.Tag {
+	kept := tags[:0]
+	for _, t := range tags {
+		if !bool(t.Local) {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}

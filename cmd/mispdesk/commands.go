@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// A command is one "mispdesk NAME ..." sub-command.
+type command struct {
+	name     string // what the user types
+	synopsis string // the usage line after "mispdesk ", flags included
+	summary  string // one line: what it does
+	// run parses args with env.Flags(name, synopsis) and its Parse, and
+	// does the work. Return a usageError or inputError for exit status 2,
+	// any other error for 1; run prints it as "mispdesk NAME: message".
+	run func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is the command table, in the order "mispdesk help" lists them.
+// To add a command, add its entry here and its handler in cmd_NAME.go.
+// It is filled in init because help refers to it.
+var commands []*command
+
+func init() {
+	commands = []*command{
+		{"console", "[console] [--db PATH]", "open the console (the default command)", runConsole},
+		{"version", "version", "print mispdesk's version and the MISP API level it speaks", runVersion},
+		{"help", "help [COMMAND]", "list the commands, or show one command's usage and flags", runHelp},
+	}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "mispdesk: a MISP-compatible threat-intelligence sharing node.\n\n")
+	fmt.Fprint(w, "usage:\n")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, c := range commands {
+		fmt.Fprintf(tw, "  mispdesk %s\t%s\n", c.synopsis, c.summary)
+	}
+	tw.Flush()
+	fmt.Fprint(w, `
+Every command takes --db PATH (default $XDG_DATA_HOME/mispdesk/mispdesk.db, else
+~/.local/share/mispdesk/mispdesk.db). "mispdesk help COMMAND" shows a command's flags;
+"mispdesk --version" prints the version.
+Exit status: 0 ok, 1 the work failed, 2 bad usage or bad input.
+`)
+}

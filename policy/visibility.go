@@ -66,8 +66,12 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 			inst.trimForViewer(v, owner, &a.Tag, &a.Sighting, &a.ShadowAttribute)
 			return keep()
 		},
-		object: func(o *misp.Object, parent Reach) verdict { return hidden(parent.Child(o.Distribution, o.SharingGroup)) },
-		report: func(r *misp.EventReport, parent Reach) verdict { return hidden(parent.Child(r.Distribution, r.SharingGroup)) },
+		object: func(o *misp.Object, parent Reach) verdict {
+			return hidden(parent.Child(o.Distribution, o.SharingGroup))
+		},
+		report: func(r *misp.EventReport, parent Reach) verdict {
+			return hidden(parent.Child(r.Distribution, r.SharingGroup))
+		},
 	}
 	s.apply(out, &t)
 	inst.trimForViewer(v, owner, &out.Tag, nil, &out.ShadowAttribute)

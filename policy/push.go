@@ -1,0 +1,158 @@
+package policy
+
+import (
+	"fmt"
+
+	"mispdesk/store/misp"
+)
+
+// Trigger is what started a push. MISP treats the two differently for internal servers:
+// an organisation-only event reaches one only when it is published (the publish-time push),
+// never by a later push of an already published event (Server::push selects distribution
+// 1–3 and sharing groups only).
+type Trigger int
+
+const (
+	// OnPublish is the push made at once when the event is published here.
+	OnPublish Trigger = iota
+	// Scheduled is a later push: cron, a retry, the operator's "push now".
+	Scheduled
+)
+
+// PushResult is the decision and, when allowed, the event as it must be sent.
+type PushResult struct {
+	Decision
+	Event *misp.Event `json:"-"`
+}
+
+// Push decides whether ev may go to srv and in what form (docs/misp-protocol.md §4.1,
+// §4.3, §9.4, §9.5; the book's push tables). The event returned is a copy: distributions
+// downgraded, children that may not leave removed, local and non-exportable tags removed,
+// locked set, unpublished when the server asks for it. ev is not changed.
+func (inst *Instance) Push(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) PushResult {
+	d := newDecision("push")
+	if !srv.Push {
+		d.block("server.push", fmt.Sprintf("push is off for server %q", srv.Name))
+		return PushResult{Decision: d}
+	}
+	if !checkBlocklists(&d, bl, ev.UUID, orgUUID(ev.Orgc)) || !checkPublished(&d, bool(ev.Published)) {
+		return PushResult{Decision: d}
+	}
+	internal := inst.pushInternal(&d, srv)
+	if !inst.checkPushDistribution(&d, srv, internal, ev, trig) {
+		return PushResult{Decision: d}
+	}
+	if checkEventRules(&d, PushRules, &srv.PushRules, ev); !d.Allowed {
+		return PushResult{Decision: d}
+	}
+	out := inst.pushPayload(&d, srv, internal, ev)
+	if !d.Allowed {
+		return PushResult{Decision: d}
+	}
+	return PushResult{Decision: d, Event: out}
+}
+
+// pushInternal is whether the link counts as internal for push: the flag, and the remote
+// organisation being this instance's host organisation (MISP forces the flag off
+// otherwise; we ignore a flag set against that, since it would send org-only data away).
+func (inst *Instance) pushInternal(d *Decision, srv *Server) bool {
+	if !srv.Internal {
+		d.skip("server.internal", "the server is not internal, so distributions are downgraded")
+		return false
+	}
+	if !inst.isHostOrg(srv.RemoteOrg) {
+		d.skip("server.internal", fmt.Sprintf("the internal flag is ignored: the remote organisation %s is not this instance's host organisation", orgLabel(&srv.RemoteOrg)))
+		return false
+	}
+	d.pass("server.internal", "the server is internal (same host organisation), so distributions are kept")
+	return true
+}
+
+// checkPushDistribution is the push table at event level.
+func (inst *Instance) checkPushDistribution(d *Decision, srv *Server, internal bool, ev *misp.Event, trig Trigger) bool {
+	dist := ev.Distribution
+	switch dist {
+	case misp.OrgOnly:
+		switch {
+		case !internal:
+			d.block("distribution", fmt.Sprintf("not pushed: distribution '%s' is never pushed to a non-internal server", dist))
+		case trig != OnPublish:
+			d.block("distribution", fmt.Sprintf("not pushed: distribution '%s' reaches an internal server only when the event is published, not by a later push", dist))
+		default:
+			d.pass("distribution", fmt.Sprintf("distribution '%s' is synced to an internal server on publication", dist))
+		}
+	case misp.CommunityOnly:
+		if !internal {
+			d.block("distribution", fmt.Sprintf("not pushed: distribution '%s' is never pushed to a non-internal server", dist))
+		} else {
+			d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s' on an internal server", dist, dist))
+		}
+	case misp.ConnectedCommunity:
+		if !internal {
+			d.change("distribution", fmt.Sprintf("distribution '%s' becomes '%s' on the server", dist, misp.CommunityOnly))
+		} else {
+			d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s' on an internal server", dist, dist))
+		}
+	case misp.AllCommunities:
+		d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s'", dist, dist))
+	case misp.SharingGroupDist:
+		if ok, why := inst.groupAdmitsServer(srv, internal, ev.SharingGroup); !ok {
+			d.block("sharing_group", "not pushed: "+why)
+		} else {
+			d.pass("sharing_group", why)
+		}
+	default:
+		d.block("distribution", fmt.Sprintf("not pushed: %s cannot be shared safely", dist))
+	}
+	return d.Allowed
+}
+
+// groupAdmitsServer is MISP's SharingGroup::checkIfServerInSG with the final check of
+// Event::__prepareForPushToServer: unless the group is roaming or the link internal, the
+// server must be listed in the group; and the remote organisation must always be a member.
+func (inst *Instance) groupAdmitsServer(srv *Server, internal bool, sg *misp.SharingGroup) (bool, string) {
+	if sg == nil {
+		return false, "distribution 'Sharing group' without its sharing group is never pushed"
+	}
+	switch {
+	case bool(sg.Roaming):
+		// Roaming groups travel to any server; only organisation membership counts.
+	case internal:
+		// MISP lets an internal link skip the server list.
+	case serverEntry(sg, srv) == nil:
+		return false, fmt.Sprintf("server %q is not in sharing group %s, which is not roaming", srv.Name, sgName(sg))
+	}
+	if !hasOrg(sg, srv.RemoteOrg.ID, srv.RemoteOrg.UUID) {
+		return false, fmt.Sprintf("the remote organisation %s is not a member of sharing group %s", orgLabel(&srv.RemoteOrg), sgName(sg))
+	}
+	return true, fmt.Sprintf("server %q and its organisation %s may receive sharing group %s", srv.Name, orgLabel(&srv.RemoteOrg), sgName(sg))
+}
+
+func checkBlocklists(d *Decision, bl Blocklists, eventUUID, orgcUUID string) bool {
+	if bl.Events.Has(eventUUID) {
+		d.block("event_blocklist", "the event is on the event blocklist")
+		return false
+	}
+	if bl.Orgs.Has(orgcUUID) {
+		d.block("org_blocklist", "the creator organisation is on the organisation blocklist")
+		return false
+	}
+	d.pass("blocklists", "neither the event nor its creator organisation is blocklisted")
+	return true
+}
+
+func checkPublished(d *Decision, published bool) bool {
+	if !published {
+		d.block("published", "only published events are synced")
+		return false
+	}
+	d.pass("published", "the event is published")
+	return true
+}
+
+func orgUUID(o *misp.Org) string {
+	if o == nil {
+		return ""
+	}
+	return o.UUID
+}

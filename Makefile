@@ -1,0 +1,48 @@
+# mispdesk: build, run and test. "make help" lists the targets.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO      ?= go
+BIN     := bin/mispdesk
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X mispdesk/assets.Version=$(VERSION)
+
+# staticcheck is a tool binary, not a module dependency. 2026.2.2 (v0.8.2) is
+# the first release line built for Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+GOBIN       := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+STATICCHECK := $(GOBIN)/staticcheck
+
+.PHONY: build run test bench lint help staticcheck clean
+
+build: ## build bin/mispdesk: static (CGO_ENABLED=0), version stamped from git
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mispdesk
+
+run: build ## build, then open the console on the default database (ARGS="..." to pass arguments)
+	./$(BIN) $(ARGS)
+
+test: staticcheck ## go vet, staticcheck, then go test -race ./...
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	$(GO) test -race ./...
+
+bench: ## run the benchmarks with allocation counts
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: staticcheck ## check formatting (gofmt -l), go vet and staticcheck
+	@files="$$(gofmt -l .)"; if [ -n "$$files" ]; then echo "gofmt needed on:"; echo "$$files"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+staticcheck: ## install the pinned staticcheck into GOBIN when missing or of another version
+	@if ! "$(STATICCHECK)" -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))'; then \
+		echo "installing staticcheck $(STATICCHECK_VERSION) into $(GOBIN)"; \
+		GOBIN="$(GOBIN)" $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); \
+	fi
+
+clean: ## remove bin/
+	rm -rf bin
+
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)

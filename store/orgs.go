@@ -39,48 +39,64 @@ var ErrConflict = errors.New("already exists")
 
 // AddOrg creates an organisation. An empty UUID gets a random one.
 func (s *Store) AddOrg(ctx context.Context, o Org) (*Org, error) {
+	if err := o.normalise(); err != nil {
+		return nil, err
+	}
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.insertOrg(ctx, tx, &o) }); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// normalise trims the name and gives a missing UUID a random one, refusing what cannot be
+// stored.
+func (o *Org) normalise() error {
 	o.Name = strings.TrimSpace(o.Name)
 	if o.Name == "" {
-		return nil, errors.New("add organisation: name is empty")
+		return errors.New("add organisation: name is empty")
 	}
 	if o.UUID == "" {
 		o.UUID = uuid.NewString()
 	}
 	o.UUID = strings.ToLower(o.UUID)
 	if !misp.IsUUID(o.UUID) {
-		return nil, fmt.Errorf("add organisation %q: uuid %q is not a UUID", o.Name, o.UUID)
+		return fmt.Errorf("add organisation %q: uuid %q is not a UUID", o.Name, o.UUID)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var clash string
-		err := tx.QueryRowContext(ctx, `SELECT name FROM orgs WHERE uuid = ? OR name = ?`, o.UUID, o.Name).Scan(&clash)
-		if err == nil {
-			return fmt.Errorf("add organisation %q: %w (organisation %q has that name or uuid)", o.Name, ErrConflict, clash)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		o.Created = s.now().Unix()
-		o.Modified = o.Created
-		res, err := tx.ExecContext(ctx, `INSERT INTO orgs (uuid, name, description, type, nationality, sector, contacts, local, date_created, date_modified)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			o.UUID, o.Name, o.Description, o.Type, o.Nationality, o.Sector, o.Contacts, boolInt(o.Local), o.Created, o.Modified)
-		if err != nil {
-			return err
-		}
-		o.ID, err = res.LastInsertId()
-		return err
-	})
+	return nil
+}
+
+// insertOrg adds o (name and UUID already checked) inside tx, setting its id and dates.
+func (s *Store) insertOrg(ctx context.Context, tx *sql.Tx, o *Org) error {
+	var clash string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM orgs WHERE uuid = ? OR name = ?`, o.UUID, o.Name).Scan(&clash)
+	if err == nil {
+		return fmt.Errorf("add organisation %q: %w (organisation %q has that name or uuid)", o.Name, ErrConflict, clash)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("add organisation %q: %w", o.Name, err)
+	}
+	o.Created = s.now().Unix()
+	o.Modified = o.Created
+	res, err := tx.ExecContext(ctx, `INSERT INTO orgs (uuid, name, description, type, nationality, sector, contacts, local, date_created, date_modified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.UUID, o.Name, o.Description, o.Type, o.Nationality, o.Sector, o.Contacts, boolInt(o.Local), o.Created, o.Modified)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("add organisation %q: %w", o.Name, err)
 	}
-	return &o, nil
+	o.ID, err = res.LastInsertId()
+	return err
 }
 
 const orgColumns = `id, uuid, name, description, type, nationality, sector, contacts, local, date_created, date_modified`
 
+// dest is where a row of orgColumns scans to.
+func (o *Org) dest() []any {
+	return []any{&o.ID, &o.UUID, &o.Name, &o.Description, &o.Type, &o.Nationality, &o.Sector, &o.Contacts, &o.Local, &o.Created, &o.Modified}
+}
+
 func scanOrg(row interface{ Scan(...any) error }) (*Org, error) {
 	var o Org
-	err := row.Scan(&o.ID, &o.UUID, &o.Name, &o.Description, &o.Type, &o.Nationality, &o.Sector, &o.Contacts, &o.Local, &o.Created, &o.Modified)
+	err := row.Scan(o.dest()...)
 	return &o, err
 }
 

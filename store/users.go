@@ -1,0 +1,264 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+)
+
+// Role is a set of MISP permission flags. The six default roles are MISP's: admin (site
+// admin), org_admin, user, publisher, sync and read_only.
+type Role struct {
+	ID                 int64  `json:"id"`
+	Name               string `json:"name"`
+	PermSiteAdmin      bool   `json:"perm_site_admin"`
+	PermAdmin          bool   `json:"perm_admin"`
+	PermSync           bool   `json:"perm_sync"`
+	PermAuth           bool   `json:"perm_auth"`
+	PermAudit          bool   `json:"perm_audit"`
+	PermAdd            bool   `json:"perm_add"`
+	PermModify         bool   `json:"perm_modify"`
+	PermModifyOrg      bool   `json:"perm_modify_org"`
+	PermPublish        bool   `json:"perm_publish"`
+	PermDelegate       bool   `json:"perm_delegate"`
+	PermTagger         bool   `json:"perm_tagger"`
+	PermTagEditor      bool   `json:"perm_tag_editor"`
+	PermSharingGroup   bool   `json:"perm_sharing_group"`
+	PermSighting       bool   `json:"perm_sighting"`
+	PermGalaxyEditor   bool   `json:"perm_galaxy_editor"`
+	PermAnalystData    bool   `json:"perm_analyst_data"`
+	PermObjectTemplate bool   `json:"perm_object_template"`
+	PermTemplate       bool   `json:"perm_template"`
+	PermWarninglist    bool   `json:"perm_warninglist"`
+	PermDecaying       bool   `json:"perm_decaying"`
+	PermRegexpAccess   bool   `json:"perm_regexp_access"`
+}
+
+const roleColumns = `id, name, perm_site_admin, perm_admin, perm_sync, perm_auth, perm_audit, perm_add,
+	perm_modify, perm_modify_org, perm_publish, perm_delegate, perm_tagger, perm_tag_editor,
+	perm_sharing_group, perm_sighting, perm_galaxy_editor, perm_analyst_data,
+	perm_object_template, perm_template, perm_warninglist, perm_decaying, perm_regexp_access`
+
+// dest is where a row of roleColumns scans to.
+func (r *Role) dest() []any {
+	return []any{&r.ID, &r.Name, &r.PermSiteAdmin, &r.PermAdmin, &r.PermSync, &r.PermAuth, &r.PermAudit, &r.PermAdd,
+		&r.PermModify, &r.PermModifyOrg, &r.PermPublish, &r.PermDelegate, &r.PermTagger, &r.PermTagEditor,
+		&r.PermSharingGroup, &r.PermSighting, &r.PermGalaxyEditor, &r.PermAnalystData,
+		&r.PermObjectTemplate, &r.PermTemplate, &r.PermWarninglist, &r.PermDecaying, &r.PermRegexpAccess}
+}
+
+// readOnly drops every permission but perm_auth and perm_audit, as MISP does for a
+// read-only key (AuthKey::setUserData).
+func (r *Role) readOnly() {
+	*r = Role{ID: r.ID, Name: r.Name, PermAuth: r.PermAuth, PermAudit: r.PermAudit}
+}
+
+// qualify prefixes each column of a comma-separated list with a table alias.
+func qualify(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// Roles lists the roles by id.
+func (s *Store) Roles(ctx context.Context) ([]Role, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+roleColumns+` FROM roles ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	defer rows.Close()
+	var out []Role
+	for rows.Next() {
+		var r Role
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fmt.Errorf("list roles: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Role finds a role by id or name (admin, org_admin, user, publisher, sync, read_only).
+func (s *Store) Role(ctx context.Context, ref string) (*Role, error) {
+	return findRole(ctx, s.read, ref)
+}
+
+func findRole(ctx context.Context, q queryer, ref string) (*Role, error) {
+	ref = strings.TrimSpace(ref)
+	var row *sql.Row
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		row = q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE id = ?`, id)
+	} else {
+		row = q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE name = ? COLLATE NOCASE`, ref)
+	}
+	var r Role
+	err := row.Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("role %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("role %q: %w", ref, err)
+	}
+	return &r, nil
+}
+
+// User is an account on this instance, with its organisation and role.
+type User struct {
+	ID        int64  `json:"id"`
+	Email     string `json:"email"`
+	OrgID     int64  `json:"org_id"`
+	RoleID    int64  `json:"role_id"`
+	ServerID  int64  `json:"server_id"`
+	Disabled  bool   `json:"disabled"`
+	Created   int64  `json:"date_created"`
+	LastLogin int64  `json:"last_login"`
+	Org       Org    `json:"Organisation"`
+	Role      Role   `json:"Role"`
+}
+
+var userSelect = `SELECT u.id, u.email, u.org_id, u.role_id, u.server_id, u.disabled, u.created, u.last_login, ` +
+	qualify("o", orgColumns) + `, ` + qualify("r", roleColumns) + `
+	FROM users u JOIN orgs o ON o.id = u.org_id JOIN roles r ON r.id = u.role_id`
+
+// dest is where a row of userSelect scans to.
+func (u *User) dest() []any {
+	d := []any{&u.ID, &u.Email, &u.OrgID, &u.RoleID, &u.ServerID, &u.Disabled, &u.Created, &u.LastLogin}
+	d = append(d, u.Org.dest()...)
+	return append(d, u.Role.dest()...)
+}
+
+// NewUser is what AddUser needs: the organisation and role may be given by id or name
+// (the organisation also by UUID).
+type NewUser struct {
+	Email   string
+	OrgRef  string
+	RoleRef string
+}
+
+// AddUser creates a user and its first auth key, returning the key in clear: the only time
+// it exists.
+func (s *Store) AddUser(ctx context.Context, nu NewUser) (*User, string, error) {
+	var (
+		u   *User
+		key string
+	)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		org, err := findOrg(ctx, tx, nu.OrgRef)
+		if err != nil {
+			return fmt.Errorf("add user %q: %w", nu.Email, err)
+		}
+		role, err := findRole(ctx, tx, nu.RoleRef)
+		if err != nil {
+			return fmt.Errorf("add user %q: %w", nu.Email, err)
+		}
+		u, key, err = s.insertUser(ctx, tx, nu.Email, org, role)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return u, key, nil
+}
+
+// insertUser adds a user of org with role, and its first key, inside tx.
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email string, org *Org, role *Role) (*User, string, error) {
+	email = strings.TrimSpace(email)
+	if err := checkEmail(email); err != nil {
+		return nil, "", fmt.Errorf("add user %q: %w", email, err)
+	}
+	var clash string
+	err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE email = ?`, email).Scan(&clash)
+	if err == nil {
+		return nil, "", fmt.Errorf("add user %q: %w (user %q)", email, ErrConflict, clash)
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, "", fmt.Errorf("add user %q: %w", email, err)
+	}
+	u := &User{Email: email, OrgID: org.ID, RoleID: role.ID, Created: s.now().Unix(), Org: *org, Role: *role}
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (email, org_id, role_id, created) VALUES (?, ?, ?, ?)`,
+		u.Email, u.OrgID, u.RoleID, u.Created)
+	if err != nil {
+		return nil, "", fmt.Errorf("add user %q: %w", email, err)
+	}
+	if u.ID, err = res.LastInsertId(); err != nil {
+		return nil, "", fmt.Errorf("add user %q: %w", email, err)
+	}
+	_, key, err := s.insertAuthKey(ctx, tx, u.ID, AuthKeyOptions{Comment: "first key"})
+	if err != nil {
+		return nil, "", fmt.Errorf("add user %q: %w", email, err)
+	}
+	return u, key, nil
+}
+
+// checkEmail accepts a bare address (local@domain), as MISP's user form does.
+func checkEmail(email string) error {
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Name != "" || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
+		return errors.New("not an e-mail address (want name@domain.tld)")
+	}
+	return nil
+}
+
+// Users lists the users by email.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.read.QueryContext(ctx, userSelect+` ORDER BY u.email`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		if err := rows.Scan(u.dest()...); err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// User finds a user by id or email (case-insensitive).
+func (s *Store) User(ctx context.Context, ref string) (*User, error) {
+	return findUser(ctx, s.read, ref)
+}
+
+func findUser(ctx context.Context, q queryer, ref string) (*User, error) {
+	ref = strings.TrimSpace(ref)
+	var row *sql.Row
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		row = q.QueryRowContext(ctx, userSelect+` WHERE u.id = ?`, id)
+	} else {
+		row = q.QueryRowContext(ctx, userSelect+` WHERE u.email = ?`, ref)
+	}
+	var u User
+	err := row.Scan(u.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("user %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("user %q: %w", ref, err)
+	}
+	return &u, nil
+}
+
+// SetUserDisabled disables or re-enables a user (id or email); a disabled user's keys are
+// refused.
+func (s *Store) SetUserDisabled(ctx context.Context, userRef string, disabled bool) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		u, err := findUser(ctx, tx, userRef)
+		if err != nil {
+			return fmt.Errorf("disable user: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, boolInt(disabled), u.ID)
+		if err != nil {
+			return fmt.Errorf("disable user %q: %w", u.Email, err)
+		}
+		return nil
+	})
+}

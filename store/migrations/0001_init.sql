@@ -294,19 +294,21 @@ CREATE TABLE galaxies (
 	extra       TEXT
 ) STRICT;
 
--- A cluster's metadata and relations are kept whole in `extra`.
+-- A cluster's metadata and relations are kept whole in `extra`. Events name clusters by
+-- tag (misp-galaxy:type="value"), so the tag name identifies a cluster here; old MISP data
+-- has clusters without a UUID, and clusters sharing one.
 CREATE TABLE galaxy_clusters (
 	id          INTEGER PRIMARY KEY,
-	uuid        TEXT NOT NULL UNIQUE,
+	uuid        TEXT NOT NULL,
 	galaxy_id   INTEGER NOT NULL REFERENCES galaxies(id) ON DELETE CASCADE,
 	type        TEXT NOT NULL,
 	value       TEXT NOT NULL,
-	tag_name    TEXT NOT NULL,
+	tag_name    TEXT NOT NULL UNIQUE,
 	description TEXT NOT NULL DEFAULT '',
 	version     INTEGER NOT NULL DEFAULT 0,
 	extra       TEXT
 ) STRICT;
-CREATE INDEX galaxy_clusters_tag ON galaxy_clusters(tag_name);
+CREATE INDEX galaxy_clusters_uuid ON galaxy_clusters(uuid);
 
 -- Clusters attached to an event (attribute_id NULL) or to one of its attributes. `extra`
 -- holds what belongs to the attachment rather than the cluster (local, relationship_type).

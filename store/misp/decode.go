@@ -196,7 +196,7 @@ func (e *Event) Normalize() error {
 	if e.UUID == "" && strings.TrimSpace(e.Info) != "" {
 		// MISP gives a new event a random UUID; one derived from what identifies the
 		// event lets the same file be imported twice without making two events.
-		e.UUID = derivedUUID("event", e.Info, e.Date, fmt.Sprint(int64(e.Timestamp)))
+		e.UUID = DerivedUUID("event", e.Info, e.Date, fmt.Sprint(int64(e.Timestamp)))
 	}
 	if !IsUUID(e.UUID) {
 		if e.UUID == "" {
@@ -236,7 +236,7 @@ func (e *Event) Normalize() error {
 		o := &e.Object[i]
 		where := fmt.Sprintf("Object[%d]", i)
 		if o.UUID == "" {
-			o.UUID = derivedUUID(e.UUID, "object", o.Name, o.TemplateUUID, fmt.Sprint(i))
+			o.UUID = DerivedUUID(e.UUID, "object", o.Name, o.TemplateUUID, fmt.Sprint(i))
 		}
 		o.UUID = strings.ToLower(o.UUID)
 		if !IsUUID(o.UUID) {
@@ -255,7 +255,7 @@ func (e *Event) Normalize() error {
 			r := &o.ObjectReference[j]
 			r.ReferencedUUID = strings.ToLower(r.ReferencedUUID)
 			if r.UUID == "" {
-				r.UUID = derivedUUID(e.UUID, "reference", o.UUID, r.ReferencedUUID, r.RelationshipType)
+				r.UUID = DerivedUUID(e.UUID, "reference", o.UUID, r.ReferencedUUID, r.RelationshipType)
 			}
 			r.UUID = strings.ToLower(r.UUID)
 			if !IsUUID(r.UUID) {
@@ -266,7 +266,7 @@ func (e *Event) Normalize() error {
 	for i := range e.EventReport {
 		r := &e.EventReport[i]
 		if r.UUID == "" {
-			r.UUID = derivedUUID(e.UUID, "report", r.Name, fmt.Sprint(i))
+			r.UUID = DerivedUUID(e.UUID, "report", r.Name, fmt.Sprint(i))
 		}
 		r.UUID = strings.ToLower(r.UUID)
 		r.SharingGroup = nonEmptySG(r.SharingGroup)
@@ -285,7 +285,7 @@ func (e *Event) normalizeAttribute(a *Attribute, where string, seen map[string]s
 		return fmt.Errorf("%s (%s): value is empty", where, a.Type)
 	}
 	if a.UUID == "" {
-		a.UUID = derivedUUID(e.UUID, "attribute", where, a.Type, a.Category, a.Value)
+		a.UUID = DerivedUUID(e.UUID, "attribute", where, a.Type, a.Category, a.Value)
 	}
 	a.UUID = strings.ToLower(a.UUID)
 	if !IsUUID(a.UUID) {
@@ -293,7 +293,7 @@ func (e *Event) normalizeAttribute(a *Attribute, where string, seen map[string]s
 	}
 	if _, dup := seen[a.UUID]; dup {
 		// MISP would refuse the second attribute and lose it; a derived UUID keeps it.
-		a.UUID = derivedUUID(e.UUID, "duplicate", a.UUID, where)
+		a.UUID = DerivedUUID(e.UUID, "duplicate", a.UUID, where)
 	}
 	seen[a.UUID] = where
 	a.SharingGroup = nonEmptySG(a.SharingGroup)
@@ -350,9 +350,9 @@ func takeTagLinks(tags *[]Tag, extra Extra, key string) error {
 	return nil
 }
 
-// derivedUUID makes a name-based (version 5 style) UUID from the parts, so an element that
+// DerivedUUID makes a name-based (version 5 style) UUID from the parts, so an element that
 // arrives without a UUID gets the same one every time it arrives.
-func derivedUUID(parts ...string) string {
+func DerivedUUID(parts ...string) string {
 	h := sha1.New()
 	for _, p := range parts {
 		h.Write([]byte(p))

@@ -137,25 +137,20 @@ type ShadowAttribute struct {
 }
 
 // GalaxyCluster is one cluster of a galaxy (a threat actor, a technique…) attached to an
-// event or attribute. Its metadata and relations travel in Extra.
+// event or attribute. Its metadata, relations, distribution and authorship travel in Extra.
+// Local and RelationshipType belong to the attachment, not to the cluster.
 type GalaxyCluster struct {
-	ID               Int          `json:"id,omitzero"`
-	UUID             string       `json:"uuid"`
-	CollectionUUID   string       `json:"collection_uuid,omitzero"`
-	Type             string       `json:"type"`
-	Value            string       `json:"value"`
-	TagName          string       `json:"tag_name"`
-	Description      string       `json:"description"`
-	GalaxyID         Int          `json:"galaxy_id,omitzero"`
-	Version          Int          `json:"version,omitzero"`
-	Distribution     Distribution `json:"distribution,omitzero"`
-	SharingGroupID   Int          `json:"sharing_group_id,omitzero"`
-	Default          Bool         `json:"default,omitzero"`
-	Published        Bool         `json:"published,omitzero"`
-	Deleted          Bool         `json:"deleted,omitzero"`
-	Local            Bool         `json:"local,omitzero"`
-	RelationshipType Text         `json:"relationship_type,omitzero"`
-	Extra            Extra        `json:",embed"`
+	ID               Int    `json:"id,omitzero"`
+	UUID             string `json:"uuid"`
+	Type             string `json:"type"`
+	Value            string `json:"value"`
+	TagName          string `json:"tag_name"`
+	Description      string `json:"description"`
+	GalaxyID         Int    `json:"galaxy_id,omitzero"`
+	Version          Int    `json:"version,omitzero"`
+	Local            Bool   `json:"local,omitzero"`
+	RelationshipType Text   `json:"relationship_type,omitzero"`
+	Extra            Extra  `json:",embed"`
 }
 
 // Galaxy is a family of clusters; in an event it lists the clusters attached to it.

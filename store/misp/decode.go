@@ -13,7 +13,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// MaxDocumentDepth bounds nesting so a hostile document cannot exhaust the stack.
+// maxWrapDepth bounds how deeply events may be wrapped in lists and responses.
 const maxWrapDepth = 4
 
 var decodeOpts = json.JoinOptions(
@@ -71,6 +71,7 @@ func parseInto(data []byte, out *[]*Event, depth int) error {
 	if depth > maxWrapDepth {
 		return errors.New("events wrapped too deeply")
 	}
+	data = bytes.TrimPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("\ufeff"))
 	switch firstByte(data) {
 	case '[':
 		var items []jsontext.Value
@@ -200,9 +201,9 @@ func (e *Event) Normalize() error {
 	}
 	if !IsUUID(e.UUID) {
 		if e.UUID == "" {
-			return errors.New("Event.uuid is missing")
+			return errors.New("event has no uuid (Event.uuid)")
 		}
-		return fmt.Errorf("Event.uuid %q is not a UUID", truncate(e.UUID, 60))
+		return fmt.Errorf("event uuid %q (Event.uuid) is not a UUID", truncate(e.UUID, 60))
 	}
 	if strings.TrimSpace(e.Info) == "" {
 		return fmt.Errorf("event %s: Event.info is empty", e.UUID)

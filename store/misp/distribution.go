@@ -63,8 +63,12 @@ func (d *Distribution) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	return nil
 }
 
-// MarshalJSONTo writes the level as a string, as MISP does.
+// MarshalJSONTo writes the level as a string, as MISP does, and an unknown level (an event
+// that arrived without one) as null.
 func (d Distribution) MarshalJSONTo(enc *jsontext.Encoder) error {
+	if !d.Valid() {
+		return enc.WriteToken(jsontext.Null)
+	}
 	return enc.WriteToken(jsontext.String(strconv.Itoa(int(d))))
 }
 

@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// initTest opens a database initialised with host org HOST and a known remote org REMOTE.
+func initTest(t *testing.T) (*Store, *InitResult) {
+	t.Helper()
+	s := openTest(t)
+	res, err := s.Init(context.Background(), InitOptions{OrgName: "HOST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddOrg(context.Background(), Org{Name: "REMOTE"}); err != nil {
+		t.Fatal(err)
+	}
+	return s, res
+}
+
+var testKey = strings.Repeat("aB3", 13) + "x"
+
+func TestAddServer(t *testing.T) {
+	ctx := context.Background()
+	s, _ := initTest(t)
+	a, err := s.AddServer(ctx, ServerSpec{Name: "Server A", URL: " https://misp-a.example.org:8443/ ", Authkey: testKey,
+		RemoteOrgRef: "REMOTE", ServerOptions: ServerOptions{Push: true, PushSightings: true, SelfSigned: true, CertFile: "PEM"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.URL != "https://misp-a.example.org:8443" || a.Organisation.Name != "HOST" || a.RemoteOrg.Name != "REMOTE" ||
+		!a.Push || a.Pull || !a.PushSightings || !a.SelfSigned || a.CertFile != "PEM" || a.Priority != 1 || a.Authkey != testKey {
+		t.Errorf("server = %+v", a)
+	}
+	if a.PushRules != DefaultPushRules || a.PullRules != DefaultPullRules {
+		t.Errorf("rules = %s / %s, want MISP's defaults", a.PushRules, a.PullRules)
+	}
+	b, err := s.AddServer(ctx, ServerSpec{Name: "B", URL: "http://10.0.0.2", Authkey: testKey, OrgRef: "HOST", RemoteOrgRef: "HOST",
+		ServerOptions: ServerOptions{Pull: true, Internal: true, PullRules: `{"tags":{"OR":["tlp:green"],"NOT":[]}}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Priority != 2 || !b.Internal || !strings.Contains(b.PullRules, "tlp:green") {
+		t.Errorf("second server = %+v", b)
+	}
+
+	js, _ := json.Marshal(a)
+	for _, want := range []string{`"url":"https://misp-a.example.org:8443"`, `"push_sightings":true`, `"remote_org_id":`, `"lastpushedid":0`, `"RemoteOrg":{`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("server JSON lacks %s: %s", want, js)
+		}
+	}
+	if strings.Contains(string(js), testKey) || strings.Contains(string(js), "authkey") {
+		t.Errorf("server JSON shows the authkey: %s", js)
+	}
+
+	list, err := s.Servers(ctx)
+	if err != nil || len(list) != 2 || list[0].Name != "Server A" || list[1].Name != "B" {
+		t.Fatalf("Servers = %+v, %v", list, err)
+	}
+	for _, ref := range []string{"server a", "1"} {
+		if got, err := s.Server(ctx, ref); err != nil || got.ID != a.ID {
+			t.Errorf("Server(%q) = %v, %v", ref, got, err)
+		}
+	}
+	if key, err := s.ServerAuthKey(ctx, "B"); err != nil || key != testKey {
+		t.Errorf("ServerAuthKey = %q, %v", key, err)
+	}
+	if _, err := s.Server(ctx, "C"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown server: %v", err)
+	}
+	if _, err := s.ServerAuthKey(ctx, "C"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("key of unknown server: %v", err)
+	}
+}
+
+func TestAddServerRefusals(t *testing.T) {
+	ctx := context.Background()
+	s, _ := initTest(t)
+	good := ServerSpec{Name: "A", URL: "https://a.example", Authkey: testKey, RemoteOrgRef: "REMOTE"}
+	if _, err := s.AddServer(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		edit func(*ServerSpec)
+		want string
+	}{
+		{"duplicate name", func(sp *ServerSpec) { sp.Name = "a" }, "already exists"},
+		{"empty name", func(sp *ServerSpec) { sp.Name = " " }, "name is empty"},
+		{"ftp url", func(sp *ServerSpec) { sp.URL = "ftp://a.example" }, "http"},
+		{"no host", func(sp *ServerSpec) { sp.URL = "https://" }, "host"},
+		{"relative url", func(sp *ServerSpec) { sp.URL = "a.example" }, "http"},
+		{"short key", func(sp *ServerSpec) { sp.Authkey = testKey[:39] }, "40-character"},
+		{"no key", func(sp *ServerSpec) { sp.Authkey = "" }, "40-character"},
+		{"unknown org", func(sp *ServerSpec) { sp.OrgRef = "NOBODY" }, `"NOBODY"`},
+		{"unknown remote org", func(sp *ServerSpec) { sp.RemoteOrgRef = "NOBODY" }, `"NOBODY"`},
+		{"no remote org", func(sp *ServerSpec) { sp.RemoteOrgRef = "" }, "remote org"},
+		{"internal to another org", func(sp *ServerSpec) { sp.Internal = true }, "internal"},
+		{"rules not JSON", func(sp *ServerSpec) { sp.PushRules = "{tags" }, "push_rules"},
+		{"rules an array", func(sp *ServerSpec) { sp.PullRules = "[]" }, "pull_rules"},
+	} {
+		sp := good
+		sp.Name = "B"
+		c.edit(&sp)
+		_, err := s.AddServer(ctx, sp)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want one mentioning %s", c.what, err, c.want)
+		}
+	}
+	if list, _ := s.Servers(ctx); len(list) != 1 {
+		t.Errorf("refused servers were stored: %d servers", len(list))
+	}
+}
+
+func TestAddServerWithoutHostOrg(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	mustOrg(t, s, "L")
+	mustOrg(t, s, "R")
+	spec := ServerSpec{Name: "A", URL: "https://a.example", Authkey: testKey, RemoteOrgRef: "R"}
+	if _, err := s.AddServer(ctx, spec); err == nil || !strings.Contains(err.Error(), "host organisation") {
+		t.Errorf("no org and no host org: err = %v", err)
+	}
+	spec.OrgRef = "L"
+	spec.Internal = true
+	if _, err := s.AddServer(ctx, spec); err == nil || !strings.Contains(err.Error(), "internal") {
+		t.Errorf("internal with no host org: err = %v", err)
+	}
+	spec.Internal = false
+	if _, err := s.AddServer(ctx, spec); err != nil {
+		t.Errorf("explicit org with no host org: %v", err)
+	}
+}
+
+func TestUpdateAndDeleteServer(t *testing.T) {
+	ctx := context.Background()
+	s, _ := initTest(t)
+	a, err := s.AddServer(ctx, ServerSpec{Name: "A", URL: "https://a.example", Authkey: testKey, RemoteOrgRef: "REMOTE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddServer(ctx, ServerSpec{Name: "B", URL: "https://b.example", Authkey: testKey, RemoteOrgRef: "REMOTE"}); err != nil {
+		t.Fatal(err)
+	}
+	spec := a.Spec()
+	spec.Authkey = "" // keep
+	spec.Name = "A renamed"
+	spec.Pull = true
+	spec.PushRules = `{"tags":{"OR":[],"NOT":["3"]}}`
+	spec.RemoteOrgRef = "HOST"
+	spec.Internal = true
+	got, err := s.UpdateServer(ctx, "A", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != a.ID || got.Name != "A renamed" || !got.Pull || got.Authkey != testKey || !got.Internal ||
+		got.RemoteOrg.Name != "HOST" || got.Priority != a.Priority || got.PushRules != spec.PushRules {
+		t.Errorf("updated = %+v", got)
+	}
+	spec = got.Spec()
+	spec.Name = "b"
+	if _, err := s.UpdateServer(ctx, "A renamed", spec); !errors.Is(err, ErrConflict) {
+		t.Errorf("rename onto B: %v", err)
+	}
+	spec = got.Spec()
+	spec.RemoteOrgRef = "REMOTE"
+	if _, err := s.UpdateServer(ctx, "A renamed", spec); err == nil || !strings.Contains(err.Error(), "internal") {
+		t.Errorf("internal kept with a foreign remote org: %v", err)
+	}
+	if _, err := s.UpdateServer(ctx, "Z", spec); !errors.Is(err, ErrNotFound) {
+		t.Errorf("edit unknown server: %v", err)
+	}
+
+	if err := s.DeleteServer(ctx, "A renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Server(ctx, "A renamed"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted server still found: %v", err)
+	}
+	if err := s.DeleteServer(ctx, "A renamed"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete twice: %v", err)
+	}
+	c, err := s.AddServer(ctx, ServerSpec{Name: "C", URL: "https://c.example", Authkey: testKey, RemoteOrgRef: "REMOTE"})
+	if err != nil || c.Priority != 3 {
+		t.Errorf("priority after a delete = %d, %v; want max+1 = 3", c.Priority, err)
+	}
+}

@@ -4,12 +4,13 @@ import "strings"
 
 // PullIndexFilter is the body of the events/index request a pull sends
 // (Server::getEventIndexFromServer with Server::filterRuleToParameter, §3.2, §3.5.1):
-// minimal and published rows only; for every rule key but url_params, its OR values as
-// they are and its NOT values prefixed with "!", under the key less its last letter
-// (tags → tag, orgs → org, type_attributes → type_attribute); then url_params merged in
-// recursively, as PHP's array_merge_recursive does.
+// for every rule key but url_params, its OR values as they are and its NOT values
+// prefixed with "!", under the key less its last letter (tags → tag, orgs → org,
+// type_attributes → type_attribute); url_params merged in recursively, as PHP's
+// array_merge_recursive does; then minimal and published set to 1, so no url_params can
+// ask for unpublished events.
 func PullIndexFilter(r *Rules) map[string]any {
-	body := map[string]any{"minimal": 1, "published": 1}
+	body := map[string]any{}
 	for _, f := range []struct {
 		key    string
 		filter Filter
@@ -28,6 +29,7 @@ func PullIndexFilter(r *Rules) map[string]any {
 		}
 	}
 	mergeRecursive(body, r.URLParams)
+	body["minimal"], body["published"] = 1, 1
 	return body
 }
 

@@ -115,12 +115,18 @@ func (inst *Instance) Pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 	return PullResult{Decision: d, Event: out}
 }
 
-// pullInternal is whether the link counts as internal for pull: the flag, and the link's
-// local organisation being this instance's host organisation (MISP's exact condition).
+// pullInternal is whether the link counts as internal for pull. MISP's condition is the
+// flag and the link's local organisation being the host organisation; MISP also forces the
+// flag off unless the remote organisation is the host organisation, so a flag set against
+// that (a record written by hand, an import) is ignored here too: it would keep a remote
+// community's data at community level among this instance's organisations.
 func (inst *Instance) pullInternal(d *Decision, srv *Server) bool {
 	switch {
 	case !srv.Internal:
 		d.skip("server.internal", "the server is not internal, so distributions are downgraded")
+		return false
+	case !inst.isHostOrg(srv.RemoteOrg):
+		d.skip("server.internal", fmt.Sprintf("the internal flag is ignored: the remote organisation %s is not this instance's host organisation", orgLabel(&srv.RemoteOrg)))
 		return false
 	case !inst.isHostOrg(srv.Org):
 		d.skip("server.internal", fmt.Sprintf("the internal flag does not apply: the link's organisation %s is not this instance's host organisation", orgLabel(&srv.Org)))

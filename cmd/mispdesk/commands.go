@@ -27,6 +27,7 @@ func init() {
 	commands = []*command{
 		{"console", "[console] [--db PATH]", "open the console (the default command)", runConsole},
 		{"init", initSynopsis, "create the instance: its host organisation and site admin; prints the admin's key once", runInit},
+		{"org", orgSynopsis, "add an organisation (local or external), or list them", runOrg},
 		{"version", "version", "print mispdesk's version and the MISP API level it speaks", runVersion},
 		{"help", "help [COMMAND]", "list the commands, or show one command's usage and flags", runHelp},
 	}

@@ -28,6 +28,7 @@ func init() {
 		{"console", "[console] [--db PATH]", "open the console (the default command)", runConsole},
 		{"init", initSynopsis, "create the instance: its host organisation and site admin; prints the admin's key once", runInit},
 		{"org", orgSynopsis, "add an organisation (local or external), or list them", runOrg},
+		{"user", userSynopsis, "add a user (prints its auth key once), or list them", runUser},
 		{"version", "version", "print mispdesk's version and the MISP API level it speaks", runVersion},
 		{"help", "help [COMMAND]", "list the commands, or show one command's usage and flags", runHelp},
 	}

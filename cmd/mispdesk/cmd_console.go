@@ -3,24 +3,40 @@ package main
 import (
 	"context"
 
+	"mispdesk/store"
 	"mispdesk/tui"
 )
 
-func runConsole(ctx context.Context, env *Env, args []string) error {
+// Seams for the console's tests, which have no terminal: whether stdin and
+// stdout are one, and the console itself.
+var (
+	onTerminal = func(env *Env) bool { return env.IsTerminal && isTerminal(env.Stdin) }
+	runTUI     = tui.Run
+)
+
+func runConsole(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("console", "[console] [--db PATH]")
-	args, err := fs.Parse(args)
+	args, err = fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	if err := fs.NoArgs(args); err != nil {
 		return err
 	}
-	if !env.IsTerminal || !isTerminal(env.Stdin) {
+	if !onTerminal(env) {
 		return usagef("the console needs a terminal on stdin and stdout; run 'mispdesk help' for the commands")
 	}
 	db, err := env.DBPath()
 	if err != nil {
 		return err
 	}
-	return tui.Run(ctx, db)
+	// Open (on first start, create) the database and bring its schema up to
+	// date before the screen takes over, so that a problem with it is one
+	// line on a normal terminal.
+	s, err := store.Open(ctx, db)
+	if err != nil {
+		return storeErr(err)
+	}
+	defer closeStore(s, &err)
+	return runTUI(ctx, db)
 }

@@ -259,3 +259,30 @@ func TestReportIsOneSafeLine(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", stderr.String(), want)
 	}
 }
+
+func TestConsoleCreatesDatabase(t *testing.T) {
+	savedTerm, savedTUI := onTerminal, runTUI
+	t.Cleanup(func() { onTerminal, runTUI = savedTerm, savedTUI })
+	onTerminal = func(*Env) bool { return true }
+	var shown string
+	runTUI = func(_ context.Context, db string) error {
+		if _, err := os.Stat(db); err != nil {
+			t.Errorf("the console started before the database existed: %v", err)
+		}
+		shown = db
+		return nil
+	}
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	want := filepath.Join(data, "mispdesk", "mispdesk.db")
+	if code, _, stderr := runT(t); code != 0 || stderr != "" || shown != want {
+		t.Fatalf("exit %d, stderr %q, console on %q; want %q", code, stderr, shown, want)
+	}
+	// The schema is there; init can follow on the same file.
+	if code, _, stderr := runT(t, "init", "--org", "Host Org"); code != 0 {
+		t.Errorf("init after the console: exit %d, %s", code, stderr)
+	}
+	if code, _, _ := runT(t, "--db", filepath.Join(t.TempDir(), "b.db"), "console"); code != 0 {
+		t.Errorf("console --db: exit %d", code)
+	}
+}

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Kinds of outbox work.
+const (
+	OutboxPushEvent     = "push_event"
+	OutboxPushSightings = "push_sightings"
+)
+
+// ErrLeaseLost is returned when a worker reports on an outbox row it no longer holds (its
+// lease ran out and another worker took the row, or the row is gone).
+var ErrLeaseLost = errors.New("outbox row not held by this worker")
+
+// OutboxItem is one piece of sync work: push an event (or its sightings) to a server.
+// Times are unix seconds.
+type OutboxItem struct {
+	ID          int64  `json:"id"`
+	ServerID    int64  `json:"server_id"`
+	Kind        string `json:"kind"`
+	EventUUID   string `json:"event_uuid"`
+	Created     int64  `json:"created"`
+	Attempts    int    `json:"attempts"`
+	NextAttempt int64  `json:"next_attempt"`
+	LeaseOwner  string `json:"lease_owner"`
+	LeaseUntil  int64  `json:"lease_until"`
+	LastError   string `json:"last_error"`
+}
+
+// OutboxStat is what the outbox holds for one server.
+type OutboxStat struct {
+	ServerID   int64  `json:"server_id"`
+	ServerName string `json:"server_name"`
+	Queued     int    `json:"queued"`  // rows waiting, failed or not
+	Failing    int    `json:"failing"` // rows that failed at least once
+	Leased     int    `json:"leased"`  // rows a worker holds now
+	LastError  string `json:"last_error"`
+}
+
+// enqueueSQL queues one row; queueing it again makes it due now. A row being pushed keeps
+// its lease: Complete then sees the re-queue and leaves the row for another round.
+const enqueueSQL = ` ON CONFLICT (server_id, kind, event_uuid) DO UPDATE SET next_attempt = excluded.next_attempt`
+
+// Enqueue queues work for a server, due now. With a non-nil tx it joins that transaction
+// (so a publish and its pushes commit together); with nil it runs on its own.
+func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, serverID int64, kind, eventUUID string) error {
+	if kind != OutboxPushEvent && kind != OutboxPushSightings {
+		return fmt.Errorf("enqueue %s for server %d: unknown kind %q", eventUUID, serverID, kind)
+	}
+	eventUUID = strings.ToLower(eventUUID)
+	run := func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt) VALUES (?, ?, ?, ?, ?)`+enqueueSQL,
+			serverID, kind, eventUUID, now, now)
+		if err != nil {
+			return fmt.Errorf("enqueue %s %s for server %d: %w", kind, eventUUID, serverID, err)
+		}
+		return nil
+	}
+	if tx != nil {
+		return run(tx)
+	}
+	return s.tx(ctx, run)
+}
+
+// EnqueuePushes queues a push_event of the event to every server with push enabled, inside
+// the caller's transaction (publish calls it). It returns how many servers were queued.
+func (s *Store) EnqueuePushes(ctx context.Context, tx *sql.Tx, eventUUID string) (int, error) {
+	now := s.now().Unix()
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt)
+		SELECT id, ?, ?, ?, ? FROM servers WHERE push = 1`+enqueueSQL,
+		OutboxPushEvent, strings.ToLower(eventUUID), now, now)
+	if err != nil {
+		return 0, fmt.Errorf("queue pushes of %s: %w", eventUUID, err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Claim leases up to limit due rows to owner for lease, oldest due first. A row is due
+// when its next attempt has come and no other worker holds an unexpired lease on it. While
+// leased, a row's next attempt is its lease end, so a worker that dies frees it then.
+func (s *Store) Claim(ctx context.Context, owner string, lease time.Duration, limit int) ([]OutboxItem, error) {
+	if owner == "" || limit <= 0 {
+		return nil, fmt.Errorf("claim outbox work: need an owner and a positive limit")
+	}
+	secs := max(int64((lease+time.Second-1)/time.Second), 1) // whole seconds, at least one
+	var items []OutboxItem
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET lease_owner = ?, lease_until = ?, next_attempt = ?
+			WHERE id IN (SELECT id FROM outbox WHERE next_attempt <= ? AND (lease_owner = '' OR lease_until <= ?)
+				ORDER BY next_attempt, id LIMIT ?)
+			RETURNING id, server_id, kind, event_uuid, created, attempts, next_attempt, lease_owner, lease_until, last_error`,
+			owner, now+secs, now+secs, now, now, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var it OutboxItem
+			if err := rows.Scan(&it.ID, &it.ServerID, &it.Kind, &it.EventUUID, &it.Created, &it.Attempts,
+				&it.NextAttempt, &it.LeaseOwner, &it.LeaseUntil, &it.LastError); err != nil {
+				return err
+			}
+			items = append(items, it)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox work for %s: %w", owner, err)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].ID < items[j].ID })
+	return items, nil
+}
+
+// Complete removes a row its owner has done. A row queued again while it was being worked
+// on stays, due now, for the newer version; its lease is released.
+func (s *Store) Complete(ctx context.Context, id int64, owner string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND lease_owner = ? AND next_attempt >= lease_until`, id, owner)
+		if err != nil {
+			return fmt.Errorf("complete outbox row %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		return s.release(ctx, tx, id, owner, `attempts = 0, last_error = ''`, "complete")
+	})
+}
+
+// Fail records a failed attempt: the row stays, due again after backoff, and its lease is
+// released.
+func (s *Store) Fail(ctx context.Context, id int64, owner, errMsg string, backoff time.Duration) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.release(ctx, tx, id, owner, `attempts = attempts + 1, last_error = ?, next_attempt = ?`, "fail",
+			errMsg, s.now().Add(backoff).Unix())
+	})
+}
+
+// release frees owner's lease on a row and applies set, whose placeholders args fill.
+func (s *Store) release(ctx context.Context, tx *sql.Tx, id int64, owner, set, what string, args ...any) error {
+	args = append(args, id, owner)
+	res, err := tx.ExecContext(ctx, `UPDATE outbox SET lease_owner = '', lease_until = 0, `+set+` WHERE id = ? AND lease_owner = ?`, args...)
+	if err != nil {
+		return fmt.Errorf("%s outbox row %d: %w", what, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s outbox row %d by %s: %w", what, id, owner, ErrLeaseLost)
+	}
+	return nil
+}
+
+// OutboxStats counts the outbox per server, for servers with anything queued.
+func (s *Store) OutboxStats(ctx context.Context) ([]OutboxStat, error) {
+	now := s.now().Unix()
+	rows, err := s.read.QueryContext(ctx, `SELECT o.server_id, v.name, count(*),
+			count(*) FILTER (WHERE o.attempts > 0),
+			count(*) FILTER (WHERE o.lease_owner <> '' AND o.lease_until > ?),
+			ifnull((SELECT last_error FROM outbox l WHERE l.server_id = o.server_id AND l.last_error <> ''
+				ORDER BY l.attempts DESC, l.id DESC LIMIT 1), '')
+		FROM outbox o JOIN servers v ON v.id = o.server_id
+		GROUP BY o.server_id ORDER BY v.priority, o.server_id`, now)
+	if err != nil {
+		return nil, fmt.Errorf("outbox stats: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxStat
+	for rows.Next() {
+		var st OutboxStat
+		if err := rows.Scan(&st.ServerID, &st.ServerName, &st.Queued, &st.Failing, &st.Leased, &st.LastError); err != nil {
+			return nil, fmt.Errorf("outbox stats: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 )
 
 // group returns the handler of a command with sub-commands ("org add",
@@ -24,11 +23,9 @@ func group(name, synopsis string, subs []*command) func(context.Context, *Env, [
 			case a == "-h" || a == "-help" || a == "--help":
 				w := env.Stdout
 				fmt.Fprintf(w, "usage: mispdesk %s\n\ncommands:\n", synopsis)
-				tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 				for _, c := range subs {
-					fmt.Fprintf(tw, "  mispdesk %s\t%s\n", c.synopsis, c.summary)
+					fmt.Fprintf(w, "  mispdesk %s\n      %s\n", c.synopsis, c.summary)
 				}
-				tw.Flush()
 				fmt.Fprintf(w, "\nEvery command takes --db PATH; 'mispdesk %s COMMAND -h' shows its flags.\n", name)
 				return errHelpShown
 			case a == "-db" || a == "--db":

@@ -62,7 +62,7 @@ func runOrgAdd(ctx context.Context, env *Env, args []string) (err error) {
 	if *jsonOut {
 		return printJSON(env, added)
 	}
-	fmt.Fprintf(env.Stdout, "added %s organisation %q (id %d, uuid %s)\n", pool(added.Local), safe(added.Name), added.ID, added.UUID)
+	fmt.Fprintf(env.Stdout, "Added %s organisation %q (id %d, uuid %s)\n", pool(added.Local), safe(added.Name), added.ID, added.UUID)
 	return nil
 }
 

@@ -41,7 +41,7 @@ func TestOrgAddAndList(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("org add: exit %d, stderr %q", code, stderr)
 	}
-	if !strings.HasPrefix(stdout, `added local organisation "Team B" (id 3, uuid `) || strings.Count(stdout, "\n") != 1 {
+	if !strings.HasPrefix(stdout, `Added local organisation "Team B" (id 3, uuid `) || strings.Count(stdout, "\n") != 1 {
 		t.Errorf("org add printed %q", stdout)
 	}
 

@@ -3,6 +3,7 @@ package misp
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -385,4 +386,10 @@ func skipEmptyArray(dec *jsontext.Decoder) error {
 		return fmt.Errorf("want an object, got a non-empty array")
 	}
 	return nil
+}
+
+// IsComposite reports whether values of an attribute type hold two parts joined by "|"
+// ("filename|md5", "ip-dst|port", malware-sample's "filename|md5").
+func IsComposite(typ string) bool {
+	return typ == "malware-sample" || strings.Contains(typ, "|")
 }

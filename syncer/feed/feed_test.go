@@ -1,0 +1,197 @@
+package feed
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+func newStore(t testing.TB) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Init(ctx, store.InitOptions{OrgName: "HOSTORG"}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func copyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestImportEveryFixture(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	im := &Importer{Store: s, Options: store.UpsertOptions{DefaultDistribution: misp.CommunityOnly}}
+	sum, err := im.ImportPaths(ctx, []string{"../../testdata/feeds", "../../testdata/events"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failed != 0 {
+		t.Fatalf("%s: %v", sum, sum.Errors)
+	}
+	// 71 + 79 + 3 + 2 feed events; 9 event files (one holds two events) minus the galaxy.
+	n, _ := s.CountEvents(ctx, store.EventFilter{})
+	if sum.Imported != n || n < 160 {
+		t.Errorf("%s; store holds %d events", sum, n)
+	}
+	if sum.Skips["a galaxy definition, not an event"] != 1 {
+		t.Errorf("skips = %v, want the galaxy file", sum.Skips)
+	}
+	again, err := im.ImportPaths(ctx, []string{"../../testdata/feeds", "../../testdata/events"})
+	if err != nil || again.Imported != 0 || again.Updated != 0 || again.Failed != 0 {
+		t.Errorf("second import: %s, %v; want everything skipped", again, err)
+	}
+	if got := again.String(); !strings.HasPrefix(got, "imported 0, updated 0, skipped ") || !strings.HasSuffix(got, ", failed 0") {
+		t.Errorf("summary line %q", got)
+	}
+}
+
+// A bad file costs only itself: the rest of the run is imported and the error names the
+// file and what is wrong.
+func TestImportBadFilesAreReportedAndSkipped(t *testing.T) {
+	s := newStore(t)
+	dir := t.TempDir()
+	copyDir(t, "../../testdata/feeds/crowdsec-threat-feed", filepath.Join(dir, "feed"))
+	feedDir := filepath.Join(dir, "feed")
+	// One event file truncated, one renamed to a UUID the manifest lists for another event.
+	victim := filepath.Join(feedDir, "6a10e5d8-f1cd-42b0-8240-a4650efd83d6.json")
+	b, _ := os.ReadFile(victim)
+	os.WriteFile(victim, b[:len(b)/2], 0o644)
+	loose := filepath.Join(dir, "loose")
+	os.MkdirAll(loose, 0o755)
+	os.WriteFile(filepath.Join(loose, "bad-timestamp.json"), []byte(`{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","timestamp":"soon"}}`), 0o644)
+	os.WriteFile(filepath.Join(loose, "good.json"), []byte(`{"Event":{"uuid":"6a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"fine","Attribute":[{"type":"domain","value":"ok.example"}]}}`), 0o644)
+
+	sum, err := (&Importer{Store: s}).ImportPaths(context.Background(), []string{dir, filepath.Join(dir, "missing.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Imported != 3 || sum.Failed != 3 {
+		t.Fatalf("%s, errors %v; want 3 imported (2 feed events and good.json), 3 failed", sum, sum.Errors)
+	}
+	joined := ""
+	for _, e := range sum.Errors {
+		line := e.Error()
+		if strings.Contains(line, "\n") {
+			t.Errorf("multi-line error %q", line)
+		}
+		joined += line + "\n"
+	}
+	for _, want := range []string{"6a10e5d8-f1cd-42b0-8240-a4650efd83d6.json: at /Event/", "bad-timestamp.json: at /Event/timestamp", "missing.json: stat: no such file"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("errors lack %q:\n%s", want, joined)
+		}
+	}
+	if n, _ := s.CountEvents(context.Background(), store.EventFilter{Text: "fine"}); n != 1 {
+		t.Error("good.json was not imported")
+	}
+}
+
+func TestImportFeedFileMustMatchManifest(t *testing.T) {
+	s := newStore(t)
+	dir := t.TempDir()
+	copyDir(t, "../../testdata/feeds/act-workers-circl", dir)
+	// Swap the two event files: each now holds the event the manifest lists under the other name.
+	a := filepath.Join(dir, "5721c2e4-05ec-4af3-9264-411b950d210f.json")
+	b := filepath.Join(dir, "57e27c3d-17a8-4c3b-8195-493e950d210f.json")
+	tmp := filepath.Join(dir, "swap")
+	os.Rename(a, tmp)
+	os.Rename(b, a)
+	os.Rename(tmp, b)
+	sum, _ := (&Importer{Store: s}).ImportPaths(context.Background(), []string{dir})
+	if sum.Failed != 2 || sum.Imported != 0 {
+		t.Fatalf("%s; want both refused", sum)
+	}
+	if !strings.Contains(sum.Errors[0].Error(), "but the manifest lists it as") {
+		t.Errorf("error %q", sum.Errors[0])
+	}
+}
+
+// A feed exported from one instance and imported on another arrives whole.
+func TestExportFeedRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	a := newStore(t)
+	if _, err := (&Importer{Store: a}).ImportPaths(ctx, []string{"../../testdata/feeds/osint-mixed"}); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	sum, err := Export(ctx, a, out, ExportOptions{Feed: true, Unpublished: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Events != 71 || sum.Attributes != 10256 {
+		t.Errorf("exported %+v, want 71 events and 10256 attributes", sum)
+	}
+	m, err := ReadManifest(filepath.Join(out, "manifest.json"))
+	if err != nil || len(m) != 71 {
+		t.Fatalf("manifest: %d entries, %v", len(m), err)
+	}
+	lines := 0
+	f, _ := os.Open(filepath.Join(out, "hashes.csv"))
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		md5, uuid, ok := strings.Cut(sc.Text(), ",")
+		if !ok || len(md5) != 32 || m[uuid].Info == "" {
+			t.Fatalf("hashes.csv line %q", sc.Text())
+		}
+		lines++
+	}
+	f.Close()
+	if lines != sum.Hashes || lines < 10256 {
+		t.Errorf("hashes.csv has %d lines, export counted %d", lines, sum.Hashes)
+	}
+
+	b := newStore(t)
+	got, err := (&Importer{Store: b}).ImportPaths(ctx, []string{out})
+	if err != nil || got.Imported != 71 || got.Failed != 0 {
+		t.Fatalf("import of the export: %s %v %v", got, err, got.Errors)
+	}
+	for _, row := range mustList(t, a) {
+		ea, _ := a.Event(ctx, row.UUID)
+		eb, err := b.Event(ctx, row.UUID)
+		if err != nil {
+			t.Fatalf("%s missing on B: %v", row.UUID, err)
+		}
+		if ea.Info != eb.Info || ea.Timestamp != eb.Timestamp || len(ea.Attribute) != len(eb.Attribute) ||
+			len(ea.Object) != len(eb.Object) || ea.Distribution != eb.Distribution || ea.Orgc.UUID != eb.Orgc.UUID {
+			t.Errorf("%s differs after export and import", row.UUID)
+		}
+	}
+}
+
+func mustList(t testing.TB, s *store.Store) []store.EventSummary {
+	t.Helper()
+	l, err := s.ListEvents(context.Background(), store.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

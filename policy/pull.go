@@ -65,21 +65,21 @@ func (inst *Instance) Pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 		out.Distribution = misp.CommunityOnly
 		d.change("distribution", fmt.Sprintf("the event has no distribution and is taken as '%s', as MISP does", misp.CommunityOnly))
 	}
+	// The book's pull tables downgrade with and without the internal flag; MISP's code
+	// skips it for an internal link owned by the host organisation. The tables are the
+	// specification, and the narrower choice: pulled data never keeps a wider audience.
+	before := out.Distribution
+	out.Distribution = pullDowngrade(out.Distribution)
+	if before != out.Distribution {
+		d.change("distribution", fmt.Sprintf("distribution '%s' becomes '%s' here", before, out.Distribution))
+	} else {
+		d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s' here", before, before))
+	}
 	if !internal {
-		before := out.Distribution
-		out.Distribution = pullDowngrade(out.Distribution)
-		if before != out.Distribution {
-			d.change("distribution", fmt.Sprintf("distribution '%s' becomes '%s' here", before, out.Distribution))
-		} else {
-			d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s' here", before, before))
-		}
 		out.Tag = withoutLocalTagsTallied(out.Tag, &t)
 	}
 	rules := &srv.PullRules
 	element := func(dist *misp.Distribution) verdict {
-		if internal {
-			return keep()
-		}
 		before := *dist
 		if *dist = pullDowngrade(before); *dist != before {
 			return keepChanged("distribution", fmt.Sprintf("'%s' becomes '%s'", before, *dist))
@@ -115,15 +115,15 @@ func (inst *Instance) Pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 	return PullResult{Decision: d, Event: out}
 }
 
-// pullInternal is whether the link counts as internal for pull. MISP's condition is the
-// flag and the link's local organisation being the host organisation; MISP also forces the
-// flag off unless the remote organisation is the host organisation, so a flag set against
-// that (a record written by hand, an import) is ignored here too: it would keep a remote
-// community's data at community level among this instance's organisations.
+// pullInternal is whether the link counts as internal for pull, where it keeps local tags
+// (and, in PullCandidate, lets a pull replace an event created here). MISP's condition is
+// the flag and the link's local organisation being the host organisation; MISP also forces
+// the flag off unless the remote organisation is the host organisation, so a flag set
+// against that (a record written by hand, an import) is ignored here too.
 func (inst *Instance) pullInternal(d *Decision, srv *Server) bool {
 	switch {
 	case !srv.Internal:
-		d.skip("server.internal", "the server is not internal, so distributions are downgraded")
+		d.skip("server.internal", "the server is not internal, so local tags are removed")
 		return false
 	case !inst.isHostOrg(srv.RemoteOrg):
 		d.skip("server.internal", fmt.Sprintf("the internal flag is ignored: the remote organisation %s is not this instance's host organisation", orgLabel(&srv.RemoteOrg)))
@@ -132,7 +132,7 @@ func (inst *Instance) pullInternal(d *Decision, srv *Server) bool {
 		d.skip("server.internal", fmt.Sprintf("the internal flag does not apply: the link's organisation %s is not this instance's host organisation", orgLabel(&srv.Org)))
 		return false
 	}
-	d.pass("server.internal", "the server is internal (same host organisation), so distributions are kept")
+	d.pass("server.internal", "the server is internal (same host organisation): local tags are kept")
 	return true
 }
 

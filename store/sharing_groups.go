@@ -1,0 +1,482 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"mispdesk/store/misp"
+)
+
+// sgTimeLayout is how MISP writes a sharing group's created and modified.
+const sgTimeLayout = "2006-01-02 15:04:05"
+
+// localServerName is what MISP calls server 0, this instance, in a sharing group.
+const localServerName = "Local instance"
+
+// NewSharingGroup is a sharing group created on this instance.
+type NewSharingGroup struct {
+	Name          string
+	UUID          string // empty: a random one
+	Releasability string
+	Description   string
+	OrgRef        string // the creating organisation; empty: the host org
+	Roaming       bool
+}
+
+// AddSharingGroup creates a sharing group (local and active, as MISP's form does) with its
+// creating organisation as an extending member and this instance as its one server.
+func (s *Store) AddSharingGroup(ctx context.Context, nsg NewSharingGroup) (*misp.SharingGroup, error) {
+	name := strings.TrimSpace(nsg.Name)
+	if name == "" {
+		return nil, errors.New("add sharing group: name is empty")
+	}
+	sgUUID := strings.ToLower(strings.TrimSpace(nsg.UUID))
+	if sgUUID == "" {
+		sgUUID = uuid.NewString()
+	}
+	if !misp.IsUUID(sgUUID) {
+		return nil, fmt.Errorf("add sharing group %q: uuid %q is not a UUID", name, nsg.UUID)
+	}
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var orgID int64
+		if nsg.OrgRef != "" {
+			org, err := findOrg(ctx, tx, nsg.OrgRef)
+			if err != nil {
+				return fmt.Errorf("add sharing group %q: %w", name, err)
+			}
+			orgID = org.ID
+		} else {
+			var err error
+			if orgID, err = s.hostOrgID(ctx, tx); err != nil {
+				return fmt.Errorf("add sharing group %q: %w", name, err)
+			}
+		}
+		var clash string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM sharing_groups WHERE uuid = ? OR name = ? COLLATE NOCASE`, sgUUID, name).Scan(&clash)
+		if err == nil {
+			return fmt.Errorf("add sharing group %q: %w (sharing group %q has that name or uuid)", name, ErrConflict, clash)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("add sharing group %q: %w", name, err)
+		}
+		now := s.now().UTC().Format(sgTimeLayout)
+		res, err := tx.ExecContext(ctx, `INSERT INTO sharing_groups (uuid, name, releasability, description, org_id, active, local, roaming, created, modified)
+			VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?, ?)`,
+			sgUUID, name, nsg.Releasability, nsg.Description, orgID, boolInt(nsg.Roaming), now, now)
+		if err != nil {
+			return fmt.Errorf("add sharing group %q: %w", name, err)
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, 1)`, id, orgID); err != nil {
+			return fmt.Errorf("add sharing group %q: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_servers (sharing_group_id, server_id, all_orgs) VALUES (?, 0, 0)`, id); err != nil {
+			return fmt.Errorf("add sharing group %q: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.loadSharingGroup(ctx, s.read, id)
+}
+
+// SharingGroups lists every sharing group with its members, by name.
+func (s *Store) SharingGroups(ctx context.Context) ([]misp.SharingGroup, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM sharing_groups ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list sharing groups: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list sharing groups: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list sharing groups: %w", err)
+	}
+	out := make([]misp.SharingGroup, 0, len(ids))
+	for _, id := range ids {
+		sg, err := s.loadSharingGroup(ctx, s.read, id)
+		if err != nil {
+			return nil, fmt.Errorf("list sharing groups: %w", err)
+		}
+		out = append(out, *sg)
+	}
+	return out, nil
+}
+
+// SharingGroup finds a sharing group by id, UUID or name, with its members in MISP's shape.
+func (s *Store) SharingGroup(ctx context.Context, ref string) (*misp.SharingGroup, error) {
+	id, err := findSharingGroupID(ctx, s.read, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.loadSharingGroup(ctx, s.read, id)
+}
+
+// querier reads rows; both *sql.DB and *sql.Tx are one.
+type querier interface {
+	queryer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func findSharingGroupID(ctx context.Context, q querier, ref string) (int64, error) {
+	ref = strings.TrimSpace(ref)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
+		rows, err = q.QueryContext(ctx, `SELECT id FROM sharing_groups WHERE id = ?`, id)
+	} else if misp.IsUUID(ref) {
+		rows, err = q.QueryContext(ctx, `SELECT id FROM sharing_groups WHERE uuid = ?`, strings.ToLower(ref))
+	} else {
+		rows, err = q.QueryContext(ctx, `SELECT id FROM sharing_groups WHERE name = ? COLLATE NOCASE`, ref)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sharing group %q: %w", ref, err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return 0, fmt.Errorf("sharing group %q: %w", ref, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("sharing group %q: %w", ref, err)
+	}
+	switch len(ids) {
+	case 0:
+		return 0, fmt.Errorf("sharing group %q: %w", ref, ErrNotFound)
+	case 1:
+		return ids[0], nil
+	}
+	return 0, fmt.Errorf("sharing group %q: %d sharing groups have that name; give its id or uuid", ref, len(ids))
+}
+
+// loadSharingGroup reads a sharing group with its creator, member organisations and member
+// servers. Server 0 is this instance, named by its base URL.
+func (s *Store) loadSharingGroup(ctx context.Context, q querier, id int64) (*misp.SharingGroup, error) {
+	var (
+		sg      misp.SharingGroup
+		creator Org
+		active  bool
+		extra   sql.NullString
+	)
+	dest := append([]any{&sg.ID, &sg.UUID, &sg.Name, &sg.Releasability, &sg.Description, &sg.OrgID, &sg.SyncUserID,
+		&active, &sg.Local, &sg.Roaming, &sg.Created, &sg.Modified, &extra}, creator.dest()...)
+	err := q.QueryRowContext(ctx, `SELECT g.id, g.uuid, g.name, g.releasability, g.description, g.org_id, g.sync_user_id,
+		g.active, g.local, g.roaming, g.created, g.modified, g.extra, `+qualify("o", orgColumns)+`
+		FROM sharing_groups g JOIN orgs o ON o.id = g.org_id WHERE g.id = ?`, id).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sharing group %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sharing group %d: %w", id, err)
+	}
+	if sg.Extra, err = decodeExtra(extra); err != nil {
+		return nil, fmt.Errorf("sharing group %s: %w", sg.UUID, err)
+	}
+	sg.Active = misp.OptBool{Set: true, Value: active}
+	sg.OrganisationUUID = creator.UUID
+	sg.Organisation = creator.model()
+	sg.SharingGroupOrg = []misp.SharingGroupOrg{}
+	sg.SharingGroupServer = []misp.SharingGroupServer{}
+
+	rows, err := q.QueryContext(ctx, `SELECT m.id, m.extend, `+qualify("o", orgColumns)+`
+		FROM sharing_group_orgs m JOIN orgs o ON o.id = m.org_id WHERE m.sharing_group_id = ? ORDER BY m.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sharing group %s: orgs: %w", sg.UUID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			m   misp.SharingGroupOrg
+			org Org
+		)
+		if err := rows.Scan(append([]any{&m.ID, &m.Extend}, org.dest()...)...); err != nil {
+			return nil, fmt.Errorf("sharing group %s: orgs: %w", sg.UUID, err)
+		}
+		m.SharingGroupID, m.OrgID, m.Organisation = sg.ID, misp.Int(org.ID), org.model()
+		sg.SharingGroupOrg = append(sg.SharingGroupOrg, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sharing group %s: orgs: %w", sg.UUID, err)
+	}
+
+	baseURL, err := s.setting(ctx, q, settingBaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("sharing group %s: %w", sg.UUID, err)
+	}
+	srows, err := q.QueryContext(ctx, `SELECT m.id, m.server_id, m.all_orgs, ifnull(v.url, ''), ifnull(v.name, '')
+		FROM sharing_group_servers m LEFT JOIN servers v ON v.id = m.server_id
+		WHERE m.sharing_group_id = ? AND (m.server_id = 0 OR v.id IS NOT NULL) ORDER BY m.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sharing group %s: servers: %w", sg.UUID, err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var (
+			m   misp.SharingGroupServer
+			ref misp.ServerRef
+		)
+		if err := srows.Scan(&m.ID, &m.ServerID, &m.AllOrgs, &ref.URL, &ref.Name); err != nil {
+			return nil, fmt.Errorf("sharing group %s: servers: %w", sg.UUID, err)
+		}
+		if m.ServerID == 0 {
+			ref.URL, ref.Name = baseURL, localServerName
+		}
+		ref.ID = m.ServerID
+		m.SharingGroupID, m.Server = sg.ID, &ref
+		sg.SharingGroupServer = append(sg.SharingGroupServer, m)
+	}
+	if err := srows.Err(); err != nil {
+		return nil, fmt.Errorf("sharing group %s: servers: %w", sg.UUID, err)
+	}
+	return &sg, nil
+}
+
+// editSharingGroup runs fn on the sharing group sgRef names inside a transaction, then
+// marks the group modified so peers take the change.
+func (s *Store) editSharingGroup(ctx context.Context, what, sgRef string, fn func(tx *sql.Tx, sgID int64) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := findSharingGroupID(ctx, tx, sgRef)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := fn(tx, id); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sharing_groups SET modified = ? WHERE id = ?`, s.now().UTC().Format(sgTimeLayout), id)
+		return err
+	})
+}
+
+// AddSharingGroupOrg makes an organisation a member of a sharing group, or changes its
+// extend flag (may it edit the group).
+func (s *Store) AddSharingGroupOrg(ctx context.Context, sgRef, orgRef string, extend bool) error {
+	return s.editSharingGroup(ctx, "add organisation to sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
+		org, err := findOrg(ctx, tx, orgRef)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, ?)
+			ON CONFLICT (sharing_group_id, org_id) DO UPDATE SET extend = excluded.extend`, sgID, org.ID, boolInt(extend))
+		return err
+	})
+}
+
+// RemoveSharingGroupOrg takes an organisation out of a sharing group.
+func (s *Store) RemoveSharingGroupOrg(ctx context.Context, sgRef, orgRef string) error {
+	return s.editSharingGroup(ctx, "remove organisation from sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
+		org, err := findOrg(ctx, tx, orgRef)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_orgs WHERE sharing_group_id = ? AND org_id = ?`, sgID, org.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("organisation %q is not a member: %w", org.Name, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// sgServerID resolves a server given to a sharing group: "0" or "local" is this instance.
+func sgServerID(ctx context.Context, tx *sql.Tx, ref string) (int64, error) {
+	if r := strings.TrimSpace(ref); r == "0" || strings.EqualFold(r, "local") {
+		return 0, nil
+	}
+	sv, err := findServer(ctx, tx, ref)
+	if err != nil {
+		return 0, err
+	}
+	return sv.ID, nil
+}
+
+// AddSharingGroupServer adds a server (id or name; "0" or "local" for this instance) to a
+// sharing group, or changes its all_orgs flag (every org of that server may see the data).
+func (s *Store) AddSharingGroupServer(ctx context.Context, sgRef, serverRef string, allOrgs bool) error {
+	return s.editSharingGroup(ctx, "add server to sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
+		id, err := sgServerID(ctx, tx, serverRef)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sharing_group_servers (sharing_group_id, server_id, all_orgs) VALUES (?, ?, ?)
+			ON CONFLICT (sharing_group_id, server_id) DO UPDATE SET all_orgs = excluded.all_orgs`, sgID, id, boolInt(allOrgs))
+		return err
+	})
+}
+
+// RemoveSharingGroupServer takes a server (id or name; "0" or "local") out of a sharing group.
+func (s *Store) RemoveSharingGroupServer(ctx context.Context, sgRef, serverRef string) error {
+	return s.editSharingGroup(ctx, "remove server from sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
+		id, err := sgServerID(ctx, tx, serverRef)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_servers WHERE sharing_group_id = ? AND server_id = ?`, sgID, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("server %q is not a member: %w", serverRef, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// captureSharingGroup stores a sharing group that arrived with an event, as MISP's
+// SharingGroup::captureSG does (docs/misp-protocol.md §9.3), and returns its local id:
+//   - matched by UUID; a new group is created (not local, as captured groups are not);
+//   - an existing group changes only when the incoming `modified` is newer, and never when
+//     it was created here (local); otherwise it is used as it is;
+//   - member organisations are captured by UUID or name (creating known-remote orgs);
+//   - member servers are mapped by exact URL: this instance's base URL is server 0, a local
+//     server's URL that server; other URLs are dropped;
+//   - the capturing organisation is added when it is not a member.
+//
+// Whether the sender may create or change the group (perm_sharing_group, membership) is
+// the caller's decision.
+func (s *Store) captureSharingGroup(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, capturingOrgID int64) (int64, error) {
+	sgUUID := strings.ToLower(strings.TrimSpace(in.UUID))
+	if !misp.IsUUID(sgUUID) {
+		return 0, fmt.Errorf("capture sharing group %q: uuid %q is not a UUID", in.Name, in.UUID)
+	}
+	var (
+		id       int64
+		modified string
+		local    bool
+	)
+	err := tx.QueryRowContext(ctx, `SELECT id, modified, local FROM sharing_groups WHERE uuid = ?`, sgUUID).Scan(&id, &modified, &local)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if id, err = s.insertCapturedSG(ctx, tx, in, sgUUID, capturingOrgID); err != nil {
+			return 0, err
+		}
+	case err != nil:
+		return 0, fmt.Errorf("capture sharing group %s: %w", sgUUID, err)
+	case local || in.Modified <= modified: // MISP's "Y-m-d H:i:s" orders as text
+		return id, nil
+	default:
+		extra, err := encodeExtra(in.Extra)
+		if err != nil {
+			return 0, fmt.Errorf("capture sharing group %s: %w", sgUUID, err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sharing_groups SET name = ?, releasability = ?, description = ?, roaming = ?, modified = ?, extra = ?
+			WHERE id = ?`, strings.TrimSpace(in.Name), in.Releasability, in.Description, boolInt(bool(in.Roaming)), in.Modified, extra, id)
+		if err != nil {
+			return 0, fmt.Errorf("capture sharing group %s: %w", sgUUID, err)
+		}
+	}
+	if err := s.captureSGMembers(ctx, tx, in, id, capturingOrgID); err != nil {
+		return 0, fmt.Errorf("capture sharing group %s: %w", sgUUID, err)
+	}
+	return id, nil
+}
+
+func (s *Store) insertCapturedSG(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, sgUUID string, capturingOrgID int64) (int64, error) {
+	name := strings.TrimSpace(in.Name)
+	if name == "" {
+		return 0, fmt.Errorf("capture sharing group %s: it has no name", sgUUID)
+	}
+	orgID := capturingOrgID
+	creator := in.Organisation
+	if creator == nil && in.OrganisationUUID != "" {
+		creator = &misp.Org{UUID: in.OrganisationUUID}
+	}
+	if creator != nil {
+		var err error
+		if orgID, err = s.captureOrg(ctx, tx, creator); err != nil {
+			return 0, fmt.Errorf("capture sharing group %s: creator: %w", sgUUID, err)
+		}
+	}
+	now := s.now().UTC().Format(sgTimeLayout)
+	created, modified := in.Created, in.Modified
+	if created == "" {
+		created = now
+	}
+	if modified == "" {
+		modified = now
+	}
+	extra, err := encodeExtra(in.Extra)
+	if err != nil {
+		return 0, fmt.Errorf("capture sharing group %s: %w", sgUUID, err)
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO sharing_groups (uuid, name, releasability, description, org_id, active, local, roaming, created, modified, extra)
+		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+		sgUUID, name, in.Releasability, in.Description, orgID, boolInt(in.Active.True(true)), boolInt(bool(in.Roaming)), created, modified, extra)
+	if err != nil {
+		return 0, fmt.Errorf("capture sharing group %s: %w", sgUUID, err)
+	}
+	return res.LastInsertId()
+}
+
+// captureSGMembers writes the incoming member lists of a new or newer sharing group.
+func (s *Store) captureSGMembers(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, id, capturingOrgID int64) error {
+	for _, m := range in.SharingGroupOrg {
+		if m.Organisation == nil {
+			continue // only an org id, which is the sender's
+		}
+		orgID, err := s.captureOrg(ctx, tx, m.Organisation)
+		if err != nil {
+			return fmt.Errorf("member organisation: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, ?)
+			ON CONFLICT (sharing_group_id, org_id) DO UPDATE SET extend = excluded.extend`, id, orgID, boolInt(bool(m.Extend))); err != nil {
+			return err
+		}
+	}
+	baseURL, err := s.setting(ctx, tx, settingBaseURL)
+	if err != nil {
+		return err
+	}
+	baseURL = strings.TrimRight(baseURL, "/")
+	for _, m := range in.SharingGroupServer {
+		if m.Server == nil || m.Server.URL == "" {
+			continue
+		}
+		url := strings.TrimRight(strings.TrimSpace(m.Server.URL), "/")
+		var serverID int64
+		if url != baseURL || baseURL == "" {
+			err := tx.QueryRowContext(ctx, `SELECT id FROM servers WHERE url = ? ORDER BY id LIMIT 1`, url).Scan(&serverID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // a server this instance does not know
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_servers (sharing_group_id, server_id, all_orgs) VALUES (?, ?, ?)
+			ON CONFLICT (sharing_group_id, server_id) DO UPDATE SET all_orgs = excluded.all_orgs`, id, serverID, boolInt(bool(m.AllOrgs))); err != nil {
+			return err
+		}
+	}
+	if capturingOrgID != 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, 0)
+			ON CONFLICT (sharing_group_id, org_id) DO NOTHING`, id, capturingOrgID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -29,6 +29,8 @@ func init() {
 		{"init", initSynopsis, "create the instance: its host organisation and site admin; prints the admin's key once", runInit},
 		{"org", orgSynopsis, "add an organisation (local or external), or list them", runOrg},
 		{"user", userSynopsis, "add a user (prints its auth key once), or list them", runUser},
+		{"import", importSynopsis, "import event files, directories of them and MISP feed directories", runImport},
+		{"export", exportSynopsis, "write every event as files, or as a MISP feed with --feed", runExport},
 		{"version", "version", "print mispdesk's version and the MISP API level it speaks", runVersion},
 		{"help", "help [COMMAND]", "list the commands, or show one command's usage and flags", runHelp},
 	}

@@ -44,6 +44,11 @@ func inputf(format string, args ...any) error {
 // errHelpShown is returned after -h printed a command's usage: exit 0.
 var errHelpShown = errors.New("help shown")
 
+// errReported is returned by a command that has already printed its errors
+// (import's one line per failed file): run prints nothing more. Wrap it with
+// inputErr for exit 2.
+var errReported = errors.New("errors reported")
+
 // exitCode maps an error to mispdesk's exit status: 0 none, 2 usage or
 // input, 1 anything else (the work failed).
 func exitCode(err error) int {

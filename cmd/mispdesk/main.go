@@ -61,6 +61,9 @@ func report(stderr io.Writer, cmd string, err error) int {
 	if err == nil || errors.Is(err, errHelpShown) {
 		return 0
 	}
+	if errors.Is(err, errReported) {
+		return exitCode(err)
+	}
 	prefix := "mispdesk"
 	if cmd != "" {
 		prefix += " " + cmd

@@ -159,7 +159,7 @@ func TestExportFeedThenImport(t *testing.T) {
 		t.Fatalf("export: exit %d, %q", code, stderr)
 	}
 	n := countEvents(t, a)
-	if !regexp.MustCompile(`^exported \d+ events \(\d+ attributes, \d+ hashes\) to ` + regexp.QuoteMeta(out) + "\n$").MatchString(stdout) ||
+	if !regexp.MustCompile(`^exported \d+ events \(\d+ attributes, \d+ hashes\) to `+regexp.QuoteMeta(out)+"\n$").MatchString(stdout) ||
 		!strings.HasPrefix(stdout, "exported "+strconv.Itoa(n)+" events") {
 		t.Errorf("export printed %q; %d events", stdout, n)
 	}

@@ -1,0 +1,834 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"mispdesk/store/misp"
+)
+
+const (
+	pathGetVersion = "/servers/getVersion"
+	pathPostTest   = "/servers/postTest"
+	pathMe         = "/users/view/me.json"
+	pathIndex      = "/events/index"
+	// viewParams are the named parameters MISP's pull puts after /events/view/<uuid>.
+	viewParams = "/deleted[]:0/deleted[]:1/excludeGalaxy:1/includeEventCorrelations:0/includeFeedCorrelations:0/includeWarninglistHits:0"
+	// NotNewerMessage is MISP's refusal of an edit that is not newer than its copy.
+	NotNewerMessage = "Event could not be saved: Event in the request not newer than the local copy."
+	// sightingChunk is how many events MISP asks sightings for at once.
+	sightingChunk = 20
+	proposalPage  = 1000
+	maxPages      = 10000
+)
+
+var lenient = json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// Version is the answer of GET /servers/getVersion.
+type Version struct {
+	Version string `json:"version"`
+	Major   int    `json:"major"`
+	Minor   int    `json:"minor"`
+	Hotfix  int    `json:"hotfix"`
+	// AppVersion is mispdesk's own release when the peer is a mispdesk (its
+	// "mispdesk_version" member), else empty.
+	AppVersion       string `json:"app_version,omitempty"`
+	PermSync         bool   `json:"perm_sync"`
+	PermSighting     bool   `json:"perm_sighting"`
+	PermGalaxyEditor bool   `json:"perm_galaxy_editor"`
+	PermAnalystData  bool   `json:"perm_analyst_data"`
+	// GalaxyEditorKnown: the perm_galaxy_editor member is present, i.e. the peer
+	// understands galaxy cluster sync.
+	GalaxyEditorKnown bool     `json:"galaxy_editor_known"`
+	UUID              string   `json:"uuid"`
+	RequestEncoding   []string `json:"request_encoding"`
+	FilterSightings   bool     `json:"filter_sightings"`
+}
+
+// AtLeast reports whether the version is at least major.minor.hotfix.
+func (v *Version) AtLeast(major, minor, hotfix int) bool {
+	return compareVersions([3]int{v.Major, v.Minor, v.Hotfix}, [3]int{major, minor, hotfix}) >= 0
+}
+
+var versionRE = regexp.MustCompile(`^(\d{1,4})\.(\d{1,4})\.(\d{1,6})`)
+
+// ParseVersion splits "x.y.z" (anything may follow the hotfix).
+func ParseVersion(s string) (major, minor, hotfix int, err error) {
+	m := versionRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, 0, 0, fmt.Errorf("version %q is not x.y.z", escapeText(s, 40))
+	}
+	major, _ = strconv.Atoi(m[1])
+	minor, _ = strconv.Atoi(m[2])
+	hotfix, _ = strconv.Atoi(m[3])
+	return major, minor, hotfix, nil
+}
+
+// GetVersion asks the remote for its MISP version and the sync user's permissions, and
+// caches the answer in the client (it decides request compression).
+func (c *Client) GetVersion(ctx context.Context) (*Version, error) {
+	v, _, err := c.getVersion(ctx, false)
+	return v, err
+}
+
+func (c *Client) getVersion(ctx context.Context, noRetry bool) (*Version, *response, error) {
+	rq := request{method: http.MethodGet, path: pathGetVersion, noRetry: noRetry}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, resp, c.statusError(rq, resp)
+	}
+	var w struct {
+		Version          jsontext.Value `json:"version"`
+		PermSync         misp.Bool      `json:"perm_sync"`
+		PermSighting     misp.Bool      `json:"perm_sighting"`
+		PermGalaxyEditor jsontext.Value `json:"perm_galaxy_editor"`
+		PermAnalystData  misp.Bool      `json:"perm_analyst_data"`
+		UUID             misp.Str       `json:"uuid"`
+		RequestEncoding  jsontext.Value `json:"request_encoding"`
+		FilterSightings  misp.Bool      `json:"filter_sightings"`
+		MispdeskVersion  misp.Str       `json:"mispdesk_version"`
+	}
+	if err := json.Unmarshal(trimBOM(resp.body), &w, lenient); err != nil {
+		return nil, resp, c.decodeError(rq, resp, err)
+	}
+	var vs string
+	if w.Version.Kind() == '"' {
+		_ = json.Unmarshal(w.Version, &vs)
+	}
+	if vs == "" {
+		return nil, resp, c.contentError(rq, resp, "getVersion answer has no version")
+	}
+	v := &Version{Version: vs, PermSync: bool(w.PermSync), PermSighting: bool(w.PermSighting),
+		PermAnalystData: bool(w.PermAnalystData), UUID: string(w.UUID),
+		FilterSightings: bool(w.FilterSightings), AppVersion: escapeText(string(w.MispdeskVersion), 64)}
+	var perr error
+	if v.Major, v.Minor, v.Hotfix, perr = ParseVersion(vs); perr != nil {
+		return nil, resp, c.contentError(rq, resp, "getVersion: "+perr.Error())
+	}
+	if len(w.PermGalaxyEditor) > 0 && w.PermGalaxyEditor.Kind() != 'n' {
+		v.GalaxyEditorKnown = true
+		var b misp.Bool
+		if json.Unmarshal(w.PermGalaxyEditor, &b) == nil {
+			v.PermGalaxyEditor = bool(b)
+		}
+	}
+	switch w.RequestEncoding.Kind() {
+	case '[':
+		_ = json.Unmarshal(w.RequestEncoding, &v.RequestEncoding, lenient)
+	case '"': // tolerate "gzip, br"
+		var s string
+		_ = json.Unmarshal(w.RequestEncoding, &s, lenient)
+		for _, e := range strings.Split(s, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				v.RequestEncoding = append(v.RequestEncoding, e)
+			}
+		}
+	}
+	c.mu.Lock()
+	c.version = v
+	c.mu.Unlock()
+	return v, resp, nil
+}
+
+// decodeError reports a 2xx body that is not the JSON expected.
+func (c *Client) decodeError(rq request, resp *response, err error) *Error {
+	e := c.errorf(rq, resp.status, fmt.Errorf("malformed JSON in answer: %w", misp.DescribeJSONError(err)))
+	return e
+}
+
+func (c *Client) contentError(rq request, resp *response, msg string) *Error {
+	return c.errorf(rq, resp.status, errors.New(msg))
+}
+
+// Post-test codes (MISP's runPOSTtest).
+const (
+	PostOK             = 1
+	PostFailed         = 8
+	PostInvalidBody    = 9
+	PostInvalidHeaders = 10
+)
+
+// PostTest is MISP's POST test: it posts a ~6 KB text (compressed when the peer offers
+// it) and checks the echo. It returns 1 (ok), 8 (request failed or not JSON), 9 (body
+// changed on the way) or 10 (headers changed); the error explains 8.
+func (c *Client) PostTest(ctx context.Context) (int, error) {
+	return c.postTest(ctx, false)
+}
+
+func (c *Client) postTest(ctx context.Context, noRetry bool) (int, error) {
+	body, err := json.Marshal(map[string]string{"testString": testPayload})
+	if err != nil {
+		return PostFailed, err
+	}
+	rq := request{method: http.MethodPost, path: pathPostTest, body: body, noRetry: noRetry}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return PostFailed, err
+	}
+	if resp.status != http.StatusOK {
+		return PostFailed, c.statusError(rq, resp)
+	}
+	var w struct {
+		Body struct {
+			TestString jsontext.Value `json:"testString"`
+		} `json:"body"`
+		Headers map[string]jsontext.Value `json:"headers"`
+	}
+	if err := json.Unmarshal(trimBOM(resp.body), &w, lenient); err != nil {
+		return PostFailed, c.decodeError(rq, resp, err)
+	}
+	var echoed string
+	if w.Body.TestString.Kind() == '"' {
+		_ = json.Unmarshal(w.Body.TestString, &echoed, lenient)
+	}
+	if echoed != testPayload {
+		return PostInvalidBody, nil
+	}
+	header := func(name string) string {
+		for k, v := range w.Headers {
+			if strings.EqualFold(k, name) && v.Kind() == '"' {
+				var s string
+				_ = json.Unmarshal(v, &s, lenient)
+				return s
+			}
+		}
+		return ""
+	}
+	if header("Content-Type") != "application/json" || header("Accept") != "application/json" {
+		return PostInvalidHeaders, nil
+	}
+	return PostOK, nil
+}
+
+// RemoteUser is the remote account behind the authkey (GET /users/view/me.json).
+type RemoteUser struct {
+	ID    string    `json:"id"`
+	Email string    `json:"email"`
+	Org   RemoteOrg `json:"org"`
+	Role  string    `json:"role"`
+	// Perms holds every perm_* flag of the role, by MISP's name.
+	Perms            map[string]bool `json:"perms"`
+	PermSync         bool            `json:"perm_sync"`
+	PermSighting     bool            `json:"perm_sighting"`
+	PermGalaxyEditor bool            `json:"perm_galaxy_editor"`
+	PermAnalystData  bool            `json:"perm_analyst_data"`
+	PermSiteAdmin    bool            `json:"perm_site_admin"`
+	PermAdmin        bool            `json:"perm_admin"`
+	PermPublish      bool            `json:"perm_publish"`
+	// KeyExpiration is X-Auth-Key-Expiration as sent; KeyExpires its parsed time (zero
+	// when the key does not expire or the header did not parse).
+	KeyExpiration string    `json:"key_expiration,omitempty"`
+	KeyExpires    time.Time `json:"key_expires,omitzero"`
+}
+
+// RemoteOrg names an organisation on the remote.
+type RemoteOrg struct {
+	ID   string `json:"id"`
+	UUID string `json:"uuid"`
+	Name string `json:"name"`
+}
+
+// Me fetches the remote user the authkey belongs to, with its organisation and role.
+func (c *Client) Me(ctx context.Context) (*RemoteUser, error) {
+	return c.me(ctx, false)
+}
+
+func (c *Client) me(ctx context.Context, noRetry bool) (*RemoteUser, error) {
+	rq := request{method: http.MethodGet, path: pathMe, noRetry: noRetry}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.statusError(rq, resp)
+	}
+	type org struct {
+		ID   misp.Str `json:"id"`
+		UUID misp.Str `json:"uuid"`
+		Name misp.Str `json:"name"`
+	}
+	var w struct {
+		User struct {
+			ID    misp.Str `json:"id"`
+			Email misp.Str `json:"email"`
+		} `json:"User"`
+		Role         map[string]jsontext.Value `json:"Role"`
+		Organisation org                       `json:"Organisation"`
+	}
+	if err := json.Unmarshal(trimBOM(resp.body), &w, lenient); err != nil {
+		return nil, c.decodeError(rq, resp, err)
+	}
+	if w.User.Email == "" && w.User.ID == "" {
+		return nil, c.contentError(rq, resp, "users/view/me answer has no User")
+	}
+	u := &RemoteUser{ID: escapeText(string(w.User.ID), 40), Email: escapeText(string(w.User.Email), 200),
+		Org: RemoteOrg{ID: escapeText(string(w.Organisation.ID), 40), UUID: escapeText(string(w.Organisation.UUID), 40),
+			Name: escapeText(string(w.Organisation.Name), 200)},
+		Perms: map[string]bool{}}
+	for k, v := range w.Role {
+		switch {
+		case k == "name":
+			var s misp.Str
+			_ = json.Unmarshal(v, &s)
+			u.Role = escapeText(string(s), 100)
+		case strings.HasPrefix(k, "perm_"):
+			var b misp.Bool
+			if json.Unmarshal(v, &b) == nil {
+				u.Perms[k] = bool(b)
+			}
+		}
+	}
+	u.PermSync, u.PermSighting = u.Perms["perm_sync"], u.Perms["perm_sighting"]
+	u.PermGalaxyEditor, u.PermAnalystData = u.Perms["perm_galaxy_editor"], u.Perms["perm_analyst_data"]
+	u.PermSiteAdmin, u.PermAdmin, u.PermPublish = u.Perms["perm_site_admin"], u.Perms["perm_admin"], u.Perms["perm_publish"]
+	if exp := resp.header.Get("X-Auth-Key-Expiration"); exp != "" {
+		u.KeyExpiration = escapeText(exp, 64)
+		for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05-0700", "2006-01-02 15:04:05"} {
+			if t, err := time.Parse(layout, exp); err == nil {
+				u.KeyExpires = t
+				break
+			}
+		}
+	}
+	return u, nil
+}
+
+// IndexRow is one row of the minimal event index.
+type IndexRow struct {
+	ID                string
+	UUID              string
+	Timestamp         int64
+	SightingTimestamp int64
+	Published         bool
+	OrgcUUID          string
+}
+
+type indexRowWire struct {
+	ID                misp.Str  `json:"id"`
+	UUID              misp.Str  `json:"uuid"`
+	Timestamp         misp.Int  `json:"timestamp"`
+	SightingTimestamp misp.Int  `json:"sighting_timestamp"`
+	Published         misp.Bool `json:"published"`
+	OrgcUUID          misp.Str  `json:"orgc_uuid"`
+	Orgc              *struct {
+		UUID misp.Str `json:"uuid"`
+	} `json:"Orgc"`
+}
+
+// Index fetches the remote event index (POST /events/index) with the filter as body,
+// typically {"minimal":1,"published":1,...}. etag is the ETag of the previous answer ("":
+// none, sent as "" the way MISP does to obtain one). A 304 returns ErrNotModified with
+// the same etag. Rows are decoded as they arrive.
+func (c *Client) Index(ctx context.Context, filter map[string]any, etag string) ([]IndexRow, string, error) {
+	if filter == nil {
+		filter = map[string]any{"minimal": 1, "published": 1}
+	}
+	body, err := json.Marshal(filter, json.Deterministic(true))
+	if err != nil {
+		return nil, "", fmt.Errorf("server %q: index filter: %w", c.cfg.Name, err)
+	}
+	var rows []IndexRow
+	rq := request{method: http.MethodPost, path: pathIndex, body: body, etag: &etag,
+		consume: func(r io.Reader) error {
+			rows = rows[:0]
+			return decodeIndex(r, func(row IndexRow) { rows = append(rows, row) })
+		}}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case resp.status == http.StatusNotModified:
+		return nil, etag, ErrNotModified
+	case resp.status != http.StatusOK:
+		return nil, "", c.statusError(rq, resp)
+	}
+	return rows, normalizeETag(resp.header.Get("ETag")), nil
+}
+
+// normalizeETag drops the -gzip/-br suffix Apache adds inside the quotes.
+func normalizeETag(et string) string {
+	for _, suf := range []string{`-gzip"`, `-br"`, `-zstd"`, `-deflate"`} {
+		if strings.HasSuffix(et, suf) {
+			return et[:len(et)-len(suf)] + `"`
+		}
+	}
+	return et
+}
+
+// decodeIndex reads a JSON array of index rows one at a time.
+func decodeIndex(r io.Reader, emit func(IndexRow)) error {
+	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return misp.DescribeJSONError(err)
+	}
+	if tok.Kind() != '[' {
+		return fmt.Errorf("index is a JSON %s, want an array of events", kindWord(tok.Kind()))
+	}
+	for n := 0; dec.PeekKind() != ']'; n++ {
+		if dec.PeekKind() == 0 {
+			_, err := dec.ReadToken()
+			return misp.DescribeJSONError(err)
+		}
+		var w indexRowWire
+		if err := json.UnmarshalDecode(dec, &w); err != nil {
+			return fmt.Errorf("index row %d: %w", n, misp.DescribeJSONError(err))
+		}
+		row := IndexRow{ID: string(w.ID), UUID: strings.ToLower(string(w.UUID)), Timestamp: int64(w.Timestamp),
+			SightingTimestamp: int64(w.SightingTimestamp), Published: bool(w.Published), OrgcUUID: string(w.OrgcUUID)}
+		if row.OrgcUUID == "" && w.Orgc != nil {
+			row.OrgcUUID = string(w.Orgc.UUID)
+		}
+		emit(row)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return misp.DescribeJSONError(err)
+	}
+	return nil
+}
+
+func kindWord(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "object"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "value"
+}
+
+// checkRef refuses anything but a UUID or a numeric id where one goes into a path.
+func (c *Client) checkRef(what, ref string) error {
+	if misp.IsUUID(ref) {
+		return nil
+	}
+	if ref != "" && len(ref) <= 20 && strings.Trim(ref, "0123456789") == "" {
+		return nil
+	}
+	return fmt.Errorf("server %q: %s %q is not a UUID", c.cfg.Name, what, escapeText(ref, 60))
+}
+
+// ViewEvent fetches one full event as MISP's pull does. excludeLocalTags adds
+// /excludeLocalTags:1 (every server but an internal one).
+func (c *Client) ViewEvent(ctx context.Context, uuid string, excludeLocalTags bool) (*misp.Event, error) {
+	if err := c.checkRef("event", uuid); err != nil {
+		return nil, err
+	}
+	path := "/events/view/" + uuid + viewParams
+	if excludeLocalTags {
+		path += "/excludeLocalTags:1"
+	}
+	rq := request{method: http.MethodGet, path: path}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.statusError(rq, resp)
+	}
+	ev, err := misp.ParseEvent(trimBOM(resp.body))
+	resp.body = nil
+	if err != nil {
+		return nil, c.errorf(rq, resp.status, fmt.Errorf("event: %w", err))
+	}
+	if misp.IsUUID(uuid) && !strings.EqualFold(ev.UUID, uuid) {
+		return nil, c.contentError(rq, resp, fmt.Sprintf("asked for event %s, got %s", uuid, escapeText(ev.UUID, 60)))
+	}
+	return ev, nil
+}
+
+// EventExists asks HEAD /events/view/<uuid>: 200 true, 404 false, anything else false
+// with an error.
+func (c *Client) EventExists(ctx context.Context, uuid string) (bool, error) {
+	if err := c.checkRef("event", uuid); err != nil {
+		return false, err
+	}
+	rq := request{method: http.MethodHead, path: "/events/view/" + uuid}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return false, err
+	}
+	switch resp.status {
+	case http.StatusOK:
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, c.statusError(rq, resp)
+}
+
+// PushOutcome is what a push achieved.
+type PushOutcome int
+
+const (
+	Created  PushOutcome = iota + 1 // the remote added the event
+	Updated                         // the remote updated its copy
+	NotNewer                        // the remote's copy is as new or newer: nothing to do
+)
+
+func (o PushOutcome) String() string {
+	switch o {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case NotNewer:
+		return "not newer"
+	}
+	return "unknown"
+}
+
+// MarshalText makes outcomes readable in JSON.
+func (o PushOutcome) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// PushResult is the outcome of PushEvent and the remote's id of the event when known.
+type PushResult struct {
+	Outcome  PushOutcome `json:"outcome"`
+	RemoteID string      `json:"remote_id,omitempty"`
+}
+
+// PushEvent sends an event the way MISP's push does: HEAD to learn whether the remote
+// has it, then edit or add with metadata:1, falling back from edit to add on 404 and from
+// add to edit on 404 with a Location. A refusal because the remote copy is not older is
+// the quiet outcome NotNewer; any other refusal is an *Error with the remote's message.
+func (c *Client) PushEvent(ctx context.Context, e *misp.Event) (PushResult, error) {
+	if e == nil || !misp.IsUUID(e.UUID) {
+		return PushResult{}, fmt.Errorf("server %q: push: event without a valid UUID", c.cfg.Name)
+	}
+	body, err := misp.MarshalEvent(e)
+	if err != nil {
+		return PushResult{}, fmt.Errorf("server %q: push event %s: %w", c.cfg.Name, e.UUID, err)
+	}
+	exists, err := c.EventExists(ctx, e.UUID)
+	if err != nil {
+		// MISP treats any other answer as "does not exist"; but a cancelled run or a
+		// refused key will not get better by posting.
+		if ctx.Err() != nil || errors.Is(err, ErrAuth) {
+			return PushResult{}, err
+		}
+		exists = false
+	}
+	editPath := func(ref string) string { return "/events/edit/" + ref + "/metadata:1" }
+	const addPath = "/events/add/metadata:1"
+	post := func(path string) (request, *response, error) {
+		rq := request{method: http.MethodPost, path: path, body: body}
+		resp, err := c.do(ctx, rq)
+		return rq, resp, err
+	}
+	var (
+		rq   request
+		resp *response
+	)
+	outcome := Updated
+	if exists {
+		rq, resp, err = post(editPath(e.UUID))
+		if err == nil && resp.status == http.StatusNotFound {
+			outcome = Created
+			rq, resp, err = post(addPath)
+		}
+	} else {
+		outcome = Created
+		rq, resp, err = post(addPath)
+		if err == nil && resp.status == http.StatusNotFound {
+			if ref := locationRef(resp.header.Get("Location")); ref != "" {
+				outcome = Updated
+				rq, resp, err = post(editPath(ref))
+			}
+		}
+	}
+	if err != nil {
+		return PushResult{}, err
+	}
+	if resp.status >= 200 && resp.status < 300 {
+		return PushResult{Outcome: outcome, RemoteID: savedID(resp.body)}, nil
+	}
+	if resp.status == http.StatusForbidden && isNotNewer(resp.body) {
+		return PushResult{Outcome: NotNewer}, nil
+	}
+	return PushResult{}, c.statusError(rq, resp)
+}
+
+// locationRef is the last path segment of a Location header when it is an event id or
+// UUID.
+func locationRef(loc string) string {
+	loc = strings.TrimRight(strings.TrimSpace(loc), "/")
+	if i := strings.IndexAny(loc, "?#"); i >= 0 {
+		loc = loc[:i]
+	}
+	ref := loc[strings.LastIndexByte(loc, '/')+1:]
+	ref = strings.TrimSuffix(ref, ".json")
+	if misp.IsUUID(ref) || (ref != "" && len(ref) <= 20 && strings.Trim(ref, "0123456789") == "") {
+		return ref
+	}
+	return ""
+}
+
+func savedID(body []byte) string {
+	var w struct {
+		Event struct {
+			ID misp.Str `json:"id"`
+		} `json:"Event"`
+	}
+	if json.Unmarshal(trimBOM(body), &w, lenient) != nil {
+		return ""
+	}
+	return escapeText(string(w.Event.ID), 40)
+}
+
+func isNotNewer(body []byte) bool {
+	var env struct {
+		Errors  jsontext.Value `json:"errors"`
+		Message jsontext.Value `json:"message"`
+		Error   jsontext.Value `json:"error"`
+	}
+	if json.Unmarshal(trimBOM(body), &env, lenient) != nil {
+		return false
+	}
+	for _, v := range []jsontext.Value{env.Errors, env.Error, env.Message} {
+		if strings.Contains(flatten(v), "not newer than the local copy") {
+			return true
+		}
+	}
+	return false
+}
+
+// UUIDTimestamp is a candidate for push: an event and its timestamp.
+type UUIDTimestamp struct {
+	UUID      string
+	Timestamp int64
+}
+
+// FilterEventIDsForPush asks which of the candidates the remote wants (those it lacks or
+// holds an older synced copy of).
+func (c *Client) FilterEventIDsForPush(ctx context.Context, cands []UUIDTimestamp) ([]string, error) {
+	type ev struct {
+		UUID      string   `json:"uuid"`
+		Timestamp misp.Int `json:"timestamp"`
+	}
+	type item struct {
+		Event ev `json:"Event"`
+	}
+	items := make([]item, len(cands))
+	for i, x := range cands {
+		items[i] = item{ev{x.UUID, misp.Int(x.Timestamp)}}
+	}
+	body, err := json.Marshal(items)
+	if err != nil {
+		return nil, err
+	}
+	rq := request{method: http.MethodPost, path: "/events/filterEventIdsForPush", body: body}
+	var out []string
+	if err := c.postJSON(ctx, rq, &out); err != nil {
+		return nil, err
+	}
+	return keepUUIDs(out), nil
+}
+
+func keepUUIDs(in []string) []string {
+	out := in[:0]
+	for _, s := range in {
+		if misp.IsUUID(s) {
+			out = append(out, strings.ToLower(s))
+		}
+	}
+	return out
+}
+
+// postJSON runs rq, wants 200 and decodes the body into out (null leaves it empty).
+func (c *Client) postJSON(ctx context.Context, rq request, out any) error {
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusOK {
+		return c.statusError(rq, resp)
+	}
+	if err := json.Unmarshal(trimBOM(resp.body), out, lenient); err != nil {
+		return c.decodeError(rq, resp, err)
+	}
+	return nil
+}
+
+// Sightings fetches the sightings of the given events (POST /sightings/restSearch/event),
+// 20 events per request as MISP asks.
+func (c *Client) Sightings(ctx context.Context, eventUUIDs []string) ([]misp.Sighting, error) {
+	var all []misp.Sighting
+	for start := 0; start < len(eventUUIDs); start += sightingChunk {
+		chunk := eventUUIDs[start:min(start+sightingChunk, len(eventUUIDs))]
+		body, err := json.Marshal(map[string]any{"returnFormat": "json", "last": 0, "includeUuid": true, "uuid": chunk},
+			json.Deterministic(true))
+		if err != nil {
+			return nil, err
+		}
+		rq := request{method: http.MethodPost, path: "/sightings/restSearch/event", body: body}
+		resp, err := c.do(ctx, rq)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status != http.StatusOK {
+			return nil, c.statusError(rq, resp)
+		}
+		got, err := decodeWrapped[misp.Sighting](trimBOM(resp.body), "Sighting")
+		if err != nil {
+			return nil, c.decodeError(rq, resp, err)
+		}
+		all = append(all, got...)
+	}
+	return all, nil
+}
+
+// decodeWrapped decodes {"response":[{"<key>":{…}}]}, a bare list of those, or a list of
+// bare elements.
+func decodeWrapped[T any](body []byte, key string) ([]T, error) {
+	var list []jsontext.Value
+	if len(body) > 0 && jsontext.Value(body).Kind() == '{' {
+		var env struct {
+			Response jsontext.Value `json:"response"`
+		}
+		if err := json.Unmarshal(body, &env, lenient); err != nil {
+			return nil, err
+		}
+		if env.Response.Kind() == 'n' || len(env.Response) == 0 {
+			return nil, nil
+		}
+		body = env.Response
+	}
+	if err := json.Unmarshal(body, &list, lenient); err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(list))
+	for i, raw := range list {
+		if raw.Kind() != '{' {
+			return nil, fmt.Errorf("element %d is not an object", i)
+		}
+		var w map[string]jsontext.Value
+		if err := json.Unmarshal(raw, &w, lenient); err != nil {
+			return nil, fmt.Errorf("element %d: %w", i, err)
+		}
+		if inner, ok := w[key]; ok {
+			raw = inner
+		}
+		var x T
+		if err := json.Unmarshal(raw, &x, lenient); err != nil {
+			return nil, fmt.Errorf("element %d: %w", i, misp.DescribeJSONError(err))
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// FilterSightingUUIDsForPush returns those of the sighting UUIDs that the remote already
+// has for the event.
+func (c *Client) FilterSightingUUIDsForPush(ctx context.Context, eventUUID string, uuids []string) ([]string, error) {
+	if err := c.checkRef("event", eventUUID); err != nil {
+		return nil, err
+	}
+	if uuids == nil {
+		uuids = []string{}
+	}
+	body, err := json.Marshal(uuids)
+	if err != nil {
+		return nil, err
+	}
+	rq := request{method: http.MethodPost, path: "/sightings/filterSightingUuidsForPush/" + eventUUID, body: body}
+	var raw jsontext.Value
+	if err := c.postJSON(ctx, rq, &raw); err != nil {
+		return nil, err
+	}
+	// MISP answers a list of UUIDs; tolerate a list of {"Sighting":{"uuid":…}} too.
+	var out []string
+	if raw.Kind() == '[' {
+		var list []jsontext.Value
+		_ = json.Unmarshal(raw, &list, lenient)
+		for _, v := range list {
+			switch v.Kind() {
+			case '"':
+				var s string
+				_ = json.Unmarshal(v, &s, lenient)
+				out = append(out, s)
+			case '{':
+				var w struct {
+					UUID     string `json:"uuid"`
+					Sighting struct {
+						UUID string `json:"uuid"`
+					} `json:"Sighting"`
+				}
+				_ = json.Unmarshal(v, &w, lenient)
+				out = append(out, w.UUID+w.Sighting.UUID)
+			}
+		}
+	}
+	return keepUUIDs(out), nil
+}
+
+// BulkSaveSightings sends sightings of one event (POST /sightings/bulkSaveSightings/<uuid>);
+// numbers travel as strings and a missing org_id as "0", as MISP sends them.
+func (c *Client) BulkSaveSightings(ctx context.Context, eventUUID string, s []misp.Sighting) error {
+	if err := c.checkRef("event", eventUUID); err != nil {
+		return err
+	}
+	if s == nil {
+		s = []misp.Sighting{}
+	}
+	body, err := json.Marshal(s, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	rq := request{method: http.MethodPost, path: "/sightings/bulkSaveSightings/" + eventUUID, body: body}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusOK {
+		return c.statusError(rq, resp)
+	}
+	// {"saved":false,"success":"No sightings added."} means all were known: not an error.
+	return nil
+}
+
+// Proposals fetches the remote's proposals changed since the unix time, page by page
+// (1000 a page) until a short page.
+func (c *Client) Proposals(ctx context.Context, since int64) ([]misp.ShadowAttribute, error) {
+	var all []misp.ShadowAttribute
+	for page := 1; page <= maxPages; page++ {
+		path := fmt.Sprintf("/shadow_attributes/index/all:1/timestamp:%d/limit:%d/page:%d/deleted[]:0/deleted[]:1.json",
+			since, proposalPage, page)
+		rq := request{method: http.MethodGet, path: path}
+		resp, err := c.do(ctx, rq)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status != http.StatusOK {
+			return nil, c.statusError(rq, resp)
+		}
+		got, err := decodeWrapped[misp.ShadowAttribute](trimBOM(resp.body), "ShadowAttribute")
+		if err != nil {
+			return nil, c.decodeError(rq, resp, err)
+		}
+		all = append(all, got...)
+		if len(got) < proposalPage {
+			return all, nil
+		}
+	}
+	return nil, fmt.Errorf("server %q: proposals: more than %d pages", c.cfg.Name, maxPages)
+}

@@ -1,0 +1,247 @@
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+var (
+	// ErrAuth marks a refusal of the authkey (HTTP 401, or 403 where MISP means
+	// "authentication failed"): errors.Is(err, ErrAuth).
+	ErrAuth = errors.New("authentication failed")
+	// ErrNotModified is Index's answer when the remote index has the ETag sent.
+	ErrNotModified = errors.New("not modified")
+)
+
+// Error is a failed call to a remote server: a transport failure (Status 0, Err set), an
+// HTTP status the call does not accept (Status, Message), or a body that could not be
+// read or understood (Status 2xx, Err set).
+type Error struct {
+	Server  string // the server's configured name
+	Method  string
+	Path    string // the MISP path, named parameters included
+	URL     string // the full URL (base URL + Path)
+	Status  int    // HTTP status, 0 when none arrived
+	Message string // what the remote said, extracted from MISP's error envelope
+	Err     error  // the cause; ErrAuth for authentication refusals
+	key     string // to redact, never printed
+}
+
+// Error is one line: server "B" POST /events/add/metadata:1: HTTP 403: Event blocked by
+// event blocklist.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "server %q %s ", e.Server, e.Method)
+	if e.Status == 0 && e.URL != "" {
+		b.WriteString(e.URL)
+	} else {
+		b.WriteString(e.Path)
+	}
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	msg := e.Message
+	if msg == "" && e.Err != nil && !(errors.Is(e.Err, ErrAuth) && e.Status != 0) {
+		msg = e.Err.Error()
+	}
+	if msg == "" && e.Status != 0 {
+		msg = http.StatusText(e.Status)
+	}
+	if msg != "" {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	}
+	return redactKey(b.String(), e.key)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// errorf wraps a failure of rq.
+func (c *Client) errorf(rq request, status int, err error) *Error {
+	return &Error{Server: c.cfg.Name, Method: rq.method, Path: rq.path, URL: c.cfg.URL + rq.path,
+		Status: status, Err: err, key: c.cfg.AuthKey}
+}
+
+// statusError turns an unwanted HTTP status into an *Error carrying the remote's message.
+func (c *Client) statusError(rq request, resp *response) *Error {
+	e := c.errorf(rq, resp.status, nil)
+	e.Message = c.redact(remoteMessage(resp.body))
+	if resp.status >= 300 && resp.status < 400 {
+		if loc := resp.header.Get("Location"); loc != "" {
+			e.Message = strings.TrimSpace(e.Message + " (redirected to " + escapeText(loc, 200) + "; check the server URL)")
+		}
+	}
+	if isAuthFailure(rq, resp.status, e.Message) {
+		e.Err = ErrAuth
+		if e.Message == "" {
+			e.Message = "authentication failed (check the authkey and that its user may use the API)"
+		}
+	}
+	return e
+}
+
+func (c *Client) redact(s string) string { return redactKey(s, c.cfg.AuthKey) }
+
+func redactKey(s, key string) string {
+	if len(key) < 4 || !strings.Contains(s, key) {
+		return s
+	}
+	return strings.ReplaceAll(s, key, "[authkey]")
+}
+
+// isAuthFailure: 401; or 403 where MISP says so, or on a call any key with perm_auth may
+// make (getVersion, users/view/me).
+func isAuthFailure(rq request, status int, msg string) bool {
+	if status == http.StatusUnauthorized {
+		return true
+	}
+	if status != http.StatusForbidden {
+		return false
+	}
+	if rq.path == pathGetVersion || rq.path == pathMe {
+		return true
+	}
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "authentication failed") || strings.Contains(m, "authkey") ||
+		strings.Contains(m, "auth key") || strings.Contains(m, "api key")
+}
+
+// remoteMessage extracts MISP's explanation from an error body: message (or name) and
+// errors from the JSON envelope, else a short excerpt of the body.
+func remoteMessage(body []byte) string {
+	body = trimBOM(body)
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return ""
+	}
+	var env struct {
+		Name    jsontext.Value `json:"name"`
+		Message jsontext.Value `json:"message"`
+		Errors  jsontext.Value `json:"errors"`
+		Error   jsontext.Value `json:"error"`
+	}
+	if err := json.Unmarshal(body, &env, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
+		return excerpt(body)
+	}
+	msg := flatten(env.Message)
+	if msg == "" {
+		msg = flatten(env.Name)
+	}
+	for _, extra := range []string{flatten(env.Errors), flatten(env.Error)} {
+		if extra != "" && extra != msg && !strings.Contains(msg, extra) {
+			if msg == "" {
+				msg = extra
+			} else {
+				msg += ": " + extra
+			}
+		}
+	}
+	if msg == "" {
+		return excerpt(body)
+	}
+	return escapeText(msg, 400)
+}
+
+// flatten renders a JSON value of MISP's errors (string, list, or field → messages) as
+// one line.
+func flatten(v jsontext.Value) string {
+	if len(v) == 0 {
+		return ""
+	}
+	var parts []string
+	var walk func(prefix string, v jsontext.Value)
+	walk = func(prefix string, v jsontext.Value) {
+		switch v.Kind() {
+		case '"':
+			var s string
+			if json.Unmarshal(v, &s, jsontext.AllowInvalidUTF8(true)) == nil && strings.TrimSpace(s) != "" {
+				parts = append(parts, prefix+strings.TrimSpace(s))
+			}
+		case '0', 't', 'f':
+			if v.Kind() != 'f' || prefix != "" {
+				parts = append(parts, prefix+string(v))
+			}
+		case '[':
+			var list []jsontext.Value
+			if json.Unmarshal(v, &list, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) == nil {
+				for _, x := range list {
+					walk(prefix, x)
+				}
+			}
+		case '{':
+			dec := jsontext.NewDecoder(strings.NewReader(string(v)), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+			if _, err := dec.ReadToken(); err != nil {
+				return
+			}
+			for dec.PeekKind() == '"' {
+				k, err := dec.ReadToken()
+				if err != nil {
+					return
+				}
+				val, err := dec.ReadValue()
+				if err != nil {
+					return
+				}
+				walk(k.String()+": ", val)
+			}
+		}
+	}
+	walk("", v)
+	return strings.Join(parts, "; ")
+}
+
+// excerpt is the start of a non-JSON body, HTML tags dropped, whitespace collapsed,
+// control characters escaped.
+func excerpt(body []byte) string {
+	s := string(body)
+	if len(s) > 4096 {
+		s = s[:4096]
+	}
+	if strings.Contains(s, "<") {
+		if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
+			if j := strings.Index(strings.ToLower(s[i:]), "</title>"); j > 0 {
+				return escapeText(strings.Join(strings.Fields(s[i+7:i+j]), " "), 200)
+			}
+		}
+	}
+	return escapeText(strings.Join(strings.Fields(s), " "), 200)
+}
+
+// escapeText makes s safe for one terminal line: control characters and invalid UTF-8
+// escaped, at most max runes.
+func escapeText(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if n >= max {
+			b.WriteString("…")
+			break
+		}
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+		n++
+	}
+	return b.String()
+}
+
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf {
+		return b[3:]
+	}
+	return b
+}

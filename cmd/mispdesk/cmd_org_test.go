@@ -155,6 +155,8 @@ func TestCommandsNeedAnInitialisedDatabase(t *testing.T) {
 	cmds := [][]string{
 		{"org", "list"}, {"org", "list", "--json"}, {"org", "add", "--name", "X"},
 		{"user", "list"}, {"user", "add", "--email", "a@b.example", "--org", "X", "--role", "user"},
+		{"import", "x.json"}, {"export", "--out", "x"}, {"event", "list"}, {"event", "show", "1"},
+		{"server", "list"}, {"server", "show", "x"}, {"server", "rm", "x", "--yes"},
 	}
 	for _, db := range []string{missing, empty} {
 		for _, args := range cmds {

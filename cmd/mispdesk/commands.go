@@ -29,6 +29,7 @@ func init() {
 		{"init", initSynopsis, "create the instance: its host organisation and site admin; prints the admin's key once", runInit},
 		{"org", orgSynopsis, "add an organisation (local or external), or list them", runOrg},
 		{"user", userSynopsis, "add a user (prints its auth key once), or list them", runUser},
+		{"server", serverSynopsis, "add, list, show, edit or remove sync connections to MISP servers", runServer},
 		{"event", eventSynopsis, "list events (filtered, table or JSON) or show one (summary or MISP JSON)", runEvent},
 		{"import", importSynopsis, "import event files, directories of them and MISP feed directories", runImport},
 		{"export", exportSynopsis, "write every event as files, or as a MISP feed with --feed", runExport},

@@ -199,3 +199,33 @@ func (s *Store) attachTagNames(ctx context.Context, events []EventSummary, byID 
 	}
 	return rows.Err()
 }
+
+// EventStamp is what sync needs to know of a local event to decide whether a remote copy
+// is newer.
+type EventStamp struct {
+	ID                int64
+	Timestamp         int64
+	SightingTimestamp int64
+	Locked            bool
+	Published         bool
+}
+
+// EventStamps returns every local event's stamp by UUID, in one pass: a pull compares a
+// remote index of any size against it without a query per row.
+func (s *Store) EventStamps(ctx context.Context) (map[string]EventStamp, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT uuid, id, timestamp, sighting_timestamp, locked, published FROM events`)
+	if err != nil {
+		return nil, fmt.Errorf("read event stamps: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]EventStamp{}
+	for rows.Next() {
+		var u string
+		var st EventStamp
+		if err := rows.Scan(&u, &st.ID, &st.Timestamp, &st.SightingTimestamp, &st.Locked, &st.Published); err != nil {
+			return nil, fmt.Errorf("read event stamps: %w", err)
+		}
+		out[u] = st
+	}
+	return out, rows.Err()
+}

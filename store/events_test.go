@@ -286,3 +286,42 @@ func TestListEventsFilters(t *testing.T) {
 		t.Error("unknown sort accepted")
 	}
 }
+
+// In a batch, an event that fails leaves no trace, and the events around it are stored.
+func TestBatchRollsBackOnlyTheFailedEvent(t *testing.T) {
+	s := openTest(t)
+	initHost(t, s)
+	ctx := context.Background()
+	events := feedEvents(t, "crowdsec-threat-feed")
+	bad := loadEvent(t, "../testdata/feeds/osint-mixed/5a0a9aa9-23a4-4607-b6df-41a9950d210f.json")
+	// Fails after its event row, tags and most attributes are written: the last attribute
+	// breaks the distribution CHECK constraint.
+	bad.Attribute[len(bad.Attribute)-1].Distribution = misp.Distribution(9)
+
+	var committed []UpsertResult
+	b := s.BeginBatch(ctx)
+	b.Committed = func(r []UpsertResult) { committed = append(committed, r...) }
+	b.Lost = func(r []UpsertResult, err error) { t.Errorf("lost %d events: %v", len(r), err) }
+	for i, e := range []*misp.Event{events[0], bad, events[1]} {
+		_, err := b.UpsertEvent(e, UpsertOptions{})
+		if (err != nil) != (i == 1) {
+			t.Fatalf("event %d: err = %v", i, err)
+		}
+	}
+	if len(committed) != 0 {
+		t.Fatal("results reported before the batch committed")
+	}
+	b.Close()
+	if len(committed) != 2 || committed[0].UUID != events[0].UUID || committed[1].UUID != events[1].UUID {
+		t.Fatalf("committed %+v", committed)
+	}
+	if _, err := s.Event(ctx, bad.UUID); err == nil {
+		t.Error("the failed event was stored")
+	}
+	if n := count(t, s, `SELECT count(*) FROM attributes WHERE event_id NOT IN (SELECT id FROM events)`); n != 0 {
+		t.Errorf("%d attributes of the failed event remain", n)
+	}
+	if n := count(t, s, `SELECT count(*) FROM events`); n != 2 {
+		t.Errorf("%d events stored, want 2", n)
+	}
+}

@@ -131,6 +131,7 @@ var (
 			value = excluded.value, description = excluded.description, version = excluded.version, extra = excluded.extra
 		RETURNING id`)
 	sqlSelectGalaxyCluster       = prepared(`SELECT id, version FROM galaxy_clusters WHERE tag_name = ?`)
+	sqlSelectGalaxy              = prepared(`SELECT id, version FROM galaxies WHERE uuid = ?`)
 	sqlInsertEventGalaxyClusters = prepared(`INSERT INTO event_galaxy_clusters (event_id, attribute_id, cluster_id, extra) VALUES (?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET extra = excluded.extra`)
 )
@@ -687,15 +688,23 @@ func (w *eventWriter) galaxies(gs []misp.Galaxy, attrID int64, replace bool) err
 		if galaxyKey == "" {
 			galaxyKey = misp.DerivedUUID("galaxy", g.Type)
 		}
-		body := *g
-		body.ID, body.GalaxyCluster = 0, nil
-		galaxyJSON, err := json.Marshal(&body, json.Deterministic(true))
-		if err != nil {
-			return err
+		// A galaxy is written when new or of another version; most events name galaxies
+		// this instance already has.
+		var (
+			galaxyID      int64
+			storedVersion string
+		)
+		err := w.queryRow(sqlSelectGalaxy, galaxyKey).Scan(&galaxyID, &storedVersion)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && storedVersion != string(g.Version)) {
+			body := *g
+			body.ID, body.GalaxyCluster = 0, nil
+			galaxyJSON, merr := json.Marshal(&body, json.Deterministic(true))
+			if merr != nil {
+				return merr
+			}
+			err = w.queryRow(sqlInsertGalaxies, galaxyKey, g.Name, g.Type, g.Description, string(g.Version), g.Icon, g.Namespace,
+				string(galaxyJSON)).Scan(&galaxyID)
 		}
-		var galaxyID int64
-		err = w.queryRow(sqlInsertGalaxies, galaxyKey, g.Name, g.Type, g.Description, string(g.Version), g.Icon, g.Namespace,
-			string(galaxyJSON)).Scan(&galaxyID)
 		if err != nil {
 			return fmt.Errorf("galaxy %s: %w", g.UUID, err)
 		}

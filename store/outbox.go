@@ -74,14 +74,30 @@ func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, serverID int64, kind, e
 // EnqueuePushes queues a push_event of the event to every server with push enabled, inside
 // the caller's transaction (publish calls it). It returns how many servers were queued.
 func (s *Store) EnqueuePushes(ctx context.Context, tx *sql.Tx, eventUUID string) (int, error) {
-	now := s.now().Unix()
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt)
-		SELECT id, ?, ?, ?, ? FROM servers WHERE push = 1`+enqueueSQL,
-		OutboxPushEvent, strings.ToLower(eventUUID), now, now)
-	if err != nil {
-		return 0, fmt.Errorf("queue pushes of %s: %w", eventUUID, err)
+	return s.EnqueuePushesExcept(ctx, tx, eventUUID, 0)
+}
+
+// EnqueuePushesExcept is EnqueuePushes leaving out one server: the one a pulled event came
+// from (MISP's passAlong). With a nil tx it runs on its own.
+func (s *Store) EnqueuePushesExcept(ctx context.Context, tx *sql.Tx, eventUUID string, exceptServerID int64) (int, error) {
+	var n int64
+	run := func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		res, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt)
+			SELECT id, ?, ?, ?, ? FROM servers WHERE push = 1 AND id <> ?`+enqueueSQL,
+			OutboxPushEvent, strings.ToLower(eventUUID), now, now, exceptServerID)
+		if err != nil {
+			return fmt.Errorf("queue pushes of %s: %w", eventUUID, err)
+		}
+		n, err = res.RowsAffected()
+		return err
 	}
-	n, err := res.RowsAffected()
+	var err error
+	if tx != nil {
+		err = run(tx)
+	} else {
+		err = s.tx(ctx, run)
+	}
 	return int(n), err
 }
 

@@ -91,6 +91,11 @@ func openPool(path string, writer bool) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "cache_size(-32768)") // 32 MiB per connection: indexes of a large store stay hot
+	// Checkpoint every 32 MiB of WAL rather than 4: an index page changed by many small
+	// transactions (one per event) is then copied back to the database once, not each time.
+	q.Add("_pragma", "wal_autocheckpoint(8192)")
+	q.Add("_pragma", "temp_store(MEMORY)") // savepoint journals stay off the disk
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	if writer {
 		// Take the write lock at BEGIN, so two processes never deadlock upgrading a read
 		// lock; the busy timeout then queues them.

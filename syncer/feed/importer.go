@@ -69,8 +69,9 @@ type job struct {
 
 // ImportPaths imports every event found under paths: event files ({"Event":…},
 // {"response":[…]}, bare events, lists), directories of them (recursively), and MISP feed
-// directories, which are read through their manifest. Each event is stored in its own
-// transaction; a bad file is reported and the others still come in.
+// directories, which are read through their manifest. Each event is stored whole or not at
+// all (its own savepoint of a store.Batch); a bad file is reported and the others still
+// come in. Progress counts lag by at most one batch commit.
 func (im *Importer) ImportPaths(ctx context.Context, paths []string) (Summary, error) {
 	sum := Summary{Skips: map[string]int{}}
 	var jobs []job
@@ -84,15 +85,38 @@ func (im *Importer) ImportPaths(ctx context.Context, paths []string) (Summary, e
 		jobs = append(jobs, js...)
 	}
 	start := time.Now()
+	batch := im.Store.BeginBatch(ctx)
+	batch.Committed = func(results []store.UpsertResult) {
+		for _, res := range results {
+			sum.Attributes += res.Attributes
+			switch res.Outcome {
+			case store.Created:
+				sum.Imported++
+			case store.Updated:
+				sum.Updated++
+			case store.Skipped:
+				sum.Skipped++
+				sum.Skips[res.Reason]++
+			}
+		}
+	}
+	batch.Lost = func(results []store.UpsertResult, err error) {
+		for _, res := range results {
+			sum.Failed++
+			sum.Errors = append(sum.Errors, FileError{Path: "event " + res.UUID, Err: err})
+		}
+	}
 	for i, j := range jobs {
 		if err := ctx.Err(); err != nil {
+			batch.Close()
 			return sum, err
 		}
-		im.importFile(ctx, j, &sum)
+		im.importFile(batch, j, &sum)
 		if im.Progress != nil {
 			im.Progress(Progress{Done: i + 1, Total: len(jobs), Elapsed: time.Since(start), Summary: sum})
 		}
 	}
+	batch.Close()
 	return sum, ctx.Err()
 }
 
@@ -154,7 +178,9 @@ func feedJobs(dir, manifestPath string) ([]job, error) {
 	return jobs, nil
 }
 
-func (im *Importer) importFile(ctx context.Context, j job, sum *Summary) {
+// importFile reads one file and writes its events to the batch; their outcomes are
+// counted when the batch commits them.
+func (im *Importer) importFile(batch *store.Batch, j job, sum *Summary) {
 	fail := func(err error) {
 		sum.Failed++
 		sum.Errors = append(sum.Errors, FileError{Path: j.path, Err: err})
@@ -179,20 +205,8 @@ func (im *Importer) importFile(ctx context.Context, j job, sum *Summary) {
 			fail(fmt.Errorf("holds event %s, but the manifest lists it as %s", e.UUID, j.uuid))
 			continue
 		}
-		res, err := im.Store.UpsertEvent(ctx, e, im.Options)
-		if err != nil {
+		if _, err := batch.UpsertEvent(e, im.Options); err != nil {
 			fail(err)
-			continue
-		}
-		sum.Attributes += res.Attributes
-		switch res.Outcome {
-		case store.Created:
-			sum.Imported++
-		case store.Updated:
-			sum.Updated++
-		case store.Skipped:
-			sum.Skipped++
-			sum.Skips[res.Reason]++
 		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 // Sync keeps a little state per server between runs (the ETag of the remote's event index,
 // so an unchanged index costs one 304). It lives in settings under "server:<id>:<key>"
 // and goes when the server does.
-func serverStateKey(serverID int64, key string) string { return fmt.Sprintf("server:%d:%s", serverID, key) }
+func serverStateKey(serverID int64, key string) string {
+	return fmt.Sprintf("server:%d:%s", serverID, key)
+}
 
 // ServerState reads one piece of a server's sync state ("" when unset).
 func (s *Store) ServerState(ctx context.Context, serverID int64, key string) (string, error) {

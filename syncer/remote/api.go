@@ -398,6 +398,12 @@ func decodeIndex(r io.Reader, emit func(IndexRow)) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return misp.DescribeJSONError(err)
 	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		if err == nil {
+			err = errors.New("more after the index array")
+		}
+		return misp.DescribeJSONError(err)
+	}
 	return nil
 }
 

@@ -97,7 +97,7 @@ func redactKey(s, key string) string {
 }
 
 // isAuthFailure: 401; or 403 where MISP says so, or on a call any key with perm_auth may
-// make (getVersion, users/view/me).
+// make (getVersion, users/view/me, a HEAD).
 func isAuthFailure(rq request, status int, msg string) bool {
 	if status == http.StatusUnauthorized {
 		return true
@@ -105,7 +105,9 @@ func isAuthFailure(rq request, status int, msg string) bool {
 	if status != http.StatusForbidden {
 		return false
 	}
-	if rq.path == pathGetVersion || rq.path == pathMe {
+	// getVersion and users/view/me need nothing but a valid key; a HEAD carries no
+	// explanation, and a bare 403 on an existence check is the key being refused.
+	if rq.path == pathGetVersion || rq.path == pathMe || (rq.method == http.MethodHead && msg == "") {
 		return true
 	}
 	m := strings.ToLower(msg)
@@ -180,15 +182,16 @@ func flatten(v jsontext.Value) string {
 				return
 			}
 			for dec.PeekKind() == '"' {
-				k, err := dec.ReadToken()
+				tok, err := dec.ReadToken()
 				if err != nil {
 					return
 				}
+				k := tok.String() // copy before the next read voids the token
 				val, err := dec.ReadValue()
 				if err != nil {
 					return
 				}
-				walk(k.String()+": ", val)
+				walk(prefix+k+": ", val)
 			}
 		}
 	}

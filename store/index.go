@@ -1,0 +1,664 @@
+package store
+
+// Queries the MISP-compatible REST API (syncer/mispapi) needs to answer peers cheaply:
+// the event index as minimal rows, sightings by event, proposals, pushed sightings and
+// galaxy clusters.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"mispdesk/store/misp"
+)
+
+// IndexRow is one event as an index lists it: the event-level fields visibility needs
+// (owner, distribution, sharing group, published) and what MISP's index rows show.
+type IndexRow struct {
+	ID                 int64
+	UUID               string
+	Info               string
+	Date               string
+	ThreatLevelID      int64
+	Analysis           int64
+	AttributeCount     int64
+	Timestamp          int64
+	PublishTimestamp   int64
+	SightingTimestamp  int64
+	Published          bool
+	Locked             bool
+	Distribution       misp.Distribution
+	SharingGroupID     int64
+	Protected          sql.NullInt64
+	DisableCorrelation bool
+	ExtendsUUID        string
+	ProposalEmailLock  bool
+	OrgID              int64
+	OrgUUID            string
+	OrgName            string
+	OrgcID             int64
+	OrgcUUID           string
+	OrgcName           string
+}
+
+// IndexQuery selects events for an index. Zero fields do not filter. Tag and org lists
+// hold names (tags case-insensitive), ids, and for orgs UUIDs.
+type IndexQuery struct {
+	Published             *bool
+	TimestampFrom         int64 // inclusive; 0: none
+	TimestampTo           int64 // inclusive; 0: none
+	PublishTimestampFrom  int64
+	PublishTimestampTo    int64
+	DateFrom, DateUntil   string // YYYY-MM-DD
+	TagsOR, TagsNOT       []string
+	TagsAND               []string
+	OrgsOR, OrgsNOT       []string
+	EventIDs, EventIDsNOT []string // ids or UUIDs
+	Distributions         []int64
+	ThreatLevels          []int64
+	Analyses              []int64
+	SharingGroups         []int64
+	Info                  string // substring of info
+	// Ascending lists oldest first (by timestamp); default newest first.
+	Ascending bool
+}
+
+// EventIndex streams the events matching q to fn, newest first, until fn returns false.
+func (s *Store) EventIndex(ctx context.Context, q IndexQuery, fn func(*IndexRow) bool) error {
+	var (
+		conds []string
+		args  []any
+	)
+	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
+	if q.Published != nil {
+		add(`e.published = ?`, boolInt(*q.Published))
+	}
+	if q.TimestampFrom != 0 {
+		add(`e.timestamp >= ?`, q.TimestampFrom)
+	}
+	if q.TimestampTo != 0 {
+		add(`e.timestamp <= ?`, q.TimestampTo)
+	}
+	if q.PublishTimestampFrom != 0 {
+		add(`e.publish_timestamp >= ?`, q.PublishTimestampFrom)
+	}
+	if q.PublishTimestampTo != 0 {
+		add(`e.publish_timestamp <= ?`, q.PublishTimestampTo)
+	}
+	if q.DateFrom != "" {
+		add(`e.date >= ?`, q.DateFrom)
+	}
+	if q.DateUntil != "" {
+		add(`e.date <= ?`, q.DateUntil)
+	}
+	if q.Info != "" {
+		add(`e.info LIKE ? ESCAPE '\'`, "%"+likeEscape(q.Info)+"%")
+	}
+	tagSet := func(tags []string) (string, []any) {
+		var names, ids []any
+		for _, t := range tags {
+			if id, err := strconv.ParseInt(t, 10, 64); err == nil {
+				ids = append(ids, id)
+			} else {
+				names = append(names, strings.ToLower(t))
+			}
+		}
+		c := `SELECT et.event_id FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE lower(t.name) IN (` + placeholders(len(names)) +
+			`) OR t.id IN (` + placeholders(len(ids)) + `)`
+		return c, append(names, ids...)
+	}
+	if len(q.TagsOR) > 0 {
+		c, a := tagSet(q.TagsOR)
+		add(`e.id IN (`+c+`)`, a...)
+	}
+	for _, t := range q.TagsAND {
+		c, a := tagSet([]string{t})
+		add(`e.id IN (`+c+`)`, a...)
+	}
+	if len(q.TagsNOT) > 0 {
+		c, a := tagSet(q.TagsNOT)
+		add(`e.id NOT IN (`+c+`)`, a...)
+	}
+	orgSet := func(orgs []string) (string, []any) {
+		var ids, refs []any
+		for _, o := range orgs {
+			if id, err := strconv.ParseInt(o, 10, 64); err == nil {
+				ids = append(ids, id)
+			} else {
+				refs = append(refs, strings.ToLower(o))
+			}
+		}
+		c := `SELECT id FROM orgs WHERE id IN (` + placeholders(len(ids)) + `) OR uuid IN (` + placeholders(len(refs)) +
+			`) OR lower(name) IN (` + placeholders(len(refs)) + `)`
+		return c, append(append(ids, refs...), refs...)
+	}
+	if len(q.OrgsOR) > 0 {
+		c, a := orgSet(q.OrgsOR)
+		add(`e.orgc_id IN (`+c+`)`, a...)
+	}
+	if len(q.OrgsNOT) > 0 {
+		c, a := orgSet(q.OrgsNOT)
+		add(`e.orgc_id NOT IN (`+c+`)`, a...)
+	}
+	eventSet := func(refs []string) (string, []any) {
+		var ids, uuids []any
+		for _, r := range refs {
+			if id, err := strconv.ParseInt(r, 10, 64); err == nil {
+				ids = append(ids, id)
+			} else {
+				uuids = append(uuids, strings.ToLower(r))
+			}
+		}
+		return `(e.id IN (` + placeholders(len(ids)) + `) OR e.uuid IN (` + placeholders(len(uuids)) + `))`, append(ids, uuids...)
+	}
+	if len(q.EventIDs) > 0 {
+		c, a := eventSet(q.EventIDs)
+		add(c, a...)
+	}
+	if len(q.EventIDsNOT) > 0 {
+		c, a := eventSet(q.EventIDsNOT)
+		add(`NOT `+c, a...)
+	}
+	ints := func(col string, vs []int64) {
+		if len(vs) > 0 {
+			a := make([]any, len(vs))
+			for i, v := range vs {
+				a[i] = v
+			}
+			add(col+` IN (`+placeholders(len(vs))+`)`, a...)
+		}
+	}
+	ints(`e.distribution`, q.Distributions)
+	ints(`e.threat_level_id`, q.ThreatLevels)
+	ints(`e.analysis`, q.Analyses)
+	ints(`e.sharing_group_id`, q.SharingGroups)
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	dir := " DESC"
+	if q.Ascending {
+		dir = " ASC"
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT e.id, e.uuid, e.info, e.date, e.threat_level_id, e.analysis, e.attribute_count,
+		e.timestamp, e.publish_timestamp, e.sighting_timestamp, e.published, e.locked, e.distribution, ifnull(e.sharing_group_id, 0),
+		e.protected, e.disable_correlation, e.extends_uuid, e.proposal_email_lock,
+		o.id, o.uuid, o.name, oc.id, oc.uuid, oc.name
+		FROM events e JOIN orgs o ON o.id = e.org_id JOIN orgs oc ON oc.id = e.orgc_id`+where+
+		` ORDER BY e.timestamp`+dir+`, e.id`+dir, args...)
+	if err != nil {
+		return fmt.Errorf("event index: %w", err)
+	}
+	defer rows.Close()
+	var r IndexRow
+	for rows.Next() {
+		if err := rows.Scan(&r.ID, &r.UUID, &r.Info, &r.Date, &r.ThreatLevelID, &r.Analysis, &r.AttributeCount,
+			&r.Timestamp, &r.PublishTimestamp, &r.SightingTimestamp, &r.Published, &r.Locked, &r.Distribution, &r.SharingGroupID,
+			&r.Protected, &r.DisableCorrelation, &r.ExtendsUUID, &r.ProposalEmailLock,
+			&r.OrgID, &r.OrgUUID, &r.OrgName, &r.OrgcID, &r.OrgcUUID, &r.OrgcName); err != nil {
+			return fmt.Errorf("event index: %w", err)
+		}
+		if !fn(&r) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("event index: %w", err)
+	}
+	return nil
+}
+
+// EventRow is the index row of one event by id or UUID.
+func (s *Store) EventRow(ctx context.Context, ref string) (*IndexRow, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return nil, fmt.Errorf("event %q: %w", ref, ErrNotFound)
+	}
+	var out *IndexRow
+	err := s.EventIndex(ctx, IndexQuery{EventIDs: []string{ref}}, func(r *IndexRow) bool {
+		c := *r
+		out = &c
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, fmt.Errorf("event %q: %w", ref, ErrNotFound)
+	}
+	return out, nil
+}
+
+// EventTagsOf returns the tags of the given events, by event id.
+func (s *Store) EventTagsOf(ctx context.Context, ids []int64) (map[int64][]misp.Tag, error) {
+	out := map[int64][]misp.Tag{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		a := make([]any, n)
+		for i, id := range ids[:n] {
+			a[i] = id
+		}
+		ids = ids[n:]
+		rows, err := s.read.QueryContext(ctx, `SELECT et.event_id, t.id, t.name, t.colour, t.exportable, t.hide_tag, t.is_galaxy,
+			t.is_custom_galaxy, t.local_only, et.local
+			FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id IN (`+placeholders(n)+`) ORDER BY et.id`, a...)
+		if err != nil {
+			return nil, fmt.Errorf("event tags: %w", err)
+		}
+		for rows.Next() {
+			var (
+				eid        int64
+				t          misp.Tag
+				exportable bool
+			)
+			if err := rows.Scan(&eid, &t.ID, &t.Name, &t.Colour, &exportable, &t.HideTag, &t.IsGalaxy, &t.IsCustomGalaxy,
+				&t.LocalOnly, &t.Local); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("event tags: %w", err)
+			}
+			t.Exportable = misp.OptBool{Set: true, Value: exportable}
+			out[eid] = append(out[eid], t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("event tags: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// EnqueueEventPushes queues a push of the event to every server with push enabled, in a
+// transaction of its own (for events received from peers, already stored).
+func (s *Store) EnqueueEventPushes(ctx context.Context, eventUUID string) (int, error) {
+	var n int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = s.EnqueuePushes(ctx, tx, eventUUID)
+		return err
+	})
+	return n, err
+}
+
+// EventSightings lists the sightings of the given events (by UUID), with the attribute and
+// event UUIDs and the sighting organisation, as sightings/restSearch returns them.
+func (s *Store) EventSightings(ctx context.Context, eventUUIDs []string) ([]misp.Sighting, error) {
+	var out []misp.Sighting
+	orgs := map[int64]*misp.Org{}
+	for len(eventUUIDs) > 0 {
+		n := min(len(eventUUIDs), 500)
+		a := make([]any, n)
+		for i, u := range eventUUIDs[:n] {
+			a[i] = strings.ToLower(u)
+		}
+		eventUUIDs = eventUUIDs[n:]
+		rows, err := s.read.QueryContext(ctx, `SELECT s.id, s.uuid, s.attribute_id, a.uuid, s.event_id, e.uuid, s.org_id,
+			s.date_sighting, s.source, s.type, a.value1 || CASE WHEN a.value2 <> '' THEN '|' || a.value2 ELSE '' END
+			FROM sightings s JOIN attributes a ON a.id = s.attribute_id JOIN events e ON e.id = s.event_id
+			WHERE e.uuid IN (`+placeholders(n)+`) ORDER BY s.id`, a...)
+		if err != nil {
+			return nil, fmt.Errorf("sightings: %w", err)
+		}
+		for rows.Next() {
+			var sg misp.Sighting
+			if err := rows.Scan(&sg.ID, &sg.UUID, &sg.AttributeID, &sg.AttributeUUID, &sg.EventID, &sg.EventUUID, &sg.OrgID,
+				&sg.DateSighting, &sg.Source, &sg.Type, &sg.Value); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("sightings: %w", err)
+			}
+			out = append(out, sg)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("sightings: %w", err)
+		}
+	}
+	for i := range out {
+		id := int64(out[i].OrgID)
+		if id == 0 {
+			continue
+		}
+		o, ok := orgs[id]
+		if !ok {
+			org, err := findOrg(ctx, s.read, strconv.FormatInt(id, 10))
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			if org != nil {
+				o = &misp.Org{ID: misp.Int(org.ID), UUID: org.UUID, Name: org.Name}
+			}
+			orgs[id] = o
+		}
+		out[i].Organisation = o
+	}
+	return out, nil
+}
+
+// KnownSightings returns those of the sighting UUIDs this instance holds.
+func (s *Store) KnownSightings(ctx context.Context, uuids []string) ([]string, error) {
+	out := []string{}
+	for len(uuids) > 0 {
+		n := min(len(uuids), 500)
+		a := make([]any, n)
+		for i, u := range uuids[:n] {
+			a[i] = strings.ToLower(u)
+		}
+		uuids = uuids[n:]
+		rows, err := s.read.QueryContext(ctx, `SELECT uuid FROM sightings WHERE uuid IN (`+placeholders(n)+`)`, a...)
+		if err != nil {
+			return nil, fmt.Errorf("known sightings: %w", err)
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SaveSightings stores pushed sightings of one event (Sighting::bulkSaveSightings):
+// unknown UUIDs only, attached by attribute UUID within the event; the sighting's
+// Organisation is captured when trustOrg (a sync account), else the sighting is the
+// sender's (senderOrgID). An expiration (type 2) replaces the org's previous one on that
+// attribute. It returns how many were added.
+func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.Sighting, trustOrg bool, senderOrgID int64) (int, error) {
+	added := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var eventID int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM events WHERE uuid = ?`, strings.ToLower(eventUUID)).Scan(&eventID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("event %s: %w", eventUUID, ErrNotFound)
+			}
+			return err
+		}
+		for i := range in {
+			sg := &in[i]
+			if !misp.IsUUID(sg.UUID) || !misp.IsUUID(sg.AttributeUUID) {
+				continue
+			}
+			var attrID int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM attributes WHERE uuid = ? AND event_id = ?`,
+				strings.ToLower(sg.AttributeUUID), eventID).Scan(&attrID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			orgID := senderOrgID
+			if trustOrg {
+				orgID = 0
+				if sg.Organisation != nil && (misp.IsUUID(sg.Organisation.UUID) || strings.TrimSpace(sg.Organisation.Name) != "") {
+					if orgID, err = s.captureOrg(ctx, tx, sg.Organisation); err != nil {
+						return fmt.Errorf("sighting %s: %w", sg.UUID, err)
+					}
+				}
+			}
+			typ := int64(sg.Type)
+			if typ < 0 || typ > 2 {
+				continue
+			}
+			if typ == 2 {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM sightings WHERE attribute_id = ? AND org_id = ? AND type = 2`, attrID, orgID); err != nil {
+					return err
+				}
+			}
+			date := int64(sg.DateSighting)
+			if date <= 0 {
+				date = s.now().Unix()
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO sightings (uuid, attribute_id, event_id, org_id, date_sighting, source, type)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`,
+				strings.ToLower(sg.UUID), attrID, eventID, orgID, date, sg.Source, typ)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				added++
+			}
+		}
+		if added > 0 {
+			_, err := tx.ExecContext(ctx, `UPDATE events SET sighting_timestamp = ? WHERE id = ?`, s.now().Unix(), eventID)
+			return err
+		}
+		return nil
+	})
+	return added, err
+}
+
+// ProposalRow is a proposal with the index row of its event, so the caller can decide
+// whether the viewer may see it.
+type ProposalRow struct {
+	Proposal misp.ShadowAttribute
+	Event    *IndexRow
+}
+
+// Proposals lists proposals changed at or after since (0: all), of non-deleted ones
+// unless withDeleted, oldest first, with their events.
+func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, eventRef string) ([]ProposalRow, error) {
+	q := `SELECT p.uuid, p.event_id, e.uuid, p.attribute_uuid, p.org_id, p.type, p.category, p.value, p.to_ids, p.comment,
+		p.deleted, p.proposal_to_delete, p.timestamp, p.disable_correlation, p.first_seen, p.last_seen, p.id
+		FROM shadow_attributes p JOIN events e ON e.id = p.event_id WHERE p.timestamp >= ?`
+	args := []any{since}
+	if !withDeleted {
+		q += ` AND p.deleted = 0`
+	}
+	if eventRef != "" {
+		if id, err := strconv.ParseInt(eventRef, 10, 64); err == nil {
+			q += ` AND e.id = ?`
+			args = append(args, id)
+		} else {
+			q += ` AND e.uuid = ?`
+			args = append(args, strings.ToLower(eventRef))
+		}
+	}
+	rows, err := s.read.QueryContext(ctx, q+` ORDER BY p.timestamp, p.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("proposals: %w", err)
+	}
+	var out []ProposalRow
+	for rows.Next() {
+		var (
+			p           misp.ShadowAttribute
+			attrUUID    string
+			first, last sql.NullString
+		)
+		if err := rows.Scan(&p.UUID, &p.EventID, &p.EventUUID, &attrUUID, &p.OrgID, &p.Type, &p.Category, &p.Value, &p.ToIDs,
+			&p.Comment, &p.Deleted, &p.ProposalToDelete, &p.Timestamp, &p.DisableCorrelation, &first, &last, &p.ID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("proposals: %w", err)
+		}
+		p.FirstSeen, p.LastSeen = misp.Text(first.String), misp.Text(last.String)
+		if attrUUID != "" {
+			p.Extra = misp.Extra{"old_uuid": jsontext.Value(strconv.Quote(attrUUID))}
+		}
+		out = append(out, ProposalRow{Proposal: p})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("proposals: %w", err)
+	}
+	events := map[int64]*IndexRow{}
+	orgs := map[int64]*misp.Org{}
+	for i := range out {
+		eid := int64(out[i].Proposal.EventID)
+		if _, ok := events[eid]; !ok {
+			r, err := s.EventRow(ctx, strconv.FormatInt(eid, 10))
+			if err != nil {
+				return nil, err
+			}
+			events[eid] = r
+		}
+		out[i].Event = events[eid]
+		oid := int64(out[i].Proposal.OrgID)
+		if oid != 0 {
+			if _, ok := orgs[oid]; !ok {
+				org, err := findOrg(ctx, s.read, strconv.FormatInt(oid, 10))
+				if err == nil {
+					orgs[oid] = &misp.Org{ID: misp.Int(org.ID), UUID: org.UUID, Name: org.Name}
+				} else {
+					orgs[oid] = nil
+				}
+			}
+			out[i].Proposal.Org = orgs[oid]
+		}
+	}
+	return out, nil
+}
+
+// ClusterColumns are the members of a galaxy cluster kept in their own columns; the rest
+// of a pushed cluster is kept whole in extra.
+var clusterColumns = []string{"id", "uuid", "type", "value", "tag_name", "description", "galaxy_id", "version", "Galaxy"}
+
+// UpsertGalaxyCluster stores a pushed galaxy cluster (MISP's {"GalaxyCluster":{…}} member,
+// with its Galaxy when sent), replacing a stored one only by a newer version. It returns
+// whether it was written.
+func (s *Store) UpsertGalaxyCluster(ctx context.Context, raw jsontext.Value) (bool, error) {
+	var members map[string]jsontext.Value
+	if err := json.Unmarshal(raw, &members); err != nil {
+		return false, fmt.Errorf("galaxy cluster: %w", err)
+	}
+	var (
+		c      misp.GalaxyCluster
+		galaxy struct {
+			UUID        string `json:"uuid"`
+			Name        string `json:"name"`
+			Type        string `json:"type"`
+			Description string `json:"description"`
+			Version     string `json:"version"`
+			Icon        string `json:"icon"`
+			Namespace   string `json:"namespace"`
+		}
+	)
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return false, fmt.Errorf("galaxy cluster: %w", err)
+	}
+	if g, ok := members["Galaxy"]; ok {
+		if err := json.Unmarshal(g, &galaxy); err != nil {
+			return false, fmt.Errorf("galaxy cluster %s: Galaxy: %w", c.UUID, err)
+		}
+	}
+	c.UUID = strings.ToLower(c.UUID)
+	if !misp.IsUUID(c.UUID) || strings.TrimSpace(c.Value) == "" || strings.TrimSpace(c.Type) == "" {
+		return false, fmt.Errorf("galaxy cluster: needs a uuid, a type and a value")
+	}
+	if galaxy.Type == "" {
+		galaxy.Type = c.Type
+	}
+	if galaxy.Name == "" {
+		galaxy.Name = galaxy.Type
+	}
+	if !misp.IsUUID(galaxy.UUID) {
+		galaxy.UUID = misp.DerivedUUID("galaxy", galaxy.Type)
+	}
+	if c.TagName == "" {
+		c.TagName = fmt.Sprintf(`misp-galaxy:%s="%s"`, c.Type, c.Value)
+	}
+	extra := map[string]jsontext.Value{}
+	for k, v := range members {
+		extra[k] = v
+	}
+	for _, k := range clusterColumns {
+		delete(extra, k)
+	}
+	ex, err := json.Marshal(extra, json.Deterministic(true))
+	if err != nil {
+		return false, err
+	}
+	written := false
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			id      int64
+			version int64
+		)
+		err := tx.QueryRowContext(ctx, `SELECT id, version FROM galaxy_clusters WHERE uuid = ? OR tag_name = ? LIMIT 1`, c.UUID, c.TagName).Scan(&id, &version)
+		if err == nil && int64(c.Version) <= version {
+			return nil
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var gid int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO galaxies (uuid, name, type, description, version, icon, namespace)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET name = galaxies.name RETURNING id`,
+			strings.ToLower(galaxy.UUID), galaxy.Name, galaxy.Type, galaxy.Description, galaxy.Version, galaxy.Icon, galaxy.Namespace).Scan(&gid); err != nil {
+			return err
+		}
+		if id != 0 {
+			_, err = tx.ExecContext(ctx, `UPDATE galaxy_clusters SET uuid = ?, galaxy_id = ?, type = ?, value = ?, tag_name = ?,
+				description = ?, version = ?, extra = ? WHERE id = ?`, c.UUID, gid, c.Type, c.Value, c.TagName, c.Description, int64(c.Version), string(ex), id)
+		} else {
+			_, err = tx.ExecContext(ctx, `INSERT INTO galaxy_clusters (uuid, galaxy_id, type, value, tag_name, description, version, extra)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.UUID, gid, c.Type, c.Value, c.TagName, c.Description, int64(c.Version), string(ex))
+		}
+		written = err == nil
+		return err
+	})
+	return written, err
+}
+
+// GalaxyClusterJSON returns a stored cluster (by id or UUID) as MISP's galaxy_clusters/view
+// member: the cluster's columns, its kept members and its Galaxy.
+func (s *Store) GalaxyClusterJSON(ctx context.Context, ref string) (map[string]any, error) {
+	ref = strings.TrimSpace(ref)
+	where, arg := `c.uuid = ?`, any(strings.ToLower(ref))
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		where, arg = `c.id = ?`, id
+	}
+	var (
+		id, gid, version                                 int64
+		cuuid, typ, value, tag, desc                     string
+		extra                                            sql.NullString
+		guuid, gname, gtype, gdesc, gversion, gicon, gns string
+	)
+	err := s.read.QueryRowContext(ctx, `SELECT c.id, c.uuid, c.type, c.value, c.tag_name, c.description, c.version, c.extra,
+		g.id, g.uuid, g.name, g.type, g.description, g.version, g.icon, g.namespace
+		FROM galaxy_clusters c JOIN galaxies g ON g.id = c.galaxy_id WHERE `+where+` LIMIT 1`, arg).Scan(
+		&id, &cuuid, &typ, &value, &tag, &desc, &version, &extra, &gid, &guuid, &gname, &gtype, &gdesc, &gversion, &gicon, &gns)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("galaxy cluster %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("galaxy cluster %q: %w", ref, err)
+	}
+	out := map[string]any{}
+	if extra.Valid && extra.String != "" {
+		var m map[string]jsontext.Value
+		if err := json.Unmarshal([]byte(extra.String), &m); err == nil {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+	}
+	out["id"] = strconv.FormatInt(id, 10)
+	out["uuid"] = cuuid
+	out["type"] = typ
+	out["value"] = value
+	out["tag_name"] = tag
+	out["description"] = desc
+	out["galaxy_id"] = strconv.FormatInt(gid, 10)
+	out["version"] = strconv.FormatInt(version, 10)
+	out["Galaxy"] = map[string]any{"id": strconv.FormatInt(gid, 10), "uuid": guuid, "name": gname, "type": gtype,
+		"description": gdesc, "version": gversion, "icon": gicon, "namespace": gns}
+	return out, nil
+}
+
+func placeholders(n int) string {
+	if n == 0 {
+		return "NULL"
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

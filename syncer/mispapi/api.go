@@ -1,0 +1,448 @@
+// Package mispapi serves the MISP-compatible REST API that MISP peers, PyMISP and other
+// mispdesk instances call: the endpoints of server sync (docs/misp-protocol.md §10) and of
+// its set-up, with MISP's paths, verbs, JSON shapes, status codes and error envelopes.
+//
+// Every request is authenticated by a MISP auth key; what it may see and store is decided
+// by package policy; all data goes through package store.
+package mispapi
+
+import (
+	"compress/gzip"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+
+	"mispdesk/policy"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// DefaultMaxBodyBytes bounds a request body (after decompression) when Config leaves it 0.
+const DefaultMaxBodyBytes = 512 << 20
+
+// SyncRunner runs the sync work some endpoints trigger (servers/pull, servers/push,
+// servers/testConnection). The sync engine implements it.
+type SyncRunner interface {
+	Pull(ctx context.Context, serverID int64, technique string) (summary string, err error)
+	Push(ctx context.Context, serverID int64, technique string) (string, error)
+	TestConnection(ctx context.Context, serverID int64) (any, error)
+}
+
+// Config is what the API needs.
+type Config struct {
+	Store *store.Store
+	// Instance returns this instance as policy sees it; nil: built from the store's
+	// instance record (host organisation, base URL).
+	Instance func(context.Context) (*policy.Instance, error)
+	Logger   *slog.Logger
+	// Syncer runs pulls, pushes and connection tests; nil answers those endpoints 501.
+	Syncer SyncRunner
+	// MaxBodyBytes bounds request bodies after decompression; 0: DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+// API is the HTTP handler.
+type API struct {
+	cfg    Config
+	st     *store.Store
+	log    *slog.Logger
+	routes map[string]*route
+}
+
+// New returns the API's handler.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	a := &API{cfg: cfg, st: cfg.Store, log: cfg.Logger, routes: map[string]*route{}}
+	if a.cfg.Instance == nil {
+		a.cfg.Instance = a.storeInstance
+	}
+	a.register()
+	return a
+}
+
+func (a *API) storeInstance(ctx context.Context) (*policy.Instance, error) {
+	in, err := a.st.Instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pi := &policy.Instance{HostOrg: misp.Org{ID: misp.Int(in.HostOrg.ID), UUID: in.HostOrg.UUID, Name: in.HostOrg.Name}}
+	if in.BaseURL != "" {
+		pi.BaseURLs = []string{in.BaseURL}
+	}
+	return pi, nil
+}
+
+// handler answers one call.
+type handler func(c *call) error
+
+// perm says whether a principal may call an endpoint.
+type perm func(r *store.Role) bool
+
+func permAuth(*store.Role) bool         { return true }
+func permSiteAdmin(r *store.Role) bool  { return r.PermSiteAdmin }
+func permSync(r *store.Role) bool       { return r.PermSync || r.PermSiteAdmin }
+func permAdd(r *store.Role) bool        { return r.PermAdd || r.PermSiteAdmin }
+func permModify(r *store.Role) bool     { return r.PermModify || r.PermModifyOrg || r.PermSiteAdmin }
+func permSighting(r *store.Role) bool   { return r.PermSighting || r.PermSync || r.PermSiteAdmin }
+func permGalaxyPush(r *store.Role) bool { return (r.PermSync && r.PermGalaxyEditor) || r.PermSiteAdmin }
+
+type route struct {
+	methods []string
+	perm    perm
+	fn      handler
+}
+
+// handle registers fn for controller/action; admin routes answer /admin/... and, where
+// MISP also has it, the plain form.
+func (a *API) handle(key string, methods string, p perm, fn handler) {
+	a.routes[strings.ToLower(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn}
+}
+
+// call is one request being answered.
+type call struct {
+	a      *API
+	w      http.ResponseWriter
+	r      *http.Request
+	ctx    context.Context
+	path   Path
+	who    *store.Principal
+	viewer *policy.Viewer
+	inst   *policy.Instance
+}
+
+// apiError is an answer other than success: MISP's thrown-exception envelope
+// {"name","message","url"} (body nil) or a body of its own.
+type apiError struct {
+	status int
+	msg    string
+	body   any
+	header http.Header
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.msg) }
+
+func httpError(status int, msg string) *apiError { return &apiError{status: status, msg: msg} }
+
+func notFound(msg string) *apiError  { return httpError(http.StatusNotFound, msg) }
+func forbidden(msg string) *apiError { return httpError(http.StatusForbidden, msg) }
+
+const (
+	msgAuthFailed = "Authentication failed. Please make sure you pass the API key of an API enabled user along in the Authorization header."
+	msgNoPerm     = "You do not have permission to use this functionality."
+	msgNotNewer   = "Event could not be saved: Event in the request not newer than the local copy."
+)
+
+// saveFail is MISP's saveFailResponse: HTTP 403 with saved:false.
+func saveFail(c *call, name string, id any, errs any) *apiError {
+	body := map[string]any{"saved": false, "name": name, "message": name, "url": c.shortURL(), "errors": errs}
+	if id != nil {
+		body["id"] = id
+	}
+	return &apiError{status: http.StatusForbidden, msg: name, body: body}
+}
+
+// saveSuccess is MISP's saveSuccessResponse.
+func saveSuccess(c *call, name, message string, id any) map[string]any {
+	body := map[string]any{"saved": true, "success": true, "name": name, "message": message, "url": c.shortURL()}
+	if id != nil {
+		body["id"] = id
+	}
+	return body
+}
+
+// shortURL is /controller/action as MISP's save responses name it.
+func (c *call) shortURL() string {
+	u := "/" + c.path.Controller + "/" + c.path.Action
+	if len(c.path.Args) > 0 {
+		u += "/" + c.path.Args[0]
+	}
+	return u
+}
+
+// statusWriter records the status and size for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ServeHTTP authenticates, routes, and answers with MISP's envelopes; it logs one line per
+// request and never lets a panic escape.
+func (a *API) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	c := &call{a: a, w: w, r: r, ctx: r.Context()}
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("panic answering request", "method", r.Method, "path", logPath(r), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if w.status == 0 {
+				c.writeError(httpError(http.StatusInternalServerError, "An internal error has occurred."))
+			}
+		}
+		var uid int64
+		if c.who != nil {
+			uid = c.who.User.ID
+		}
+		a.log.Info("request", "method", r.Method, "path", logPath(r), "status", w.status,
+			"duration", time.Since(start).Round(time.Microsecond), "user_id", uid)
+	}()
+	if err := c.serve(); err != nil {
+		c.writeError(err)
+	}
+}
+
+// logPath is the request path without its query, and without an apikey named parameter.
+func logPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if i := strings.Index(strings.ToLower(p), "apikey:"); i >= 0 {
+		p = p[:i] + "apikey:[redacted]"
+	}
+	if len(p) > 512 {
+		p = p[:512] + "…"
+	}
+	return p
+}
+
+func (c *call) serve() error {
+	p, ok := ParsePath(c.r.URL.EscapedPath())
+	if !ok {
+		c.path = Path{Controller: "", Action: ""}
+		return notFound("Not Found")
+	}
+	c.path = p
+	key := strings.ToLower(p.Controller + "/" + p.Action)
+	if p.Admin {
+		key = "admin/" + key
+	}
+	rt := c.a.routes[key]
+	// Authenticate before revealing whether the endpoint exists, as MISP does.
+	if err := c.authenticate(); err != nil {
+		return err
+	}
+	if rt == nil {
+		return notFound(fmt.Sprintf("Controller or action %s/%s not found.", p.Controller, p.Action))
+	}
+	allowed := false
+	for _, m := range rt.methods {
+		if m == c.r.Method || (m == http.MethodGet && c.r.Method == http.MethodHead) {
+			allowed = true
+		}
+	}
+	if !allowed {
+		return httpError(http.StatusMethodNotAllowed, "You don't have permission to access this resource with the "+c.r.Method+" method.")
+	}
+	if !rt.perm(&c.who.User.Role) {
+		return forbidden(msgNoPerm)
+	}
+	return rt.fn(c)
+}
+
+// authenticate takes the key from X-MISP-AUTH (which wins) or Authorization, as MISP
+// does: comma-separated, the first that has a key's shape, values starting with "Basic"
+// ignored.
+func (c *call) authenticate() error {
+	header := c.r.Header.Get("X-MISP-AUTH")
+	if header == "" {
+		header = c.r.Header.Get("Authorization")
+	}
+	key := ""
+	if !strings.HasPrefix(header, "Basic") {
+		for _, k := range strings.Split(header, ",") {
+			if k = strings.TrimSpace(k); store.IsAuthKey(k) {
+				key = k
+				break
+			}
+		}
+	}
+	if key == "" {
+		c.a.log.Info("authentication refused", "path", logPath(c.r), "reason", "no key of the right shape in Authorization or X-MISP-AUTH")
+		return forbidden(msgAuthFailed)
+	}
+	who, err := c.a.st.Authenticate(c.ctx, key, c.r.RemoteAddr)
+	if err != nil {
+		if errors.Is(err, store.ErrAuthFailed) {
+			c.a.log.Info("authentication refused", "path", logPath(c.r), "remote", c.r.RemoteAddr, "reason", err.Error())
+			return forbidden(msgAuthFailed)
+		}
+		return err
+	}
+	c.who = who
+	role := &who.User.Role
+	c.viewer = &policy.Viewer{OrgID: who.User.OrgID, OrgUUID: who.User.Org.UUID, SiteAdmin: role.PermSiteAdmin, PermSync: role.PermSync}
+	if !who.Expiration.IsZero() {
+		c.w.Header().Set("X-Auth-Key-Expiration", who.Expiration.UTC().Format("2006-01-02T15:04:05-07:00"))
+	}
+	return nil
+}
+
+// instance is this instance as policy sees it, read once per call.
+func (c *call) instance() (*policy.Instance, error) {
+	if c.inst == nil {
+		in, err := c.a.cfg.Instance(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.inst = in
+	}
+	return c.inst, nil
+}
+
+// body reads the request body: at most MaxBodyBytes after decompression, gzip accepted.
+func (c *call) body() ([]byte, error) {
+	limit := c.a.cfg.MaxBodyBytes
+	var rd io.Reader = http.MaxBytesReader(c.w, c.r.Body, limit+1)
+	switch enc := strings.ToLower(strings.TrimSpace(c.r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, httpError(http.StatusBadRequest, "The request body is not valid gzip.")
+		}
+		defer zr.Close()
+		rd = zr
+	default:
+		return nil, httpError(http.StatusUnsupportedMediaType, "Unsupported Content-Encoding "+strconv.Quote(enc)+"; this instance accepts gzip.")
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, limit+1))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || int64(len(b)) > limit {
+		return nil, httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than this instance accepts (%d bytes).", limit))
+	}
+	if err != nil {
+		return nil, httpError(http.StatusBadRequest, "The request body could not be read: "+err.Error())
+	}
+	return b, nil
+}
+
+const msgInvalidJSON = "Invalid JSON input. Make sure that the JSON input is a correctly formatted JSON string. This request has been blocked to avoid an unfiltered request."
+
+// reply writes a JSON answer with MISP's REST conventions: an ETag of the body's SHA-1
+// and 304 when the client has it, gzip when the client accepts it.
+func (c *call) reply(status int, v any) error {
+	b, err := json.Marshal(v, json.Deterministic(true))
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	c.replyRaw(status, b)
+	return nil
+}
+
+func (c *call) replyRaw(status int, b []byte) {
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json")
+	if status == http.StatusOK && (c.r.Method == http.MethodGet || c.r.Method == http.MethodPost || c.r.Method == http.MethodHead) {
+		sum := sha1.Sum(b)
+		etag := `"` + hex.EncodeToString(sum[:]) + `"`
+		h.Set("ETag", etag)
+		if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
+			h.Del("Content-Type")
+			c.w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.Add("Vary", "Accept-Encoding")
+	if len(b) > 1024 && acceptsGzip(c.r.Header.Get("Accept-Encoding")) {
+		h.Set("Content-Encoding", "gzip")
+		h.Del("Content-Length")
+		c.w.WriteHeader(status)
+		if c.r.Method == http.MethodHead {
+			return
+		}
+		zw, _ := gzip.NewWriterLevel(c.w, gzip.BestSpeed)
+		zw.Write(b)
+		zw.Close()
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(status)
+	if c.r.Method != http.MethodHead {
+		c.w.Write(b)
+	}
+}
+
+// etagMatch compares If-None-Match (a list, possibly weak, possibly with a -gzip suffix
+// a proxy added) with our ETag.
+func etagMatch(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" {
+			return true
+		}
+		t = strings.TrimSuffix(strings.TrimSuffix(strings.Trim(t, `"`), "-gzip"), "-br")
+		if `"`+t+`"` == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") || strings.TrimSpace(name) == "*" {
+			q = strings.ReplaceAll(q, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// writeError answers an error: an apiError as MISP shows it, anything else as a logged 500.
+func (c *call) writeError(err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		c.a.log.Error("request failed", "method", c.r.Method, "path", logPath(c.r), "err", err)
+		ae = httpError(http.StatusInternalServerError, "An internal error has occurred.")
+	}
+	for k, vs := range ae.header {
+		for _, v := range vs {
+			c.w.Header().Add(k, v)
+		}
+	}
+	body := ae.body
+	if body == nil {
+		body = map[string]any{"name": ae.msg, "message": ae.msg, "url": c.r.URL.Path}
+	}
+	b, merr := json.Marshal(body, json.Deterministic(true))
+	if merr != nil {
+		b = []byte(`{"name":"An internal error has occurred.","message":"An internal error has occurred.","url":""}`)
+	}
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(ae.status)
+	if c.r.Method != http.MethodHead {
+		c.w.Write(b)
+	}
+}
+
+// itoa is MISP's integer-as-string.
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }

@@ -838,3 +838,27 @@ func (c *Client) Proposals(ctx context.Context, since int64) ([]misp.ShadowAttri
 	}
 	return nil, fmt.Errorf("server %q: proposals: more than %d pages", c.cfg.Name, maxPages)
 }
+
+// GalaxyCluster fetches one galaxy cluster (GET /galaxy_clusters/view/<uuid>) as the raw
+// JSON the remote sent, {"GalaxyCluster":{…}}, checked to be a JSON object.
+func (c *Client) GalaxyCluster(ctx context.Context, uuid string) (jsontext.Value, error) {
+	if !misp.IsUUID(uuid) {
+		return nil, fmt.Errorf("server %q: galaxy cluster %q is not a UUID", c.cfg.Name, escapeText(uuid, 60))
+	}
+	rq := request{method: http.MethodGet, path: "/galaxy_clusters/view/" + uuid}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.statusError(rq, resp)
+	}
+	v := jsontext.Value(trimBOM(resp.body))
+	if err := v.Compact(); err != nil {
+		return nil, c.decodeError(rq, resp, err)
+	}
+	if v.Kind() != '{' {
+		return nil, c.contentError(rq, resp, "galaxy cluster answer is not a JSON object")
+	}
+	return v, nil
+}

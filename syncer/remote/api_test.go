@@ -405,3 +405,17 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestGalaxyCluster(t *testing.T) {
+	p := newPeer(t).start()
+	const cl = "7d7f6d2a-0000-4000-8000-000000000001"
+	p.json("GET /galaxy_clusters/view/"+cl, 200, `{"GalaxyCluster": {"uuid":"`+cl+`","GalaxyElement":[]}}`)
+	v, err := p.client(t, nil).GalaxyCluster(context.Background(), cl)
+	if err != nil || string(v) != `{"GalaxyCluster":{"uuid":"`+cl+`","GalaxyElement":[]}}` {
+		t.Errorf("%s %v", v, err)
+	}
+	p.json("GET /galaxy_clusters/view/"+cl, 200, `{"GalaxyCluster":`)
+	if _, err := p.client(t, nil).GalaxyCluster(context.Background(), cl); err == nil {
+		t.Error("truncated cluster accepted")
+	}
+}

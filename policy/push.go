@@ -45,7 +45,7 @@ func (inst *Instance) Push(srv *Server, ev *misp.Event, trig Trigger, bl Blockli
 	if checkEventRules(&d, PushRules, &srv.PushRules, ev); !d.Allowed {
 		return PushResult{Decision: d}
 	}
-	out := inst.pushPayload(&d, srv, internal, ev)
+	out := inst.pushPayload(&d, srv, internal, trig, ev)
 	if !d.Allowed {
 		return PushResult{Decision: d}
 	}

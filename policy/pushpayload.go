@@ -11,12 +11,12 @@ import (
 // __updateEventForSync): a copy with every child checked on its own distribution, push
 // rules' blocked attribute tags and types applied, tags the server may not have removed,
 // and the fields MISP never sends cleared. It blocks d when nothing would be left.
-func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, ev *misp.Event) *misp.Event {
+func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig Trigger, ev *misp.Event) *misp.Event {
 	out := cloneEvent(ev)
 	var t tally
 	rules := &srv.PushRules
 	element := func(dist *misp.Distribution, sg *misp.SharingGroup) verdict {
-		return inst.pushElementDistribution(srv, internal, dist, sg)
+		return inst.pushElementDistribution(srv, internal, trig, dist, sg)
 	}
 	s := sieve{
 		attribute: func(a *misp.Attribute, _ Reach) verdict {
@@ -77,15 +77,19 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, ev *m
 }
 
 // pushElementDistribution is the push table for one object, attribute or report: on a
-// non-internal server 0 and 1 never go and 2 becomes 1; a sharing group must admit the
-// server; 5 follows the event, which has passed already.
-func (inst *Instance) pushElementDistribution(srv *Server, internal bool, dist *misp.Distribution, sg *misp.SharingGroup) verdict {
+// non-internal server 0 and 1 never go and 2 becomes 1; on an internal one 0 goes only
+// with the push made at publication (the book's internal push table, row one, at every
+// level); a sharing group must admit the server; 5 follows the event, which has passed.
+func (inst *Instance) pushElementDistribution(srv *Server, internal bool, trig Trigger, dist *misp.Distribution, sg *misp.SharingGroup) verdict {
 	switch *dist {
 	case misp.OrgOnly, misp.CommunityOnly:
-		if internal {
-			return keep()
+		switch {
+		case !internal:
+			return drop("distribution", fmt.Sprintf("distribution '%s' is never pushed to a non-internal server", *dist))
+		case *dist == misp.OrgOnly && trig != OnPublish:
+			return drop("distribution", fmt.Sprintf("distribution '%s' reaches an internal server only with the push made when the event is published", *dist))
 		}
-		return drop("distribution", fmt.Sprintf("distribution '%s' is never pushed to a non-internal server", *dist))
+		return keep()
 	case misp.ConnectedCommunity:
 		if internal {
 			return keep()

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// PublishResult says what Publish did.
+type PublishResult struct {
+	EventID int64
+	UUID    string
+	// Queued is how many servers the event was queued to be pushed to.
+	Queued int
+}
+
+// Publish marks an event published and, in the same transaction, queues a push of it to
+// every server with push enabled: a publish and its pushes commit together, so neither is
+// lost. Publishing an already published event queues it again (MISP's re-publish).
+func (s *Store) Publish(ctx context.Context, ref string) (*PublishResult, error) {
+	var res PublishResult
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := eventIDByRef(ctx, tx, ref, &res.EventID, &res.UUID); err != nil {
+			return err
+		}
+		now := s.now().Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET published = 1, publish_timestamp = ? WHERE id = ?`, now, res.EventID); err != nil {
+			return err
+		}
+		var err error
+		res.Queued, err = s.EnqueuePushes(ctx, tx, res.UUID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("publish event %s: %w", ref, err)
+	}
+	return &res, nil
+}
+
+// Unpublish marks an event unpublished; pushes already queued for it are dropped.
+func (s *Store) Unpublish(ctx context.Context, ref string) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var uuid string
+		if err := eventIDByRef(ctx, tx, ref, &id, &uuid); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET published = 0 WHERE id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE event_uuid = ? AND kind = ? AND lease_owner = ''`, uuid, OutboxPushEvent)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("unpublish event %s: %w", ref, err)
+	}
+	return nil
+}
+
+func eventIDByRef(ctx context.Context, q queryer, ref string, id *int64, uuid *string) error {
+	ref = strings.ToLower(strings.TrimSpace(ref))
+	var row *sql.Row
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		row = q.QueryRowContext(ctx, `SELECT id, uuid FROM events WHERE id = ?`, n)
+	} else {
+		row = q.QueryRowContext(ctx, `SELECT id, uuid FROM events WHERE uuid = ?`, ref)
+	}
+	err := row.Scan(id, uuid)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,204 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"mispdesk/policy"
+	"mispdesk/store"
+)
+
+const (
+	leaderLease   = "syncer"
+	leaderTTL     = 15 * time.Second
+	leaderRenew   = 5 * time.Second
+	outboxLease   = 2 * time.Minute
+	outboxPoll    = 500 * time.Millisecond
+	maxBackoff    = time.Hour
+	firstBackoff  = 5 * time.Second
+	outboxBatch   = 16
+	schedulerTick = 30 * time.Second
+)
+
+// DaemonOptions shape Run.
+type DaemonOptions struct {
+	// PullInterval pulls every server with pull enabled this often; 0 turns the scheduler
+	// off (pulls then run by hand or from cron).
+	PullInterval time.Duration
+}
+
+// Run is the sync daemon: it holds the leader lease among the processes sharing the
+// database and, while it does, runs the outbox worker and the scheduler. It returns when
+// ctx ends, after releasing the lease; work in flight is cancelled and its outbox rows are
+// freed for the next worker.
+func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
+	var lead leadership
+	defer func() {
+		lead.stop()
+		e.st.ReleaseLease(context.WithoutCancel(ctx), leaderLease, e.holder)
+	}()
+	tick := time.NewTicker(leaderRenew)
+	defer tick.Stop()
+	for {
+		leader, err := e.st.AcquireLease(ctx, leaderLease, e.holder, leaderTTL)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			e.log.Error("leader lease", "err", err)
+		case leader && !lead.running():
+			e.log.Info("sync leader: running the outbox and scheduler", "holder", e.holder)
+			lead.start(ctx, e.runOutbox)
+			if opts.PullInterval > 0 {
+				lead.start(ctx, func(ctx context.Context) { e.runScheduler(ctx, opts.PullInterval) })
+			}
+		case !leader && lead.running():
+			e.log.Warn("sync leader lease lost: stopping the outbox and scheduler")
+			lead.stop()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// leadership is the work a leader runs, stopped together when leadership ends.
+type leadership struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func (l *leadership) running() bool { return l.cancel != nil }
+
+func (l *leadership) start(parent context.Context, work func(context.Context)) {
+	if l.cancel == nil {
+		var ctx context.Context
+		ctx, l.cancel = context.WithCancel(parent)
+		l.ctx = ctx
+	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		work(l.ctx)
+	}()
+}
+
+func (l *leadership) stop() {
+	if l.cancel != nil {
+		l.cancel()
+		l.wg.Wait()
+		l.cancel = nil
+	}
+}
+
+// runOutbox delivers queued pushes until ctx ends.
+func (e *Engine) runOutbox(ctx context.Context) {
+	poll := time.NewTicker(outboxPoll)
+	defer poll.Stop()
+	for ctx.Err() == nil {
+		items, err := e.st.Claim(ctx, e.holder, outboxLease, outboxBatch)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("outbox claim", "err", err)
+		}
+		if len(items) > 0 {
+			forEach(ctx, e.conc, items, func(it store.OutboxItem) { e.deliver(ctx, it) })
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-e.wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// DeliverDue runs one round of the outbox now: claims what is due and delivers it. The
+// daemon does this continuously; commands and tests call it directly.
+func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
+	items, err := e.st.Claim(ctx, e.holder, outboxLease, outboxBatch)
+	if err != nil {
+		return 0, err
+	}
+	forEach(ctx, e.conc, items, func(it store.OutboxItem) { e.deliver(ctx, it) })
+	return len(items), ctx.Err()
+}
+
+// deliver pushes one outbox row. A refusal by policy completes the row (the event may not
+// go there, now or later); a failure keeps it with a growing backoff.
+func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
+	r, err := e.newRun(ctx, fmt.Sprint(it.ServerID), "push")
+	if errors.Is(err, store.ErrNotFound) {
+		e.st.Complete(context.WithoutCancel(ctx), it.ID, e.holder)
+		return
+	}
+	if err != nil {
+		e.failItem(ctx, it, err)
+		return
+	}
+	if it.Kind != store.OutboxPushEvent {
+		// Sighting pushes are not sent separately yet: they travel inside the event.
+		e.st.Complete(context.WithoutCancel(ctx), it.ID, e.holder)
+		return
+	}
+	sum := &RunSummary{Server: r.srv.Name, Direction: "push"}
+	if err := r.checkCanPush(ctx); err != nil {
+		e.failItem(ctx, it, err)
+		return
+	}
+	err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1)
+	if ctx.Err() != nil {
+		return // the lease runs out and another worker takes the row
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		e.failItem(ctx, it, err)
+		return
+	}
+	// Delivered, refused by policy, or the event is gone: nothing more to do.
+	if err := e.st.Complete(ctx, it.ID, e.holder); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		e.log.Error("outbox complete", "id", it.ID, "err", err)
+	}
+}
+
+func (e *Engine) failItem(ctx context.Context, it store.OutboxItem, cause error) {
+	backoff := firstBackoff << min(it.Attempts, 10)
+	backoff = min(backoff, maxBackoff)
+	backoff += time.Duration(rand.Int64N(int64(backoff / 5)))
+	if err := e.st.Fail(context.WithoutCancel(ctx), it.ID, e.holder, cause.Error(), backoff); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		e.log.Error("outbox fail", "id", it.ID, "err", err)
+	}
+}
+
+// runScheduler pulls every pull-enabled server each interval, servers in parallel.
+func (e *Engine) runScheduler(ctx context.Context, interval time.Duration) {
+	last := map[int64]time.Time{}
+	tick := time.NewTicker(min(interval, schedulerTick))
+	defer tick.Stop()
+	for {
+		servers, err := e.st.Servers(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("scheduler", "err", err)
+		}
+		var due []store.Server
+		for _, s := range servers {
+			if s.Pull && time.Since(last[s.ID]) >= interval {
+				due = append(due, s)
+				last[s.ID] = time.Now()
+			}
+		}
+		forEach(ctx, len(due)+1, due, func(s store.Server) {
+			if _, err := e.Pull(ctx, fmt.Sprint(s.ID), RunOptions{}); err != nil && !errors.Is(err, ErrBusy) {
+				e.log.Warn("scheduled pull", "server", s.Name, "err", err)
+			}
+		})
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

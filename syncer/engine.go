@@ -1,0 +1,228 @@
+// Package syncer moves events between this instance and other MISP servers: pull and push
+// runs, the outbox that pushes published events within a second, the scheduler, the
+// connection test and the sync log that operators watch. What may move, and in what form,
+// is decided by the policy package; the wire is syncer/remote; the data is in store.
+package syncer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"mispdesk/assets"
+	"mispdesk/policy"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+	"mispdesk/syncer/remote"
+)
+
+// Options tune an Engine. Zero values take the defaults.
+type Options struct {
+	Logger *slog.Logger
+	// Concurrency bounds the requests one server's run has in flight (default 4).
+	Concurrency int
+	// Holder names this process in leases and outbox claims (default host-pid-random).
+	Holder string
+	// ClientConfig adjusts the HTTP client of each server (timeouts, retries) in tests.
+	ClientConfig func(*remote.Config)
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Engine runs sync for one store.
+type Engine struct {
+	st     *store.Store
+	log    *slog.Logger
+	bus    *Bus
+	holder string
+	conc   int
+	now    func() time.Time
+	tuneCl func(*remote.Config)
+
+	runs    exclusive // one pull and one push per server at a time
+	mu      sync.Mutex
+	clients map[int64]cachedClient
+	wake    chan struct{} // nudges the outbox worker after a local publish
+}
+
+type cachedClient struct {
+	modified int64
+	client   *remote.Client
+}
+
+// New makes an engine over st.
+func New(st *store.Store, opts Options) *Engine {
+	e := &Engine{
+		st:      st,
+		log:     opts.Logger,
+		bus:     NewBus(),
+		holder:  opts.Holder,
+		conc:    opts.Concurrency,
+		now:     opts.Now,
+		tuneCl:  opts.ClientConfig,
+		clients: map[int64]cachedClient{},
+		wake:    make(chan struct{}, 1),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.conc <= 0 {
+		e.conc = 4
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.holder == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		rand.Read(b[:])
+		e.holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	return e
+}
+
+// Bus is where the engine announces each sync log entry as it is written.
+func (e *Engine) Bus() *Bus { return e.bus }
+
+// Store is the engine's store.
+func (e *Engine) Store() *store.Store { return e.st }
+
+// Wake tells the outbox worker that new work was queued in this process.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// client returns the HTTP client for a server, rebuilt when the server record changed.
+func (e *Engine) client(ctx context.Context, srv *store.Server) (*remote.Client, error) {
+	e.mu.Lock()
+	c, ok := e.clients[srv.ID]
+	e.mu.Unlock()
+	if ok && c.modified == srv.Modified {
+		return c.client, nil
+	}
+	key, err := e.st.ServerAuthKey(ctx, fmt.Sprint(srv.ID))
+	if err != nil {
+		return nil, err
+	}
+	cfg := remote.Config{
+		Name:          srv.Name,
+		URL:           srv.URL,
+		AuthKey:       key,
+		SelfSigned:    srv.SelfSigned,
+		CAPEM:         srv.CertFile,
+		ClientCertPEM: srv.ClientCertFile,
+		SkipProxy:     srv.SkipProxy,
+	}
+	if e.tuneCl != nil {
+		e.tuneCl(&cfg)
+	}
+	cl, err := remote.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
+	}
+	e.mu.Lock()
+	e.clients[srv.ID] = cachedClient{modified: srv.Modified, client: cl}
+	e.mu.Unlock()
+	return cl, nil
+}
+
+// policyInstance describes this instance to the policy package.
+func (e *Engine) policyInstance(ctx context.Context) (*policy.Instance, error) {
+	inst, err := e.st.Instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pi := &policy.Instance{HostOrg: misp.Org{ID: misp.Int(inst.HostOrg.ID), UUID: inst.HostOrg.UUID, Name: inst.HostOrg.Name}}
+	if inst.BaseURL != "" {
+		pi.BaseURLs = []string{inst.BaseURL}
+	}
+	return pi, nil
+}
+
+// PolicyServer describes a sync link to the policy package, parsing its rules.
+func PolicyServer(srv *store.Server) (*policy.Server, error) {
+	push, err := policy.ParseRules(policy.PushRules, srv.PushRules)
+	if err != nil {
+		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
+	}
+	pull, err := policy.ParseRules(policy.PullRules, srv.PullRules)
+	if err != nil {
+		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
+	}
+	org := func(o store.Org) misp.Org { return misp.Org{ID: misp.Int(o.ID), UUID: o.UUID, Name: o.Name} }
+	return &policy.Server{
+		ID:                 srv.ID,
+		Name:               srv.Name,
+		URL:                srv.URL,
+		Internal:           srv.Internal,
+		Org:                org(srv.Organisation),
+		RemoteOrg:          org(srv.RemoteOrg),
+		Push:               srv.Push,
+		Pull:               srv.Pull,
+		PushSightings:      srv.PushSightings,
+		PushGalaxyClusters: srv.PushGalaxyClusters,
+		PullGalaxyClusters: srv.PullGalaxyClusters,
+		UnpublishEvent:     srv.UnpublishEvent,
+		PushRules:          push,
+		PullRules:          pull,
+	}, nil
+}
+
+func (e *Engine) blocklists(ctx context.Context) (policy.Blocklists, error) {
+	sets, err := e.st.Blocklists(ctx)
+	if err != nil {
+		return policy.Blocklists{}, err
+	}
+	return policy.Blocklists{Events: policy.UUIDSet(sets.Events), Orgs: policy.UUIDSet(sets.Orgs)}, nil
+}
+
+// localVersion is what this side shows in a connection test.
+func localVersion() remote.LocalVersion {
+	return remote.LocalVersion{MISPVersion: assets.MISPVersion, AppVersion: assets.Version}
+}
+
+// runContext is what every step of one pull or push run shares.
+type runContext struct {
+	e      *Engine
+	runID  string
+	srv    *store.Server
+	psrv   *policy.Server
+	inst   *policy.Instance
+	bl     policy.Blocklists
+	client *remote.Client
+	dir    string
+}
+
+func (e *Engine) newRun(ctx context.Context, serverRef, dir string) (*runContext, error) {
+	srv, err := e.st.Server(ctx, serverRef)
+	if err != nil {
+		return nil, err
+	}
+	psrv, err := PolicyServer(srv)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := e.policyInstance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bl, err := e.blocklists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := e.client(ctx, srv)
+	if err != nil {
+		return nil, err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	return &runContext{e: e, runID: hex.EncodeToString(b[:]), srv: srv, psrv: psrv, inst: inst, bl: bl, client: cl, dir: dir}, nil
+}

@@ -1,0 +1,102 @@
+package syncer
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"mispdesk/store"
+)
+
+// Bus hands each sync log entry to the subscribers in this process (the console) as soon
+// as it is written. A subscriber that does not keep up loses entries rather than slowing
+// sync down; it can read them back from the store by id.
+type Bus struct {
+	mu   sync.Mutex
+	subs map[chan store.LogEntry]struct{}
+}
+
+// NewBus makes an empty bus.
+func NewBus() *Bus { return &Bus{subs: map[chan store.LogEntry]struct{}{}} }
+
+// Subscribe returns a channel of entries with room for buffer of them, and a function that
+// ends the subscription.
+func (b *Bus) Subscribe(buffer int) (<-chan store.LogEntry, func()) {
+	ch := make(chan store.LogEntry, buffer)
+	b.mu.Lock()
+	b.subs[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+		b.mu.Unlock()
+	}
+}
+
+func (b *Bus) publish(e store.LogEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
+// record writes one step to the sync log and to slog, and announces it on the bus. A log
+// write that fails is reported to slog only: the sync work itself goes on.
+func (e *Engine) record(ctx context.Context, entry store.LogEntry) {
+	if entry.Level == "" {
+		entry.Level = "info"
+	}
+	id, err := e.st.AppendLog(context.WithoutCancel(ctx), entry)
+	if err != nil {
+		e.log.Error("sync log write failed", "err", err)
+	}
+	entry.ID = id
+	if entry.TsMs == 0 {
+		entry.TsMs = e.now().UnixMilli()
+	}
+	level := slog.LevelInfo
+	switch entry.Level {
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	case "debug":
+		level = slog.LevelDebug
+	}
+	attrs := []any{"dir", entry.Direction, "server", entry.ServerName}
+	if entry.EventUUID != "" {
+		attrs = append(attrs, "event", entry.EventUUID)
+	}
+	if entry.Outcome != "" {
+		attrs = append(attrs, "outcome", entry.Outcome)
+	}
+	if entry.HTTPStatus != 0 {
+		attrs = append(attrs, "status", entry.HTTPStatus)
+	}
+	if entry.DurationMs != 0 {
+		attrs = append(attrs, "ms", entry.DurationMs)
+	}
+	if entry.Total != 0 {
+		attrs = append(attrs, "done", entry.Done, "total", entry.Total)
+	}
+	e.log.Log(ctx, level, entry.Message, attrs...)
+	e.bus.publish(entry)
+}
+
+// step records a step of a run.
+func (r *runContext) step(ctx context.Context, level, eventUUID, outcome, msg string, started time.Time, status int) {
+	entry := store.LogEntry{RunID: r.runID, ServerID: r.srv.ID, ServerName: r.srv.Name, Direction: r.dir,
+		Level: level, EventUUID: eventUUID, Outcome: outcome, Message: msg, HTTPStatus: status}
+	if !started.IsZero() {
+		entry.DurationMs = time.Since(started).Milliseconds()
+	}
+	r.e.record(ctx, entry)
+}

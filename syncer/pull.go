@@ -1,0 +1,234 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"mispdesk/policy"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+	"mispdesk/syncer/remote"
+)
+
+// stateIndexETag is the server state key of the remote index's last ETag.
+const stateIndexETag = "index_etag"
+
+// ErrBusy is returned when a run of the same server and direction is already going.
+var ErrBusy = errors.New("already running")
+
+// Pull fetches from a server what is new or newer there and may come here, as MISP's pull
+// does: the remote's index filtered by the pull rules, each candidate decided by policy,
+// fetched whole, transformed (downgraded, locked, owned by the link's organisation) and
+// stored in its own transaction. An index unchanged since the last complete pull costs one
+// request (ETag). Every step goes to the sync log.
+func (e *Engine) Pull(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
+	r, err := e.newRun(ctx, serverRef, "pull")
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", serverRef, err)
+	}
+	key := fmt.Sprintf("pull:%d", r.srv.ID)
+	if !e.runs.enter(key) {
+		return nil, fmt.Errorf("pull %s: %w", r.srv.Name, ErrBusy)
+	}
+	defer e.runs.leave(key)
+	started := time.Now()
+	sum := &RunSummary{Server: r.srv.Name, Direction: "pull", RunID: r.runID, DryRun: opts.DryRun}
+	err = r.pull(ctx, opts, sum)
+	sum.Duration = time.Since(started)
+	level := "info"
+	if err != nil || sum.Failed > 0 {
+		level = "error"
+	}
+	msg := sum.Line()
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	r.step(ctx, level, "", "finished", msg, started, 0)
+	if err != nil {
+		return sum, fmt.Errorf("pull %s: %w", r.srv.Name, err)
+	}
+	return sum, nil
+}
+
+func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary) error {
+	technique := strings.ToLower(strings.TrimSpace(opts.Technique))
+	single := misp.IsUUID(technique)
+	if !r.srv.Pull && !single {
+		return errors.New("pull is not enabled for this server")
+	}
+	t0 := time.Now()
+	ver, err := r.client.GetVersion(ctx)
+	if err != nil {
+		r.step(ctx, "error", "", "failed", "version check: "+err.Error(), t0, statusOf(err))
+		return err
+	}
+	r.step(ctx, "info", "", "connected", fmt.Sprintf("remote MISP %s (sync %v)", ver.Version, ver.PermSync), t0, 200)
+
+	stamps, err := r.e.st.EventStamps(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []remote.IndexRow
+	var newETag string
+	switch {
+	case single:
+		rows = []remote.IndexRow{{UUID: technique, Published: true}}
+	default:
+		filter := policy.PullIndexFilter(&r.psrv.PullRules)
+		etag := ""
+		if !opts.DryRun && technique != "update" {
+			if etag, err = r.e.st.ServerState(ctx, r.srv.ID, stateIndexETag); err != nil {
+				return err
+			}
+		}
+		t0 = time.Now()
+		rows, newETag, err = r.client.Index(ctx, filter, etag)
+		if errors.Is(err, remote.ErrNotModified) {
+			sum.NotModified = true
+			r.step(ctx, "info", "", "unchanged", "the remote index has not changed since the last complete pull", t0, 304)
+			return nil
+		}
+		if err != nil {
+			r.step(ctx, "error", "", "failed", "index: "+err.Error(), t0, statusOf(err))
+			return err
+		}
+		r.step(ctx, "info", "", "index", fmt.Sprintf("remote index lists %d events", len(rows)), t0, 200)
+	}
+
+	var todo []remote.IndexRow
+	for _, row := range rows {
+		row.UUID = strings.ToLower(row.UUID)
+		local := localCopy(stamps, row.UUID)
+		if technique == "update" && local == nil {
+			continue
+		}
+		if single {
+			todo = append(todo, row)
+			continue
+		}
+		d := r.inst.PullCandidate(r.psrv, policy.IndexRow{UUID: row.UUID, Timestamp: row.Timestamp, Published: row.Published, OrgcUUID: row.OrgcUUID}, local, r.bl)
+		if !d.Allowed {
+			sum.skip(d.Reason())
+			continue
+		}
+		todo = append(todo, row)
+	}
+	sum.Candidates = len(todo)
+	if sum.Skipped > 0 {
+		r.step(ctx, "info", "", "selected", fmt.Sprintf("%d events to fetch; %d not: %s", len(todo), sum.Skipped,
+			strings.Join(sum.TopSkipReasons(3), "; ")), time.Time{}, 0)
+	}
+	if opts.DryRun {
+		for _, row := range todo {
+			sum.Would = append(sum.Would, row.UUID)
+		}
+		return nil
+	}
+	start := time.Now()
+	skippedBefore := sum.Skipped
+	var seq atomicCounter
+	forEach(ctx, r.e.conc, todo, func(row remote.IndexRow) {
+		r.pullOne(ctx, row.UUID, localCopy(stamps, row.UUID), sum, seq.next(), len(todo))
+		if opts.Progress != nil {
+			done, failed := sum.progress()
+			opts.Progress(Progress{Server: r.srv.Name, Direction: "pull", Done: done - skippedBefore, Total: len(todo), Failed: failed, Elapsed: time.Since(start)})
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Only a complete, clean full pull lets the next one stop at an unchanged index.
+	if newETag != "" && sum.Failed == 0 && (technique == "" || technique == "full") {
+		return r.e.st.SetServerState(ctx, r.srv.ID, stateIndexETag, newETag)
+	}
+	return nil
+}
+
+// pullOne fetches, decides and stores one event.
+func (r *runContext) pullOne(ctx context.Context, uuid string, local *policy.LocalCopy, sum *RunSummary, seq, total int) {
+	t0 := time.Now()
+	ev, err := r.client.ViewEvent(ctx, uuid, !r.psrv.Internal)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		sum.fail(fmt.Errorf("event %s: %w", uuid, err))
+		r.progressStep(ctx, "error", uuid, "failed", "fetch: "+err.Error(), t0, statusOf(err), seq, total)
+		return
+	}
+	res := r.inst.Pull(r.psrv, ev, local, r.bl)
+	if !res.Allowed {
+		sum.skip(res.Reason())
+		r.progressStep(ctx, "info", uuid, "skipped", res.Reason(), t0, 200, seq, total)
+		return
+	}
+	up, err := r.e.st.UpsertEvent(ctx, res.Event, store.UpsertOptions{
+		OwnerOrgID:          r.srv.OrgID,
+		DefaultDistribution: misp.CommunityOnly,
+		RefuseUnlocked:      !r.psrv.Internal,
+	})
+	if err != nil {
+		sum.fail(fmt.Errorf("event %s: %w", uuid, err))
+		r.progressStep(ctx, "error", uuid, "failed", "store: "+err.Error(), t0, 200, seq, total)
+		return
+	}
+	switch up.Outcome {
+	case store.Skipped:
+		sum.skip(up.Reason)
+		r.progressStep(ctx, "info", uuid, "skipped", up.Reason, t0, 200, seq, total)
+		return
+	case store.Created, store.Updated:
+		sum.done(up.Outcome == store.Created, up.Attributes)
+		msg := fmt.Sprintf("%s %q (%d attributes written)", up.Outcome, truncateRunes(res.Event.Info, 80), up.Attributes)
+		if len(up.Notes) > 0 {
+			msg += "; " + strings.Join(up.Notes, "; ")
+		}
+		r.progressStep(ctx, "info", uuid, "pulled", msg, t0, 200, seq, total)
+	}
+	if res.Event.Published {
+		// A pulled, published event is published here too: it flows on to this
+		// instance's other push servers (not back to where it came from).
+		if _, err := r.e.st.EnqueuePushesExcept(ctx, nil, uuid, r.srv.ID); err != nil {
+			r.progressStep(ctx, "warn", uuid, "queued", "could not queue onward pushes: "+err.Error(), time.Time{}, 0, seq, total)
+		} else {
+			r.e.Wake()
+		}
+	}
+}
+
+func (r *runContext) progressStep(ctx context.Context, level, uuid, outcome, msg string, started time.Time, status, done, total int) {
+	entry := store.LogEntry{RunID: r.runID, ServerID: r.srv.ID, ServerName: r.srv.Name, Direction: r.dir, Level: level,
+		EventUUID: uuid, Outcome: outcome, Message: msg, HTTPStatus: status, Done: done, Total: total}
+	if !started.IsZero() {
+		entry.DurationMs = time.Since(started).Milliseconds()
+	}
+	r.e.record(ctx, entry)
+}
+
+func localCopy(stamps map[string]store.EventStamp, uuid string) *policy.LocalCopy {
+	st, ok := stamps[uuid]
+	if !ok {
+		return nil
+	}
+	return &policy.LocalCopy{Timestamp: st.Timestamp, Locked: st.Locked}
+}
+
+// statusOf digs the HTTP status out of a client error, 0 when there was none.
+func statusOf(err error) int {
+	var re *remote.Error
+	if errors.As(err, &re) {
+		return re.Status
+	}
+	return 0
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

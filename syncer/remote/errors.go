@@ -63,6 +63,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// GoString keeps %#v from printing the fields (the key among them).
+func (e *Error) GoString() string { return "&remote.Error{" + strconv.Quote(e.Error()) + "}" }
+
 // errorf wraps a failure of rq.
 func (c *Client) errorf(rq request, status int, err error) *Error {
 	return &Error{Server: c.cfg.Name, Method: rq.method, Path: rq.path, URL: c.cfg.URL + rq.path,

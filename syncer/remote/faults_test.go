@@ -272,7 +272,7 @@ func TestKeyNeverInErrorsOrLogs(t *testing.T) {
 		if err == nil {
 			t.Fatal("expected an error")
 		}
-		if strings.Contains(err.Error(), testKey) || strings.Contains(fmt.Sprintf("%+v", err), testKey) {
+		if strings.Contains(err.Error(), testKey) || strings.Contains(fmt.Sprintf("%+v %#v", err, err), testKey) {
 			t.Errorf("key in error: %v", err)
 		}
 	}

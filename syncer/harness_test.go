@@ -143,3 +143,5 @@ const (
 	smallEvent = "../testdata/feeds/osint-mixed/5a0a9aa9-23a4-4607-b6df-41a9950d210f.json"
 	objEvent   = "../testdata/feeds/osint-mixed/13cb1207-0674-4a54-a999-df5ff8e35c1a.json"
 )
+
+func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }

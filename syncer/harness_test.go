@@ -144,4 +144,6 @@ const (
 	objEvent   = "../testdata/feeds/osint-mixed/13cb1207-0674-4a54-a999-df5ff8e35c1a.json"
 )
 
-func contextWithCancel() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}

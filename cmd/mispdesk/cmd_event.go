@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	eventSynopsis     = "event list|show ..."
+	eventSynopsis     = "event list|show|publish|unpublish ..."
 	eventListSynopsis = "event list [--json] [--text T] [--org O] [--tag T] [--distribution N] [--published|--unpublished]" +
 		" [--from DATE] [--until DATE] [--limit N] [--sort timestamp|date|info|org] [--asc]"
 	eventShowSynopsis = "event show EVENT [--json]"
@@ -26,6 +26,8 @@ const (
 var eventCommands = []*command{
 	{"list", eventListSynopsis, "list events, newest first, filtered; a table fitting 80 columns, or JSON", runEventList},
 	{"show", eventShowSynopsis, "show one event (by id or UUID): a readable summary, or MISP JSON with --json", runEventShow},
+	{"publish", eventPublishSynopsis, "publish an event and push it to every push server (now, unless mispdesk serve does it)", runEventPublish},
+	{"unpublish", eventUnpublishSynopsis, "unpublish an event; pushes still queued for it are dropped", runEventUnpublish},
 }
 
 func runEvent(ctx context.Context, env *Env, args []string) error {

@@ -30,7 +30,7 @@ func init() {
 		{"org", orgSynopsis, "add an organisation (local or external), or list them", runOrg},
 		{"user", userSynopsis, "add a user (prints its auth key once), or list them", runUser},
 		{"server", serverSynopsis, "add, list, show, edit or remove sync connections to MISP servers", runServer},
-		{"event", eventSynopsis, "list events (filtered, table or JSON) or show one (summary or MISP JSON)", runEvent},
+		{"event", eventSynopsis, "list events (filtered, table or JSON), show one (summary or MISP JSON), publish or unpublish one", runEvent},
 		{"pull", pullSynopsis, "pull events from a server, or every pull server with --all; live progress, then a summary line each", runPull},
 		{"push", pushSynopsis, "push every eligible event to a server, or every push server with --all; a summary line each", runPush},
 		{"test-connection", testConnSynopsis, "test a sync connection: local and remote side by side, permissions, TLS, verdict", runTestConnection},

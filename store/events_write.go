@@ -46,6 +46,11 @@ type UpsertOptions struct {
 	// RefuseUnlocked keeps an existing event that was created here (not locked) from
 	// being replaced, as a pull from a non-internal server must.
 	RefuseUnlocked bool
+	// QueuePushes queues, when the stored event is published, a push of it to every server
+	// with push enabled except QueueExcept, in the same transaction: a pulled or received
+	// published event flows on, as MISP re-publishes it, and never without its pushes.
+	QueuePushes bool
+	QueueExcept int64
 	// LocalIDs says that sharing_group_id values are this instance's ids (an edit from a
 	// local user) rather than the sender's (sync, files): only then is an element with
 	// distribution 4 and no embedded SharingGroup kept as a sharing-group element.
@@ -63,6 +68,8 @@ type UpsertResult struct {
 	Attributes int
 	// Notes lists children that were not written, and why.
 	Notes []string
+	// Queued counts the pushes queued (see UpsertOptions.QueuePushes).
+	Queued int
 }
 
 // ErrInvalidEvent wraps a refusal of an event's content.
@@ -296,8 +303,17 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 			return err
 		}
 	}
-	_, err = w.exec(sqlUpdateAttributeCount, w.eventID)
-	return err
+	if _, err = w.exec(sqlUpdateAttributeCount, w.eventID); err != nil {
+		return err
+	}
+	if w.opts.QueuePushes && bool(e.Published) {
+		n, err := w.s.EnqueuePushesExcept(w.ctx, w.tx, e.UUID, w.opts.QueueExcept)
+		if err != nil {
+			return err
+		}
+		w.res.Queued = n
+	}
+	return nil
 }
 
 func (w *eventWriter) skip(reason string) {

@@ -46,31 +46,52 @@ var (
 // AppendLog writes a step to the sync log, stamped with the store's clock, and returns its
 // id (ids only grow, so readers tail by id).
 func (s *Store) AppendLog(ctx context.Context, e LogEntry) (int64, error) {
-	if e.Level == "" {
-		e.Level = "info"
+	entries := []LogEntry{e}
+	if err := s.AppendLogs(ctx, entries); err != nil {
+		return 0, err
 	}
-	if slices.Index(logDirections, e.Direction) < 0 {
-		return 0, fmt.Errorf("sync log: direction %q is not one of %s", e.Direction, strings.Join(logDirections, ", "))
-	}
-	if slices.Index(logLevels, e.Level) < 0 {
-		return 0, fmt.Errorf("sync log: level %q is not one of %s", e.Level, strings.Join(logLevels, ", "))
-	}
-	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sync_log (ts_ms, run_id, server_id, server_name, direction, level,
-			event_uuid, outcome, message, http_status, duration_ms, done, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.now().UnixMilli(), e.RunID, e.ServerID, e.ServerName, e.Direction, e.Level,
-			e.EventUUID, e.Outcome, e.Message, e.HTTPStatus, e.DurationMs, e.Done, e.Total)
-		if err != nil {
-			return err
+	return entries[0].ID, nil
+}
+
+// AppendLogs writes several steps in one transaction, filling in each entry's ID and time
+// (a busy sync writes its log in batches rather than a commit per line). Entries without
+// a TsMs are stamped with the store's clock.
+func (s *Store) AppendLogs(ctx context.Context, entries []LogEntry) error {
+	for i := range entries {
+		e := &entries[i]
+		if e.Level == "" {
+			e.Level = "info"
 		}
-		id, err = res.LastInsertId()
-		return err
+		if slices.Index(logDirections, e.Direction) < 0 {
+			return fmt.Errorf("sync log: direction %q is not one of %s", e.Direction, strings.Join(logDirections, ", "))
+		}
+		if slices.Index(logLevels, e.Level) < 0 {
+			return fmt.Errorf("sync log: level %q is not one of %s", e.Level, strings.Join(logLevels, ", "))
+		}
+		if e.TsMs == 0 {
+			e.TsMs = s.now().UnixMilli()
+		}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for i := range entries {
+			e := &entries[i]
+			res, err := tx.ExecContext(ctx, `INSERT INTO sync_log (ts_ms, run_id, server_id, server_name, direction, level,
+				event_uuid, outcome, message, http_status, duration_ms, done, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				e.TsMs, e.RunID, e.ServerID, e.ServerName, e.Direction, e.Level,
+				e.EventUUID, e.Outcome, e.Message, e.HTTPStatus, e.DurationMs, e.Done, e.Total)
+			if err != nil {
+				return err
+			}
+			if e.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sync log: %w", err)
+		return fmt.Errorf("sync log: %w", err)
 	}
-	return id, nil
+	return nil
 }
 
 // LogSince returns up to limit entries after afterID that match f, oldest first: call it

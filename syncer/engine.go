@@ -44,7 +44,9 @@ type Engine struct {
 	now    func() time.Time
 	tuneCl func(*remote.Config)
 
-	runs    exclusive // one pull and one push per server at a time
+	runs      exclusive // one pull and one push per server at a time
+	logw      logWriter
+	closeOnce sync.Once
 	mu      sync.Mutex
 	clients map[int64]cachedClient
 	wake    chan struct{} // nudges the outbox worker after a local publish
@@ -55,7 +57,7 @@ type cachedClient struct {
 	client   *remote.Client
 }
 
-// New makes an engine over st.
+// New makes an engine over st. Close it when done, so the last sync log lines are written.
 func New(st *store.Store, opts Options) *Engine {
 	e := &Engine{
 		st:      st,
@@ -67,6 +69,7 @@ func New(st *store.Store, opts Options) *Engine {
 		tuneCl:  opts.ClientConfig,
 		clients: map[int64]cachedClient{},
 		wake:    make(chan struct{}, 1),
+		logw:    logWriter{stop: make(chan struct{}), stopped: make(chan struct{})},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -83,6 +86,7 @@ func New(st *store.Store, opts Options) *Engine {
 		rand.Read(b[:])
 		e.holder = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 	}
+	go e.logLoop()
 	return e
 }
 

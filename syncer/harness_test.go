@@ -66,6 +66,7 @@ func newNodeWith(t testing.TB, name string, init store.InitOptions) *node {
 	}
 	n := &node{name: name, st: st, host: res.Org}
 	n.eng = New(st, Options{ClientConfig: fastClient, Holder: name})
+	t.Cleanup(n.eng.Close)
 	n.handler = mispapi.New(mispapi.Config{Store: st, Syncer: APIRunner{Engine: n.eng}})
 	n.http = httptest.NewServer(n)
 	t.Cleanup(n.http.Close)

@@ -48,20 +48,24 @@ func (b *Bus) publish(e store.LogEntry) {
 	}
 }
 
-// record writes one step to the sync log and to slog, and announces it on the bus. A log
-// write that fails is reported to slog only: the sync work itself goes on.
+// logFlushEvery bounds how long a step waits to reach the store (and the console): well
+// under the second operators expect, and few enough commits not to slow sync down.
+const logFlushEvery = 100 * time.Millisecond
+
+// logWriter gathers sync log entries and writes them in batches, one transaction each.
+type logWriter struct {
+	mu      sync.Mutex
+	pending []store.LogEntry
+	stop    chan struct{}
+	stopped chan struct{}
+}
+
+// record logs one step: to slog at once, to the store and the bus within logFlushEvery.
 func (e *Engine) record(ctx context.Context, entry store.LogEntry) {
 	if entry.Level == "" {
 		entry.Level = "info"
 	}
-	id, err := e.st.AppendLog(context.WithoutCancel(ctx), entry)
-	if err != nil {
-		e.log.Error("sync log write failed", "err", err)
-	}
-	entry.ID = id
-	if entry.TsMs == 0 {
-		entry.TsMs = e.now().UnixMilli()
-	}
+	entry.TsMs = e.now().UnixMilli()
 	level := slog.LevelInfo
 	switch entry.Level {
 	case "warn":
@@ -88,7 +92,50 @@ func (e *Engine) record(ctx context.Context, entry store.LogEntry) {
 		attrs = append(attrs, "done", entry.Done, "total", entry.Total)
 	}
 	e.log.Log(ctx, level, entry.Message, attrs...)
-	e.bus.publish(entry)
+	e.logw.mu.Lock()
+	e.logw.pending = append(e.logw.pending, entry)
+	e.logw.mu.Unlock()
+}
+
+// flushLog writes the pending entries and announces them on the bus. A log write that
+// fails is reported to slog only: the sync work itself goes on.
+func (e *Engine) flushLog() {
+	e.logw.mu.Lock()
+	batch := e.logw.pending
+	e.logw.pending = nil
+	e.logw.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := e.st.AppendLogs(context.Background(), batch); err != nil {
+		e.log.Error("sync log write failed", "entries", len(batch), "err", err)
+	}
+	for _, entry := range batch {
+		e.bus.publish(entry)
+	}
+}
+
+func (e *Engine) logLoop() {
+	defer close(e.logw.stopped)
+	tick := time.NewTicker(logFlushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			e.flushLog()
+		case <-e.logw.stop:
+			e.flushLog()
+			return
+		}
+	}
+}
+
+// Close writes what is left of the sync log and stops the engine's log writer.
+func (e *Engine) Close() {
+	e.closeOnce.Do(func() {
+		close(e.logw.stop)
+		<-e.logw.stopped
+	})
 }
 
 // step records a step of a run.

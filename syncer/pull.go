@@ -47,6 +47,7 @@ func (e *Engine) Pull(ctx context.Context, serverRef string, opts RunOptions) (*
 		msg += ": " + err.Error()
 	}
 	r.step(ctx, level, "", "finished", msg, started, 0)
+	e.flushLog()
 	if err != nil {
 		return sum, fmt.Errorf("pull %s: %w", r.srv.Name, err)
 	}
@@ -127,16 +128,7 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		}
 		return nil
 	}
-	start := time.Now()
-	skippedBefore := sum.Skipped
-	var seq atomicCounter
-	forEach(ctx, r.e.conc, todo, func(row remote.IndexRow) {
-		r.pullOne(ctx, row.UUID, localCopy(stamps, row.UUID), sum, seq.next(), len(todo))
-		if opts.Progress != nil {
-			done, failed := sum.progress()
-			opts.Progress(Progress{Server: r.srv.Name, Direction: "pull", Done: done - skippedBefore, Total: len(todo), Failed: failed, Elapsed: time.Since(start)})
-		}
-	})
+	r.fetchAndStore(ctx, todo, stamps, sum, opts.Progress)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -147,55 +139,105 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 	return nil
 }
 
-// pullOne fetches, decides and stores one event.
-func (r *runContext) pullOne(ctx context.Context, uuid string, local *policy.LocalCopy, sum *RunSummary, seq, total int) {
-	t0 := time.Now()
-	ev, err := r.client.ViewEvent(ctx, uuid, !r.psrv.Internal)
-	if err != nil {
-		if ctx.Err() != nil {
-			return
+// fetched is one event fetched and decided, on its way to the store.
+type fetched struct {
+	uuid    string
+	seq     int
+	started time.Time
+	res     policy.PullResult
+	err     error
+}
+
+// fetchAndStore fetches the events with bounded concurrency and stores them through one
+// writer: each event in its own savepoint of a store.Batch, its onward pushes queued in
+// the same transaction. An event counts as pulled (and is logged so) once committed.
+func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, stamps map[string]store.EventStamp, sum *RunSummary, progress func(Progress)) {
+	start := time.Now()
+	total := len(todo)
+	skippedBefore := sum.Skipped
+	report := func() {
+		if progress != nil {
+			done, failed := sum.progress()
+			progress(Progress{Server: r.srv.Name, Direction: "pull", Done: done - skippedBefore, Total: total, Failed: failed, Elapsed: time.Since(start)})
 		}
-		sum.fail(fmt.Errorf("event %s: %w", uuid, err))
-		r.progressStep(ctx, "error", uuid, "failed", "fetch: "+err.Error(), t0, statusOf(err), seq, total)
-		return
 	}
-	res := r.inst.Pull(r.psrv, ev, local, r.bl)
-	if !res.Allowed {
-		sum.skip(res.Reason())
-		r.progressStep(ctx, "info", uuid, "skipped", res.Reason(), t0, 200, seq, total)
-		return
+	results := make(chan fetched, r.e.conc)
+	go func() {
+		defer close(results)
+		var seq atomicCounter
+		forEach(ctx, r.e.conc, todo, func(row remote.IndexRow) {
+			f := fetched{uuid: row.UUID, seq: seq.next(), started: time.Now()}
+			var ev *misp.Event
+			if ev, f.err = r.client.ViewEvent(ctx, row.UUID, !r.psrv.Internal); f.err == nil {
+				f.res = r.inst.Pull(r.psrv, ev, localCopy(stamps, row.UUID), r.bl)
+			}
+			results <- f
+		})
+	}()
+
+	writing := map[string]fetched{}
+	queued := 0
+	batch := r.e.st.BeginBatch(ctx)
+	batch.Committed = func(done []store.UpsertResult) {
+		for _, up := range done {
+			f := writing[up.UUID]
+			delete(writing, up.UUID)
+			if up.Outcome == store.Skipped {
+				sum.skip(up.Reason)
+				r.progressStep(ctx, "info", up.UUID, "skipped", up.Reason, f.started, 200, f.seq, total)
+				continue
+			}
+			sum.done(up.Outcome == store.Created, up.Attributes)
+			queued += up.Queued
+			msg := fmt.Sprintf("%s %q (%d attributes written)", up.Outcome, truncateRunes(f.res.Event.Info, 80), up.Attributes)
+			if len(up.Notes) > 0 {
+				msg += "; " + strings.Join(up.Notes, "; ")
+			}
+			r.progressStep(ctx, "info", up.UUID, "pulled", msg, f.started, 200, f.seq, total)
+		}
+		report()
 	}
-	up, err := r.e.st.UpsertEvent(ctx, res.Event, store.UpsertOptions{
+	batch.Lost = func(lost []store.UpsertResult, err error) {
+		for _, up := range lost {
+			f := writing[up.UUID]
+			delete(writing, up.UUID)
+			sum.fail(fmt.Errorf("event %s: %w", up.UUID, err))
+			r.progressStep(ctx, "error", up.UUID, "failed", "store: "+err.Error(), f.started, 200, f.seq, total)
+		}
+	}
+	opts := store.UpsertOptions{
 		OwnerOrgID:          r.srv.OrgID,
 		DefaultDistribution: misp.CommunityOnly,
 		RefuseUnlocked:      !r.psrv.Internal,
-	})
-	if err != nil {
-		sum.fail(fmt.Errorf("event %s: %w", uuid, err))
-		r.progressStep(ctx, "error", uuid, "failed", "store: "+err.Error(), t0, 200, seq, total)
-		return
-	}
-	switch up.Outcome {
-	case store.Skipped:
-		sum.skip(up.Reason)
-		r.progressStep(ctx, "info", uuid, "skipped", up.Reason, t0, 200, seq, total)
-		return
-	case store.Created, store.Updated:
-		sum.done(up.Outcome == store.Created, up.Attributes)
-		msg := fmt.Sprintf("%s %q (%d attributes written)", up.Outcome, truncateRunes(res.Event.Info, 80), up.Attributes)
-		if len(up.Notes) > 0 {
-			msg += "; " + strings.Join(up.Notes, "; ")
-		}
-		r.progressStep(ctx, "info", uuid, "pulled", msg, t0, 200, seq, total)
-	}
-	if res.Event.Published {
 		// A pulled, published event is published here too: it flows on to this
-		// instance's other push servers (not back to where it came from).
-		if _, err := r.e.st.EnqueuePushesExcept(ctx, nil, uuid, r.srv.ID); err != nil {
-			r.progressStep(ctx, "warn", uuid, "queued", "could not queue onward pushes: "+err.Error(), time.Time{}, 0, seq, total)
-		} else {
-			r.e.Wake()
+		// instance's other push servers, never back to where it came from.
+		QueuePushes: true,
+		QueueExcept: r.srv.ID,
+	}
+	for f := range results {
+		switch {
+		case f.err != nil:
+			if ctx.Err() != nil {
+				continue
+			}
+			sum.fail(fmt.Errorf("event %s: %w", f.uuid, f.err))
+			r.progressStep(ctx, "error", f.uuid, "failed", "fetch: "+f.err.Error(), f.started, statusOf(f.err), f.seq, total)
+		case !f.res.Allowed:
+			sum.skip(f.res.Reason())
+			r.progressStep(ctx, "info", f.uuid, "skipped", f.res.Reason(), f.started, 200, f.seq, total)
+		default:
+			writing[f.uuid] = f
+			if _, err := batch.UpsertEvent(f.res.Event, opts); err != nil {
+				delete(writing, f.uuid)
+				sum.fail(fmt.Errorf("event %s: %w", f.uuid, err))
+				r.progressStep(ctx, "error", f.uuid, "failed", "store: "+err.Error(), f.started, 200, f.seq, total)
+			}
 		}
+		report()
+	}
+	batch.Close()
+	if queued > 0 {
+		r.e.Wake()
 	}
 }
 

@@ -41,6 +41,7 @@ func (e *Engine) Push(ctx context.Context, serverRef string, opts RunOptions) (*
 		msg += ": " + err.Error()
 	}
 	r.step(ctx, level, "", "finished", msg, started, 0)
+	e.flushLog()
 	if err != nil {
 		return sum, fmt.Errorf("push %s: %w", r.srv.Name, err)
 	}

@@ -19,6 +19,7 @@ func (e *Engine) TestConnection(ctx context.Context, serverRef string) (*remote.
 	res, err := r.client.TestConnection(ctx, localVersion())
 	if err != nil {
 		r.step(ctx, "error", "", "failed", err.Error(), t0, statusOf(err))
+		e.flushLog()
 		return nil, fmt.Errorf("test connection %s: %w", r.srv.Name, err)
 	}
 	level := "info"
@@ -26,5 +27,6 @@ func (e *Engine) TestConnection(ctx context.Context, serverRef string) (*remote.
 		level = "error"
 	}
 	r.step(ctx, level, "", "tested", res.Verdict, t0, 0)
+	e.flushLog()
 	return res, nil
 }

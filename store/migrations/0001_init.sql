@@ -252,7 +252,7 @@ CREATE TABLE attributes (
 	data                TEXT, -- base64 attachment
 	extra               TEXT
 ) STRICT;
-CREATE INDEX attributes_event ON attributes(event_id);
+CREATE INDEX attributes_event ON attributes(event_id, deleted); -- covers attribute_count
 CREATE INDEX attributes_value1 ON attributes(value1);
 CREATE INDEX attributes_value2 ON attributes(value2) WHERE value2 <> '';
 

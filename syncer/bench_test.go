@@ -1,0 +1,230 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// The sync benchmarks run two full instances in this process over loopback HTTP. RSS is
+// the process's peak resident set during the timed part (both instances together, so an
+// upper bound for one), reset before it through /proc/self/clear_refs.
+
+// benchEvents builds n events from the osint-mixed feed, copied under new UUIDs until
+// there are n, published and shared with all communities.
+func benchEvents(tb testing.TB, n int) []*misp.Event {
+	tb.Helper()
+	files, _ := filepath.Glob("../testdata/feeds/osint-mixed/*.json")
+	var raws [][]byte
+	for _, f := range files {
+		if filepath.Base(f) == "manifest.json" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		raws = append(raws, b)
+	}
+	out := make([]*misp.Event, 0, n)
+	for i := 0; len(out) < n; i++ {
+		e, err := misp.ParseEvent(raws[i%len(raws)])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		renumber(e, strconv.Itoa(i))
+		e.Distribution, e.Published = misp.AllCommunities, true
+		out = append(out, e)
+	}
+	return out
+}
+
+// renumber gives an event and its children new UUIDs derived from salt.
+func renumber(e *misp.Event, salt string) {
+	e.UUID = misp.DerivedUUID(salt, e.UUID)
+	for i := range e.Attribute {
+		e.Attribute[i].UUID = misp.DerivedUUID(salt, e.Attribute[i].UUID)
+	}
+	for i := range e.Object {
+		o := &e.Object[i]
+		o.UUID = misp.DerivedUUID(salt, o.UUID)
+		for j := range o.Attribute {
+			o.Attribute[j].UUID = misp.DerivedUUID(salt, o.Attribute[j].UUID)
+		}
+		for j := range o.ObjectReference {
+			r := &o.ObjectReference[j]
+			r.UUID = misp.DerivedUUID(salt, r.UUID)
+			r.ReferencedUUID = misp.DerivedUUID(salt, r.ReferencedUUID)
+		}
+	}
+	for i := range e.EventReport {
+		e.EventReport[i].UUID = misp.DerivedUUID(salt, e.EventReport[i].UUID)
+	}
+}
+
+func loadInto(tb testing.TB, st *store.Store, events []*misp.Event) (attrs int) {
+	tb.Helper()
+	batch := st.BeginBatch(context.Background())
+	for _, e := range events {
+		res, err := batch.UpsertEvent(e, store.UpsertOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		attrs += res.Attributes
+	}
+	batch.Close()
+	return attrs
+}
+
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+var benchEventCount = 2000
+
+// BenchmarkSync moves 2,000 events (about 290,000 attributes) from one instance to
+// another by pull and by push, and imports the same events locally for comparison.
+func BenchmarkSync(b *testing.B) {
+	n := benchEventCount
+	if s := os.Getenv("MISPDESK_BENCH_EVENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	events := benchEvents(b, n)
+	attrs := 0
+	for _, e := range events {
+		attrs += countAttributes(e)
+	}
+	b.Logf("%d events, %d attributes", len(events), attrs)
+	report := func(b *testing.B, elapsed time.Duration) {
+		b.ReportMetric(float64(len(events)*b.N)/elapsed.Seconds(), "events/s")
+		b.ReportMetric(float64(attrs*b.N)/elapsed.Seconds(), "attrs/s")
+		b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	}
+
+	b.Run("import", func(b *testing.B) {
+		var elapsed time.Duration
+		for i := 0; i < b.N; i++ {
+			a := newNode(b, "A")
+			runtime.GC()
+			resetPeakRSS()
+			start := time.Now()
+			loadInto(b, a.st, events)
+			elapsed += time.Since(start)
+		}
+		report(b, elapsed)
+	})
+	b.Run("pull", func(b *testing.B) {
+		var elapsed time.Duration
+		for i := 0; i < b.N; i++ {
+			a, bn := newNode(b, "A"), newNode(b, "B")
+			loadInto(b, a.st, events)
+			connect(b, bn, a, store.ServerOptions{Pull: true})
+			runtime.GC()
+			resetPeakRSS()
+			start := time.Now()
+			sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+			elapsed += time.Since(start)
+			if err != nil || sum.Done != len(events) {
+				b.Fatalf("%v %s", err, sum.Line())
+			}
+		}
+		report(b, elapsed)
+	})
+	b.Run("push", func(b *testing.B) {
+		var elapsed time.Duration
+		for i := 0; i < b.N; i++ {
+			a, bn := newNode(b, "A"), newNode(b, "B")
+			loadInto(b, a.st, events)
+			connect(b, a, bn, store.ServerOptions{Push: true})
+			runtime.GC()
+			resetPeakRSS()
+			start := time.Now()
+			sum, err := a.eng.Push(context.Background(), "B", RunOptions{})
+			elapsed += time.Since(start)
+			if err != nil || sum.Done != len(events) {
+				b.Fatalf("%v %s %v", err, sum.Line(), sum.Errors)
+			}
+		}
+		report(b, elapsed)
+	})
+}
+
+// BenchmarkPullBigEvent pulls one event of 200,000 attributes.
+func BenchmarkPullBigEvent(b *testing.B) {
+	big := &misp.Event{UUID: "00000000-0000-4000-8000-00000000b19e", Info: "200,000 attributes", Date: "2024-01-01",
+		Timestamp: 1700000000, Distribution: misp.AllCommunities, Published: true, Orgc: &misp.Org{Name: "Bench", UUID: "00000000-0000-4000-8000-0000000000be"}}
+	for i := 0; i < 200_000; i++ {
+		big.Attribute = append(big.Attribute, misp.Attribute{Type: "ip-dst", Category: "Network activity", ToIDs: true,
+			Value: fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255), UUID: misp.DerivedUUID("big", strconv.Itoa(i)),
+			Distribution: misp.InheritEvent, Timestamp: 1700000000})
+	}
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		a, bn := newNode(b, "A"), newNode(b, "B")
+		loadInto(b, a.st, []*misp.Event{big})
+		connect(b, bn, a, store.ServerOptions{Pull: true})
+		runtime.GC()
+		resetPeakRSS()
+		start := time.Now()
+		sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+		elapsed += time.Since(start)
+		if err != nil || sum.Done != 1 {
+			b.Fatalf("%v %s %v", err, sum.Line(), sum.Errors)
+		}
+	}
+	b.ReportMetric(float64(200_000*b.N)/elapsed.Seconds(), "attrs/s")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+}
+
+// BenchmarkPullNothingNew pulls from a server whose 100,000-event index holds nothing new:
+// once with the index ETag (one 304) and once without (the whole index read and compared).
+func BenchmarkPullNothingNew(b *testing.B) {
+	a, bn := newNode(b, "A"), newNode(b, "B")
+	tiny := make([]*misp.Event, 100_000)
+	for i := range tiny {
+		tiny[i] = &misp.Event{UUID: misp.DerivedUUID("tiny", strconv.Itoa(i)), Info: "tiny " + strconv.Itoa(i), Date: "2024-01-01",
+			Timestamp: 1700000000, Distribution: misp.AllCommunities, Published: true,
+			Attribute: []misp.Attribute{{Type: "domain", Value: fmt.Sprintf("d%d.example", i), Distribution: misp.InheritEvent,
+				UUID: misp.DerivedUUID("tiny-attr", strconv.Itoa(i)), Timestamp: 1700000000}}}
+	}
+	loadInto(b, a.st, tiny)
+	loadInto(b, bn.st, tiny) // B already has every event
+	srv := connect(b, bn, a, store.ServerOptions{Pull: true})
+	if _, err := bn.eng.Pull(context.Background(), "A", RunOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for _, withETag := range []bool{true, false} {
+		b.Run(fmt.Sprintf("etag=%v", withETag), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if !withETag {
+					bn.st.SetServerState(context.Background(), srv.ID, stateIndexETag, "")
+				}
+				sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+				if err != nil || sum.Done != 0 || sum.NotModified != withETag {
+					b.Fatalf("%v %s", err, sum.Line())
+				}
+			}
+		})
+	}
+}

@@ -31,6 +31,7 @@ func init() {
 		{"user", userSynopsis, "add a user (prints its auth key once), or list them", runUser},
 		{"server", serverSynopsis, "add, list, show, edit or remove sync connections to MISP servers", runServer},
 		{"event", eventSynopsis, "list events (filtered, table or JSON), show one (summary or MISP JSON), publish or unpublish one", runEvent},
+		{"serve", serveSynopsis, "serve the MISP API to peers and run the sync daemon (outbox, scheduled pulls) until interrupted", runServe},
 		{"pull", pullSynopsis, "pull events from a server, or every pull server with --all; live progress, then a summary line each", runPull},
 		{"push", pushSynopsis, "push every eligible event to a server, or every push server with --all; a summary line each", runPush},
 		{"test-connection", testConnSynopsis, "test a sync connection: local and remote side by side, permissions, TLS, verdict", runTestConnection},

@@ -277,7 +277,7 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 	}
 	w.res.EventID = w.eventID
 
-	if err := w.eventTags(e.Tag); err != nil {
+	if err := w.setTags(e.Tag, 0, w.update); err != nil {
 		return err
 	}
 	if err := w.galaxies(e.Galaxy, 0, w.update); err != nil {
@@ -410,35 +410,16 @@ func (w *eventWriter) tagID(t *misp.Tag) (int64, error) {
 	return id, nil
 }
 
-// eventTags sets the event's tags. On update the incoming event's tags replace the
-// non-local ones; local tags belong to this instance and are kept.
-func (w *eventWriter) eventTags(tags []misp.Tag) error {
-	if w.update {
-		if _, err := w.exec(sqlDeleteEventTagsNonLocal, w.eventID); err != nil {
-			return err
-		}
+// setTags links tags to the event (attrID 0) or one of its attributes. With replace (an
+// update) the incoming tags replace the non-local ones; local tags belong to this instance
+// and are kept.
+func (w *eventWriter) setTags(tags []misp.Tag, attrID int64, replace bool) error {
+	del, ins, owner := sqlDeleteEventTagsNonLocal, sqlInsertEventTags, []any{w.eventID}
+	if attrID != 0 {
+		del, ins, owner = sqlDeleteAttributeTagsNonLocal, sqlInsertAttributeTags, []any{attrID, w.eventID}
 	}
-	for i := range tags {
-		t := &tags[i]
-		if strings.TrimSpace(t.Name) == "" {
-			continue
-		}
-		id, err := w.tagID(t)
-		if err != nil {
-			return err
-		}
-		_, err = w.exec(sqlInsertEventTags,
-			w.eventID, id, boolInt(bool(t.Local)), string(t.RelationshipType))
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (w *eventWriter) attributeTags(attrID int64, tags []misp.Tag, replace bool) error {
 	if replace {
-		if _, err := w.exec(sqlDeleteAttributeTagsNonLocal, attrID); err != nil {
+		if _, err := w.exec(del, owner[0]); err != nil {
 			return err
 		}
 	}
@@ -451,9 +432,8 @@ func (w *eventWriter) attributeTags(attrID int64, tags []misp.Tag, replace bool)
 		if err != nil {
 			return err
 		}
-		_, err = w.exec(sqlInsertAttributeTags,
-			attrID, w.eventID, id, boolInt(bool(t.Local)), string(t.RelationshipType))
-		if err != nil {
+		args := append(owner[:len(owner):len(owner)], id, boolInt(bool(t.Local)), string(t.RelationshipType))
+		if _, err := w.exec(ins, args...); err != nil {
 			return err
 		}
 	}
@@ -516,7 +496,7 @@ func (w *eventWriter) attribute(a *misp.Attribute, objectID int64) (int64, error
 	}
 	if written {
 		w.res.Attributes++
-		if err := w.attributeTags(id, a.Tag, w.update); err != nil {
+		if err := w.setTags(a.Tag, id, w.update); err != nil {
 			return 0, fmt.Errorf("%s: %w", where, err)
 		}
 		if err := w.galaxies(a.Galaxy, id, w.update); err != nil {

@@ -25,33 +25,7 @@ var ErrBusy = errors.New("already running")
 // stored in its own transaction. An index unchanged since the last complete pull costs one
 // request (ETag). Every step goes to the sync log.
 func (e *Engine) Pull(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
-	r, err := e.newRun(ctx, serverRef, "pull")
-	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", serverRef, err)
-	}
-	key := fmt.Sprintf("pull:%d", r.srv.ID)
-	if !e.runs.enter(key) {
-		return nil, fmt.Errorf("pull %s: %w", r.srv.Name, ErrBusy)
-	}
-	defer e.runs.leave(key)
-	started := time.Now()
-	sum := &RunSummary{Server: r.srv.Name, Direction: "pull", RunID: r.runID, DryRun: opts.DryRun}
-	err = r.pull(ctx, opts, sum)
-	sum.Duration = time.Since(started)
-	level := "info"
-	if err != nil || sum.Failed > 0 {
-		level = "error"
-	}
-	msg := sum.Line()
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	r.step(ctx, level, "", "finished", msg, started, 0)
-	e.flushLog()
-	if err != nil {
-		return sum, fmt.Errorf("pull %s: %w", r.srv.Name, err)
-	}
-	return sum, nil
+	return e.runOne(ctx, serverRef, "pull", opts, (*runContext).pull)
 }
 
 func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary) error {

@@ -19,33 +19,7 @@ import (
 // what it lacks or holds older), then each sent in the form policy prepared. Only events
 // that may go are ever named to the remote.
 func (e *Engine) Push(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
-	r, err := e.newRun(ctx, serverRef, "push")
-	if err != nil {
-		return nil, fmt.Errorf("push %s: %w", serverRef, err)
-	}
-	key := fmt.Sprintf("push:%d", r.srv.ID)
-	if !e.runs.enter(key) {
-		return nil, fmt.Errorf("push %s: %w", r.srv.Name, ErrBusy)
-	}
-	defer e.runs.leave(key)
-	started := time.Now()
-	sum := &RunSummary{Server: r.srv.Name, Direction: "push", RunID: r.runID, DryRun: opts.DryRun}
-	err = r.push(ctx, opts, sum)
-	sum.Duration = time.Since(started)
-	level := "info"
-	if err != nil || sum.Failed > 0 {
-		level = "error"
-	}
-	msg := sum.Line()
-	if err != nil {
-		msg += ": " + err.Error()
-	}
-	r.step(ctx, level, "", "finished", msg, started, 0)
-	e.flushLog()
-	if err != nil {
-		return sum, fmt.Errorf("push %s: %w", r.srv.Name, err)
-	}
-	return sum, nil
+	return e.runOne(ctx, serverRef, "push", opts, (*runContext).push)
 }
 
 // errNotSyncUser is the refusal when the remote account may not receive events.

@@ -133,6 +133,37 @@ func (s *RunSummary) Line() string {
 	return line
 }
 
+// runOne runs a pull or push of one server: one at a time per server and direction, timed,
+// its summary the last line it logs.
+func (e *Engine) runOne(ctx context.Context, serverRef, dir string, opts RunOptions, body func(*runContext, context.Context, RunOptions, *RunSummary) error) (*RunSummary, error) {
+	r, err := e.newRun(ctx, serverRef, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", dir, serverRef, err)
+	}
+	key := fmt.Sprintf("%s:%d", dir, r.srv.ID)
+	if !e.runs.enter(key) {
+		return nil, fmt.Errorf("%s %s: %w", dir, r.srv.Name, ErrBusy)
+	}
+	defer e.runs.leave(key)
+	started := time.Now()
+	sum := &RunSummary{Server: r.srv.Name, Direction: dir, RunID: r.runID, DryRun: opts.DryRun}
+	err = body(r, ctx, opts, sum)
+	sum.Duration = time.Since(started)
+	level, msg := "info", sum.Line()
+	if err != nil || sum.Failed > 0 {
+		level = "error"
+	}
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	r.step(ctx, level, "", "finished", msg, started, 0)
+	e.flushLog()
+	if err != nil {
+		return sum, fmt.Errorf("%s %s: %w", dir, r.srv.Name, err)
+	}
+	return sum, nil
+}
+
 // exclusive keeps one run per server and direction at a time.
 type exclusive struct {
 	mu      sync.Mutex

@@ -47,9 +47,9 @@ type Engine struct {
 	runs      exclusive // one pull and one push per server at a time
 	logw      logWriter
 	closeOnce sync.Once
-	mu      sync.Mutex
-	clients map[int64]cachedClient
-	wake    chan struct{} // nudges the outbox worker after a local publish
+	mu        sync.Mutex
+	clients   map[int64]cachedClient
+	wake      chan struct{} // nudges the outbox worker after a local publish
 }
 
 type cachedClient struct {

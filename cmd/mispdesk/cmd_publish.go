@@ -83,7 +83,7 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 			}
 		}
 	}()
-	closeEngine(eng) // its log is written: the outcomes can be read back
+	eng.Close() // its log is written: the outcomes can be read back
 	if ctx.Err() != nil {
 		return errors.New("interrupted: the pushes not yet delivered stay queued")
 	}

@@ -122,7 +122,7 @@ func runServe(ctx context.Context, env *Env, args []string) (err error) {
 	}
 	stopDaemon()
 	wg.Wait() // the daemon has released its lease
-	closeEngine(eng)
+	eng.Close()
 	logger.Info("stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve %s: %w", addr, serveErr)

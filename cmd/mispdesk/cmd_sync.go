@@ -86,7 +86,7 @@ func runSync(ctx context.Context, env *Env, dir, synopsis string, args []string)
 	}
 
 	eng := syncer.New(s, syncer.Options{})
-	defer closeEngine(eng)
+	defer eng.Close()
 	prog := newMultiProgress(env.Stderr, env.IsTerminal, servers)
 	results := make([]runJSON, len(servers))
 	var wg sync.WaitGroup
@@ -198,15 +198,6 @@ func syncServers(ctx context.Context, s *store.Store, dir string, args []string,
 		}
 	}
 	return out, nil
-}
-
-// closeEngine stops an engine when it can be stopped: an engine that writes
-// its sync log in batches (Close) writes what is left of it, so that the log is
-// complete before the store closes or a command reads it back.
-func closeEngine(eng *syncer.Engine) {
-	if c, ok := any(eng).(interface{ Close() }); ok {
-		c.Close()
-	}
 }
 
 // findServer finds a server by id or name; an unknown one is bad input naming it.

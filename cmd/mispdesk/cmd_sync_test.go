@@ -65,7 +65,7 @@ func serveAPI(t *testing.T, inst instance) string {
 	t.Helper()
 	st := openT(t, inst.db)
 	eng := syncer.New(st, syncer.Options{})
-	t.Cleanup(func() { closeEngine(eng) })
+	t.Cleanup(eng.Close)
 	srv := httptest.NewServer(mispapi.New(mispapi.Config{Store: st, Syncer: syncer.APIRunner{Engine: eng}}))
 	t.Cleanup(srv.Close)
 	if err := st.SetBaseURL(context.Background(), srv.URL); err != nil {

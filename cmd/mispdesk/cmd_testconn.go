@@ -48,7 +48,7 @@ func runTestConnection(ctx context.Context, env *Env, args []string) (err error)
 		return err
 	}
 	eng := syncer.New(s, syncer.Options{})
-	defer closeEngine(eng)
+	defer eng.Close()
 	ct, err := eng.TestConnection(ctx, fmt.Sprint(sv.ID))
 	if err != nil {
 		if inner := errors.Unwrap(err); inner != nil {
@@ -248,7 +248,7 @@ func runExplain(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	eng := syncer.New(s, syncer.Options{})
-	defer closeEngine(eng)
+	defer eng.Close()
 	var ex *syncer.Explanation
 	if *pull {
 		ex, err = eng.ExplainPull(ctx, eventRef, fmt.Sprint(sv.ID))

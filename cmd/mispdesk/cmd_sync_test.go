@@ -382,3 +382,29 @@ func TestLogFollow(t *testing.T) {
 		t.Fatal("log --follow did not stop")
 	}
 }
+
+func TestMultiProgress(t *testing.T) {
+	var b strings.Builder
+	servers := []store.Server{{Name: "B"}, {Name: "C\x1b]0;x\a"}}
+	p := newMultiProgress(&b, true, servers)
+	p.set(0, syncer.Progress{Server: "B", Direction: "pull", Done: 1, Total: 4, Elapsed: time.Second})
+	p.set(1, syncer.Progress{Server: "C", Direction: "pull", Done: 2, Total: 2, Failed: 1, Elapsed: time.Second})
+	p.clear()
+	out := b.String()
+	for _, want := range []string{"pull B: 1 of 4 events, 1.0 events/s, 0 failed", `C\x1b]0;x\a`, "2 of 2 events", "1 failed", "\x1b[1A\r\x1b[J"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("progress output lacks %q: %q", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b]0") {
+		t.Errorf("a server name reached the terminal unescaped: %q", out)
+	}
+
+	var off strings.Builder
+	p = newMultiProgress(&off, false, servers)
+	p.set(0, syncer.Progress{Done: 1, Total: 1})
+	p.clear()
+	if off.Len() != 0 {
+		t.Errorf("piped progress printed %q", off.String())
+	}
+}

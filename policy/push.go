@@ -30,19 +30,8 @@ type PushResult struct {
 // downgraded, children that may not leave removed, local and non-exportable tags removed,
 // locked set, unpublished when the server asks for it. ev is not changed.
 func (inst *Instance) Push(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) PushResult {
-	d := newDecision("push")
-	if !srv.Push {
-		d.block("server.push", fmt.Sprintf("push is off for server %q", srv.Name))
-		return PushResult{Decision: d}
-	}
-	if !checkBlocklists(&d, bl, ev.UUID, orgUUID(ev.Orgc)) || !checkPublished(&d, bool(ev.Published)) {
-		return PushResult{Decision: d}
-	}
-	internal := inst.pushInternal(&d, srv)
-	if !inst.checkPushDistribution(&d, srv, internal, ev, trig) {
-		return PushResult{Decision: d}
-	}
-	if checkEventRules(&d, PushRules, &srv.PushRules, ev); !d.Allowed {
+	d, internal := inst.pushEvent(srv, ev, trig, bl)
+	if !d.Allowed {
 		return PushResult{Decision: d}
 	}
 	out := inst.pushPayload(&d, srv, internal, trig, ev)
@@ -50,6 +39,32 @@ func (inst *Instance) Push(srv *Server, ev *misp.Event, trig Trigger, bl Blockli
 		return PushResult{Decision: d}
 	}
 	return PushResult{Decision: d, Event: out}
+}
+
+// PushCandidate decides at event level only — push flag, blocklists, published,
+// distribution and sharing group, push rules — whether ev may go to srv. It needs the
+// event's own fields, sharing group and tags, not its children, so a push can sort a large
+// store cheaply before asking the remote which events it wants; Push decides the rest.
+func (inst *Instance) PushCandidate(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) Decision {
+	d, _ := inst.pushEvent(srv, ev, trig, bl)
+	return d
+}
+
+func (inst *Instance) pushEvent(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) (Decision, bool) {
+	d := newDecision("push")
+	if !srv.Push {
+		d.block("server.push", fmt.Sprintf("push is off for server %q", srv.Name))
+		return d, false
+	}
+	if !checkBlocklists(&d, bl, ev.UUID, orgUUID(ev.Orgc)) || !checkPublished(&d, bool(ev.Published)) {
+		return d, false
+	}
+	internal := inst.pushInternal(&d, srv)
+	if !inst.checkPushDistribution(&d, srv, internal, ev, trig) {
+		return d, internal
+	}
+	checkEventRules(&d, PushRules, &srv.PushRules, ev)
+	return d, internal
 }
 
 // pushInternal is whether the link counts as internal for push: the flag, and the remote

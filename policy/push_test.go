@@ -138,3 +138,41 @@ func TestPushInternalFlagNeedsHostOrg(t *testing.T) {
 		t.Fatal("local tag not sent to an internal server")
 	}
 }
+
+// PushCandidate, which sees only the event's own fields, never admits what Push refuses
+// at event level, and never refuses what Push sends.
+func TestPushCandidateAgreesWithPush(t *testing.T) {
+	a := instance(orgA, "https://a.example")
+	links := []*Server{link(1, "https://b.example", orgA, orgB, false), link(2, "https://a2.example", orgA, orgA, true)}
+	links[0].PushRules, _ = ParseRules(PushRules, `{"tags":{"OR":[],"NOT":["tlp:red"]},"orgs":{"OR":[],"NOT":["OrgX"]}}`)
+	groups := []*misp.SharingGroup{nil, group("sg-1", false, []misp.Org{orgA, orgB}), group("sg-2", true, []misp.Org{orgA})}
+	n := 0
+	for _, srv := range links {
+		for _, owner := range []misp.Org{orgA, orgX} {
+			for d := misp.OrgOnly; d <= misp.SharingGroupDist; d++ {
+				for _, sg := range groups {
+					for _, published := range []bool{true, false} {
+						for _, tags := range [][]misp.Tag{nil, {{Name: "tlp:red"}}} {
+							for _, trig := range []Trigger{OnPublish, Scheduled} {
+								ev := event(owner, d)
+								ev.SharingGroup, ev.Published, ev.Tag = sg, misp.Bool(published), tags
+								meta := cloneEvent(ev)
+								meta.Attribute, meta.Object = nil, nil
+								cand := a.PushCandidate(srv, meta, trig, Blocklists{})
+								full := a.Push(srv, ev, trig, Blocklists{})
+								if full.Allowed && !cand.Allowed {
+									t.Fatalf("Push sends what PushCandidate refuses:\n%s\n%s", cand, full.Decision)
+								}
+								if !cand.Allowed && cand.Reason() != full.Reason() {
+									t.Fatalf("refusals differ: %q vs %q", cand.Reason(), full.Reason())
+								}
+								n++
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d combinations", n)
+}

@@ -16,12 +16,23 @@ import (
 // Event reads an event with everything attached to it, by local id or UUID, in the shape
 // MISP's events/view returns (local ids filled in).
 func (s *Store) Event(ctx context.Context, ref string) (*misp.Event, error) {
+	return s.readEvent(ctx, ref, false)
+}
+
+// EventMetadata reads an event without its children: the event's own fields, owner and
+// creator organisations, sharing group and tags — what events/index rows, metadata:1
+// answers and event-level sharing decisions need, at a fraction of a full read.
+func (s *Store) EventMetadata(ctx context.Context, ref string) (*misp.Event, error) {
+	return s.readEvent(ctx, ref, true)
+}
+
+func (s *Store) readEvent(ctx context.Context, ref string, metadataOnly bool) (*misp.Event, error) {
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", ref, err)
 	}
 	defer tx.Rollback()
-	r := &eventReader{s: s, ctx: ctx, tx: tx, sgs: map[int64]*misp.SharingGroup{}, orgs: map[int64]*misp.Org{}}
+	r := &eventReader{s: s, ctx: ctx, tx: tx, sgs: map[int64]*misp.SharingGroup{}, orgs: map[int64]*misp.Org{}, metadataOnly: metadataOnly}
 	e, err := r.read(ref)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", ref, err)
@@ -31,11 +42,12 @@ func (s *Store) Event(ctx context.Context, ref string) (*misp.Event, error) {
 
 // eventReader reads one event inside a read transaction, so its parts are one snapshot.
 type eventReader struct {
-	s    *Store
-	ctx  context.Context
-	tx   *sql.Tx
-	sgs  map[int64]*misp.SharingGroup
-	orgs map[int64]*misp.Org
+	metadataOnly bool
+	s            *Store
+	ctx          context.Context
+	tx           *sql.Tx
+	sgs          map[int64]*misp.SharingGroup
+	orgs         map[int64]*misp.Org
 }
 
 func (r *eventReader) query(q string, args ...any) (*sql.Rows, error) {
@@ -86,6 +98,9 @@ func (r *eventReader) read(ref string) (*misp.Event, error) {
 		t.is_custom_galaxy, t.local_only, t.user_id, et.local, et.relationship_type, 0
 		FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = ? ORDER BY et.id`, id); err != nil {
 		return nil, err
+	}
+	if r.metadataOnly {
+		return &e, nil
 	}
 	attrs, err := r.attributes(id)
 	if err != nil {

@@ -51,18 +51,20 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			return err
 		}
 	}
+	// Event-level decisions first, on metadata: only events that may go are ever named to
+	// the remote; the payload of each wanted one is prepared when it is sent.
 	var allowed []remote.UUIDTimestamp
 	for _, row := range rows {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := r.decidePush(ctx, row.UUID, policy.Scheduled)
+		meta, err := r.e.st.EventMetadata(ctx, row.UUID)
 		if err != nil {
-			sum.fail(err)
+			sum.fail(fmt.Errorf("event %s: %w", row.UUID, err))
 			continue
 		}
-		if !res.Allowed {
-			sum.skip(res.Reason())
+		if d := r.inst.PushCandidate(r.psrv, meta, policy.Scheduled, r.bl); !d.Allowed {
+			sum.skip(d.Reason())
 			continue
 		}
 		allowed = append(allowed, remote.UUIDTimestamp{UUID: row.UUID, Timestamp: row.Timestamp})

@@ -71,6 +71,12 @@ type IndexQuery struct {
 
 // EventIndex streams the events matching q to fn, newest first, until fn returns false.
 func (s *Store) EventIndex(ctx context.Context, q IndexQuery, fn func(*IndexRow) bool) error {
+	conds, args := indexConds(q)
+	return s.eventIndex(ctx, conds, args, q.Ascending, fn)
+}
+
+// indexConds is the WHERE of an index query, as conditions joined by AND over events e.
+func indexConds(q IndexQuery) ([]string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -178,12 +184,17 @@ func (s *Store) EventIndex(ctx context.Context, q IndexQuery, fn func(*IndexRow)
 	ints(`e.threat_level_id`, q.ThreatLevels)
 	ints(`e.analysis`, q.Analyses)
 	ints(`e.sharing_group_id`, q.SharingGroups)
+	return conds, args
+}
+
+// eventIndex streams the index rows of the events matching conds.
+func (s *Store) eventIndex(ctx context.Context, conds []string, args []any, ascending bool, fn func(*IndexRow) bool) error {
 	where := ""
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
 	}
 	dir := " DESC"
-	if q.Ascending {
+	if ascending {
 		dir = " ASC"
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT e.id, e.uuid, e.info, e.date, e.threat_level_id, e.analysis, e.attribute_count,
@@ -271,18 +282,6 @@ func (s *Store) EventTagsOf(ctx context.Context, ids []int64) (map[int64][]misp.
 		}
 	}
 	return out, nil
-}
-
-// EnqueueEventPushes queues a push of the event to every server with push enabled, in a
-// transaction of its own (for events received from peers, already stored).
-func (s *Store) EnqueueEventPushes(ctx context.Context, eventUUID string) (int, error) {
-	var n int
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		n, err = s.EnqueuePushes(ctx, tx, eventUUID)
-		return err
-	})
-	return n, err
 }
 
 // EventSightings lists the sightings of the given events (by UUID), with the attribute and

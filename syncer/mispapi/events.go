@@ -338,6 +338,9 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 			return saveFail(c, failName, idOut, msgNotNewer)
 		}
 	}
+	// A received published event flows on to this instance's push servers, queued in the
+	// same transaction as the event.
+	opts.QueuePushes = true
 	res, err := c.a.st.UpsertEvent(c.ctx, toStore, opts)
 	if err != nil {
 		if errors.Is(err, misp.ErrGalaxyDocument) || errors.Is(err, store.ErrInvalidEvent) {
@@ -352,17 +355,13 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 		}
 		return saveFail(c, failName, idOut, msg)
 	}
-	if bool(toStore.Published) {
-		if _, err := c.a.st.EnqueueEventPushes(c.ctx, toStore.UUID); err != nil {
-			c.a.log.Error("queue onward pushes", "event", toStore.UUID, "err", err)
-		}
+	read := c.a.st.Event
+	if c.path.Flag("metadata") {
+		read = c.a.st.EventMetadata // a pusher asks for metadata only: no need to read the rest
 	}
-	saved, err := c.a.st.Event(c.ctx, itoa(res.EventID))
+	saved, err := read(c.ctx, itoa(res.EventID))
 	if err != nil {
 		return err
-	}
-	if c.path.Flag("metadata") {
-		saved.Attribute, saved.Object, saved.ShadowAttribute, saved.EventReport, saved.Galaxy = nil, nil, nil, nil, nil
 	}
 	if inst, err := c.instance(); err == nil {
 		if out, _ := inst.Visible(c.viewer, saved); out != nil {

@@ -216,7 +216,7 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 	orgcID := w.orgID
 	if e.Orgc != nil {
 		if orgcID, err = w.s.captureOrg(w.ctx, w.tx, e.Orgc); err != nil {
-			return fmt.Errorf("Orgc: %w", err)
+			return fmt.Errorf("creator organisation (Orgc): %w", err)
 		}
 	}
 	dist := e.Distribution

@@ -64,7 +64,7 @@ func FuzzPath(f *testing.F) {
 // addScenarioPaths seeds with the exact paths MISP peers send (misp-guard's scenarios).
 func addScenarioPaths(f *testing.F) {
 	for _, name := range []string{"test_pull_scenarios.json", "test_push_scenarios.json"} {
-		b, err := os.ReadFile(filepath.Join("/work/shared/fixtures/misp-rest/misp-guard", name))
+		b, err := os.ReadFile(filepath.Join("../../../shared/fixtures/misp-rest/misp-guard", name))
 		if err != nil {
 			continue
 		}
@@ -127,7 +127,7 @@ func FuzzRoutes(f *testing.F) {
 
 // fixtureBodies are real event bodies to seed with.
 func fixtureBodies(f *testing.F) {
-	for _, dir := range []string{"../../testdata/events/pymisp", "/work/shared/fixtures/misp-rest/misp-guard/fixtures"} {
+	for _, dir := range []string{"../../testdata/events/pymisp", "../../../shared/fixtures/misp-rest/misp-guard/fixtures"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil && len(b) < 1<<20 {

@@ -257,13 +257,23 @@ func ReadManifest(path string) (Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ParseManifest reads a manifest.json's content: an object keyed by event UUID, values
+// as strings or numbers (both are found in real feeds).
+func ParseManifest(raw []byte) (Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, misp.DescribeJSONError(err))
+		return nil, misp.DescribeJSONError(err)
 	}
 	for u := range m {
 		if !misp.IsUUID(u) {
-			return nil, fmt.Errorf("%s: key %q is not an event UUID", path, u)
+			return nil, fmt.Errorf("key %q is not an event UUID", u)
 		}
 	}
 	return m, nil

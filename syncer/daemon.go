@@ -51,6 +51,7 @@ func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 		case leader && !lead.running():
 			e.log.Info("sync leader: running the outbox and scheduler", "holder", e.holder)
 			lead.start(ctx, e.runOutbox)
+			lead.start(ctx, e.runFeedScheduler) // feeds with a schedule (issue 6)
 			if opts.PullInterval > 0 {
 				lead.start(ctx, func(ctx context.Context) { e.runScheduler(ctx, opts.PullInterval) })
 			}

@@ -1,0 +1,78 @@
+package syncer
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// The daemon fetches an enabled feed with a schedule as soon as it is due, and leaves a
+// feed without one (or disabled) alone; the steps reach the bus as direction "feed".
+func TestDaemonFetchesScheduledFeeds(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, "A")
+	dir, _ := filepath.Abs("../testdata/feeds/act-workers-circl")
+	other, _ := filepath.Abs("../testdata/feeds/crowdsec-threat-feed")
+	if _, err := a.st.AddFeed(ctx, store.FeedSpec{Name: "circl", URL: dir, Enabled: true, ScheduleSeconds: 3600, Distribution: misp.InheritEvent}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.st.AddFeed(ctx, store.FeedSpec{Name: "by hand", URL: other, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.st.AddFeed(ctx, store.FeedSpec{Name: "off", URL: other, ScheduleSeconds: 60}); err != nil {
+		t.Fatal(err)
+	}
+	entries, stop := a.eng.Bus().Subscribe(256)
+	defer stop()
+	runCtx, cancel := contextWithCancel()
+	done := make(chan error, 1)
+	go func() { done <- a.eng.Run(runCtx, DaemonOptions{}) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-entries:
+			if e.Direction == "feed" && e.Outcome == "finished" {
+				if e.ServerName != "circl" {
+					t.Fatalf("the daemon fetched %q", e.ServerName)
+				}
+				if a.count(t) != 2 {
+					t.Fatalf("after the scheduled fetch A holds %d events, want 2", a.count(t))
+				}
+				f, _ := a.st.Feed(ctx, "circl")
+				if f.LastFetched == 0 {
+					t.Error("last fetch time not recorded")
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no scheduled feed fetch within 10s")
+		}
+	}
+}
+
+func TestEngineFetchFeedBusyAndUnknown(t *testing.T) {
+	ctx := context.Background()
+	a := newNode(t, "A")
+	if _, err := a.eng.FetchFeed(ctx, "nope", nil); err == nil {
+		t.Error("unknown feed fetched")
+	}
+	dir, _ := filepath.Abs("../testdata/feeds/act-workers-circl")
+	f, _ := a.st.AddFeed(ctx, store.FeedSpec{Name: "circl", URL: dir, Caching: true})
+	sum, err := a.eng.FetchFeed(ctx, "circl", nil)
+	if err != nil || sum.Created != 2 || sum.Cached == 0 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if n, err := a.eng.CacheFeed(ctx, "circl"); err != nil || n == 0 {
+		t.Errorf("cache: %d %v", n, err)
+	}
+	a.eng.runs.enter("feed:1")
+	defer a.eng.runs.leave("feed:1")
+	if _, err := a.eng.FetchFeed(ctx, f.Name, nil); err == nil {
+		t.Error("a second run of the same feed was not refused")
+	}
+}

@@ -103,6 +103,10 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		return nil
 	}
 	r.fetchAndStore(ctx, todo, stamps, sum, opts.Progress)
+	if !single {
+		r.pullSightings(ctx, rows)
+		r.pullProposals(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

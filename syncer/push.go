@@ -99,7 +99,15 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			opts.Progress(Progress{Server: r.srv.Name, Direction: "push", Done: done, Total: len(wanted), Failed: failed, Elapsed: time.Since(start)})
 		}
 	})
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	uuids := make([]string, len(allowed))
+	for i, a := range allowed {
+		uuids[i] = a.UUID
+	}
+	r.pushSightings(ctx, uuids)
+	return nil
 }
 
 // checkCanPush asks the remote who we are there: only a sync user may receive events.

@@ -1,0 +1,141 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"mispdesk/policy"
+	"mispdesk/store/misp"
+	"mispdesk/syncer/remote"
+)
+
+// proposalWindow is how far back a pull asks for proposals, as MISP does.
+const proposalWindow = 90 * 24 * time.Hour
+
+// pullSightings fetches the sightings of events held here whose remote copy was sighted
+// since (the index's sighting_timestamp newer than the local one), as MISP's pull does
+// after the events of a full or update pull.
+func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow) {
+	stamps, err := r.e.st.EventStamps(ctx)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "sightings: "+err.Error(), time.Time{}, 0)
+		return
+	}
+	var uuids []string
+	for _, row := range rows {
+		if st, ok := stamps[row.UUID]; ok && row.SightingTimestamp > st.SightingTimestamp {
+			uuids = append(uuids, row.UUID)
+		}
+	}
+	if len(uuids) == 0 {
+		return
+	}
+	t0 := time.Now()
+	sightings, err := r.client.Sightings(ctx, uuids)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "sightings: "+err.Error(), t0, statusOf(err))
+		return
+	}
+	byEvent := map[string][]misp.Sighting{}
+	for _, s := range sightings {
+		byEvent[s.EventUUID] = append(byEvent[s.EventUUID], s)
+	}
+	added := 0
+	for eventUUID, list := range byEvent {
+		n, err := r.e.st.SaveSightings(ctx, eventUUID, list, true, 0)
+		if err != nil {
+			r.step(ctx, "warn", eventUUID, "failed", "sightings: "+err.Error(), time.Time{}, 0)
+			continue
+		}
+		added += n
+	}
+	r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d new sightings of %d events", added, len(byEvent)), t0, 200)
+}
+
+// pullProposals fetches the proposals of the last 90 days and keeps those of events held
+// here.
+func (r *runContext) pullProposals(ctx context.Context) {
+	t0 := time.Now()
+	proposals, err := r.client.Proposals(ctx, r.e.now().Add(-proposalWindow).Unix())
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), t0, statusOf(err))
+		return
+	}
+	n, err := r.e.st.SaveProposals(ctx, proposals)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), t0, 0)
+		return
+	}
+	if len(proposals) > 0 {
+		r.step(ctx, "info", "", "proposals", fmt.Sprintf("%d proposals of events held here (%d listed)", n, len(proposals)), t0, 200)
+	}
+}
+
+// pushSightings sends the server the sightings it lacks of the given events, as far as
+// its organisation may see them (policy's view of the remote organisation), when the
+// server's push_sightings flag is set.
+func (r *runContext) pushSightings(ctx context.Context, uuids []string) {
+	if !r.srv.PushSightings || len(uuids) == 0 {
+		return
+	}
+	viewer := &policy.Viewer{OrgID: r.srv.RemoteOrg.ID, OrgUUID: r.srv.RemoteOrg.UUID, PermSync: true}
+	sent := 0
+	t0 := time.Now()
+	for _, uuid := range uuids {
+		if ctx.Err() != nil {
+			return
+		}
+		ev, err := r.e.st.Event(ctx, uuid)
+		if err != nil || ev.SightingTimestamp == 0 {
+			continue
+		}
+		visible, _ := r.inst.Visible(viewer, ev)
+		if visible == nil {
+			continue
+		}
+		byUUID := map[string]misp.Sighting{}
+		collect := func(as []misp.Attribute) {
+			for _, a := range as {
+				for _, s := range a.Sighting {
+					s.AttributeUUID, s.EventUUID = a.UUID, ev.UUID
+					byUUID[s.UUID] = s
+				}
+			}
+		}
+		collect(visible.Attribute)
+		for _, o := range visible.Object {
+			collect(o.Attribute)
+		}
+		if len(byUUID) == 0 {
+			continue
+		}
+		candidates := make([]string, 0, len(byUUID))
+		for u := range byUUID {
+			candidates = append(candidates, u)
+		}
+		have, err := r.client.FilterSightingUUIDsForPush(ctx, uuid, candidates)
+		if err != nil {
+			r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), time.Time{}, statusOf(err))
+			continue
+		}
+		for _, u := range have {
+			delete(byUUID, u)
+		}
+		missing := make([]misp.Sighting, 0, len(byUUID))
+		for _, s := range byUUID {
+			missing = append(missing, s)
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if err := r.client.BulkSaveSightings(ctx, uuid, missing); err != nil {
+			r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), time.Time{}, statusOf(err))
+			continue
+		}
+		sent += len(missing)
+	}
+	if sent > 0 {
+		r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d sightings pushed", sent), t0, 200)
+	}
+}

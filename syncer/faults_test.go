@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -247,4 +248,26 @@ func (s *RunSummary) serverID(n *node) int64 {
 		return 0
 	}
 	return srv.ID
+}
+
+// A run can be cancelled: a pull stuck on a slow peer returns as soon as its context ends,
+// with nothing half-stored.
+func TestPullCanBeCancelled(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+	connect(t, b, a, store.ServerOptions{Pull: true})
+	started := make(chan struct{}, 1)
+	faultOn(a, "/events/view/", func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		started <- struct{}{}
+		<-r.Context().Done()
+	})
+	runCtx, cancel := contextWithCancel()
+	go func() { <-started; cancel() }()
+	_, err := b.eng.Pull(runCtx, "A", RunOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if b.count(t) != 0 {
+		t.Error("a cancelled pull stored an event")
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,7 +16,7 @@ import (
 
 const (
 	importSynopsis = "import PATH... [--json]"
-	exportSynopsis = "export --out DIR [--feed] [--unpublished] [--json]"
+	exportSynopsis = "export --out DIR [--feed [--distribution N] [--unpublished]] [--json]"
 )
 
 // importJSON is import --json's output: the summary line's counts and every
@@ -159,6 +160,9 @@ func runExport(ctx context.Context, env *Env, args []string) (err error) {
 	out := fs.String("out", "", "the `DIR`ectory to write to (created when missing; files in it are replaced)")
 	asFeed := fs.Bool("feed", false, "write MISP's feed layout: manifest.json, one {uuid}.json per event, hashes.csv")
 	unpublished := fs.Bool("unpublished", false, "with --feed, include unpublished events (MISP's feeds leave them out)")
+	dist := fs.Int("distribution", 1, "with --feed, the narrowest distribution `N` written: 3 writes only All communities data "+
+		"(events at 3, and inside them only what is at 3 or inherits it), 2 adds Connected communities, 1 (the default) "+
+		"This community; 0 writes everything, org-only and sharing-group data too, and must be asked for. Local tags never leave")
 	jsonOut := fs.Bool("json", false, "print the counts as a JSON object")
 	args, err = fs.Parse(args)
 	if err != nil {
@@ -167,7 +171,13 @@ func runExport(ctx context.Context, env *Env, args []string) (err error) {
 	if err := fs.NoArgs(args); err != nil {
 		return err
 	}
+	distGiven := false
+	fs.Visit(func(f *flag.Flag) { distGiven = distGiven || f.Name == "distribution" })
 	switch {
+	case distGiven && !*asFeed:
+		return usagef("--distribution goes with --feed (a plain export writes every event as it is)")
+	case *dist < 0 || *dist > 3:
+		return usagef("--distribution %d: want 0, 1, 2 or 3", *dist)
 	case strings.TrimSpace(*out) == "":
 		return usagef("--out DIR is required; run 'mispdesk export -h' for usage")
 	case *unpublished && !*asFeed:
@@ -182,8 +192,9 @@ func runExport(ctx context.Context, env *Env, args []string) (err error) {
 	prog := newProgress(env.Stderr, env.IsTerminal)
 	start := time.Now()
 	sum, err := feed.Export(ctx, s, *out, feed.ExportOptions{
-		Feed:        *asFeed,
-		Unpublished: *unpublished,
+		Feed:         *asFeed,
+		Unpublished:  *unpublished,
+		Distribution: misp.Distribution(*dist),
 		Progress: func(done, total int) {
 			prog.update(fmt.Sprintf("export: %d of %d events, %s events/s", done, total, rate(done, time.Since(start))), done == total)
 		},

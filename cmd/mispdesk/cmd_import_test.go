@@ -154,7 +154,7 @@ func TestExportFeedThenImport(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	out := filepath.Join(t.TempDir(), "feed")
-	code, stdout, stderr := runT(t, "export", "--db", a, "--out", out, "--feed", "--unpublished")
+	code, stdout, stderr := runT(t, "export", "--db", a, "--out", out, "--feed", "--unpublished", "--distribution", "0")
 	if code != 0 || stderr != "" {
 		t.Fatalf("export: exit %d, %q", code, stderr)
 	}

@@ -38,6 +38,7 @@ func init() {
 		{"explain", explainSynopsis, "why EVENT would or would not be pushed to (or pulled from) SERVER, rule by rule", runExplain},
 		{"log", logSynopsis, "print the sync log, or follow it live with --follow", runLog},
 		{"import", importSynopsis, "import event files, directories of them and MISP feed directories", runImport},
+		{"feed", feedSynopsis, "add, list, show, edit or remove MISP feeds (URL or directory), fetch them, refresh their cache", runFeed},
 		{"export", exportSynopsis, "write every event as files, or as a MISP feed with --feed", runExport},
 		{"version", "version", "print mispdesk's version and the MISP API level it speaks", runVersion},
 		{"help", "help [COMMAND]", "list the commands, or show one command's usage and flags", runHelp},

@@ -518,10 +518,6 @@ func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, ev
 	return out, nil
 }
 
-// ClusterColumns are the members of a galaxy cluster kept in their own columns; the rest
-// of a pushed cluster is kept whole in extra.
-var clusterColumns = []string{"id", "uuid", "type", "value", "tag_name", "description", "galaxy_id", "version", "Galaxy"}
-
 // UpsertGalaxyCluster stores a pushed galaxy cluster (MISP's {"GalaxyCluster":{…}} member,
 // with its Galaxy when sent), replacing a stored one only by a newer version. It returns
 // whether it was written.
@@ -570,7 +566,10 @@ func (s *Store) UpsertGalaxyCluster(ctx context.Context, raw jsontext.Value) (bo
 	for k, v := range members {
 		extra[k] = v
 	}
-	for _, k := range clusterColumns {
+	// extra holds the cluster whole but for what belongs to this instance or is kept
+	// apart, as the event writer stores clusters: an event that carries this cluster
+	// reads it back from there.
+	for _, k := range []string{"id", "galaxy_id", "Galaxy"} {
 		delete(extra, k)
 	}
 	ex, err := json.Marshal(extra, json.Deterministic(true))
@@ -591,9 +590,13 @@ func (s *Store) UpsertGalaxyCluster(ctx context.Context, raw jsontext.Value) (bo
 			return err
 		}
 		var gid int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO galaxies (uuid, name, type, description, version, icon, namespace)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET name = galaxies.name RETURNING id`,
-			strings.ToLower(galaxy.UUID), galaxy.Name, galaxy.Type, galaxy.Description, galaxy.Version, galaxy.Icon, galaxy.Namespace).Scan(&gid); err != nil {
+		gj, err := json.Marshal(galaxy, json.Deterministic(true))
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO galaxies (uuid, name, type, description, version, icon, namespace, extra)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE SET extra = ifnull(galaxies.extra, excluded.extra) RETURNING id`,
+			strings.ToLower(galaxy.UUID), galaxy.Name, galaxy.Type, galaxy.Description, galaxy.Version, galaxy.Icon, galaxy.Namespace, string(gj)).Scan(&gid); err != nil {
 			return err
 		}
 		if id != 0 {

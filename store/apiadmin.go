@@ -1,0 +1,492 @@
+package store
+
+// Writes and reads of the REST API's administration, galaxy, proposal and analyst-data
+// endpoints (syncer/mispapi) that the rest of the store has no need for.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+
+	"mispdesk/store/misp"
+)
+
+// UpdateOrg changes an organisation's descriptive fields (and its local flag).
+func (s *Store) UpdateOrg(ctx context.Context, ref string, o Org) (*Org, error) {
+	var out *Org
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := findOrg(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(o.Name) == "" {
+			o.Name = old.Name
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE orgs SET name = ?, description = ?, type = ?, nationality = ?, sector = ?, contacts = ?,
+			local = ?, date_modified = ? WHERE id = ?`, strings.TrimSpace(o.Name), o.Description, o.Type, o.Nationality, o.Sector,
+			o.Contacts, boolInt(o.Local), s.now().Unix(), old.ID)
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return fmt.Errorf("organisation %q: %w", o.Name, ErrConflict)
+			}
+			return err
+		}
+		out, err = findOrg(ctx, tx, strconv.FormatInt(old.ID, 10))
+		return err
+	})
+	return out, err
+}
+
+// ErrInUse is returned when a record cannot be removed while others depend on it.
+var ErrInUse = errors.New("still in use")
+
+// DeleteOrg removes an organisation that has no users, events, servers or sharing groups
+// (MISP refuses to delete an organisation with users or data).
+func (s *Store) DeleteOrg(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		o, err := findOrg(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE org_id = ?1) + (SELECT count(*) FROM events WHERE org_id = ?1 OR orgc_id = ?1)
+			+ (SELECT count(*) FROM servers WHERE org_id = ?1 OR remote_org_id = ?1) + (SELECT count(*) FROM sharing_groups WHERE org_id = ?1)`, o.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("organisation %q has users, events, servers or sharing groups: %w", o.Name, ErrInUse)
+		}
+		var host string
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_org_id'`).Scan(&host); err == nil && host == strconv.FormatInt(o.ID, 10) {
+			return fmt.Errorf("organisation %q is the host organisation: %w", o.Name, ErrInUse)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_orgs WHERE org_id = ?`, o.ID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM orgs WHERE id = ?`, o.ID)
+		return err
+	})
+}
+
+// UserChange is what UpdateUser changes; empty fields keep the current value.
+type UserChange struct {
+	Email    string
+	OrgRef   string
+	RoleRef  string
+	Disabled *bool
+}
+
+// UpdateUser changes a user's e-mail, organisation, role or disabled flag.
+func (s *Store) UpdateUser(ctx context.Context, ref string, ch UserChange) (*User, error) {
+	var out *User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		u, err := findUser(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		email, orgID, roleID, disabled := u.Email, u.OrgID, u.RoleID, u.Disabled
+		if ch.Email != "" {
+			if err := checkEmail(ch.Email); err != nil {
+				return err
+			}
+			email = strings.TrimSpace(ch.Email)
+		}
+		if ch.OrgRef != "" {
+			o, err := findOrg(ctx, tx, ch.OrgRef)
+			if err != nil {
+				return err
+			}
+			orgID = o.ID
+		}
+		if ch.RoleRef != "" {
+			r, err := findRole(ctx, tx, ch.RoleRef)
+			if err != nil {
+				return err
+			}
+			roleID = r.ID
+		}
+		if ch.Disabled != nil {
+			disabled = *ch.Disabled
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, org_id = ?, role_id = ?, disabled = ? WHERE id = ?`,
+			email, orgID, roleID, boolInt(disabled), u.ID); err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return fmt.Errorf("user %q: %w", email, ErrConflict)
+			}
+			return err
+		}
+		out, err = findUser(ctx, tx, strconv.FormatInt(u.ID, 10))
+		return err
+	})
+	return out, err
+}
+
+// DeleteUser removes a user and its keys.
+func (s *Store) DeleteUser(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		u, err := findUser(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID)
+		return err
+	})
+}
+
+// SharingGroupChange is what UpdateSharingGroup changes; nil fields keep the current value.
+type SharingGroupChange struct {
+	Name, Releasability, Description *string
+	Active, Roaming                  *bool
+}
+
+// UpdateSharingGroup changes a sharing group's own fields.
+func (s *Store) UpdateSharingGroup(ctx context.Context, ref string, ch SharingGroupChange) (*misp.SharingGroup, error) {
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if id, err = findSharingGroupID(ctx, tx, ref); err != nil {
+			return err
+		}
+		set := func(col string, v any) error {
+			_, err := tx.ExecContext(ctx, `UPDATE sharing_groups SET `+col+` = ? WHERE id = ?`, v, id)
+			return err
+		}
+		for col, v := range map[string]*string{"name": ch.Name, "releasability": ch.Releasability, "description": ch.Description} {
+			if v != nil {
+				if col == "name" && strings.TrimSpace(*v) == "" {
+					return fmt.Errorf("%w: a sharing group needs a name", ErrInvalidEvent)
+				}
+				if err := set(col, *v); err != nil {
+					return err
+				}
+			}
+		}
+		for col, v := range map[string]*bool{"active": ch.Active, "roaming": ch.Roaming} {
+			if v != nil {
+				if err := set(col, boolInt(*v)); err != nil {
+					return err
+				}
+			}
+		}
+		return set("modified", s.now().UTC().Format(sgTimeLayout))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.SharingGroup(ctx, strconv.FormatInt(id, 10))
+}
+
+// DeleteSharingGroup removes a sharing group no event or element uses (MISP refuses too).
+func (s *Store) DeleteSharingGroup(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := findSharingGroupID(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events WHERE sharing_group_id = ?1) + (SELECT count(*) FROM attributes WHERE sharing_group_id = ?1)
+			+ (SELECT count(*) FROM objects WHERE sharing_group_id = ?1) + (SELECT count(*) FROM event_reports WHERE sharing_group_id = ?1)
+			+ (SELECT count(*) FROM feeds WHERE sharing_group_id = ?1) + (SELECT count(*) FROM analyst_data WHERE sharing_group_id = ?1)`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("sharing group %s is used by %d events or elements: %w", ref, n, ErrInUse)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sharing_groups WHERE id = ?`, id)
+		return err
+	})
+}
+
+// GalaxyRow is a galaxy as galaxies/index lists it.
+type GalaxyRow struct {
+	ID          int64
+	UUID        string
+	Name        string
+	Type        string
+	Description string
+	Version     string
+	Icon        string
+	Namespace   string
+}
+
+// Galaxies lists the galaxies, by name.
+func (s *Store) Galaxies(ctx context.Context) ([]GalaxyRow, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, uuid, name, type, description, version, icon, namespace FROM galaxies ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("galaxies: %w", err)
+	}
+	defer rows.Close()
+	var out []GalaxyRow
+	for rows.Next() {
+		var g GalaxyRow
+		if err := rows.Scan(&g.ID, &g.UUID, &g.Name, &g.Type, &g.Description, &g.Version, &g.Icon, &g.Namespace); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// Galaxy finds a galaxy by id or UUID.
+func (s *Store) Galaxy(ctx context.Context, ref string) (*GalaxyRow, error) {
+	ref = strings.ToLower(strings.TrimSpace(ref))
+	where, arg := `uuid = ?`, any(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		where, arg = `id = ?`, id
+	}
+	var g GalaxyRow
+	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, name, type, description, version, icon, namespace FROM galaxies WHERE `+where, arg).
+		Scan(&g.ID, &g.UUID, &g.Name, &g.Type, &g.Description, &g.Version, &g.Icon, &g.Namespace)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("galaxy %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("galaxy %q: %w", ref, err)
+	}
+	return &g, nil
+}
+
+// ClusterQuery selects galaxy clusters; zero fields do not filter.
+type ClusterQuery struct {
+	GalaxyID int64
+	Value    string // substring of value, tag name or description (case-insensitive)
+	UUIDs    []string
+	Limit    int
+}
+
+// GalaxyClusterRefs lists the ids of the clusters matching q, by value.
+func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]int64, error) {
+	var conds []string
+	var args []any
+	if q.GalaxyID != 0 {
+		conds = append(conds, `galaxy_id = ?`)
+		args = append(args, q.GalaxyID)
+	}
+	if v := strings.Trim(q.Value, "%"); v != "" {
+		p := "%" + likeEscape(v) + "%"
+		conds = append(conds, `(value LIKE ? ESCAPE '\' OR tag_name LIKE ? ESCAPE '\' OR description LIKE ? ESCAPE '\')`)
+		args = append(args, p, p, p)
+	}
+	if len(q.UUIDs) > 0 {
+		a := make([]any, len(q.UUIDs))
+		for i, u := range q.UUIDs {
+			a[i] = strings.ToLower(u)
+		}
+		conds = append(conds, `uuid IN (`+placeholders(len(a))+`)`)
+		args = append(args, a...)
+	}
+	query := `SELECT id FROM galaxy_clusters`
+	if len(conds) > 0 {
+		query += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	query += ` ORDER BY value, id`
+	if q.Limit > 0 {
+		query += ` LIMIT ` + strconv.Itoa(q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("galaxy clusters: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// DeleteGalaxyCluster removes a cluster and its attachments to events. The tag naming it
+// stays on the events that carry it, as in MISP.
+func (s *Store) DeleteGalaxyCluster(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ref = strings.ToLower(strings.TrimSpace(ref))
+		where, arg := `uuid = ?`, any(ref)
+		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+			where, arg = `id = ?`, id
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM galaxy_clusters WHERE `+where, arg)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("galaxy cluster %q: %w", ref, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// AnalystData is a note, opinion or relationship about an element, kept whole as JSON.
+type AnalystData struct {
+	ID             int64
+	UUID           string
+	Kind           string // Note, Opinion, Relationship
+	ObjectUUID     string
+	ObjectType     string
+	OrgcUUID       string
+	OrgUUID        string
+	Distribution   int64
+	SharingGroupID int64
+	Created        string
+	Modified       string
+	Locked         bool
+	Body           jsontext.Value
+}
+
+// AnalystKinds are MISP's three kinds of analyst data.
+var AnalystKinds = []string{"Note", "Opinion", "Relationship"}
+
+// AddAnalystData stores a new element (a random UUID when it has none) and returns it.
+func (s *Store) AddAnalystData(ctx context.Context, d AnalystData) (*AnalystData, error) {
+	if d.UUID == "" {
+		d.UUID = uuid.NewString()
+	}
+	d.UUID = strings.ToLower(d.UUID)
+	if !misp.IsUUID(d.UUID) || !misp.IsUUID(d.ObjectUUID) {
+		return nil, fmt.Errorf("%w: analyst data needs UUIDs for itself and its object", ErrInvalidEvent)
+	}
+	if len(d.Body) == 0 {
+		d.Body = jsontext.Value("{}")
+	}
+	now := s.now().UTC().Format(sgTimeLayout)
+	if d.Created == "" {
+		d.Created = now
+	}
+	d.Modified = now
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `INSERT INTO analyst_data (uuid, kind, object_uuid, object_type, orgc_uuid, org_uuid, distribution,
+			sharing_group_id, created, modified, locked, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.UUID, d.Kind, strings.ToLower(d.ObjectUUID), d.ObjectType, d.OrgcUUID, d.OrgUUID, d.Distribution, nullID(d.SharingGroupID),
+			d.Created, d.Modified, boolInt(d.Locked), string(d.Body))
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return fmt.Errorf("analyst data %s: %w", d.UUID, ErrConflict)
+			}
+			return err
+		}
+		d.ID, err = r.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+const analystCols = `id, uuid, kind, object_uuid, object_type, orgc_uuid, org_uuid, distribution, ifnull(sharing_group_id, 0), created, modified, locked, body`
+
+func scanAnalyst(row interface{ Scan(...any) error }) (*AnalystData, error) {
+	var d AnalystData
+	var body string
+	if err := row.Scan(&d.ID, &d.UUID, &d.Kind, &d.ObjectUUID, &d.ObjectType, &d.OrgcUUID, &d.OrgUUID, &d.Distribution,
+		&d.SharingGroupID, &d.Created, &d.Modified, &d.Locked, &body); err != nil {
+		return nil, err
+	}
+	d.Body = jsontext.Value(body)
+	return &d, nil
+}
+
+// AnalystDataByRef finds an element of a kind by id or UUID.
+func (s *Store) AnalystDataByRef(ctx context.Context, kind, ref string) (*AnalystData, error) {
+	ref = strings.ToLower(strings.TrimSpace(ref))
+	where, arg := `uuid = ?`, any(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		where, arg = `id = ?`, id
+	}
+	d, err := scanAnalyst(s.read.QueryRowContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE kind = ? AND `+where, kind, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s %q: %w", kind, ref, ErrNotFound)
+	}
+	return d, err
+}
+
+// AnalystDataList lists the elements of a kind ("" all), about objectUUID when given.
+func (s *Store) AnalystDataList(ctx context.Context, kind, objectUUID string) ([]AnalystData, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE (?1 = '' OR kind = ?1) AND (?2 = '' OR object_uuid = ?2) ORDER BY id`,
+		kind, strings.ToLower(objectUUID))
+	if err != nil {
+		return nil, fmt.Errorf("analyst data: %w", err)
+	}
+	defer rows.Close()
+	var out []AnalystData
+	for rows.Next() {
+		d, err := scanAnalyst(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
+// Proposal finds a proposal by id or UUID with its event's index row and the UUID of the
+// attribute it proposes to change ("" for a proposed new attribute).
+func (s *Store) Proposal(ctx context.Context, ref string) (*ProposalRow, string, error) {
+	el, err := s.Element(ctx, ElemProposal, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.Proposals(ctx, 0, true, strconv.FormatInt(el.EventID, 10))
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range rows {
+		if int64(rows[i].Proposal.ID) == el.ID {
+			attr := ""
+			if v, ok := rows[i].Proposal.Extra["old_uuid"]; ok {
+				_ = json.Unmarshal(v, &attr)
+			}
+			return &rows[i], attr, nil
+		}
+	}
+	return nil, "", fmt.Errorf("proposal %q: %w", ref, ErrNotFound)
+}
+
+// AddProposal stores a proposal on an event (attrUUID "" proposes a new attribute) from
+// an organisation, with a random UUID.
+func (s *Store) AddProposal(ctx context.Context, eventID int64, attrUUID string, orgID int64, p misp.ShadowAttribute) (int64, error) {
+	if p.UUID == "" {
+		p.UUID = uuid.NewString()
+	}
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `INSERT INTO shadow_attributes (uuid, event_id, attribute_uuid, org_id, type, category, value, to_ids, comment,
+			deleted, proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`, strings.ToLower(p.UUID), eventID, strings.ToLower(attrUUID), orgID, p.Type,
+			p.Category, p.Value, boolInt(bool(p.ToIDs)), p.Comment, boolInt(bool(p.ProposalToDelete)), s.now().Unix(),
+			boolInt(bool(p.DisableCorrelation)), nullText(string(p.FirstSeen)), nullText(string(p.LastSeen)), nullText(p.Data))
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return fmt.Errorf("proposal %s: %w", p.UUID, ErrConflict)
+			}
+			return err
+		}
+		id, err = r.LastInsertId()
+		return err
+	})
+	return id, err
+}
+
+// DeleteProposal removes a proposal once accepted or discarded.
+func (s *Store) DeleteProposal(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM shadow_attributes WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}

@@ -1,0 +1,185 @@
+package store
+
+// Tags as MISP's tags controller manages them, and local tag links, which belong to this
+// instance only and so change without touching the event's timestamp.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// TagRow is a tag as tags/index lists it, with how many events and attributes carry it.
+type TagRow struct {
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	Colour         string `json:"colour"`
+	Exportable     bool   `json:"exportable"`
+	HideTag        bool   `json:"hide_tag"`
+	NumericalValue string `json:"numerical_value"`
+	IsGalaxy       bool   `json:"is_galaxy"`
+	IsCustomGalaxy bool   `json:"is_custom_galaxy"`
+	LocalOnly      bool   `json:"local_only"`
+	OrgID          int64  `json:"org_id"`
+	UserID         int64  `json:"user_id"`
+	EventCount     int64  `json:"count"`
+	AttributeCount int64  `json:"attribute_count"`
+}
+
+const tagCols = `t.id, t.name, t.colour, t.exportable, t.hide_tag, ifnull(t.numerical_value, ''), t.is_galaxy, t.is_custom_galaxy,
+	t.local_only, t.org_id, t.user_id,
+	(SELECT count(*) FROM event_tags et WHERE et.tag_id = t.id), (SELECT count(*) FROM attribute_tags at WHERE at.tag_id = t.id)`
+
+func scanTag(row interface{ Scan(...any) error }) (*TagRow, error) {
+	var t TagRow
+	err := row.Scan(&t.ID, &t.Name, &t.Colour, &t.Exportable, &t.HideTag, &t.NumericalValue, &t.IsGalaxy, &t.IsCustomGalaxy,
+		&t.LocalOnly, &t.OrgID, &t.UserID, &t.EventCount, &t.AttributeCount)
+	return &t, err
+}
+
+// Tags lists the tags whose name contains search (case-insensitive; "" lists all), by name.
+func (s *Store) Tags(ctx context.Context, search string) ([]TagRow, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+tagCols+` FROM tags t WHERE ? = '' OR t.name LIKE ? ESCAPE '\' ORDER BY t.name`,
+		search, "%"+likeEscape(strings.Trim(search, "%"))+"%")
+	if err != nil {
+		return nil, fmt.Errorf("tags: %w", err)
+	}
+	defer rows.Close()
+	var out []TagRow
+	for rows.Next() {
+		t, err := scanTag(rows)
+		if err != nil {
+			return nil, fmt.Errorf("tags: %w", err)
+		}
+		out = append(out, *t)
+	}
+	return out, rows.Err()
+}
+
+// Tag finds a tag by id or name (case-insensitive).
+func (s *Store) Tag(ctx context.Context, ref string) (*TagRow, error) {
+	return findTag(ctx, s.read, ref)
+}
+
+func findTag(ctx context.Context, q queryer, ref string) (*TagRow, error) {
+	ref = strings.TrimSpace(ref)
+	where, arg := `t.name = ?`, any(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		where, arg = `t.id = ?`, id
+	}
+	t, err := scanTag(q.QueryRowContext(ctx, `SELECT `+tagCols+` FROM tags t WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) || ref == "" {
+		return nil, fmt.Errorf("tag %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tag %q: %w", ref, err)
+	}
+	return t, nil
+}
+
+// AddTag creates a tag; a tag of that name (case-insensitive) is ErrConflict.
+func (s *Store) AddTag(ctx context.Context, t TagRow) (*TagRow, error) {
+	t.Name = strings.TrimSpace(t.Name)
+	if t.Name == "" {
+		return nil, fmt.Errorf("%w: a tag needs a name", ErrInvalidEvent)
+	}
+	var out *TagRow
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := findTag(ctx, tx, t.Name); err == nil {
+			return fmt.Errorf("tag %q: %w", t.Name, ErrConflict)
+		}
+		id, err := insertTag(ctx, tx, &t)
+		if err != nil {
+			return err
+		}
+		out, err = findTag(ctx, tx, strconv.FormatInt(id, 10))
+		return err
+	})
+	return out, err
+}
+
+func insertTag(ctx context.Context, tx *sql.Tx, t *TagRow) (int64, error) {
+	if t.Colour == "" {
+		t.Colour = "#" + fmt.Sprintf("%06x", fnv24(t.Name))
+	}
+	r, err := tx.ExecContext(ctx, `INSERT INTO tags (name, colour, exportable, hide_tag, numerical_value, is_galaxy, is_custom_galaxy,
+		local_only, org_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.Name, t.Colour, boolInt(t.Exportable), boolInt(t.HideTag),
+		nullText(t.NumericalValue), boolInt(t.IsGalaxy || strings.HasPrefix(t.Name, "misp-galaxy:")), boolInt(t.IsCustomGalaxy),
+		boolInt(t.LocalOnly), t.OrgID, t.UserID)
+	if err != nil {
+		return 0, fmt.Errorf("tag %q: %w", t.Name, err)
+	}
+	return r.LastInsertId()
+}
+
+// fnv24 is a stable colour for a tag created without one.
+func fnv24(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h & 0xffffff
+}
+
+// DeleteTag removes a tag and every link to it.
+func (s *Store) DeleteTag(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		t, err := findTag(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM event_tags WHERE tag_id = ?`, `DELETE FROM attribute_tags WHERE tag_id = ?`,
+			`UPDATE feeds SET tag_id = NULL WHERE tag_id = ?`, `DELETE FROM tags WHERE id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, t.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SetLocalTag attaches (attach) or detaches a local tag to an event (attributeID 0) or
+// one of its attributes. Local tags never travel, so the event's timestamp stays. An
+// unknown tag is created when attaching. It reports whether anything changed.
+func (s *Store) SetLocalTag(ctx context.Context, eventID, attributeID int64, tagName string, attach bool) (bool, error) {
+	changed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var tagID int64
+		t, err := findTag(ctx, tx, tagName)
+		switch {
+		case err == nil:
+			tagID = t.ID
+		case errors.Is(err, ErrNotFound) && attach:
+			if tagID, err = insertTag(ctx, tx, &TagRow{Name: tagName, Exportable: true}); err != nil {
+				return err
+			}
+		case errors.Is(err, ErrNotFound):
+			return nil
+		default:
+			return err
+		}
+		var r sql.Result
+		switch {
+		case attach && attributeID == 0:
+			r, err = tx.ExecContext(ctx, `INSERT INTO event_tags (event_id, tag_id, local) VALUES (?, ?, 1) ON CONFLICT DO NOTHING`, eventID, tagID)
+		case attach:
+			r, err = tx.ExecContext(ctx, `INSERT INTO attribute_tags (attribute_id, event_id, tag_id, local) VALUES (?, ?, ?, 1) ON CONFLICT DO NOTHING`,
+				attributeID, eventID, tagID)
+		case attributeID == 0:
+			r, err = tx.ExecContext(ctx, `DELETE FROM event_tags WHERE event_id = ? AND tag_id = ? AND local = 1`, eventID, tagID)
+		default:
+			r, err = tx.ExecContext(ctx, `DELETE FROM attribute_tags WHERE attribute_id = ? AND tag_id = ? AND local = 1`, attributeID, tagID)
+		}
+		if err != nil {
+			return err
+		}
+		n, _ := r.RowsAffected()
+		changed = n > 0
+		return nil
+	})
+	return changed, err
+}

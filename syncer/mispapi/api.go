@@ -50,6 +50,13 @@ type Config struct {
 	Syncer SyncRunner
 	// MaxBodyBytes bounds request bodies after decompression; 0: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Wake, when set, is called after a publish queued pushes, so that the outbox worker
+	// delivers them at once rather than at its next poll.
+	Wake func()
+	// BlocklistOnDelete puts every event deleted over the API on the event blocklist, as
+	// MISP does with MISP.enableEventBlocklisting; a request may also ask for it with
+	// the named parameter blocklist:1.
+	BlocklistOnDelete bool
 }
 
 // API is the HTTP handler.
@@ -106,12 +113,20 @@ type route struct {
 	methods []string
 	perm    perm
 	fn      handler
+	// write marks an endpoint that changes data: a read-only key is refused there even
+	// when its remaining permissions would pass.
+	write bool
 }
 
 // handle registers fn for controller/action; admin routes answer /admin/... and, where
 // MISP also has it, the plain form.
 func (a *API) handle(key string, methods string, p perm, fn handler) {
 	a.routes[strings.ToLower(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn}
+}
+
+// handleWrite registers an endpoint that changes data (see route.write).
+func (a *API) handleWrite(key string, methods string, p perm, fn handler) {
+	a.routes[strings.ToLower(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn, write: true}
 }
 
 // call is one request being answered.
@@ -260,7 +275,7 @@ func (c *call) serve() error {
 	if !allowed {
 		return httpError(http.StatusMethodNotAllowed, "You don't have permission to access this resource with the "+c.r.Method+" method.")
 	}
-	if !rt.perm(&c.who.User.Role) {
+	if !rt.perm(&c.who.User.Role) || (rt.write && c.who.ReadOnly && c.r.Method != http.MethodGet && c.r.Method != http.MethodHead) {
 		return forbidden(msgNoPerm)
 	}
 	return rt.fn(c)

@@ -37,6 +37,7 @@ func (a *API) register() {
 	a.handle("galaxies/pushCluster", post, permGalaxyPush, (*call).pushCluster)
 	a.handle("galaxy_clusters/view", get, permAuth, (*call).galaxyClusterView)
 	a.registerSetup()
+	a.registerREST()
 }
 
 // getVersion is GET /servers/getVersion (§2.1): the caller's permissions and what this

@@ -1,0 +1,504 @@
+package mispapi
+
+// Administration over REST: sharing groups, blocklists, organisations, users, auth keys
+// and roles, as MISP's admin tooling and PyMISP call them.
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+func (a *API) registerAdmin() {
+	const get, post, del = "GET", "POST,PUT", "POST,PUT,DELETE"
+	a.handleWrite("sharing_groups/edit", post, permSiteAdmin, (*call).sharingGroupsEdit)
+	a.handleWrite("sharing_groups/delete", del, permSiteAdmin, (*call).sharingGroupsDelete)
+	a.handleWrite("sharing_groups/removeOrg", del, permSiteAdmin, (*call).sharingGroupsRemoveOrg)
+	a.handleWrite("sharing_groups/removeServer", del, permSiteAdmin, (*call).sharingGroupsRemoveServer)
+
+	for _, prefix := range []string{"", "admin/"} {
+		a.handle(prefix+"eventBlocklists/index", get, permSiteAdmin, (*call).eventBlocklistsIndex)
+		a.handleWrite(prefix+"eventBlocklists/add", post, permSiteAdmin, (*call).eventBlocklistsAdd)
+		a.handleWrite(prefix+"eventBlocklists/delete", del, permSiteAdmin, (*call).eventBlocklistsDelete)
+		a.handle(prefix+"orgBlocklists/index", get, permSiteAdmin, (*call).orgBlocklistsIndex)
+		a.handleWrite(prefix+"orgBlocklists/add", post, permSiteAdmin, (*call).orgBlocklistsAdd)
+		a.handleWrite(prefix+"orgBlocklists/delete", del, permSiteAdmin, (*call).orgBlocklistsDelete)
+
+		a.handle(prefix+"organisations/view", get, permAuth, (*call).organisationsView)
+		a.handleWrite(prefix+"organisations/edit", post, permSiteAdmin, (*call).organisationsEdit)
+		a.handleWrite(prefix+"organisations/delete", del, permSiteAdmin, (*call).organisationsDelete)
+		a.handle(prefix+"users/index", get, permAdmin, (*call).usersIndex)
+		a.handleWrite(prefix+"users/edit", post, permAdmin, (*call).usersEdit)
+		a.handleWrite(prefix+"users/delete", del, permAdmin, (*call).usersDelete)
+		a.handleWrite(prefix+"auth_keys/add", post, permAuth, (*call).authKeysAddChecked)
+		a.handle(prefix+"auth_keys/index", get, permAuth, (*call).authKeysIndex)
+		a.handleWrite(prefix+"auth_keys/delete", del, permAuth, (*call).authKeysDelete)
+		a.handle(prefix+"roles/index", get, permAuth, (*call).rolesIndex)
+	}
+}
+
+func (c *call) sharingGroupsEdit() error {
+	sg, err := c.a.st.SharingGroup(c.ctx, c.path.Arg(0))
+	if err != nil || c.path.Arg(0) == "" {
+		return notFound("Invalid sharing group")
+	}
+	f, err := c.fields("SharingGroup")
+	if err != nil {
+		return err
+	}
+	var ch store.SharingGroupChange
+	str := func(k string) *string {
+		if !f.has(k) {
+			return nil
+		}
+		s := f.str(k)
+		return &s
+	}
+	flag := func(k string) *bool {
+		if !f.has(k) {
+			return nil
+		}
+		b := f.flag(k)
+		return &b
+	}
+	ch.Name, ch.Releasability, ch.Description, ch.Active, ch.Roaming = str("name"), str("releasability"), str("description"), flag("active"), flag("roaming")
+	out, err := c.a.st.UpdateSharingGroup(c.ctx, itoa(int64(sg.ID)), ch)
+	if err != nil {
+		return saveFail(c, "The sharing group could not be edited.", itoa(int64(sg.ID)), map[string][]string{"SharingGroup": {err.Error()}})
+	}
+	return c.reply(http.StatusOK, sharingGroupJSON(out))
+}
+
+func (c *call) sharingGroupsDelete() error {
+	sg, err := c.a.st.SharingGroup(c.ctx, c.path.Arg(0))
+	if err != nil || c.path.Arg(0) == "" {
+		return notFound("Invalid sharing group")
+	}
+	if err := c.a.st.DeleteSharingGroup(c.ctx, itoa(int64(sg.ID))); err != nil {
+		if errors.Is(err, store.ErrInUse) {
+			return saveFail(c, "Sharing group could not be deleted.", itoa(int64(sg.ID)), err.Error())
+		}
+		return notFoundOr(err, "Invalid sharing group")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Sharing group deleted.", "Sharing group deleted.", itoa(int64(sg.ID))))
+}
+
+func (c *call) sharingGroupsRemoveOrg() error {
+	sgRef, orgRef := c.path.Arg(0), c.path.Arg(1)
+	if sgRef == "" || orgRef == "" {
+		return notFound("Invalid sharing group or organisation")
+	}
+	if err := c.a.st.RemoveSharingGroupOrg(c.ctx, sgRef, orgRef); err != nil {
+		return notFoundOr(err, "Invalid sharing group or organisation")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Organisation removed from the sharing group.", "Organisation removed from the sharing group.", sgRef))
+}
+
+func (c *call) sharingGroupsRemoveServer() error {
+	sgRef, srvRef := c.path.Arg(0), c.path.Arg(1)
+	if sgRef == "" || srvRef == "" {
+		return notFound("Invalid sharing group or server")
+	}
+	if err := c.a.st.RemoveSharingGroupServer(c.ctx, sgRef, srvRef); err != nil {
+		return notFoundOr(err, "Invalid sharing group or server")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Server removed from the sharing group.", "Server removed from the sharing group.", sgRef))
+}
+
+// blocklists
+
+func eventBlockJSON(b *store.EventBlock) map[string]any {
+	return map[string]any{"EventBlocklist": map[string]any{"id": itoa(b.ID), "event_uuid": b.EventUUID, "created": itoa(b.Created),
+		"event_info": b.EventInfo, "event_orgc": b.EventOrgc, "comment": b.Comment}}
+}
+
+func orgBlockJSON(b *store.OrgBlock) map[string]any {
+	return map[string]any{"OrgBlocklist": map[string]any{"id": itoa(b.ID), "org_uuid": b.OrgUUID, "created": itoa(b.Created),
+		"org_name": b.OrgName, "comment": b.Comment}}
+}
+
+func (c *call) eventBlocklistsIndex() error {
+	list, err := c.a.st.EventBlocks(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range list {
+		out = append(out, eventBlockJSON(&list[i]))
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// blockUUIDs reads {"uuids":[…]} (or a single "uuid"/"event_uuid"/"org_uuid").
+func blockUUIDs(f fields, single ...string) []string {
+	var out []string
+	if v, ok := f["uuids"]; ok {
+		var list []string
+		if json.Unmarshal(v, &list) == nil {
+			out = append(out, list...)
+		} else if s := f.str("uuids"); s != "" {
+			out = append(out, strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ',' || r == ' ' })...)
+		}
+	}
+	for _, k := range single {
+		if s := f.str(k); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// eventBlocklistsAdd is POST /eventBlocklists/add {"uuids":[…],"comment","event_info","event_orgc"}.
+func (c *call) eventBlocklistsAdd() error {
+	f, err := c.fields("EventBlocklist")
+	if err != nil {
+		return err
+	}
+	uuids := blockUUIDs(f, "uuid", "event_uuid")
+	if len(uuids) == 0 {
+		return saveFail(c, "Could not add EventBlocklist", nil, map[string][]string{"uuids": {"No UUID given."}})
+	}
+	var last *store.EventBlock
+	for _, u := range uuids {
+		u = strings.ToLower(strings.TrimSpace(u))
+		if !misp.IsUUID(u) {
+			return saveFail(c, "Could not add EventBlocklist", nil, map[string][]string{"event_uuid": {"Invalid UUID " + u}})
+		}
+		b, err := c.a.st.AddEventBlock(c.ctx, store.EventBlock{EventUUID: u, Comment: f.str("comment"), EventInfo: f.str("event_info"), EventOrgc: f.str("event_orgc")})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return saveFail(c, "Could not add EventBlocklist", nil, map[string][]string{"event_uuid": {err.Error()}})
+		}
+		if b != nil {
+			last = b
+		}
+	}
+	if len(uuids) == 1 && last != nil {
+		return c.reply(http.StatusOK, eventBlockJSON(last))
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "EventBlocklist saved", itoa(int64(len(uuids)))+" entries saved.", nil))
+}
+
+func (c *call) eventBlocklistsDelete() error {
+	ref := strings.ToLower(c.path.Arg(0))
+	list, err := c.a.st.EventBlocks(c.ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range list {
+		if itoa(b.ID) == ref || b.EventUUID == ref {
+			if err := c.a.st.DeleteEventBlock(c.ctx, b.EventUUID); err != nil {
+				return notFoundOr(err, "Invalid blocklist entry")
+			}
+			return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", itoa(b.ID)))
+		}
+	}
+	return notFound("Invalid blocklist entry")
+}
+
+func (c *call) orgBlocklistsIndex() error {
+	list, err := c.a.st.OrgBlocks(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range list {
+		out = append(out, orgBlockJSON(&list[i]))
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+func (c *call) orgBlocklistsAdd() error {
+	f, err := c.fields("OrgBlocklist")
+	if err != nil {
+		return err
+	}
+	uuids := blockUUIDs(f, "uuid", "org_uuid")
+	if len(uuids) == 0 {
+		return saveFail(c, "Could not add OrgBlocklist", nil, map[string][]string{"uuids": {"No UUID given."}})
+	}
+	var last *store.OrgBlock
+	for _, u := range uuids {
+		u = strings.ToLower(strings.TrimSpace(u))
+		if !misp.IsUUID(u) {
+			return saveFail(c, "Could not add OrgBlocklist", nil, map[string][]string{"org_uuid": {"Invalid UUID " + u}})
+		}
+		b, err := c.a.st.AddOrgBlock(c.ctx, store.OrgBlock{OrgUUID: u, Comment: f.str("comment"), OrgName: f.str("org_name")})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return saveFail(c, "Could not add OrgBlocklist", nil, map[string][]string{"org_uuid": {err.Error()}})
+		}
+		if b != nil {
+			last = b
+		}
+	}
+	if len(uuids) == 1 && last != nil {
+		return c.reply(http.StatusOK, orgBlockJSON(last))
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "OrgBlocklist saved", itoa(int64(len(uuids)))+" entries saved.", nil))
+}
+
+func (c *call) orgBlocklistsDelete() error {
+	ref := strings.ToLower(c.path.Arg(0))
+	list, err := c.a.st.OrgBlocks(c.ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range list {
+		if itoa(b.ID) == ref || b.OrgUUID == ref {
+			if err := c.a.st.DeleteOrgBlock(c.ctx, b.OrgUUID); err != nil {
+				return notFoundOr(err, "Invalid blocklist entry")
+			}
+			return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", itoa(b.ID)))
+		}
+	}
+	return notFound("Invalid blocklist entry")
+}
+
+// organisations
+
+func (c *call) organisationsView() error {
+	o, err := c.a.st.Org(c.ctx, c.path.Arg(0))
+	if err != nil || c.path.Arg(0) == "" {
+		return notFound("Invalid organisation")
+	}
+	return c.reply(http.StatusOK, map[string]any{"Organisation": orgJSON(o)})
+}
+
+func (c *call) organisationsEdit() error {
+	old, err := c.a.st.Org(c.ctx, c.path.Arg(0))
+	if err != nil || c.path.Arg(0) == "" {
+		return notFound("Invalid organisation")
+	}
+	f, err := c.fields("Organisation")
+	if err != nil {
+		return err
+	}
+	o := *old
+	for k, dst := range map[string]*string{"name": &o.Name, "description": &o.Description, "type": &o.Type,
+		"nationality": &o.Nationality, "sector": &o.Sector, "contacts": &o.Contacts} {
+		if f.has(k) {
+			*dst = f.str(k)
+		}
+	}
+	if f.has("local") {
+		o.Local = f.flag("local")
+	}
+	out, err := c.a.st.UpdateOrg(c.ctx, itoa(old.ID), o)
+	if err != nil {
+		return saveFail(c, "The organisation could not be saved.", itoa(old.ID), map[string][]string{"name": {err.Error()}})
+	}
+	return c.reply(http.StatusOK, map[string]any{"Organisation": orgJSON(out)})
+}
+
+func (c *call) organisationsDelete() error {
+	o, err := c.a.st.Org(c.ctx, c.path.Arg(0))
+	if err != nil || c.path.Arg(0) == "" {
+		return notFound("Invalid organisation")
+	}
+	if err := c.a.st.DeleteOrg(c.ctx, itoa(o.ID)); err != nil {
+		if errors.Is(err, store.ErrInUse) {
+			return saveFail(c, "Organisation could not be deleted.", itoa(o.ID), err.Error())
+		}
+		return notFoundOr(err, "Invalid organisation")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Organisation deleted", "Organisation deleted", itoa(o.ID)))
+}
+
+// users
+
+// mayAdminUser: a site admin any user, an org admin the users of its organisation who
+// are not site admins.
+func (c *call) mayAdminUser(u *store.User) bool {
+	me := &c.who.User
+	return me.Role.PermSiteAdmin || (me.Role.PermAdmin && u.OrgID == me.OrgID && !u.Role.PermSiteAdmin)
+}
+
+func (c *call) usersIndex() error {
+	users, err := c.a.st.Users(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range users {
+		if c.mayAdminUser(&users[i]) {
+			out = append(out, userJSON(&users[i], c.who))
+		}
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+func (c *call) userArg() (*store.User, error) {
+	if c.path.Arg(0) == "" {
+		return nil, notFound("Invalid user")
+	}
+	u, err := c.a.st.User(c.ctx, c.path.Arg(0))
+	if err != nil || !c.mayAdminUser(u) {
+		return nil, notFound("Invalid user")
+	}
+	return u, nil
+}
+
+func (c *call) usersEdit() error {
+	u, err := c.userArg()
+	if err != nil {
+		return err
+	}
+	f, err := c.fields("User")
+	if err != nil {
+		return err
+	}
+	ch := store.UserChange{Email: f.str("email"), RoleRef: f.str("role_id"), OrgRef: f.str("org_id")}
+	if f.has("disabled") {
+		d := f.flag("disabled")
+		ch.Disabled = &d
+	}
+	me := &c.who.User
+	if !me.Role.PermSiteAdmin {
+		// an org admin keeps users in its organisation and cannot hand out site admin
+		ch.OrgRef = ""
+		if ch.RoleRef != "" {
+			if r, err := c.a.st.Role(c.ctx, ch.RoleRef); err != nil || r.PermSiteAdmin {
+				return forbidden("You do not have permission to do that.")
+			}
+		}
+	}
+	out, err := c.a.st.UpdateUser(c.ctx, itoa(u.ID), ch)
+	if err != nil {
+		return saveFail(c, "The user could not be saved.", itoa(u.ID), map[string][]string{"User": {err.Error()}})
+	}
+	return c.reply(http.StatusOK, userJSON(out, nil))
+}
+
+func (c *call) usersDelete() error {
+	u, err := c.userArg()
+	if err != nil {
+		return err
+	}
+	if u.ID == c.who.User.ID {
+		return forbidden("You cannot delete yourself.")
+	}
+	if err := c.a.st.DeleteUser(c.ctx, itoa(u.ID)); err != nil {
+		return notFoundOr(err, "Invalid user")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "User deleted.", "User deleted.", itoa(u.ID)))
+}
+
+// auth keys
+
+// keyUser is the user whose keys a request addresses: the caller's own (any user with
+// perm_auth), anyone's for a site admin, the org's users for an org admin.
+func (c *call) keyUser(ref string) (*store.User, error) {
+	me := &c.who.User
+	if ref == "" || ref == "me" || ref == itoa(me.ID) {
+		return me, nil
+	}
+	u, err := c.a.st.User(c.ctx, ref)
+	if err != nil || !c.mayAdminUser(u) {
+		return nil, notFound("Invalid user")
+	}
+	return u, nil
+}
+
+func (c *call) authKeysAddChecked() error {
+	if _, err := c.keyUser(c.path.Arg(0)); err != nil {
+		return err
+	}
+	return c.authKeysAdd()
+}
+
+func authKeyJSON(k *store.AuthKey, u *store.User) map[string]any {
+	ips := any(nil)
+	if len(k.AllowedIPs) > 0 {
+		ips = k.AllowedIPs
+	}
+	m := map[string]any{"AuthKey": map[string]any{
+		"id": itoa(k.ID), "uuid": k.UUID, "authkey_start": k.AuthkeyStart, "authkey_end": k.AuthkeyEnd,
+		"created": itoa(k.Created), "expiration": itoa(k.Expiration), "read_only": k.ReadOnly, "comment": k.Comment,
+		"allowed_ips": ips, "unique_ips": []string{}, "user_id": itoa(k.UserID), "last_used": itoa(k.LastUsed),
+	}}
+	if u != nil {
+		m["User"] = map[string]any{"id": itoa(u.ID), "email": u.Email, "org_id": itoa(u.OrgID), "role_id": itoa(u.RoleID)}
+	}
+	return m
+}
+
+// authKeysIndex is GET /auth_keys/index[/<user>]: the keys the caller may manage, never
+// a key itself.
+func (c *call) authKeysIndex() error {
+	var users []store.User
+	if ref := c.path.Arg(0); ref != "" || !permAdmin(&c.who.User.Role) {
+		u, err := c.keyUser(ref)
+		if err != nil {
+			return err
+		}
+		users = []store.User{*u}
+	} else {
+		all, err := c.a.st.Users(c.ctx)
+		if err != nil {
+			return err
+		}
+		for i := range all {
+			if all[i].ID == c.who.User.ID || c.mayAdminUser(&all[i]) {
+				users = append(users, all[i])
+			}
+		}
+	}
+	out := []any{}
+	for i := range users {
+		keys, err := c.a.st.AuthKeys(c.ctx, itoa(users[i].ID))
+		if err != nil {
+			return err
+		}
+		for j := range keys {
+			out = append(out, authKeyJSON(&keys[j], &users[i]))
+		}
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+func (c *call) authKeysDelete() error {
+	ref := c.path.Arg(0)
+	if ref == "" {
+		return notFound("Invalid auth key")
+	}
+	users, err := c.a.st.Users(c.ctx)
+	if err != nil {
+		return err
+	}
+	for i := range users {
+		u := &users[i]
+		if u.ID != c.who.User.ID && !c.mayAdminUser(u) {
+			continue
+		}
+		keys, err := c.a.st.AuthKeys(c.ctx, itoa(u.ID))
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if itoa(k.ID) == ref || strings.EqualFold(k.UUID, ref) {
+				if err := c.a.st.DeleteAuthKey(c.ctx, itoa(k.ID)); err != nil {
+					return notFoundOr(err, "Invalid auth key")
+				}
+				return c.reply(http.StatusOK, saveSuccess(c, "AuthKey deleted.", "AuthKey deleted.", itoa(k.ID)))
+			}
+		}
+	}
+	return notFound("Invalid auth key")
+}
+
+// rolesIndex is GET /roles/index: [{"Role":{…}},…].
+func (c *call) rolesIndex() error {
+	roles, err := c.a.st.Roles(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range roles {
+		out = append(out, map[string]any{"Role": roleJSON(&roles[i])})
+	}
+	return c.reply(http.StatusOK, out)
+}

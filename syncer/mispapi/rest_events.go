@@ -1,0 +1,569 @@
+package mispapi
+
+// The event endpoints of MISP's user-facing REST API beyond sync: delete, publish,
+// unpublish, restSearch (events and attributes) and describeTypes.
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"mispdesk/assets"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+func permPublish(r *store.Role) bool   { return r.PermPublish || r.PermSiteAdmin }
+func permTagger(r *store.Role) bool    { return r.PermTagger || r.PermSiteAdmin }
+func permTagEditor(r *store.Role) bool { return r.PermTagEditor || r.PermSiteAdmin }
+func permGalaxy(r *store.Role) bool    { return r.PermGalaxyEditor || r.PermSiteAdmin }
+func permAdmin(r *store.Role) bool     { return r.PermAdmin || r.PermSiteAdmin }
+func permAnalyst(r *store.Role) bool   { return r.PermAnalystData || r.PermSiteAdmin }
+
+// registerREST adds the endpoints PyMISP and users' scripts call.
+func (a *API) registerREST() {
+	const get, post, getPost, del = "GET", "POST,PUT", "GET,POST,PUT", "POST,PUT,DELETE"
+	a.handle("attributes/describeTypes", get, permAuth, (*call).describeTypes)
+	a.handle("events/restSearch", getPost, permAuth, (*call).eventsRestSearch)
+	a.handle("attributes/restSearch", getPost, permAuth, (*call).attributesRestSearch)
+	a.handleWrite("events/delete", del, permModify, (*call).eventsDelete)
+	a.handleWrite("events/publish", post, permPublish, (*call).eventsPublish)
+	a.handleWrite("events/alert", post, permPublish, (*call).eventsPublish)
+	a.handleWrite("events/unpublish", post, permPublish, (*call).eventsUnpublish)
+	a.registerElements()
+	a.registerTags()
+	a.registerAdmin()
+}
+
+func (c *call) describeTypes() error {
+	c.replyRaw(http.StatusOK, assets.DescribeTypesJSON())
+	return nil
+}
+
+// mayModify says whether the caller may change the event: a site admin any, a user with
+// perm_modify_org (or perm_modify) the events its organisation created, as MISP's ACL does.
+func (c *call) mayModify(row *store.IndexRow) error {
+	u := &c.who.User
+	r := &u.Role
+	if r.PermSiteAdmin {
+		return nil
+	}
+	if row.OrgcID == u.OrgID && (r.PermModifyOrg || r.PermModify) {
+		return nil
+	}
+	return forbidden("You do not have permission to do that.")
+}
+
+// eventsDelete is POST|DELETE /events/delete/<id|uuid>.
+func (c *call) eventsDelete() error {
+	ref := c.path.Arg(0)
+	if ref == "" {
+		// MISP also takes {"id": …} in the body for a bulk delete.
+		f, err := c.fields("Event")
+		if err != nil {
+			return err
+		}
+		ref = f.str("id")
+	}
+	row, err := c.visibleRow(ref)
+	if err != nil {
+		return err
+	}
+	if err := c.mayModify(row); err != nil {
+		return err
+	}
+	block := c.a.cfg.BlocklistOnDelete || c.path.Flag("blocklist")
+	if err := c.a.st.DeleteEvent(c.ctx, itoa(row.ID), block, "Deleted over the API by "+c.who.User.Email); err != nil {
+		return notFoundOr(err, "Invalid event")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Event deleted.", "Event deleted.", itoa(row.ID)))
+}
+
+// eventsPublish is POST /events/publish/<id|uuid>: publish and queue the pushes.
+func (c *call) eventsPublish() error {
+	row, err := c.visibleRow(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
+		return forbidden("You do not have the permission to do that.")
+	}
+	res, err := c.a.st.Publish(c.ctx, itoa(row.ID))
+	if err != nil {
+		return notFoundOr(err, "Invalid event")
+	}
+	if res.Queued > 0 && c.a.cfg.Wake != nil {
+		c.a.cfg.Wake()
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Job queued", "Job queued", itoa(row.ID)))
+}
+
+// eventsUnpublish is POST /events/unpublish/<id|uuid>.
+func (c *call) eventsUnpublish() error {
+	row, err := c.visibleRow(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
+		return forbidden("You do not have the permission to do that.")
+	}
+	if err := c.a.st.Unpublish(c.ctx, itoa(row.ID)); err != nil {
+		return notFoundOr(err, "Invalid event")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Event unpublished.", "Event unpublished.", itoa(row.ID)))
+}
+
+// search is a parsed restSearch request.
+type search struct {
+	q                store.SearchQuery
+	limit, page      int
+	metadata         bool
+	includeEventUUID bool
+	// attribute-level filters also decide which attributes of a found event are shown
+	filterAttrs bool
+}
+
+// parseSearch reads restSearch's filters (MISP's RestSearch component): the index's
+// event filters plus value, type, category, to_ids, deleted, attribute uuid, and tags
+// matched on the event or its attributes. forAttributes reads timestamp and uuid as the
+// attribute's, as attributes/restSearch does.
+func (c *call) parseSearch(forAttributes bool) (*search, error) {
+	params, err := c.indexParams()
+	if err != nil {
+		return nil, err
+	}
+	if rf := strings.ToLower(scalar(params["returnformat"])); rf != "" && rf != "json" {
+		return nil, httpError(http.StatusBadRequest, "Invalid return format: this instance serves json only.")
+	}
+	eventParams := map[string]any{}
+	s := &search{page: 1}
+	af := &s.q.Attribute
+	now := time.Now()
+	for k, v := range params {
+		switch k {
+		case "value", "values":
+			vals := values(v)
+			af.Values, af.ValuesNOT = append(af.Values, vals.or...), append(af.ValuesNOT, vals.not...)
+		case "type", "types":
+			vals := values(v)
+			af.Types, af.TypesNOT = append(af.Types, vals.or...), append(af.TypesNOT, vals.not...)
+		case "category", "categories":
+			vals := values(v)
+			af.Categories, af.CategoriesNOT = append(af.Categories, vals.or...), append(af.CategoriesNOT, vals.not...)
+		case "to_ids":
+			if vals := values(v).or; len(vals) == 1 {
+				b := truthy(vals[0])
+				af.ToIDs = &b
+			}
+		case "deleted":
+			vals := values(v).or
+			hasT, hasF := false, false
+			for _, d := range vals {
+				if truthy(d) {
+					hasT = true
+				} else {
+					hasF = true
+				}
+			}
+			af.OnlyDeleted = hasT && !hasF
+			af.WithDeleted = hasT && hasF
+		case "tags", "tag":
+			vals := values(v)
+			for _, t := range vals.or {
+				if strings.Contains(t, "&") {
+					s.q.AnyTagsAND = append(s.q.AnyTagsAND, nonEmpty(strings.Split(t, "&"))...)
+				} else {
+					s.q.AnyTagsOR = append(s.q.AnyTagsOR, t)
+				}
+			}
+			s.q.AnyTagsAND = append(s.q.AnyTagsAND, vals.and...)
+			s.q.AnyTagsNOT = append(s.q.AnyTagsNOT, vals.not...)
+		case "limit":
+			s.limit = atoiDefault(scalar(v), 0)
+		case "page":
+			s.page = max(atoiDefault(scalar(v), 1), 1)
+		case "metadata":
+			s.metadata = truthy(v)
+		case "includeeventuuid":
+			s.includeEventUUID = truthy(v)
+		case "date":
+			from, to, err := timeRange(v, now)
+			if err != nil {
+				return nil, err
+			}
+			if from != 0 {
+				eventParams["datefrom"] = time.Unix(from, 0).UTC().Format("2006-01-02")
+			}
+			if to != 0 {
+				eventParams["dateuntil"] = time.Unix(to, 0).UTC().Format("2006-01-02")
+			}
+		case "last":
+			eventParams["publish_timestamp"] = v
+		case "timestamp", "attribute_timestamp":
+			if forAttributes || k == "attribute_timestamp" {
+				from, to, err := timeRange(v, now)
+				if err != nil {
+					return nil, err
+				}
+				af.TimestampFrom, af.TimestampTo = from, to
+			} else {
+				eventParams[k] = v
+			}
+		case "event_timestamp":
+			eventParams["timestamp"] = v
+		case "uuid":
+			if forAttributes {
+				af.UUIDs = append(af.UUIDs, values(v).or...)
+			} else {
+				eventParams[k] = v
+			}
+		case "id":
+			if forAttributes {
+				af.UUIDs = append(af.UUIDs, values(v).or...)
+			}
+		default:
+			eventParams[k] = v
+		}
+	}
+	f, err := parseIndexFilter(eventParams, now)
+	if err != nil {
+		return nil, err
+	}
+	s.q.Event = f.q
+	s.filterAttrs = len(af.Values)+len(af.ValuesNOT)+len(af.Types)+len(af.TypesNOT)+len(af.Categories)+len(af.CategoriesNOT)+len(af.UUIDs) > 0 ||
+		af.ToIDs != nil || af.TimestampFrom != 0 || af.TimestampTo != 0
+	return s, nil
+}
+
+// matchAttr applies the attribute filter to one attribute, as the store's query does.
+func matchAttr(f *store.AttributeFilter, a *misp.Attribute) bool {
+	d := bool(a.Deleted)
+	if (f.OnlyDeleted && !d) || (!f.OnlyDeleted && !f.WithDeleted && d) {
+		return false
+	}
+	if f.ToIDs != nil && bool(a.ToIDs) != *f.ToIDs {
+		return false
+	}
+	if len(f.Types) > 0 && !slices.Contains(f.Types, a.Type) || slices.Contains(f.TypesNOT, a.Type) {
+		return false
+	}
+	if len(f.Categories) > 0 && !slices.Contains(f.Categories, a.Category) || slices.Contains(f.CategoriesNOT, a.Category) {
+		return false
+	}
+	if f.TimestampFrom != 0 && int64(a.Timestamp) < f.TimestampFrom || f.TimestampTo != 0 && int64(a.Timestamp) > f.TimestampTo {
+		return false
+	}
+	if len(f.UUIDs) > 0 {
+		ok := false
+		for _, u := range f.UUIDs {
+			if strings.EqualFold(u, a.UUID) || u == itoa(int64(a.ID)) {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(f.Values) > 0 && !valueMatches(f.Values, a) || len(f.ValuesNOT) > 0 && valueMatches(f.ValuesNOT, a) {
+		return false
+	}
+	return true
+}
+
+func valueMatches(pats []string, a *misp.Attribute) bool {
+	v1, v2 := store.SplitValue(a.Type, a.Value)
+	for _, p := range pats {
+		if strings.Contains(p, "%") {
+			if likeMatch(p, a.Value) || likeMatch(p, v1) || (v2 != "" && likeMatch(p, v2)) {
+				return true
+			}
+		} else if p == a.Value || p == v1 || (v2 != "" && p == v2) {
+			return true
+		}
+	}
+	return false
+}
+
+// likeMatch is SQL LIKE with % only, case-insensitive as SQLite's LIKE is for ASCII.
+func likeMatch(pattern, s string) bool {
+	parts := strings.Split(strings.ToLower(pattern), "%")
+	s = strings.ToLower(s)
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for i, p := range parts[1:] {
+		if i == len(parts)-2 {
+			return strings.HasSuffix(s, p)
+		}
+		j := strings.Index(s, p)
+		if j < 0 {
+			return false
+		}
+		s = s[j+len(p):]
+	}
+	return s == ""
+}
+
+// rowEvent is an event's metadata from its index row and tags, without loading children.
+func rowEventMeta(r *store.IndexRow, tags []misp.Tag) *misp.Event {
+	ev := &misp.Event{
+		ID: misp.Int(r.ID), UUID: r.UUID, Info: r.Info, Date: r.Date, ThreatLevelID: misp.Int(r.ThreatLevelID),
+		Analysis: misp.Analysis(r.Analysis), AttributeCount: misp.Int(r.AttributeCount), Timestamp: misp.Int(r.Timestamp),
+		PublishTimestamp: misp.Int(r.PublishTimestamp), SightingTimestamp: misp.Int(r.SightingTimestamp),
+		Published: misp.Bool(r.Published), Locked: misp.Bool(r.Locked), Distribution: r.Distribution,
+		SharingGroupID: misp.Int(r.SharingGroupID), DisableCorrelation: misp.Bool(r.DisableCorrelation),
+		ProposalEmailLock: misp.Bool(r.ProposalEmailLock), ExtendsUUID: r.ExtendsUUID,
+		OrgID: misp.Int(r.OrgID), OrgcID: misp.Int(r.OrgcID),
+		Org:  &misp.Org{ID: misp.Int(r.OrgID), UUID: r.OrgUUID, Name: r.OrgName},
+		Orgc: &misp.Org{ID: misp.Int(r.OrgcID), UUID: r.OrgcUUID, Name: r.OrgcName},
+		Tag:  tags, Attribute: []misp.Attribute{}, Object: []misp.Object{},
+	}
+	if r.Protected.Valid {
+		ev.Protected = misp.OptBool{Set: true, Value: r.Protected.Int64 != 0}
+	}
+	return ev
+}
+
+// searchEvents walks the visible events matching s, loading each whole unless metadata,
+// with the attributes the filter selects; fn returns false to stop.
+func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
+	vis := c.visibility()
+	inst, err := c.instance()
+	if err != nil {
+		return err
+	}
+	var rows []store.IndexRow
+	var failure error
+	flush := func() bool {
+		if len(rows) == 0 {
+			return true
+		}
+		batch := rows
+		rows = nil
+		var tags map[int64][]misp.Tag
+		if s.metadata {
+			ids := make([]int64, len(batch))
+			for i := range batch {
+				ids[i] = batch[i].ID
+			}
+			if tags, failure = c.a.st.EventTagsOf(c.ctx, ids); failure != nil {
+				return false
+			}
+		}
+		for i := range batch {
+			r := &batch[i]
+			var ev *misp.Event
+			if s.metadata {
+				ev = rowEventMeta(r, tags[r.ID])
+				if sg, err := vis.sharingGroup(r.SharingGroupID); err == nil && r.Distribution == misp.SharingGroupDist {
+					ev.SharingGroup = sg
+				}
+				if c.viewer.PermSync && !c.viewer.SiteAdmin {
+					ev.Tag = dropLocal(ev.Tag)
+				}
+			} else {
+				full, err := c.a.st.Event(c.ctx, itoa(r.ID))
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					failure = err
+					return false
+				}
+				out, d := inst.Visible(c.viewer, full)
+				if out == nil || !d.Allowed {
+					continue
+				}
+				ev = out
+				if !keepAttributes(ev, &s.q.Attribute, s.filterAttrs) {
+					continue
+				}
+			}
+			if !fn(ev) {
+				return false
+			}
+		}
+		return true
+	}
+	stopped := false
+	err = c.a.st.SearchEvents(c.ctx, s.q, func(r *store.IndexRow) bool {
+		ok, err := vis.canSee(r)
+		if err != nil {
+			failure = err
+			return false
+		}
+		if !ok {
+			return true
+		}
+		rows = append(rows, *r)
+		if len(rows) >= 256 {
+			if !flush() {
+				stopped = true
+				return false
+			}
+		}
+		return true
+	})
+	if err == nil && !stopped && failure == nil {
+		flush()
+	}
+	if err == nil {
+		err = failure
+	}
+	return err
+}
+
+// keepAttributes trims a visible event to the attributes the filter selects (objects
+// keep the matching ones and go when none do); it reports whether anything matched.
+func keepAttributes(ev *misp.Event, f *store.AttributeFilter, filtering bool) bool {
+	if !filtering {
+		attrs := ev.Attribute[:0]
+		for _, a := range ev.Attribute {
+			if matchAttr(f, &a) {
+				attrs = append(attrs, a)
+			}
+		}
+		ev.Attribute = attrs
+		for i := range ev.Object {
+			o := &ev.Object[i]
+			oa := o.Attribute[:0]
+			for _, a := range o.Attribute {
+				if matchAttr(f, &a) {
+					oa = append(oa, a)
+				}
+			}
+			o.Attribute = oa
+		}
+		return true
+	}
+	n := 0
+	attrs := ev.Attribute[:0]
+	for _, a := range ev.Attribute {
+		if matchAttr(f, &a) {
+			attrs = append(attrs, a)
+		}
+	}
+	ev.Attribute = attrs
+	n += len(attrs)
+	objs := ev.Object[:0]
+	for _, o := range ev.Object {
+		oa := o.Attribute[:0]
+		for _, a := range o.Attribute {
+			if matchAttr(f, &a) {
+				oa = append(oa, a)
+			}
+		}
+		if len(oa) > 0 {
+			o.Attribute = oa
+			objs = append(objs, o)
+			n += len(oa)
+		}
+	}
+	ev.Object = objs
+	return n > 0
+}
+
+// eventsRestSearch is GET|POST /events/restSearch: {"response":[{"Event":{…}},…]}.
+func (c *call) eventsRestSearch() error {
+	s, err := c.parseSearch(false)
+	if err != nil {
+		return err
+	}
+	skip := 0
+	if s.limit > 0 {
+		skip = min((s.page-1)*s.limit, 1<<40)
+	}
+	b := make([]byte, 0, 4096)
+	b = append(b, `{"response":[`...)
+	n := 0
+	var encErr error
+	err = c.searchEvents(s, func(ev *misp.Event) bool {
+		if skip > 0 {
+			skip--
+			return true
+		}
+		if s.metadata {
+			ev.Attribute, ev.Object = nil, nil
+		}
+		eb, err := misp.MarshalEvent(ev)
+		if err != nil {
+			encErr = err
+			return false
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, eb...)
+		n++
+		return s.limit == 0 || n < s.limit
+	})
+	if err == nil {
+		err = encErr
+	}
+	if err != nil {
+		return err
+	}
+	b = append(b, "]}"...)
+	c.w.Header().Set("X-Result-Count", strconv.Itoa(n))
+	c.replyRaw(http.StatusOK, b)
+	return nil
+}
+
+// attributesRestSearch is GET|POST /attributes/restSearch:
+// {"response":{"Attribute":[…]}}, each attribute with its Event's summary.
+func (c *call) attributesRestSearch() error {
+	s, err := c.parseSearch(true)
+	if err != nil {
+		return err
+	}
+	s.metadata = false
+	s.filterAttrs = true // attributes are listed one by one: every filter applies
+	skip := 0
+	if s.limit > 0 {
+		skip = min((s.page-1)*s.limit, 1<<40)
+	}
+	out := []any{}
+	err = c.searchEvents(s, func(ev *misp.Event) bool {
+		evSum := map[string]any{"id": itoa(int64(ev.ID)), "org_id": itoa(int64(ev.OrgID)), "orgc_id": itoa(int64(ev.OrgcID)),
+			"distribution": itoa(int64(ev.Distribution)), "info": ev.Info, "uuid": ev.UUID, "date": ev.Date, "published": bool(ev.Published)}
+		emit := func(a misp.Attribute, obj *misp.Object) bool {
+			if skip > 0 {
+				skip--
+				return true
+			}
+			m := attributeJSON(&a, ev)
+			m["Event"] = evSum
+			if obj != nil {
+				m["Object"] = map[string]any{"id": itoa(int64(obj.ID)), "uuid": obj.UUID, "name": obj.Name,
+					"meta-category": obj.MetaCategory, "distribution": itoa(int64(obj.Distribution)), "sharing_group_id": itoa(int64(obj.SharingGroupID))}
+			}
+			if s.includeEventUUID {
+				m["event_uuid"] = ev.UUID
+			}
+			out = append(out, m)
+			return s.limit == 0 || len(out) < s.limit
+		}
+		for _, a := range ev.Attribute {
+			if !emit(a, nil) {
+				return false
+			}
+		}
+		for i := range ev.Object {
+			for _, a := range ev.Object[i].Attribute {
+				if !emit(a, &ev.Object[i]) {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("X-Result-Count", strconv.Itoa(len(out)))
+	return c.reply(http.StatusOK, map[string]any{"response": map[string]any{"Attribute": out}})
+}

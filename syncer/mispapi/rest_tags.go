@@ -1,0 +1,940 @@
+package mispapi
+
+// Tags, galaxies and clusters, analyst data, proposals and sightings.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+func (a *API) registerTags() {
+	const get, post, getPost, del = "GET", "POST,PUT", "GET,POST,PUT", "POST,PUT,DELETE"
+	a.handle("tags/index", get, permAuth, (*call).tagsIndex)
+	a.handle("tags/view", get, permAuth, (*call).tagsView)
+	a.handle("tags/search", getPost, permAuth, (*call).tagsIndex)
+	a.handleWrite("tags/add", post, permTagEditor, (*call).tagsAdd)
+	a.handleWrite("tags/delete", del, permSiteAdmin, (*call).tagsDelete)
+	a.handleWrite("tags/attachTagToObject", post, permTagger, (*call).tagsAttach)
+	a.handleWrite("tags/removeTagFromObject", post, permTagger, (*call).tagsRemove)
+
+	a.handle("galaxies/index", getPost, permAuth, (*call).galaxiesIndex)
+	a.handle("galaxies/view", get, permAuth, (*call).galaxiesView)
+	a.handleWrite("galaxies/attachCluster", post, permTagger, (*call).galaxiesAttachCluster)
+	a.handleWrite("galaxy_clusters/add", post, permGalaxy, (*call).galaxyClustersAdd)
+	a.handle("galaxy_clusters/view", get, permAuth, (*call).galaxyClusterView)
+	a.handle("galaxy_clusters/restSearch", getPost, permAuth, (*call).galaxyClustersRestSearch)
+	a.handle("galaxy_clusters/index", getPost, permAuth, (*call).galaxyClustersRestSearch)
+	a.handleWrite("galaxy_clusters/delete", del, permGalaxy, (*call).galaxyClustersDelete)
+
+	a.handleWrite("analyst_data/add", post, permAnalyst, (*call).analystDataAdd)
+	a.handle("analyst_data/view", get, permAuth, (*call).analystDataView)
+	a.handle("analyst_data/index", getPost, permAuth, (*call).analystDataIndex)
+
+	a.handleWrite("shadow_attributes/add", post, permAdd, (*call).shadowAttributesAdd)
+	a.handleWrite("shadow_attributes/edit", post, permAdd, (*call).shadowAttributesAdd)
+	a.handleWrite("shadow_attributes/delete", del, permAdd, (*call).shadowAttributesDelete)
+	a.handleWrite("shadow_attributes/accept", post, permModify, (*call).shadowAttributesAccept)
+	a.handleWrite("shadow_attributes/discard", post, permAuth, (*call).shadowAttributesDiscard)
+
+	a.handleWrite("sightings/add", post, permSighting, (*call).sightingsAdd)
+	a.handle("sightings/listSightings", getPost, permAuth, (*call).sightingsList)
+}
+
+func tagJSON(t *store.TagRow) map[string]any {
+	return map[string]any{
+		"id": itoa(t.ID), "name": t.Name, "colour": t.Colour, "exportable": t.Exportable, "org_id": itoa(t.OrgID),
+		"user_id": itoa(t.UserID), "hide_tag": t.HideTag, "numerical_value": nullable(t.NumericalValue), "is_galaxy": t.IsGalaxy,
+		"is_custom_galaxy": t.IsCustomGalaxy, "local_only": t.LocalOnly, "count": t.EventCount, "attribute_count": t.AttributeCount,
+		"favourite": false, "inherited": 0,
+	}
+}
+
+// tagsIndex is GET /tags/index[/searchall:…]: {"Tag":[…]}.
+func (c *call) tagsIndex() error {
+	search := c.path.Param("searchall")
+	if search == "" {
+		search = c.path.Arg(0)
+	}
+	tags, err := c.a.st.Tags(c.ctx, search)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(tags))
+	for i := range tags {
+		out = append(out, tagJSON(&tags[i]))
+	}
+	return c.reply(http.StatusOK, map[string]any{"Tag": out})
+}
+
+func (c *call) tagsView() error {
+	t, err := c.a.st.Tag(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid tag")
+	}
+	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(t)})
+}
+
+// tagsAdd is POST /tags/add: {"Tag":{…}} back.
+func (c *call) tagsAdd() error {
+	f, err := c.fields("Tag")
+	if err != nil {
+		return err
+	}
+	t := store.TagRow{Name: f.str("name"), Colour: f.str("colour"), Exportable: true, HideTag: f.flag("hide_tag"),
+		NumericalValue: f.str("numerical_value"), LocalOnly: f.flag("local_only"), UserID: c.who.User.ID}
+	if f.has("exportable") {
+		t.Exportable = f.flag("exportable")
+	}
+	if f.flag("org_id") || f.str("org_id") != "" {
+		t.OrgID = atoi64(f.str("org_id"))
+	}
+	out, err := c.a.st.AddTag(c.ctx, t)
+	if err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return saveFail(c, "Could not add Tag", nil, map[string][]string{"name": {"A similar name already exists for a Tag."}})
+		}
+		if errors.Is(err, store.ErrInvalidEvent) {
+			return saveFail(c, "Could not add Tag", nil, map[string][]string{"name": {"This field cannot be left empty."}})
+		}
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(out)})
+}
+
+func (c *call) tagsDelete() error {
+	t, err := c.a.st.Tag(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid tag")
+	}
+	if err := c.a.st.DeleteTag(c.ctx, itoa(t.ID)); err != nil {
+		return notFoundOr(err, "Invalid tag")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Tag deleted.", "Tag deleted.", itoa(t.ID)))
+}
+
+// tagTarget is what a tag is attached to: an event, or an attribute of it.
+type tagTarget struct {
+	row  *store.IndexRow
+	attr *store.ElementRef // nil: the event
+}
+
+func (c *call) tagTarget(ref string) (*tagTarget, error) {
+	if ref == "" {
+		return nil, notFound("Invalid object.")
+	}
+	if row, err := c.a.st.EventRow(c.ctx, ref); err == nil && misp.IsUUID(strings.ToLower(ref)) {
+		if ok, err := c.visibility().canSee(row); err != nil {
+			return nil, err
+		} else if ok {
+			return &tagTarget{row: row}, nil
+		}
+		return nil, notFound("Invalid object.")
+	}
+	el, row, err := c.element(store.ElemAttribute, ref, "Invalid object.")
+	if err != nil {
+		return nil, err
+	}
+	return &tagTarget{row: row, attr: el}, nil
+}
+
+// tagsAttach is POST /tags/attachTagToObject {"uuid","tag","local"}: attach a tag (by
+// name or id; a galaxy cluster's tag attaches the cluster too) to an event or attribute.
+func (c *call) tagsAttach() error { return c.tagLink(true) }
+
+// tagsRemove is POST /tags/removeTagFromObject {"uuid","tag"}.
+func (c *call) tagsRemove() error { return c.tagLink(false) }
+
+func (c *call) tagLink(attach bool) error {
+	f, err := c.fields("")
+	if err != nil {
+		return err
+	}
+	ref, tagRef := f.str("uuid"), f.str("tag")
+	if ref == "" {
+		ref = c.path.Arg(0)
+	}
+	if tagRef == "" {
+		tagRef = c.path.Arg(1)
+	}
+	if strings.TrimSpace(tagRef) == "" {
+		return saveFail(c, "Invalid Tag", nil, "Tag not given.")
+	}
+	tg, err := c.tagTarget(ref)
+	if err != nil {
+		return err
+	}
+	local := f.flag("local") || c.path.Flag("local")
+	tag, err := c.a.st.Tag(c.ctx, tagRef)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound) && attach && !isNumeric(tagRef) && (permTagEditor(&c.who.User.Role) || local || c.isClusterTag(tagRef)):
+		// MISP creates a galaxy cluster's tag on first use, whoever attaches it
+		tag = &store.TagRow{Name: strings.TrimSpace(tagRef)}
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("Invalid Tag.")
+	default:
+		return err
+	}
+	what, whatID := "Event", itoa(tg.row.ID)
+	if tg.attr != nil {
+		what, whatID = "Attribute", itoa(tg.attr.ID)
+	}
+	if local {
+		// Local tags belong to this instance: the caller's org must own the event, or the
+		// caller be a site admin (MISP lets an org tag locally what it can see; it does
+		// so here too).
+		var attrID int64
+		if tg.attr != nil {
+			attrID = tg.attr.ID
+		}
+		if _, err := c.a.st.SetLocalTag(c.ctx, tg.row.ID, attrID, tag.Name, attach); err != nil {
+			return err
+		}
+	} else {
+		var cluster map[string]any
+		if attach && strings.HasPrefix(tag.Name, "misp-galaxy:") {
+			cluster, _ = c.clusterByTag(tag.Name)
+		}
+		_, err := c.changeEvent(tg.row, "Could not change tags", func(ev *misp.Event, now misp.Int) error {
+			tags := &ev.Tag
+			if tg.attr != nil {
+				a, _ := findAttribute(ev, tg.attr.UUID)
+				if a == nil {
+					return notFound("Invalid object.")
+				}
+				a.Timestamp = bump(a.Timestamp, now)
+				tags = &a.Tag
+				if cluster != nil {
+					a.Galaxy = addCluster(a.Galaxy, cluster)
+				}
+			} else if cluster != nil {
+				ev.Galaxy = addCluster(ev.Galaxy, cluster)
+			}
+			kept := (*tags)[:0]
+			for _, t := range *tags {
+				if !strings.EqualFold(t.Name, tag.Name) || bool(t.Local) {
+					kept = append(kept, t)
+				}
+			}
+			*tags = kept
+			if attach {
+				*tags = append(*tags, misp.Tag{Name: tag.Name, Colour: tag.Colour, Exportable: misp.OptBool{Set: true, Value: tag.Exportable || tag.ID == 0},
+					IsGalaxy: misp.Bool(strings.HasPrefix(tag.Name, "misp-galaxy:")), RelationshipType: misp.Text(f.str("relationship_type"))})
+			} else if tg.attr != nil {
+				a, _ := findAttribute(ev, tg.attr.UUID)
+				a.Galaxy = dropCluster(a.Galaxy, tag.Name)
+			} else {
+				ev.Galaxy = dropCluster(ev.Galaxy, tag.Name)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if t, err := c.a.st.Tag(c.ctx, tag.Name); err == nil {
+		tag = t
+	}
+	verb := "attached to"
+	if !attach {
+		verb = "removed from"
+	}
+	return c.reply(http.StatusOK, map[string]any{"saved": true,
+		"success":       fmt.Sprintf("Tag %s(%s) successfully %s %s(%s).", tag.Name, itoa(tag.ID), verb, what, whatID),
+		"check_publish": true})
+}
+
+func isNumeric(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
+
+func atoi64(s string) int64 { return int64(atoiDefault(s, 0)) }
+
+func (c *call) isClusterTag(name string) bool {
+	if !strings.HasPrefix(name, "misp-galaxy:") {
+		return false
+	}
+	_, err := c.clusterByTag(name)
+	return err == nil
+}
+
+// clusterByTag finds the stored cluster a galaxy tag names.
+func (c *call) clusterByTag(tagName string) (map[string]any, error) {
+	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, store.ClusterQuery{Value: tagName})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		if err == nil && cl["tag_name"] == tagName {
+			return cl, nil
+		}
+	}
+	return nil, store.ErrNotFound
+}
+
+// addCluster puts a stored cluster (GalaxyClusterJSON) under its galaxy in gs.
+func addCluster(gs []misp.Galaxy, cl map[string]any) []misp.Galaxy {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return gs
+	}
+	var members map[string]jsontext.Value
+	var mc misp.GalaxyCluster
+	var g misp.Galaxy
+	if json.Unmarshal(b, &members) != nil || json.Unmarshal(b, &mc) != nil || json.Unmarshal(members["Galaxy"], &g) != nil {
+		return gs
+	}
+	delete(mc.Extra, "Galaxy")
+	mc.ID, mc.GalaxyID = 0, 0
+	for i := range gs {
+		if gs[i].UUID == g.UUID {
+			for _, have := range gs[i].GalaxyCluster {
+				if have.TagName == mc.TagName {
+					return gs
+				}
+			}
+			gs[i].GalaxyCluster = append(gs[i].GalaxyCluster, mc)
+			return gs
+		}
+	}
+	g.ID = 0
+	g.GalaxyCluster = []misp.GalaxyCluster{mc}
+	return append(gs, g)
+}
+
+func dropCluster(gs []misp.Galaxy, tagName string) []misp.Galaxy {
+	out := gs[:0]
+	for _, g := range gs {
+		cl := g.GalaxyCluster[:0]
+		for _, c := range g.GalaxyCluster {
+			if c.TagName != tagName {
+				cl = append(cl, c)
+			}
+		}
+		g.GalaxyCluster = cl
+		if len(cl) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func galaxyJSON(g *store.GalaxyRow) map[string]any {
+	return map[string]any{"id": itoa(g.ID), "uuid": g.UUID, "name": g.Name, "type": g.Type, "description": g.Description,
+		"version": g.Version, "icon": g.Icon, "namespace": g.Namespace, "enabled": true, "local_only": false, "kill_chain_order": nil,
+		"default": true, "org_id": "0", "orgc_id": "0", "created": "0000-00-00 00:00:00", "modified": "0000-00-00 00:00:00", "distribution": "3"}
+}
+
+// galaxiesIndex is GET /galaxies/index: [{"Galaxy":{…}},…].
+func (c *call) galaxiesIndex() error {
+	gs, err := c.a.st.Galaxies(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(gs))
+	for i := range gs {
+		out = append(out, map[string]any{"Galaxy": galaxyJSON(&gs[i])})
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// galaxiesView is GET /galaxies/view/<id|uuid>: {"Galaxy":{…},"GalaxyCluster":[…]}.
+func (c *call) galaxiesView() error {
+	g, err := c.a.st.Galaxy(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid galaxy")
+	}
+	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, store.ClusterQuery{GalaxyID: g.ID})
+	if err != nil {
+		return err
+	}
+	clusters := []any{}
+	for _, id := range ids {
+		if cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id)); err == nil {
+			delete(cl, "Galaxy")
+			clusters = append(clusters, cl)
+		}
+	}
+	return c.reply(http.StatusOK, map[string]any{"Galaxy": galaxyJSON(g), "GalaxyCluster": clusters})
+}
+
+// galaxyClustersAdd is POST /galaxy_clusters/add/<galaxy id|uuid>: a custom cluster.
+func (c *call) galaxyClustersAdd() error {
+	const failName = "Could not add GalaxyCluster"
+	g, err := c.a.st.Galaxy(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid galaxy")
+	}
+	f, err := c.fields("GalaxyCluster")
+	if err != nil {
+		return err
+	}
+	value := strings.TrimSpace(f.str("value"))
+	if value == "" {
+		return saveFail(c, failName, nil, map[string][]string{"value": {"A cluster needs a value."}})
+	}
+	m := map[string]jsontext.Value{}
+	for k, v := range f {
+		m[k] = v
+	}
+	u := strings.ToLower(f.str("uuid"))
+	if !misp.IsUUID(u) {
+		u = uuid.NewString()
+	}
+	q := func(s string) jsontext.Value { b, _ := json.Marshal(s); return b }
+	m["uuid"], m["value"], m["type"] = q(u), q(value), q(g.Type)
+	m["tag_name"] = q(fmt.Sprintf(`misp-galaxy:%s="%s"`, g.Type, u))
+	m["version"] = q(itoa(time.Now().Unix()))
+	m["default"] = jsontext.Value("false")
+	m["orgc_id"], m["org_id"] = q(itoa(c.who.User.OrgID)), q(itoa(c.who.User.OrgID))
+	if _, ok := m["distribution"]; !ok {
+		m["distribution"] = q("0")
+	}
+	m["Galaxy"], _ = json.Marshal(map[string]any{"uuid": g.UUID, "name": g.Name, "type": g.Type, "description": g.Description,
+		"version": g.Version, "icon": g.Icon, "namespace": g.Namespace})
+	delete(m, "id")
+	raw, err := json.Marshal(m, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+		return saveFail(c, failName, nil, map[string][]string{"GalaxyCluster": {err.Error()}})
+	}
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, u)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})
+}
+
+// galaxyClustersRestSearch is POST /galaxy_clusters/restSearch {"value","uuid","galaxy_id",
+// "limit"}: {"response":[{"GalaxyCluster":{…}},…]}.
+func (c *call) galaxyClustersRestSearch() error {
+	params, err := c.indexParams()
+	if err != nil {
+		return err
+	}
+	q := store.ClusterQuery{Value: scalar(params["value"]), Limit: atoiDefault(scalar(params["limit"]), 0)}
+	if q.Value == "" {
+		q.Value = scalar(params["searchall"])
+	}
+	if g := scalar(params["galaxy_id"]); g != "" {
+		gr, err := c.a.st.Galaxy(c.ctx, g)
+		if err != nil {
+			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
+		}
+		q.GalaxyID = gr.ID
+	}
+	if gu := scalar(params["galaxy_uuid"]); gu != "" {
+		gr, err := c.a.st.Galaxy(c.ctx, gu)
+		if err != nil {
+			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
+		}
+		q.GalaxyID = gr.ID
+	}
+	q.UUIDs = values(params["uuid"]).or
+	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, q)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for _, id := range ids {
+		if cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id)); err == nil {
+			out = append(out, map[string]any{"GalaxyCluster": cl})
+		}
+	}
+	return c.reply(http.StatusOK, map[string]any{"response": out})
+}
+
+func (c *call) galaxyClustersDelete() error {
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid galaxy cluster")
+	}
+	if d, _ := cl["default"].(jsontext.Value); string(d) == "true" && !c.who.User.Role.PermSiteAdmin {
+		return forbidden("Default galaxy clusters cannot be deleted.")
+	}
+	id, _ := cl["id"].(string)
+	if err := c.a.st.DeleteGalaxyCluster(c.ctx, id); err != nil {
+		return notFoundOr(err, "Invalid galaxy cluster")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster deleted.", "Galaxy cluster deleted.", id))
+}
+
+// galaxiesAttachCluster is POST /galaxies/attachCluster/<target id|uuid>/<event|attribute>
+// [/local:1] {"Galaxy":{"target_id":<cluster id|uuid>}} (PyMISP's attach_galaxy_cluster).
+func (c *call) galaxiesAttachCluster() error {
+	f, err := c.fields("Galaxy")
+	if err != nil {
+		return err
+	}
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, f.str("target_id"))
+	if err != nil {
+		return notFoundOr(err, "Invalid Galaxy cluster.")
+	}
+	tagName, _ := cl["tag_name"].(string)
+	target := c.path.Arg(0)
+	if strings.EqualFold(c.path.Arg(1), "event") && !misp.IsUUID(strings.ToLower(target)) {
+		if row, err := c.visibleRow(target); err == nil {
+			target = row.UUID
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"uuid": target, "tag": tagName, "local": c.path.Flag("local")})
+	c.r.Body = io.NopCloser(bytes.NewReader(body))
+	c.r.Header.Del("Content-Encoding")
+	if err := c.tagLink(true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// analyst data
+
+func analystKind(s string) string {
+	for _, k := range store.AnalystKinds {
+		if strings.EqualFold(k, s) {
+			return k
+		}
+	}
+	return ""
+}
+
+func analystJSON(d *store.AnalystData) map[string]any {
+	m := map[string]any{}
+	_ = json.Unmarshal(d.Body, &m)
+	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = itoa(d.ID), d.UUID, d.ObjectUUID, d.ObjectType
+	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, itoa(d.Distribution)
+	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = itoa(d.SharingGroupID), d.Created, d.Modified, d.Locked
+	m["note_type_name"] = d.Kind
+	return m
+}
+
+// analystVisible decides whether the caller may see an analyst data element: its own
+// distribution (0 keeps it to the creating org) and the event of the element it is about.
+func (c *call) analystVisible(d *store.AnalystData) bool {
+	if c.viewer.SiteAdmin || strings.EqualFold(d.OrgcUUID, c.who.User.Org.UUID) {
+		return true
+	}
+	if d.Distribution == 0 {
+		return false
+	}
+	ok, err := c.analystObjectVisible(d.ObjectUUID)
+	return err == nil && ok
+}
+
+func (c *call) analystObjectVisible(objectUUID string) (bool, error) {
+	if row, err := c.a.st.EventRow(c.ctx, objectUUID); err == nil {
+		return c.visibility().canSee(row)
+	}
+	for _, table := range []string{store.ElemAttribute, store.ElemObject, store.ElemReport} {
+		if _, _, err := c.element(table, objectUUID, "x"); err == nil {
+			return true, nil
+		}
+	}
+	for _, k := range store.AnalystKinds {
+		// notes about notes: visible when the note they are about is
+		if d, err := c.a.st.AnalystDataByRef(c.ctx, k, objectUUID); err == nil {
+			return c.analystVisible(d), nil
+		}
+	}
+	return false, nil
+}
+
+// analystDataAdd is POST /analyst_data/add/<Note|Opinion|Relationship>/<object uuid>/<object type>.
+func (c *call) analystDataAdd() error {
+	kind := analystKind(c.path.Arg(0))
+	if kind == "" {
+		return notFound("Invalid analyst data type.")
+	}
+	objUUID, objType := strings.ToLower(c.path.Arg(1)), c.path.Arg(2)
+	if !misp.IsUUID(objUUID) {
+		return notFound("Invalid object uuid.")
+	}
+	if ok, err := c.analystObjectVisible(objUUID); err != nil {
+		return err
+	} else if !ok {
+		return notFound("Invalid object uuid.")
+	}
+	f, err := c.fields(kind)
+	if err != nil {
+		return err
+	}
+	if kind == "Note" && strings.TrimSpace(f.str("note")) == "" {
+		return saveFail(c, "Could not add "+kind, nil, map[string][]string{"note": {"A note needs a text."}})
+	}
+	dist := int64(0)
+	if f.has("distribution") {
+		dist = atoi64(f.str("distribution"))
+	}
+	if dist < 0 || dist > 5 {
+		return saveFail(c, "Could not add "+kind, nil, map[string][]string{"distribution": {"Invalid distribution."}})
+	}
+	body := map[string]jsontext.Value{}
+	for k, v := range f {
+		body[k] = v
+	}
+	for _, k := range []string{"id", "uuid", "object_uuid", "object_type", "orgc_uuid", "org_uuid", "created", "modified"} {
+		delete(body, k)
+	}
+	if _, ok := body["authors"]; !ok {
+		body["authors"], _ = json.Marshal(c.who.User.Email)
+	}
+	bb, _ := json.Marshal(body, json.Deterministic(true))
+	d, err := c.a.st.AddAnalystData(c.ctx, store.AnalystData{UUID: strings.ToLower(f.str("uuid")), Kind: kind, ObjectUUID: objUUID,
+		ObjectType: objType, OrgcUUID: c.who.User.Org.UUID, OrgUUID: c.who.User.Org.UUID, Distribution: dist,
+		SharingGroupID: atoi64(f.str("sharing_group_id")), Body: bb})
+	if err != nil {
+		return saveFail(c, "Could not add "+kind, nil, map[string][]string{kind: {err.Error()}})
+	}
+	return c.reply(http.StatusOK, map[string]any{kind: analystJSON(d)})
+}
+
+func (c *call) analystDataView() error {
+	kind := analystKind(c.path.Arg(0))
+	if kind == "" {
+		return notFound("Invalid analyst data type.")
+	}
+	d, err := c.a.st.AnalystDataByRef(c.ctx, kind, c.path.Arg(1))
+	if err != nil || !c.analystVisible(d) {
+		return notFound("Invalid " + kind + ".")
+	}
+	return c.reply(http.StatusOK, map[string]any{kind: analystJSON(d)})
+}
+
+func (c *call) analystDataIndex() error {
+	kind := analystKind(c.path.Arg(0))
+	if kind == "" {
+		return notFound("Invalid analyst data type.")
+	}
+	list, err := c.a.st.AnalystDataList(c.ctx, kind, c.path.Param("object_uuid"))
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range list {
+		if c.analystVisible(&list[i]) {
+			out = append(out, map[string]any{kind: analystJSON(&list[i])})
+		}
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// proposals
+
+func proposalJSON(p *misp.ShadowAttribute, row *store.IndexRow) map[string]any {
+	m := map[string]any{}
+	b, _ := json.Marshal(p)
+	_ = json.Unmarshal(b, &m)
+	m["event_id"], m["event_uuid"], m["event_org_id"] = itoa(row.ID), row.UUID, itoa(row.OrgID)
+	if _, ok := m["old_id"]; !ok {
+		m["old_id"] = "0"
+	}
+	return m
+}
+
+// shadowAttributesAdd is POST /shadow_attributes/add/<event id|uuid> (a new attribute)
+// and /shadow_attributes/add|edit/<attribute id|uuid> (a change to one).
+func (c *call) shadowAttributesAdd() error {
+	const failName = "Could not add Proposal"
+	ref := c.path.Arg(0)
+	var (
+		row      *store.IndexRow
+		attrUUID string
+		err      error
+	)
+	if c.path.Action == "add" || strings.EqualFold(c.path.Action, "add") {
+		row, err = c.visibleRow(ref)
+	}
+	if row == nil {
+		el, r, aerr := c.attributeRow(ref)
+		if aerr != nil {
+			if err != nil {
+				return err
+			}
+			return aerr
+		}
+		row, attrUUID = r, el.UUID
+	}
+	f, err := c.fields("ShadowAttribute")
+	if err != nil {
+		return err
+	}
+	if inner, ok := f["Attribute"]; ok {
+		g := fields{}
+		if json.Unmarshal(inner, &g) == nil {
+			f = g
+		}
+	}
+	var base *misp.Attribute
+	if attrUUID != "" {
+		ev, err := c.visibleEvent(row)
+		if err != nil {
+			return err
+		}
+		base, _ = findAttribute(ev, attrUUID)
+		if base == nil {
+			return notFound("Invalid attribute")
+		}
+		cp := *base
+		cp.Tag, cp.Galaxy, cp.Sighting, cp.ShadowAttribute = nil, nil, nil, nil
+		base = &cp
+	} else {
+		base = &misp.Attribute{}
+	}
+	if err := overlay(base, f, "object_relation"); err != nil {
+		return saveFail(c, failName, nil, map[string][]string{"ShadowAttribute": {err.Error()}})
+	}
+	if errs := checkAttribute(base, f); len(errs) > 0 {
+		return saveFail(c, failName, nil, errs)
+	}
+	p := misp.ShadowAttribute{Type: base.Type, Category: base.Category, Value: base.Value, ToIDs: base.ToIDs, Comment: base.Comment,
+		DisableCorrelation: base.DisableCorrelation, FirstSeen: base.FirstSeen, LastSeen: base.LastSeen}
+	id, err := c.a.st.AddProposal(c.ctx, row.ID, attrUUID, c.who.User.OrgID, p)
+	if err != nil {
+		return saveFail(c, failName, nil, map[string][]string{"ShadowAttribute": {err.Error()}})
+	}
+	pr, _, err := c.a.st.Proposal(c.ctx, itoa(id))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"ShadowAttribute": proposalJSON(&pr.Proposal, row)})
+}
+
+// shadowAttributesDelete is POST /shadow_attributes/delete/<attribute id|uuid>: a
+// proposal to delete the attribute.
+func (c *call) shadowAttributesDelete() error {
+	el, row, err := c.attributeRow(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	ev, err := c.visibleEvent(row)
+	if err != nil {
+		return err
+	}
+	a, _ := findAttribute(ev, el.UUID)
+	if a == nil {
+		return notFound("Invalid attribute")
+	}
+	id, err := c.a.st.AddProposal(c.ctx, row.ID, el.UUID, c.who.User.OrgID, misp.ShadowAttribute{Type: a.Type, Category: a.Category,
+		Value: a.Value, ToIDs: a.ToIDs, Comment: a.Comment, ProposalToDelete: true})
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Proposal to delete the attribute saved.", "Proposal to delete the attribute saved.", itoa(id)))
+}
+
+// proposalOf finds a proposal on an event the caller may see.
+func (c *call) proposalOf(ref string) (*store.ProposalRow, string, error) {
+	if ref == "" {
+		return nil, "", notFound("Invalid proposal.")
+	}
+	pr, attrUUID, err := c.a.st.Proposal(c.ctx, ref)
+	if err != nil {
+		return nil, "", notFoundOr(err, "Invalid proposal.")
+	}
+	if ok, err := c.visibility().canSee(pr.Event); err != nil {
+		return nil, "", err
+	} else if !ok {
+		return nil, "", notFound("Invalid proposal.")
+	}
+	return pr, attrUUID, nil
+}
+
+// shadowAttributesAccept is POST /shadow_attributes/accept/<id>: the event's owner takes
+// the proposal into the event.
+func (c *call) shadowAttributesAccept() error {
+	pr, attrUUID, err := c.proposalOf(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	p := pr.Proposal
+	_, err = c.changeEvent(pr.Event, "Could not accept Proposal", func(ev *misp.Event, now misp.Int) error {
+		if attrUUID == "" {
+			ev.Attribute = append(ev.Attribute, misp.Attribute{UUID: uuid.NewString(), Type: p.Type, Category: p.Category, Value: p.Value,
+				ToIDs: p.ToIDs, Comment: p.Comment, Distribution: misp.InheritEvent, Timestamp: now, DisableCorrelation: p.DisableCorrelation,
+				FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
+			return nil
+		}
+		a, _ := findAttribute(ev, attrUUID)
+		if a == nil {
+			return notFound("Invalid attribute")
+		}
+		if p.ProposalToDelete {
+			a.Deleted = true
+		} else {
+			a.Type, a.Category, a.Value, a.ToIDs, a.Comment = p.Type, p.Category, p.Value, p.ToIDs, p.Comment
+			a.FirstSeen, a.LastSeen = p.FirstSeen, p.LastSeen
+		}
+		a.Timestamp = bump(a.Timestamp, now)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := c.a.st.DeleteProposal(c.ctx, int64(p.ID)); err != nil {
+		return notFoundOr(err, "Invalid proposal.")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Proposed change accepted.", "Proposed change accepted.", itoa(int64(p.ID))))
+}
+
+// shadowAttributesDiscard is POST /shadow_attributes/discard/<id>: by the event's owner
+// or the proposing organisation.
+func (c *call) shadowAttributesDiscard() error {
+	pr, _, err := c.proposalOf(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	u := &c.who.User
+	if c.who.ReadOnly || !(u.Role.PermSiteAdmin || int64(pr.Proposal.OrgID) == u.OrgID ||
+		(pr.Event.OrgcID == u.OrgID && permModify(&u.Role))) {
+		return forbidden("You do not have permission to do that.")
+	}
+	if err := c.a.st.DeleteProposal(c.ctx, int64(pr.Proposal.ID)); err != nil {
+		return notFoundOr(err, "Invalid proposal.")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Proposal discarded.", "Proposal discarded.", itoa(int64(pr.Proposal.ID))))
+}
+
+// sightings
+
+// sightingsAdd is POST /sightings/add[/<attribute id|uuid>]: a sighting of one
+// attribute, or (with "value" or "values") of every visible attribute with that value.
+func (c *call) sightingsAdd() error {
+	f, err := c.fields("Sighting")
+	if err != nil {
+		return err
+	}
+	typ := atoi64(f.str("type"))
+	if typ < 0 || typ > 2 {
+		return saveFail(c, "Could not add Sighting", nil, map[string][]string{"type": {"Invalid type."}})
+	}
+	date := time.Now().Unix()
+	for _, k := range []string{"date_sighting", "timestamp"} {
+		if v := f.str(k); v != "" {
+			if t, ok := timeValue(v, time.Now()); ok && t > 0 {
+				date = t
+			}
+		}
+	}
+	source := f.str("source")
+	ref := c.path.Arg(0)
+	for _, k := range []string{"id", "uuid", "attribute_uuid", "attribute_id"} {
+		if ref == "" {
+			ref = f.str(k)
+		}
+	}
+	var targets []*store.ElementRef
+	if ref != "" {
+		el, _, err := c.attributeRow(ref)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, el)
+	} else {
+		vals := nonEmpty([]string{f.str("value")})
+		if v, ok := f["values"]; ok {
+			var list []string
+			if json.Unmarshal(v, &list) == nil {
+				vals = append(vals, nonEmpty(list)...)
+			}
+		}
+		if len(vals) == 0 {
+			return saveFail(c, "Could not add Sighting", nil, "No valid attributes found.")
+		}
+		s := &search{page: 1}
+		s.q.Attribute.Values = vals
+		s.filterAttrs = true
+		err := c.searchEvents(s, func(ev *misp.Event) bool {
+			add := func(a *misp.Attribute) {
+				targets = append(targets, &store.ElementRef{ID: int64(a.ID), UUID: a.UUID, EventID: int64(ev.ID)})
+			}
+			for i := range ev.Attribute {
+				add(&ev.Attribute[i])
+			}
+			for i := range ev.Object {
+				for j := range ev.Object[i].Attribute {
+					add(&ev.Object[i].Attribute[j])
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(targets) == 0 {
+		return saveFail(c, "Could not add Sighting", nil, "No valid attributes found.")
+	}
+	var last misp.Sighting
+	for _, t := range targets {
+		row, err := c.a.st.EventRow(c.ctx, itoa(t.EventID))
+		if err != nil {
+			return err
+		}
+		sg := misp.Sighting{UUID: uuid.NewString(), AttributeUUID: t.UUID, DateSighting: misp.Int(date), Source: source, Type: misp.Int(typ)}
+		if _, err := c.a.st.SaveSightings(c.ctx, row.UUID, []misp.Sighting{sg}, false, c.who.User.OrgID); err != nil {
+			return err
+		}
+		last = sg
+		last.AttributeID, last.EventID, last.OrgID = misp.Int(t.ID), misp.Int(t.EventID), misp.Int(c.who.User.OrgID)
+		last.EventUUID = row.UUID
+	}
+	if len(targets) == 1 {
+		return c.reply(http.StatusOK, map[string]any{"Sighting": last})
+	}
+	msg := itoa(int64(len(targets))) + " sightings successfully added."
+	return c.reply(http.StatusOK, saveSuccess(c, msg, msg, nil))
+}
+
+// sightingsList is GET|POST /sightings/listSightings/<id|uuid>/<attribute|event>[/<org>]:
+// [{"Sighting":{…}},…] as the caller may see them.
+func (c *call) sightingsList() error {
+	ref, ctxKind := c.path.Arg(0), strings.ToLower(c.path.Arg(1))
+	if ctxKind == "" {
+		ctxKind = "attribute"
+	}
+	var (
+		row      *store.IndexRow
+		attrUUID string
+		err      error
+	)
+	if ctxKind == "event" {
+		row, err = c.visibleRow(ref)
+	} else {
+		var el *store.ElementRef
+		el, row, err = c.attributeRow(ref)
+		if el != nil {
+			attrUUID = el.UUID
+		}
+	}
+	if err != nil {
+		return err
+	}
+	sightings, err := c.a.st.EventSightings(c.ctx, []string{row.UUID})
+	if err != nil {
+		return err
+	}
+	owner := row.OrgID == c.who.User.OrgID || c.viewer.SiteAdmin
+	out := []any{}
+	for _, s := range sightings {
+		if attrUUID != "" && !strings.EqualFold(s.AttributeUUID, attrUUID) {
+			continue
+		}
+		if !owner && int64(s.OrgID) != c.who.User.OrgID {
+			continue
+		}
+		out = append(out, map[string]any{"Sighting": s})
+	}
+	return c.reply(http.StatusOK, out)
+}

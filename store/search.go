@@ -52,6 +52,13 @@ func valueConds(col1, col2 string, vals []string) (string, []any) {
 	var args []any
 	for _, v := range vals {
 		switch a, b, composite := strings.Cut(v, "|"); {
+		case strings.Contains(v, "%") && likePrefix(v) != "":
+			// a pattern whose fixed start has no letters (an address, a hash prefix in
+			// digits) is the same case-sensitive or not: read it through the value index
+			lo := likePrefix(v)
+			hi := lo[:len(lo)-1] + string(lo[len(lo)-1]+1)
+			parts = append(parts, `((`+col1+` >= ? AND `+col1+` < ? AND (`+col1+` LIKE ? OR `+col1+` || '|' || `+col2+` LIKE ?)) OR (`+col2+` >= ? AND `+col2+` < ? AND `+col2+` <> '' AND `+col2+` LIKE ?))`)
+			args = append(args, lo, hi, v, v, lo, hi, v)
 		case strings.Contains(v, "%"):
 			parts = append(parts, `(`+col1+` LIKE ? OR `+col2+` LIKE ? OR (`+col2+` <> '' AND `+col1+` || '|' || `+col2+` LIKE ?))`)
 			args = append(args, v, v, v)
@@ -64,6 +71,23 @@ func valueConds(col1, col2 string, vals []string) (string, []any) {
 		}
 	}
 	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
+// likePrefix is the fixed start of a LIKE pattern when it is non-empty, holds neither
+// letters, '_', '|' nor non-ASCII, and does not end in a byte that cannot be incremented.
+func likePrefix(p string) string {
+	i := strings.IndexByte(p, '%')
+	if i <= 0 {
+		return ""
+	}
+	pre := p[:i]
+	for j := 0; j < len(pre); j++ {
+		ch := pre[j]
+		if ch >= 0x7f || ch == '_' || ch == '|' || (ch|0x20 >= 'a' && ch|0x20 <= 'z') {
+			return ""
+		}
+	}
+	return pre
 }
 
 // attributeConds is the WHERE over attributes a for the filter.
@@ -126,6 +150,47 @@ func attributeConds(f *AttributeFilter) ([]string, []any) {
 	return conds, args
 }
 
+// commonTagLinks is how many links make a tag common: past it, tag conditions are
+// checked per event (EXISTS through the link's unique index) while events are read
+// newest first, which stops at the page; below it, the few linked events are collected
+// first (IN), which avoids walking every event for a rare tag.
+const commonTagLinks = 5000
+
+// tagLinks counts the event and attribute links of the tags named (or given by id).
+func (s *Store) tagLinks(ctx context.Context, tags []string) int64 {
+	var names, ids []any
+	for _, t := range tags {
+		if id, err := strconv.ParseInt(t, 10, 64); err == nil {
+			ids = append(ids, id)
+		} else {
+			names = append(names, strings.ToLower(t))
+		}
+	}
+	tagIDs := `SELECT id FROM tags WHERE lower(name) IN (` + placeholders(len(names)) + `) OR id IN (` + placeholders(len(ids)) + `)`
+	args := append(names, ids...)
+	var n int64
+	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_tags WHERE tag_id IN (`+tagIDs+`)) + (SELECT count(*) FROM attribute_tags WHERE tag_id IN (`+tagIDs+`))`,
+		append(args, args...)...).Scan(&n); err != nil {
+		return commonTagLinks // unknown: the form that is never pathological
+	}
+	return n
+}
+
+func anyTagCondExists(tags []string) (string, []any) {
+	var names, ids []any
+	for _, t := range tags {
+		if id, err := strconv.ParseInt(t, 10, 64); err == nil {
+			ids = append(ids, id)
+		} else {
+			names = append(names, strings.ToLower(t))
+		}
+	}
+	tagIDs := `SELECT id FROM tags WHERE lower(name) IN (` + placeholders(len(names)) + `) OR id IN (` + placeholders(len(ids)) + `)`
+	args := append(names, ids...)
+	c := `(EXISTS (SELECT 1 FROM event_tags et WHERE et.event_id = e.id AND et.tag_id IN (` + tagIDs + `)) OR EXISTS (SELECT 1 FROM attribute_tags at WHERE at.event_id = e.id AND at.tag_id IN (` + tagIDs + `)))`
+	return c, append(args, args...)
+}
+
 func anyTagCond(tags []string) (string, []any) {
 	var names, ids []any
 	for _, t := range tags {
@@ -150,13 +215,19 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery, fn func(*IndexR
 		conds = append(conds, `e.id IN (SELECT a.event_id FROM attributes a WHERE `+strings.Join(ac, " AND ")+`)`)
 		args = append(args, aa...)
 	}
+	tagCond := func(tags []string) (string, []any) {
+		if s.tagLinks(ctx, tags) >= commonTagLinks {
+			return anyTagCondExists(tags)
+		}
+		return anyTagCond(tags)
+	}
 	if len(q.AnyTagsOR) > 0 {
-		c, a := anyTagCond(q.AnyTagsOR)
+		c, a := tagCond(q.AnyTagsOR)
 		conds = append(conds, c)
 		args = append(args, a...)
 	}
 	for _, t := range q.AnyTagsAND {
-		c, a := anyTagCond([]string{t})
+		c, a := tagCond([]string{t})
 		conds = append(conds, c)
 		args = append(args, a...)
 	}

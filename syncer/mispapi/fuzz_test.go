@@ -100,7 +100,21 @@ func no5xx(t *testing.T, r resp, what string) {
 func FuzzRoutes(f *testing.F) {
 	e := fuzzEnv(f)
 	addScenarioPaths(f)
-	for _, p := range []string{"/events/index/timestamp:x", "/servers/edit/1", "/sharing_groups/view/%00", "/galaxy_clusters/view/1"} {
+	for _, p := range []string{"/events/index/timestamp:x", "/servers/edit/1", "/sharing_groups/view/%00", "/galaxy_clusters/view/1",
+		"/events/restSearch/value:1.2.3.4/limit:x/page:-1", "/attributes/restSearch/tags:!x/deleted[]:1/deleted[]:0.json",
+		"/attributes/describeTypes.json", "/attributes/add/1", "/attributes/edit/1", "/attributes/delete/1/1", "/attributes/view/x",
+		"/objects/add/1", "/objects/edit/1", "/objects/delete/1", "/objectReferences/add/1", "/objectReferences/delete/1",
+		"/eventReports/add/1", "/eventReports/view/1", "/eventReports/index/event_id:1", "/eventReports/delete/1/1",
+		"/tags/index/searchall:%25", "/tags/add", "/tags/view/1", "/tags/delete/99", "/tags/attachTagToObject", "/tags/removeTagFromObject",
+		"/galaxies/index", "/galaxies/view/1", "/galaxies/attachCluster/1/event/local:1", "/galaxy_clusters/add/1",
+		"/galaxy_clusters/restSearch", "/galaxy_clusters/delete/1", "/analyst_data/add/Note/x/Event", "/analyst_data/view/Opinion/1",
+		"/analyst_data/index/Relationship", "/shadow_attributes/add/1", "/shadow_attributes/accept/1", "/shadow_attributes/discard/1",
+		"/shadow_attributes/delete/1", "/sightings/add", "/sightings/add/1", "/sightings/listSightings/1/event",
+		"/events/publish/1", "/events/unpublish/1", "/events/delete/1", "/sharing_groups/edit/1", "/sharing_groups/removeOrg/1/1",
+		"/sharing_groups/removeServer/1/0", "/sharing_groups/delete/1", "/eventBlocklists/add", "/eventBlocklists/delete/1",
+		"/admin/orgBlocklists/index", "/orgBlocklists/delete/x", "/admin/organisations/edit/1", "/admin/organisations/delete/2",
+		"/organisations/view/1", "/admin/users", "/admin/users/edit/2", "/admin/users/delete/3", "/auth_keys/index", "/auth_keys/delete/1",
+		"/roles/index"} {
 		f.Add(p)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -186,3 +200,29 @@ func lowerKeys(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// FuzzRESTBodies sends arbitrary bodies to the element endpoints PyMISP writes through: a
+// malformed body is MISP's validation or 400 envelope, never a 500.
+func FuzzRESTBodies(f *testing.F) {
+	e := fuzzEnv(f)
+	fixtureBodies(f)
+	for _, b := range []string{`{"type":"ip-dst","value":"1.2.3.4"}`, `[{"type":"md5","value":"x"},{"type":"url"}]`,
+		`{"Attribute":{"type":"ip-dst|port","value":"1.2.3.4|80","distribution":"9"}}`, `{"name":"file","Attribute":[{"object_relation":"md5","type":"md5","value":"0"}]}`,
+		`{"uuid":"x","tag":"tlp:red","local":1}`, `{"value":["1.2.3.4",{"NOT":"x"}],"tags":{"AND":["a"],"NOT":[1]},"limit":"2","page":"x"}`,
+		`{"note":"x","distribution":"7"}`, `{"uuids":["x",1]}`, `{"Galaxy":{"target_id":"1"}}`, `null`, `"x"`, `{"timestamp":["1d","x"]}`} {
+		f.Add([]byte(b))
+	}
+	paths := []string{"/attributes/add/" + fixtureExistingUUID, "/objects/add/" + fixtureExistingUUID, "/eventReports/add/" + fixtureExistingUUID,
+		"/events/restSearch", "/attributes/restSearch", "/tags/attachTagToObject", "/tags/removeTagFromObject", "/sightings/add",
+		"/shadow_attributes/add/" + fixtureExistingUUID, "/analyst_data/add/Note/" + fixtureExistingUUID + "/Event", "/tags/add",
+		"/galaxy_clusters/restSearch", "/eventBlocklists/add", "/objectReferences/add", "/galaxies/attachCluster/" + fixtureExistingUUID + "/event"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		e := e.with(t)
+		for _, p := range paths {
+			no5xx(t, e.do("POST", p, e.admin, body), p)
+		}
+	})
+}
+
+// fixtureExistingUUID is the UUID of the event in fixtureExisting.
+const fixtureExistingUUID = "5a3c2fcd-8328-42bb-a95e-4f4402de0b81"

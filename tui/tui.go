@@ -1,112 +1,71 @@
-// Package tui is mispdesk's Bubble Tea console. For now it is a placeholder
-// screen: a header with both versions, the database in use, and how to quit.
+// Package tui is mispdesk's Bubble Tea console: a header, tabs of panes
+// (Servers, Events, Rules, Log), a status line and a help footer, with forms
+// and screens opened over the panes. It never does I/O in Update or View:
+// every store and network call is a command whose result comes back as a
+// message, and the syncer feeds it through bounded channels it never waits on.
 package tui
 
 import (
 	"context"
 	"errors"
 	"os"
-	"strconv"
-	"strings"
-	"unicode"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/colorprofile"
-	"github.com/charmbracelet/x/ansi"
 
-	"mispdesk/assets"
+	"mispdesk/store"
+	"mispdesk/syncer"
 )
 
-// Run shows the console on the terminal until the user quits or ctx is
-// cancelled. dbPath is the database the console works on.
-func Run(ctx context.Context, dbPath string) error {
-	opts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if os.Getenv("NO_COLOR") != "" {
-		// colorprofile only honours NO_COLOR values strconv.ParseBool accepts;
-		// any non-empty value must turn colour off.
-		opts = append(opts, tea.WithColorProfile(colorprofile.ASCII))
+// Options shape the console.
+type Options struct {
+	// DBPath is the database file, for the header.
+	DBPath string
+	// Daemon runs the sync daemon (outbox worker, scheduler) in this process
+	// while the console is open; it works only while no other process (a
+	// mispdesk serve) holds the syncer lease, and takes over when that ends.
+	Daemon bool
+	// Leader is the slog handler given to the engine, from which the header
+	// learns which process leads; nil: not shown.
+	Leader *LeaderWatch
+	// NoColor drops colours (NO_COLOR, --no-color); bold and reverse stay.
+	NoColor bool
+	// ProgramOptions are added to the program's (tests give input and output).
+	ProgramOptions []tea.ProgramOption
+}
+
+// Run shows the console until the user quits or ctx ends. The caller owns st
+// and eng and closes them after Run returns.
+func Run(parent context.Context, st *store.Store, eng *syncer.Engine, opts Options) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	daemonDone := make(chan struct{})
+	if opts.Daemon && eng != nil {
+		go func() {
+			defer close(daemonDone)
+			_ = eng.Run(ctx, syncer.DaemonOptions{})
+		}()
+	} else {
+		close(daemonDone)
 	}
-	_, err := tea.NewProgram(newModel(dbPath), opts...).Run()
-	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if opts.NoColor || os.Getenv("NO_COLOR") != "" {
+		// colorprofile honours only NO_COLOR values strconv.ParseBool accepts;
+		// any non-empty value must turn colour off.
+		popts = append(popts, tea.WithColorProfile(colorprofile.ASCII))
+	}
+	popts = append(popts, opts.ProgramOptions...)
+	m := newModel(ctx, st, eng, opts)
+	_, err := tea.NewProgram(m, popts...).Run()
+	m.shutdown()
+	cancel()
+	select { // the daemon releases the lease and frees its outbox rows
+	case <-daemonDone:
+	case <-time.After(5 * time.Second):
+	}
+	if errors.Is(err, tea.ErrProgramKilled) && parent.Err() != nil {
 		return nil // stopped by a signal: a normal end
 	}
 	return err
-}
-
-type model struct {
-	dbPath        string
-	width, height int
-}
-
-func newModel(dbPath string) model { return model{dbPath: dbPath} }
-
-func (m model) Init() tea.Cmd { return nil }
-
-func (m model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case tea.WindowSizeMsg:
-		m.width, m.height = msg.Width, msg.Height
-	case tea.KeyPressMsg:
-		switch msg.String() {
-		case "q", "ctrl+c":
-			return m, tea.Quit
-		}
-	}
-	return m, nil
-}
-
-var (
-	headerStyle = lipgloss.NewStyle().Bold(true).Reverse(true).Padding(0, 1)
-	labelStyle  = lipgloss.NewStyle().Bold(true)
-	dimStyle    = lipgloss.NewStyle().Faint(true)
-	keyStyle    = lipgloss.NewStyle().Bold(true)
-)
-
-// header is the first line of every screen: mispdesk's own version and the
-// MISP API level it speaks, never confused.
-func header() string {
-	return "mispdesk " + assets.Version + " — MISP API " + assets.MISPVersion
-}
-
-func (m model) View() tea.View {
-	lines := []string{
-		headerStyle.Render(header()),
-		"",
-		labelStyle.Render("Database ") + printable(m.dbPath),
-		"",
-		dimStyle.Render("The console is not built yet."),
-	}
-	footer := keyStyle.Render("q") + " quit"
-
-	if m.width > 0 {
-		// Pad the header bar to the full width, and keep every line inside it.
-		lines[0] = headerStyle.Width(m.width).Render(header())
-		for i, l := range lines {
-			lines[i] = ansi.Truncate(l, m.width, "…")
-		}
-	}
-	if m.height > len(lines)+1 {
-		for len(lines) < m.height-1 {
-			lines = append(lines, "")
-		}
-	} else {
-		lines = append(lines, "")
-	}
-	lines = append(lines, footer)
-
-	v := tea.NewView(strings.Join(lines, "\n"))
-	v.AltScreen = true
-	return v
-}
-
-// printable shows s with control characters escaped (\x1b, \n, …), so that
-// nothing in it reaches the terminal as a control sequence.
-func printable(s string) string {
-	for _, r := range s {
-		if !unicode.IsGraphic(r) {
-			return strconv.QuoteToGraphic(s)
-		}
-	}
-	return s
 }

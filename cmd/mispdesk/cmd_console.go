@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"log/slog"
 
 	"mispdesk/store"
+	"mispdesk/syncer"
 	"mispdesk/tui"
 )
 
@@ -15,7 +17,8 @@ var (
 )
 
 func runConsole(ctx context.Context, env *Env, args []string) (err error) {
-	fs := env.Flags("console", "[console] [--db PATH]")
+	fs := env.Flags("console", "[console] [--db PATH] [--no-color]")
+	noColor := fs.Bool("no-color", false, "no colours (as with NO_COLOR set); bold and reverse stay")
 	args, err = fs.Parse(args)
 	if err != nil {
 		return err
@@ -38,5 +41,11 @@ func runConsole(ctx context.Context, env *Env, args []string) (err error) {
 		return storeErr(err)
 	}
 	defer closeStore(s, &err)
-	return runTUI(ctx, db)
+	// The engine logs to the console's leader watch, never to the terminal
+	// under the screen. The console runs the sync daemon itself while no
+	// mispdesk serve holds the syncer lease.
+	leader := tui.NewLeaderWatch()
+	eng := syncer.New(s, syncer.Options{Logger: slog.New(leader)})
+	defer eng.Close()
+	return runTUI(ctx, s, eng, tui.Options{DBPath: db, Daemon: true, Leader: leader, NoColor: *noColor})
 }

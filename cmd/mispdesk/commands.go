@@ -25,7 +25,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		{"console", "[console] [--db PATH]", "open the console (the default command)", runConsole},
+		{"console", "[console] [--db PATH] [--no-color]", "open the console (the default command)", runConsole},
 		{"init", initSynopsis, "create the instance: its host organisation and site admin; prints the admin's key once", runInit},
 		{"org", orgSynopsis, "add an organisation (local or external), or list them", runOrg},
 		{"user", userSynopsis, "add a user (prints its auth key once), or list them", runUser},

@@ -12,6 +12,9 @@ import (
 	"testing"
 
 	"mispdesk/assets"
+	"mispdesk/store"
+	"mispdesk/syncer"
+	"mispdesk/tui"
 )
 
 // runT runs mispdesk with args and returns its exit status, stdout and stderr.
@@ -265,11 +268,14 @@ func TestConsoleCreatesDatabase(t *testing.T) {
 	t.Cleanup(func() { onTerminal, runTUI = savedTerm, savedTUI })
 	onTerminal = func(*Env) bool { return true }
 	var shown string
-	runTUI = func(_ context.Context, db string) error {
-		if _, err := os.Stat(db); err != nil {
+	runTUI = func(_ context.Context, st *store.Store, eng *syncer.Engine, opts tui.Options) error {
+		if _, err := os.Stat(opts.DBPath); err != nil {
 			t.Errorf("the console started before the database existed: %v", err)
 		}
-		shown = db
+		if st == nil || eng == nil || !opts.Daemon {
+			t.Errorf("the console got store %v, engine %v, daemon %v", st, eng, opts.Daemon)
+		}
+		shown = opts.DBPath
 		return nil
 	}
 	data := t.TempDir()

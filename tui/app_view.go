@@ -1,0 +1,215 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"mispdesk/assets"
+	"mispdesk/syncer"
+)
+
+// The smallest screen the console lays out; below it, it says so.
+const (
+	minWidth  = 64
+	minHeight = 16
+)
+
+// View draws the frame: header, tabs, the pane (or the open screen), the
+// status line and the help footer, each line cut to the width.
+func (m *model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "mispdesk"
+	return v
+}
+
+func (m *model) render() string {
+	w, h := m.width, m.height
+	if w == 0 || h == 0 {
+		return ""
+	}
+	if w < minWidth || h < minHeight {
+		return fit(fmt.Sprintf("The terminal is %dx%d: mispdesk needs at least %dx%d.\nEnlarge the window (q quits).", w, h, minWidth, minHeight), w, h)
+	}
+	s := m.c.Styles
+	switch m.mode {
+	case modeLoading:
+		return fit(m.headerLine()+"\n\nOpening the database…", w, h)
+	case modeFatal:
+		return fit(m.headerLine()+"\n\n"+s.Error.Render("ERROR")+" "+oneLine(m.err.Error())+"\n\nq quits.", w, h)
+	case modeFirstRun:
+		body := m.first.View(w, h-2)
+		return fit(m.headerLine()+"\n"+fit(body, w, h-2)+"\n"+m.footer(m.first.Keys()), w, h)
+	}
+	bodyH := h - 4
+	var body string
+	var keys KeyHelp
+	if scr := m.topScreen(); scr != nil {
+		body = fit(scr.View(w, bodyH), w, bodyH)
+		keys = scr.Keys()
+	} else {
+		body = fit(m.activePane().View(w, bodyH), w, bodyH)
+		keys = m.activePane().Keys()
+	}
+	return strings.Join([]string{m.headerLine(), m.tabs(), body, m.statusLine(), m.footer(keys)}, "\n")
+}
+
+// headerLine: mispdesk and MISP versions, the host org and instance, the
+// syncer state, the outbox counts and the console's running syncs.
+func (m *model) headerLine() string {
+	s := m.c.Styles
+	parts := []string{"mispdesk " + assets.Version}
+	if inst := m.c.Instance; inst != nil {
+		org := clean(inst.HostOrg.Name)
+		if m.width >= 100 {
+			org += " " + shortUUID(inst.UUID)
+		}
+		parts = append(parts, org)
+	}
+	if m.mode == modeReady {
+		parts = append(parts, "syncer "+m.syncerState())
+		queued, failing := 0, 0
+		for _, st := range m.c.Stats {
+			queued += st.Queued
+			failing += st.Failing
+		}
+		parts = append(parts, fmt.Sprintf("queued %d failed %d", queued, failing))
+		for _, r := range m.c.Runs {
+			parts = append(parts, arrow(r.Direction)+clean(r.Server)+progressText(r.Progress))
+		}
+	}
+	line := " " + strings.Join(parts, " │ ")
+	return s.Header.Render(pad(ansi.Truncate(line, m.width, "…"), m.width))
+}
+
+// syncerState is running (a sync in flight), error (pushes failing, or the
+// lease unreadable) or idle, and who runs the outbox.
+func (m *model) syncerState() string {
+	failing := 0
+	for _, st := range m.c.Stats {
+		failing += st.Failing
+	}
+	state := "idle"
+	switch {
+	case m.running() > 0:
+		state = "running " + m.spin.View()
+	case failing > 0 || m.leader == LeaderError:
+		state = "error"
+	}
+	if m.width < 100 {
+		return state
+	}
+	switch {
+	case m.leader == LeaderHere:
+		state += " (outbox here)"
+	case m.leader == LeaderElsewhere, m.opts.Daemon && m.leader == LeaderUnknown && m.c.Now().Sub(m.daemonSince) > 2*time.Second:
+		state += " (outbox in serve)"
+	}
+	return state
+}
+
+func (m *model) tabs() string {
+	s := m.c.Styles
+	var b strings.Builder
+	for i, p := range m.panes {
+		label := fmt.Sprintf("%d %s", i+1, p.Title())
+		if i == m.active && m.topScreen() == nil {
+			b.WriteString(s.TabActive.Render("▸" + label))
+		} else if i == m.active {
+			b.WriteString(s.TabActive.Render("▸" + label + " › " + m.topScreen().Title()))
+		} else {
+			b.WriteString(s.Tab.Render(" " + label))
+		}
+	}
+	return ansi.Truncate(b.String(), m.width, "…")
+}
+
+func (m *model) statusLine() string {
+	s := m.c.Styles
+	if m.cmdline != nil {
+		return ansi.Truncate(m.cmdline.View(m.width), m.width, "…")
+	}
+	if m.flashText != "" {
+		return ansi.Truncate(s.level(m.flashLevel)+" "+m.flashText, m.width, "…")
+	}
+	if n := m.running(); n > 0 {
+		r := m.c.Runs[n-1]
+		return ansi.Truncate(s.Info.Render(m.spin.View())+" "+r.Direction+" "+clean(r.Server)+progressText(r.Progress)+s.Dim.Render("  (x on the Log pane cancels)"), m.width, "…")
+	}
+	return ""
+}
+
+// footer is the focused pane's or screen's short help, then the global keys.
+func (m *model) footer(keys KeyHelp) string {
+	bindings := append([]key.Binding{}, keys.ShortHelp()...)
+	if m.mode == modeReady && m.topScreen() == nil {
+		bindings = append(bindings, m.c.Keys.Short()...)
+	}
+	return m.help.ShortHelpView(bindings)
+}
+
+func progressText(p syncer.Progress) string {
+	if p.Total == 0 {
+		return ""
+	}
+	t := fmt.Sprintf(" %d of %d events", p.Done, p.Total)
+	if p.Failed > 0 {
+		t += fmt.Sprintf(", %d failed", p.Failed)
+	}
+	return t
+}
+
+func arrow(dir string) string {
+	switch dir {
+	case "pull":
+		return "↓ pull "
+	case "push":
+		return "↑ push "
+	}
+	return dir + " "
+}
+
+func shortUUID(u string) string {
+	if len(u) >= 8 {
+		return u[:8]
+	}
+	return u
+}
+
+// fit makes text exactly w x h: lines cut with … and padded, missing lines added.
+func fit(text string, w, h int) string {
+	lines := strings.Split(text, "\n")
+	if len(lines) > h {
+		lines = lines[:h]
+	}
+	for len(lines) < h {
+		lines = append(lines, "")
+	}
+	for i, l := range lines {
+		lines[i] = pad(ansi.Truncate(l, w, "…"), w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// pad adds spaces to reach w cells.
+func pad(s string, w int) string {
+	if n := ansi.StringWidth(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+func widthOf(s string) int { return ansi.StringWidth(s) }
+
+// inputView renders a text input in exactly w cells (the input draws its
+// cursor one cell past its width).
+func inputView(in *textinput.Model, w int) string {
+	in.SetWidth(max(w-len([]rune(in.Prompt))-1, 1))
+	return pad(ansi.Truncate(in.View(), w, ""), w)
+}

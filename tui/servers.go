@@ -1,0 +1,352 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/table"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"mispdesk/store"
+)
+
+// serversPane lists the sync links: name, URL, remote org, push/pull and
+// internal flags, the outbox queue and failures, and the last result of each.
+type serversPane struct {
+	c      *Context
+	table  table.Model
+	keys   serverKeys
+	loaded bool
+	err    error
+
+	filter    textinput.Model
+	filtering bool
+	shown     []store.Server // the rows, after the filter
+
+	// last results seen in the sync log, by server id
+	lastPull, lastPush, lastTest map[int64]store.LogEntry
+}
+
+type serverKeys struct {
+	Up, Down, Add, Edit, Delete, Pull, Push, Test, Details, Filter key.Binding
+}
+
+func (k serverKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Add, k.Edit, k.Delete, pullPushHelp, k.Test, k.Details}
+}
+
+// pullPushHelp is p and P in one footer entry.
+var pullPushHelp = key.NewBinding(key.WithKeys("p", "P"), key.WithHelp("p/P", "pull/push"))
+
+func (k serverKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test}}
+}
+
+func newServersPane(c *Context) Pane {
+	p := &serversPane{
+		c: c,
+		keys: serverKeys{
+			Up:      keyUp,
+			Down:    keyDown,
+			Add:     key.NewBinding(key.WithKeys("a", "n"), key.WithHelp("a", "add")),
+			Edit:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+			Delete:  key.NewBinding(key.WithKeys("d", "delete"), key.WithHelp("d", "delete")),
+			Pull:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pull")),
+			Push:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "push")),
+			Test:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test")),
+			Details: key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "details")),
+			Filter:  keyFilter,
+		},
+		lastPull: map[int64]store.LogEntry{},
+		lastPush: map[int64]store.LogEntry{},
+		lastTest: map[int64]store.LogEntry{},
+	}
+	km := table.KeyMap{
+		LineUp:     keyUp,
+		LineDown:   keyDown,
+		PageUp:     keyPgUp,
+		PageDown:   keyPgDown,
+		GotoTop:    keyTop,
+		GotoBottom: keyBottom,
+	}
+	p.table = table.New(table.WithKeyMap(km), table.WithFocused(true), table.WithStyles(c.Styles.Table))
+	p.setColumns(80)
+	p.filter = newInput(c.Styles, "/", "name, URL or org", 200)
+	return p
+}
+
+func (p *serversPane) Title() string   { return "Servers" }
+func (p *serversPane) Init() tea.Cmd   { return nil }
+func (p *serversPane) Keys() KeyHelp   { return p.keys }
+func (p *serversPane) Capturing() bool { return p.filtering }
+
+// selected is the server under the cursor, or nil.
+func (p *serversPane) selected() *store.Server {
+	i := p.table.Cursor()
+	if i < 0 || i >= len(p.shown) {
+		return nil
+	}
+	return &p.shown[i]
+}
+
+func (p *serversPane) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case serversMsg:
+		p.loaded, p.err = true, msg.err
+		p.rebuild()
+	case logEntriesMsg:
+		for _, e := range msg.entries {
+			p.noteResult(e)
+		}
+		p.rebuild()
+	case tea.KeyPressMsg:
+		return p.key(msg)
+	}
+	return nil
+}
+
+// noteResult keeps the last outcome of each server's pulls, pushes and tests.
+func (p *serversPane) noteResult(e store.LogEntry) {
+	if e.ServerID == 0 {
+		return
+	}
+	switch {
+	case e.Direction == "pull" && e.Outcome == "finished":
+		p.lastPull[e.ServerID] = e
+	case e.Direction == "push" && (e.Outcome == "finished" || e.EventUUID != "" || e.Level == "error"):
+		p.lastPush[e.ServerID] = e
+	case e.Direction == "test" && (e.Outcome == "tested" || e.Outcome == "failed"):
+		p.lastTest[e.ServerID] = e
+	}
+}
+
+func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
+	if p.filtering {
+		switch msg.String() {
+		case "esc":
+			p.filtering = false
+			p.filter.SetValue("")
+			p.filter.Blur()
+		case "enter":
+			p.filtering = false
+			p.filter.Blur()
+		default:
+			var cmd tea.Cmd
+			p.filter, cmd = p.filter.Update(msg)
+			p.rebuild()
+			return cmd
+		}
+		p.rebuild()
+		return nil
+	}
+	sv := p.selected()
+	switch {
+	case key.Matches(msg, p.keys.Filter):
+		p.filtering = true
+		return p.filter.Focus()
+	case msg.String() == "esc" && p.filter.Value() != "":
+		p.filter.SetValue("")
+		p.rebuild()
+		return nil
+	case key.Matches(msg, p.keys.Add):
+		return openScreen(newServerForm(p.c, nil))
+	}
+	if sv == nil {
+		if key.Matches(msg, p.keys.Edit, p.keys.Delete, p.keys.Pull, p.keys.Push, p.keys.Test, p.keys.Details) {
+			return flash("warn", "No server selected: press a to add one")
+		}
+		return nil
+	}
+	s := *sv
+	switch {
+	case key.Matches(msg, p.keys.Edit):
+		return openScreen(newServerForm(p.c, &s))
+	case key.Matches(msg, p.keys.Delete):
+		return confirmDelete(p.c, s)
+	case key.Matches(msg, p.keys.Pull):
+		if !s.Pull {
+			return flash("warn", "Pull is off for %s: edit it (e) to allow pulls", clean(s.Name))
+		}
+		return func() tea.Msg { return startRunMsg{s, "pull"} }
+	case key.Matches(msg, p.keys.Push):
+		if !s.Push {
+			return flash("warn", "Push is off for %s: edit it (e) to allow pushes", clean(s.Name))
+		}
+		return func() tea.Msg { return startRunMsg{s, "push"} }
+	case key.Matches(msg, p.keys.Test):
+		return func() tea.Msg { return testConnMsg{s} }
+	case key.Matches(msg, p.keys.Details):
+		return openScreen(newServerDetail(p.c, s, p.lastPull[s.ID], p.lastPush[s.ID], p.lastTest[s.ID]))
+	}
+	var cmd tea.Cmd
+	p.table, cmd = p.table.Update(msg)
+	return cmd
+}
+
+func confirmDelete(c *Context, sv store.Server) tea.Cmd {
+	q := fmt.Sprintf("Delete the server %s (%s)? Its queued pushes and sharing-group memberships go with it. This cannot be undone.",
+		clean(sv.Name), clean(sv.URL))
+	if st, ok := c.Stats[sv.ID]; ok && st.Queued > 0 {
+		q += fmt.Sprintf(" %d pushes are queued for it.", st.Queued)
+	}
+	return openScreen(newConfirm(c, "Delete server", q, sv.Name, deleteServer(c.Ctx, c.Store, sv)))
+}
+
+// rebuild recomputes the rows from the loaded servers and the filter.
+func (p *serversPane) rebuild() {
+	f := strings.ToLower(strings.TrimSpace(p.filter.Value()))
+	p.shown = p.shown[:0]
+	for _, sv := range p.c.Servers {
+		if f != "" && !strings.Contains(strings.ToLower(sv.Name+" "+sv.URL+" "+sv.RemoteOrg.Name), f) {
+			continue
+		}
+		p.shown = append(p.shown, sv)
+	}
+	rows := make([]table.Row, 0, len(p.shown))
+	for _, sv := range p.shown {
+		sync := ""
+		if sv.Push {
+			sync += "↑"
+		} else {
+			sync += "·"
+		}
+		if sv.Pull {
+			sync += "↓"
+		} else {
+			sync += "·"
+		}
+		if sv.Internal {
+			sync += " int"
+		}
+		st := p.c.Stats[sv.ID]
+		queue := fmt.Sprintf("%d/%d", st.Queued, st.Failing)
+		rows = append(rows, table.Row{clean(sv.Name), clean(sv.URL), clean(sv.RemoteOrg.Name), sync, queue, p.lastResult(sv.ID)})
+	}
+	p.table.SetRows(rows)
+	if c := p.table.Cursor(); c >= len(rows) || c < 0 {
+		p.table.SetCursor(max(len(rows)-1, 0))
+	}
+}
+
+// lastResult is the newest of the server's last pull, push and test, short.
+func (p *serversPane) lastResult(id int64) string {
+	var best store.LogEntry
+	for _, e := range []store.LogEntry{p.lastPull[id], p.lastPush[id], p.lastTest[id]} {
+		if e.ID > best.ID {
+			best = e
+		}
+	}
+	if best.ID == 0 {
+		return "-"
+	}
+	word := "ok"
+	switch {
+	case best.Level == "error":
+		word = "failed"
+	case best.Level == "warn":
+		word = "warn"
+	}
+	return fmt.Sprintf("%s %s %s", best.Direction, word, ago(p.c.Now(), best.Time()))
+}
+
+func (p *serversPane) View(w, h int) string {
+	s := p.c.Styles
+	title := " " + s.Title.Render("Servers") + s.Dim.Render(fmt.Sprintf(" (%d)", len(p.c.Servers)))
+	if v := p.filter.Value(); v != "" || p.filtering {
+		title += s.Dim.Render(fmt.Sprintf("  filter /%s: %d shown", clean(v), len(p.shown)))
+	}
+	lines := []string{title}
+	if p.filtering {
+		lines = append(lines, " "+inputView(&p.filter, w-2))
+	}
+	switch {
+	case !p.loaded:
+		return strings.Join(append(lines, "", " Loading servers…"), "\n")
+	case p.err != nil:
+		return strings.Join(append(lines, "", " "+s.Error.Render("ERROR")+" "+oneLine(p.err.Error())), "\n")
+	case len(p.c.Servers) == 0:
+		return strings.Join(append(lines, "",
+			" No servers yet. Press a to add one: the remote's URL, its host organisation",
+			" and the authkey of a sync user created for you there."), "\n")
+	case len(p.shown) == 0:
+		return strings.Join(append(lines, "", " No server matches /"+clean(p.filter.Value())+" (esc clears the filter)"), "\n")
+	}
+	detailH := 5
+	if h < 20 {
+		detailH = 0
+	}
+	tableH := max(h-len(lines)-detailH, 3)
+	p.setColumns(w)
+	p.table.SetHeight(tableH)
+	p.table.SetStyles(s.Table)
+	lines = append(lines, p.table.View())
+	if detailH > 0 {
+		lines = append(lines, p.summary(w)...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// summary describes the selected server under the table.
+func (p *serversPane) summary(w int) []string {
+	s := p.c.Styles
+	sv := p.selected()
+	if sv == nil {
+		return nil
+	}
+	line := func(label, text string) string { return " " + s.Label.Render(pad(label, 11)) + text }
+	res := func(e store.LogEntry) string {
+		if e.ID == 0 {
+			return "-"
+		}
+		return oneLine(e.Message) + s.Dim.Render(" ("+ago(p.c.Now(), e.Time())+")")
+	}
+	st := p.c.Stats[sv.ID]
+	queue := fmt.Sprintf("%d queued, %d failing", st.Queued, st.Failing)
+	if st.LastError != "" {
+		queue += ": " + s.Error.Render(oneLine(st.LastError))
+	}
+	return []string{
+		s.Dim.Render(" " + strings.Repeat("─", max(w-2, 0))),
+		line("Last pull", res(p.lastPull[sv.ID])),
+		line("Last push", res(p.lastPush[sv.ID])),
+		line("Last test", res(p.lastTest[sv.ID])),
+		line("Outbox", queue),
+	}
+}
+
+func (p *serversPane) setColumns(w int) {
+	// Each cell has one space of padding each side.
+	const cols = 6
+	avail := w - 2*cols
+	name, url, org, sync, queue := 12, 22, 12, 6, 5
+	if w >= 120 {
+		name, url, org = 16, 36, 18
+	} else if w < 80 {
+		name, url, org = 10, 14, 10
+	}
+	last := max(avail-name-url-org-sync-queue, 8)
+	p.table.SetColumns([]table.Column{
+		{Title: "Name", Width: name}, {Title: "URL", Width: url}, {Title: "Remote org", Width: org},
+		{Title: "Sync", Width: sync}, {Title: "Q/F", Width: queue}, {Title: "Last result", Width: last},
+	})
+	p.table.SetWidth(w)
+}
+
+// ago says how long ago t was, in one short word.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return t.Format("2006-01-02")
+}

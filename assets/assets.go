@@ -23,6 +23,11 @@ var Version = "dev"
 // answers as "version", so that MISP peers and PyMISP accept us.
 const MISPVersion = "2.5.1"
 
+// MemoryLimit is the Go heap's soft limit mispdesk runs under unless GOMEMLIMIT says
+// otherwise: a one-box tool that syncs a 200,000-attribute event in under 256 MB of RAM.
+// A soft limit only makes the collector work harder near it; it never fails an allocation.
+const MemoryLimit = 160 << 20
+
 //go:embed data/describeTypes.json data/taxonomies/*/machinetag.json
 var data embed.FS
 

@@ -48,6 +48,17 @@ func (inst *Instance) PullCandidate(srv *Server, row IndexRow, local *LocalCopy,
 // local tags removed, filtered by type, owned by the link's local organisation, its sharing
 // groups made to mean here what they meant there. remote is not changed.
 func (inst *Instance) Pull(srv *Server, remote *misp.Event, local *LocalCopy, bl Blocklists) PullResult {
+	return inst.pull(srv, remote, local, bl, true)
+}
+
+// PullOwned is Pull transforming remote itself rather than a copy, for a caller that hands
+// the event over and has no further use for it: a large event fetched from a peer is then
+// never held twice. remote must not be used afterwards.
+func (inst *Instance) PullOwned(srv *Server, remote *misp.Event, local *LocalCopy, bl Blocklists) PullResult {
+	return inst.pull(srv, remote, local, bl, false)
+}
+
+func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl Blocklists, copyFirst bool) PullResult {
 	d := inst.PullCandidate(srv, IndexRow{UUID: remote.UUID, Timestamp: int64(remote.Timestamp), Published: bool(remote.Published), OrgcUUID: orgUUID(remote.Orgc)}, local, bl)
 	if !d.Allowed {
 		return PullResult{Decision: d}
@@ -58,7 +69,10 @@ func (inst *Instance) Pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 		return PullResult{Decision: d}
 	}
 	internal := inst.pullInternal(&d, srv)
-	out := cloneEvent(remote)
+	out := remote
+	if copyFirst {
+		out = cloneEvent(remote)
+	}
 	var t tally
 	out.Locked = true
 	if out.Distribution == misp.DistributionUnknown {

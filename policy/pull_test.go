@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"reflect"
 	"testing"
 
 	"mispdesk/store/misp"
@@ -112,5 +113,23 @@ func TestPullEmptyEventAndRules(t *testing.T) {
 	ev.Tag = []misp.Tag{{Name: "tlp:red"}}
 	if res := b.Pull(srv, ev, nil, Blocklists{}); res.Allowed {
 		t.Fatal("a peer ignoring the index filter got round the pull rules")
+	}
+}
+
+// PullOwned decides and transforms exactly as Pull does.
+func TestPullOwnedMatchesPull(t *testing.T) {
+	b := instance(orgB, "https://b.example")
+	bToA := link(1, "https://a.example", orgB, orgA, false)
+	for d := dOrg; d <= misp.SharingGroupDist; d++ {
+		ev := event(orgA, d)
+		ev.Object = []misp.Object{object("0b000000-0000-4000-8000-000000000001", dConnected, attribute("a0000000-0000-4000-8000-000000000001", misp.InheritEvent))}
+		want := b.Pull(bToA, ev, nil, Blocklists{})
+		got := b.PullOwned(bToA, cloneEvent(ev), nil, Blocklists{})
+		if want.Allowed != got.Allowed || want.Reason() != got.Reason() {
+			t.Fatalf("%s: Pull %v %q, PullOwned %v %q", d, want.Allowed, want.Reason(), got.Allowed, got.Reason())
+		}
+		if want.Event != nil && !reflect.DeepEqual(want.Event, got.Event) {
+			t.Errorf("%s: PullOwned made a different event", d)
+		}
 	}
 }

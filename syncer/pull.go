@@ -147,7 +147,7 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			f := fetched{uuid: row.UUID, seq: seq.next(), started: time.Now()}
 			var ev *misp.Event
 			if ev, f.err = r.client.ViewEvent(ctx, row.UUID, !r.psrv.Internal); f.err == nil {
-				f.res = r.inst.Pull(r.psrv, ev, localCopy(stamps, row.UUID), r.bl)
+				f.res = r.inst.PullOwned(r.psrv, ev, localCopy(stamps, row.UUID), r.bl)
 			}
 			results <- f
 		})

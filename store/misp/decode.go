@@ -1,10 +1,12 @@
 package misp
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -65,6 +67,41 @@ func ParseEvent(data []byte) (*Event, error) {
 		return nil, fmt.Errorf("want one event, document holds %d", len(evs))
 	}
 	return evs[0], nil
+}
+
+// ReadEvent decodes one event from r as it arrives, without holding the document in
+// memory beside the event: the way to read a large event from a peer. It accepts what
+// ParseEvent accepts and normalises the event the same way.
+func ReadEvent(r io.Reader) (*Event, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if lead, _ := br.Peek(3); bytes.Equal(lead, []byte("\ufeff")) {
+		br.Discard(3) // a byte-order mark some tools write
+	}
+	var env envelope
+	if err := json.UnmarshalRead(br, &env, decodeOpts); err != nil {
+		return nil, DescribeJSONError(err)
+	}
+	if env.Event != nil {
+		if err := env.Event.Normalize(); err != nil {
+			return nil, err
+		}
+		return env.Event, nil
+	}
+	// Another shape: what was read is small enough to decode again from memory.
+	var doc []byte
+	switch {
+	case len(env.Response) > 0:
+		doc = env.Response
+	case len(env.Request) > 0:
+		doc = env.Request
+	default:
+		b, err := json.Marshal(env.Rest, json.Deterministic(true))
+		if err != nil {
+			return nil, err
+		}
+		doc = b
+	}
+	return ParseEvent(doc)
 }
 
 func parseInto(data []byte, out *[]*Event, depth int) error {

@@ -203,3 +203,29 @@ func FuzzParseEvents(f *testing.F) {
 		}
 	})
 }
+
+func TestReadEventMatchesParseEvent(t *testing.T) {
+	for _, file := range fixtureFiles(t) {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, perr := ParseEvents(raw)
+		got, rerr := ReadEvent(bytes.NewReader(raw))
+		if perr != nil || len(want) != 1 {
+			continue // not a single event: ReadEvent's callers read one event at a time
+		}
+		if rerr != nil {
+			t.Errorf("%s: %v", file, rerr)
+			continue
+		}
+		a, _ := MarshalEvent(want[0])
+		b, _ := MarshalEvent(got)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: ReadEvent and ParseEvent disagree", file)
+		}
+	}
+	if _, err := ReadEvent(strings.NewReader(`{"Event":{"uuid":"x","info":"y"}}`)); err == nil {
+		t.Error("ReadEvent accepted a bad uuid")
+	}
+}

@@ -444,18 +444,23 @@ func (c *Client) ViewEvent(ctx context.Context, uuid string, excludeLocalTags bo
 	if excludeLocalTags {
 		path += "/excludeLocalTags:1"
 	}
-	rq := request{method: http.MethodGet, path: path}
+	// The event is decoded as it arrives: a 200,000-attribute event is never held twice,
+	// as text and as data.
+	var ev *misp.Event
+	rq := request{method: http.MethodGet, path: path, consume: func(r io.Reader) error {
+		var err error
+		ev, err = misp.ReadEvent(r)
+		if err != nil {
+			return fmt.Errorf("event: %w", err)
+		}
+		return nil
+	}}
 	resp, err := c.do(ctx, rq)
 	if err != nil {
 		return nil, err
 	}
 	if resp.status != http.StatusOK {
 		return nil, c.statusError(rq, resp)
-	}
-	ev, err := misp.ParseEvent(trimBOM(resp.body))
-	resp.body = nil
-	if err != nil {
-		return nil, c.errorf(rq, resp.status, fmt.Errorf("event: %w", err))
 	}
 	if misp.IsUUID(uuid) && !strings.EqualFold(ev.UUID, uuid) {
 		return nil, c.contentError(rq, resp, fmt.Sprintf("asked for event %s, got %s", uuid, escapeText(ev.UUID, 60)))

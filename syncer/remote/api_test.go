@@ -322,7 +322,7 @@ func TestMalformedJSON(t *testing.T) {
 	_, err := c.GetVersion(context.Background())
 	mustContain(t, errString(err), `server "B" GET /servers/getVersion: HTTP 200: malformed JSON`)
 	_, err = c.ViewEvent(context.Background(), evUUID, false)
-	mustContain(t, errString(err), `server "B" GET /events/view/`+evUUID, "HTTP 200: event")
+	mustContain(t, errString(err), `server "B" GET /events/view/`+evUUID, "HTTP 200: malformed answer: event: at /Event/info")
 	_, err = c.Me(context.Background())
 	mustContain(t, errString(err), "users/view/me.json: HTTP 200: malformed JSON")
 

@@ -421,13 +421,14 @@ func formatLogLine(s *Styles, e *store.LogEntry) (plain, styled string) {
 	}
 	dir := arrow(e.Direction)
 	server := pad(ansi.Truncate(clean(e.ServerName), 12, "…"), 12)
-	rest := pad(clean(e.Outcome), 9) + " " + clean(e.Message)
+	rest := pad(clean(e.Outcome), 9) + " "
 	if e.Total > 0 {
-		rest += fmt.Sprintf(" [%d/%d]", e.Done, e.Total)
+		rest += fmt.Sprintf("%d/%d ", e.Done, e.Total)
 	}
 	if e.EventUUID != "" {
-		rest += " " + shortUUID(e.EventUUID)
+		rest += clean(shortUUID(e.EventUUID)) + " "
 	}
+	rest += clean(e.Message)
 	var extra []string
 	if e.HTTPStatus != 0 {
 		extra = append(extra, fmt.Sprint(e.HTTPStatus))

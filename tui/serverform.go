@@ -2,13 +2,9 @@ package tui
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -17,6 +13,7 @@ import (
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/remote"
 )
 
 // serverForm adds or edits a server with every field of MISP's Add Server
@@ -536,7 +533,7 @@ func saveServer(ctx context.Context, st *store.Store, editID int64, spec store.S
 		case "-":
 			spec.CertFile = ""
 		default:
-			if spec.CertFile, err = readCAFile(caPath); err != nil {
+			if spec.CertFile, err = remote.ReadCAFile(caPath); err != nil {
 				return formErrMsg{err}
 			}
 		}
@@ -545,7 +542,7 @@ func saveServer(ctx context.Context, st *store.Store, editID int64, spec store.S
 		case "-":
 			spec.ClientCertFile = ""
 		default:
-			if spec.ClientCertFile, err = readClientCert(certPath); err != nil {
+			if spec.ClientCertFile, err = remote.ReadClientCertFile(certPath); err != nil {
 				return formErrMsg{err}
 			}
 		}
@@ -567,51 +564,6 @@ func saveServer(ctx context.Context, st *store.Store, editID int64, spec store.S
 		}
 		return formSavedMsg{sv}
 	}
-}
-
-func readCAFile(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("ca file: %w", unwrapPath(err))
-	}
-	rest, n := raw, 0
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return "", fmt.Errorf("ca file: holds a %s block; want only CERTIFICATE blocks", b.Type)
-		}
-		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			return "", fmt.Errorf("ca file: certificate %d: %v", n+1, err)
-		}
-		n++
-	}
-	if n == 0 {
-		return "", errors.New("ca file: no PEM certificate in it")
-	}
-	return string(raw), nil
-}
-
-func readClientCert(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("client cert file: %w", unwrapPath(err))
-	}
-	if _, err := tls.X509KeyPair(raw, raw); err != nil {
-		return "", fmt.Errorf("client cert file: want a PEM certificate and its private key: %v", err)
-	}
-	return string(raw), nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // describePEM names what a stored PEM holds, never its content.

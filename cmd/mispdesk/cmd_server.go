@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"mispdesk/policy"
 	"mispdesk/store"
+	"mispdesk/syncer/remote"
 )
 
 const (
@@ -144,14 +144,14 @@ func (f *serverFlags) apply(spec *store.ServerSpec, all bool) error {
 		}
 	}
 	if given("ca-file") {
-		pemText, err := readCAFile(*f.caFile)
+		pemText, err := readPEM("--ca-file", *f.caFile, remote.ReadCAFile)
 		if err != nil {
 			return err
 		}
 		spec.CertFile = pemText
 	}
 	if given("client-cert") {
-		pemText, err := readClientCert(*f.clientCert)
+		pemText, err := readPEM("--client-cert", *f.clientCert, remote.ReadClientCertFile)
 		if err != nil {
 			return err
 		}
@@ -200,49 +200,14 @@ func checkServerURL(raw string) error {
 	return nil
 }
 
-// readCAFile reads a PEM file of CA certificates; "" clears the setting.
-func readCAFile(path string) (string, error) {
-	if path == "" {
-		return "", nil
-	}
-	raw, err := os.ReadFile(path)
+// readPEM reads a certificate file the way the sync client will use it; a bad file is bad
+// input, named with its flag.
+func readPEM(flag, path string, read func(string) (string, error)) (string, error) {
+	text, err := read(path)
 	if err != nil {
-		return "", inputf("--ca-file %s: %v", path, unwrapPath(err))
+		return "", inputf("%s %v", flag, err)
 	}
-	n, rest := 0, raw
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			return "", inputf("--ca-file %s: holds a %s block; want only CERTIFICATE blocks", path, b.Type)
-		}
-		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
-			return "", inputf("--ca-file %s: certificate %d: %v", path, n+1, err)
-		}
-		n++
-	}
-	if n == 0 {
-		return "", inputf("--ca-file %s: no PEM certificate in it", path)
-	}
-	return string(raw), nil
-}
-
-// readClientCert reads a PEM file holding a client certificate and its key.
-func readClientCert(path string) (string, error) {
-	if path == "" {
-		return "", nil
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", inputf("--client-cert %s: %v", path, unwrapPath(err))
-	}
-	if _, err := tls.X509KeyPair(raw, raw); err != nil {
-		return "", inputf("--client-cert %s: want a PEM certificate and its private key: %v", path, err)
-	}
-	return string(raw), nil
+	return text, nil
 }
 
 func unwrapPath(err error) error {

@@ -124,7 +124,7 @@ func newServerForm(c *Context, edit *store.Server) *serverForm {
 		boolean("removetags", "", "Remove missing tags", o.RemoveMissingTags),
 		{id: "save", label: "Save", kind: buttonField},
 	}
-	f.field("internal").hint = "only when the remote org is this instance's host org"
+	f.field("internal").hint = "(remote org = host org only)"
 	f.field("ca").hint = "a CA that signed the remote's certificate"
 	if edit != nil {
 		f.field("url").input.SetValue(edit.URL)

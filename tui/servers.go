@@ -249,7 +249,7 @@ func (p *serversPane) lastResult(id int64) string {
 	case best.Level == "warn":
 		word = "warn"
 	}
-	return fmt.Sprintf("%s %s %s", best.Direction, word, ago(p.c.Now(), best.Time()))
+	return fmt.Sprintf("%s %s %s", best.Direction, word, strings.TrimSuffix(ago(p.c.Now(), best.Time()), " ago"))
 }
 
 func (p *serversPane) View(w, h int) string {

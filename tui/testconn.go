@@ -153,7 +153,7 @@ func renderConnTest(s *Styles, inst *store.Instance, ct *remote.ConnectionTest, 
 	}
 	remoteOrg := "-"
 	if user != nil {
-		remoteOrg = clean(user.Org.Name)
+		remoteOrg = clean(user.Org.Name) + " (the user's)"
 	}
 	userText := "-"
 	switch {

@@ -3,10 +3,11 @@ package syncer
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"mispdesk/syncer/feed"
 	"time"
 )
 
@@ -94,30 +95,7 @@ func (s *RunSummary) progress() (done, failed int) {
 }
 
 // TopSkipReasons lists the n most common reasons events were skipped, with counts.
-func (s *RunSummary) TopSkipReasons(n int) []string {
-	type kv struct {
-		reason string
-		count  int
-	}
-	var all []kv
-	for r, c := range s.SkipReasons {
-		all = append(all, kv{r, c})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].count != all[j].count {
-			return all[i].count > all[j].count
-		}
-		return all[i].reason < all[j].reason
-	})
-	var out []string
-	for i, x := range all {
-		if i == n {
-			break
-		}
-		out = append(out, fmt.Sprintf("%d× %s", x.count, x.reason))
-	}
-	return out
-}
+func (s *RunSummary) TopSkipReasons(n int) []string { return feed.TopReasons(s.SkipReasons, n) }
 
 // Line is the one-line account of a run that commands print and the log ends with.
 func (s *RunSummary) Line() string {

@@ -92,27 +92,23 @@ func (s *FetchSummary) Line() string {
 }
 
 // TopSkipReasons lists the n most common reasons events were skipped, with counts.
-func (s *FetchSummary) TopSkipReasons(n int) []string {
-	type kv struct {
-		reason string
-		count  int
+func (s *FetchSummary) TopSkipReasons(n int) []string { return TopReasons(s.SkipReasons, n) }
+
+// TopReasons formats the n most common reasons of a tally, most common first ("12× …").
+func TopReasons(tally map[string]int, n int) []string {
+	reasons := make([]string, 0, len(tally))
+	for r := range tally {
+		reasons = append(reasons, r)
 	}
-	var all []kv
-	for r, c := range s.SkipReasons {
-		all = append(all, kv{r, c})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].count != all[j].count {
-			return all[i].count > all[j].count
+	sort.Slice(reasons, func(i, j int) bool {
+		if tally[reasons[i]] != tally[reasons[j]] {
+			return tally[reasons[i]] > tally[reasons[j]]
 		}
-		return all[i].reason < all[j].reason
+		return reasons[i] < reasons[j]
 	})
-	var out []string
-	for i, x := range all {
-		if i == n {
-			break
-		}
-		out = append(out, fmt.Sprintf("%d× %s", x.count, x.reason))
+	out := make([]string, 0, min(n, len(reasons)))
+	for _, r := range reasons[:min(n, len(reasons))] {
+		out = append(out, fmt.Sprintf("%d× %s", tally[r], r))
 	}
 	return out
 }

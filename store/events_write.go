@@ -177,6 +177,9 @@ type eventWriter struct {
 	objects map[string]child
 	refs    map[string]child
 	reports map[string]child
+	// args is the attribute row's argument list, reused from one attribute to the next
+	// (database/sql copies arguments before the call returns).
+	args []any
 }
 
 type child struct {
@@ -451,6 +454,10 @@ func SplitValue(typ, value string) (string, string) {
 	return value, ""
 }
 
+// attrArgs is the most arguments an attribute row takes: 17 columns and the id, or the
+// uuid and the event id.
+const attrArgs = 19
+
 // attribute writes one attribute (objectID 0: an event attribute) and returns its id, or 0
 // when it was not written.
 func (w *eventWriter) attribute(a *misp.Attribute, objectID int64) (int64, error) {
@@ -465,9 +472,13 @@ func (w *eventWriter) attribute(a *misp.Attribute, objectID int64) (int64, error
 	}
 	v1, v2 := SplitValue(a.Type, a.Value)
 	ts := int64(a.Timestamp)
-	cols := []any{nullID(objectID), nullText(string(a.ObjectRelation)), a.Type, a.Category, v1, v2, boolInt(bool(a.ToIDs)), ts,
+	if cap(w.args) < attrArgs {
+		w.args = make([]any, 0, attrArgs)
+	}
+	cols := append(w.args[:0], nullID(objectID), nullText(string(a.ObjectRelation)), a.Type, a.Category, v1, v2, boolInt(bool(a.ToIDs)), ts,
 		int64(dist), nullID(sgID), a.Comment, boolInt(bool(a.Deleted)), boolInt(bool(a.DisableCorrelation)),
-		nullText(string(a.FirstSeen)), nullText(string(a.LastSeen)), nullText(a.Data), extra}
+		nullText(string(a.FirstSeen)), nullText(string(a.LastSeen)), nullText(a.Data), extra)
+	defer clear(cols[:cap(cols)]) // drop the references to this attribute's data
 
 	id, written := int64(0), false
 	if old, ok := w.attrs[a.UUID]; ok {

@@ -65,6 +65,9 @@ type API struct {
 	st     *store.Store
 	log    *slog.Logger
 	routes map[string]*route
+	// events writes received events: concurrent pushes share a transaction (one commit
+	// for the group, a savepoint each), each answered once its event is committed.
+	events *store.GroupWriter
 }
 
 // New returns the API's handler.
@@ -76,6 +79,9 @@ func New(cfg Config) http.Handler {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	a := &API{cfg: cfg, st: cfg.Store, log: cfg.Logger, routes: map[string]*route{}}
+	if a.st != nil {
+		a.events = a.st.NewGroupWriter(0)
+	}
 	if a.cfg.Instance == nil {
 		a.cfg.Instance = a.storeInstance
 	}

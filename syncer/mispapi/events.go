@@ -341,7 +341,7 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	// A received published event flows on to this instance's push servers, queued in the
 	// same transaction as the event.
 	opts.QueuePushes = true
-	res, err := c.a.st.UpsertEvent(c.ctx, toStore, opts)
+	res, err := c.a.events.UpsertEvent(c.ctx, toStore, opts)
 	if err != nil {
 		if errors.Is(err, misp.ErrGalaxyDocument) || errors.Is(err, store.ErrInvalidEvent) {
 			return saveFail(c, failName, idOut, map[string]any{"Event": []string{err.Error()}})

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -46,38 +45,28 @@ func (c *call) changeEvent(row *store.IndexRow, failName string, fn func(ev *mis
 	if err := c.mayModify(row); err != nil {
 		return nil, err
 	}
-	ev, err := c.a.st.Event(c.ctx, itoa(row.ID))
-	if err != nil {
+	var fnErr error
+	saved, res, err := c.a.st.EditEvent(c.ctx, itoa(row.ID), c.who.User.ID, func(ev *misp.Event, now misp.Int) error {
+		fnErr = fn(ev, now)
+		return fnErr
+	})
+	switch {
+	case fnErr != nil:
+		return nil, fnErr
+	case errors.Is(err, store.ErrNotFound):
 		return nil, notFoundOr(err, "Invalid event")
-	}
-	now := misp.Int(max(time.Now().Unix(), row.Timestamp+1))
-	if err := fn(ev, now); err != nil {
+	case errors.Is(err, store.ErrInvalidEvent):
+		return nil, saveFail(c, failName, nil, err.Error())
+	case err != nil:
 		return nil, err
-	}
-	ev.Timestamp = now
-	ev.Published = false
-	res, err := c.a.st.UpsertEvent(c.ctx, ev, store.UpsertOptions{OwnerOrgID: row.OrgID, UserID: c.who.User.ID, LocalIDs: true})
-	if err != nil {
-		if errors.Is(err, store.ErrInvalidEvent) {
-			return nil, saveFail(c, failName, nil, err.Error())
-		}
-		return nil, err
-	}
-	if res.Outcome == store.Skipped {
+	case res.Outcome == store.Skipped:
 		return nil, saveFail(c, failName, nil, res.Reason)
 	}
-	if row.Published {
-		// MISP unpublishes an event whose content changes; pushes queued for the old
-		// version go with it.
-		if err := c.a.st.Unpublish(c.ctx, itoa(row.ID)); err != nil {
-			return nil, err
-		}
-	}
-	return c.a.st.Event(c.ctx, itoa(row.ID))
+	return saved, nil
 }
 
 // bump is a changed element's new timestamp: now, and always newer than its old one.
-func bump(old, now misp.Int) misp.Int { return max(now, old+1) }
+func bump(old, now misp.Int) misp.Int { return store.BumpTimestamp(old, now) }
 
 // decodeList reads a body that is one element or a list of them, each bare or wrapped in
 // {"Model":…}, as PyMISP sends them.

@@ -190,3 +190,22 @@ func TestUpdateAndDeleteServer(t *testing.T) {
 		t.Errorf("priority after a delete = %d, %v; want max+1 = 3", c.Priority, err)
 	}
 }
+
+func TestSetLastPushedID(t *testing.T) {
+	s, _ := initTest(t)
+	ctx := context.Background()
+	srv, err := s.AddServer(ctx, ServerSpec{Name: "peer", URL: "https://peer.example", Authkey: strings.Repeat("k", 40), RemoteOrgRef: "REMOTE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetLastPushedID(ctx, srv.ID, 42); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Server(ctx, srv.Name)
+	if err != nil || got.LastPushedID != 42 || got.Modified != srv.Modified {
+		t.Fatalf("server after SetLastPushedID: %+v %v", got, err)
+	}
+	if err := s.SetLastPushedID(ctx, srv.ID+100, 1); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown server: %v", err)
+	}
+}

@@ -147,11 +147,11 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 		return
 	}
 	sum := &RunSummary{Server: r.srv.Name, Direction: "push"}
-	if err := r.checkCanPush(ctx); err != nil {
+	if _, err := r.checkCanPush(ctx); err != nil {
 		e.failItem(ctx, it, err)
 		return
 	}
-	err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1)
+	err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1, pushChecked)
 	if ctx.Err() != nil {
 		return // the lease runs out and another worker takes the row
 	}

@@ -41,6 +41,9 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		return err
 	}
 	r.step(ctx, "info", "", "connected", fmt.Sprintf("remote MISP %s (sync %v)", ver.Version, ver.PermSync), t0, 200)
+	if !single && !opts.DryRun {
+		r.pullClusters(ctx, ver) // before the events, as MISP's pull
+	}
 
 	stamps, err := r.e.st.EventStamps(ctx)
 	if err != nil {

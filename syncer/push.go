@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"mispdesk/policy"
@@ -27,40 +28,61 @@ var errNotSyncUser = errors.New("the remote user is not a sync user (its role la
 
 func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary) error {
 	technique := strings.ToLower(strings.TrimSpace(opts.Technique))
-	single := technique != "" && technique != "full" && technique != "incremental"
+	incremental := technique == "incremental"
+	single := technique != "" && technique != "full" && !incremental
 	if !r.srv.Push && !single {
 		return errors.New("push is not enabled for this server")
 	}
-	if err := r.checkCanPush(ctx); err != nil {
+	ver, err := r.checkCanPush(ctx)
+	if err != nil {
 		return err
 	}
 
 	// Candidates: published events, decided one at a time so a large store is never held
-	// in memory at once.
+	// in memory at once. Incremental: only those created here since the last push
+	// (id above the server's lastpushedid), as MISP's.
 	var rows []store.EventSummary
 	if single {
-		ev, err := r.e.st.Event(ctx, technique)
+		ev, err := r.e.st.EventMetadata(ctx, technique)
 		if err != nil {
 			return err
 		}
-		rows = []store.EventSummary{{UUID: ev.UUID, Timestamp: int64(ev.Timestamp), Published: bool(ev.Published)}}
+		rows = []store.EventSummary{{ID: int64(ev.ID), UUID: ev.UUID, Timestamp: int64(ev.Timestamp), Published: bool(ev.Published)}}
 	} else {
 		published := true
-		var err error
 		if rows, err = r.e.st.ListEvents(ctx, store.EventFilter{Published: &published, Sort: "timestamp", Ascending: true}); err != nil {
 			return err
 		}
+		if incremental {
+			kept := rows[:0]
+			for _, row := range rows {
+				if row.ID > r.srv.LastPushedID {
+					kept = append(kept, row)
+				}
+			}
+			rows = kept
+			r.step(ctx, "info", "", "selected", fmt.Sprintf("incremental: %d published events above id %d", len(rows), r.srv.LastPushedID), time.Time{}, 0)
+		}
+	}
+	// Galaxy clusters go first, so that the events' galaxy tags find them there: all
+	// custom published clusters on a full push, those the event names on a single one.
+	if r.srv.PushGalaxyClusters && !incremental && !opts.DryRun {
+		r.pushClusters(ctx, ver, single, rows)
 	}
 	// Event-level decisions first, on metadata: only events that may go are ever named to
 	// the remote; the payload of each wanted one is prepared when it is sent.
+	ids := make(map[string]int64, len(rows))
 	var allowed []remote.UUIDTimestamp
+	book := newPushBook()
 	for _, row := range rows {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		ids[row.UUID] = row.ID
 		meta, err := r.e.st.EventMetadata(ctx, row.UUID)
 		if err != nil {
 			sum.fail(fmt.Errorf("event %s: %w", row.UUID, err))
+			book.failed(row.ID)
 			continue
 		}
 		if d := r.inst.PushCandidate(r.psrv, meta, policy.Scheduled, r.bl); !d.Allowed {
@@ -84,6 +106,15 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			sum.skip("the remote already has this version")
 		}
 	}
+	want := make(map[string]bool, len(wanted))
+	for _, u := range wanted {
+		want[u] = true
+	}
+	for _, a := range allowed {
+		if !want[a.UUID] {
+			book.done(ids[a.UUID]) // the remote has it already: dealt with
+		}
+	}
 	sum.Candidates = len(wanted)
 	r.step(ctx, "info", "", "selected", fmt.Sprintf("%d events may go, the remote wants %d", len(allowed), len(wanted)), t0, 200)
 	if opts.DryRun {
@@ -92,15 +123,33 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	}
 	start := time.Now()
 	var seq atomicCounter
+	// A bulk push sends mostly events the remote lacks: straight to events/add, which
+	// turns into an edit when the remote answers that it has the event.
+	mode := pushNew
+	if single {
+		mode = pushChecked
+	}
 	forEach(ctx, r.e.conc, wanted, func(uuid string) {
-		r.pushOne(ctx, uuid, policy.Scheduled, sum, seq.next(), len(wanted))
+		if err := r.pushOne(ctx, uuid, policy.Scheduled, sum, seq.next(), len(wanted), mode); err != nil {
+			book.failed(ids[uuid])
+		} else {
+			book.done(ids[uuid])
+		}
 		if opts.Progress != nil {
 			done, failed := sum.progress()
 			opts.Progress(Progress{Server: r.srv.Name, Direction: "push", Done: done, Total: len(wanted), Failed: failed, Elapsed: time.Since(start)})
 		}
 	})
 	if err := ctx.Err(); err != nil {
-		return err
+		return err // events not reached are neither done nor failed: lastpushedid stays
+	}
+	if !single {
+		if last, ok := book.lastPushedID(); ok {
+			if err := r.e.st.SetLastPushedID(ctx, r.srv.ID, last); err != nil {
+				return err
+			}
+			r.step(ctx, "info", "", "lastpushedid", fmt.Sprintf("lastpushedid is now %d", last), time.Time{}, 0)
+		}
 	}
 	uuids := make([]string, len(allowed))
 	for i, a := range allowed {
@@ -110,20 +159,58 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	return nil
 }
 
+// pushBook keeps the local ids a push dealt with, for Server.lastpushedid.
+type pushBook struct {
+	mu                sync.Mutex
+	lowestFail, maxOK int64
+	anyFail, anyDone  bool
+}
+
+func newPushBook() *pushBook { return &pushBook{} }
+
+func (b *pushBook) failed(id int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.anyFail || id < b.lowestFail {
+		b.lowestFail = id
+	}
+	b.anyFail = true
+}
+
+func (b *pushBook) done(id int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.maxOK, b.anyDone = max(b.maxOK, id), true
+}
+
+// lastPushedID is MISP's rule: the lowest failed id less one when anything failed (so an
+// incremental push tries it again), else the highest id pushed.
+func (b *pushBook) lastPushedID() (int64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.anyFail:
+		return b.lowestFail - 1, true
+	case b.anyDone:
+		return b.maxOK, true
+	}
+	return 0, false
+}
+
 // checkCanPush asks the remote who we are there: only a sync user may receive events.
-func (r *runContext) checkCanPush(ctx context.Context) error {
+func (r *runContext) checkCanPush(ctx context.Context) (*remote.Version, error) {
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
 		r.step(ctx, "error", "", "failed", "version check: "+err.Error(), t0, statusOf(err))
-		return err
+		return nil, err
 	}
 	if !ver.PermSync {
 		r.step(ctx, "error", "", "refused", errNotSyncUser.Error(), t0, 200)
-		return errNotSyncUser
+		return nil, errNotSyncUser
 	}
 	r.step(ctx, "info", "", "connected", fmt.Sprintf("remote MISP %s, sync user", ver.Version), t0, 200)
-	return nil
+	return ver, nil
 }
 
 // decidePush loads an event and asks policy whether and how it may go to the server.
@@ -135,8 +222,16 @@ func (r *runContext) decidePush(ctx context.Context, uuid string, trig policy.Tr
 	return r.inst.Push(r.psrv, ev, trig, r.bl), nil
 }
 
+// pushMode is how pushOne learns whether the remote has the event.
+type pushMode int
+
+const (
+	pushChecked pushMode = iota // HEAD first, as MISP's push
+	pushNew                     // add first; the remote's 404 with a Location makes it an edit
+)
+
 // pushOne decides and sends one event; it reports whether the remote has it now.
-func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigger, sum *RunSummary, seq, total int) error {
+func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigger, sum *RunSummary, seq, total int, mode pushMode) error {
 	t0 := time.Now()
 	res, err := r.decidePush(ctx, uuid, trig)
 	if err != nil {
@@ -149,7 +244,11 @@ func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigg
 		r.progressStep(ctx, "info", uuid, "skipped", res.Reason(), t0, 0, seq, total)
 		return nil
 	}
-	out, err := r.client.PushEvent(ctx, res.Event)
+	send := r.client.PushEvent
+	if mode == pushNew {
+		send = r.client.PushNewEvent
+	}
+	out, err := send(ctx, res.Event)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ func (a *API) registerTags() {
 	a.handleWrite("galaxy_clusters/add", post, permGalaxy, (*call).galaxyClustersAdd)
 	a.handle("galaxy_clusters/view", get, permAuth, (*call).galaxyClusterView)
 	a.handle("galaxy_clusters/restSearch", getPost, permAuth, (*call).galaxyClustersRestSearch)
+	a.handleWrite("galaxy_clusters/publish", post, permGalaxy, (*call).galaxyClustersPublish)
 	a.handle("galaxy_clusters/index", getPost, permAuth, (*call).galaxyClustersRestSearch)
 	a.handleWrite("galaxy_clusters/delete", del, permGalaxy, (*call).galaxyClustersDelete)
 
@@ -448,13 +450,64 @@ func (c *call) galaxyClustersRestSearch() error {
 	if err != nil {
 		return err
 	}
+	published, custom, minimal := scalar(params["published"]), scalar(params["custom"]), truthy(scalar(params["minimal"]))
 	out := []any{}
 	for _, id := range ids {
-		if cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id)); err == nil {
-			out = append(out, map[string]any{"GalaxyCluster": cl})
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		if err != nil || !c.clusterVisible(cl) {
+			continue
 		}
+		if published != "" && truthy(published) != store.ClusterFlag(cl["published"]) {
+			continue
+		}
+		if custom != "" && truthy(custom) == store.ClusterFlag(cl["default"]) {
+			continue
+		}
+		if minimal {
+			cl = map[string]any{"id": cl["id"], "uuid": cl["uuid"], "version": cl["version"]}
+		}
+		out = append(out, map[string]any{"GalaxyCluster": cl})
 	}
 	return c.reply(http.StatusOK, map[string]any{"response": out})
+}
+
+// clusterVisible is whether the caller may see a cluster: default clusters, and custom
+// ones shared beyond their organisation (distribution 1–3) or of the caller's own
+// organisation; a site admin sees all.
+func (c *call) clusterVisible(cl map[string]any) bool {
+	if c.who.User.Role.PermSiteAdmin || store.ClusterFlag(cl["default"]) {
+		return true
+	}
+	if d := store.ClusterInt(cl["distribution"]); d >= 1 && d <= 3 {
+		return true
+	}
+	own := itoa(c.who.User.OrgID)
+	return store.ClusterInt(cl["org_id"]) != 0 && fmt.Sprint(store.ClusterInt(cl["org_id"])) == own ||
+		store.ClusterInt(cl["orgc_id"]) != 0 && fmt.Sprint(store.ClusterInt(cl["orgc_id"])) == own
+}
+
+// galaxyClustersPublish is POST /galaxy_clusters/publish/<id|uuid>: the cluster becomes
+// published (and so syncs), with a new version.
+func (c *call) galaxyClustersPublish() error {
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid galaxy cluster")
+	}
+	if store.ClusterFlag(cl["default"]) {
+		return forbidden("Default galaxy clusters cannot be published.")
+	}
+	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
+	cl["published"] = true
+	cl["version"] = itoa(max(time.Now().Unix(), old+1))
+	raw, err := json.Marshal(cl, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+		return err
+	}
+	id, _ := cl["id"].(string)
+	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster published.", "Galaxy cluster published.", id))
 }
 
 func (c *call) galaxyClustersDelete() error {

@@ -331,7 +331,14 @@ func TestRESTScenario(t *testing.T) {
 	if len(attrs) != 1 {
 		t.Fatalf("wildcard: %v", attrs)
 	}
-	cls := get[[]any](t, search("/galaxy_clusters/restSearch", map[string]any{"value": "Scenario"}), "response")
+	// The cluster is organisation only (galaxy_clusters/add's default distribution 0):
+	// the partner's analyst does not find it, its organisation's admin does.
+	if cls := get[[]any](t, search("/galaxy_clusters/restSearch", map[string]any{"value": "Scenario"}), "response"); len(cls) != 0 {
+		t.Fatalf("another organisation's org-only cluster found: %v", cls)
+	}
+	r = e.do("POST", "/galaxy_clusters/restSearch", ad, map[string]any{"value": "Scenario"})
+	wantStatus(t, r, 200)
+	cls := get[[]any](t, r.obj(t), "response")
 	if len(cls) != 1 || get[string](t, cls[0].(map[string]any), "GalaxyCluster", "uuid") != clUUID {
 		t.Fatalf("cluster search: %v", cls)
 	}

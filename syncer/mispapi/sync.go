@@ -390,7 +390,7 @@ func (c *call) pushCluster() error {
 // galaxyClusterView is GET /galaxy_clusters/view/<id|uuid>.
 func (c *call) galaxyClusterView() error {
 	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.clusterVisible(cl)) {
 		return notFound("Invalid galaxy cluster")
 	}
 	if err != nil {

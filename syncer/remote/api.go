@@ -523,6 +523,19 @@ type PushResult struct {
 // add to edit on 404 with a Location. A refusal because the remote copy is not older is
 // the quiet outcome NotNewer; any other refusal is an *Error with the remote's message.
 func (c *Client) PushEvent(ctx context.Context, e *misp.Event) (PushResult, error) {
+	return c.pushEvent(ctx, e, true)
+}
+
+// PushNewEvent is PushEvent for an event the remote most likely lacks (a bulk push, where
+// most events are new there): it posts events/add at once, without the HEAD. A remote
+// that has the event answers the add with 404 and a Location (MISP's EventsController::add
+// does, and so does mispdesk), and the event then goes as an edit, as PushEvent would
+// send it.
+func (c *Client) PushNewEvent(ctx context.Context, e *misp.Event) (PushResult, error) {
+	return c.pushEvent(ctx, e, false)
+}
+
+func (c *Client) pushEvent(ctx context.Context, e *misp.Event, check bool) (PushResult, error) {
 	if e == nil || !misp.IsUUID(e.UUID) {
 		return PushResult{}, fmt.Errorf("server %q: push: event without a valid UUID", c.cfg.Name)
 	}
@@ -530,14 +543,17 @@ func (c *Client) PushEvent(ctx context.Context, e *misp.Event) (PushResult, erro
 	if err != nil {
 		return PushResult{}, fmt.Errorf("server %q: push event %s: %w", c.cfg.Name, e.UUID, err)
 	}
-	exists, err := c.EventExists(ctx, e.UUID)
-	if err != nil {
-		// MISP treats any other answer as "does not exist"; but a cancelled run or a
-		// refused key will not get better by posting.
-		if ctx.Err() != nil || errors.Is(err, ErrAuth) {
-			return PushResult{}, err
+	exists := false
+	if check {
+		exists, err = c.EventExists(ctx, e.UUID)
+		if err != nil {
+			// MISP treats any other answer as "does not exist"; but a cancelled run or a
+			// refused key will not get better by posting.
+			if ctx.Err() != nil || errors.Is(err, ErrAuth) {
+				return PushResult{}, err
+			}
+			exists = false
 		}
-		exists = false
 	}
 	editPath := func(ref string) string { return "/events/edit/" + ref + "/metadata:1" }
 	const addPath = "/events/add/metadata:1"
@@ -866,4 +882,69 @@ func (c *Client) GalaxyCluster(ctx context.Context, uuid string) (jsontext.Value
 		return nil, c.contentError(rq, resp, "galaxy cluster answer is not a JSON object")
 	}
 	return v, nil
+}
+
+// ClusterRow is one row of a minimal galaxy cluster search: a cluster and its version.
+type ClusterRow struct {
+	UUID    string   `json:"uuid"`
+	Version misp.Int `json:"version"`
+}
+
+// GalaxyClusterIndex lists the remote's custom published clusters (POST
+// /galaxy_clusters/restSearch {"published":1,"minimal":1,"custom":1}), only those of
+// uuids when given, as MISP's cluster pull and push ask.
+func (c *Client) GalaxyClusterIndex(ctx context.Context, uuids []string) ([]ClusterRow, error) {
+	q := map[string]any{"published": 1, "minimal": 1, "custom": 1}
+	if len(uuids) > 0 {
+		q["uuid"] = uuids
+	}
+	body, err := json.Marshal(q, json.Deterministic(true))
+	if err != nil {
+		return nil, err
+	}
+	rq := request{method: http.MethodPost, path: "/galaxy_clusters/restSearch", body: body}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.statusError(rq, resp)
+	}
+	rows, err := decodeWrapped[ClusterRow](trimBOM(resp.body), "GalaxyCluster")
+	if err != nil {
+		return nil, c.decodeError(rq, resp, err)
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if misp.IsUUID(r.UUID) {
+			r.UUID = strings.ToLower(r.UUID)
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// PushGalaxyClusters sends clusters (each the member of {"GalaxyCluster":…}) with POST
+// /galaxies/pushCluster.
+func (c *Client) PushGalaxyClusters(ctx context.Context, clusters []jsontext.Value) error {
+	type wrapped struct {
+		GalaxyCluster jsontext.Value `json:"GalaxyCluster"`
+	}
+	items := make([]wrapped, len(clusters))
+	for i, cl := range clusters {
+		items[i] = wrapped{cl}
+	}
+	body, err := json.Marshal(items)
+	if err != nil {
+		return err
+	}
+	rq := request{method: http.MethodPost, path: "/galaxies/pushCluster", body: body}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return err
+	}
+	if resp.status != http.StatusOK {
+		return c.statusError(rq, resp)
+	}
+	return nil
 }

@@ -1,0 +1,209 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+	"mispdesk/syncer/remote"
+)
+
+// pullClusters is MISP's GalaxyCluster::pullGalaxyClusters (§3.7), run before the events
+// of a pull when the server's pull_galaxy_clusters is set and the remote speaks cluster
+// sync (its getVersion has perm_galaxy_editor): the remote's custom published clusters
+// newer than the local copy are fetched whole, decided by policy (distribution
+// downgraded), locked and stored.
+func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
+	if !r.srv.PullGalaxyClusters {
+		return
+	}
+	if !ver.GalaxyEditorKnown {
+		r.step(ctx, "info", "", "clusters", "galaxy clusters not pulled: the remote does not speak cluster sync (no perm_galaxy_editor)", time.Time{}, 0)
+		return
+	}
+	t0 := time.Now()
+	rows, err := r.client.GalaxyClusterIndex(ctx, nil)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
+		return
+	}
+	local, err := r.e.st.ClusterVersions(ctx)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, 0)
+		return
+	}
+	pulled, skipped, failed := 0, 0, 0
+	for _, row := range rows {
+		if ctx.Err() != nil {
+			return
+		}
+		if v, ok := local[row.UUID]; ok && int64(row.Version) <= v {
+			skipped++
+			continue
+		}
+		c0 := time.Now()
+		raw, err := r.client.GalaxyCluster(ctx, row.UUID)
+		if err != nil {
+			failed++
+			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, statusOf(err))
+			continue
+		}
+		m, err := clusterMember(raw)
+		if err == nil && !sameUUID(m["uuid"], row.UUID) {
+			err = fmt.Errorf("asked for %s, got another cluster", row.UUID)
+		}
+		if err != nil {
+			failed++
+			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
+			continue
+		}
+		if orgc := clusterOrgcUUID(m); orgc != "" && r.bl.Orgs.Has(orgc) {
+			skipped++
+			r.step(ctx, "info", "", "skipped", fmt.Sprintf("galaxy cluster %s: its creator organisation is blocklisted", row.UUID), c0, 200)
+			continue
+		}
+		d, dist := r.inst.PullCluster(r.psrv, misp.Distribution(store.ClusterInt(m["distribution"])))
+		if !d.Allowed {
+			skipped++
+			r.step(ctx, "info", "", "skipped", fmt.Sprintf("galaxy cluster %s: %s", row.UUID, d.Reason()), c0, 200)
+			continue
+		}
+		// Stored as a synced copy: locked, owned here by the link's organisation.
+		m["distribution"] = quoted(strconv.Itoa(int(dist)))
+		m["locked"] = jsontext.Value("true")
+		m["org_id"] = quoted(strconv.FormatInt(r.srv.OrgID, 10))
+		delete(m, "orgc_id") // the remote's id means nothing here; Orgc names the creator
+		b, err := json.Marshal(m, json.Deterministic(true))
+		if err == nil {
+			_, err = r.e.st.UpsertGalaxyCluster(ctx, b)
+		}
+		if err != nil {
+			failed++
+			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
+			continue
+		}
+		pulled++
+		r.step(ctx, "info", "", "cluster", fmt.Sprintf("galaxy cluster %s pulled (version %d, distribution %d)", row.UUID, row.Version, dist), c0, 200)
+	}
+	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pulled, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, len(rows)), t0, 200)
+}
+
+// pushClusters is the cluster step of MISP's push (§4.2 step 2): the custom published
+// clusters that may go (policy) and that the remote lacks or holds older are sent with
+// galaxies/pushCluster. A full push sends all of them, a single-event push only those the
+// event names.
+func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, single bool, rows []store.EventSummary) {
+	if !ver.PermGalaxyEditor {
+		r.step(ctx, "info", "", "clusters", "galaxy clusters not pushed: the remote user may not edit galaxies (perm_galaxy_editor)", time.Time{}, 0)
+		return
+	}
+	eventUUID := ""
+	if single {
+		if len(rows) == 0 {
+			return
+		}
+		eventUUID = rows[0].UUID
+	}
+	t0 := time.Now()
+	list, err := r.e.st.CustomClusters(ctx, eventUUID)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, 0)
+		return
+	}
+	type candidate struct {
+		c    store.SyncCluster
+		dist misp.Distribution
+	}
+	var cands []candidate
+	var uuids []string
+	for _, c := range list {
+		if d, dist := r.inst.PushCluster(r.psrv, misp.Distribution(c.Distribution)); d.Allowed {
+			cands = append(cands, candidate{c, dist})
+			uuids = append(uuids, c.UUID)
+		}
+	}
+	if len(cands) == 0 {
+		return
+	}
+	theirs, err := r.client.GalaxyClusterIndex(ctx, uuids)
+	if err != nil {
+		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
+		return
+	}
+	have := map[string]int64{}
+	for _, row := range theirs {
+		have[row.UUID] = max(have[row.UUID], int64(row.Version))
+	}
+	var send []jsontext.Value
+	for _, cd := range cands {
+		if v, ok := have[cd.c.UUID]; ok && v >= cd.c.Version {
+			continue
+		}
+		m := cd.c.Member
+		m["distribution"] = strconv.Itoa(int(cd.dist))
+		m["locked"] = true
+		for _, k := range []string{"id", "galaxy_id", "org_id", "orgc_id"} {
+			delete(m, k) // this instance's ids
+		}
+		b, err := json.Marshal(m, json.Deterministic(true))
+		if err != nil {
+			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", cd.c.UUID, err), t0, 0)
+			continue
+		}
+		send = append(send, b)
+	}
+	if len(send) == 0 {
+		r.step(ctx, "info", "", "clusters", fmt.Sprintf("the remote has all %d galaxy clusters that may go", len(cands)), t0, 200)
+		return
+	}
+	if err := r.client.PushGalaxyClusters(ctx, send); err != nil {
+		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
+		return
+	}
+	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pushed (%d may go)", len(send), len(cands)), t0, 200)
+}
+
+// clusterMember unwraps {"GalaxyCluster":{…}} into its members.
+func clusterMember(raw jsontext.Value) (map[string]jsontext.Value, error) {
+	var w struct {
+		GalaxyCluster jsontext.Value `json:"GalaxyCluster"`
+	}
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, err
+	}
+	if w.GalaxyCluster.Kind() != '{' {
+		return nil, fmt.Errorf("no GalaxyCluster object in the answer")
+	}
+	var m map[string]jsontext.Value
+	if err := json.Unmarshal(w.GalaxyCluster, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func clusterOrgcUUID(m map[string]jsontext.Value) string {
+	var o struct {
+		UUID string `json:"uuid"`
+	}
+	if v, ok := m["Orgc"]; ok && json.Unmarshal(v, &o) == nil && misp.IsUUID(o.UUID) {
+		return o.UUID
+	}
+	return ""
+}
+
+func sameUUID(v jsontext.Value, want string) bool {
+	var s string
+	return json.Unmarshal(v, &s) == nil && misp.IsUUID(s) && strings.EqualFold(s, want)
+}
+
+func quoted(s string) jsontext.Value {
+	b, _ := json.Marshal(s)
+	return b
+}

@@ -372,7 +372,8 @@ func (s *Store) KnownSightings(ctx context.Context, uuids []string) ([]string, e
 // unknown UUIDs only, attached by attribute UUID within the event; the sighting's
 // Organisation is captured when trustOrg (a sync account), else the sighting is the
 // sender's (senderOrgID). An expiration (type 2) replaces the org's previous one on that
-// attribute. It returns how many were added.
+// attribute. Sightings added by a user here (not trustOrg) queue a push_sightings outbox
+// row for every server with push_sightings. It returns how many were added.
 func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.Sighting, trustOrg bool, senderOrgID int64) (int, error) {
 	added := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -429,11 +430,22 @@ func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.S
 				added++
 			}
 		}
-		if added > 0 {
-			_, err := tx.ExecContext(ctx, `UPDATE events SET sighting_timestamp = ? WHERE id = ?`, s.now().Unix(), eventID)
+		if added == 0 {
+			return nil
+		}
+		now := s.now().Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE events SET sighting_timestamp = ? WHERE id = ?`, now, eventID); err != nil {
 			return err
 		}
-		return nil
+		if trustOrg {
+			return nil // synced sightings: not this instance's to publish
+		}
+		// A sighting added here is published at once to every server with push_sightings
+		// (MISP's Event::publishSightings; no push flag needed), in this transaction.
+		_, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt)
+			SELECT id, ?, ?, ?, ? FROM servers WHERE push_sightings = 1`+enqueueSQL,
+			OutboxPushSightings, strings.ToLower(eventUUID), now, now)
+		return err
 	})
 	return added, err
 }

@@ -141,17 +141,17 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 		e.failItem(ctx, it, err)
 		return
 	}
-	if it.Kind != store.OutboxPushEvent {
-		// Sighting pushes are not sent separately yet: they travel inside the event.
-		e.st.Complete(context.WithoutCancel(ctx), it.ID, e.holder)
-		return
+	switch it.Kind {
+	case store.OutboxPushEvent:
+		sum := &RunSummary{Server: r.srv.Name, Direction: "push"}
+		if _, err := r.checkCanPush(ctx); err != nil {
+			e.failItem(ctx, it, err)
+			return
+		}
+		err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1, pushChecked)
+	case store.OutboxPushSightings:
+		err = r.deliverSightings(ctx, it.EventUUID)
 	}
-	sum := &RunSummary{Server: r.srv.Name, Direction: "push"}
-	if _, err := r.checkCanPush(ctx); err != nil {
-		e.failItem(ctx, it, err)
-		return
-	}
-	err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1, pushChecked)
 	if ctx.Err() != nil {
 		return // the lease runs out and another worker takes the row
 	}

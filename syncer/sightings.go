@@ -79,63 +79,98 @@ func (r *runContext) pushSightings(ctx context.Context, uuids []string) {
 	if !r.srv.PushSightings || len(uuids) == 0 {
 		return
 	}
-	viewer := &policy.Viewer{OrgID: r.srv.RemoteOrg.ID, OrgUUID: r.srv.RemoteOrg.UUID, PermSync: true}
 	sent := 0
 	t0 := time.Now()
 	for _, uuid := range uuids {
 		if ctx.Err() != nil {
 			return
 		}
-		ev, err := r.e.st.Event(ctx, uuid)
-		if err != nil || ev.SightingTimestamp == 0 {
-			continue
-		}
-		visible, _ := r.inst.Visible(viewer, ev)
-		if visible == nil {
-			continue
-		}
-		byUUID := map[string]misp.Sighting{}
-		collect := func(as []misp.Attribute) {
-			for _, a := range as {
-				for _, s := range a.Sighting {
-					s.AttributeUUID, s.EventUUID = a.UUID, ev.UUID
-					byUUID[s.UUID] = s
-				}
-			}
-		}
-		collect(visible.Attribute)
-		for _, o := range visible.Object {
-			collect(o.Attribute)
-		}
-		if len(byUUID) == 0 {
-			continue
-		}
-		candidates := make([]string, 0, len(byUUID))
-		for u := range byUUID {
-			candidates = append(candidates, u)
-		}
-		have, err := r.client.FilterSightingUUIDsForPush(ctx, uuid, candidates)
+		n, err := r.pushEventSightings(ctx, uuid)
 		if err != nil {
 			r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), time.Time{}, statusOf(err))
 			continue
 		}
-		for _, u := range have {
-			delete(byUUID, u)
-		}
-		missing := make([]misp.Sighting, 0, len(byUUID))
-		for _, s := range byUUID {
-			missing = append(missing, s)
-		}
-		if len(missing) == 0 {
-			continue
-		}
-		if err := r.client.BulkSaveSightings(ctx, uuid, missing); err != nil {
-			r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), time.Time{}, statusOf(err))
-			continue
-		}
-		sent += len(missing)
+		sent += n
 	}
 	if sent > 0 {
 		r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d sightings pushed", sent), t0, 200)
 	}
+}
+
+// pushEventSightings sends the sightings of one event that the remote lacks and its
+// organisation may see; it returns how many were sent.
+func (r *runContext) pushEventSightings(ctx context.Context, uuid string) (int, error) {
+	viewer := &policy.Viewer{OrgID: r.srv.RemoteOrg.ID, OrgUUID: r.srv.RemoteOrg.UUID, PermSync: true}
+	ev, err := r.e.st.Event(ctx, uuid)
+	if err != nil || ev.SightingTimestamp == 0 {
+		return 0, nil
+	}
+	visible, _ := r.inst.Visible(viewer, ev)
+	if visible == nil {
+		return 0, nil
+	}
+	byUUID := map[string]misp.Sighting{}
+	collect := func(as []misp.Attribute) {
+		for _, a := range as {
+			for _, s := range a.Sighting {
+				s.AttributeUUID, s.EventUUID = a.UUID, ev.UUID
+				byUUID[s.UUID] = s
+			}
+		}
+	}
+	collect(visible.Attribute)
+	for _, o := range visible.Object {
+		collect(o.Attribute)
+	}
+	if len(byUUID) == 0 {
+		return 0, nil
+	}
+	candidates := make([]string, 0, len(byUUID))
+	for u := range byUUID {
+		candidates = append(candidates, u)
+	}
+	have, err := r.client.FilterSightingUUIDsForPush(ctx, uuid, candidates)
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range have {
+		delete(byUUID, u)
+	}
+	missing := make([]misp.Sighting, 0, len(byUUID))
+	for _, s := range byUUID {
+		missing = append(missing, s)
+	}
+	if len(missing) == 0 {
+		return 0, nil
+	}
+	if err := r.client.BulkSaveSightings(ctx, uuid, missing); err != nil {
+		return 0, err
+	}
+	return len(missing), nil
+}
+
+// deliverSightings is an outbox push_sightings row: a sighting was added here to an event,
+// and MISP's Event::publishSightings sends it to every server with push_sightings (no
+// push flag needed, no distribution check) where the event exists.
+func (r *runContext) deliverSightings(ctx context.Context, uuid string) error {
+	if !r.srv.PushSightings {
+		return nil // the flag went off since: nothing to do
+	}
+	t0 := time.Now()
+	exists, err := r.client.EventExists(ctx, uuid)
+	if err != nil {
+		r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), t0, statusOf(err))
+		return err
+	}
+	if !exists {
+		r.step(ctx, "info", uuid, "skipped", "sightings not pushed: the remote does not have the event", t0, 404)
+		return nil
+	}
+	n, err := r.pushEventSightings(ctx, uuid)
+	if err != nil {
+		r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), t0, statusOf(err))
+		return err
+	}
+	r.step(ctx, "info", uuid, "sightings", fmt.Sprintf("%d sightings pushed on publication", n), t0, 200)
+	return nil
 }

@@ -119,6 +119,10 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.c.Stats[st.ServerID] = st
 			}
 		}
+	case eventChangedMsg:
+		return m, tea.Batch(flash("info", "%s", msg.text), m.broadcast(msg))
+	case publishAskMsg:
+		return m, publishConfirm(m.c, msg)
 	case serverChangedMsg:
 		return m, tea.Batch(loadServers(m.c.Ctx, m.c.Store), flash("info", "%s", msg.text), m.broadcast(msg))
 	case logEntriesMsg:

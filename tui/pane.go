@@ -62,10 +62,8 @@ type Screen interface {
 // them. Replace a placeholder by the real pane's constructor.
 var panes = []func(*Context) Pane{
 	newServersPane,
-	placeholderPane("Events", "The Events pane comes next: browse, filter and read events, create and edit them, publish and unpublish.",
-		"Meanwhile: mispdesk event list | show | add | publish on the command line."),
-	placeholderPane("Rules", "The Rules pane comes next: each server's push and pull rules (tags and orgs, allow and block) with a live dry-run.",
-		"Meanwhile: mispdesk server edit NAME --push-rules JSON --pull-rules JSON, and mispdesk explain EVENT SERVER."),
+	newEventsPane,
+	newRulesPane,
 	newLogPane,
 }
 

@@ -67,8 +67,8 @@ func TestPaneKeys(t *testing.T) {
 		}
 	}
 	press(t, m, "2")
-	if !strings.Contains(screen(m), "coming next") {
-		t.Errorf("the Events placeholder does not say it is coming next:\n%s", screen(m))
+	if !strings.Contains(screen(m), "No events yet") {
+		t.Errorf("the empty Events pane does not say how to start:\n%s", screen(m))
 	}
 }
 

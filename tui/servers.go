@@ -28,21 +28,25 @@ type serversPane struct {
 
 	// last results seen in the sync log, by server id
 	lastPull, lastPush, lastTest map[int64]store.LogEntry
+
+	// feeds is the feeds section, shown instead of the servers while showFeeds.
+	feeds     *feedsView
+	showFeeds bool
 }
 
 type serverKeys struct {
-	Up, Down, Add, Edit, Delete, Pull, Push, Test, Details, Filter key.Binding
+	Up, Down, Add, Edit, Delete, Pull, Push, Test, Details, Filter, Feeds key.Binding
 }
 
 func (k serverKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Add, k.Edit, k.Delete, pullPushHelp, k.Test, k.Details}
+	return []key.Binding{k.Add, k.Edit, k.Delete, pullPushHelp, k.Test, k.Feeds}
 }
 
 // pullPushHelp is p and P in one footer entry.
 var pullPushHelp = key.NewBinding(key.WithKeys("p", "P"), key.WithHelp("p/P", "pull/push"))
 
 func (k serverKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test}}
+	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test, k.Feeds}}
 }
 
 func newServersPane(c *Context) Pane {
@@ -59,7 +63,9 @@ func newServersPane(c *Context) Pane {
 			Test:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test")),
 			Details: key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "details")),
 			Filter:  keyFilter,
+			Feeds:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "feeds")),
 		},
+		feeds: newFeedsView(c),
 		lastPull: map[int64]store.LogEntry{},
 		lastPush: map[int64]store.LogEntry{},
 		lastTest: map[int64]store.LogEntry{},
@@ -79,8 +85,14 @@ func newServersPane(c *Context) Pane {
 }
 
 func (p *serversPane) Title() string   { return "Servers" }
-func (p *serversPane) Init() tea.Cmd   { return nil }
-func (p *serversPane) Keys() KeyHelp   { return p.keys }
+func (p *serversPane) Init() tea.Cmd   { return loadFeeds(p.c.Ctx, p.c.Store) }
+
+func (p *serversPane) Keys() KeyHelp {
+	if p.showFeeds {
+		return p.feeds.keys
+	}
+	return p.keys
+}
 func (p *serversPane) Capturing() bool { return p.filtering }
 
 // selected is the server under the cursor, or nil.
@@ -102,7 +114,16 @@ func (p *serversPane) Update(msg tea.Msg) tea.Cmd {
 			p.noteResult(e)
 		}
 		p.rebuild()
+	case feedsMsg, feedFetchedMsg, feedChangedMsg:
+		return p.feeds.Update(msg)
 	case tea.KeyPressMsg:
+		if p.showFeeds && !p.filtering {
+			if key.Matches(msg, p.feeds.keys.Back) {
+				p.showFeeds = false
+				return nil
+			}
+			return p.feeds.key(msg)
+		}
 		return p.key(msg)
 	}
 	return nil
@@ -153,6 +174,9 @@ func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, p.keys.Add):
 		return openScreen(newServerForm(p.c, nil))
+	case key.Matches(msg, p.keys.Feeds):
+		p.showFeeds = true
+		return loadFeeds(p.c.Ctx, p.c.Store)
 	}
 	if sv == nil {
 		if key.Matches(msg, p.keys.Edit, p.keys.Delete, p.keys.Pull, p.keys.Push, p.keys.Test, p.keys.Details) {
@@ -253,8 +277,14 @@ func (p *serversPane) lastResult(id int64) string {
 }
 
 func (p *serversPane) View(w, h int) string {
+	if p.showFeeds {
+		return p.feeds.View(w, h)
+	}
 	s := p.c.Styles
 	title := " " + s.Title.Render("Servers") + s.Dim.Render(fmt.Sprintf(" (%d)", len(p.c.Servers)))
+	if n := len(p.feeds.feeds); n > 0 {
+		title += s.Dim.Render(fmt.Sprintf("  · %d feeds (f)", n))
+	}
 	if v := p.filter.Value(); v != "" || p.filtering {
 		title += s.Dim.Render(fmt.Sprintf("  filter /%s: %d shown", clean(v), len(p.shown)))
 	}

@@ -65,7 +65,7 @@ func newServersPane(c *Context) Pane {
 			Filter:  keyFilter,
 			Feeds:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "feeds")),
 		},
-		feeds: newFeedsView(c),
+		feeds:    newFeedsView(c),
 		lastPull: map[int64]store.LogEntry{},
 		lastPush: map[int64]store.LogEntry{},
 		lastTest: map[int64]store.LogEntry{},
@@ -84,8 +84,8 @@ func newServersPane(c *Context) Pane {
 	return p
 }
 
-func (p *serversPane) Title() string   { return "Servers" }
-func (p *serversPane) Init() tea.Cmd   { return loadFeeds(p.c.Ctx, p.c.Store) }
+func (p *serversPane) Title() string { return "Servers" }
+func (p *serversPane) Init() tea.Cmd { return loadFeeds(p.c.Ctx, p.c.Store) }
 
 func (p *serversPane) Keys() KeyHelp {
 	if p.showFeeds {

@@ -38,6 +38,7 @@ type DaemonOptions struct {
 func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 	var lead leadership
 	defer func() {
+		e.leader.Store(false)
 		lead.stop()
 		e.st.ReleaseLease(context.WithoutCancel(ctx), leaderLease, e.holder)
 	}()
@@ -49,6 +50,7 @@ func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 		case err != nil && ctx.Err() == nil:
 			e.log.Error("leader lease", "err", err)
 		case leader && !lead.running():
+			e.leader.Store(true)
 			e.log.Info("sync leader: running the outbox and scheduler", "holder", e.holder)
 			lead.start(ctx, e.runOutbox)
 			lead.start(ctx, e.runFeedScheduler) // feeds with a schedule (issue 6)
@@ -56,6 +58,7 @@ func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 				lead.start(ctx, func(ctx context.Context) { e.runScheduler(ctx, opts.PullInterval) })
 			}
 		case !leader && lead.running():
+			e.leader.Store(false)
 			e.log.Warn("sync leader lease lost: stopping the outbox and scheduler")
 			lead.stop()
 		}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mispdesk/assets"
@@ -50,6 +51,7 @@ type Engine struct {
 	mu        sync.Mutex
 	clients   map[int64]cachedClient
 	wake      chan struct{} // nudges the outbox worker after a local publish
+	leader    atomic.Bool   // Run holds the leader lease and runs the outbox
 }
 
 type cachedClient struct {
@@ -95,6 +97,11 @@ func (e *Engine) Bus() *Bus { return e.bus }
 
 // Store is the engine's store.
 func (e *Engine) Store() *store.Store { return e.st }
+
+// IsLeader reports whether this engine's Run holds the syncer lease now, and so runs the
+// outbox worker and the schedulers for every process sharing the database. The console's
+// header reads it.
+func (e *Engine) IsLeader() bool { return e.leader.Load() }
 
 // Wake tells the outbox worker that new work was queued in this process.
 func (e *Engine) Wake() {

@@ -52,7 +52,9 @@ type model struct {
 	tailOn    bool
 	nextRun   int
 
-	leader      LeaderState
+	// leader: this process's engine holds the syncer lease (Engine.IsLeader,
+	// read on each refresh tick); daemonSince: when the daemon was started.
+	leader      bool
 	daemonSince time.Time
 }
 
@@ -95,7 +97,6 @@ func (m *model) Init() tea.Cmd {
 		loadInstance(m.c.Ctx, m.c.Store),
 		tea.RequestBackgroundColor,
 		waitProgress(m.progCh),
-		waitLeader(m.opts.Leader),
 	)
 }
 
@@ -205,6 +206,13 @@ func (m *model) setFlash(level, text string) tea.Cmd {
 func (m *model) setDark(dark bool) {
 	m.c.Styles = NewStyles(dark)
 	m.help.Styles = m.c.Styles.Help
+}
+
+// noteLeader reads whether this process runs the outbox now.
+func (m *model) noteLeader() {
+	if m.c.Engine != nil {
+		m.leader = m.c.Engine.IsLeader()
+	}
 }
 
 func titleCase(s string) string {

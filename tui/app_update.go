@@ -96,10 +96,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case runDoneMsg:
 		cmd := m.finishRun(msg)
 		return m, tea.Batch(cmd, m.broadcast(msg))
-	case leaderMsg:
-		m.leader = msg.state
-		return m, waitLeader(m.opts.Leader)
 	case refreshTickMsg:
+		m.noteLeader()
 		cmds := []tea.Cmd{refreshTick()}
 		if m.mode == modeReady {
 			cmds = append(cmds, loadServers(m.c.Ctx, m.c.Store))

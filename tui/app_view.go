@@ -99,16 +99,17 @@ func (m *model) syncerState() string {
 	switch {
 	case m.running() > 0:
 		state = "running " + m.spin.View()
-	case failing > 0 || m.leader == LeaderError:
+	case failing > 0:
 		state = "error"
 	}
 	if m.width < 100 {
 		return state
 	}
 	switch {
-	case m.leader == LeaderHere:
+	case m.leader:
 		state += " (outbox here)"
-	case m.leader == LeaderElsewhere, m.opts.Daemon && m.leader == LeaderUnknown && m.c.Now().Sub(m.daemonSince) > 2*time.Second:
+	case m.opts.Daemon && m.c.Now().Sub(m.daemonSince) > 2*time.Second:
+		// the daemon runs here but another process (mispdesk serve) holds the lease
 		state += " (outbox in serve)"
 	}
 	return state

@@ -55,7 +55,6 @@ type (
 	refreshTickMsg struct{}
 	tailTickMsg    struct{}
 	flashClearMsg  struct{ gen int }
-	leaderMsg      struct{ state LeaderState }
 )
 
 const (
@@ -139,14 +138,6 @@ func waitBus(ch <-chan store.LogEntry) tea.Cmd {
 // waitProgress waits for the next progress report of a console run.
 func waitProgress(ch <-chan progressMsg) tea.Cmd {
 	return func() tea.Msg { return <-ch }
-}
-
-// waitLeader waits for the engine's leadership to change.
-func waitLeader(w *LeaderWatch) tea.Cmd {
-	if w == nil {
-		return nil
-	}
-	return func() tea.Msg { return leaderMsg{<-w.changes} }
 }
 
 // tick is tea.Tick; tests that drive the model by hand turn timers off.

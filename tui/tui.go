@@ -26,9 +26,6 @@ type Options struct {
 	// while the console is open; it works only while no other process (a
 	// mispdesk serve) holds the syncer lease, and takes over when that ends.
 	Daemon bool
-	// Leader is the slog handler given to the engine, from which the header
-	// learns which process leads; nil: not shown.
-	Leader *LeaderWatch
 	// NoColor drops colours (NO_COLOR, --no-color); bold and reverse stay.
 	NoColor bool
 	// ProgramOptions are added to the program's (tests give input and output).

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"mispdesk/store"
+	"mispdesk/syncer"
 )
 
 func TestFirstRun(t *testing.T) {
@@ -393,5 +394,28 @@ func TestDataIsSanitisedOnScreen(t *testing.T) {
 		if !strings.Contains(screen(m), "^[") {
 			t.Errorf("pane %s: escape not shown as text:\n%s", pane, screen(m))
 		}
+	}
+}
+
+// TestHeaderLeader: the header says this process runs the outbox when its
+// engine holds the syncer lease (Engine.IsLeader), and stops saying so.
+func TestHeaderLeader(t *testing.T) {
+	m := newTest(t, openStore(t, "Host"), 120, 40)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.c.Engine.Run(ctx, syncer.DaemonOptions{}) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for !m.c.Engine.IsLeader() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.Update(refreshTickMsg{})
+	if !strings.Contains(screen(m), "(outbox here)") {
+		t.Errorf("leader, but the header does not say so:\n%s", strings.SplitN(screen(m), "\n", 2)[0])
+	}
+	cancel()
+	<-done
+	m.Update(refreshTickMsg{})
+	if strings.Contains(screen(m), "(outbox here)") {
+		t.Error("the header still says the outbox runs here")
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 
 	"mispdesk/store"
 	"mispdesk/syncer"
@@ -41,11 +40,11 @@ func runConsole(ctx context.Context, env *Env, args []string) (err error) {
 		return storeErr(err)
 	}
 	defer closeStore(s, &err)
-	// The engine logs to the console's leader watch, never to the terminal
-	// under the screen. The console runs the sync daemon itself while no
-	// mispdesk serve holds the syncer lease.
-	leader := tui.NewLeaderWatch()
-	eng := syncer.New(s, syncer.Options{Logger: slog.New(leader)})
+	// The engine logs nowhere (never to the terminal under the screen: its
+	// steps are in the sync log). The console runs the sync daemon itself
+	// while no mispdesk serve holds the syncer lease; its header asks the
+	// engine which process leads.
+	eng := syncer.New(s, syncer.Options{})
 	defer eng.Close()
-	return runTUI(ctx, s, eng, tui.Options{DBPath: db, Daemon: true, Leader: leader, NoColor: *noColor})
+	return runTUI(ctx, s, eng, tui.Options{DBPath: db, Daemon: true, NoColor: *noColor})
 }

@@ -32,7 +32,8 @@ func (s *Store) readEvent(ctx context.Context, ref string, metadataOnly bool) (*
 		return nil, fmt.Errorf("event %s: %w", ref, err)
 	}
 	defer tx.Rollback()
-	r := &eventReader{s: s, ctx: ctx, tx: tx, sgs: map[int64]*misp.SharingGroup{}, orgs: map[int64]*misp.Org{}, metadataOnly: metadataOnly}
+	r := &eventReader{txStmts: txStmts{s: s, ctx: ctx, tx: tx, read: true}, sgs: map[int64]*misp.SharingGroup{},
+		orgs: map[int64]*misp.Org{}, metadataOnly: metadataOnly}
 	e, err := r.read(ref)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", ref, err)
@@ -40,24 +41,53 @@ func (s *Store) readEvent(ctx context.Context, ref string, metadataOnly bool) (*
 	return e, nil
 }
 
+// The statements of an event read, prepared once per database (see preparedRead).
+var (
+	sqlReadEventByID = preparedRead(`SELECT id, uuid, org_id, orgc_id, date, threat_level_id, info, published, analysis,
+		attribute_count, timestamp, distribution, sharing_group_id, proposal_email_lock, locked, publish_timestamp,
+		sighting_timestamp, disable_correlation, extends_uuid, protected, event_creator_email, extra FROM events WHERE id = ?`)
+	sqlReadEventByUUID = preparedRead(`SELECT id, uuid, org_id, orgc_id, date, threat_level_id, info, published, analysis,
+		attribute_count, timestamp, distribution, sharing_group_id, proposal_email_lock, locked, publish_timestamp,
+		sighting_timestamp, disable_correlation, extends_uuid, protected, event_creator_email, extra FROM events WHERE uuid = ?`)
+	sqlReadEventTags = preparedRead(`SELECT t.id, t.name, t.colour, t.exportable, t.hide_tag, t.numerical_value, t.is_galaxy,
+		t.is_custom_galaxy, t.local_only, t.user_id, et.local, et.relationship_type, 0
+		FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = ? ORDER BY et.id`)
+	sqlReadAttributeTags = preparedRead(`SELECT t.id, t.name, t.colour, t.exportable, t.hide_tag, t.numerical_value, t.is_galaxy,
+		t.is_custom_galaxy, t.local_only, t.user_id, at.local, at.relationship_type, at.attribute_id
+		FROM attribute_tags at JOIN tags t ON t.id = at.tag_id WHERE at.event_id = ? ORDER BY at.id`)
+	sqlReadAttributes = preparedRead(`SELECT id, uuid, object_id, object_relation, type, category, value1, value2, to_ids, timestamp,
+		distribution, sharing_group_id, comment, deleted, disable_correlation, first_seen, last_seen, data, extra
+		FROM attributes WHERE event_id = ? ORDER BY id`)
+	sqlReadSightings = preparedRead(`SELECT s.id, s.uuid, s.attribute_id, a.uuid, s.org_id, s.date_sighting, s.source, s.type, s.extra
+		FROM sightings s JOIN attributes a ON a.id = s.attribute_id WHERE s.event_id = ? ORDER BY s.id`)
+	sqlReadObjects = preparedRead(`SELECT id, uuid, name, meta_category, description, template_uuid, template_version, timestamp,
+		distribution, sharing_group_id, comment, deleted, first_seen, last_seen, extra
+		FROM objects WHERE event_id = ? ORDER BY id`)
+	sqlReadObjectReferences = preparedRead(`SELECT r.id, r.uuid, r.object_id, o.uuid, r.referenced_uuid, r.referenced_type, r.relationship_type,
+		r.comment, r.timestamp, r.deleted, r.extra
+		FROM object_references r JOIN objects o ON o.id = r.object_id WHERE r.event_id = ? ORDER BY r.id`)
+	sqlReadEventReports = preparedRead(`SELECT id, uuid, name, content, distribution, sharing_group_id, timestamp, deleted, extra
+		FROM event_reports WHERE event_id = ? ORDER BY id`)
+	sqlReadShadowAttributes = preparedRead(`SELECT id, uuid, attribute_uuid, org_id, type, category, value, to_ids, comment, deleted,
+		proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data, extra
+		FROM shadow_attributes WHERE event_id = ? ORDER BY id`)
+	sqlReadEventGalaxyClusters = preparedRead(`SELECT ifnull(l.attribute_id, 0), l.extra, c.id, c.galaxy_id, c.extra, g.id, g.extra
+		FROM event_galaxy_clusters l JOIN galaxy_clusters c ON c.id = l.cluster_id JOIN galaxies g ON g.id = c.galaxy_id
+		WHERE l.event_id = ? ORDER BY l.id`)
+)
+
 // eventReader reads one event inside a read transaction, so its parts are one snapshot.
 type eventReader struct {
+	txStmts
 	metadataOnly bool
-	s            *Store
-	ctx          context.Context
-	tx           *sql.Tx
 	sgs          map[int64]*misp.SharingGroup
 	orgs         map[int64]*misp.Org
 }
 
-func (r *eventReader) query(q string, args ...any) (*sql.Rows, error) {
-	return r.tx.QueryContext(r.ctx, q, args...)
-}
-
 func (r *eventReader) read(ref string) (*misp.Event, error) {
-	where, arg := "uuid = ?", any(strings.ToLower(strings.TrimSpace(ref)))
+	query, arg := sqlReadEventByUUID, any(strings.ToLower(strings.TrimSpace(ref)))
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = "id = ?", id
+		query, arg = sqlReadEventByID, id
 	}
 	var (
 		e         misp.Event
@@ -65,10 +95,7 @@ func (r *eventReader) read(ref string) (*misp.Event, error) {
 		protected sql.NullInt64
 		extra     sql.NullString
 	)
-	err := r.tx.QueryRowContext(r.ctx, `SELECT id, uuid, org_id, orgc_id, date, threat_level_id, info, published, analysis,
-		attribute_count, timestamp, distribution, sharing_group_id, proposal_email_lock, locked, publish_timestamp,
-		sighting_timestamp, disable_correlation, extends_uuid, protected, event_creator_email, extra
-		FROM events WHERE `+where, arg).Scan(&e.ID, &e.UUID, &e.OrgID, &e.OrgcID, &e.Date, &e.ThreatLevelID, &e.Info,
+	err := r.queryRow(query, arg).Scan(&e.ID, &e.UUID, &e.OrgID, &e.OrgcID, &e.Date, &e.ThreatLevelID, &e.Info,
 		&e.Published, &e.Analysis, &e.AttributeCount, &e.Timestamp, &e.Distribution, &sgID, &e.ProposalEmailLock, &e.Locked,
 		&e.PublishTimestamp, &e.SightingTimestamp, &e.DisableCorrelation, &e.ExtendsUUID, &protected, &e.EventCreatorEmail, &extra)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -94,9 +121,7 @@ func (r *eventReader) read(ref string) (*misp.Event, error) {
 		return nil, err
 	}
 	id := int64(e.ID)
-	if e.Tag, err = r.tags(`SELECT t.id, t.name, t.colour, t.exportable, t.hide_tag, t.numerical_value, t.is_galaxy,
-		t.is_custom_galaxy, t.local_only, t.user_id, et.local, et.relationship_type, 0
-		FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = ? ORDER BY et.id`, id); err != nil {
+	if e.Tag, err = r.tags(sqlReadEventTags, id); err != nil {
 		return nil, err
 	}
 	if r.metadataOnly {
@@ -227,9 +252,7 @@ func (r *eventReader) tagsByOwner(q string, args ...any) (map[int64][]misp.Tag, 
 }
 
 func (r *eventReader) attributes(eventID int64) ([]misp.Attribute, error) {
-	tags, err := r.tagsByOwner(`SELECT t.id, t.name, t.colour, t.exportable, t.hide_tag, t.numerical_value, t.is_galaxy,
-		t.is_custom_galaxy, t.local_only, t.user_id, at.local, at.relationship_type, at.attribute_id
-		FROM attribute_tags at JOIN tags t ON t.id = at.tag_id WHERE at.event_id = ? ORDER BY at.id`, eventID)
+	tags, err := r.tagsByOwner(sqlReadAttributeTags, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -237,9 +260,7 @@ func (r *eventReader) attributes(eventID int64) ([]misp.Attribute, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(`SELECT id, uuid, object_id, object_relation, type, category, value1, value2, to_ids, timestamp,
-		distribution, sharing_group_id, comment, deleted, disable_correlation, first_seen, last_seen, data, extra
-		FROM attributes WHERE event_id = ? ORDER BY id`, eventID)
+	rows, err := r.query(sqlReadAttributes, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -280,8 +301,7 @@ func (r *eventReader) attributes(eventID int64) ([]misp.Attribute, error) {
 }
 
 func (r *eventReader) sightings(eventID int64) (map[int64][]misp.Sighting, error) {
-	rows, err := r.query(`SELECT s.id, s.uuid, s.attribute_id, a.uuid, s.org_id, s.date_sighting, s.source, s.type, s.extra
-		FROM sightings s JOIN attributes a ON a.id = s.attribute_id WHERE s.event_id = ? ORDER BY s.id`, eventID)
+	rows, err := r.query(sqlReadSightings, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -325,9 +345,7 @@ func (r *eventReader) objects(eventID int64) ([]misp.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(`SELECT id, uuid, name, meta_category, description, template_uuid, template_version, timestamp,
-		distribution, sharing_group_id, comment, deleted, first_seen, last_seen, extra
-		FROM objects WHERE event_id = ? ORDER BY id`, eventID)
+	rows, err := r.query(sqlReadObjects, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -364,9 +382,7 @@ func (r *eventReader) objects(eventID int64) ([]misp.Object, error) {
 }
 
 func (r *eventReader) references(eventID int64) (map[int64][]misp.ObjectReference, error) {
-	rows, err := r.query(`SELECT r.id, r.uuid, r.object_id, o.uuid, r.referenced_uuid, r.referenced_type, r.relationship_type,
-		r.comment, r.timestamp, r.deleted, r.extra
-		FROM object_references r JOIN objects o ON o.id = r.object_id WHERE r.event_id = ? ORDER BY r.id`, eventID)
+	rows, err := r.query(sqlReadObjectReferences, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -392,8 +408,7 @@ func (r *eventReader) references(eventID int64) (map[int64][]misp.ObjectReferenc
 }
 
 func (r *eventReader) reports(eventID int64) ([]misp.EventReport, error) {
-	rows, err := r.query(`SELECT id, uuid, name, content, distribution, sharing_group_id, timestamp, deleted, extra
-		FROM event_reports WHERE event_id = ? ORDER BY id`, eventID)
+	rows, err := r.query(sqlReadEventReports, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -425,9 +440,7 @@ func (r *eventReader) reports(eventID int64) ([]misp.EventReport, error) {
 // proposals reads the event's proposals keyed by the UUID of the attribute they change
 // ("" for proposed new attributes).
 func (r *eventReader) proposals(eventID int64) (map[string][]misp.ShadowAttribute, error) {
-	rows, err := r.query(`SELECT id, uuid, attribute_uuid, org_id, type, category, value, to_ids, comment, deleted,
-		proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data, extra
-		FROM shadow_attributes WHERE event_id = ? ORDER BY id`, eventID)
+	rows, err := r.query(sqlReadShadowAttributes, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -471,9 +484,7 @@ func (r *eventReader) proposals(eventID int64) (map[string][]misp.ShadowAttribut
 // galaxies reads the clusters attached to the event (key 0) and its attributes (key:
 // attribute id), grouped by galaxy in the order they were attached.
 func (r *eventReader) galaxies(eventID int64) (map[int64][]misp.Galaxy, error) {
-	rows, err := r.query(`SELECT ifnull(l.attribute_id, 0), l.extra, c.id, c.galaxy_id, c.extra, g.id, g.extra
-		FROM event_galaxy_clusters l JOIN galaxy_clusters c ON c.id = l.cluster_id JOIN galaxies g ON g.id = c.galaxy_id
-		WHERE l.event_id = ? ORDER BY l.id`, eventID)
+	rows, err := r.query(sqlReadEventGalaxyClusters, eventID)
 	if err != nil {
 		return nil, err
 	}

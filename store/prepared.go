@@ -6,35 +6,54 @@ import (
 	"fmt"
 )
 
-// preparedSQL lists the statements of the hot write paths. SQLite spends more time parsing
-// a statement than running a one-row insert, so these are prepared once, when the store
-// opens, on the single writer connection; a transaction then binds them to itself with
-// Tx.StmtContext, which reuses that preparation.
-var preparedSQL []string
+// preparedSQL and preparedReadSQL list the statements of the hot paths: writing an event
+// and reading one. SQLite spends more time parsing a statement than running a one-row
+// insert or lookup, so these are prepared once, when the store opens (never later: a
+// preparation needs a connection, and a goroutine holding one must not wait for another);
+// a transaction then binds them to itself with Tx.StmtContext, which reuses the
+// preparation of its connection.
+var preparedSQL, preparedReadSQL []string
 
-// prepared registers a statement for preparation at Open.
+// prepared registers a statement of the write path for preparation at Open.
 func prepared(query string) string {
 	preparedSQL = append(preparedSQL, query)
 	return query
 }
 
-func (s *Store) prepareAll(ctx context.Context) error {
-	s.stmts = make(map[string]*sql.Stmt, len(preparedSQL))
-	for _, q := range preparedSQL {
-		st, err := s.write.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %.60s: %w", q, err)
-		}
-		s.stmts[q] = st
-	}
-	return nil
+// preparedRead registers a statement of the read path for preparation at Open.
+func preparedRead(query string) string {
+	preparedReadSQL = append(preparedReadSQL, query)
+	return query
 }
 
-// txStmts binds the store's prepared statements to one transaction.
+func (s *Store) prepareAll(ctx context.Context) error {
+	var err error
+	if s.stmts, err = prepareOn(ctx, s.write, preparedSQL); err != nil {
+		return err
+	}
+	s.readStmts, err = prepareOn(ctx, s.read, preparedReadSQL)
+	return err
+}
+
+func prepareOn(ctx context.Context, db *sql.DB, queries []string) (map[string]*sql.Stmt, error) {
+	stmts := make(map[string]*sql.Stmt, len(queries))
+	for _, q := range queries {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %.60s: %w", q, err)
+		}
+		stmts[q] = st
+	}
+	return stmts, nil
+}
+
+// txStmts binds the store's prepared statements to one transaction: those of the read
+// pool for a read transaction, of the writer otherwise.
 type txStmts struct {
 	s     *Store
 	ctx   context.Context
 	tx    *sql.Tx
+	read  bool
 	bound map[string]*sql.Stmt
 }
 
@@ -42,7 +61,11 @@ func (t *txStmts) stmt(query string) *sql.Stmt {
 	if st, ok := t.bound[query]; ok {
 		return st
 	}
-	base, ok := t.s.stmts[query]
+	pool := t.s.stmts
+	if t.read {
+		pool = t.s.readStmts
+	}
+	base, ok := pool[query]
 	if !ok {
 		return nil
 	}
@@ -59,6 +82,13 @@ func (t *txStmts) exec(query string, args ...any) (sql.Result, error) {
 		return st.ExecContext(t.ctx, args...)
 	}
 	return t.tx.ExecContext(t.ctx, query, args...)
+}
+
+func (t *txStmts) query(query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(query); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
 func (t *txStmts) queryRow(query string, args ...any) *sql.Row {

@@ -35,11 +35,12 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this mispdesk")
 
 // Store is an open mispdesk database.
 type Store struct {
-	path  string
-	write *sql.DB // one connection: SQLite allows one writer
-	read  *sql.DB
-	now   func() time.Time
-	stmts map[string]*sql.Stmt // see prepared
+	path      string
+	write     *sql.DB // one connection: SQLite allows one writer
+	read      *sql.DB
+	now       func() time.Time
+	stmts     map[string]*sql.Stmt // see prepared
+	readStmts map[string]*sql.Stmt
 }
 
 // Option changes how Open sets up a Store.
@@ -118,8 +119,10 @@ func (s *Store) Path() string { return s.path }
 // Close releases the database.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range s.stmts {
-		errs = append(errs, st.Close())
+	for _, pool := range []map[string]*sql.Stmt{s.stmts, s.readStmts} {
+		for _, st := range pool {
+			errs = append(errs, st.Close())
+		}
 	}
 	if s.read != nil {
 		errs = append(errs, s.read.Close())

@@ -45,10 +45,6 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		r.pullClusters(ctx, ver) // before the events, as MISP's pull
 	}
 
-	stamps, err := r.e.st.EventStamps(ctx)
-	if err != nil {
-		return err
-	}
 	var rows []remote.IndexRow
 	var newETag string
 	switch {
@@ -76,6 +72,11 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		r.step(ctx, "info", "", "index", fmt.Sprintf("remote index lists %d events", len(rows)), t0, 200)
 	}
 
+	// What is here, read once the index says there is something to compare it with.
+	stamps, err := r.e.st.EventStamps(ctx)
+	if err != nil {
+		return err
+	}
 	var todo []remote.IndexRow
 	for _, row := range rows {
 		row.UUID = strings.ToLower(row.UUID)
@@ -107,7 +108,7 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 	}
 	r.fetchAndStore(ctx, todo, stamps, sum, opts.Progress)
 	if !single {
-		r.pullSightings(ctx, rows)
+		r.pullSightings(ctx, rows, stamps)
 		r.pullProposals(ctx)
 	}
 	if err := ctx.Err(); err != nil {

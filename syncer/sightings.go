@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mispdesk/policy"
+	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/remote"
 )
@@ -15,13 +16,9 @@ const proposalWindow = 90 * 24 * time.Hour
 
 // pullSightings fetches the sightings of events held here whose remote copy was sighted
 // since (the index's sighting_timestamp newer than the local one), as MISP's pull does
-// after the events of a full or update pull.
-func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow) {
-	stamps, err := r.e.st.EventStamps(ctx)
-	if err != nil {
-		r.step(ctx, "warn", "", "failed", "sightings: "+err.Error(), time.Time{}, 0)
-		return
-	}
+// after the events of a full or update pull. stamps are the local events as they were
+// before this pull: an event the pull just brought came with the sightings it may have.
+func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow, stamps map[string]store.EventStamp) {
 	var uuids []string
 	for _, row := range rows {
 		if st, ok := stamps[row.UUID]; ok && row.SightingTimestamp > st.SightingTimestamp {

@@ -30,9 +30,23 @@ type PushResult struct {
 // downgraded, children that may not leave removed, local and non-exportable tags removed,
 // locked set, unpublished when the server asks for it. ev is not changed.
 func (inst *Instance) Push(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) PushResult {
+	return inst.push(srv, ev, trig, bl, true)
+}
+
+// PushOwned is Push preparing ev itself rather than a copy, for a caller that hands the
+// event over (one just read from the store to be sent): a large event is then never held
+// twice. ev must not be used afterwards.
+func (inst *Instance) PushOwned(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) PushResult {
+	return inst.push(srv, ev, trig, bl, false)
+}
+
+func (inst *Instance) push(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists, copyFirst bool) PushResult {
 	d, internal := inst.pushEvent(srv, ev, trig, bl)
 	if !d.Allowed {
 		return PushResult{Decision: d}
+	}
+	if copyFirst {
+		ev = cloneEvent(ev)
 	}
 	out := inst.pushPayload(&d, srv, internal, trig, ev)
 	if !d.Allowed {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -175,4 +176,20 @@ func TestPushCandidateAgreesWithPush(t *testing.T) {
 		}
 	}
 	t.Logf("%d combinations", n)
+}
+
+// PushOwned decides and prepares exactly as Push does.
+func TestPushOwnedMatchesPush(t *testing.T) {
+	a := instance(orgA, "https://a.example")
+	for _, srv := range []*Server{link(1, "https://b.example", orgA, orgB, false), link(2, "https://a2.example", orgA, orgA, true)} {
+		for d := dOrg; d <= misp.SharingGroupDist; d++ {
+			ev := event(orgA, d)
+			ev.Object = []misp.Object{object("0b000000-0000-4000-8000-000000000001", dConnected, attribute("a0000000-0000-4000-8000-000000000001", misp.InheritEvent))}
+			want := a.Push(srv, ev, OnPublish, Blocklists{})
+			got := a.PushOwned(srv, cloneEvent(ev), OnPublish, Blocklists{})
+			if want.Allowed != got.Allowed || want.Reason() != got.Reason() || !reflect.DeepEqual(want.Event, got.Event) {
+				t.Errorf("%s to %s: Push and PushOwned differ", d, srv.Name)
+			}
+		}
+	}
 }

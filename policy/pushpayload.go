@@ -7,12 +7,12 @@ import (
 	"mispdesk/store/misp"
 )
 
-// pushPayload builds the event as it must be sent (Event::__prepareForPushToServer and
-// __updateEventForSync): a copy with every child checked on its own distribution, push
-// rules' blocked attribute tags and types applied, tags the server may not have removed,
-// and the fields MISP never sends cleared. It blocks d when nothing would be left.
-func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig Trigger, ev *misp.Event) *misp.Event {
-	out := cloneEvent(ev)
+// pushPayload turns out, the caller's own copy, into the event as it must be sent
+// (Event::__prepareForPushToServer and __updateEventForSync): every child checked on its
+// own distribution, push rules' blocked attribute tags and types applied, tags the server
+// may not have removed, and the fields MISP never sends cleared. It blocks d when nothing
+// would be left.
+func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig Trigger, out *misp.Event) *misp.Event {
 	var t tally
 	rules := &srv.PushRules
 	element := func(dist *misp.Distribution, sg *misp.SharingGroup) verdict {

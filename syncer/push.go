@@ -219,7 +219,7 @@ func (r *runContext) decidePush(ctx context.Context, uuid string, trig policy.Tr
 	if err != nil {
 		return policy.PushResult{}, fmt.Errorf("event %s: %w", uuid, err)
 	}
-	return r.inst.Push(r.psrv, ev, trig, r.bl), nil
+	return r.inst.PushOwned(r.psrv, ev, trig, r.bl), nil
 }
 
 // pushMode is how pushOne learns whether the remote has the event.

@@ -178,6 +178,13 @@ func (d *eventDetail) Update(msg tea.Msg) tea.Cmd {
 		}
 	case runDoneMsg, serverChangedMsg:
 		return d.load()
+	case logEntriesMsg:
+		// a push of this event was tried (by the outbox, here or in serve)
+		for _, e := range msg.entries {
+			if e.EventUUID == d.uuid && e.Direction == "push" && !d.loading {
+				return d.load()
+			}
+		}
 	case tea.KeyPressMsg:
 		return d.key(msg)
 	}

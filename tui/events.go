@@ -173,7 +173,7 @@ func (p *eventsPane) Update(msg tea.Msg) tea.Cmd {
 		return p.reload(true)
 	case logEntriesMsg:
 		for _, e := range msg.entries {
-			if e.Outcome == "finished" || e.Outcome == "pulled" || e.Outcome == "fetched" {
+			if e.Outcome == "finished" || e.Outcome == "pulled" || e.Outcome == "fetched" || (e.Direction == "push" && e.EventUUID != "") {
 				p.dirty = true
 			}
 		}
@@ -373,9 +373,9 @@ func (p *eventsPane) View(w, h int) string {
 func (p *eventsPane) syncState(ev *store.EventSummary) string {
 	if o, ok := p.outbox[ev.UUID]; ok {
 		if o.Failing > 0 {
-			return fmt.Sprintf("✗%d fail", o.Failing)
+			return "✗failing"
 		}
-		return fmt.Sprintf("↑%d queued", o.Queued)
+		return "↑queued"
 	}
 	if ev.Locked {
 		return "↓ synced"

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -307,6 +308,9 @@ func TestEventDetailWhyAndFeedHits(t *testing.T) {
 	m := newTest(t, st, 120, 40)
 	press(t, m, "2", "enter")
 	d := m.topScreen().(*eventDetail)
+	// The per-server decisions load in the background; under the race detector that can
+	// take longer than one settling round.
+	await(t, m, 10*time.Second, func() bool { return len(d.where) == 1 && d.where[0].exp != nil })
 	if len(d.where) != 1 || d.where[0].exp == nil || d.where[0].exp.Decision.Allowed {
 		t.Fatalf("where %+v", d.where)
 	}

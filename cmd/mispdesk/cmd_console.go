@@ -18,11 +18,7 @@ var (
 func runConsole(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("console", "[console] [--db PATH] [--no-color]")
 	noColor := fs.Bool("no-color", false, "no colours (as with NO_COLOR set); bold and reverse stay")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	if !onTerminal(env) {

@@ -82,11 +82,7 @@ func runEventList(ctx context.Context, env *Env, args []string) (err error) {
 	limit := fs.Int("limit", 0, "at most `N` events (0: all)")
 	sort := fs.String("sort", "timestamp", "sort by `KEY`: timestamp (last change), date, info or org")
 	asc := fs.Bool("asc", false, "sort ascending (default: descending, newest first)")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	f := store.EventFilter{Text: *text, Org: strings.TrimSpace(*org), Tag: strings.TrimSpace(*tag),
@@ -191,17 +187,10 @@ func pad(s string, width int, right bool) string {
 func runEventShow(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("event show", eventShowSynopsis)
 	jsonOut := fs.Bool("json", false, "print the event as MISP JSON: {\"Event\":{…}}")
-	args, err = fs.Parse(args)
+	ref, err := fs.ParseRef(args, eventRecord)
 	if err != nil {
 		return err
 	}
-	switch {
-	case len(args) == 0:
-		return usagef("which event: give its id or UUID; run 'mispdesk event show -h' for usage")
-	case len(args) > 1:
-		return usagef("unexpected argument %q: event show takes one EVENT", args[1])
-	}
-	ref := strings.TrimSpace(args[0])
 	s, _, err := openInitialised(ctx, env)
 	if err != nil {
 		return err

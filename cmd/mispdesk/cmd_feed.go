@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -61,7 +58,6 @@ type feedFlags struct {
 	distribution                        *int
 	schedule                            *time.Duration
 	headers                             headerFlags
-	set                                 map[string]bool
 }
 
 func newFeedFlags(env *Env, name, synopsis string, add bool) *feedFlags {
@@ -93,19 +89,9 @@ func defaultFeedNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (f *feedFlags) parse(args []string) ([]string, error) {
-	pos, err := f.fs.Parse(args)
-	if err != nil {
-		return nil, err
-	}
-	f.set = map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	return pos, nil
-}
-
 // apply writes the flags given into spec (on add, the defaults too).
 func (f *feedFlags) apply(spec *store.FeedSpec, all bool) error {
-	given := func(name string) bool { return all || f.set[name] }
+	given := func(name string) bool { return all || f.fs.Given(name) }
 	if given("name") {
 		spec.Name = strings.TrimSpace(*f.name)
 		if spec.Name == "" {
@@ -187,37 +173,30 @@ func (f *feedFlags) apply(spec *store.FeedSpec, all bool) error {
 
 func runFeedAdd(ctx context.Context, env *Env, args []string) (err error) {
 	f := newFeedFlags(env, "feed add", feedAddSynopsis, true)
-	args, err = f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.fs.NoArgs(args); err != nil {
+	if err := f.fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	var spec store.FeedSpec
-	if f.set["default"] {
+	if f.fs.Given("default") {
 		d, ok := feed.LookupDefault(*f.def)
 		if !ok {
 			return inputf("--default %q: not one of MISP's default feeds (%s)", *f.def, defaultFeedNames())
 		}
 		spec = d.Spec()
-		if !f.set["distribution"] {
+		// The default feed's settings, but for those given on the command line.
+		if !f.fs.Given("distribution") {
 			*f.distribution = int(spec.Distribution)
 		}
-		for _, k := range []string{"name", "url", "provider"} {
-			if !f.set[k] {
-				f.set[k] = true
-				switch k {
-				case "name":
-					*f.name = spec.Name
-				case "url":
-					*f.url = spec.URL
-				case "provider":
-					*f.provider = spec.Provider
-				}
-			}
+		if !f.fs.Given("name") {
+			*f.name = spec.Name
 		}
-	} else if !f.set["name"] || !f.set["url"] {
+		if !f.fs.Given("url") {
+			*f.url = spec.URL
+		}
+		if !f.fs.Given("provider") {
+			*f.provider = spec.Provider
+		}
+	} else if !f.fs.Given("name") || !f.fs.Given("url") {
 		return usagef("--name and --url are required (or --default NAME); run 'mispdesk feed add -h' for usage")
 	}
 	if err := f.apply(&spec, true); err != nil {
@@ -246,23 +225,11 @@ func runFeedAdd(ctx context.Context, env *Env, args []string) (err error) {
 
 func runFeedEdit(ctx context.Context, env *Env, args []string) (err error) {
 	f := newFeedFlags(env, "feed edit", feedEditSynopsis, false)
-	args, err = f.parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneFeedArg("edit", args)
-	if err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, old, err := openRecord(ctx, env, f.fs, args, feedRecord, findFeed)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	old, err := findFeedCmd(ctx, s, ref)
-	if err != nil {
-		return err
-	}
 	spec := old.Spec()
 	if err := f.apply(&spec, false); err != nil {
 		return err
@@ -278,22 +245,10 @@ func runFeedEdit(ctx context.Context, env *Env, args []string) (err error) {
 	return nil
 }
 
-func oneFeedArg(sub string, args []string) (string, error) {
-	switch {
-	case len(args) == 0:
-		return "", usagef("which feed: give its id or name; run 'mispdesk feed %s -h' for usage", sub)
-	case len(args) > 1:
-		return "", usagef("unexpected argument %q: feed %s takes one FEED", args[1], sub)
-	}
-	return strings.TrimSpace(args[0]), nil
-}
-
-func findFeedCmd(ctx context.Context, s *store.Store, ref string) (*store.Feed, error) {
+// findFeed finds a feed by id or name; an unknown one is bad input naming it.
+func findFeed(ctx context.Context, s *store.Store, ref string) (*store.Feed, error) {
 	fd, err := s.Feed(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, inputf("no feed %q: give its id or name (see mispdesk feed list)", ref)
-	}
-	return fd, err
+	return fd, feedRecord.refErr(ref, err)
 }
 
 // feedState says in a few words how a feed is set.
@@ -345,14 +300,7 @@ func parseHeaderLines(text string) ([][2]string, error) {
 func runFeedList(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("feed list", feedListSynopsis)
 	jsonOut := fs.Bool("json", false, "print a JSON array of feeds")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, err := openNoArgs(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
@@ -404,23 +352,11 @@ func cut(s string, n int) string {
 func runFeedShow(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("feed show", feedShowSynopsis)
 	jsonOut := fs.Bool("json", false, "print the feed as JSON")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneFeedArg("show", args)
-	if err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, fd, err := openRecord(ctx, env, fs, args, feedRecord, findFeed)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	fd, err := findFeedCmd(ctx, s, ref)
-	if err != nil {
-		return err
-	}
 	if *jsonOut {
 		return printJSON(env, newFeedJSON(fd))
 	}
@@ -458,33 +394,14 @@ func runFeedShow(ctx context.Context, env *Env, args []string) (err error) {
 func runFeedRm(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("feed rm", feedRmSynopsis)
 	yes := fs.Bool("yes", false, "delete without asking (required when not on a terminal)")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneFeedArg("rm", args)
-	if err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, fd, err := openRecord(ctx, env, fs, args, feedRecord, findFeed)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	fd, err := findFeedCmd(ctx, s, ref)
-	if err != nil {
+	question := fmt.Sprintf("Delete feed %q (id %d, %s) and its cache? The events it brought stay.", safe(fd.Name), fd.ID, safe(fd.URL))
+	if err := confirmDelete(env, *yes, feedRecord, fd.Name, question); err != nil {
 		return err
-	}
-	if !*yes {
-		if !onTerminal(env) {
-			return usagef("deleting feed %q needs --yes when not on a terminal", safe(fd.Name))
-		}
-		fmt.Fprintf(env.Stdout, "Delete feed %q (id %d, %s) and its cache? The events it brought stay.\nType its name to confirm (anything else keeps it): ",
-			safe(fd.Name), fd.ID, safe(fd.URL))
-		line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
-		if strings.TrimSpace(line) != fd.Name {
-			return fmt.Errorf("feed %q not deleted: the name was not typed", safe(fd.Name))
-		}
 	}
 	if err := s.DeleteFeed(ctx, strconv.FormatInt(fd.ID, 10)); err != nil {
 		return storeErr(err)
@@ -495,16 +412,11 @@ func runFeedRm(ctx context.Context, env *Env, args []string) (err error) {
 
 // feedTargets resolves FEED or --all (every feed passing keep).
 func feedTargets(ctx context.Context, s *store.Store, sub string, args []string, all bool, keep func(*store.Feed) bool) ([]store.Feed, error) {
-	switch {
-	case all && len(args) > 0:
-		return nil, usagef("give FEED or --all, not both; run 'mispdesk feed %s -h' for usage", sub)
-	case !all && len(args) == 0:
-		return nil, usagef("which feed: give its id or name, or --all; run 'mispdesk feed %s -h' for usage", sub)
-	case len(args) > 1:
-		return nil, usagef("unexpected argument %q: feed %s takes one FEED (or --all)", args[1], sub)
+	if err := feedRecord.oneOrAllArgs("feed "+sub, args, all); err != nil {
+		return nil, err
 	}
 	if !all {
-		fd, err := findFeedCmd(ctx, s, args[0])
+		fd, err := findFeed(ctx, s, args[0])
 		if err != nil {
 			return nil, err
 		}
@@ -514,13 +426,7 @@ func feedTargets(ctx context.Context, s *store.Store, sub string, args []string,
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Feed
-	for i := range feeds {
-		if keep(&feeds[i]) {
-			out = append(out, feeds[i])
-		}
-	}
-	return out, nil
+	return only(feeds, keep), nil
 }
 
 // feedRunJSON is one feed's fetch in feed fetch --json.

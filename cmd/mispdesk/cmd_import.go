@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -164,17 +163,11 @@ func runExport(ctx context.Context, env *Env, args []string) (err error) {
 		"(events at 3, and inside them only what is at 3 or inherits it), 2 adds Connected communities, 1 (the default) "+
 		"This community; 0 writes everything, org-only and sharing-group data too, and must be asked for. Local tags never leave")
 	jsonOut := fs.Bool("json", false, "print the counts as a JSON object")
-	args, err = fs.Parse(args)
-	if err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
-	if err := fs.NoArgs(args); err != nil {
-		return err
-	}
-	distGiven := false
-	fs.Visit(func(f *flag.Flag) { distGiven = distGiven || f.Name == "distribution" })
 	switch {
-	case distGiven && !*asFeed:
+	case fs.Given("distribution") && !*asFeed:
 		return usagef("--distribution goes with --feed (a plain export writes every event as it is)")
 	case *dist < 0 || *dist > 3:
 		return usagef("--distribution %d: want 0, 1, 2 or 3", *dist)

@@ -33,11 +33,7 @@ func runInit(ctx context.Context, env *Env, args []string) (err error) {
 	orgUUID := fs.String("org-uuid", "", "the host organisation's `UUID` (default: a random one)")
 	admin := fs.String("admin", "", "the site admin's `EMAIL` (default "+store.DefaultAdminEmail+")")
 	jsonOut := fs.Bool("json", false, "print what was created, and the key, as JSON")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	opts := store.InitOptions{OrgName: strings.TrimSpace(*orgName), OrgUUID: strings.ToLower(strings.TrimSpace(*orgUUID)), AdminEmail: strings.TrimSpace(*admin)}

@@ -27,11 +27,7 @@ func runLog(ctx context.Context, env *Env, args []string) (err error) {
 	since := fs.Int64("since", -1, "every entry after the one with id `ID` (default: the last --limit entries)")
 	limit := fs.Int("limit", 50, "without --since, the last `N` entries (0: all)")
 	jsonOut := fs.Bool("json", false, "print one JSON object per entry, one per line")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	switch *direction {

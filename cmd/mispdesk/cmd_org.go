@@ -34,11 +34,7 @@ func runOrgAdd(ctx context.Context, env *Env, args []string) (err error) {
 	external := fs.Bool("external", false, "a known remote organisation (creator of synced events, host of a server)")
 	desc := fs.String("description", "", "a description `TEXT`")
 	jsonOut := fs.Bool("json", false, "print the created organisation as JSON")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	o := store.Org{Name: strings.TrimSpace(*name), UUID: strings.ToLower(strings.TrimSpace(*orgUUID)), Description: *desc, Local: !*external}
@@ -69,14 +65,7 @@ func runOrgAdd(ctx context.Context, env *Env, args []string) (err error) {
 func runOrgList(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("org list", orgListSynopsis)
 	jsonOut := fs.Bool("json", false, "print a JSON array of organisations")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
-		return err
-	}
-	s, inst, err := openInitialised(ctx, env)
+	s, inst, err := openNoArgs(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"mispdesk/store"
@@ -30,11 +29,7 @@ const (
 func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("event publish", eventPublishSynopsis)
 	queueOnly := fs.Bool("queue-only", false, "only queue the pushes; leave them to mispdesk serve or mispdesk push")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneEventArg("publish", args)
+	ref, err := fs.ParseRef(args, eventRecord)
 	if err != nil {
 		return err
 	}
@@ -48,10 +43,8 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	res, err := s.Publish(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return inputf("no event %q: give its id or UUID (see mispdesk event list)", ref)
-	} else if err != nil {
-		return storeErr(err)
+	if err != nil {
+		return storeErr(eventRecord.refErr(ref, err))
 	}
 	fmt.Fprintf(env.Stdout, "Published event %s (id %d); push queued to %s\n", res.UUID, res.EventID, plural(res.Queued, "server"))
 	if res.Queued == 0 || *queueOnly {
@@ -123,11 +116,7 @@ func printPushOutcomes(ctx context.Context, env *Env, s *store.Store, uuid strin
 
 func runEventUnpublish(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("event unpublish", eventUnpublishSynopsis)
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneEventArg("unpublish", args)
+	ref, err := fs.ParseRef(args, eventRecord)
 	if err != nil {
 		return err
 	}
@@ -136,23 +125,11 @@ func runEventUnpublish(ctx context.Context, env *Env, args []string) (err error)
 		return err
 	}
 	defer closeStore(s, &err)
-	if err := s.Unpublish(ctx, ref); errors.Is(err, store.ErrNotFound) {
-		return inputf("no event %q: give its id or UUID (see mispdesk event list)", ref)
-	} else if err != nil {
-		return storeErr(err)
+	if err := s.Unpublish(ctx, ref); err != nil {
+		return storeErr(eventRecord.refErr(ref, err))
 	}
 	fmt.Fprintf(env.Stdout, "Unpublished event %s; pushes still queued for it were dropped\n", safe(ref))
 	return nil
-}
-
-func oneEventArg(sub string, args []string) (string, error) {
-	switch {
-	case len(args) == 0:
-		return "", usagef("which event: give its id or UUID; run 'mispdesk event %s -h' for usage", sub)
-	case len(args) > 1:
-		return "", usagef("unexpected argument %q: event %s takes one EVENT", args[1], sub)
-	}
-	return strings.TrimSpace(args[0]), nil
 }
 
 func plural(n int, what string) string {

@@ -29,11 +29,7 @@ func runServe(ctx context.Context, env *Env, args []string) (err error) {
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate (chain) in `FILE`")
 	keyFile := fs.String("tls-key", "", "the PEM private key of --tls-cert, in `FILE`")
 	pullInterval := fs.Duration("pull-interval", 0, "pull every server with pull enabled this often, e.g. 1h (0: no scheduled pulls)")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	if (*certFile == "") != (*keyFile == "") {

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -77,7 +75,6 @@ type serverFlags struct {
 	pushRules, pullRules    *string
 	bools                   map[string]*bool
 	jsonOut                 *bool
-	set                     map[string]bool // the flags given, after Parse
 }
 
 func newServerFlags(env *Env, name, synopsis string) *serverFlags {
@@ -98,20 +95,9 @@ func newServerFlags(env *Env, name, synopsis string) *serverFlags {
 	return f
 }
 
-// parse parses args and records which flags were given.
-func (f *serverFlags) parse(args []string) ([]string, error) {
-	pos, err := f.fs.Parse(args)
-	if err != nil {
-		return nil, err
-	}
-	f.set = map[string]bool{}
-	f.fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	return pos, nil
-}
-
 // apply writes the flags into spec: all of them (add), or only those given (edit).
 func (f *serverFlags) apply(spec *store.ServerSpec, all bool) error {
-	given := func(name string) bool { return all || f.set[name] }
+	given := func(name string) bool { return all || f.fs.Given(name) }
 	for _, b := range serverBools {
 		if given(b.flag) {
 			*b.field(&spec.ServerOptions) = *f.bools[b.flag]
@@ -235,15 +221,11 @@ func checkServerSpec(ctx context.Context, s *store.Store, inst *store.Instance, 
 
 func runServerAdd(ctx context.Context, env *Env, args []string) (err error) {
 	f := newServerFlags(env, "server add", serverAddSynopsis)
-	args, err = f.parse(args)
-	if err != nil {
-		return err
-	}
-	if err := f.fs.NoArgs(args); err != nil {
+	if err := f.fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	for _, req := range []string{"name", "url", "org", "authkey"} {
-		if !f.set[req] {
+		if !f.fs.Given(req) {
 			return usagef("--name, --url, --org and --authkey are required (missing --%s); run 'mispdesk server add -h' for usage", req)
 		}
 	}
@@ -272,25 +254,11 @@ func runServerAdd(ctx context.Context, env *Env, args []string) (err error) {
 
 func runServerEdit(ctx context.Context, env *Env, args []string) (err error) {
 	f := newServerFlags(env, "server edit", serverEditSynopsis)
-	args, err = f.parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneServerArg("edit", args)
-	if err != nil {
-		return err
-	}
-	s, inst, err := openInitialised(ctx, env)
+	s, inst, old, err := openRecord(ctx, env, f.fs, args, serverRecord, findServer)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	old, err := s.Server(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return unknownServer(ref)
-	} else if err != nil {
-		return err
-	}
 	spec := old.Spec()
 	if err := f.apply(&spec, false); err != nil {
 		return err
@@ -298,7 +266,7 @@ func runServerEdit(ctx context.Context, env *Env, args []string) (err error) {
 	if err := checkServerSpec(ctx, s, inst, &spec); err != nil {
 		return err
 	}
-	sv, err := s.UpdateServer(ctx, ref, spec)
+	sv, err := s.UpdateServer(ctx, strconv.FormatInt(old.ID, 10), spec)
 	if err != nil {
 		return storeErr(err)
 	}
@@ -307,20 +275,6 @@ func runServerEdit(ctx context.Context, env *Env, args []string) (err error) {
 	}
 	fmt.Fprintf(env.Stdout, "Updated server %q (id %d): %s, remote org %q, %s\n", safe(sv.Name), sv.ID, safe(sv.URL), safe(sv.RemoteOrg.Name), direction(sv))
 	return nil
-}
-
-func oneServerArg(sub string, args []string) (string, error) {
-	switch {
-	case len(args) == 0:
-		return "", usagef("which server: give its id or name; run 'mispdesk server %s -h' for usage", sub)
-	case len(args) > 1:
-		return "", usagef("unexpected argument %q: server %s takes one SERVER", args[1], sub)
-	}
-	return strings.TrimSpace(args[0]), nil
-}
-
-func unknownServer(ref string) error {
-	return inputf("no server %q: give its id or name (see mispdesk server list)", ref)
 }
 
 // direction says which ways a server syncs.
@@ -401,14 +355,7 @@ func describePEM(text string) string {
 func runServerList(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("server list", serverListSynopsis)
 	jsonOut := fs.Bool("json", false, "print a JSON array of servers (never their keys)")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, err := openNoArgs(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}
@@ -443,25 +390,11 @@ func yesNo(b bool) string {
 func runServerShow(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("server show", serverShowSynopsis)
 	jsonOut := fs.Bool("json", false, "print the server as JSON (MISP's field names; the key as first4…last4)")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneServerArg("show", args)
-	if err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, sv, err := openRecord(ctx, env, fs, args, serverRecord, findServer)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	sv, err := s.Server(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return unknownServer(ref)
-	} else if err != nil {
-		return err
-	}
 	if *jsonOut {
 		return printJSON(env, newServerJSON(sv))
 	}
@@ -498,35 +431,14 @@ func orNone(s string) string {
 func runServerRm(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("server rm", serverRmSynopsis)
 	yes := fs.Bool("yes", false, "delete without asking (required when not on a terminal)")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	ref, err := oneServerArg("rm", args)
-	if err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, sv, err := openRecord(ctx, env, fs, args, serverRecord, findServer)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	sv, err := s.Server(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return unknownServer(ref)
-	} else if err != nil {
+	question := fmt.Sprintf("Delete server %q (id %d, %s) and its queued pushes?", safe(sv.Name), sv.ID, safe(sv.URL))
+	if err := confirmDelete(env, *yes, serverRecord, sv.Name, question); err != nil {
 		return err
-	}
-	if !*yes {
-		if !onTerminal(env) {
-			return usagef("deleting server %q needs --yes when not on a terminal", safe(sv.Name))
-		}
-		fmt.Fprintf(env.Stdout, "Delete server %q (id %d, %s) and its queued pushes?\nType its name to confirm (anything else keeps it): ",
-			safe(sv.Name), sv.ID, safe(sv.URL))
-		line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
-		if strings.TrimSpace(line) != sv.Name {
-			return fmt.Errorf("server %q not deleted: the name was not typed", safe(sv.Name))
-		}
 	}
 	if err := s.DeleteServer(ctx, strconv.FormatInt(sv.ID, 10)); err != nil {
 		return storeErr(err)

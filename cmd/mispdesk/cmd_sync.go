@@ -51,13 +51,8 @@ func runSync(ctx context.Context, env *Env, dir, synopsis string, args []string)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *all && len(args) > 0:
-		return usagef("give SERVER or --all, not both; run 'mispdesk %s -h' for usage", dir)
-	case !*all && len(args) == 0:
-		return usagef("which server: give its id or name, or --all; run 'mispdesk %s -h' for usage", dir)
-	case len(args) > 1:
-		return usagef("unexpected argument %q: %s takes one SERVER (or --all)", args[1], dir)
+	if err := serverRecord.oneOrAllArgs(dir, args, *all); err != nil {
+		return err
 	}
 	opts := syncer.RunOptions{DryRun: *dryRun}
 	if technique != nil {
@@ -191,23 +186,14 @@ func syncServers(ctx context.Context, s *store.Store, dir string, args []string,
 	if err != nil {
 		return nil, err
 	}
-	var out []store.Server
-	for _, sv := range list {
-		if enabled(&sv) {
-			out = append(out, sv)
-		}
-	}
-	return out, nil
+	return only(list, enabled), nil
 }
 
 // findServer finds a server by id or name; an unknown one is bad input naming it.
 func findServer(ctx context.Context, s *store.Store, ref string) (*store.Server, error) {
 	ref = strings.TrimSpace(ref)
 	sv, err := s.Server(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, unknownServer(ref)
-	}
-	return sv, err
+	return sv, serverRecord.refErr(ref, err)
 }
 
 // multiProgress is one live line per server on a terminal, rewritten in place

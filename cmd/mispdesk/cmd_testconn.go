@@ -28,25 +28,11 @@ var localRequestEncoding = []string{"gzip"}
 func runTestConnection(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("test-connection", testConnSynopsis)
 	jsonOut := fs.Bool("json", false, "print the connection test as a JSON object")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	switch {
-	case len(args) == 0:
-		return usagef("which server: give its id or name; run 'mispdesk test-connection -h' for usage")
-	case len(args) > 1:
-		return usagef("unexpected argument %q: test-connection takes one SERVER", args[1])
-	}
-	s, inst, err := openInitialised(ctx, env)
+	s, inst, sv, err := openRecord(ctx, env, fs, args, serverRecord, findServer)
 	if err != nil {
 		return err
 	}
 	defer closeStore(s, &err)
-	sv, err := findServer(ctx, s, args[0])
-	if err != nil {
-		return err
-	}
 	eng := syncer.New(s, syncer.Options{})
 	defer eng.Close()
 	ct, err := eng.TestConnection(ctx, fmt.Sprint(sv.ID))

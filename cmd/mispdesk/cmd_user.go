@@ -39,11 +39,7 @@ func runUserAdd(ctx context.Context, env *Env, args []string) (err error) {
 	orgRef := fs.String("org", "", "the user's organisation: its `NAME`, UUID or id (required)")
 	roleRef := fs.String("role", "", "the user's `ROLE`: admin, org_admin, user, publisher, sync or read_only (required)")
 	jsonOut := fs.Bool("json", false, "print the created user and its key as JSON")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	nu := store.NewUser{Email: strings.TrimSpace(*email), OrgRef: strings.TrimSpace(*orgRef), RoleRef: strings.TrimSpace(*roleRef)}
@@ -104,14 +100,7 @@ func roleNames(ctx context.Context, s *store.Store) string {
 func runUserList(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("user list", userListSynopsis)
 	jsonOut := fs.Bool("json", false, "print a JSON array of users, with their organisation and role")
-	args, err = fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
-		return err
-	}
-	s, _, err := openInitialised(ctx, env)
+	s, _, err := openNoArgs(ctx, env, fs, args)
 	if err != nil {
 		return err
 	}

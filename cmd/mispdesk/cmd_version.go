@@ -10,11 +10,7 @@ import (
 
 func runVersion(_ context.Context, env *Env, args []string) error {
 	fs := env.Flags("version", "version")
-	args, err := fs.Parse(args)
-	if err != nil {
-		return err
-	}
-	if err := fs.NoArgs(args); err != nil {
+	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
 	printVersion(env.Stdout)

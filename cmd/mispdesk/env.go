@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/charmbracelet/x/term"
 )
@@ -124,10 +125,40 @@ func (f *Flags) Parse(args []string) ([]string, error) {
 	}
 }
 
-// NoArgs is a usage error unless args is empty.
-func (f *Flags) NoArgs(args []string) error {
-	if len(args) > 0 {
-		return usagef("unexpected argument %q; run 'mispdesk %s -h' for usage", args[0], f.Name())
+// ParseNoArgs parses the arguments of a command that takes flags only: a
+// positional argument is a usage error.
+func (f *Flags) ParseNoArgs(args []string) error {
+	pos, err := f.Parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q; run 'mispdesk %s -h' for usage", pos[0], f.Name())
 	}
 	return nil
+}
+
+// ParseRef parses the arguments of a command that acts on one record of kind
+// k, e.g. "server show SERVER", and returns the reference given, trimmed.
+func (f *Flags) ParseRef(args []string, k recordKind) (string, error) {
+	pos, err := f.Parse(args)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case len(pos) == 0:
+		return "", usagef("which %s: give its %s; run 'mispdesk %s -h' for usage", k.name, k.refs, f.Name())
+	case len(pos) > 1:
+		return "", usagef("unexpected argument %q: %s takes one %s", pos[1], f.Name(), k.arg())
+	}
+	return strings.TrimSpace(pos[0]), nil
+}
+
+// Given reports whether the command line set the flag name (after Parse):
+// edit commands change only the fields given, and some flags only make sense
+// with others.
+func (f *Flags) Given(name string) bool {
+	given := false
+	f.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+	return given
 }

@@ -124,6 +124,16 @@ type route struct {
 	write bool
 }
 
+// The methods a route accepts, as handle takes them: one set for every route
+// file. MISP answers PUT wherever it answers POST, and its delete actions answer
+// POST and PUT as well as DELETE.
+const (
+	methodsGet     = "GET"
+	methodsPost    = "POST,PUT"
+	methodsGetPost = "GET,POST,PUT"
+	methodsDelete  = "POST,PUT,DELETE"
+)
+
 // handle registers fn for controller/action; admin routes answer /admin/... and, where
 // MISP also has it, the plain form.
 func (a *API) handle(key string, methods string, p perm, fn handler) {
@@ -365,6 +375,16 @@ func (c *call) body() ([]byte, error) {
 }
 
 const msgInvalidJSON = "Invalid JSON input. Make sure that the JSON input is a correctly formatted JSON string. This request has been blocked to avoid an unfiltered request."
+
+// jsonList renders every record for an index answer: [] when there are none,
+// never null, as MISP answers.
+func jsonList[T, R any](records []T, render func(*T) R) []any {
+	out := make([]any, 0, len(records))
+	for i := range records {
+		out = append(out, render(&records[i]))
+	}
+	return out
+}
 
 // reply writes a JSON answer with MISP's REST conventions: an ETag of the body's SHA-1
 // and 304 when the client has it, gzip when the client accepts it.

@@ -126,14 +126,8 @@ func parseIndexFilter(params map[string]any, now time.Time) (*indexFilter, error
 			}
 			f.q.DateUntil = s
 		case "tag", "tags":
-			vals := values(v)
-			for _, s := range vals.or {
-				if strings.Contains(s, "&") {
-					f.q.TagsAND = append(f.q.TagsAND, nonEmpty(strings.Split(s, "&"))...)
-				} else {
-					f.q.TagsOR = append(f.q.TagsOR, s)
-				}
-			}
+			vals := tagValues(v)
+			f.q.TagsOR = append(f.q.TagsOR, vals.or...)
 			f.q.TagsAND = append(f.q.TagsAND, vals.and...)
 			f.q.TagsNOT = append(f.q.TagsNOT, vals.not...)
 		case "org":
@@ -347,6 +341,21 @@ func values(v any) filterValues {
 	}
 	walk(v, false)
 	return f
+}
+
+// tagValues is values for a tag filter, where MISP also reads "a&b" among the
+// OR values as "both a and b": those go to the AND group.
+func tagValues(v any) filterValues {
+	vals := values(v)
+	var or, and []string
+	for _, s := range vals.or {
+		if strings.Contains(s, "&") {
+			and = append(and, nonEmpty(strings.Split(s, "&"))...)
+		} else {
+			or = append(or, s)
+		}
+	}
+	return filterValues{or: or, not: vals.not, and: append(and, vals.and...)}
 }
 
 func scalar(v any) string {

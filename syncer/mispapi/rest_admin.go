@@ -15,30 +15,29 @@ import (
 )
 
 func (a *API) registerAdmin() {
-	const get, post, del = "GET", "POST,PUT", "POST,PUT,DELETE"
-	a.handleWrite("sharing_groups/edit", post, permSiteAdmin, (*call).sharingGroupsEdit)
-	a.handleWrite("sharing_groups/delete", del, permSiteAdmin, (*call).sharingGroupsDelete)
-	a.handleWrite("sharing_groups/removeOrg", del, permSiteAdmin, (*call).sharingGroupsRemoveOrg)
-	a.handleWrite("sharing_groups/removeServer", del, permSiteAdmin, (*call).sharingGroupsRemoveServer)
+	a.handleWrite("sharing_groups/edit", methodsPost, permSiteAdmin, (*call).sharingGroupsEdit)
+	a.handleWrite("sharing_groups/delete", methodsDelete, permSiteAdmin, (*call).sharingGroupsDelete)
+	a.handleWrite("sharing_groups/removeOrg", methodsDelete, permSiteAdmin, (*call).sharingGroupsRemoveOrg)
+	a.handleWrite("sharing_groups/removeServer", methodsDelete, permSiteAdmin, (*call).sharingGroupsRemoveServer)
 
 	for _, prefix := range []string{"", "admin/"} {
-		a.handle(prefix+"eventBlocklists/index", get, permSiteAdmin, (*call).eventBlocklistsIndex)
-		a.handleWrite(prefix+"eventBlocklists/add", post, permSiteAdmin, (*call).eventBlocklistsAdd)
-		a.handleWrite(prefix+"eventBlocklists/delete", del, permSiteAdmin, (*call).eventBlocklistsDelete)
-		a.handle(prefix+"orgBlocklists/index", get, permSiteAdmin, (*call).orgBlocklistsIndex)
-		a.handleWrite(prefix+"orgBlocklists/add", post, permSiteAdmin, (*call).orgBlocklistsAdd)
-		a.handleWrite(prefix+"orgBlocklists/delete", del, permSiteAdmin, (*call).orgBlocklistsDelete)
+		a.handle(prefix+"eventBlocklists/index", methodsGet, permSiteAdmin, (*call).eventBlocklistsIndex)
+		a.handleWrite(prefix+"eventBlocklists/add", methodsPost, permSiteAdmin, (*call).eventBlocklistsAdd)
+		a.handleWrite(prefix+"eventBlocklists/delete", methodsDelete, permSiteAdmin, (*call).eventBlocklistsDelete)
+		a.handle(prefix+"orgBlocklists/index", methodsGet, permSiteAdmin, (*call).orgBlocklistsIndex)
+		a.handleWrite(prefix+"orgBlocklists/add", methodsPost, permSiteAdmin, (*call).orgBlocklistsAdd)
+		a.handleWrite(prefix+"orgBlocklists/delete", methodsDelete, permSiteAdmin, (*call).orgBlocklistsDelete)
 
-		a.handle(prefix+"organisations/view", get, permAuth, (*call).organisationsView)
-		a.handleWrite(prefix+"organisations/edit", post, permSiteAdmin, (*call).organisationsEdit)
-		a.handleWrite(prefix+"organisations/delete", del, permSiteAdmin, (*call).organisationsDelete)
-		a.handle(prefix+"users/index", get, permAdmin, (*call).usersIndex)
-		a.handleWrite(prefix+"users/edit", post, permAdmin, (*call).usersEdit)
-		a.handleWrite(prefix+"users/delete", del, permAdmin, (*call).usersDelete)
-		a.handleWrite(prefix+"auth_keys/add", post, permAuth, (*call).authKeysAddChecked)
-		a.handle(prefix+"auth_keys/index", get, permAuth, (*call).authKeysIndex)
-		a.handleWrite(prefix+"auth_keys/delete", del, permAuth, (*call).authKeysDelete)
-		a.handle(prefix+"roles/index", get, permAuth, (*call).rolesIndex)
+		a.handle(prefix+"organisations/view", methodsGet, permAuth, (*call).organisationsView)
+		a.handleWrite(prefix+"organisations/edit", methodsPost, permSiteAdmin, (*call).organisationsEdit)
+		a.handleWrite(prefix+"organisations/delete", methodsDelete, permSiteAdmin, (*call).organisationsDelete)
+		a.handle(prefix+"users/index", methodsGet, permAdmin, (*call).usersIndex)
+		a.handleWrite(prefix+"users/edit", methodsPost, permAdmin, (*call).usersEdit)
+		a.handleWrite(prefix+"users/delete", methodsDelete, permAdmin, (*call).usersDelete)
+		a.handleWrite(prefix+"auth_keys/add", methodsPost, permAuth, (*call).authKeysAddChecked)
+		a.handle(prefix+"auth_keys/index", methodsGet, permAuth, (*call).authKeysIndex)
+		a.handleWrite(prefix+"auth_keys/delete", methodsDelete, permAuth, (*call).authKeysDelete)
+		a.handle(prefix+"roles/index", methodsGet, permAuth, (*call).rolesIndex)
 	}
 }
 

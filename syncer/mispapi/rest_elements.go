@@ -20,22 +20,21 @@ import (
 )
 
 func (a *API) registerElements() {
-	const get, post, getPost, del = "GET", "POST,PUT", "GET,POST,PUT", "POST,PUT,DELETE"
-	a.handleWrite("attributes/add", post, permAdd, (*call).attributesAdd)
-	a.handleWrite("attributes/edit", post, permModify, (*call).attributesEdit)
-	a.handleWrite("attributes/delete", del, permModify, (*call).attributesDelete)
-	a.handle("attributes/view", get, permAuth, (*call).attributesView)
-	a.handleWrite("objects/add", post, permAdd, (*call).objectsAdd)
-	a.handleWrite("objects/edit", post, permModify, (*call).objectsEdit)
-	a.handleWrite("objects/delete", del, permModify, (*call).objectsDelete)
-	a.handle("objects/view", get, permAuth, (*call).objectsView)
-	a.handleWrite("objectReferences/add", post, permAdd, (*call).objectReferencesAdd)
-	a.handleWrite("objectReferences/delete", del, permModify, (*call).objectReferencesDelete)
-	a.handleWrite("eventReports/add", getPost, permAuth, (*call).eventReportsAdd)
-	a.handleWrite("eventReports/edit", post, permModify, (*call).eventReportsEdit)
-	a.handleWrite("eventReports/delete", del, permModify, (*call).eventReportsDelete)
-	a.handle("eventReports/view", get, permAuth, (*call).eventReportsView)
-	a.handle("eventReports/index", getPost, permAuth, (*call).eventReportsIndex)
+	a.handleWrite("attributes/add", methodsPost, permAdd, (*call).attributesAdd)
+	a.handleWrite("attributes/edit", methodsPost, permModify, (*call).attributesEdit)
+	a.handleWrite("attributes/delete", methodsDelete, permModify, (*call).attributesDelete)
+	a.handle("attributes/view", methodsGet, permAuth, (*call).attributesView)
+	a.handleWrite("objects/add", methodsPost, permAdd, (*call).objectsAdd)
+	a.handleWrite("objects/edit", methodsPost, permModify, (*call).objectsEdit)
+	a.handleWrite("objects/delete", methodsDelete, permModify, (*call).objectsDelete)
+	a.handle("objects/view", methodsGet, permAuth, (*call).objectsView)
+	a.handleWrite("objectReferences/add", methodsPost, permAdd, (*call).objectReferencesAdd)
+	a.handleWrite("objectReferences/delete", methodsDelete, permModify, (*call).objectReferencesDelete)
+	a.handleWrite("eventReports/add", methodsGetPost, permAuth, (*call).eventReportsAdd)
+	a.handleWrite("eventReports/edit", methodsPost, permModify, (*call).eventReportsEdit)
+	a.handleWrite("eventReports/delete", methodsDelete, permModify, (*call).eventReportsDelete)
+	a.handle("eventReports/view", methodsGet, permAuth, (*call).eventReportsView)
+	a.handle("eventReports/index", methodsGetPost, permAuth, (*call).eventReportsIndex)
 }
 
 // changeEvent applies fn to the stored event and writes it back with a newer timestamp,

@@ -25,14 +25,13 @@ func permAnalyst(r *store.Role) bool   { return r.PermAnalystData || r.PermSiteA
 
 // registerREST adds the endpoints PyMISP and users' scripts call.
 func (a *API) registerREST() {
-	const get, post, getPost, del = "GET", "POST,PUT", "GET,POST,PUT", "POST,PUT,DELETE"
-	a.handle("attributes/describeTypes", get, permAuth, (*call).describeTypes)
-	a.handle("events/restSearch", getPost, permAuth, (*call).eventsRestSearch)
-	a.handle("attributes/restSearch", getPost, permAuth, (*call).attributesRestSearch)
-	a.handleWrite("events/delete", del, permModify, (*call).eventsDelete)
-	a.handleWrite("events/publish", post, permPublish, (*call).eventsPublish)
-	a.handleWrite("events/alert", post, permPublish, (*call).eventsPublish)
-	a.handleWrite("events/unpublish", post, permPublish, (*call).eventsUnpublish)
+	a.handle("attributes/describeTypes", methodsGet, permAuth, (*call).describeTypes)
+	a.handle("events/restSearch", methodsGetPost, permAuth, (*call).eventsRestSearch)
+	a.handle("attributes/restSearch", methodsGetPost, permAuth, (*call).attributesRestSearch)
+	a.handleWrite("events/delete", methodsDelete, permModify, (*call).eventsDelete)
+	a.handleWrite("events/publish", methodsPost, permPublish, (*call).eventsPublish)
+	a.handleWrite("events/alert", methodsPost, permPublish, (*call).eventsPublish)
+	a.handleWrite("events/unpublish", methodsPost, permPublish, (*call).eventsUnpublish)
 	a.registerElements()
 	a.registerTags()
 	a.registerAdmin()
@@ -171,14 +170,8 @@ func (c *call) parseSearch(forAttributes bool) (*search, error) {
 			af.OnlyDeleted = hasT && !hasF
 			af.WithDeleted = hasT && hasF
 		case "tags", "tag":
-			vals := values(v)
-			for _, t := range vals.or {
-				if strings.Contains(t, "&") {
-					s.q.AnyTagsAND = append(s.q.AnyTagsAND, nonEmpty(strings.Split(t, "&"))...)
-				} else {
-					s.q.AnyTagsOR = append(s.q.AnyTagsOR, t)
-				}
-			}
+			vals := tagValues(v)
+			s.q.AnyTagsOR = append(s.q.AnyTagsOR, vals.or...)
 			s.q.AnyTagsAND = append(s.q.AnyTagsAND, vals.and...)
 			s.q.AnyTagsNOT = append(s.q.AnyTagsNOT, vals.not...)
 		case "limit":

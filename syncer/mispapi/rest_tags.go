@@ -21,37 +21,36 @@ import (
 )
 
 func (a *API) registerTags() {
-	const get, post, getPost, del = "GET", "POST,PUT", "GET,POST,PUT", "POST,PUT,DELETE"
-	a.handle("tags/index", get, permAuth, (*call).tagsIndex)
-	a.handle("tags/view", get, permAuth, (*call).tagsView)
-	a.handle("tags/search", getPost, permAuth, (*call).tagsIndex)
-	a.handleWrite("tags/add", post, permTagEditor, (*call).tagsAdd)
-	a.handleWrite("tags/delete", del, permSiteAdmin, (*call).tagsDelete)
-	a.handleWrite("tags/attachTagToObject", post, permTagger, (*call).tagsAttach)
-	a.handleWrite("tags/removeTagFromObject", post, permTagger, (*call).tagsRemove)
+	a.handle("tags/index", methodsGet, permAuth, (*call).tagsIndex)
+	a.handle("tags/view", methodsGet, permAuth, (*call).tagsView)
+	a.handle("tags/search", methodsGetPost, permAuth, (*call).tagsIndex)
+	a.handleWrite("tags/add", methodsPost, permTagEditor, (*call).tagsAdd)
+	a.handleWrite("tags/delete", methodsDelete, permSiteAdmin, (*call).tagsDelete)
+	a.handleWrite("tags/attachTagToObject", methodsPost, permTagger, (*call).tagsAttach)
+	a.handleWrite("tags/removeTagFromObject", methodsPost, permTagger, (*call).tagsRemove)
 
-	a.handle("galaxies/index", getPost, permAuth, (*call).galaxiesIndex)
-	a.handle("galaxies/view", get, permAuth, (*call).galaxiesView)
-	a.handleWrite("galaxies/attachCluster", post, permTagger, (*call).galaxiesAttachCluster)
-	a.handleWrite("galaxy_clusters/add", post, permGalaxy, (*call).galaxyClustersAdd)
-	a.handle("galaxy_clusters/view", get, permAuth, (*call).galaxyClusterView)
-	a.handle("galaxy_clusters/restSearch", getPost, permAuth, (*call).galaxyClustersRestSearch)
-	a.handleWrite("galaxy_clusters/publish", post, permGalaxy, (*call).galaxyClustersPublish)
-	a.handle("galaxy_clusters/index", getPost, permAuth, (*call).galaxyClustersRestSearch)
-	a.handleWrite("galaxy_clusters/delete", del, permGalaxy, (*call).galaxyClustersDelete)
+	a.handle("galaxies/index", methodsGetPost, permAuth, (*call).galaxiesIndex)
+	a.handle("galaxies/view", methodsGet, permAuth, (*call).galaxiesView)
+	a.handleWrite("galaxies/attachCluster", methodsPost, permTagger, (*call).galaxiesAttachCluster)
+	a.handleWrite("galaxy_clusters/add", methodsPost, permGalaxy, (*call).galaxyClustersAdd)
+	a.handle("galaxy_clusters/view", methodsGet, permAuth, (*call).galaxyClusterView)
+	a.handle("galaxy_clusters/restSearch", methodsGetPost, permAuth, (*call).galaxyClustersRestSearch)
+	a.handleWrite("galaxy_clusters/publish", methodsPost, permGalaxy, (*call).galaxyClustersPublish)
+	a.handle("galaxy_clusters/index", methodsGetPost, permAuth, (*call).galaxyClustersRestSearch)
+	a.handleWrite("galaxy_clusters/delete", methodsDelete, permGalaxy, (*call).galaxyClustersDelete)
 
-	a.handleWrite("analyst_data/add", post, permAnalyst, (*call).analystDataAdd)
-	a.handle("analyst_data/view", get, permAuth, (*call).analystDataView)
-	a.handle("analyst_data/index", getPost, permAuth, (*call).analystDataIndex)
+	a.handleWrite("analyst_data/add", methodsPost, permAnalyst, (*call).analystDataAdd)
+	a.handle("analyst_data/view", methodsGet, permAuth, (*call).analystDataView)
+	a.handle("analyst_data/index", methodsGetPost, permAuth, (*call).analystDataIndex)
 
-	a.handleWrite("shadow_attributes/add", post, permAdd, (*call).shadowAttributesAdd)
-	a.handleWrite("shadow_attributes/edit", post, permAdd, (*call).shadowAttributesAdd)
-	a.handleWrite("shadow_attributes/delete", del, permAdd, (*call).shadowAttributesDelete)
-	a.handleWrite("shadow_attributes/accept", post, permModify, (*call).shadowAttributesAccept)
-	a.handleWrite("shadow_attributes/discard", post, permAuth, (*call).shadowAttributesDiscard)
+	a.handleWrite("shadow_attributes/add", methodsPost, permAdd, (*call).shadowAttributesAdd)
+	a.handleWrite("shadow_attributes/edit", methodsPost, permAdd, (*call).shadowAttributesAdd)
+	a.handleWrite("shadow_attributes/delete", methodsDelete, permAdd, (*call).shadowAttributesDelete)
+	a.handleWrite("shadow_attributes/accept", methodsPost, permModify, (*call).shadowAttributesAccept)
+	a.handleWrite("shadow_attributes/discard", methodsPost, permAuth, (*call).shadowAttributesDiscard)
 
-	a.handleWrite("sightings/add", post, permSighting, (*call).sightingsAdd)
-	a.handle("sightings/listSightings", getPost, permAuth, (*call).sightingsList)
+	a.handleWrite("sightings/add", methodsPost, permSighting, (*call).sightingsAdd)
+	a.handle("sightings/listSightings", methodsGetPost, permAuth, (*call).sightingsList)
 }
 
 func tagJSON(t *store.TagRow) map[string]any {
@@ -73,11 +72,7 @@ func (c *call) tagsIndex() error {
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(tags))
-	for i := range tags {
-		out = append(out, tagJSON(&tags[i]))
-	}
-	return c.reply(http.StatusOK, map[string]any{"Tag": out})
+	return c.reply(http.StatusOK, map[string]any{"Tag": jsonList(tags, tagJSON)})
 }
 
 func (c *call) tagsView() error {
@@ -344,11 +339,7 @@ func (c *call) galaxiesIndex() error {
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(gs))
-	for i := range gs {
-		out = append(out, map[string]any{"Galaxy": galaxyJSON(&gs[i])})
-	}
-	return c.reply(http.StatusOK, out)
+	return c.reply(http.StatusOK, jsonList(gs, func(g *store.GalaxyRow) any { return map[string]any{"Galaxy": galaxyJSON(g)} }))
 }
 
 // galaxiesView is GET /galaxies/view/<id|uuid>: {"Galaxy":{…},"GalaxyCluster":[…]}.

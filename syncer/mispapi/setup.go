@@ -17,25 +17,24 @@ import (
 // registerSetup adds the site-admin endpoints that set sync up over REST, as MISP's
 // admins and install scripts call them.
 func (a *API) registerSetup() {
-	const get, post, getPost = "GET", "POST,PUT", "GET,POST,PUT"
 	for _, prefix := range []string{"", "admin/"} {
-		a.handle(prefix+"organisations/index", get, permSiteAdmin, (*call).organisationsIndex)
-		a.handle(prefix+"organisations/add", post, permSiteAdmin, (*call).organisationsAdd)
-		a.handle(prefix+"users/add", post, permSiteAdmin, (*call).usersAdd)
-		a.handle(prefix+"auth_keys/add", post, permSiteAdmin, (*call).authKeysAdd)
+		a.handle(prefix+"organisations/index", methodsGet, permSiteAdmin, (*call).organisationsIndex)
+		a.handle(prefix+"organisations/add", methodsPost, permSiteAdmin, (*call).organisationsAdd)
+		a.handle(prefix+"users/add", methodsPost, permSiteAdmin, (*call).usersAdd)
+		a.handle(prefix+"auth_keys/add", methodsPost, permSiteAdmin, (*call).authKeysAdd)
 	}
-	a.handle("servers/index", get, permSiteAdmin, (*call).serversIndex)
-	a.handle("servers/add", post, permSiteAdmin, (*call).serversAdd)
-	a.handle("servers/edit", post, permSiteAdmin, (*call).serversEdit)
-	a.handle("servers/delete", post, permSiteAdmin, (*call).serversDelete)
-	a.handle("servers/testConnection", getPost, permSiteAdmin, (*call).serversTestConnection)
-	a.handle("servers/pull", getPost, permSiteAdmin, (*call).serversPull)
-	a.handle("servers/push", getPost, permSiteAdmin, (*call).serversPush)
-	a.handle("sharing_groups/index", get, permSiteAdmin, (*call).sharingGroupsIndex)
-	a.handle("sharing_groups/add", post, permSiteAdmin, (*call).sharingGroupsAdd)
-	a.handle("sharing_groups/view", get, permSiteAdmin, (*call).sharingGroupsView)
-	a.handle("sharing_groups/addOrg", post, permSiteAdmin, (*call).sharingGroupsAddOrg)
-	a.handle("sharing_groups/addServer", post, permSiteAdmin, (*call).sharingGroupsAddServer)
+	a.handle("servers/index", methodsGet, permSiteAdmin, (*call).serversIndex)
+	a.handle("servers/add", methodsPost, permSiteAdmin, (*call).serversAdd)
+	a.handle("servers/edit", methodsPost, permSiteAdmin, (*call).serversEdit)
+	a.handle("servers/delete", methodsPost, permSiteAdmin, (*call).serversDelete)
+	a.handle("servers/testConnection", methodsGetPost, permSiteAdmin, (*call).serversTestConnection)
+	a.handle("servers/pull", methodsGetPost, permSiteAdmin, (*call).serversPull)
+	a.handle("servers/push", methodsGetPost, permSiteAdmin, (*call).serversPush)
+	a.handle("sharing_groups/index", methodsGet, permSiteAdmin, (*call).sharingGroupsIndex)
+	a.handle("sharing_groups/add", methodsPost, permSiteAdmin, (*call).sharingGroupsAdd)
+	a.handle("sharing_groups/view", methodsGet, permSiteAdmin, (*call).sharingGroupsView)
+	a.handle("sharing_groups/addOrg", methodsPost, permSiteAdmin, (*call).sharingGroupsAddOrg)
+	a.handle("sharing_groups/addServer", methodsPost, permSiteAdmin, (*call).sharingGroupsAddServer)
 }
 
 // fields is a decoded request body: {"Model":{…}} or the bare object, members kept raw.
@@ -238,11 +237,7 @@ func (c *call) serversIndex() error {
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(servers))
-	for i := range servers {
-		out = append(out, serverJSON(&servers[i]))
-	}
-	return c.reply(http.StatusOK, out)
+	return c.reply(http.StatusOK, jsonList(servers, serverJSON))
 }
 
 func (c *call) serverSpec(f fields, old *store.Server) store.ServerSpec {
@@ -428,11 +423,7 @@ func (c *call) sharingGroupsIndex() error {
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(sgs))
-	for i := range sgs {
-		out = append(out, sharingGroupJSON(&sgs[i]))
-	}
-	return c.reply(http.StatusOK, map[string]any{"response": out})
+	return c.reply(http.StatusOK, map[string]any{"response": jsonList(sgs, sharingGroupJSON)})
 }
 
 func (c *call) sharingGroupsView() error {

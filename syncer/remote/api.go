@@ -83,13 +83,6 @@ func (c *Client) GetVersion(ctx context.Context) (*Version, error) {
 
 func (c *Client) getVersion(ctx context.Context, noRetry bool) (*Version, *response, error) {
 	rq := request{method: http.MethodGet, path: pathGetVersion, noRetry: noRetry}
-	resp, err := c.do(ctx, rq)
-	if err != nil {
-		return nil, resp, err
-	}
-	if resp.status != http.StatusOK {
-		return nil, resp, c.statusError(rq, resp)
-	}
 	var w struct {
 		Version          jsontext.Value `json:"version"`
 		PermSync         misp.Bool      `json:"perm_sync"`
@@ -101,8 +94,9 @@ func (c *Client) getVersion(ctx context.Context, noRetry bool) (*Version, *respo
 		FilterSightings  misp.Bool      `json:"filter_sightings"`
 		MispdeskVersion  misp.Str       `json:"mispdesk_version"`
 	}
-	if err := json.Unmarshal(trimBOM(resp.body), &w, lenient); err != nil {
-		return nil, resp, c.decodeError(rq, resp, err)
+	resp, err := c.requestJSON(ctx, rq, &w)
+	if err != nil {
+		return nil, resp, err
 	}
 	var vs string
 	if w.Version.Kind() == '"' {
@@ -174,21 +168,14 @@ func (c *Client) postTest(ctx context.Context, noRetry bool) (int, error) {
 		return PostFailed, err
 	}
 	rq := request{method: http.MethodPost, path: pathPostTest, body: body, noRetry: noRetry}
-	resp, err := c.do(ctx, rq)
-	if err != nil {
-		return PostFailed, err
-	}
-	if resp.status != http.StatusOK {
-		return PostFailed, c.statusError(rq, resp)
-	}
 	var w struct {
 		Body struct {
 			TestString jsontext.Value `json:"testString"`
 		} `json:"body"`
 		Headers map[string]jsontext.Value `json:"headers"`
 	}
-	if err := json.Unmarshal(trimBOM(resp.body), &w, lenient); err != nil {
-		return PostFailed, c.decodeError(rq, resp, err)
+	if _, err := c.requestJSON(ctx, rq, &w); err != nil {
+		return PostFailed, err
 	}
 	var echoed string
 	if w.Body.TestString.Kind() == '"' {
@@ -248,13 +235,6 @@ func (c *Client) Me(ctx context.Context) (*RemoteUser, error) {
 
 func (c *Client) me(ctx context.Context, noRetry bool) (*RemoteUser, error) {
 	rq := request{method: http.MethodGet, path: pathMe, noRetry: noRetry}
-	resp, err := c.do(ctx, rq)
-	if err != nil {
-		return nil, err
-	}
-	if resp.status != http.StatusOK {
-		return nil, c.statusError(rq, resp)
-	}
 	type org struct {
 		ID   misp.Str `json:"id"`
 		UUID misp.Str `json:"uuid"`
@@ -268,8 +248,9 @@ func (c *Client) me(ctx context.Context, noRetry bool) (*RemoteUser, error) {
 		Role         map[string]jsontext.Value `json:"Role"`
 		Organisation org                       `json:"Organisation"`
 	}
-	if err := json.Unmarshal(trimBOM(resp.body), &w, lenient); err != nil {
-		return nil, c.decodeError(rq, resp, err)
+	resp, err := c.requestJSON(ctx, rq, &w)
+	if err != nil {
+		return nil, err
 	}
 	if w.User.Email == "" && w.User.ID == "" {
 		return nil, c.contentError(rq, resp, "users/view/me answer has no User")
@@ -455,12 +436,9 @@ func (c *Client) ViewEvent(ctx context.Context, uuid string, excludeLocalTags bo
 		}
 		return nil
 	}}
-	resp, err := c.do(ctx, rq)
+	resp, err := c.doOK(ctx, rq)
 	if err != nil {
 		return nil, err
-	}
-	if resp.status != http.StatusOK {
-		return nil, c.statusError(rq, resp)
 	}
 	if misp.IsUUID(uuid) && !strings.EqualFold(ev.UUID, uuid) {
 		return nil, c.contentError(rq, resp, fmt.Sprintf("asked for event %s, got %s", uuid, escapeText(ev.UUID, 60)))
@@ -665,7 +643,7 @@ func (c *Client) FilterEventIDsForPush(ctx context.Context, cands []UUIDTimestam
 	}
 	rq := request{method: http.MethodPost, path: "/events/filterEventIdsForPush", body: body}
 	var out []string
-	if err := c.postJSON(ctx, rq, &out); err != nil {
+	if _, err := c.requestJSON(ctx, rq, &out); err != nil {
 		return nil, err
 	}
 	return keepUUIDs(out), nil
@@ -681,19 +659,45 @@ func keepUUIDs(in []string) []string {
 	return out
 }
 
-// postJSON runs rq, wants 200 and decodes the body into out (null leaves it empty).
-func (c *Client) postJSON(ctx context.Context, rq request, out any) error {
+// doOK runs rq and wants 200: any other status is the remote's refusal, told
+// by statusError. The response comes back with the error too, when there is one.
+func (c *Client) doOK(ctx context.Context, rq request) (*response, error) {
 	resp, err := c.do(ctx, rq)
 	if err != nil {
-		return err
+		return resp, err
 	}
 	if resp.status != http.StatusOK {
-		return c.statusError(rq, resp)
+		return resp, c.statusError(rq, resp)
+	}
+	return resp, nil
+}
+
+// requestJSON runs rq, wants 200 and decodes the body into out (null leaves it
+// empty), leniently as MISP's JSON needs. The response is returned for checks
+// of what was decoded.
+func (c *Client) requestJSON(ctx context.Context, rq request, out any) (*response, error) {
+	resp, err := c.doOK(ctx, rq)
+	if err != nil {
+		return resp, err
 	}
 	if err := json.Unmarshal(trimBOM(resp.body), out, lenient); err != nil {
-		return c.decodeError(rq, resp, err)
+		return resp, c.decodeError(rq, resp, err)
 	}
-	return nil
+	return resp, nil
+}
+
+// requestWrapped runs rq, wants 200 and decodes the list of elements, each
+// wrapped as {"<key>":{…}}, that it answers (see decodeWrapped).
+func requestWrapped[T any](ctx context.Context, c *Client, rq request, key string) ([]T, error) {
+	resp, err := c.doOK(ctx, rq)
+	if err != nil {
+		return nil, err
+	}
+	list, err := decodeWrapped[T](trimBOM(resp.body), key)
+	if err != nil {
+		return nil, c.decodeError(rq, resp, err)
+	}
+	return list, nil
 }
 
 // Sightings fetches the sightings of the given events (POST /sightings/restSearch/event),
@@ -708,16 +712,9 @@ func (c *Client) Sightings(ctx context.Context, eventUUIDs []string) ([]misp.Sig
 			return nil, err
 		}
 		rq := request{method: http.MethodPost, path: "/sightings/restSearch/event", body: body}
-		resp, err := c.do(ctx, rq)
+		got, err := requestWrapped[misp.Sighting](ctx, c, rq, "Sighting")
 		if err != nil {
 			return nil, err
-		}
-		if resp.status != http.StatusOK {
-			return nil, c.statusError(rq, resp)
-		}
-		got, err := decodeWrapped[misp.Sighting](trimBOM(resp.body), "Sighting")
-		if err != nil {
-			return nil, c.decodeError(rq, resp, err)
 		}
 		all = append(all, got...)
 	}
@@ -779,7 +776,7 @@ func (c *Client) FilterSightingUUIDsForPush(ctx context.Context, eventUUID strin
 	}
 	rq := request{method: http.MethodPost, path: "/sightings/filterSightingUuidsForPush/" + eventUUID, body: body}
 	var raw jsontext.Value
-	if err := c.postJSON(ctx, rq, &raw); err != nil {
+	if _, err := c.requestJSON(ctx, rq, &raw); err != nil {
 		return nil, err
 	}
 	// MISP answers a list of UUIDs; tolerate a list of {"Sighting":{"uuid":…}} too.
@@ -822,12 +819,8 @@ func (c *Client) BulkSaveSightings(ctx context.Context, eventUUID string, s []mi
 		return err
 	}
 	rq := request{method: http.MethodPost, path: "/sightings/bulkSaveSightings/" + eventUUID, body: body}
-	resp, err := c.do(ctx, rq)
-	if err != nil {
+	if _, err := c.doOK(ctx, rq); err != nil {
 		return err
-	}
-	if resp.status != http.StatusOK {
-		return c.statusError(rq, resp)
 	}
 	// {"saved":false,"success":"No sightings added."} means all were known: not an error.
 	return nil
@@ -841,16 +834,9 @@ func (c *Client) Proposals(ctx context.Context, since int64) ([]misp.ShadowAttri
 		path := fmt.Sprintf("/shadow_attributes/index/all:1/timestamp:%d/limit:%d/page:%d/deleted[]:0/deleted[]:1.json",
 			since, proposalPage, page)
 		rq := request{method: http.MethodGet, path: path}
-		resp, err := c.do(ctx, rq)
+		got, err := requestWrapped[misp.ShadowAttribute](ctx, c, rq, "ShadowAttribute")
 		if err != nil {
 			return nil, err
-		}
-		if resp.status != http.StatusOK {
-			return nil, c.statusError(rq, resp)
-		}
-		got, err := decodeWrapped[misp.ShadowAttribute](trimBOM(resp.body), "ShadowAttribute")
-		if err != nil {
-			return nil, c.decodeError(rq, resp, err)
 		}
 		all = append(all, got...)
 		if len(got) < proposalPage {
@@ -867,12 +853,9 @@ func (c *Client) GalaxyCluster(ctx context.Context, uuid string) (jsontext.Value
 		return nil, fmt.Errorf("server %q: galaxy cluster %q is not a UUID", c.cfg.Name, escapeText(uuid, 60))
 	}
 	rq := request{method: http.MethodGet, path: "/galaxy_clusters/view/" + uuid}
-	resp, err := c.do(ctx, rq)
+	resp, err := c.doOK(ctx, rq)
 	if err != nil {
 		return nil, err
-	}
-	if resp.status != http.StatusOK {
-		return nil, c.statusError(rq, resp)
 	}
 	v := jsontext.Value(trimBOM(resp.body))
 	if err := v.Compact(); err != nil {
@@ -903,16 +886,9 @@ func (c *Client) GalaxyClusterIndex(ctx context.Context, uuids []string) ([]Clus
 		return nil, err
 	}
 	rq := request{method: http.MethodPost, path: "/galaxy_clusters/restSearch", body: body}
-	resp, err := c.do(ctx, rq)
+	rows, err := requestWrapped[ClusterRow](ctx, c, rq, "GalaxyCluster")
 	if err != nil {
 		return nil, err
-	}
-	if resp.status != http.StatusOK {
-		return nil, c.statusError(rq, resp)
-	}
-	rows, err := decodeWrapped[ClusterRow](trimBOM(resp.body), "GalaxyCluster")
-	if err != nil {
-		return nil, c.decodeError(rq, resp, err)
 	}
 	out := rows[:0]
 	for _, r := range rows {
@@ -939,12 +915,6 @@ func (c *Client) PushGalaxyClusters(ctx context.Context, clusters []jsontext.Val
 		return err
 	}
 	rq := request{method: http.MethodPost, path: "/galaxies/pushCluster", body: body}
-	resp, err := c.do(ctx, rq)
-	if err != nil {
-		return err
-	}
-	if resp.status != http.StatusOK {
-		return c.statusError(rq, resp)
-	}
-	return nil
+	_, err = c.doOK(ctx, rq)
+	return err
 }

@@ -106,40 +106,20 @@ func indexConds(q IndexQuery) ([]string, []any) {
 	if q.Info != "" {
 		add(`e.info LIKE ? ESCAPE '\'`, "%"+likeEscape(q.Info)+"%")
 	}
-	tagSet := func(tags []string) (string, []any) {
-		var names, ids []any
-		for _, t := range tags {
-			if id, err := strconv.ParseInt(t, 10, 64); err == nil {
-				ids = append(ids, id)
-			} else {
-				names = append(names, strings.ToLower(t))
-			}
-		}
-		c := `SELECT et.event_id FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE lower(t.name) IN (` + placeholders(len(names)) +
-			`) OR t.id IN (` + placeholders(len(ids)) + `)`
-		return c, append(names, ids...)
-	}
 	if len(q.TagsOR) > 0 {
-		c, a := tagSet(q.TagsOR)
+		c, a := eventsTagged(q.TagsOR)
 		add(`e.id IN (`+c+`)`, a...)
 	}
 	for _, t := range q.TagsAND {
-		c, a := tagSet([]string{t})
+		c, a := eventsTagged([]string{t})
 		add(`e.id IN (`+c+`)`, a...)
 	}
 	if len(q.TagsNOT) > 0 {
-		c, a := tagSet(q.TagsNOT)
+		c, a := eventsTagged(q.TagsNOT)
 		add(`e.id NOT IN (`+c+`)`, a...)
 	}
 	orgSet := func(orgs []string) (string, []any) {
-		var ids, refs []any
-		for _, o := range orgs {
-			if id, err := strconv.ParseInt(o, 10, 64); err == nil {
-				ids = append(ids, id)
-			} else {
-				refs = append(refs, strings.ToLower(o))
-			}
-		}
+		ids, refs := splitRefs(orgs)
 		c := `SELECT id FROM orgs WHERE id IN (` + placeholders(len(ids)) + `) OR uuid IN (` + placeholders(len(refs)) +
 			`) OR lower(name) IN (` + placeholders(len(refs)) + `)`
 		return c, append(append(ids, refs...), refs...)
@@ -153,14 +133,7 @@ func indexConds(q IndexQuery) ([]string, []any) {
 		add(`e.orgc_id NOT IN (`+c+`)`, a...)
 	}
 	eventSet := func(refs []string) (string, []any) {
-		var ids, uuids []any
-		for _, r := range refs {
-			if id, err := strconv.ParseInt(r, 10, 64); err == nil {
-				ids = append(ids, id)
-			} else {
-				uuids = append(uuids, strings.ToLower(r))
-			}
-		}
+		ids, uuids := splitRefs(refs)
 		return `(e.id IN (` + placeholders(len(ids)) + `) OR e.uuid IN (` + placeholders(len(uuids)) + `))`, append(ids, uuids...)
 	}
 	if len(q.EventIDs) > 0 {
@@ -185,6 +158,35 @@ func indexConds(q IndexQuery) ([]string, []any) {
 	ints(`e.analysis`, q.Analyses)
 	ints(`e.sharing_group_id`, q.SharingGroups)
 	return conds, args
+}
+
+// splitRefs sorts the references of a filter into ids (numbers) and the others
+// (names, UUIDs), lower-cased as those are matched; a filter may name a record
+// either way.
+func splitRefs(refs []string) (ids, others []any) {
+	for _, r := range refs {
+		if id, err := strconv.ParseInt(r, 10, 64); err == nil {
+			ids = append(ids, id)
+		} else {
+			others = append(others, strings.ToLower(r))
+		}
+	}
+	return ids, others
+}
+
+// tagIDs selects the ids of the tags named (or given by id) in tags.
+func tagIDs(tags []string) (string, []any) {
+	ids, names := splitRefs(tags)
+	return `SELECT id FROM tags WHERE lower(name) IN (` + placeholders(len(names)) + `) OR id IN (` + placeholders(len(ids)) + `)`,
+		append(names, ids...)
+}
+
+// eventsTagged selects the ids of the events that carry one of tags themselves
+// (not through an attribute).
+func eventsTagged(tags []string) (string, []any) {
+	ids, names := splitRefs(tags)
+	return `SELECT et.event_id FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE lower(t.name) IN (` + placeholders(len(names)) +
+		`) OR t.id IN (` + placeholders(len(ids)) + `)`, append(names, ids...)
 }
 
 // eventIndex streams the index rows of the events matching conds.

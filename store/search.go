@@ -122,14 +122,7 @@ func attributeConds(f *AttributeFilter) ([]string, []any) {
 	in("a.category", f.Categories, false)
 	in("a.category", f.CategoriesNOT, true)
 	if len(f.UUIDs) > 0 {
-		var ids, uuids []any
-		for _, r := range f.UUIDs {
-			if id, err := strconv.ParseInt(r, 10, 64); err == nil {
-				ids = append(ids, id)
-			} else {
-				uuids = append(uuids, strings.ToLower(r))
-			}
-		}
+		ids, uuids := splitRefs(f.UUIDs)
 		add(`(a.id IN (`+placeholders(len(ids))+`) OR a.uuid IN (`+placeholders(len(uuids))+`))`, append(ids, uuids...)...)
 	}
 	if f.ToIDs != nil {
@@ -158,51 +151,27 @@ const commonTagLinks = 5000
 
 // tagLinks counts the event and attribute links of the tags named (or given by id).
 func (s *Store) tagLinks(ctx context.Context, tags []string) int64 {
-	var names, ids []any
-	for _, t := range tags {
-		if id, err := strconv.ParseInt(t, 10, 64); err == nil {
-			ids = append(ids, id)
-		} else {
-			names = append(names, strings.ToLower(t))
-		}
-	}
-	tagIDs := `SELECT id FROM tags WHERE lower(name) IN (` + placeholders(len(names)) + `) OR id IN (` + placeholders(len(ids)) + `)`
-	args := append(names, ids...)
+	ids, args := tagIDs(tags)
 	var n int64
-	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_tags WHERE tag_id IN (`+tagIDs+`)) + (SELECT count(*) FROM attribute_tags WHERE tag_id IN (`+tagIDs+`))`,
+	if err := s.read.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_tags WHERE tag_id IN (`+ids+`)) + (SELECT count(*) FROM attribute_tags WHERE tag_id IN (`+ids+`))`,
 		append(args, args...)...).Scan(&n); err != nil {
 		return commonTagLinks // unknown: the form that is never pathological
 	}
 	return n
 }
 
+// anyTagCondExists and anyTagCond are the same condition over events e, "carries
+// one of tags itself or on an attribute", in the two forms commonTagLinks chooses
+// between.
 func anyTagCondExists(tags []string) (string, []any) {
-	var names, ids []any
-	for _, t := range tags {
-		if id, err := strconv.ParseInt(t, 10, 64); err == nil {
-			ids = append(ids, id)
-		} else {
-			names = append(names, strings.ToLower(t))
-		}
-	}
-	tagIDs := `SELECT id FROM tags WHERE lower(name) IN (` + placeholders(len(names)) + `) OR id IN (` + placeholders(len(ids)) + `)`
-	args := append(names, ids...)
-	c := `(EXISTS (SELECT 1 FROM event_tags et WHERE et.event_id = e.id AND et.tag_id IN (` + tagIDs + `)) OR EXISTS (SELECT 1 FROM attribute_tags at WHERE at.event_id = e.id AND at.tag_id IN (` + tagIDs + `)))`
+	ids, args := tagIDs(tags)
+	c := `(EXISTS (SELECT 1 FROM event_tags et WHERE et.event_id = e.id AND et.tag_id IN (` + ids + `)) OR EXISTS (SELECT 1 FROM attribute_tags at WHERE at.event_id = e.id AND at.tag_id IN (` + ids + `)))`
 	return c, append(args, args...)
 }
 
 func anyTagCond(tags []string) (string, []any) {
-	var names, ids []any
-	for _, t := range tags {
-		if id, err := strconv.ParseInt(t, 10, 64); err == nil {
-			ids = append(ids, id)
-		} else {
-			names = append(names, strings.ToLower(t))
-		}
-	}
-	tagIDs := `SELECT id FROM tags WHERE lower(name) IN (` + placeholders(len(names)) + `) OR id IN (` + placeholders(len(ids)) + `)`
-	args := append(names, ids...)
-	c := `(e.id IN (SELECT event_id FROM event_tags WHERE tag_id IN (` + tagIDs + `)) OR e.id IN (SELECT event_id FROM attribute_tags WHERE tag_id IN (` + tagIDs + `)))`
+	ids, args := tagIDs(tags)
+	c := `(e.id IN (SELECT event_id FROM event_tags WHERE tag_id IN (` + ids + `)) OR e.id IN (SELECT event_id FROM attribute_tags WHERE tag_id IN (` + ids + `)))`
 	return c, append(args, args...)
 }
 
@@ -232,17 +201,9 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery, fn func(*IndexR
 		args = append(args, a...)
 	}
 	if len(q.AnyTagsNOT) > 0 {
-		var names, ids []any
-		for _, t := range q.AnyTagsNOT {
-			if id, err := strconv.ParseInt(t, 10, 64); err == nil {
-				ids = append(ids, id)
-			} else {
-				names = append(names, strings.ToLower(t))
-			}
-		}
-		conds = append(conds, `e.id NOT IN (SELECT et.event_id FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE lower(t.name) IN (`+
-			placeholders(len(names))+`) OR t.id IN (`+placeholders(len(ids))+`))`)
-		args = append(args, append(names, ids...)...)
+		c, a := eventsTagged(q.AnyTagsNOT)
+		conds = append(conds, `e.id NOT IN (`+c+`)`)
+		args = append(args, a...)
 	}
 	return s.eventIndex(ctx, conds, args, q.Event.Ascending, fn)
 }

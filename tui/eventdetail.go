@@ -290,7 +290,7 @@ func (d *eventDetail) lines(w int) []string {
 	add(label("Date")+clean(ev.Date)+s.Dim.Render("  uuid "+clean(ev.UUID)),
 		label("Creator")+orgName(ev.Orgc)+s.Dim.Render("  owner here ")+orgName(ev.Org),
 		label("Distribution")+distLong(ev.Distribution, ev.SharingGroup),
-		label("Threat level")+threatLevel(int64(ev.ThreatLevelID))+s.Dim.Render("  analysis ")+analysisName(ev.Analysis)+
+		label("Threat level")+misp.ThreatLevelName(int64(ev.ThreatLevelID))+s.Dim.Render("  analysis ")+ev.Analysis.Name()+
 			s.Dim.Render("  changed ")+ago(d.c.Now(), time.Unix(int64(ev.Timestamp), 0)),
 		label("Published")+pub)
 	add(label("Tags") + tagLine(ev.Tag, w-16))
@@ -456,29 +456,6 @@ func distLong(d misp.Distribution, sg *misp.SharingGroup) string {
 		t += ": " + clean(sg.Name)
 	}
 	return t
-}
-
-func threatLevel(n int64) string {
-	switch n {
-	case 1:
-		return "high"
-	case 2:
-		return "medium"
-	case 3:
-		return "low"
-	case 4:
-		return "undefined"
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-var analysisNames = []string{"initial", "ongoing", "completed"}
-
-func analysisName(a misp.Analysis) string {
-	if a >= 0 && int(a) < len(analysisNames) {
-		return analysisNames[a]
-	}
-	return strconv.Itoa(int(a))
 }
 
 func truncate(s string, w int) string { return ansi.Truncate(s, max(w, 1), "…") }

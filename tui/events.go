@@ -410,7 +410,7 @@ func (c eventCols) row(ev *store.EventSummary, sync string) string {
 		pub = "yes"
 	}
 	return " " + strings.Join([]string{cell(clean(ev.Date), c.date), cell(clean(ev.Orgc.Name), c.org), cell(clean(ev.Info), c.info),
-		cell(distShort(ev.Distribution), c.dist), cell(clean(strings.Join(ev.Tags, ",")), c.tags),
+		cell(ev.Distribution.Abbrev(), c.dist), cell(clean(strings.Join(ev.Tags, ",")), c.tags),
 		cellR(strconv.FormatInt(ev.AttributeCount, 10), c.attrs), cell(pub, c.pub), cell(sync, c.sync)}, " ")
 }
 
@@ -422,25 +422,6 @@ func cell(text string, w int) string { return pad(truncate(text, w), w) }
 func cellR(text string, w int) string {
 	text = truncate(text, w)
 	return strings.Repeat(" ", max(w-widthOf(text), 0)) + text
-}
-
-// distShort names a distribution level in a column.
-func distShort(d misp.Distribution) string {
-	switch d {
-	case misp.OrgOnly:
-		return "org"
-	case misp.CommunityOnly:
-		return "comm"
-	case misp.ConnectedCommunity:
-		return "conn"
-	case misp.AllCommunities:
-		return "all"
-	case misp.SharingGroupDist:
-		return "sg"
-	case misp.InheritEvent:
-		return "inh"
-	}
-	return "?"
 }
 
 // thousands writes n with thin separators: 100 000.

@@ -38,25 +38,6 @@ func runEvent(ctx context.Context, env *Env, args []string) error {
 // less one so that a full line never wraps.
 const tableWidth = 79
 
-// distShort names a distribution level in a table column.
-func distShort(d misp.Distribution) string {
-	switch d {
-	case misp.OrgOnly:
-		return "org"
-	case misp.CommunityOnly:
-		return "comm"
-	case misp.ConnectedCommunity:
-		return "conn"
-	case misp.AllCommunities:
-		return "all"
-	case misp.SharingGroupDist:
-		return "sg"
-	case misp.InheritEvent:
-		return "inh"
-	}
-	return "?"
-}
-
 // checkDate checks a YYYY-MM-DD flag value.
 func checkDate(flag, v string) error {
 	if v == "" {
@@ -159,7 +140,7 @@ func eventTable(w io.Writer, events []store.EventSummary) error {
 		if e.Published {
 			pub = "yes"
 		}
-		b.WriteString(row(strconv.FormatInt(e.ID, 10), fit(safe(e.Date), 10), safe(e.Orgc.Name), distShort(e.Distribution), pub,
+		b.WriteString(row(strconv.FormatInt(e.ID, 10), fit(safe(e.Date), 10), safe(e.Orgc.Name), e.Distribution.Abbrev(), pub,
 			strconv.FormatInt(e.AttributeCount, 10), safe(e.Info)) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
@@ -245,8 +226,8 @@ func writeEvent(b *strings.Builder, e *misp.Event) {
 		}
 	}
 	field("Published", pub)
-	field("Threat level", threatLevel(int64(e.ThreatLevelID)))
-	field("Analysis", analysis(e.Analysis))
+	field("Threat level", misp.ThreatLevelName(int64(e.ThreatLevelID)))
+	field("Analysis", e.Analysis.Name())
 	field("Last change", time.Unix(int64(e.Timestamp), 0).UTC().Format("2006-01-02 15:04 UTC"))
 	field("Tags", tagList(e.Tag))
 	inObjects := 0
@@ -323,30 +304,4 @@ func tagList(tags []misp.Tag) string {
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-func threatLevel(n int64) string {
-	switch n {
-	case 1:
-		return "high"
-	case 2:
-		return "medium"
-	case 3:
-		return "low"
-	case 4:
-		return "undefined"
-	}
-	return strconv.FormatInt(n, 10)
-}
-
-func analysis(a misp.Analysis) string {
-	switch a {
-	case 0:
-		return "initial"
-	case 1:
-		return "ongoing"
-	case 2:
-		return "completed"
-	}
-	return strconv.Itoa(int(a))
 }

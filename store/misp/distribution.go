@@ -39,6 +39,17 @@ func (d Distribution) String() string {
 	return "unknown distribution " + strconv.Itoa(int(d))
 }
 
+// Abbrev names the level in a few letters, for a table column: org, comm, conn,
+// all, sg, inh; "?" for an unknown level.
+func (d Distribution) Abbrev() string {
+	if d >= 0 && int(d) < len(distributionAbbrevs) {
+		return distributionAbbrevs[d]
+	}
+	return "?"
+}
+
+var distributionAbbrevs = [...]string{"org", "comm", "conn", "all", "sg", "inh"}
+
 // Valid reports whether d is one of MISP's six levels.
 func (d Distribution) Valid() bool { return d >= OrgOnly && d <= InheritEvent }
 
@@ -108,6 +119,33 @@ func (a *Analysis) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	}
 	*a = Analysis(n)
 	return nil
+}
+
+// Name is the state in a word: initial, ongoing or completed; the number when
+// it is none of those.
+func (a Analysis) Name() string {
+	if a >= 0 && int(a) < len(analysisNames) {
+		return analysisNames[a]
+	}
+	return strconv.Itoa(int(a))
+}
+
+var analysisNames = [...]string{"initial", "ongoing", "completed"}
+
+// ThreatLevelName is an event's threat level (threat_level_id) in a word: 1
+// high, 2 medium, 3 low, 4 undefined; the number when it is none of those.
+func ThreatLevelName(n int64) string {
+	switch n {
+	case 1:
+		return "high"
+	case 2:
+		return "medium"
+	case 3:
+		return "low"
+	case 4:
+		return "undefined"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // MarshalJSONTo writes the state as a string, as MISP does.

@@ -46,22 +46,29 @@ func (inst *Instance) captureGroups(ev *misp.Event, receiver misp.Org, from *Ser
 		*dist, *sg = misp.OrgOnly, nil
 		t.record(kind, keepChanged("sharing_group", fmt.Sprintf("sharing group %s includes neither %s nor this instance, so it becomes 'Your organisation only'", sgName(g), orgLabel(&receiver))))
 	}
-	capture(&ev.Distribution, &ev.SharingGroup, "event")
+	forEachShared(ev, capture)
+}
+
+// forEachShared calls f on the distribution and sharing group of the event and of
+// each element under it that has its own (attributes, objects, object attributes,
+// event reports), with the element's kind as decisions name it.
+func forEachShared(ev *misp.Event, f func(dist *misp.Distribution, sg **misp.SharingGroup, kind string)) {
+	f(&ev.Distribution, &ev.SharingGroup, "event")
 	for i := range ev.Attribute {
 		a := &ev.Attribute[i]
-		capture(&a.Distribution, &a.SharingGroup, "attribute")
+		f(&a.Distribution, &a.SharingGroup, "attribute")
 	}
 	for i := range ev.Object {
 		o := &ev.Object[i]
-		capture(&o.Distribution, &o.SharingGroup, "object")
+		f(&o.Distribution, &o.SharingGroup, "object")
 		for j := range o.Attribute {
 			a := &o.Attribute[j]
-			capture(&a.Distribution, &a.SharingGroup, "object attribute")
+			f(&a.Distribution, &a.SharingGroup, "object attribute")
 		}
 	}
 	for i := range ev.EventReport {
 		r := &ev.EventReport[i]
-		capture(&r.Distribution, &r.SharingGroup, "event report")
+		f(&r.Distribution, &r.SharingGroup, "event report")
 	}
 }
 

@@ -172,23 +172,5 @@ func (inst *Instance) addressGroups(ev *misp.Event) {
 		}
 		sg.SharingGroupServer = kept
 	}
-	forEachGroup(ev, fix)
-}
-
-// forEachGroup calls f on every sharing group embedded in the event.
-func forEachGroup(ev *misp.Event, f func(*misp.SharingGroup)) {
-	f(ev.SharingGroup)
-	for i := range ev.Attribute {
-		f(ev.Attribute[i].SharingGroup)
-	}
-	for i := range ev.Object {
-		o := &ev.Object[i]
-		f(o.SharingGroup)
-		for j := range o.Attribute {
-			f(o.Attribute[j].SharingGroup)
-		}
-	}
-	for i := range ev.EventReport {
-		f(ev.EventReport[i].SharingGroup)
-	}
+	forEachShared(ev, func(_ *misp.Distribution, sg **misp.SharingGroup, _ string) { fix(*sg) })
 }

@@ -192,7 +192,7 @@ func settle(t testing.TB, m *model, cmd tea.Cmd) []tea.Msg {
 	t.Helper()
 	var seen []tea.Msg
 	for range 30 {
-		msgs := run(m, cmd, 300*time.Millisecond)
+		msgs := run(m, cmd, settleWait)
 		var next []tea.Cmd
 		for _, msg := range msgs {
 			seen = append(seen, msg)

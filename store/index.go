@@ -67,12 +67,15 @@ type IndexQuery struct {
 	Info                  string // substring of info
 	// Ascending lists oldest first (by timestamp); default newest first.
 	Ascending bool
+	// Minimal reads only what a minimal index row and visibility need (no info, date or
+	// counts): a sync peer's index of 100,000 events is read several times faster.
+	Minimal bool
 }
 
 // EventIndex streams the events matching q to fn, newest first, until fn returns false.
 func (s *Store) EventIndex(ctx context.Context, q IndexQuery, fn func(*IndexRow) bool) error {
 	conds, args := indexConds(q)
-	return s.eventIndex(ctx, conds, args, q.Ascending, fn)
+	return s.eventIndex(ctx, conds, args, q.Ascending, q.Minimal, fn)
 }
 
 // indexConds is the WHERE of an index query, as conditions joined by AND over events e.
@@ -190,7 +193,7 @@ func eventsTagged(tags []string) (string, []any) {
 }
 
 // eventIndex streams the index rows of the events matching conds.
-func (s *Store) eventIndex(ctx context.Context, conds []string, args []any, ascending bool, fn func(*IndexRow) bool) error {
+func (s *Store) eventIndex(ctx context.Context, conds []string, args []any, ascending, minimal bool, fn func(*IndexRow) bool) error {
 	where := ""
 	if len(conds) > 0 {
 		where = " WHERE " + strings.Join(conds, " AND ")
@@ -199,22 +202,30 @@ func (s *Store) eventIndex(ctx context.Context, conds []string, args []any, asce
 	if ascending {
 		dir = " ASC"
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT e.id, e.uuid, e.info, e.date, e.threat_level_id, e.analysis, e.attribute_count,
+	var r IndexRow
+	cols := `e.id, e.uuid, e.info, e.date, e.threat_level_id, e.analysis, e.attribute_count,
 		e.timestamp, e.publish_timestamp, e.sighting_timestamp, e.published, e.locked, e.distribution, ifnull(e.sharing_group_id, 0),
 		e.protected, e.disable_correlation, e.extends_uuid, e.proposal_email_lock,
-		o.id, o.uuid, o.name, oc.id, oc.uuid, oc.name
+		o.id, o.uuid, o.name, oc.id, oc.uuid, oc.name`
+	dest := []any{&r.ID, &r.UUID, &r.Info, &r.Date, &r.ThreatLevelID, &r.Analysis, &r.AttributeCount,
+		&r.Timestamp, &r.PublishTimestamp, &r.SightingTimestamp, &r.Published, &r.Locked, &r.Distribution, &r.SharingGroupID,
+		&r.Protected, &r.DisableCorrelation, &r.ExtendsUUID, &r.ProposalEmailLock,
+		&r.OrgID, &r.OrgUUID, &r.OrgName, &r.OrgcID, &r.OrgcUUID, &r.OrgcName}
+	if minimal {
+		cols = `e.id, e.uuid, e.timestamp, e.sighting_timestamp, e.published, e.distribution, ifnull(e.sharing_group_id, 0),
+			e.protected, o.id, o.uuid, oc.id, oc.uuid`
+		dest = []any{&r.ID, &r.UUID, &r.Timestamp, &r.SightingTimestamp, &r.Published, &r.Distribution, &r.SharingGroupID,
+			&r.Protected, &r.OrgID, &r.OrgUUID, &r.OrgcID, &r.OrgcUUID}
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+cols+`
 		FROM events e JOIN orgs o ON o.id = e.org_id JOIN orgs oc ON oc.id = e.orgc_id`+where+
 		` ORDER BY e.timestamp`+dir+`, e.id`+dir, args...)
 	if err != nil {
 		return fmt.Errorf("event index: %w", err)
 	}
 	defer rows.Close()
-	var r IndexRow
 	for rows.Next() {
-		if err := rows.Scan(&r.ID, &r.UUID, &r.Info, &r.Date, &r.ThreatLevelID, &r.Analysis, &r.AttributeCount,
-			&r.Timestamp, &r.PublishTimestamp, &r.SightingTimestamp, &r.Published, &r.Locked, &r.Distribution, &r.SharingGroupID,
-			&r.Protected, &r.DisableCorrelation, &r.ExtendsUUID, &r.ProposalEmailLock,
-			&r.OrgID, &r.OrgUUID, &r.OrgName, &r.OrgcID, &r.OrgcUUID, &r.OrgcName); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("event index: %w", err)
 		}
 		if !fn(&r) {

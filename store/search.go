@@ -205,7 +205,7 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery, fn func(*IndexR
 		conds = append(conds, `e.id NOT IN (`+c+`)`)
 		args = append(args, a...)
 	}
-	return s.eventIndex(ctx, conds, args, q.Event.Ascending, fn)
+	return s.eventIndex(ctx, conds, args, q.Event.Ascending, q.Event.Minimal, fn)
 }
 
 // Element tables the API addresses by id or UUID.

@@ -88,6 +88,7 @@ func parseIndexFilter(params map[string]any, now time.Time) (*indexFilter, error
 		switch k {
 		case "minimal":
 			f.minimal = truthy(v)
+			f.q.Minimal = f.minimal
 		case "published":
 			vals := values(v)
 			var t, fl bool

@@ -261,6 +261,7 @@ func loadSamples(ctx context.Context, st *store.Store) tea.Cmd {
 			}
 			n++
 		}
-		return flashMsg{"info", fmt.Sprintf("Loaded %d sample events. Press a on the Servers pane to add a server.", n)}
+		// As a change of events, so the panes that list them reload.
+		return eventChangedMsg{text: fmt.Sprintf("Loaded %d sample events. Press a on the Servers pane to add a server.", n)}
 	}
 }

@@ -54,6 +54,16 @@ func TestFirstRun(t *testing.T) {
 	if !strings.Contains(m.flashText, "Loaded 4 sample events") {
 		t.Errorf("flash %q", m.flashText)
 	}
+	// Loading the samples makes the Events pane list them, even when its first look came
+	// while they were being stored (seen in tmux: it kept showing two of four).
+	press(t, m, "2")
+	p := eventsPaneOf(m)
+	p.total = 2
+	_, cmd := m.Update(loadSamples(context.Background(), st)())
+	settle(t, m, cmd)
+	if !await(t, m, 10*time.Second, func() bool { return p.total == 4 }) {
+		t.Errorf("after the samples loaded the Events pane lists %d events", p.total)
+	}
 }
 
 func TestPaneKeys(t *testing.T) {

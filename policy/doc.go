@@ -5,7 +5,8 @@
 // Nothing here does I/O, reads a clock or keeps state: every function takes what it needs
 // and returns a Decision that lists, in order, each rule it consulted and what that rule
 // said, in words an operator can act on. Functions that produce an event (Push, Pull,
-// Receive, Visible) return a deep copy and never change their input.
+// Receive, Visible) return a deep copy and never change their input; PushOwned and
+// PullOwned, for callers that hand a large event over, transform it in place instead.
 //
 // The specification is the MISP book's sharing page (docs/sharing-and-sync.md); the
 // details MISP's code adds are in docs/misp-protocol.md §3, §4, §6 and §9. Where this

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
 	"mispdesk/policy"
 	"mispdesk/store"
+	"mispdesk/syncer/remote"
 )
 
 const (
@@ -129,6 +131,7 @@ func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	forEach(ctx, e.conc, items, func(it store.OutboxItem) { e.deliver(ctx, it) })
+	e.flushLog() // the caller reads what happened next
 	return len(items), ctx.Err()
 }
 
@@ -151,7 +154,10 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 			e.failItem(ctx, it, err)
 			return
 		}
-		err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1, pushChecked)
+		var wanted bool
+		if wanted, err = r.remoteWants(ctx, it.EventUUID); err == nil && wanted {
+			err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1, pushChecked)
+		}
 	case store.OutboxPushSightings:
 		err = r.deliverSightings(ctx, it.EventUUID)
 	}
@@ -159,13 +165,28 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 		return // the lease runs out and another worker takes the row
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		e.failItem(ctx, it, err)
-		return
+		if !refusedForGood(err) {
+			e.failItem(ctx, it, err)
+			return
+		}
+		r.step(ctx, "error", it.EventUUID, "refused", "not retried: the remote refuses this push as such ("+err.Error()+")", time.Time{}, statusOf(err))
 	}
-	// Delivered, refused by policy, or the event is gone: nothing more to do.
+	// Delivered, refused by policy or by the remote, or the event is gone: nothing more to do.
 	if err := e.st.Complete(ctx, it.ID, e.holder); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		e.log.Error("outbox complete", "id", it.ID, "err", err)
 	}
+}
+
+// refusedForGood reports whether the remote refused a push in a way no retry changes: a
+// 4xx answer about the event (blocklisted, not newer, not its owner's to edit, invalid),
+// as opposed to a transport failure, a 5xx, a timeout, throttling, or a key that no longer
+// works (fixed by an operator, after which the queued push must still go).
+func refusedForGood(err error) bool {
+	var re *remote.Error
+	if !errors.As(err, &re) || errors.Is(err, remote.ErrAuth) {
+		return false
+	}
+	return re.Status >= 400 && re.Status < 500 && re.Status != http.StatusRequestTimeout && re.Status != http.StatusTooManyRequests
 }
 
 func (e *Engine) failItem(ctx context.Context, it store.OutboxItem, cause error) {

@@ -271,3 +271,58 @@ func TestPullCanBeCancelled(t *testing.T) {
 		t.Error("a cancelled pull stored an event")
 	}
 }
+
+// A push at publication asks the remote first: an event the remote holds as its own (it
+// created it) is not sent, and the outbox row is done rather than retried for ever.
+func TestOutboxSkipsWhatTheRemoteHoldsAsItsOwn(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published, e.Locked = misp.AllCommunities, true, false })
+	connect(t, b, a, store.ServerOptions{Pull: true, Push: true})
+	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.Publish(ctx, ev.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.eng.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivered %d, %v", n, err)
+	}
+	if q, _ := outboxQueued(t, b); q != 0 {
+		t.Errorf("%d rows still queued", q)
+	}
+	logged, _ := b.st.LogSince(ctx, 0, 200, store.LogFilter{Direction: "push"})
+	found := false
+	for _, e := range logged {
+		found = found || (e.EventUUID == ev.UUID && e.Outcome == "skipped" && strings.Contains(e.Message, "as its own"))
+		if e.Outcome == "failed" {
+			t.Errorf("a push failed: %s", e.Message)
+		}
+	}
+	if !found {
+		t.Errorf("the skip is not logged: %+v", logged)
+	}
+}
+
+// A refusal no retry can change (here the remote's event blocklist) ends the outbox row,
+// logged as refused, instead of retrying it with backoff for ever.
+func TestOutboxDoesNotRetryAFinalRefusal(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	connect(t, a, b, store.ServerOptions{Push: true})
+	ev := publishedEvent(a, t, "00000000-0000-4000-8000-0000000000b3")
+	if _, err := b.st.AddEventBlock(ctx, store.EventBlock{EventUUID: ev.UUID, Comment: "not wanted here"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.st.Publish(ctx, ev.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.eng.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivered %d, %v", n, err)
+	}
+	if q, _ := outboxQueued(t, a); q != 0 {
+		t.Fatalf("%d rows still queued after a final refusal", q)
+	}
+	logged, _ := a.st.LogSince(ctx, 0, 200, store.LogFilter{Level: "error"})
+	if len(logged) == 0 || logged[len(logged)-1].Outcome != "refused" || !strings.Contains(logged[len(logged)-1].Message, "blocklist") {
+		t.Errorf("log %+v; want the refusal with the remote's reason", logged)
+	}
+}

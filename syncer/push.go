@@ -197,6 +197,28 @@ func (b *pushBook) lastPushedID() (int64, bool) {
 	return 0, false
 }
 
+// remoteWants asks the remote whether it wants this version of an event (what it lacks, or
+// holds locked and older), as a push run does for all its candidates. MISP's push at
+// publication skips the question and finds out from a refused edit; asking first spares
+// the remote an event it has or holds as its own, and the outbox a retry that cannot work.
+func (r *runContext) remoteWants(ctx context.Context, uuid string) (bool, error) {
+	meta, err := r.e.st.EventMetadata(ctx, uuid)
+	if err != nil {
+		return false, err
+	}
+	t0 := time.Now()
+	wanted, err := r.client.FilterEventIDsForPush(ctx, []remote.UUIDTimestamp{{UUID: meta.UUID, Timestamp: int64(meta.Timestamp)}})
+	if err != nil {
+		r.step(ctx, "error", uuid, "failed", "filterEventIdsForPush: "+err.Error(), t0, statusOf(err))
+		return false, err
+	}
+	if len(wanted) == 0 {
+		r.step(ctx, "info", uuid, "skipped", "the remote already has this version, or holds the event as its own", t0, 200)
+		return false, nil
+	}
+	return true, nil
+}
+
 // checkCanPush asks the remote who we are there: only a sync user may receive events.
 func (r *runContext) checkCanPush(ctx context.Context) (*remote.Version, error) {
 	t0 := time.Now()

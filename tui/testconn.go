@@ -219,7 +219,7 @@ func renderConnTest(s *Styles, inst *store.Instance, ct *remote.ConnectionTest, 
 		field("POST test", fmt.Sprintf("%d %s", ct.Post, clean(ct.PostText)))
 	}
 	if ct.TLS == nil {
-		field("TLS", "none (plain HTTP)")
+		field("TLS", ct.TLSNone())
 	} else {
 		field("TLS", clean(ct.TLS.Version+", "+ct.TLS.CipherSuite)+s.Dim.Render(" "+clean(ct.TLS.Verification)))
 		if c := ct.TLS.PeerCertificate; c != nil {

@@ -143,7 +143,7 @@ func printConnectionTest(w io.Writer, inst *store.Instance, ct *remote.Connectio
 		field("POST test", fmt.Sprintf("%d %s", ct.Post, ct.PostText))
 	}
 	if ct.TLS == nil {
-		field("TLS", "none (plain HTTP)")
+		field("TLS", ct.TLSNone())
 	} else {
 		field("TLS", fmt.Sprintf("%s, %s", ct.TLS.Version, ct.TLS.CipherSuite))
 		field("Verification", ct.TLS.Verification)

@@ -373,3 +373,16 @@ func clientCertInfo(pemText string) *CertInfo {
 		}
 	}
 }
+
+// TLSNone says why a test has no TLS session: the server is plain HTTP, or the connection
+// failed before (or while) one was made. Empty when there is a session.
+func (t *ConnectionTest) TLSNone() string {
+	switch {
+	case t.TLS != nil:
+		return ""
+	case strings.HasPrefix(strings.ToLower(t.URL), "https:"):
+		return "no session (the connection failed)"
+	default:
+		return "none (plain HTTP)"
+	}
+}

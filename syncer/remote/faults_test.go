@@ -523,3 +523,17 @@ func TestConnectionTestFailures(t *testing.T) {
 		t.Errorf("2.5.1 vs 2.5.1: %q %q (MISP's 2.5 proposal warning is a bug, not copied)", m, v)
 	}
 }
+
+func TestTLSNoneSaysWhy(t *testing.T) {
+	for url, want := range map[string]string{
+		"http://misp.example":  "none (plain HTTP)",
+		"https://misp.example": "no session (the connection failed)",
+	} {
+		if got := (&ConnectionTest{URL: url}).TLSNone(); got != want {
+			t.Errorf("%s: %q, want %q", url, got, want)
+		}
+	}
+	if got := (&ConnectionTest{URL: "https://x", TLS: &TLSInfo{}}).TLSNone(); got != "" {
+		t.Errorf("with a session: %q", got)
+	}
+}

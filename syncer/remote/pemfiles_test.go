@@ -46,17 +46,3 @@ func TestReadPEMFiles(t *testing.T) {
 		}
 	}
 }
-
-func TestTLSNoneSaysWhy(t *testing.T) {
-	for url, want := range map[string]string{
-		"http://misp.example":  "none (plain HTTP)",
-		"https://misp.example": "no session (the connection failed)",
-	} {
-		if got := (&ConnectionTest{URL: url}).TLSNone(); got != want {
-			t.Errorf("%s: %q, want %q", url, got, want)
-		}
-	}
-	if got := (&ConnectionTest{URL: "https://x", TLS: &TLSInfo{}}).TLSNone(); got != "" {
-		t.Errorf("with a session: %q", got)
-	}
-}

@@ -57,16 +57,19 @@ func TestImportEveryFixture(t *testing.T) {
 	if sum.Failed != 0 {
 		t.Fatalf("%s: %v", sum, sum.Errors)
 	}
-	// 71 + 79 + 3 + 2 feed events; 9 event files (one holds two events) minus the galaxy.
+	// 71 + 79 + 3 + 2 feed events; 9 event files (one holds two events) and a galaxy.
 	n, _ := s.CountEvents(ctx, store.EventFilter{})
 	if sum.Imported != n || n < 160 {
 		t.Errorf("%s; store holds %d events", sum, n)
 	}
-	if sum.Skips["a galaxy definition, not an event"] != 1 {
-		t.Errorf("skips = %v, want the galaxy file", sum.Skips)
+	if sum.Clusters != 1 {
+		t.Errorf("%d galaxy clusters stored, want the one of pymisp/galaxy.json", sum.Clusters)
+	}
+	if c, err := s.GalaxyClusterJSON(ctx, "24430dc6-9c27-4b3c-a5e7-6dda478fffa0"); err != nil || c == nil {
+		t.Errorf("the galaxy file's cluster is not stored: %v", err)
 	}
 	again, err := im.ImportPaths(ctx, []string{"../../testdata/feeds", "../../testdata/events"})
-	if err != nil || again.Imported != 0 || again.Updated != 0 || again.Failed != 0 {
+	if err != nil || again.Imported != 0 || again.Updated != 0 || again.Failed != 0 || again.Clusters != 0 {
 		t.Errorf("second import: %s, %v; want everything skipped", again, err)
 	}
 	if got := again.String(); !strings.HasPrefix(got, "imported 0, updated 0, skipped ") || !strings.HasSuffix(got, ", failed 0") {

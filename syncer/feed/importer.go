@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -44,7 +45,9 @@ func (e FileError) Error() string { return e.Path + ": " + e.Err.Error() }
 type Summary struct {
 	Imported, Updated, Skipped, Failed int
 	Attributes                         int
-	Errors                             []FileError
+	// Clusters counts galaxy clusters stored from galaxy definition files.
+	Clusters int
+	Errors   []FileError
 	// Skips counts skipped events by reason.
 	Skips map[string]int
 }
@@ -111,7 +114,7 @@ func (im *Importer) ImportPaths(ctx context.Context, paths []string) (Summary, e
 			batch.Close()
 			return sum, err
 		}
-		im.importFile(batch, j, &sum)
+		im.importFile(ctx, batch, j, &sum)
 		if im.Progress != nil {
 			im.Progress(Progress{Done: i + 1, Total: len(jobs), Elapsed: time.Since(start), Summary: sum})
 		}
@@ -180,7 +183,7 @@ func feedJobs(dir, manifestPath string) ([]job, error) {
 
 // importFile reads one file and writes its events to the batch; their outcomes are
 // counted when the batch commits them.
-func (im *Importer) importFile(batch *store.Batch, j job, sum *Summary) {
+func (im *Importer) importFile(ctx context.Context, batch *store.Batch, j job, sum *Summary) {
 	fail := func(err error) {
 		sum.Failed++
 		sum.Errors = append(sum.Errors, FileError{Path: j.path, Err: err})
@@ -192,8 +195,12 @@ func (im *Importer) importFile(batch *store.Batch, j job, sum *Summary) {
 	}
 	events, err := misp.ParseEvents(raw)
 	if errors.Is(err, misp.ErrGalaxyDocument) {
-		sum.Skipped++
-		sum.Skips["a galaxy definition, not an event"]++
+		batch.Flush() // the batch holds the one write connection the galaxy needs
+		n, err := im.importGalaxy(ctx, raw)
+		if err != nil {
+			fail(err)
+		}
+		sum.Clusters += n
 		return
 	}
 	if err != nil {
@@ -209,6 +216,39 @@ func (im *Importer) importFile(batch *store.Batch, j job, sum *Summary) {
 			fail(err)
 		}
 	}
+}
+
+// importGalaxy stores the clusters of a galaxy definition ({galaxy…, "GalaxyCluster":[…]},
+// as MISP's galaxies/view and the misp-galaxy files hold them), each with its galaxy, a
+// stored cluster replaced only by a newer version. It returns how many it wrote.
+func (im *Importer) importGalaxy(ctx context.Context, raw []byte) (int, error) {
+	var doc struct {
+		Clusters []map[string]jsontext.Value `json:"GalaxyCluster"`
+		Galaxy   misp.Extra                  `json:",embed"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return 0, misp.DescribeJSONError(err)
+	}
+	galaxy, err := json.Marshal(doc.Galaxy, json.Deterministic(true))
+	if err != nil {
+		return 0, err
+	}
+	written := 0
+	for i, c := range doc.Clusters {
+		c["Galaxy"] = galaxy
+		b, err := json.Marshal(c, json.Deterministic(true))
+		if err != nil {
+			return written, err
+		}
+		ok, err := im.Store.UpsertGalaxyCluster(ctx, b)
+		if err != nil {
+			return written, fmt.Errorf("GalaxyCluster[%d]: %w", i, err)
+		}
+		if ok {
+			written++
+		}
+	}
+	return written, nil
 }
 
 func readBounded(path string) ([]byte, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"mispdesk/store/misp"
 )
@@ -59,10 +60,20 @@ func TestGroupWriterCommitsEachAndIsolatesFailures(t *testing.T) {
 	if _, err := g.UpsertEvent(ctx, events[0], UpsertOptions{}); err != nil {
 		t.Error(err)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.writing || len(g.queue) != 0 {
-		t.Errorf("writer left busy: writing %v, %d queued", g.writing, len(g.queue))
+	// The writer hands what is left to a goroutine when its caller's event is committed;
+	// with nothing queued, that goroutine goes idle at once.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		writing, queued := g.writing, len(g.queue)
+		g.mu.Unlock()
+		if !writing && queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("writer left busy: writing %v, %d queued", writing, queued)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -72,6 +72,9 @@ func (m *model) headerLine() string {
 		}
 		parts = append(parts, org)
 	}
+	if m.opts.User != "" {
+		parts = append(parts, clean(m.opts.User))
+	}
 	if m.mode == modeReady {
 		parts = append(parts, "syncer "+m.syncerState())
 		queued, failing := 0, 0

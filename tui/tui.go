@@ -22,6 +22,9 @@ import (
 type Options struct {
 	// DBPath is the database file, for the header.
 	DBPath string
+	// User names the person at the console (the system account running it), for the
+	// header: the console has no login of its own.
+	User string
 	// Daemon runs the sync daemon (outbox worker, scheduler) in this process
 	// while the console is open; it works only while no other process (a
 	// mispdesk serve) holds the syncer lease, and takes over when that ends.

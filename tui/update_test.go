@@ -429,3 +429,13 @@ func TestHeaderLeader(t *testing.T) {
 		t.Error("the header still says the outbox runs here")
 	}
 }
+
+// TestHeaderUser: the header names the person at the console.
+func TestHeaderUser(t *testing.T) {
+	m := newTest(t, openStore(t, "Host"), 80, 24)
+	m.opts.User = "analyst\x1b[2J"
+	header := strings.SplitN(screen(m), "\n", 2)[0]
+	if !strings.Contains(header, "analyst") || strings.Contains(header, "\x1b[2J") {
+		t.Errorf("header %q; want the user, sanitised", header)
+	}
+}

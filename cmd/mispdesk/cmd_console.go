@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/user"
 
 	"mispdesk/store"
 	"mispdesk/syncer"
@@ -42,5 +44,13 @@ func runConsole(ctx context.Context, env *Env, args []string) (err error) {
 	// engine which process leads.
 	eng := syncer.New(s, syncer.Options{})
 	defer eng.Close()
-	return runTUI(ctx, s, eng, tui.Options{DBPath: db, Daemon: true, NoColor: *noColor})
+	return runTUI(ctx, s, eng, tui.Options{DBPath: db, Daemon: true, NoColor: *noColor, User: consoleUser()})
+}
+
+// consoleUser names the system account running the console, for its header.
+func consoleUser() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return os.Getenv("USER")
 }

@@ -74,3 +74,20 @@ func sgName(sg *misp.SharingGroup) string {
 	}
 	return sg.UUID
 }
+
+// CanSeeSharingGroup reports whether a viewer may see a sharing group itself (list it, read
+// its members), as MISP's fetchAllAuthorised: a site admin; the organisation that made it;
+// a member organisation; or any organisation here when the group lists this instance with
+// "all orgs".
+func (inst *Instance) CanSeeSharingGroup(v *Viewer, sg *misp.SharingGroup) bool {
+	if v.SiteAdmin {
+		return true
+	}
+	if sg.Organisation != nil && sameOrg(sg.Organisation, misp.Int(v.OrgID), v.OrgUUID) {
+		return true
+	}
+	if sg.OrgID != 0 && int64(sg.OrgID) == v.OrgID {
+		return true
+	}
+	return inst.viewerInGroup(sg, v)
+}

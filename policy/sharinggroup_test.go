@@ -189,3 +189,27 @@ func TestGroupSenderEntryIsNotTheReceiver(t *testing.T) {
 		t.Fatal("an entry for an instance without a URL must not be sent")
 	}
 }
+
+func TestCanSeeSharingGroup(t *testing.T) {
+	a := instance(orgA, "https://a.example")
+	made := group("sg-1", false, []misp.Org{orgB})
+	made.Organisation, made.OrgID = orgPtr(orgC), orgC.ID
+	allOrgs := group("sg-2", false, nil, sgServer(0, "", true))
+	cases := []struct {
+		name string
+		v    *Viewer
+		sg   *misp.SharingGroup
+		want bool
+	}{
+		{"member", viewerOf(orgB), made, true},
+		{"creator", viewerOf(orgC), made, true},
+		{"outsider", viewerOf(orgX), made, false},
+		{"site admin", &Viewer{OrgID: int64(orgX.ID), OrgUUID: orgX.UUID, SiteAdmin: true}, made, true},
+		{"all orgs of this instance", viewerOf(orgX), allOrgs, true},
+	}
+	for _, c := range cases {
+		if got := a.CanSeeSharingGroup(c.v, c.sg); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -30,9 +30,9 @@ func (a *API) registerSetup() {
 	a.handle("servers/testConnection", methodsGetPost, permSiteAdmin, (*call).serversTestConnection)
 	a.handle("servers/pull", methodsGetPost, permSiteAdmin, (*call).serversPull)
 	a.handle("servers/push", methodsGetPost, permSiteAdmin, (*call).serversPush)
-	a.handle("sharing_groups/index", methodsGet, permSiteAdmin, (*call).sharingGroupsIndex)
+	a.handle("sharing_groups/index", methodsGet, permAuth, (*call).sharingGroupsIndex)
 	a.handle("sharing_groups/add", methodsPost, permSiteAdmin, (*call).sharingGroupsAdd)
-	a.handle("sharing_groups/view", methodsGet, permSiteAdmin, (*call).sharingGroupsView)
+	a.handle("sharing_groups/view", methodsGet, permAuth, (*call).sharingGroupsView)
 	a.handle("sharing_groups/addOrg", methodsPost, permSiteAdmin, (*call).sharingGroupsAddOrg)
 	a.handle("sharing_groups/addServer", methodsPost, permSiteAdmin, (*call).sharingGroupsAddServer)
 }
@@ -418,12 +418,24 @@ func sharingGroupJSON(sg *misp.SharingGroup) map[string]any {
 	return out
 }
 
+// sharingGroupsIndex lists the sharing groups the caller may see (all of them for a site
+// admin; for others those their organisation made or belongs to, as MISP).
 func (c *call) sharingGroupsIndex() error {
 	sgs, err := c.a.st.SharingGroups(c.ctx)
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, map[string]any{"response": jsonList(sgs, sharingGroupJSON)})
+	inst, err := c.instance()
+	if err != nil {
+		return err
+	}
+	visible := sgs[:0]
+	for i := range sgs {
+		if inst.CanSeeSharingGroup(c.viewer, &sgs[i]) {
+			visible = append(visible, sgs[i])
+		}
+	}
+	return c.reply(http.StatusOK, map[string]any{"response": jsonList(visible, sharingGroupJSON)})
 }
 
 func (c *call) sharingGroupsView() error {
@@ -433,6 +445,13 @@ func (c *call) sharingGroupsView() error {
 			err = store.ErrNotFound
 		}
 		return notFoundOr(err, "Invalid sharing group")
+	}
+	inst, err := c.instance()
+	if err != nil {
+		return err
+	}
+	if !inst.CanSeeSharingGroup(c.viewer, sg) {
+		return notFound("Invalid sharing group") // as MISP: one the caller may not see does not exist
 	}
 	return c.reply(http.StatusOK, sharingGroupJSON(sg))
 }

@@ -108,7 +108,7 @@ func TestSyncUserCannotReachSetup(t *testing.T) {
 		{"GET", "/servers/index"}, {"GET", "/servers/index.json"}, {"POST", "/servers/add"}, {"POST", "/servers/edit/1"},
 		{"POST", "/servers/delete/1"}, {"GET", "/servers/pull/1"}, {"GET", "/servers/push/1"}, {"GET", "/servers/testConnection/1"},
 		{"POST", "/auth_keys/add/1"}, {"POST", "/admin/users/add"}, {"POST", "/admin/organisations/add"},
-		{"GET", "/organisations/index"}, {"GET", "/sharing_groups/index"}, {"GET", "/admin/users/view/1"},
+		{"GET", "/organisations/index"}, {"GET", "/admin/users/view/1"},
 	} {
 		for _, key := range []string{e.syncKey, e.other, e.readOnly} {
 			r := e.do(c.method, c.path, key, map[string]any{})
@@ -120,4 +120,34 @@ func TestSyncUserCannotReachSetup(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Sharing groups are listed and shown to the organisations that made them or belong to
+// them (MISP's fetchAllAuthorised); to anyone else they do not exist.
+func TestSharingGroupsVisibleToMembers(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/sharing_groups/add", e.admin, map[string]any{"SharingGroup": map[string]any{"name": "SG-PEER", "releasability": "peers"}})
+	wantStatus(t, r, 200)
+	sg := r.obj(t)["SharingGroup"].(map[string]any)
+	wantStatus(t, e.do("POST", "/sharing_groups/addOrg/"+sg["id"].(string)+"/PEERORG", e.admin, nil), 200)
+	names := func(key string) []string {
+		r := e.do("GET", "/sharing_groups/index", key, nil)
+		wantStatus(t, r, 200)
+		var out []string
+		for _, row := range r.obj(t)["response"].([]any) {
+			out = append(out, row.(map[string]any)["SharingGroup"].(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	if got := names(e.syncKey); len(got) != 1 || got[0] != "SG-PEER" {
+		t.Errorf("a member's index: %v", got)
+	}
+	if got := names(e.sameOrgUser); len(got) != 1 {
+		t.Errorf("the creator organisation's index: %v", got)
+	}
+	if got := names(e.other); len(got) != 0 {
+		t.Errorf("an outsider's index: %v", got)
+	}
+	wantStatus(t, e.do("GET", "/sharing_groups/view/"+sg["uuid"].(string), e.syncKey, nil), 200)
+	wantEnvelope(t, e.do("GET", "/sharing_groups/view/"+sg["uuid"].(string), e.other, nil), 404, "Invalid sharing group")
 }

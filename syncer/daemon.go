@@ -15,7 +15,9 @@ import (
 )
 
 const (
-	leaderLease   = "syncer"
+	// LeaderLease names the lease the sync daemon holds in the database: exactly one process
+	// (a mispdesk serve, or a console) runs the outbox and the scheduler.
+	LeaderLease   = "syncer"
 	leaderTTL     = 15 * time.Second
 	leaderRenew   = 5 * time.Second
 	outboxLease   = 2 * time.Minute
@@ -42,12 +44,12 @@ func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 	defer func() {
 		e.leader.Store(false)
 		lead.stop()
-		e.st.ReleaseLease(context.WithoutCancel(ctx), leaderLease, e.holder)
+		e.st.ReleaseLease(context.WithoutCancel(ctx), LeaderLease, e.holder)
 	}()
 	tick := time.NewTicker(leaderRenew)
 	defer tick.Stop()
 	for {
-		leader, err := e.st.AcquireLease(ctx, leaderLease, e.holder, leaderTTL)
+		leader, err := e.st.AcquireLease(ctx, LeaderLease, e.holder, leaderTTL)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			e.log.Error("leader lease", "err", err)
@@ -133,6 +135,28 @@ func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
 	forEach(ctx, e.conc, items, func(it store.OutboxItem) { e.deliver(ctx, it) })
 	e.flushLog() // the caller reads what happened next
 	return len(items), ctx.Err()
+}
+
+// DeliverNow delivers what the outbox holds now, in this process, unless a daemon (a
+// mispdesk serve) holds the leader lease: then it returns false and leaves the work to it.
+// It holds the lease while it works, so two processes never deliver the same rows, and
+// stops when nothing is due (a failure waits for its backoff) or after maxRounds rounds.
+func (e *Engine) DeliverNow(ctx context.Context, maxRounds int) (bool, error) {
+	leader, err := e.st.AcquireLease(ctx, LeaderLease, e.holder, leaderTTL)
+	if err != nil || !leader {
+		return false, err
+	}
+	defer e.st.ReleaseLease(context.WithoutCancel(ctx), LeaderLease, e.holder)
+	for range maxRounds {
+		n, err := e.DeliverDue(ctx)
+		if err != nil || n == 0 {
+			return true, err
+		}
+		if ok, err := e.st.AcquireLease(ctx, LeaderLease, e.holder, leaderTTL); err != nil || !ok {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // deliver pushes one outbox row. A refusal by policy completes the row (the event may not

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"mispdesk/store"
 	"mispdesk/syncer"
@@ -16,15 +15,8 @@ const (
 	eventUnpublishSynopsis = "event unpublish EVENT"
 )
 
-// leaderLease and leaderTTL are the syncer's leader lease: the process holding
-// it runs the outbox (mispdesk serve). publish takes it for a moment to deliver
-// its pushes itself when no such process runs.
-const (
-	leaderLease = "syncer"
-	leaderTTL   = 15 * time.Second
-	// deliverRounds bounds the outbox rounds publish runs (each claims a batch).
-	deliverRounds = 64
-)
+// deliverRounds bounds the outbox rounds publish runs (each claims a batch).
+const deliverRounds = 64
 
 func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("event publish", eventPublishSynopsis)
@@ -54,29 +46,16 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 	// Deliver now, unless a daemon (mispdesk serve) holds the leader lease: then
 	// it delivers within a second.
 	host, _ := os.Hostname()
-	holder := fmt.Sprintf("%s-%d-publish", host, os.Getpid())
-	leader, err := s.AcquireLease(ctx, leaderLease, holder, leaderTTL)
-	if err != nil {
+	eng := syncer.New(s, syncer.Options{Holder: fmt.Sprintf("%s-%d-publish", host, os.Getpid())})
+	delivered, err := eng.DeliverNow(ctx, deliverRounds)
+	eng.Close() // its log is written: the outcomes can be read back
+	if err != nil && ctx.Err() == nil {
 		return err
 	}
-	if !leader {
+	if !delivered {
 		fmt.Fprintln(env.Stdout, "A running mispdesk serve holds the sync lease: it delivers the pushes (see mispdesk log --follow)")
 		return nil
 	}
-	eng := syncer.New(s, syncer.Options{Holder: holder})
-	func() {
-		defer s.ReleaseLease(context.WithoutCancel(ctx), leaderLease, holder)
-		for range deliverRounds {
-			n, err := eng.DeliverDue(ctx)
-			if err != nil || n == 0 {
-				return
-			}
-			if ok, err := s.AcquireLease(ctx, leaderLease, holder, leaderTTL); err != nil || !ok {
-				return
-			}
-		}
-	}()
-	eng.Close() // its log is written: the outcomes can be read back
 	if ctx.Err() != nil {
 		return errors.New("interrupted: the pushes not yet delivered stay queued")
 	}

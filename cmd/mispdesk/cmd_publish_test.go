@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"mispdesk/syncer"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestEventPublishLeavesPushesToTheDaemon(t *testing.T) {
 	a, _, _ := pair(t)
 	mustRun(t, "import", "--db", a.db, withEvent(t, sunorcal, "3", false))
 	st := openT(t, a.db)
-	if ok, err := st.AcquireLease(context.Background(), leaderLease, "daemon elsewhere", time.Minute); !ok || err != nil {
+	if ok, err := st.AcquireLease(context.Background(), syncer.LeaderLease, "daemon elsewhere", time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	code, stdout, _ := runT(t, "event", "publish", "5a0a9aa9-23a4-4607-b6df-41a9950d210f", "--db", a.db)

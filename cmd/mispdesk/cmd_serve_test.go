@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mispdesk/syncer"
 	"net"
 	"net/http"
 	"strings"
@@ -90,7 +91,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("serve's log lacks the request or the stop:\n%s", logs)
 	}
 	// The daemon released the leader lease: another process may lead at once.
-	if ok, err := openT(t, a.db).AcquireLease(context.Background(), leaderLease, "next", time.Minute); !ok || err != nil {
+	if ok, err := openT(t, a.db).AcquireLease(context.Background(), syncer.LeaderLease, "next", time.Minute); !ok || err != nil {
 		t.Errorf("leader lease still held: %v %v", ok, err)
 	}
 }

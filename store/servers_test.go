@@ -209,3 +209,36 @@ func TestSetLastPushedID(t *testing.T) {
 		t.Errorf("unknown server: %v", err)
 	}
 }
+
+// A deleted server's sync state goes with it: a server added later under the same id does
+// not inherit its index ETag.
+func TestDeleteServerForgetsItsSyncState(t *testing.T) {
+	s := openTest(t)
+	initHost(t, s)
+	ctx := context.Background()
+	remote, err := s.AddOrg(ctx, Org{Name: "REMOTE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := ServerSpec{Name: "peer", URL: "https://peer.example", Authkey: strings.Repeat("a", 40), RemoteOrgRef: remote.UUID}
+	sv, err := s.AddServer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetServerState(ctx, sv.ID, "index_etag", `"abc"`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteServer(ctx, "peer"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.AddServer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != sv.ID {
+		t.Skipf("the new server got id %d, not %d: nothing to inherit", again.ID, sv.ID)
+	}
+	if v, err := s.ServerState(ctx, again.ID, "index_etag"); err != nil || v != "" {
+		t.Errorf("the new server inherits %q (%v)", v, err)
+	}
+}

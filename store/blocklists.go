@@ -79,7 +79,7 @@ func (b blocklist) delete(ctx context.Context, s *Store, uuid string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("remove %q from %s: %w", uuid, b.what, ErrNotFound)
 		}
-		return nil
+		return forgetServerState(ctx, tx, 0) // what was kept out may now be pulled
 	})
 }
 

@@ -319,6 +319,9 @@ func (s *Store) DeleteEvent(ctx context.Context, ref string, block bool, comment
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE event_uuid = ? AND lease_owner = ''`, uuid); err != nil {
 			return err
 		}
+		if err := forgetServerState(ctx, tx, 0); err != nil {
+			return err
+		}
 		if block {
 			_, err := tx.ExecContext(ctx, `INSERT INTO event_blocklist (event_uuid, created, event_info, event_orgc, comment)
 				VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_uuid) DO NOTHING`, uuid, s.now().Unix(), info, orgc, comment)

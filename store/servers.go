@@ -218,7 +218,7 @@ func (s *Store) UpdateServer(ctx context.Context, ref string, spec ServerSpec) (
 		if err != nil {
 			return fmt.Errorf("edit server %q: %w", old.Name, err)
 		}
-		return nil
+		return forgetServerState(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -327,14 +327,11 @@ func (s *Store) DeleteServer(ctx context.Context, ref string) error {
 			`DELETE FROM sharing_group_servers WHERE server_id = ?`,
 			`UPDATE users SET server_id = 0 WHERE server_id = ?`,
 			`DELETE FROM servers WHERE id = ?`, // the outbox follows (ON DELETE CASCADE)
-			// Its sync state (the index ETag) too: a server added later may get the same id,
-			// and must not start from this one's "nothing changed".
-			`DELETE FROM settings WHERE key LIKE 'server:' || ? || ':%'`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, sv.ID); err != nil {
 				return fmt.Errorf("delete server %q: %w", sv.Name, err)
 			}
 		}
-		return nil
+		return forgetServerState(ctx, tx, sv.ID)
 	})
 }

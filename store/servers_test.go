@@ -242,3 +242,49 @@ func TestDeleteServerForgetsItsSyncState(t *testing.T) {
 		t.Errorf("the new server inherits %q (%v)", v, err)
 	}
 }
+
+// Deleting an event here, or taking an entry off a blocklist, forgets every server's
+// "nothing changed" (the next pull reads the index again and can bring the event back);
+// editing a server forgets its own.
+func TestLocalChangesForgetSyncState(t *testing.T) {
+	s := openTest(t)
+	initHost(t, s)
+	ctx := context.Background()
+	remote, err := s.AddOrg(ctx, Org{Name: "REMOTE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := s.AddServer(ctx, ServerSpec{Name: "peer", URL: "https://peer.example", Authkey: strings.Repeat("a", 40), RemoteOrgRef: remote.UUID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := loadEvent(t, "../testdata/feeds/osint-mixed/5a0a9aa9-23a4-4607-b6df-41a9950d210f.json")
+	if _, err := s.UpsertEvent(ctx, ev, UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	remembered := func() string {
+		v, err := s.ServerState(ctx, sv.ID, "index_etag")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, c := range []struct {
+		name   string
+		change func() error
+	}{
+		{"event deleted", func() error { return s.DeleteEvent(ctx, ev.UUID, true, "") }},
+		{"blocklist entry removed", func() error { return s.DeleteEventBlock(ctx, ev.UUID) }},
+		{"server edited", func() error { _, err := s.UpdateServer(ctx, "peer", sv.Spec()); return err }},
+	} {
+		if err := s.SetServerState(ctx, sv.ID, "index_etag", `"etag"`); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.change(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if v := remembered(); v != "" {
+			t.Errorf("%s: the index ETag %q is still remembered", c.name, v)
+		}
+	}
+}

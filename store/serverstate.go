@@ -32,3 +32,17 @@ func (s *Store) SetServerState(ctx context.Context, serverID int64, key, value s
 		return setSetting(ctx, tx, serverStateKey(serverID, key), value)
 	})
 }
+
+// forgetServerState drops the sync state of one server, or of every server (id 0). The
+// state is a cache of "nothing changed since", so it must go whenever something here
+// changes what a pull would do with an unchanged remote: an event deleted here (a pull
+// would bring it back), an entry leaving a blocklist, a server's rules or address edited,
+// the server itself deleted (a server added later may reuse its id).
+func forgetServerState(ctx context.Context, tx *sql.Tx, serverID int64) error {
+	pattern := "server:%"
+	if serverID != 0 {
+		pattern = fmt.Sprintf("server:%d:%%", serverID)
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key LIKE ?`, pattern)
+	return err
+}

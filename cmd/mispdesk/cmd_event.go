@@ -178,11 +178,8 @@ func runEventShow(ctx context.Context, env *Env, args []string) (err error) {
 	}
 	defer closeStore(s, &err)
 	e, err := s.Event(ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return inputf("no event %q: give an event's id or UUID (see mispdesk event list)", ref)
-	}
 	if err != nil {
-		return err
+		return eventRecord.refErr(ref, err)
 	}
 	if *jsonOut {
 		raw, err := misp.MarshalEvent(e)

@@ -137,12 +137,12 @@ const (
 // handle registers fn for controller/action; admin routes answer /admin/... and, where
 // MISP also has it, the plain form.
 func (a *API) handle(key string, methods string, p perm, fn handler) {
-	a.routes[strings.ToLower(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn}
+	a.routes[routeKey(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn}
 }
 
 // handleWrite registers an endpoint that changes data (see route.write).
 func (a *API) handleWrite(key string, methods string, p perm, fn handler) {
-	a.routes[strings.ToLower(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn, write: true}
+	a.routes[routeKey(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn, write: true}
 }
 
 // call is one request being answered.
@@ -270,11 +270,11 @@ func (c *call) serve() error {
 		return notFound("Not Found")
 	}
 	c.path = p
-	key := strings.ToLower(p.Controller + "/" + p.Action)
+	key := p.Controller + "/" + p.Action
 	if p.Admin {
 		key = "admin/" + key
 	}
-	rt := c.a.routes[key]
+	rt := c.a.routes[routeKey(key)]
 	// Authenticate before revealing whether the endpoint exists, as MISP does.
 	if err := c.authenticate(); err != nil {
 		return err

@@ -92,6 +92,32 @@ func ParsePath(escaped string) (Path, bool) {
 	return p, true
 }
 
+// routeKey is the key a route is registered and looked up under: [admin/]controller/action
+// with the controller in snake_case and everything in lower case. CakePHP's router takes a
+// controller in either spelling (sharing_groups/view and sharingGroups/view reach one
+// action) and action names regardless of case; so does this one.
+func routeKey(key string) string {
+	var b strings.Builder
+	b.Grow(len(key) + 4)
+	seg := 0 // index of the segment being written
+	last := strings.Count(key, "/")
+	for i := 0; i < len(key); i++ {
+		ch := key[i]
+		if ch == '/' {
+			seg++
+		}
+		if ch >= 'A' && ch <= 'Z' {
+			// an upper-case letter inside the controller starts a new word
+			if seg == last-1 && i > 0 && key[i-1] != '/' && key[i-1] != '_' {
+				b.WriteByte('_')
+			}
+			ch += 'a' - 'A'
+		}
+		b.WriteByte(ch)
+	}
+	return b.String()
+}
+
 func trimExt(s string) string {
 	if len(s) > 5 && strings.EqualFold(s[len(s)-5:], ".json") {
 		return s[:len(s)-5]

@@ -137,12 +137,23 @@ const (
 // handle registers fn for controller/action; admin routes answer /admin/... and, where
 // MISP also has it, the plain form.
 func (a *API) handle(key string, methods string, p perm, fn handler) {
-	a.routes[routeKey(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn}
+	a.addRoute(key, &route{methods: strings.Split(methods, ","), perm: p, fn: fn})
 }
 
 // handleWrite registers an endpoint that changes data (see route.write).
 func (a *API) handleWrite(key string, methods string, p perm, fn handler) {
-	a.routes[routeKey(key)] = &route{methods: strings.Split(methods, ","), perm: p, fn: fn, write: true}
+	a.addRoute(key, &route{methods: strings.Split(methods, ","), perm: p, fn: fn, write: true})
+}
+
+// addRoute files rt under routeKey(key). A key registered twice is a
+// programming error that would let the later registration silently decide which
+// handler and permission apply: it panics at start-up, naming the route.
+func (a *API) addRoute(key string, rt *route) {
+	k := routeKey(key)
+	if _, dup := a.routes[k]; dup {
+		panic(fmt.Sprintf("mispapi: route %q registered twice", key))
+	}
+	a.routes[k] = rt
 }
 
 // call is one request being answered.

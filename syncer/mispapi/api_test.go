@@ -503,3 +503,50 @@ func TestNoSyncerIs501(t *testing.T) {
 		t.Fatalf("%d %s", w.code, w.buf.String())
 	}
 }
+
+// Building the API registers every route once: New panics on a route registered twice.
+func TestRoutesRegisteredOnce(t *testing.T) {
+	e := newEnv(t)
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("building the API: %v", p)
+		}
+	}()
+	a, ok := New(Config{Store: e.st}).(*API)
+	if !ok || len(a.routes) == 0 {
+		t.Fatal("the API registered no routes")
+	}
+}
+
+func TestDuplicateRoutePanics(t *testing.T) {
+	a := &API{routes: map[string]*route{}}
+	a.handle("events/view", methodsGet, permAuth, (*call).eventsView)
+	defer func() {
+		p := recover()
+		msg, _ := p.(string)
+		if !strings.Contains(msg, `"Events/View"`) {
+			t.Fatalf("a duplicate route: recovered %v, want a panic naming the route", p)
+		}
+	}()
+	a.handleWrite("Events/View", methodsPost, permModify, (*call).eventsView)
+}
+
+// The three routes that were registered twice answer with the permission MISP's
+// controllers apply: auth_keys/add perm_auth (one's own key; another user's only for
+// its admin), eventReports/add perm_add (its description too), galaxy_clusters/view any
+// authenticated user.
+func TestFormerlyDuplicatedRoutes(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/auth_keys/add/me", e.other, map[string]any{"comment": "mine"})
+	wantStatus(t, r, 200)
+	if k := get[string](t, r.obj(t), "AuthKey", "authkey_raw"); !store.IsAuthKey(k) {
+		t.Fatalf("a user's own new key: %s", r.body)
+	}
+	wantEnvelope(t, e.do("POST", "/admin/auth_keys/add/1", e.other, map[string]any{}), 404, "Invalid user")
+	wantStatus(t, e.do("POST", "/auth_keys/add/1", e.admin, map[string]any{}), 200)
+
+	wantStatus(t, e.do("GET", "/eventReports/add", e.sameOrgUser, nil), 200)
+	wantEnvelope(t, e.do("GET", "/eventReports/add", e.readOnly, nil), 403, msgNoPerm)
+
+	wantEnvelope(t, e.do("GET", "/galaxy_clusters/view/8faab056-4212-4e80-8b54-b7eadec6b739", e.other, nil), 404, "")
+}

@@ -30,7 +30,7 @@ func (a *API) registerElements() {
 	a.handle("objects/view", methodsGet, permAuth, (*call).objectsView)
 	a.handleWrite("objectReferences/add", methodsPost, permAdd, (*call).objectReferencesAdd)
 	a.handleWrite("objectReferences/delete", methodsDelete, permModify, (*call).objectReferencesDelete)
-	a.handleWrite("eventReports/add", methodsGetPost, permAuth, (*call).eventReportsAdd)
+	a.handleWrite("eventReports/add", methodsGetPost, permAdd, (*call).eventReportsAdd)
 	a.handleWrite("eventReports/edit", methodsPost, permModify, (*call).eventReportsEdit)
 	a.handleWrite("eventReports/delete", methodsDelete, permModify, (*call).eventReportsDelete)
 	a.handle("eventReports/view", methodsGet, permAuth, (*call).eventReportsView)
@@ -766,9 +766,6 @@ func (c *call) eventReportsAdd() error {
 		return c.eventReportsAddDescribe()
 	}
 	const failName = "Could not add EventReport"
-	if !permAdd(&c.who.User.Role) || c.who.ReadOnly {
-		return forbidden(msgNoPerm)
-	}
 	row, err := c.visibleRow(c.path.Arg(0))
 	if err != nil {
 		return err

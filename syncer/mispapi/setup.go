@@ -21,7 +21,6 @@ func (a *API) registerSetup() {
 		a.handle(prefix+"organisations/index", methodsGet, permSiteAdmin, (*call).organisationsIndex)
 		a.handle(prefix+"organisations/add", methodsPost, permSiteAdmin, (*call).organisationsAdd)
 		a.handle(prefix+"users/add", methodsPost, permSiteAdmin, (*call).usersAdd)
-		a.handle(prefix+"auth_keys/add", methodsPost, permSiteAdmin, (*call).authKeysAdd)
 	}
 	a.handle("servers/index", methodsGet, permSiteAdmin, (*call).serversIndex)
 	a.handle("servers/add", methodsPost, permSiteAdmin, (*call).serversAdd)
@@ -289,11 +288,51 @@ func (c *call) serversAdd() error {
 	}
 	spec := c.serverSpec(f, nil)
 	spec.OrgRef = "" // the host organisation owns links made here, as MISP forces the admin's
+	note, err := c.internalOnlyWithinHostOrg(&spec)
+	if err != nil {
+		return err
+	}
 	s, err := c.a.st.AddServer(c.ctx, spec)
 	if err != nil {
 		return saveFail(c, "Could not add Server", nil, map[string]any{"Server": []string{err.Error()}})
 	}
-	return c.reply(http.StatusOK, serverJSON(s))
+	return c.reply(http.StatusOK, withNote(serverJSON(s), note))
+}
+
+// internalOnlyWithinHostOrg drops the internal flag of a link whose remote organisation is
+// not this instance's host organisation, as MISP's servers/add and edit do (the flag only
+// counts between two instances of one organisation), and says so in the log and in the
+// returned note; the link itself is saved.
+func (c *call) internalOnlyWithinHostOrg(spec *store.ServerSpec) (string, error) {
+	if !spec.Internal {
+		return "", nil
+	}
+	in, err := c.instance()
+	if err != nil {
+		return "", err
+	}
+	remote, err := c.a.st.Org(c.ctx, spec.RemoteOrgRef)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil // the store names the unknown remote organisation when saving
+	}
+	if err != nil {
+		return "", fmt.Errorf("remote org of server %q: %w", spec.Name, err)
+	}
+	if in.HostOrg.ID != 0 && int64(in.HostOrg.ID) == remote.ID {
+		return "", nil
+	}
+	spec.Internal = false
+	c.a.log.Info("server saved without the internal flag", "server", spec.Name, "remote_org", remote.Name,
+		"reason", "the remote organisation is not this instance's host organisation")
+	return "internal was not set: a link is internal only when the remote organisation is this instance's host organisation.", nil
+}
+
+// withNote adds a message MISP's tools ignore to a saved record's answer.
+func withNote(body map[string]any, note string) map[string]any {
+	if note != "" {
+		body["message"] = note
+	}
+	return body
 }
 
 func (c *call) serverArg() (*store.Server, error) {
@@ -317,11 +356,16 @@ func (c *call) serversEdit() error {
 	if err != nil {
 		return err
 	}
-	s, err := c.a.st.UpdateServer(c.ctx, itoa(old.ID), c.serverSpec(f, old))
+	spec := c.serverSpec(f, old)
+	note, err := c.internalOnlyWithinHostOrg(&spec)
+	if err != nil {
+		return err
+	}
+	s, err := c.a.st.UpdateServer(c.ctx, itoa(old.ID), spec)
 	if err != nil {
 		return saveFail(c, "Could not edit Server", itoa(old.ID), map[string]any{"Server": []string{err.Error()}})
 	}
-	return c.reply(http.StatusOK, serverJSON(s))
+	return c.reply(http.StatusOK, withNote(serverJSON(s), note))
 }
 
 func (c *call) serversDelete() error {

@@ -32,9 +32,7 @@ func (a *API) register() {
 	a.handle("sightings/filterSightingUuidsForPush", methodsPost, permSync, (*call).filterSightingUuidsForPush)
 	a.handle("sightings/bulkSaveSightings", methodsPost, permSighting, (*call).bulkSaveSightings)
 	a.handle("shadow_attributes/index", methodsGetPost, permAuth, (*call).shadowAttributesIndex)
-	a.handle("eventReports/add", methodsGet, permAuth, (*call).eventReportsAddDescribe)
 	a.handle("galaxies/pushCluster", methodsPost, permGalaxyPush, (*call).pushCluster)
-	a.handle("galaxy_clusters/view", methodsGet, permAuth, (*call).galaxyClusterView)
 	a.registerSetup()
 	a.registerREST()
 }

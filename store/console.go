@@ -35,16 +35,25 @@ func (s *Store) EditEvent(ctx context.Context, ref string, userID int64, fn func
 	}
 	ev.Timestamp = now
 	ev.Published = false
-	res, err := s.UpsertEvent(ctx, ev, UpsertOptions{OwnerOrgID: row.OrgID, UserID: userID, LocalIDs: true})
-	if err != nil || res.Outcome == Skipped {
-		return nil, res, err
-	}
-	if row.Published {
+	res := UpsertResult{UUID: ev.UUID}
+	// The new content and the unpublish commit together: an edit never leaves the new
+	// content published with the old version's pushes queued.
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.upsertTx(ctx, tx, ev, UpsertOptions{OwnerOrgID: row.OrgID, UserID: userID, LocalIDs: true}, &res); err != nil {
+			return err
+		}
+		if res.Outcome == Skipped || !row.Published {
+			return nil
+		}
 		// MISP unpublishes an event whose content changes; pushes queued for the old
 		// version go with it.
-		if err := s.Unpublish(ctx, strconv.FormatInt(row.ID, 10)); err != nil {
-			return nil, res, err
-		}
+		return unpublish(ctx, tx, row.ID, row.UUID)
+	})
+	if err != nil {
+		return nil, UpsertResult{UUID: ev.UUID}, fmt.Errorf("edit event %s: %w", ref, err)
+	}
+	if res.Outcome == Skipped {
+		return nil, res, nil
 	}
 	saved, err := s.Event(ctx, strconv.FormatInt(row.ID, 10))
 	return saved, res, err

@@ -48,14 +48,22 @@ func (s *Store) Unpublish(ctx context.Context, ref string) error {
 		if err := eventIDByRef(ctx, tx, ref, &id, &uuid); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET published = 0 WHERE id = ?`, id); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE event_uuid = ? AND kind = ? AND lease_owner = ''`, uuid, OutboxPushEvent)
-		return err
+		return unpublish(ctx, tx, id, uuid)
 	})
 	if err != nil {
 		return fmt.Errorf("unpublish event %s: %w", ref, err)
+	}
+	return nil
+}
+
+// unpublish marks event id unpublished and drops the pushes queued for it (those not
+// being delivered right now), inside the caller's transaction.
+func unpublish(ctx context.Context, tx *sql.Tx, id int64, uuid string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE events SET published = 0 WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("mark unpublished: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE event_uuid = ? AND kind = ? AND lease_owner = ''`, uuid, OutboxPushEvent); err != nil {
+		return fmt.Errorf("drop queued pushes: %w", err)
 	}
 	return nil
 }

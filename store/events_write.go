@@ -153,13 +153,18 @@ var (
 func (s *Store) UpsertEvent(ctx context.Context, e *misp.Event, opts UpsertOptions) (UpsertResult, error) {
 	res := UpsertResult{UUID: e.UUID}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		w := &eventWriter{txStmts: txStmts{s: s, ctx: ctx, tx: tx}, opts: opts, res: &res, tags: map[string]int64{}}
-		return w.upsert(e)
+		return s.upsertTx(ctx, tx, e, opts, &res)
 	})
 	if err != nil {
 		return UpsertResult{UUID: e.UUID}, fmt.Errorf("store event %s: %w", e.UUID, err)
 	}
 	return res, nil
+}
+
+// upsertTx writes e as UpsertEvent does, inside the caller's transaction.
+func (s *Store) upsertTx(ctx context.Context, tx *sql.Tx, e *misp.Event, opts UpsertOptions, res *UpsertResult) error {
+	w := &eventWriter{txStmts: txStmts{s: s, ctx: ctx, tx: tx}, opts: opts, res: res, tags: map[string]int64{}}
+	return w.upsert(e)
 }
 
 // eventWriter carries one event's write transaction.
@@ -188,6 +193,9 @@ type child struct {
 }
 
 func (w *eventWriter) upsert(e *misp.Event) error {
+	if err := checkFieldSizes(e); err != nil {
+		return err
+	}
 	var (
 		existingTS     int64
 		existingLocked bool

@@ -2,6 +2,7 @@ package mispapi
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +51,36 @@ func TestRouteKey(t *testing.T) {
 		if got := routeKey(in); got != want {
 			t.Errorf("routeKey(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// MISP's INSTALL.sh asks for "internal": true on every link; MISP saves the link and drops
+// the flag unless the remote organisation is the host organisation. So does servers/add
+// and servers/edit here, saying so in a message MISP's tools ignore.
+func TestServersInternalOnlyWithinHostOrg(t *testing.T) {
+	e := newEnv(t)
+	key := strings.Repeat("K", 40)
+	r := e.do("POST", "/servers/add", e.admin, map[string]any{"Server": map[string]any{"url": "https://misp-c.example", "name": "C",
+		"authkey": key, "remote_org_id": e.peerOrg.ID, "push": true, "internal": true}})
+	wantStatus(t, r, http.StatusOK)
+	m := r.obj(t)
+	if get[bool](t, m, "Server", "internal") {
+		t.Fatalf("a link to another organisation was saved internal: %s", r.body)
+	}
+	if msg, _ := m["message"].(string); !strings.Contains(msg, "internal") {
+		t.Fatalf("the answer does not say the flag was dropped: %s", r.body)
+	}
+	id := get[string](t, m, "Server", "id")
+	r = e.do("POST", "/servers/edit/"+id, e.admin, map[string]any{"Server": map[string]any{"internal": 1}})
+	wantStatus(t, r, http.StatusOK)
+	if get[bool](t, r.obj(t), "Server", "internal") {
+		t.Fatalf("edit made a link to another organisation internal: %s", r.body)
+	}
+	// to the host organisation the flag is kept, without a note
+	r = e.do("POST", "/servers/add", e.admin, map[string]any{"Server": map[string]any{"url": "https://misp-d.example", "name": "D",
+		"authkey": key, "remote_org_id": e.hostOrg.UUID, "internal": true}})
+	wantStatus(t, r, http.StatusOK)
+	if m := r.obj(t); !get[bool](t, m, "Server", "internal") || m["message"] != nil {
+		t.Fatalf("a link within the host organisation: %s", r.body)
 	}
 }

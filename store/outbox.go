@@ -71,6 +71,16 @@ func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, serverID int64, kind, e
 	return s.tx(ctx, run)
 }
 
+// PassAlong is the one rule for the onward pushes of an event stored from outside this
+// instance — pulled from a peer, pushed in by one, or posted over the REST API: stored
+// published, it is queued, in the same transaction, to every server with push enabled
+// except link, the sync link it arrived by (0: none), so it never goes back where it came
+// from (MISP's passAlong). A pull and a received push both store through it.
+func (o UpsertOptions) PassAlong(link int64) UpsertOptions {
+	o.QueuePushes, o.QueueExcept = true, link
+	return o
+}
+
 // EnqueuePushes queues a push_event of the event to every server with push enabled, inside
 // the caller's transaction (publish calls it). It returns how many servers were queued.
 func (s *Store) EnqueuePushes(ctx context.Context, tx *sql.Tx, eventUUID string) (int, error) {

@@ -187,15 +187,13 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			r.progressStep(ctx, "error", up.UUID, "failed", "store: "+err.Error(), f.started, 200, f.seq, total)
 		}
 	}
+	// A pulled, published event is published here too: it flows on to this instance's
+	// other push servers, never back to where it came from.
 	opts := store.UpsertOptions{
 		OwnerOrgID:          r.srv.OrgID,
 		DefaultDistribution: misp.CommunityOnly,
 		RefuseUnlocked:      !r.psrv.Internal,
-		// A pulled, published event is published here too: it flows on to this
-		// instance's other push servers, never back to where it came from.
-		QueuePushes: true,
-		QueueExcept: r.srv.ID,
-	}
+	}.PassAlong(r.srv.ID)
 	for f := range results {
 		switch {
 		case f.err != nil:

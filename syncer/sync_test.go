@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -290,5 +291,46 @@ func TestPushRulesBlockTagAndOrg(t *testing.T) {
 	reasons := strings.Join(sum.TopSkipReasons(5), "\n")
 	if !strings.Contains(reasons, "tlp:red") || !strings.Contains(reasons, "Setec Astronomy") {
 		t.Errorf("skip reasons do not name the rules:\n%s", reasons)
+	}
+}
+
+// A published event that reaches B from A — pushed in by A or pulled by B — is queued to
+// B's other push servers and never back over B's link to A (MISP's passAlong): both
+// paths follow one rule.
+func TestReceivedEventNotQueuedBackToSender(t *testing.T) {
+	a, b, c := newNode(t, "A"), newNode(t, "B"), newNode(t, "C")
+	pushed := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+	connect(t, a, b, store.ServerOptions{Push: true})
+	toA := connect(t, b, a, store.ServerOptions{Push: true, Pull: true})
+	toC := connect(t, b, c, store.ServerOptions{Push: true})
+	queued := func(what string) map[string]int64 {
+		t.Helper()
+		items, err := b.st.Claim(ctx, "test", time.Hour, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, it := range items {
+			if it.ServerID == toA.ID {
+				t.Errorf("%s: event %s queued back to its sender A", what, it.EventUUID)
+			}
+			out[it.EventUUID] = it.ServerID
+		}
+		return out
+	}
+
+	if sum, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil || sum.Done != 1 {
+		t.Fatalf("A pushes to B: %v %v", sum, err)
+	}
+	if got := queued("pushed in"); len(got) != 1 || got[pushed.UUID] != toC.ID {
+		t.Fatalf("after A's push B queued %v; want %s to C (server %d) only", got, pushed.UUID, toC.ID)
+	}
+
+	pulled := a.importFile(t, objEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+	if sum, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil || sum.Created != 1 {
+		t.Fatalf("B pulls from A: %v %v", sum, err)
+	}
+	if got := queued("pulled"); len(got) != 1 || got[pulled.UUID] != toC.ID {
+		t.Fatalf("after B's pull B queued %v; want %s to C (server %d) only", got, pulled.UUID, toC.ID)
 	}
 }

@@ -302,6 +302,7 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	}
 	toStore := ev
 	opts := store.UpsertOptions{OwnerOrgID: u.OrgID, UserID: u.ID, DefaultDistribution: misp.OrgOnly}
+	var link int64 // the sync link the event arrived by
 	if role.PermSync {
 		inst, err := c.instance()
 		if err != nil {
@@ -316,6 +317,9 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 			return c.refusal(res.Decision, failName, idOut)
 		}
 		toStore = res.Event
+		if from != nil {
+			link = from.ID
+		}
 	} else {
 		// A user that is not a sync account creates events of its own organisation
 		// (MISP forces Orgc), with this instance's sharing-group ids.
@@ -339,9 +343,8 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 		}
 	}
 	// A received published event flows on to this instance's push servers, queued in the
-	// same transaction as the event.
-	opts.QueuePushes = true
-	res, err := c.a.events.UpsertEvent(c.ctx, toStore, opts)
+	// same transaction as the event, never back to the sender.
+	res, err := c.a.events.UpsertEvent(c.ctx, toStore, opts.PassAlong(link))
 	if err != nil {
 		if errors.Is(err, misp.ErrGalaxyDocument) || errors.Is(err, store.ErrInvalidEvent) {
 			return saveFail(c, failName, idOut, map[string]any{"Event": []string{err.Error()}})

@@ -31,3 +31,6 @@ func (a APIRunner) Push(ctx context.Context, serverID int64, technique string) (
 func (a APIRunner) TestConnection(ctx context.Context, serverID int64) (any, error) {
 	return a.Engine.TestConnection(ctx, strconv.FormatInt(serverID, 10))
 }
+
+// Wake nudges the engine's outbox worker (see Engine.Wake).
+func (a APIRunner) Wake() { a.Engine.Wake() }

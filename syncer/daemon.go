@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ const (
 	leaderTTL     = 15 * time.Second
 	leaderRenew   = 5 * time.Second
 	outboxLease   = 2 * time.Minute
-	outboxPoll    = 500 * time.Millisecond
+	outboxPoll    = 500 * time.Millisecond // DaemonOptions.OutboxPoll's default
 	maxBackoff    = time.Hour
 	firstBackoff  = 5 * time.Second
 	outboxBatch   = 16
@@ -33,6 +34,9 @@ type DaemonOptions struct {
 	// PullInterval pulls every server with pull enabled this often; 0 turns the scheduler
 	// off (pulls then run by hand or from cron).
 	PullInterval time.Duration
+	// OutboxPoll is how often the outbox worker looks for work queued without a Wake (by
+	// another process sharing the database); 0: every 500 ms.
+	OutboxPoll time.Duration
 }
 
 // Run is the sync daemon: it holds the leader lease among the processes sharing the
@@ -56,7 +60,7 @@ func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 		case leader && !lead.running():
 			e.leader.Store(true)
 			e.log.Info("sync leader: running the outbox and scheduler", "holder", e.holder)
-			lead.start(ctx, e.runOutbox)
+			lead.start(ctx, func(ctx context.Context) { e.runOutbox(ctx, cmp.Or(opts.OutboxPoll, outboxPoll)) })
 			lead.start(ctx, e.runFeedScheduler) // feeds with a schedule (issue 6)
 			if opts.PullInterval > 0 {
 				lead.start(ctx, func(ctx context.Context) { e.runScheduler(ctx, opts.PullInterval) })
@@ -104,9 +108,9 @@ func (l *leadership) stop() {
 	}
 }
 
-// runOutbox delivers queued pushes until ctx ends.
-func (e *Engine) runOutbox(ctx context.Context) {
-	poll := time.NewTicker(outboxPoll)
+// runOutbox delivers queued pushes until ctx ends: at once when woken, else at each poll.
+func (e *Engine) runOutbox(ctx context.Context, every time.Duration) {
+	poll := time.NewTicker(every)
 	defer poll.Stop()
 	for ctx.Err() == nil {
 		items, err := e.st.Claim(ctx, e.holder, outboxLease, outboxBatch)

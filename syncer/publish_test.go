@@ -1,7 +1,9 @@
 package syncer
 
 import (
+	"net/http"
 	"testing"
+	"time"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -89,5 +91,63 @@ func TestIncrementalPush(t *testing.T) {
 	}
 	if got := b.event(t, first.UUID); got == nil || got.Info != edited.Info {
 		t.Errorf("B's copy after the full push: %+v", got)
+	}
+}
+
+// A publish over the REST API wakes the outbox worker: with the worker's poll an hour
+// away, each event published over REST is still pushed (logged as pushed, on B, the
+// outbox empty). The first publish also covers the worker's start; the second can only
+// be delivered by the wake.
+func TestRESTPublishWakesOutbox(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	connect(t, a, b, store.ServerOptions{Push: true})
+	_, key, err := a.st.AddUser(ctx, store.NewUser{Email: "admin@a.test", OrgRef: a.host.UUID, RoleRef: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, stop := a.eng.Bus().Subscribe(64)
+	defer stop()
+	runCtx, cancel := contextWithCancel()
+	done := make(chan error, 1)
+	go func() { done <- a.eng.Run(runCtx, DaemonOptions{OutboxPoll: time.Hour}) }()
+	defer func() { cancel(); <-done }()
+
+	for _, uuid := range []string{"00000000-0000-4000-8000-0000000000d1", "00000000-0000-4000-8000-0000000000d2"} {
+		publishedEvent(a, t, uuid)
+		req, _ := http.NewRequest(http.MethodPost, a.http.URL+"/events/publish/"+uuid, nil)
+		req.Header.Set("Authorization", key)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("REST publish of %s: HTTP %d", uuid, resp.StatusCode)
+		}
+		waitPushed(t, entries, uuid)
+		if b.event(t, uuid) == nil {
+			t.Fatalf("%s logged as pushed, but B does not have it", uuid)
+		}
+		if queued, _ := outboxQueued(t, a); queued != 0 {
+			t.Fatalf("after the push of %s, %d rows still queued", uuid, queued)
+		}
+	}
+}
+
+// waitPushed reads the sync log until uuid is logged as pushed. The deadline only stops a
+// failing test: the push comes from a wake, never from the hour-long poll.
+func waitPushed(t *testing.T, entries <-chan store.LogEntry, uuid string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-entries:
+			if e.Outcome == "pushed" && e.EventUUID == uuid {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s was not pushed: the REST publish did not wake the outbox worker", uuid)
+		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"mispdesk/syncer/mispapi"
 )
 
-const serveSynopsis = "serve [--listen HOST:PORT] [--base-url URL] [--tls-cert F --tls-key F] [--pull-interval DUR]"
+const serveSynopsis = "serve [--listen HOST:PORT] [--base-url URL] [--tls-cert F --tls-key F] [--pull-interval DUR] [--blocklist-deleted=false]"
 
 // shutdownTimeout bounds how long serve waits for requests in flight when it stops.
 const shutdownTimeout = 10 * time.Second
@@ -29,6 +29,7 @@ func runServe(ctx context.Context, env *Env, args []string) (err error) {
 	certFile := fs.String("tls-cert", "", "serve HTTPS with the PEM certificate (chain) in `FILE`")
 	keyFile := fs.String("tls-key", "", "the PEM private key of --tls-cert, in `FILE`")
 	pullInterval := fs.Duration("pull-interval", 0, "pull every server with pull enabled this often, e.g. 1h (0: no scheduled pulls)")
+	blocklistDeleted := fs.Bool("blocklist-deleted", true, "put each event deleted over the API on the event blocklist so that no peer brings it back, as MISP.enableEventBlocklisting (false: only when the request asks with blocklist:1)")
 	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func runServe(ctx context.Context, env *Env, args []string) (err error) {
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	eng := syncer.New(s, syncer.Options{Logger: logger})
 	srv := &http.Server{
-		Handler:           mispapi.New(mispapi.Config{Store: s, Logger: logger, Syncer: syncer.APIRunner{Engine: eng}}),
+		Handler:           mispapi.New(mispapi.Config{Store: s, Logger: logger, Syncer: syncer.APIRunner{Engine: eng}, BlocklistOnDelete: *blocklistDeleted}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

@@ -71,6 +71,32 @@ func TestServe(t *testing.T) {
 		t.Errorf("getVersion: %d, %+v, %v", resp.StatusCode, v, err)
 	}
 
+	// An event deleted over the API goes on the event blocklist, as MISP's default.
+	call := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", a.adminKey)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, err)
+		}
+		return m
+	}
+	added, _ := call("POST", "/events/add", `{"Event":{"info":"to be deleted"}}`)["Event"].(map[string]any)
+	evUUID, _ := added["uuid"].(string)
+	call("DELETE", "/events/delete/"+evUUID, "")
+	bl, err := openT(t, a.db).Blocklists(context.Background())
+	if _, blocked := bl.Events[evUUID]; err != nil || !blocked {
+		t.Errorf("event %q deleted over the API is not on the blocklist: %v", evUUID, err)
+	}
+
 	// The base URL peers see is the address served.
 	inst, err := openT(t, a.db).Instance(context.Background())
 	if err != nil || inst.BaseURL != url {

@@ -173,6 +173,7 @@ type DecodeError struct {
 	Pointer string // JSON pointer of the offending member, e.g. /Event/Attribute/3/timestamp
 	Offset  int64  // byte offset in the document
 	Err     error
+	Syntax  bool // the document is not well-formed JSON (rather than JSON of the wrong shape)
 }
 
 func (e *DecodeError) Error() string {
@@ -199,7 +200,7 @@ func DescribeJSONError(err error) error {
 	}
 	var sy *jsontext.SyntacticError
 	if errors.As(err, &sy) {
-		return &DecodeError{Pointer: string(sy.JSONPointer), Offset: sy.ByteOffset, Err: sy.Err}
+		return &DecodeError{Pointer: string(sy.JSONPointer), Offset: sy.ByteOffset, Err: sy.Err, Syntax: true}
 	}
 	if errors.Is(err, jsontext.ErrDuplicateName) {
 		return &DecodeError{Err: err}

@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -27,9 +26,6 @@ import (
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
-
-// DefaultMaxBodyBytes bounds a request body (after decompression) when Config leaves it 0.
-const DefaultMaxBodyBytes = 512 << 20
 
 // SyncRunner runs the sync work some endpoints trigger (servers/pull, servers/push,
 // servers/testConnection). The sync engine implements it.
@@ -50,6 +46,9 @@ type Config struct {
 	Syncer SyncRunner
 	// MaxBodyBytes bounds request bodies after decompression; 0: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// BodyTimeout is how long a request body may take to start arriving, after which it
+	// must keep coming at 16 KiB/s; 0: DefaultBodyTimeout.
+	BodyTimeout time.Duration
 	// Wake, when set, is called after a publish queued pushes, so that the outbox worker
 	// delivers them at once rather than at its next poll.
 	Wake func()
@@ -77,6 +76,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	a := &API{cfg: cfg, st: cfg.Store, log: cfg.Logger, routes: map[string]*route{}}
 	if a.st != nil {
@@ -356,33 +358,6 @@ func (c *call) instance() (*policy.Instance, error) {
 		c.inst = in
 	}
 	return c.inst, nil
-}
-
-// body reads the request body: at most MaxBodyBytes after decompression, gzip accepted.
-func (c *call) body() ([]byte, error) {
-	limit := c.a.cfg.MaxBodyBytes
-	var rd io.Reader = http.MaxBytesReader(c.w, c.r.Body, limit+1)
-	switch enc := strings.ToLower(strings.TrimSpace(c.r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(rd)
-		if err != nil {
-			return nil, httpError(http.StatusBadRequest, "The request body is not valid gzip.")
-		}
-		defer zr.Close()
-		rd = zr
-	default:
-		return nil, httpError(http.StatusUnsupportedMediaType, "Unsupported Content-Encoding "+strconv.Quote(enc)+"; this instance accepts gzip.")
-	}
-	b, err := io.ReadAll(io.LimitReader(rd, limit+1))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || int64(len(b)) > limit {
-		return nil, httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than this instance accepts (%d bytes).", limit))
-	}
-	if err != nil {
-		return nil, httpError(http.StatusBadRequest, "The request body could not be read: "+err.Error())
-	}
-	return b, nil
 }
 
 const msgInvalidJSON = "Invalid JSON input. Make sure that the JSON input is a correctly formatted JSON string. This request has been blocked to avoid an unfiltered request."

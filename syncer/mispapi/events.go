@@ -263,17 +263,23 @@ func (c *call) eventsEdit() error {
 	return c.storeEvent(ev, row, "Could not edit Event")
 }
 
-// eventBody decodes the pushed event: MISP's validation envelope when it cannot.
+// eventBody decodes the pushed event as it arrives (a large event is never held twice, as
+// text and as data): MISP's validation envelope when it cannot.
 func (c *call) eventBody(failName string) (*misp.Event, error) {
-	b, err := c.body()
+	rb, err := c.bodyReader()
 	if err != nil {
 		return nil, err
 	}
-	if !jsontext.Value(b).IsValid() {
-		return nil, httpError(http.StatusBadRequest, msgInvalidJSON)
-	}
-	ev, err := misp.ParseEvent(b)
+	defer rb.close()
+	ev, err := misp.ReadEvent(rb)
 	if err != nil {
+		if e := rb.failure(); e != nil {
+			return nil, e
+		}
+		var de *misp.DecodeError
+		if errors.As(err, &de) && de.Syntax {
+			return nil, httpError(http.StatusBadRequest, msgInvalidJSON)
+		}
 		return nil, saveFail(c, failName, nil, map[string]any{"Event": []string{err.Error()}})
 	}
 	return ev, nil

@@ -67,6 +67,11 @@ func (f *fakeRunner) Push(_ context.Context, id int64, technique string) (string
 func (f *fakeRunner) TestConnection(_ context.Context, id int64) (any, error) {
 	return map[string]any{"status": 1, "local_version": "2.5.1", "version": "2.5.1"}, nil
 }
+func (f *fakeRunner) Wake() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "wake")
+}
 
 func newEnv(t testing.TB) *env {
 	t.Helper()

@@ -94,8 +94,8 @@ func (c *call) eventsPublish() error {
 	if err != nil {
 		return notFoundOr(err, "Invalid event")
 	}
-	if res.Queued > 0 && c.a.cfg.Wake != nil {
-		c.a.cfg.Wake()
+	if res.Queued > 0 {
+		c.a.wake()
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Job queued", "Job queued", itoa(row.ID)))
 }

@@ -934,9 +934,7 @@ func (c *call) sightingsAdd() error {
 		last.AttributeID, last.EventID, last.OrgID = misp.Int(t.ID), misp.Int(t.EventID), misp.Int(c.who.User.OrgID)
 		last.EventUUID = row.UUID
 	}
-	if c.a.cfg.Wake != nil {
-		c.a.cfg.Wake() // push_sightings rows were queued
-	}
+	c.a.wake() // push_sightings rows were queued
 	if len(targets) == 1 {
 		return c.reply(http.StatusOK, map[string]any{"Sighting": last})
 	}

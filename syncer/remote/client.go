@@ -32,13 +32,14 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	"mispdesk/assets"
+	"mispdesk/store/misp"
 )
 
 // Defaults for a zero Config field.
 const (
 	DefaultTimeout      = 60 * time.Second
 	DefaultRetries      = 3
-	DefaultMaxBodyBytes = 512 << 20
+	DefaultMaxBodyBytes = misp.MaxDocumentBytes
 	DefaultRetryWait    = 500 * time.Millisecond
 	maxRetryWait        = 10 * time.Second
 	// compressThreshold is the body size above which MISP compresses request bodies.
@@ -69,7 +70,7 @@ type Config struct {
 	// capped at 10s; each wait is drawn at random from its upper half (default 500ms).
 	RetryWait    time.Duration
 	UserAgent    string // default "MISP 2.5.1 - mispdesk/<assets.Version>"
-	MaxBodyBytes int64  // cap on a response body after decompression (default 512 MiB)
+	MaxBodyBytes int64  // cap on a response body after decompression (default misp.MaxDocumentBytes)
 	// Log, when set, gets one debug line per attempt (method, path, status, duration) and
 	// a warning per retry. The authkey is never part of it.
 	Log *slog.Logger
@@ -353,6 +354,11 @@ func (c *Client) attempt(ctx context.Context, rq request, body []byte, encoding 
 	ok2xx := hr.StatusCode >= 200 && hr.StatusCode < 300
 	switch {
 	case rq.method == http.MethodHead || hr.StatusCode == http.StatusNotModified:
+	case ok2xx && hr.ContentLength > c.cfg.MaxBodyBytes:
+		// Announced too large (and not compressed, or the transport would not know
+		// the length): not a byte of it is read.
+		src.tooLarge = true
+		return c.bodyError(actx, rq, resp, src, errTooLarge)
 	case ok2xx && rq.consume != nil:
 		if err := rq.consume(src); err != nil {
 			return c.bodyError(actx, rq, resp, src, err)
@@ -387,7 +393,7 @@ func (c *Client) attempt(ctx context.Context, rq request, body []byte, encoding 
 func (c *Client) bodyError(actx context.Context, rq request, resp *response, src *trackingReader, err error) (*response, error, bool) {
 	switch {
 	case src.tooLarge:
-		return nil, c.errorf(rq, resp.status, fmt.Errorf("response body larger than %d bytes", c.cfg.MaxBodyBytes)), false
+		return nil, c.errorf(rq, resp.status, fmt.Errorf("answer larger than %d bytes (this client's limit, counted after decompression); reading stopped there", c.cfg.MaxBodyBytes)), false
 	case src.err != nil && !errors.Is(src.err, io.EOF):
 		return nil, c.errorf(rq, resp.status, fmt.Errorf("reading body: %w", c.timeoutAware(actx, src.err))), true
 	default:

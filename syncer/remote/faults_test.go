@@ -141,9 +141,9 @@ func TestBodyLargerThanMax(t *testing.T) {
 	p.json("GET "+viewURI, 200, eventBody)
 	c := p.client(t, func(c *Config) { c.MaxBodyBytes = 500 })
 	_, _, err := c.Index(context.Background(), nil, "")
-	mustContain(t, errString(err), "POST /events/index: HTTP 200: response body larger than 500 bytes")
+	mustContain(t, errString(err), "POST /events/index: HTTP 200: answer larger than 500 bytes")
 	_, err = c.ViewEvent(context.Background(), evUUID, false)
-	mustContain(t, errString(err), "response body larger than 500 bytes")
+	mustContain(t, errString(err), "answer larger than 500 bytes")
 	if n := p.count("POST /events/index"); n != 1 {
 		t.Errorf("oversize body retried: %d", n)
 	}

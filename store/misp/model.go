@@ -191,7 +191,7 @@ type Attribute struct {
 	SharingGroup       *SharingGroup     `json:"SharingGroup,omitzero"`
 	Tag                []Tag             `json:"Tag,omitzero"`
 	Galaxy             []Galaxy          `json:"Galaxy,omitzero"`
-	ShadowAttribute    []ShadowAttribute `json:"ShadowAttribute,omitzero"`
+	ShadowAttribute    []ShadowAttribute `json:"ShadowAttribute"` // always, [] when none, as MISP shows it
 	Sighting           []Sighting        `json:"Sighting,omitzero"`
 	Extra              Extra             `json:",embed"`
 }
@@ -224,7 +224,7 @@ type Object struct {
 	ID              Int               `json:"id,omitzero"`
 	Name            string            `json:"name"`
 	MetaCategory    string            `json:"meta-category"`
-	Description     string            `json:"description"`
+	Description     string            `json:"description,omitzero"` // absent when unknown: MISP refuses an empty one
 	TemplateUUID    string            `json:"template_uuid"`
 	TemplateVersion Int               `json:"template_version"`
 	EventID         Int               `json:"event_id,omitzero"`
@@ -287,7 +287,7 @@ type Event struct {
 	Attribute          []Attribute       `json:"Attribute"`
 	Object             []Object          `json:"Object"`
 	EventReport        []EventReport     `json:"EventReport,omitzero"`
-	ShadowAttribute    []ShadowAttribute `json:"ShadowAttribute,omitzero"`
+	ShadowAttribute    []ShadowAttribute `json:"ShadowAttribute"` // always, [] when none, as MISP shows it
 	Galaxy             []Galaxy          `json:"Galaxy,omitzero"`
 	// RelatedEvent lists the correlations the sending instance computed; it is that
 	// instance's local view, so it is neither stored nor sent on.

@@ -24,7 +24,7 @@ import (
 
 	"mispdesk/policy"
 	"mispdesk/store"
-	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 )
 
 // SyncRunner runs the sync work some endpoints trigger (servers/pull, servers/push,
@@ -33,25 +33,23 @@ type SyncRunner interface {
 	Pull(ctx context.Context, serverID int64, technique string) (summary string, err error)
 	Push(ctx context.Context, serverID int64, technique string) (string, error)
 	TestConnection(ctx context.Context, serverID int64) (any, error)
+	// Wake tells the outbox worker that a call queued pushes, so that it delivers them at
+	// once rather than at its next poll.
+	Wake()
 }
 
 // Config is what the API needs.
 type Config struct {
-	Store *store.Store
-	// Instance returns this instance as policy sees it; nil: built from the store's
-	// instance record (host organisation, base URL).
-	Instance func(context.Context) (*policy.Instance, error)
-	Logger   *slog.Logger
-	// Syncer runs pulls, pushes and connection tests; nil answers those endpoints 501.
+	Store  *store.Store
+	Logger *slog.Logger
+	// Syncer runs pulls, pushes and connection tests, and is woken when a call queued
+	// pushes; nil answers those endpoints 501.
 	Syncer SyncRunner
 	// MaxBodyBytes bounds request bodies after decompression; 0: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// BodyTimeout is how long a request body may take to start arriving, after which it
 	// must keep coming at 16 KiB/s; 0: DefaultBodyTimeout.
 	BodyTimeout time.Duration
-	// Wake, when set, is called after a publish queued pushes, so that the outbox worker
-	// delivers them at once rather than at its next poll.
-	Wake func()
 	// BlocklistOnDelete puts every event deleted over the API on the event blocklist, as
 	// MISP does with MISP.enableEventBlocklisting; a request may also ask for it with
 	// the named parameter blocklist:1.
@@ -64,6 +62,7 @@ type API struct {
 	st     *store.Store
 	log    *slog.Logger
 	routes map[string]*route
+	gate   *gate.Gate
 	// events writes received events: concurrent pushes share a transaction (one commit
 	// for the group, a savepoint each), each answered once its event is committed.
 	events *store.GroupWriter
@@ -82,25 +81,23 @@ func New(cfg Config) http.Handler {
 	}
 	a := &API{cfg: cfg, st: cfg.Store, log: cfg.Logger, routes: map[string]*route{}}
 	if a.st != nil {
+		a.gate = gate.New(a.st)
 		a.events = a.st.NewGroupWriter(0)
-	}
-	if a.cfg.Instance == nil {
-		a.cfg.Instance = a.storeInstance
 	}
 	a.register()
 	return a
 }
 
+// wake nudges the outbox worker after a call queued pushes.
+func (a *API) wake() {
+	if a.cfg.Syncer != nil {
+		a.cfg.Syncer.Wake()
+	}
+}
+
+// storeInstance is this instance as policy sees it: its host organisation and base URL.
 func (a *API) storeInstance(ctx context.Context) (*policy.Instance, error) {
-	in, err := a.st.Instance(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pi := &policy.Instance{HostOrg: misp.Org{ID: misp.Int(in.HostOrg.ID), UUID: in.HostOrg.UUID, Name: in.HostOrg.Name}}
-	if in.BaseURL != "" {
-		pi.BaseURLs = []string{in.BaseURL}
-	}
-	return pi, nil
+	return gate.Instance(ctx, a.st)
 }
 
 // handler answers one call.
@@ -168,6 +165,8 @@ type call struct {
 	who    *store.Principal
 	viewer *policy.Viewer
 	inst   *policy.Instance
+	// gateCheck is made by check on first use.
+	gateCheck *gate.Check
 }
 
 // apiError is an answer other than success: MISP's thrown-exception envelope
@@ -340,8 +339,7 @@ func (c *call) authenticate() error {
 		return err
 	}
 	c.who = who
-	role := &who.User.Role
-	c.viewer = &policy.Viewer{OrgID: who.User.OrgID, OrgUUID: who.User.Org.UUID, SiteAdmin: role.PermSiteAdmin, PermSync: role.PermSync}
+	c.viewer = gate.Viewer(who)
 	if !who.Expiration.IsZero() {
 		c.w.Header().Set("X-Auth-Key-Expiration", who.Expiration.UTC().Format("2006-01-02T15:04:05-07:00"))
 	}
@@ -351,13 +349,25 @@ func (c *call) authenticate() error {
 // instance is this instance as policy sees it, read once per call.
 func (c *call) instance() (*policy.Instance, error) {
 	if c.inst == nil {
-		in, err := c.a.cfg.Instance(c.ctx)
+		in, err := c.a.storeInstance(c.ctx)
 		if err != nil {
 			return nil, err
 		}
 		c.inst = in
 	}
 	return c.inst, nil
+}
+
+// check is the caller's questions to the gate, one per call.
+func (c *call) check() (*gate.Check, error) {
+	if c.gateCheck == nil {
+		inst, err := c.instance()
+		if err != nil {
+			return nil, err
+		}
+		c.gateCheck = c.a.gate.For(c.ctx, inst, c.viewer)
+	}
+	return c.gateCheck, nil
 }
 
 const msgInvalidJSON = "Invalid JSON input. Make sure that the JSON input is a correctly formatted JSON string. This request has been blocked to avoid an unfiltered request."

@@ -362,6 +362,56 @@ func TestNormalizeValueEveryType(t *testing.T) {
 	}
 }
 
+// TestNormalizeDropsWhatMISPRefuses: an event arriving (sync, import, feed) keeps its
+// attributes in MISP's form; one MISP refuses is left out with its reason, the rest of
+// the event kept, as MISP stores it.
+func TestNormalizeDropsWhatMISPRefuses(t *testing.T) {
+	doc := `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","Attribute":[
+		{"uuid":"00000000-0000-4000-8000-000000000001","type":"ip-dst","value":"999.1.1.1"},
+		{"uuid":"00000000-0000-4000-8000-000000000002","type":"ip-dst|port","value":"192.0.2.1:443"},
+		{"uuid":"00000000-0000-4000-8000-000000000003","type":"md5","value":"` + strings.ToUpper(md5) + `"},
+		{"uuid":"00000000-0000-4000-8000-000000000004","type":"text","value":""},
+		{"uuid":"00000000-0000-4000-8000-000000000005","type":"","value":"x"}],
+	  "Object":[{"name":"file","uuid":"00000000-0000-4000-8000-0000000000a0","Attribute":[
+		{"uuid":"00000000-0000-4000-8000-000000000006","type":"datetime","object_relation":"t","value":"2024-03-05T12:34:56Z"},
+		{"uuid":"00000000-0000-4000-8000-000000000007","type":"sha1","object_relation":"h","value":"nope"}]}]}}`
+	e, err := ParseEvent([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, a := range e.Attribute {
+		kept = append(kept, a.Type+"="+a.Value)
+	}
+	for _, a := range e.Object[0].Attribute {
+		kept = append(kept, a.Type+"="+a.Value)
+	}
+	want := []string{"ip-dst|port=192.0.2.1|443", "md5=" + md5, "datetime=2024-03-05T12:34:56.000000+0000"}
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept %q, want %q", kept, want)
+	}
+	var dropped []string
+	for _, d := range e.Dropped {
+		dropped = append(dropped, d.Where+" "+d.UUID[len(d.UUID)-1:]+": "+d.Reason)
+	}
+	wantDropped := []string{
+		"Attribute[0] 1: IP address has an invalid format.",
+		"Attribute[3] 4: Value cannot be empty.",
+		"Attribute[4] 5: No type set.",
+		"Object[0].Attribute[1] 7: " + checksum("40"),
+	}
+	if !slices.Equal(dropped, wantDropped) {
+		t.Errorf("dropped %q, want %q", dropped, wantDropped)
+	}
+	out, err := MarshalEvent(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "Dropped") || strings.Contains(string(out), "999.1.1.1") {
+		t.Errorf("the encoded event carries what was dropped: %s", out)
+	}
+}
+
 // describeTypes is every attribute type of MISP's table, read from the embedded copy.
 func describeTypes(tb testing.TB) []string {
 	raw, err := os.ReadFile("../../assets/data/describeTypes.json")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -265,11 +266,9 @@ func (e *Event) Normalize() error {
 	e.Org, e.Orgc = nonEmptyOrg(e.Org), nonEmptyOrg(e.Orgc)
 	e.SharingGroup = nonEmptySG(e.SharingGroup)
 	seen := make(map[string]string, len(e.Attribute))
-	for i := range e.Attribute {
-		where := fmt.Sprintf("Attribute[%d]", i)
-		if err := e.normalizeAttribute(&e.Attribute[i], where, seen); err != nil {
-			return fmt.Errorf("event %s: %w", e.UUID, err)
-		}
+	var err error
+	if e.Attribute, err = e.normalizeAttributes(e.Attribute, "Attribute", seen); err != nil {
+		return fmt.Errorf("event %s: %w", e.UUID, err)
 	}
 	for i := range e.Object {
 		o := &e.Object[i]
@@ -285,10 +284,8 @@ func (e *Event) Normalize() error {
 			return fmt.Errorf("event %s: %s.name is empty", e.UUID, where)
 		}
 		o.SharingGroup = nonEmptySG(o.SharingGroup)
-		for j := range o.Attribute {
-			if err := e.normalizeAttribute(&o.Attribute[j], fmt.Sprintf("%s.Attribute[%d]", where, j), seen); err != nil {
-				return fmt.Errorf("event %s: %w", e.UUID, err)
-			}
+		if o.Attribute, err = e.normalizeAttributes(o.Attribute, where+".Attribute", seen); err != nil {
+			return fmt.Errorf("event %s: %w", e.UUID, err)
 		}
 		for j := range o.ObjectReference {
 			r := &o.ObjectReference[j]
@@ -316,13 +313,47 @@ func (e *Event) Normalize() error {
 	return nil
 }
 
+// DroppedAttribute is an attribute Normalize took out of an event, as MISP leaves out an
+// attribute it refuses and stores the rest of the event: where it was, what it was, and
+// MISP's reason.
+type DroppedAttribute struct {
+	Where, UUID, Type, Value, Reason string
+}
+
+// normalizeAttributes normalises the attributes of the event or of one of its objects
+// (list is where they sit, e.g. "Object[2].Attribute") and returns those MISP keeps. Each
+// value is brought to MISP's form (NormalizeValue); an attribute MISP refuses (no type,
+// a value it does not take) is recorded in e.Dropped, logged, and left out.
+func (e *Event) normalizeAttributes(attrs []Attribute, list string, seen map[string]string) ([]Attribute, error) {
+	kept := attrs[:0]
+	for i := range attrs {
+		a := &attrs[i]
+		where := fmt.Sprintf("%s[%d]", list, i)
+		reason := "No type set."
+		if a.Type != "" {
+			v, err := NormalizeValue(a.Type, a.Value)
+			if err == nil {
+				a.Value, reason = v, ""
+			} else {
+				reason = err.Error()
+			}
+		}
+		if reason != "" {
+			d := DroppedAttribute{Where: where, UUID: strings.ToLower(a.UUID), Type: a.Type, Value: truncate(a.Value, 80), Reason: reason}
+			e.Dropped = append(e.Dropped, d)
+			slog.Warn("attribute dropped: MISP refuses it", "event", e.UUID, "where", d.Where, "uuid", d.UUID,
+				"type", d.Type, "value", d.Value, "reason", d.Reason)
+			continue
+		}
+		if err := e.normalizeAttribute(a, where, seen); err != nil {
+			return nil, err
+		}
+		kept = append(kept, *a)
+	}
+	return kept, nil
+}
+
 func (e *Event) normalizeAttribute(a *Attribute, where string, seen map[string]string) error {
-	if a.Type == "" {
-		return fmt.Errorf("%s.type is empty", where)
-	}
-	if a.Value == "" {
-		return fmt.Errorf("%s (%s): value is empty", where, a.Type)
-	}
 	if a.UUID == "" {
 		a.UUID = DerivedUUID(e.UUID, "attribute", where, a.Type, a.Category, a.Value)
 	}

@@ -50,7 +50,7 @@ func TestFlexibleScalars(t *testing.T) {
 	doc := `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","timestamp":1500000000,
 		"published":"1","locked":1,"disable_correlation":"false","distribution":"3","analysis":"Ongoing",
 		"threat_level_id":"2","protected":null,"sharing_group_id":"",
-		"Attribute":[{"type":"ip-dst","value":"a","to_ids":"0","deleted":true,"timestamp":"1500000001","distribution":2,
+		"Attribute":[{"type":"ip-dst","value":"192.0.2.1","to_ids":"0","deleted":true,"timestamp":"1500000001","distribution":2,
 		  "object_relation":false,"first_seen":null}],
 		"Tag":[{"name":"tlp:green","local":"0","exportable":0,"relationship_type":false}]}}`
 	e, err := ParseEvent([]byte(doc))
@@ -132,7 +132,6 @@ func TestParseErrorsNameWhatAndWhere(t *testing.T) {
 		{"bad flag", `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","published":"maybe"}}`, "/Event/published"},
 		{"no uuid or info", `{"Event":{"date":"2020-01-01"}}`, "event has no uuid"},
 		{"not a uuid", `{"Event":{"uuid":"nope","info":"x"}}`, `uuid "nope" (Event.uuid) is not a UUID`},
-		{"empty value", `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","Attribute":[{"type":"ip-dst","value":""}]}}`, "Attribute[0] (ip-dst): value is empty"},
 		{"inherit at event level", `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","distribution":5}}`, "only valid for children"},
 		{"duplicate member", `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","info":"y"}}`, "duplicate"},
 		{"not an object", `42`, "not a JSON object"},

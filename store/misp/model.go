@@ -292,7 +292,10 @@ type Event struct {
 	// RelatedEvent lists the correlations the sending instance computed; it is that
 	// instance's local view, so it is neither stored nor sent on.
 	RelatedEvent jsontext.Value `json:"-"`
-	Extra        Extra          `json:",embed"`
+	// Dropped lists the attributes Normalize took out because MISP refuses them, for the
+	// caller's log; it is neither stored nor sent.
+	Dropped []DroppedAttribute `json:"-"`
+	Extra   Extra              `json:",embed"`
 }
 
 // The defaults for absent members differ by element: an attribute, object or report

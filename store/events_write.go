@@ -175,8 +175,12 @@ type eventWriter struct {
 
 	eventID int64
 	orgID   int64 // owner here: joins sharing groups it can only see through all_orgs
-	update  bool
-	tags    map[string]int64 // tag name (lower case) → id
+	// ts is the event's timestamp as written: the timestamp of an element that comes
+	// without one, as MISP stamps an attribute, object, reference or report it saves
+	// without a timestamp with the time of the save.
+	ts     int64
+	update bool
+	tags   map[string]int64 // tag name (lower case) → id
 	// existing children of an event being updated, by UUID
 	attrs   map[string]child
 	objects map[string]child
@@ -261,6 +265,7 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 	if ts == 0 {
 		ts = w.s.now().Unix()
 	}
+	w.ts = ts
 	cols := []any{date, tl, e.Info, boolInt(bool(e.Published)), int64(e.Analysis), ts, int64(dist), nullID(sgID),
 		boolInt(bool(e.ProposalEmailLock)), boolInt(bool(e.Locked)), int64(e.PublishTimestamp), boolInt(bool(e.DisableCorrelation)),
 		strings.ToLower(e.ExtendsUUID), protected, e.EventCreatorEmail, extra}
@@ -325,6 +330,14 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 		w.res.Queued = n
 	}
 	return nil
+}
+
+// stamp is an element's timestamp as stored: its own, or the event's when it has none.
+func (w *eventWriter) stamp(t misp.Int) int64 {
+	if t == 0 {
+		return w.ts
+	}
+	return int64(t)
 }
 
 func (w *eventWriter) skip(reason string) {
@@ -479,7 +492,7 @@ func (w *eventWriter) attribute(a *misp.Attribute, objectID int64) (int64, error
 		return 0, err
 	}
 	v1, v2 := SplitValue(a.Type, a.Value)
-	ts := int64(a.Timestamp)
+	ts := w.stamp(a.Timestamp)
 	if cap(w.args) < attrArgs {
 		w.args = make([]any, 0, attrArgs)
 	}
@@ -545,7 +558,7 @@ func (w *eventWriter) object(o *misp.Object) error {
 	if err != nil {
 		return err
 	}
-	ts := int64(o.Timestamp)
+	ts := w.stamp(o.Timestamp)
 	cols := []any{o.Name, o.MetaCategory, o.Description, o.TemplateUUID, int64(o.TemplateVersion), ts, int64(dist), nullID(sgID),
 		o.Comment, boolInt(bool(o.Deleted)), nullText(string(o.FirstSeen)), nullText(string(o.LastSeen)), extra}
 	var id int64
@@ -588,7 +601,7 @@ func (w *eventWriter) reference(r *misp.ObjectReference, objectID int64) error {
 	if err != nil {
 		return err
 	}
-	ts := int64(r.Timestamp)
+	ts := w.stamp(r.Timestamp)
 	cols := []any{objectID, r.ReferencedUUID, int64(r.ReferencedType), r.RelationshipType, r.Comment, ts, boolInt(bool(r.Deleted)), extra}
 	if old, ok := w.refs[r.UUID]; ok {
 		if ts > old.timestamp {
@@ -617,7 +630,7 @@ func (w *eventWriter) report(r *misp.EventReport) error {
 	if err != nil {
 		return err
 	}
-	ts := int64(r.Timestamp)
+	ts := w.stamp(r.Timestamp)
 	cols := []any{r.Name, r.Content, int64(dist), nullID(sgID), ts, boolInt(bool(r.Deleted)), extra}
 	if old, ok := w.reports[r.UUID]; ok {
 		if ts > old.timestamp {

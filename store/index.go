@@ -45,6 +45,9 @@ type IndexRow struct {
 	OrgcID             int64
 	OrgcUUID           string
 	OrgcName           string
+	// UserID is the user who created the event here (MISP's user_id): perm_modify
+	// covers that user's events only. Not read for a minimal index.
+	UserID int64
 }
 
 // IndexQuery selects events for an index. Zero fields do not filter. Tag and org lists
@@ -206,11 +209,11 @@ func (s *Store) eventIndex(ctx context.Context, conds []string, args []any, asce
 	cols := `e.id, e.uuid, e.info, e.date, e.threat_level_id, e.analysis, e.attribute_count,
 		e.timestamp, e.publish_timestamp, e.sighting_timestamp, e.published, e.locked, e.distribution, ifnull(e.sharing_group_id, 0),
 		e.protected, e.disable_correlation, e.extends_uuid, e.proposal_email_lock,
-		o.id, o.uuid, o.name, oc.id, oc.uuid, oc.name`
+		o.id, o.uuid, o.name, oc.id, oc.uuid, oc.name, ifnull(e.user_id, 0)`
 	dest := []any{&r.ID, &r.UUID, &r.Info, &r.Date, &r.ThreatLevelID, &r.Analysis, &r.AttributeCount,
 		&r.Timestamp, &r.PublishTimestamp, &r.SightingTimestamp, &r.Published, &r.Locked, &r.Distribution, &r.SharingGroupID,
 		&r.Protected, &r.DisableCorrelation, &r.ExtendsUUID, &r.ProposalEmailLock,
-		&r.OrgID, &r.OrgUUID, &r.OrgName, &r.OrgcID, &r.OrgcUUID, &r.OrgcName}
+		&r.OrgID, &r.OrgUUID, &r.OrgName, &r.OrgcID, &r.OrgcUUID, &r.OrgcName, &r.UserID}
 	if minimal {
 		cols = `e.id, e.uuid, e.timestamp, e.sighting_timestamp, e.published, e.distribution, ifnull(e.sharing_group_id, 0),
 			e.protected, o.id, o.uuid, oc.id, oc.uuid`

@@ -2,6 +2,7 @@ package mispapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -239,28 +240,85 @@ func (c *call) eventsAdd() error {
 	return c.storeEvent(ev, nil, "Could not add Event")
 }
 
-// eventsEdit is POST|PUT /events/edit/<id|uuid>[/metadata:1].
+// eventsEdit is POST|PUT /events/edit/<id|uuid>[/metadata:1], in MISP's order
+// (EventsController::edit, Event::_edit): a caller that may not modify the event and is
+// no sync account is refused; then an event in the request not newer than the stored one
+// is refused, before anything else is said about it, as pushers match that answer; then
+// only the creator organisation, a site admin, or a sync account for an event that came
+// by sync may change it. Fields the request leaves out keep their stored values.
 func (c *call) eventsEdit() error {
+	const failName = "Could not edit Event"
 	row, err := c.visibleRow(c.path.Arg(0))
 	if err != nil {
 		return err
 	}
-	ev, err := c.eventBody("Could not edit Event")
+	role := &c.who.User.Role
+	if c.mayModify(row) != nil && !role.PermSync {
+		return forbidden("You are not authorised to do that.")
+	}
+	ev, err := c.editBody(row, failName)
 	if err != nil {
 		return err
 	}
 	if ev.UUID != row.UUID {
-		return saveFail(c, "Could not edit Event", itoa(row.ID), "Event could not be saved: the event in the request has another UUID than the event edited.")
+		return saveFail(c, failName, itoa(row.ID), "Event could not be saved: the event in the request has another UUID than the event edited.")
 	}
-	role := &c.who.User.Role
-	creator := row.OrgcID == c.who.User.OrgID
-	if !role.PermSiteAdmin && !creator && !(role.PermSync && row.Locked) {
-		return saveFail(c, "Could not edit Event", itoa(row.ID), "Event could not be saved: you are not authorised to do so, the event was created by another organisation.")
+	if ev.Timestamp != 0 && int64(ev.Timestamp) <= row.Timestamp {
+		return saveFail(c, failName, itoa(row.ID), msgNotNewer)
 	}
-	if !role.PermSiteAdmin && !creator && !role.PermSync && !role.PermModify {
-		return forbidden(msgNoPerm)
+	if ev.Timestamp == 0 {
+		ev.Timestamp = misp.Int(max(time.Now().Unix(), row.Timestamp+1)) // MISP stamps an edit without one
 	}
-	return c.storeEvent(ev, row, "Could not edit Event")
+	if row.OrgcID != c.who.User.OrgID && !role.PermSiteAdmin && !(role.PermSync && row.Locked) {
+		return saveFail(c, failName, itoa(row.ID), "Event could not be saved: The user used to edit the event is not authorised to do so. This can be caused by the user not being of the same organisation as the original creator of the event whilst also not being a site administrator.")
+	}
+	return c.storeEvent(ev, row, failName)
+}
+
+// editBody decodes an edit's event with what it leaves out taken from the stored event,
+// as MISP's _edit recovers them: the UUID (an edit may name the event by its path alone),
+// info, date, threat level, analysis and distribution with its sharing group.
+func (c *call) editBody(row *store.IndexRow, failName string) (*misp.Event, error) {
+	b, err := c.body()
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]jsontext.Value
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, httpError(http.StatusBadRequest, msgInvalidJSON)
+	}
+	fields := doc
+	if inner, ok := doc["Event"]; ok {
+		if err := json.Unmarshal(inner, &fields); err != nil {
+			return nil, saveFail(c, failName, itoa(row.ID), map[string]any{"Event": []string{"Event must be a JSON object."}})
+		}
+	}
+	stored := map[string]any{"uuid": row.UUID, "info": row.Info, "date": row.Date, "threat_level_id": itoa(row.ThreatLevelID),
+		"analysis": itoa(row.Analysis), "distribution": itoa(int64(row.Distribution)), "sharing_group_id": itoa(row.SharingGroupID)}
+	for k, v := range stored {
+		if _, ok := fields[k]; !ok {
+			if fields[k], err = json.Marshal(v); err != nil {
+				return nil, fmt.Errorf("edit event %s: %w", row.UUID, err)
+			}
+		}
+	}
+	if b, err = json.Marshal(map[string]any{"Event": fields}); err != nil {
+		return nil, fmt.Errorf("edit event %s: %w", row.UUID, err)
+	}
+	ev, err := misp.ParseEvent(b)
+	if err != nil {
+		return nil, saveFail(c, failName, itoa(row.ID), map[string]any{"Event": []string{err.Error()}})
+	}
+	return ev, nil
+}
+
+// syncPush says whether an event sent to events/add or events/edit is another
+// instance's push, to be received as policy says, rather than a user's add or edit: the
+// caller is a sync account and the event is marked locked, as every MISP (and mispdesk)
+// pusher marks what it pushes and as MISP stores it. A site admin's or a user's event is
+// theirs to make, with this instance's sharing groups.
+func (c *call) syncPush(ev *misp.Event) bool {
+	return c.who.User.Role.PermSync && bool(ev.Locked)
 }
 
 // eventBody decodes the pushed event as it arrives (a large event is never held twice, as
@@ -309,7 +367,7 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	toStore := ev
 	opts := store.UpsertOptions{OwnerOrgID: u.OrgID, UserID: u.ID, DefaultDistribution: misp.OrgOnly}
 	var link int64 // the sync link the event arrived by
-	if role.PermSync {
+	if c.syncPush(ev) {
 		inst, err := c.instance()
 		if err != nil {
 			return err
@@ -337,6 +395,9 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 		}
 		if pbl.Events.Has(ev.UUID) {
 			return forbidden("Event blocked by event blocklist.")
+		}
+		if err := c.mayUseSharingGroup(ev); err != nil {
+			return err
 		}
 		if local == nil && pbl.Orgs.Has(u.Org.UUID) {
 			return forbidden("Event blocked by organisation blocklist.")
@@ -382,6 +443,34 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 		return err
 	}
 	c.replyRaw(http.StatusOK, b)
+	return nil
+}
+
+// mayUseSharingGroup refuses a user's event with distribution 4 whose sharing group the
+// user may not see here, as MISP's add and edit do.
+func (c *call) mayUseSharingGroup(ev *misp.Event) error {
+	if ev.Distribution != misp.SharingGroupDist {
+		return nil
+	}
+	ref := itoa(int64(ev.SharingGroupID))
+	if ev.SharingGroup != nil && ev.SharingGroup.UUID != "" {
+		ref = ev.SharingGroup.UUID
+	}
+	refused := httpError(http.StatusMethodNotAllowed, "Invalid Sharing Group or not authorised.")
+	sg, err := c.a.st.SharingGroup(c.ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return refused
+	}
+	if err != nil {
+		return err
+	}
+	inst, err := c.instance()
+	if err != nil {
+		return err
+	}
+	if !inst.CanSeeSharingGroup(c.viewer, sg) {
+		return refused
+	}
 	return nil
 }
 

@@ -42,15 +42,13 @@ func (c *call) describeTypes() error {
 	return nil
 }
 
-// mayModify says whether the caller may change the event: a site admin any, a user with
-// perm_modify_org (or perm_modify) the events its organisation created, as MISP's ACL does.
+// mayModify says whether the caller may change the event, as MISP's ACL
+// (canModifyEvent) does: a site admin any, perm_modify_org the events its organisation
+// created, perm_modify the events its user created.
 func (c *call) mayModify(row *store.IndexRow) error {
 	u := &c.who.User
 	r := &u.Role
-	if r.PermSiteAdmin {
-		return nil
-	}
-	if row.OrgcID == u.OrgID && (r.PermModifyOrg || r.PermModify) {
+	if r.PermSiteAdmin || (r.PermModifyOrg && row.OrgcID == u.OrgID) || (r.PermModify && row.UserID == u.ID) {
 		return nil
 	}
 	return forbidden("You do not have permission to do that.")

@@ -172,9 +172,9 @@ func TestRESTScenario(t *testing.T) {
 		wantStatus(t, r, 200)
 		return r.obj(t)
 	}
-	ev := ppost("/events/add", pyEvent("Scenario event", 4))
-	_ = ev
-	ev = ppost("/events/add", map[string]any{"info": "Scenario event 2", "distribution": "4", "sharing_group_id": sgID})
+	// distribution 4 without a sharing group this user may see: MISP's 405
+	wantEnvelope(t, e.do("POST", "/events/add", pk, pyEvent("Scenario event", 4)), http.StatusMethodNotAllowed, "Invalid Sharing Group or not authorised.")
+	ev := ppost("/events/add", map[string]any{"info": "Scenario event 2", "distribution": "4", "sharing_group_id": sgID})
 	evID := get[string](t, ev, "Event", "id")
 	evUUID := get[string](t, ev, "Event", "uuid")
 	if get[string](t, ev, "Event", "distribution") != "4" {

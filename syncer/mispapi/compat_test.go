@@ -84,3 +84,17 @@ func TestServersInternalOnlyWithinHostOrg(t *testing.T) {
 		t.Fatalf("a link within the host organisation: %s", r.body)
 	}
 }
+
+// tags/add of a name that exists answers 200 with the existing tag, as MISP does (scripts
+// add their tags idempotently); nothing is duplicated.
+func TestTagsAddExisting(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/tags/add", e.admin, map[string]any{"Tag": map[string]any{"name": "script:tag", "colour": "#123456"}})
+	wantStatus(t, r, http.StatusOK)
+	id := get[string](t, r.obj(t), "Tag", "id")
+	r = e.do("POST", "/tags/add", e.admin, map[string]any{"name": "script:tag", "colour": "#ffffff"})
+	wantStatus(t, r, http.StatusOK)
+	if got := r.obj(t); get[string](t, got, "Tag", "id") != id || get[string](t, got, "Tag", "colour") != "#123456" {
+		t.Fatalf("second add: %s", r.body)
+	}
+}

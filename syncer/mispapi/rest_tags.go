@@ -100,7 +100,12 @@ func (c *call) tagsAdd() error {
 	out, err := c.a.st.AddTag(c.ctx, t)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return saveFail(c, "Could not add Tag", nil, map[string][]string{"name": {"A similar name already exists for a Tag."}})
+			// MISP answers an add of a tag it has with that tag: scripts add tags idempotently
+			existing, err := c.a.st.Tag(c.ctx, t.Name)
+			if err != nil {
+				return fmt.Errorf("tags/add: the tag %q exists but could not be read: %w", t.Name, err)
+			}
+			return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(existing)})
 		}
 		if errors.Is(err, store.ErrInvalidEvent) {
 			return saveFail(c, "Could not add Tag", nil, map[string][]string{"name": {"This field cannot be left empty."}})

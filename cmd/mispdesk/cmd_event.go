@@ -186,8 +186,7 @@ func runEventShow(ctx context.Context, env *Env, args []string) (err error) {
 		if err != nil {
 			return fmt.Errorf("event %s: %w", e.UUID, err)
 		}
-		_, err = fmt.Fprintf(env.Stdout, "%s\n", raw)
-		return err
+		return writeJSON(env, raw)
 	}
 	var b strings.Builder
 	writeEvent(&b, e)

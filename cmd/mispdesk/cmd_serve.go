@@ -17,7 +17,7 @@ import (
 	"mispdesk/syncer/mispapi"
 )
 
-const serveSynopsis = "serve [--listen HOST:PORT] [--base-url URL] [--tls-cert F --tls-key F] [--pull-interval DUR] [--blocklist-deleted=false]"
+const serveSynopsis = "serve [--listen HOST:PORT] [--base-url URL] [--tls-cert F --tls-key F] [--pull-interval DUR] [--blocklist-deleted=false] [--max-body MIB] [--read-timeout DUR]"
 
 // shutdownTimeout bounds how long serve waits for requests in flight when it stops.
 const shutdownTimeout = 10 * time.Second
@@ -30,8 +30,16 @@ func runServe(ctx context.Context, env *Env, args []string) (err error) {
 	keyFile := fs.String("tls-key", "", "the PEM private key of --tls-cert, in `FILE`")
 	pullInterval := fs.Duration("pull-interval", 0, "pull every server with pull enabled this often, e.g. 1h (0: no scheduled pulls)")
 	blocklistDeleted := fs.Bool("blocklist-deleted", true, "put each event deleted over the API on the event blocklist so that no peer brings it back, as MISP.enableEventBlocklisting (false: only when the request asks with blocklist:1)")
+	maxBody := fs.Int64("max-body", mispapi.DefaultMaxBodyBytes>>20, "refuse (413) a request body larger than `MIB` mebibytes, counted after decompression; a 200,000-attribute event is about 66")
+	readTimeout := fs.Duration("read-timeout", mispapi.DefaultBodyTimeout, "a request's headers must arrive within `DUR`, and its body must start within DUR and then keep coming at 16 KiB/s or more (408 otherwise)")
 	if err := fs.ParseNoArgs(args); err != nil {
 		return err
+	}
+	if *maxBody < 1 || *maxBody > 4096 {
+		return usagef("--max-body %d: want 1 to 4096 (MiB)", *maxBody)
+	}
+	if *readTimeout <= 0 {
+		return usagef("--read-timeout %v: want more than 0, e.g. 30s", *readTimeout)
 	}
 	if (*certFile == "") != (*keyFile == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -84,8 +92,9 @@ func runServe(ctx context.Context, env *Env, args []string) (err error) {
 	logger := slog.New(slog.NewTextHandler(env.Stderr, nil))
 	eng := syncer.New(s, syncer.Options{Logger: logger})
 	srv := &http.Server{
-		Handler:           mispapi.New(mispapi.Config{Store: s, Logger: logger, Syncer: syncer.APIRunner{Engine: eng}, BlocklistOnDelete: *blocklistDeleted}),
-		ReadHeaderTimeout: 30 * time.Second,
+		Handler: mispapi.New(mispapi.Config{Store: s, Logger: logger, Syncer: syncer.APIRunner{Engine: eng}, BlocklistOnDelete: *blocklistDeleted,
+			MaxBodyBytes: *maxBody << 20, BodyTimeout: *readTimeout}),
+		ReadHeaderTimeout: *readTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -135,3 +135,15 @@ func TestServePortInUse(t *testing.T) {
 	}
 	wantOneLine(t, stderr, fmt.Sprintf("mispdesk serve: listen on %s: ", ln.Addr()))
 }
+
+// The body bounds are checked before anything is opened: exit 2 naming the flag.
+func TestServeBodyBoundFlags(t *testing.T) {
+	a := initInstance(t, "OrgA")
+	for _, tc := range [][]string{{"--max-body", "0"}, {"--max-body", "5000"}, {"--read-timeout", "0s"}} {
+		code, stdout, stderr := runT(t, append([]string{"serve", "--db", a.db, "--listen", "127.0.0.1:0"}, tc...)...)
+		if code != 2 || stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q", tc, code, stdout)
+		}
+		wantOneLine(t, stderr, "mispdesk serve: "+tc[0]+" ")
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -27,13 +26,6 @@ func storeErr(err error) error {
 		}
 	}
 	return err
-}
-
-// printJSON writes v as one line of JSON on stdout.
-func printJSON(env *Env, v any) error {
-	enc := json.NewEncoder(env.Stdout)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // safe makes text from the database (names, e-mails: possibly written by a peer)

@@ -149,7 +149,8 @@ func overlay(dst any, f fields, keep ...string) error {
 
 // newAttribute builds and checks an attribute from a request: type known, category
 // known and allowing the type (defaulted from describeTypes' sane_defaults, as to_ids
-// is), a value. It returns MISP's validation errors by field.
+// is), a value MISP takes, stored in MISP's form (misp.NormalizeValue). It returns
+// MISP's validation errors by field.
 func newAttribute(f fields, now misp.Int) (*misp.Attribute, map[string][]string) {
 	a := &misp.Attribute{Distribution: misp.InheritEvent}
 	if err := overlay(a, f); err != nil {
@@ -194,11 +195,10 @@ func checkAttribute(a *misp.Attribute, f fields) map[string][]string {
 	} else if !types.Allows(a.Category, a.Type) {
 		errs["type"] = []string{"Options depend on the selected category."}
 	}
-	if strings.TrimSpace(a.Value) == "" {
-		errs["value"] = []string{"Value not set."}
-	}
-	if misp.IsComposite(a.Type) && !strings.Contains(a.Value, "|") && a.Value != "" {
-		errs["value"] = []string{"Composite type found but the value not in the composite (value1|value2) format."}
+	if v, err := misp.NormalizeValue(a.Type, a.Value); err != nil {
+		errs["value"] = []string{err.Error()}
+	} else {
+		a.Value = v
 	}
 	if a.Distribution < misp.OrgOnly || a.Distribution > misp.InheritEvent {
 		errs["distribution"] = []string{"Options: Your organisation only, This community only, Connected communities, All communities, Sharing group, Inherit event"}
@@ -246,13 +246,13 @@ func (c *call) element(table, ref, notFoundMsg string) (*store.ElementRef, *stor
 	if ref == "" {
 		return nil, nil, notFound(notFoundMsg)
 	}
-	el, err := c.a.st.Element(c.ctx, table, ref)
+	chk, err := c.check()
+	if err != nil {
+		return nil, nil, err
+	}
+	el, row, err := chk.Element(table, ref)
 	if err != nil {
 		return nil, nil, notFoundOr(err, notFoundMsg)
-	}
-	row, err := c.visibleRow(itoa(el.EventID))
-	if err != nil {
-		return nil, nil, notFound(notFoundMsg)
 	}
 	return el, row, nil
 }
@@ -331,12 +331,11 @@ func (c *call) visibleEvent(row *store.IndexRow) (*misp.Event, error) {
 	if err != nil {
 		return nil, notFoundOr(err, "Invalid event")
 	}
-	inst, err := c.instance()
+	out, err := c.view(ev)
 	if err != nil {
 		return nil, err
 	}
-	out, d := inst.Visible(c.viewer, ev)
-	if out == nil || !d.Allowed {
+	if out == nil {
 		return nil, notFound("Invalid event")
 	}
 	return out, nil

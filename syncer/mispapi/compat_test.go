@@ -1,9 +1,12 @@
 package mispapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+
+	"mispdesk/store"
 )
 
 // MISP's tooling reaches a controller by either spelling (PyMISP and the sync test bed
@@ -97,4 +100,29 @@ func TestTagsAddExisting(t *testing.T) {
 	if got := r.obj(t); get[string](t, got, "Tag", "id") != id || get[string](t, got, "Tag", "colour") != "#123456" {
 		t.Fatalf("second add: %s", r.body)
 	}
+}
+
+// eventBlocklists/*: MISP's ACL lets any host-organisation user who may add events manage
+// the event blocklist (host_org_user and perm_add), and a site admin; nobody else.
+func TestEventBlocklistsHostOrgUsers(t *testing.T) {
+	e := newEnv(t)
+	_, orgAdmin, err := e.st.AddUser(context.Background(), store.NewUser{Email: "oa@host.test", OrgRef: "HOSTORG", RoleRef: "org_admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u = "6f0c2c1e-1111-4000-8000-00000000b10c"
+	for _, key := range []string{orgAdmin, e.sameOrgUser} {
+		r := e.do("POST", "/eventBlocklists/add", key, map[string]any{"uuids": []string{u}, "comment": "noise"})
+		wantStatus(t, r, http.StatusOK)
+		wantStatus(t, e.do("GET", "/eventBlocklists/index", key, nil), http.StatusOK)
+		wantStatus(t, e.do("GET", "/event_blocklists/index", key, nil), http.StatusOK)
+	}
+	if bl, err := e.st.Blocklists(context.Background()); err != nil || len(bl.Events) != 1 {
+		t.Fatalf("blocklist after the adds: %v %v", bl, err)
+	}
+	// another organisation's user, a sync account and a read-only key: refused
+	for _, key := range []string{e.other, e.syncKey, e.readOnly} {
+		wantStatus(t, e.do("POST", "/eventBlocklists/add", key, map[string]any{"uuids": []string{u}}), http.StatusForbidden)
+	}
+	wantStatus(t, e.do("GET", "/eventBlocklists/index", e.other, nil), http.StatusForbidden)
 }

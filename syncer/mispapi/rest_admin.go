@@ -21,9 +21,9 @@ func (a *API) registerAdmin() {
 	a.handleWrite("sharing_groups/removeServer", methodsDelete, permSiteAdmin, (*call).sharingGroupsRemoveServer)
 
 	for _, prefix := range []string{"", "admin/"} {
-		a.handle(prefix+"eventBlocklists/index", methodsGet, permSiteAdmin, (*call).eventBlocklistsIndex)
-		a.handleWrite(prefix+"eventBlocklists/add", methodsPost, permSiteAdmin, (*call).eventBlocklistsAdd)
-		a.handleWrite(prefix+"eventBlocklists/delete", methodsDelete, permSiteAdmin, (*call).eventBlocklistsDelete)
+		a.handle(prefix+"eventBlocklists/index", methodsGet, permAdd, hostOrgOnly((*call).eventBlocklistsIndex))
+		a.handleWrite(prefix+"eventBlocklists/add", methodsPost, permAdd, hostOrgOnly((*call).eventBlocklistsAdd))
+		a.handleWrite(prefix+"eventBlocklists/delete", methodsDelete, permAdd, hostOrgOnly((*call).eventBlocklistsDelete))
 		a.handle(prefix+"orgBlocklists/index", methodsGet, permSiteAdmin, (*call).orgBlocklistsIndex)
 		a.handleWrite(prefix+"orgBlocklists/add", methodsPost, permSiteAdmin, (*call).orgBlocklistsAdd)
 		a.handleWrite(prefix+"orgBlocklists/delete", methodsDelete, permSiteAdmin, (*call).orgBlocklistsDelete)
@@ -38,6 +38,25 @@ func (a *API) registerAdmin() {
 		a.handle(prefix+"auth_keys/index", methodsGet, permAuth, (*call).authKeysIndex)
 		a.handleWrite(prefix+"auth_keys/delete", methodsDelete, permAuth, (*call).authKeysDelete)
 		a.handle(prefix+"roles/index", methodsGet, permAuth, (*call).rolesIndex)
+	}
+}
+
+// hostOrgOnly lets fn answer a site admin or a user of the host organisation only, as
+// MISP's ACL host_org_user (the event blocklist: any host-organisation user who may add
+// events manages it).
+func hostOrgOnly(fn handler) handler {
+	return func(c *call) error {
+		if c.who.User.Role.PermSiteAdmin {
+			return fn(c)
+		}
+		in, err := c.instance()
+		if err != nil {
+			return err
+		}
+		if in.HostOrg.ID == 0 || int64(in.HostOrg.ID) != c.who.User.OrgID {
+			return forbidden(msgNoPerm)
+		}
+		return fn(c)
 	}
 }
 

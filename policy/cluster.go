@@ -8,7 +8,7 @@ import (
 
 // PullCluster decides whether a custom galaxy cluster fetched from srv may be stored here
 // and at which distribution (GalaxyCluster::pullGalaxyClusters: locked and downgraded
-// exactly like events, §3.7): community becomes organisation only and connected
+// exactly like events, app/Model/GalaxyCluster.php): community becomes organisation only and connected
 // communities community, unless the link is internal. Clusters shared with a sharing
 // group do not travel: cluster sync here carries no sharing group.
 func (inst *Instance) PullCluster(srv *Server, dist misp.Distribution) (Decision, misp.Distribution) {
@@ -34,7 +34,7 @@ func (inst *Instance) PullCluster(srv *Server, dist misp.Distribution) (Decision
 }
 
 // PushCluster decides whether a custom published cluster may go to srv and at which
-// distribution: the event push table (§4.1) applied to the cluster's distribution.
+// distribution: the book's event push table applied to the cluster's distribution.
 func (inst *Instance) PushCluster(srv *Server, dist misp.Distribution) (Decision, misp.Distribution) {
 	d := newDecision("push")
 	if !srv.PushGalaxyClusters {

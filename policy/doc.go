@@ -8,7 +8,8 @@
 // Receive, Visible) return a deep copy and never change their input; PushOwned and
 // PullOwned, for callers that hand a large event over, transform it in place instead.
 //
-// The specification is the MISP book's sharing page (docs/sharing-and-sync.md); the
-// details MISP's code adds are in docs/misp-protocol.md §3, §4, §6 and §9. Where this
-// package differs from MISP it is narrower, never wider, and the comment says why.
+// The specification is the MISP book's sharing page (repository MISP/misp-book,
+// sharing/README.md); the details MISP's code adds are in app/Model/Server.php, Event.php
+// and SharingGroup.php. Where this package differs from MISP it is narrower, never wider,
+// and the comment says why; docs/decisions.md lists every such place.
 package policy

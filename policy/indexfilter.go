@@ -3,7 +3,7 @@ package policy
 import "strings"
 
 // PullIndexFilter is the body of the events/index request a pull sends
-// (Server::getEventIndexFromServer with Server::filterRuleToParameter, §3.2, §3.5.1):
+// (Server::getEventIndexFromServer with Server::filterRuleToParameter, app/Model/Server.php):
 // for every rule key but url_params, its OR values as they are and its NOT values
 // prefixed with "!", under the key less its last letter (tags → tag, orgs → org,
 // type_attributes → type_attribute); url_params merged in recursively, as PHP's

@@ -17,7 +17,7 @@ type Instance struct {
 	BaseURLs []string
 }
 
-// Server is a sync link as MISP's servers table has it (docs/misp-protocol.md §6).
+// Server is a sync link as MISP's servers table has it (MISP's app/Model/Server.php).
 type Server struct {
 	ID       int64  `json:"id"`
 	Name     string `json:"name"`

@@ -28,7 +28,7 @@ type PullResult struct {
 }
 
 // PullCandidate decides whether a row of the remote index is worth fetching (Server::pull
-// with the full technique, §3.3): not blocklisted, published, and newer than a local copy
+// with the full technique, app/Model/Server.php): not blocklisted, published, and newer than a local copy
 // that sync may replace. The remote applied the pull rules already (PullIndexFilter).
 func (inst *Instance) PullCandidate(srv *Server, row IndexRow, local *LocalCopy, bl Blocklists) Decision {
 	d := newDecision("pull")
@@ -43,7 +43,7 @@ func (inst *Instance) PullCandidate(srv *Server, row IndexRow, local *LocalCopy,
 }
 
 // Pull decides whether a fetched remote event may be stored here and returns it as it
-// must be stored (Server::__updatePulledEventBeforeInsert, §3.5, and the book's pull
+// must be stored (Server::__updatePulledEventBeforeInsert in app/Model/Server.php, and the book's pull
 // tables): locked, downgraded 1→0 and 2→1 at every level unless the link is internal,
 // local tags removed, filtered by type, owned by the link's local organisation, its sharing
 // groups made to mean here what they meant there. remote is not changed.

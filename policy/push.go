@@ -25,8 +25,8 @@ type PushResult struct {
 	Event *misp.Event `json:"-"`
 }
 
-// Push decides whether ev may go to srv and in what form (docs/misp-protocol.md §4.1,
-// §4.3, §9.4, §9.5; the book's push tables). The event returned is a copy: distributions
+// Push decides whether ev may go to srv and in what form (MISP's Server::push and
+// Event::__prepareForPushToServer, app/Model/Server.php and Event.php; the book's push tables). The event returned is a copy: distributions
 // downgraded, children that may not leave removed, local and non-exportable tags removed,
 // locked set, unpublished when the server asks for it. ev is not changed.
 func (inst *Instance) Push(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) PushResult {

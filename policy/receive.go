@@ -8,7 +8,7 @@ import (
 
 // Receive decides whether an event pushed to this instance by a sync account may be
 // stored and returns it as it must be stored (EventsController::add/edit → Event::_add /
-// _edit, §4.4): owned by the sync account's organisation, its sharing groups made to mean
+// _edit, app/Controller/EventsController.php and app/Model/Event.php): owned by the sync account's organisation, its sharing groups made to mean
 // here what they meant on the sender. The pusher has downgraded distributions already, as
 // MISP's receiver assumes. from is this instance's link to the sender if it has one, else
 // nil. ev is not changed.

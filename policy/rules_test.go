@@ -18,7 +18,7 @@ func TestParseRulesMISPExamples(t *testing.T) {
 		// The book's example (its figure, written as MISP stores it).
 		{PushRules, `{"tags":{"OR":[],"NOT":["tlp:red"]},"orgs":{"OR":[],"NOT":["Setec Astronomy"]},"url_params":""}`,
 			Rules{Tags: Filter{OR: []string{}, NOT: []string{"tlp:red"}}, Orgs: Filter{OR: []string{}, NOT: []string{"Setec Astronomy"}}}},
-		// docs/misp-protocol.md §6: defaults and populated examples.
+		// MISP's push_rules and pull_rules (app/Model/Server.php): defaults and populated examples.
 		{PushRules, `{"tags":{"OR":[],"NOT":[]},"orgs":{"OR":[],"NOT":[]}}`,
 			Rules{Tags: Filter{OR: []string{}, NOT: []string{}}, Orgs: Filter{OR: []string{}, NOT: []string{}}}},
 		{PushRules, `{"tags":{"OR":["12"],"NOT":[7]},"orgs":{"OR":[],"NOT":["4"]},"type_attributes":{"NOT":["comment"]},"type_objects":{"NOT":["688c46fb-5edb-40a3-8273-1af7923e2215"]}}`,
@@ -73,7 +73,7 @@ func TestParseRulesRefusesNamingTheKey(t *testing.T) {
 	}
 }
 
-// §3.5.1: OR as-is, NOT with "!", key less its last letter, url_params merged.
+// Server::filterRuleToParameter (app/Model/Server.php): OR as-is, NOT with "!", key less its last letter, url_params merged.
 func TestPullIndexFilter(t *testing.T) {
 	r, err := ParseRules(PullRules, `{"tags":{"OR":["tlp:green"],"NOT":["tlp:red"]},"orgs":{"OR":[],"NOT":["5f6e0000-0000-4000-8000-000000000000"]},"type_attributes":{"NOT":["ip-src"]},"url_params":"{\"timestamp\":\"30d\",\"tag\":\"osint\",\"published\":0}"}`)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"mispdesk/syncer/remote"
 )
 
-// pullClusters is MISP's GalaxyCluster::pullGalaxyClusters (§3.7), run before the events
+// pullClusters is MISP's GalaxyCluster::pullGalaxyClusters (app/Model/GalaxyCluster.php), run before the events
 // of a pull when the server's pull_galaxy_clusters is set and the remote speaks cluster
 // sync (its getVersion has perm_galaxy_editor): the remote's custom published clusters
 // newer than the local copy are fetched whole, decided by policy (distribution
@@ -95,7 +95,7 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pulled, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, len(rows)), t0, 200)
 }
 
-// pushClusters is the cluster step of MISP's push (§4.2 step 2): the custom published
+// pushClusters is the cluster step of MISP's push (Server::push, its second step): the custom published
 // clusters that may go (policy) and that the remote lacks or holds older are sent with
 // galaxies/pushCluster. A full push sends all of them, a single-event push only those the
 // event names.

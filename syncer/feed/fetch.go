@@ -469,7 +469,7 @@ func (r *run) get(ctx context.Context, c candidate) got {
 }
 
 // ApplyFeedDistribution gives a feed's event the feed's distribution as MISP does
-// (Feed::__prepareEvent, docs/misp-protocol.md §7.1): a feed with distribution 5 keeps the
+// (Feed::__prepareEvent in MISP's app/Model/Feed.php): a feed with distribution 5 keeps the
 // event's own distribution (and sharing groups) when it has one and makes it 0 when it has
 // none; any other feed distribution becomes the event's (with the feed's sharing group for
 // 4) and every attribute, object, object attribute and report inherits it (5). It reports

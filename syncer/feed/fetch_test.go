@@ -371,7 +371,7 @@ func TestFetchDeadURLAndBadManifest(t *testing.T) {
 	}
 }
 
-// §7.1: a feed with distribution 5 keeps an event's own distribution and makes a missing
+// Feed::__prepareEvent: a feed with distribution 5 keeps an event's own distribution and makes a missing
 // one 0; any other distribution becomes the event's and every child inherits it.
 func TestFetchDistribution(t *testing.T) {
 	ctx := context.Background()

@@ -126,3 +126,13 @@ func TestEventBlocklistsHostOrgUsers(t *testing.T) {
 	}
 	wantStatus(t, e.do("GET", "/eventBlocklists/index", e.other, nil), http.StatusForbidden)
 }
+
+// servers/getVersion reports the role's perm_analyst_data, as MISP does.
+func TestGetVersionPermAnalystData(t *testing.T) {
+	e := newEnv(t)
+	for key, want := range map[string]bool{e.admin: true, e.readOnly: false} {
+		if m := e.do("GET", "/servers/getVersion", key, nil).obj(t); m["perm_analyst_data"] != want {
+			t.Errorf("perm_analyst_data %v, want %v", m["perm_analyst_data"], want)
+		}
+	}
+}

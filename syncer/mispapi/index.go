@@ -78,7 +78,7 @@ func (c *call) indexParams() (map[string]any, error) {
 	return out, nil
 }
 
-// parseIndexFilter reads MISP's index filters (docs/misp-protocol.md §3.2). Values may be
+// parseIndexFilter reads MISP's index filters (EventsController::index in MISP's app/Controller/EventsController.php). Values may be
 // strings, numbers, lists, "|"-joined strings or {"OR":…,"NOT":…,"AND":…}; "!" negates.
 // Filters that search attributes (value, attribute, all, email, hasproposal) are not
 // served and are ignored, as MISP ignores keys it does not know.

@@ -55,12 +55,11 @@ func (c *call) getVersion() error {
 		"perm_sync":                  role.PermSync,
 		"perm_sighting":              role.PermSighting,
 		"perm_galaxy_editor":         role.PermGalaxyEditor,
-		// Analyst data (notes, opinions) is not served yet: false keeps peers from asking.
-		"perm_analyst_data": false,
-		"uuid":              uuid,
-		"request_encoding":  []string{"gzip"},
-		"filter_sightings":  true,
-		"mispdesk_version":  assets.Version,
+		"perm_analyst_data":          role.PermAnalystData, // the role's, as MISP answers
+		"uuid":                       uuid,
+		"request_encoding":           []string{"gzip"},
+		"filter_sightings":           true,
+		"mispdesk_version":           assets.Version,
 	})
 }
 

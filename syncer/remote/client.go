@@ -1,6 +1,6 @@
 // Package remote is the MISP REST client mispdesk uses to pull from and push to a MISP
 // server (real MISP or another mispdesk). Every call is the request MISP itself sends on
-// server sync (../shared/docs/misp-protocol.md §1–§4): the same paths with CakePHP named
+// server sync (app/Lib/Tools/ServerSyncTool.php and app/Model/Server.php in MISP): the same paths with CakePHP named
 // parameters, the same headers, the same body shapes, request compression only when the
 // peer offers it.
 //

@@ -20,7 +20,7 @@ type LocalVersion struct {
 	AppVersion  string `json:"app_version"`  // assets.Version
 }
 
-// Connection-test status codes (MISP's syncTestErrorCodes, §2.4).
+// Connection-test status codes (MISP's syncTestErrorCodes, app/Model/Server.php).
 const (
 	StatusOK               = 1
 	StatusUnreachable      = 2

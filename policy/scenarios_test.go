@@ -7,7 +7,7 @@ import (
 )
 
 // The four scenario tables of the book's "Syncing scenarios with communities
-// distribution" (docs/sharing-and-sync.md), each row at event, object and attribute level.
+// distribution" (the MISP book's sharing page), each row at event, object and attribute level.
 
 const (
 	dOrg       = misp.OrgOnly

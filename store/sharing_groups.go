@@ -347,7 +347,7 @@ func (s *Store) RemoveSharingGroupServer(ctx context.Context, sgRef, serverRef s
 }
 
 // captureSharingGroup stores a sharing group that arrived with an event, as MISP's
-// SharingGroup::captureSG does (docs/misp-protocol.md §9.3), and returns its local id:
+// SharingGroup::captureSG does (app/Model/SharingGroup.php), and returns its local id:
 //   - matched by UUID; a new group is created (not local, as captured groups are not);
 //   - an existing group changes only when the incoming `modified` is newer, and never when
 //     it was created here (local); otherwise it is used as it is;

@@ -1,5 +1,5 @@
 // Package mispapi serves the MISP-compatible REST API that MISP peers, PyMISP and other
-// mispdesk instances call: the endpoints of server sync (docs/misp-protocol.md §10) and of
+// mispdesk instances call: the endpoints of server sync (MISP's ServersController and EventsController) and of
 // its set-up, with MISP's paths, verbs, JSON shapes, status codes and error envelopes.
 //
 // Every request is authenticated by a MISP auth key; what it may see and store is decided

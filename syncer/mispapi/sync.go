@@ -37,7 +37,7 @@ func (a *API) register() {
 	a.registerREST()
 }
 
-// getVersion is GET /servers/getVersion (§2.1): the caller's permissions and what this
+// getVersion is GET /servers/getVersion (ServersController::getVersion): the caller's permissions and what this
 // instance speaks.
 func (c *call) getVersion() error {
 	role := &c.who.User.Role
@@ -67,7 +67,7 @@ func (c *call) getPyMISPVersion() error {
 	return c.reply(http.StatusOK, map[string]any{"version": assets.MISPVersion})
 }
 
-// postTest is POST /servers/postTest (§2.3): the body and three headers echoed.
+// postTest is POST /servers/postTest (ServersController::postTest): the body and three headers echoed.
 func (c *call) postTest() error {
 	b, err := c.body()
 	if err != nil {
@@ -167,7 +167,7 @@ func orgJSON(o *store.Org) map[string]any {
 	}
 }
 
-// sightingsRestSearch is POST /sightings/restSearch[/event] (§3.7): sightings of the
+// sightingsRestSearch is POST /sightings/restSearch[/event] (SightingsController::restSearch): sightings of the
 // events given by uuid, as the caller may see them.
 func (c *call) sightingsRestSearch() error {
 	params, err := c.indexParams()
@@ -293,7 +293,7 @@ func (c *call) bulkSaveSightings() error {
 }
 
 // shadowAttributesIndex is GET /shadow_attributes/index/all:1/timestamp:…/limit:…/page:…
-// (§3.8): proposals on events the caller may see.
+// (ShadowAttributesController::index): proposals on events the caller may see.
 func (c *call) shadowAttributesIndex() error {
 	params, err := c.indexParams()
 	if err != nil {

@@ -136,3 +136,66 @@ func TestGetVersionPermAnalystData(t *testing.T) {
 		}
 	}
 }
+
+// events/addTag, events/removeTag, attributes/addTag and attributes/removeTag with the
+// params MISP's controllers take (path or body, id or UUID, tag by name or id), answering
+// 200 with saved true/false as MISP does.
+func TestAddRemoveTagEndpoints(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/events/add", e.sameOrgUser, pyEvent("tagged", 0))
+	wantStatus(t, r, http.StatusOK)
+	ev := get[map[string]any](t, r.obj(t), "Event")
+	id, uuid := get[string](t, ev, "id"), get[string](t, ev, "uuid")
+	attr := get[[]any](t, ev, "Attribute")[0].(map[string]any)
+	wantStatus(t, e.do("POST", "/tags/add", e.admin, map[string]any{"name": "tlp:amber"}), http.StatusOK)
+	tagID := get[string](t, e.do("POST", "/tags/add", e.admin, map[string]any{"name": "tlp:amber"}).obj(t), "Tag", "id")
+	saved := func(r resp, want bool) {
+		t.Helper()
+		wantStatus(t, r, http.StatusOK)
+		if r.obj(t)["saved"] != want {
+			t.Fatalf("saved %v, want %v: %s", r.obj(t)["saved"], want, r.body)
+		}
+	}
+	tags := func(path ...string) string {
+		r := e.do("GET", "/events/view/"+uuid, e.sameOrgUser, nil)
+		wantStatus(t, r, http.StatusOK)
+		var out []string
+		m := get[map[string]any](t, r.obj(t), "Event")
+		if len(path) > 0 {
+			for _, a := range get[[]any](t, m, "Attribute") {
+				if a.(map[string]any)["uuid"] == path[0] {
+					m = a.(map[string]any)
+				}
+			}
+		}
+		l, _ := m["Tag"].([]any)
+		for _, tg := range l {
+			out = append(out, tg.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	saved(e.do("POST", "/events/addTag/"+id+"/"+tagID, e.sameOrgUser, nil), true)
+	if got := tags(); got != "tlp:amber" {
+		t.Fatalf("event tags after addTag: %q", got)
+	}
+	saved(e.do("POST", "/events/removeTag", e.sameOrgUser, map[string]any{"request": map[string]any{"Event": map[string]any{"id": uuid, "tag": "tlp:amber"}}}), true)
+	if got := tags(); got != "" {
+		t.Fatalf("event tags after removeTag: %q", got)
+	}
+	saved(e.do("POST", "/attributes/addTag", e.sameOrgUser, map[string]any{"attribute": attr["uuid"], "tag": "tlp:amber"}), true)
+	if got := tags(attr["uuid"].(string)); got != "tlp:amber" {
+		t.Fatalf("attribute tags after addTag: %q", got)
+	}
+	saved(e.do("POST", "/attributes/removeTag/"+get[string](t, attr, "id")+"/"+tagID, e.sameOrgUser, nil), true)
+	if got := tags(attr["uuid"].(string)); got != "" {
+		t.Fatalf("attribute tags after removeTag: %q", got)
+	}
+	// an unknown event or tag, and a caller who may not change the event: saved false
+	saved(e.do("POST", "/events/addTag/999999/"+tagID, e.sameOrgUser, nil), false)
+	saved(e.do("POST", "/events/addTag/"+id+"/no-such-tag", e.sameOrgUser, nil), false)
+	saved(e.do("POST", "/events/addTag/"+id+"/"+tagID, e.admin, nil), true)
+	r = e.do("POST", "/events/addTag/"+id+"/"+tagID, e.other, nil)
+	if r.status == http.StatusOK && r.obj(t)["saved"] == true {
+		t.Fatalf("another organisation tagged an org-only event: %s", r.body)
+	}
+}

@@ -28,6 +28,10 @@ func (a *API) registerTags() {
 	a.handleWrite("tags/delete", methodsDelete, permSiteAdmin, (*call).tagsDelete)
 	a.handleWrite("tags/attachTagToObject", methodsPost, permTagger, (*call).tagsAttach)
 	a.handleWrite("tags/removeTagFromObject", methodsPost, permTagger, (*call).tagsRemove)
+	a.handleWrite("events/addTag", methodsPost, permTagger, tagAction("Event", true))
+	a.handleWrite("events/removeTag", methodsPost, permTagger, tagAction("Event", false))
+	a.handleWrite("attributes/addTag", methodsPost, permTagger, tagAction("Attribute", true))
+	a.handleWrite("attributes/removeTag", methodsPost, permTagger, tagAction("Attribute", false))
 
 	a.handle("galaxies/index", methodsGetPost, permAuth, (*call).galaxiesIndex)
 	a.handle("galaxies/view", methodsGet, permAuth, (*call).galaxiesView)
@@ -177,7 +181,95 @@ func (c *call) tagLink(attach bool) error {
 	if err != nil {
 		return err
 	}
-	local := f.flag("local") || c.path.Flag("local")
+	tag, err := c.linkTag(tg, tagRef, f.flag("local") || c.path.Flag("local"), f.str("relationship_type"), attach)
+	if err != nil {
+		return err
+	}
+	what, whatID := "Event", itoa(tg.row.ID)
+	if tg.attr != nil {
+		what, whatID = "Attribute", itoa(tg.attr.ID)
+	}
+	verb := "attached to"
+	if !attach {
+		verb = "removed from"
+	}
+	return c.reply(http.StatusOK, map[string]any{"saved": true,
+		"success":       fmt.Sprintf("Tag %s(%s) successfully %s %s(%s).", tag.Name, itoa(tag.ID), verb, what, whatID),
+		"check_publish": true})
+}
+
+// tagAction is events/addTag, events/removeTag, attributes/addTag and
+// attributes/removeTag: the target (an event or an attribute, by id or UUID) and the tag
+// (by id or name) from the path (/<target>/<tag>) or the body ({"event"|"attribute"|"id",
+// "tag"|"tag_id"}, bare or inside "request" and "Event"/"Attribute"), local:1 named or in
+// the body. It answers as MISP's controllers: 200 with saved true and success, or saved
+// false and errors.
+func tagAction(scope string, attach bool) handler {
+	return func(c *call) error {
+		f, err := c.fields("")
+		if err != nil {
+			return err
+		}
+		for _, wrapper := range []string{"request", scope} { // MISP's RequestRearrangeTool
+			if inner, ok := f[wrapper]; ok {
+				g := fields{}
+				if json.Unmarshal(inner, &g) == nil {
+					f = g
+				}
+			}
+		}
+		key := strings.ToLower(scope)
+		ref := c.path.Arg(0)
+		for _, k := range []string{key, key + "_id", "id", "uuid"} {
+			if ref == "" {
+				ref = f.str(k)
+			}
+		}
+		tagRef := c.path.Arg(1)
+		for _, k := range []string{"tag", "tag_id"} {
+			if tagRef == "" {
+				tagRef = f.str(k)
+			}
+		}
+		local := f.flag("local") || c.path.Flag("local")
+		var tg *tagTarget
+		if scope == "Event" {
+			var row *store.IndexRow
+			if row, err = c.visibleRow(ref); err == nil {
+				tg = &tagTarget{row: row}
+			}
+		} else {
+			var el *store.ElementRef
+			var row *store.IndexRow
+			if el, row, err = c.element(store.ElemAttribute, ref, "Invalid attribute."); err == nil {
+				tg = &tagTarget{row: row, attr: el}
+			}
+		}
+		if err == nil {
+			if strings.TrimSpace(tagRef) == "" {
+				err = notFound("Invalid Tag.")
+			} else {
+				_, err = c.linkTag(tg, tagRef, local, f.str("relationship_type"), attach)
+			}
+		}
+		var ae *apiError
+		if errors.As(err, &ae) {
+			c.a.log.Info("tag not changed", "path", logPath(c.r), "reason", ae.msg)
+			return c.reply(http.StatusOK, map[string]any{"saved": false, "errors": ae.msg})
+		}
+		if err != nil {
+			return err
+		}
+		if attach {
+			return c.reply(http.StatusOK, map[string]any{"saved": true, "success": "Tag added.", "check_publish": true})
+		}
+		return c.reply(http.StatusOK, map[string]any{"saved": true, "success": "Tag removed.", "check_publish": !local})
+	}
+}
+
+// linkTag attaches the tag tagRef (id or name) to tg, or removes it, locally or not, and
+// returns the tag as stored.
+func (c *call) linkTag(tg *tagTarget, tagRef string, local bool, relationship string, attach bool) (*store.TagRow, error) {
 	tag, err := c.a.st.Tag(c.ctx, tagRef)
 	switch {
 	case err == nil:
@@ -185,13 +277,9 @@ func (c *call) tagLink(attach bool) error {
 		// MISP creates a galaxy cluster's tag on first use, whoever attaches it
 		tag = &store.TagRow{Name: strings.TrimSpace(tagRef)}
 	case errors.Is(err, store.ErrNotFound):
-		return notFound("Invalid Tag.")
+		return nil, notFound("Invalid Tag.")
 	default:
-		return err
-	}
-	what, whatID := "Event", itoa(tg.row.ID)
-	if tg.attr != nil {
-		what, whatID = "Attribute", itoa(tg.attr.ID)
+		return nil, err
 	}
 	if local {
 		// Local tags belong to this instance: the caller's org must own the event, or the
@@ -202,7 +290,7 @@ func (c *call) tagLink(attach bool) error {
 			attrID = tg.attr.ID
 		}
 		if _, err := c.a.st.SetLocalTag(c.ctx, tg.row.ID, attrID, tag.Name, attach); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		var cluster map[string]any
@@ -233,7 +321,7 @@ func (c *call) tagLink(attach bool) error {
 			*tags = kept
 			if attach {
 				*tags = append(*tags, misp.Tag{Name: tag.Name, Colour: tag.Colour, Exportable: misp.OptBool{Set: true, Value: tag.Exportable || tag.ID == 0},
-					IsGalaxy: misp.Bool(strings.HasPrefix(tag.Name, "misp-galaxy:")), RelationshipType: misp.Text(f.str("relationship_type"))})
+					IsGalaxy: misp.Bool(strings.HasPrefix(tag.Name, "misp-galaxy:")), RelationshipType: misp.Text(relationship)})
 			} else if tg.attr != nil {
 				a, _ := findAttribute(ev, tg.attr.UUID)
 				a.Galaxy = dropCluster(a.Galaxy, tag.Name)
@@ -243,19 +331,13 @@ func (c *call) tagLink(attach bool) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if t, err := c.a.st.Tag(c.ctx, tag.Name); err == nil {
 		tag = t
 	}
-	verb := "attached to"
-	if !attach {
-		verb = "removed from"
-	}
-	return c.reply(http.StatusOK, map[string]any{"saved": true,
-		"success":       fmt.Sprintf("Tag %s(%s) successfully %s %s(%s).", tag.Name, itoa(tag.ID), verb, what, whatID),
-		"check_publish": true})
+	return tag, nil
 }
 
 func isNumeric(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }

@@ -155,12 +155,9 @@ func newAttributeForm(c *Context, eventUUID, info string) *miniForm {
 		case !types.Allows(f.value("category"), t):
 			errs["category"] = "this category does not allow the type"
 		}
-		v := f.value("value")
-		switch {
-		case v == "":
-			errs["value"] = "required"
-		case misp.IsComposite(t) && !strings.Contains(v, "|"):
-			errs["value"] = "a composite type: value1|value2"
+		// MISP's own check and message (a value it would refuse is not saved).
+		if _, err := misp.NormalizeValue(t, f.value("value")); err != nil {
+			errs["value"] = err.Error()
 		}
 		if len(errs) == 0 {
 			return nil
@@ -168,7 +165,9 @@ func newAttributeForm(c *Context, eventUUID, info string) *miniForm {
 		return errs
 	}
 	f.save = func(f *miniForm) tea.Cmd {
-		a := misp.Attribute{UUID: uuid.NewString(), Type: f.value("type"), Category: f.value("category"), Value: f.value("value"),
+		// Stored as MISP stores it (check has refused what MISP refuses).
+		value, _ := misp.NormalizeValue(f.value("type"), f.value("value"))
+		a := misp.Attribute{UUID: uuid.NewString(), Type: f.value("type"), Category: f.value("category"), Value: value,
 			ToIDs: misp.Bool(f.field("ids").on), Comment: f.value("comment"), Distribution: misp.InheritEvent}
 		if d := f.field("dist").choice; d > 0 {
 			a.Distribution = misp.Distribution(d - 1)

@@ -127,6 +127,7 @@ type fetched struct {
 	seq     int
 	started time.Time
 	res     policy.PullResult
+	dropped string // the attributes left out as MISP refuses them (misp.DroppedNote)
 	err     error
 }
 
@@ -152,6 +153,7 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			var ev *misp.Event
 			if ev, f.err = r.client.ViewEvent(ctx, row.UUID, !r.psrv.Internal); f.err == nil {
 				f.res = r.inst.PullOwned(r.psrv, ev, localCopy(stamps, row.UUID), r.bl)
+				f.dropped = misp.DroppedNote(ev.Dropped)
 			}
 			results <- f
 		})
@@ -175,7 +177,11 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			if len(up.Notes) > 0 {
 				msg += "; " + strings.Join(up.Notes, "; ")
 			}
-			r.progressStep(ctx, "info", up.UUID, "pulled", msg, f.started, 200, f.seq, total)
+			level := "info"
+			if f.dropped != "" {
+				msg, level = msg+"; "+f.dropped, "warn"
+			}
+			r.progressStep(ctx, level, up.UUID, "pulled", msg, f.started, 200, f.seq, total)
 		}
 		report()
 	}

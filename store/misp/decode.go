@@ -320,6 +320,23 @@ type DroppedAttribute struct {
 	Where, UUID, Type, Value, Reason string
 }
 
+// DroppedNote says in one line, for a log, which attributes were left out and why (the
+// first three, then how many more); "" when none were.
+func DroppedNote(dropped []DroppedAttribute) string {
+	if len(dropped) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, 3)
+	for _, d := range dropped[:min(len(dropped), 3)] {
+		parts = append(parts, fmt.Sprintf("%s %s %q: %s", d.Where, d.Type, truncate(d.Value, 40), d.Reason))
+	}
+	note := fmt.Sprintf("%d attribute(s) dropped as MISP refuses them: %s", len(dropped), strings.Join(parts, "; "))
+	if len(dropped) > 3 {
+		note += fmt.Sprintf("; and %d more", len(dropped)-3)
+	}
+	return note
+}
+
 // normalizeAttributes normalises the attributes of the event or of one of its objects
 // (list is where they sit, e.g. "Object[2].Attribute") and returns those MISP keeps. Each
 // value is brought to MISP's form (NormalizeValue); an attribute MISP refuses (no type,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/user"
 
@@ -44,6 +45,9 @@ func runConsole(ctx context.Context, env *Env, args []string) (err error) {
 	// engine which process leads.
 	eng := syncer.New(s, syncer.Options{})
 	defer eng.Close()
+	// Nor does the default logger (an attribute dropped from an arriving event is logged
+	// there by misp.Normalize; a pull's sync log names it too).
+	slog.SetDefault(slog.New(slog.DiscardHandler))
 	return runTUI(ctx, s, eng, tui.Options{DBPath: db, Daemon: true, NoColor: *noColor, User: consoleUser()})
 }
 

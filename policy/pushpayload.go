@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"mispdesk/store/misp"
@@ -142,8 +143,11 @@ func trimAttributeForPush(a *misp.Attribute, srv *Server) {
 // (MISP names associated models with a capital: Note, Opinion, RelatedAttribute, Feed…) and
 // value1/value2. Those records carry their own distribution, which policy cannot judge;
 // plain lower-case columns are kept.
-func withoutNestedRecords(extra misp.Extra) misp.Extra {
+func withoutNestedRecords(extra misp.Extra, except ...string) misp.Extra {
 	for k := range extra {
+		if slices.Contains(except, k) {
+			continue
+		}
 		if k == "value1" || k == "value2" || (k != "" && strings.ToUpper(k[:1]) == k[:1] && strings.ToLower(k[:1]) != k[:1]) {
 			delete(extra, k)
 		}

@@ -37,6 +37,7 @@ func (inst *Instance) Receive(sender *Viewer, from *Server, ev *misp.Event, loca
 		d.change("distribution", fmt.Sprintf("the event has no distribution and is taken as '%s'", misp.OrgOnly))
 	}
 	owner := misp.Org{ID: misp.Int(sender.OrgID), UUID: sender.OrgUUID}
+	inst.receiveAnalyst(out, &t)
 	inst.captureGroups(out, owner, from, &t)
 	out.OrgID, out.Org = owner.ID, cloneOrg(&owner)
 	out.RelatedEvent = nil
@@ -46,4 +47,17 @@ func (inst *Instance) Receive(sender *Viewer, from *Server, ev *misp.Event, loca
 	}
 	d.pass("receive", fmt.Sprintf("stored as owned by the sync account's organisation %s", orgLabel(&owner)))
 	return PullResult{Decision: d, Event: out}
+}
+
+// receiveAnalyst takes the analyst data of a pushed event as takeAnalyst says, on the
+// event and every element of it.
+func (inst *Instance) receiveAnalyst(ev *misp.Event, t *tally) {
+	takeAnalyst(&ev.Extra, false, t)
+	ev.ForEachAttribute(func(a *misp.Attribute) { takeAnalyst(&a.Extra, false, t) })
+	for i := range ev.Object {
+		takeAnalyst(&ev.Object[i].Extra, false, t)
+	}
+	for i := range ev.EventReport {
+		takeAnalyst(&ev.EventReport[i].Extra, false, t)
+	}
 }

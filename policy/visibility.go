@@ -58,28 +58,69 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 		}
 		return drop("distribution", fmt.Sprintf("its distribution (%s) does not include the viewer", describeReach(r)))
 	}
+	// members is what every kept element gets: its analyst data trimmed on their own
+	// distributions, and for anyone but the owner no nested record the model does not
+	// name (this instance's own derived views, or data whose sharing cannot be judged).
+	members := func(x *misp.Extra) {
+		if !owner {
+			*x = withoutNestedRecords(*x, misp.AnalystKinds[:]...)
+		}
+		inst.trimAnalyst(v, x, &t)
+	}
 	s := sieve{
 		attribute: func(a *misp.Attribute, parent Reach) verdict {
 			if verdict := hidden(parent.Child(a.Distribution, a.SharingGroup)); verdict.drop {
 				return verdict
 			}
 			inst.trimForViewer(v, owner, &a.Tag, &a.Sighting, &a.ShadowAttribute)
+			a.Galaxy = inst.trimClusters(v, a.Galaxy, &t)
+			members(&a.Extra)
 			return keep()
 		},
 		object: func(o *misp.Object, parent Reach) verdict {
-			return hidden(parent.Child(o.Distribution, o.SharingGroup))
+			if verdict := hidden(parent.Child(o.Distribution, o.SharingGroup)); verdict.drop {
+				return verdict
+			}
+			members(&o.Extra)
+			return keep()
 		},
 		report: func(r *misp.EventReport, parent Reach) verdict {
-			return hidden(parent.Child(r.Distribution, r.SharingGroup))
+			if verdict := hidden(parent.Child(r.Distribution, r.SharingGroup)); verdict.drop {
+				return verdict
+			}
+			members(&r.Extra)
+			return keep()
 		},
 	}
 	s.apply(out, &t)
 	inst.trimForViewer(v, owner, &out.Tag, nil, &out.ShadowAttribute)
+	out.ShadowAttribute = inst.visibleProposals(out, out.ShadowAttribute)
+	out.Galaxy = inst.trimClusters(v, out.Galaxy, &t)
+	members(&out.Extra)
 	if !owner {
 		out.EventCreatorEmail = ""
 	}
 	t.steps(&d)
 	return out, d
+}
+
+// visibleProposals keeps the event-level proposals the viewer may see: new attributes
+// proposed (old_id 0), and proposals to change an attribute (old_id) that is among the
+// attributes left — one about an attribute the viewer may not see would show it.
+func (inst *Instance) visibleProposals(ev *misp.Event, ps []misp.ShadowAttribute) []misp.ShadowAttribute {
+	if len(ps) == 0 {
+		return ps
+	}
+	ids := map[misp.Int]bool{}
+	ev.ForEachAttribute(func(a *misp.Attribute) { ids[a.ID] = true })
+	kept := ps[:0]
+	for _, p := range ps {
+		if p.OldID == 0 || ids[p.OldID] {
+			kept = append(kept, p)
+		}
+	}
+	clear(ps[len(kept):])
+	return kept
 }
 
 // trimForViewer removes what belongs to other organisations: sightings and proposals are

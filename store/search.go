@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"mispdesk/store/misp"
 )
 
 // AttributeFilter narrows a search to events holding at least one attribute that matches
@@ -224,31 +226,57 @@ type ElementRef struct {
 	EventID  int64
 	ObjectID int64 // attributes and references: the object they belong to, 0 for none
 	Deleted  bool
+	// Path is the element's sharing below its event, outermost first: an object attribute
+	// has its object's and its own, a reference its object's, an attribute, object or
+	// report its own; a proposal none (it is judged by its attribute, OldID).
+	Path []ElementSharing
+	// Target is, for a proposal, the UUID of the attribute it would change ("" for a new
+	// attribute).
+	Target string
+}
+
+// ElementSharing is one element's distribution and, for 4, its sharing group's local id.
+type ElementSharing struct {
+	Distribution   misp.Distribution
+	SharingGroupID int64
 }
 
 // Element finds an attribute, object, report, reference or proposal by id or UUID.
 func (s *Store) Element(ctx context.Context, table, ref string) (*ElementRef, error) {
-	objCol, delCol := "0", "deleted"
+	const own = `, t.distribution, ifnull(t.sharing_group_id, 0)`
+	const viaObject = ` LEFT JOIN objects o ON o.id = t.object_id`
+	const objectSharing = `, ifnull(o.distribution, -1), ifnull(o.sharing_group_id, 0)`
+	cols, join, path := `0, t.deleted, ''`+own, "", 1
 	switch table {
-	case ElemAttribute, ElemReference:
-		objCol = "ifnull(object_id, 0)"
-	case ElemObject, ElemReport, ElemProposal:
+	case ElemAttribute:
+		cols, join, path = `ifnull(t.object_id, 0), t.deleted, ''`+objectSharing+own, viaObject, 2
+	case ElemReference:
+		cols, join = `t.object_id, t.deleted, ''`+objectSharing, viaObject
+	case ElemObject, ElemReport:
+	case ElemProposal:
+		cols, path = `0, t.deleted, t.attribute_uuid`, 0
 	default:
 		return nil, fmt.Errorf("element table %q: %w", table, ErrNotFound)
 	}
 	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `uuid = ?`, any(ref)
+	where, arg := `t.uuid = ?`, any(ref)
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `id = ?`, id
+		where, arg = `t.id = ?`, id
 	}
-	var e ElementRef
-	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, event_id, `+objCol+`, `+delCol+` FROM `+table+` WHERE `+where, arg).
-		Scan(&e.ID, &e.UUID, &e.EventID, &e.ObjectID, &e.Deleted)
+	e := ElementRef{Path: make([]ElementSharing, path)}
+	dest := []any{&e.ID, &e.UUID, &e.EventID, &e.ObjectID, &e.Deleted, &e.Target}
+	for i := range e.Path {
+		dest = append(dest, &e.Path[i].Distribution, &e.Path[i].SharingGroupID)
+	}
+	err := s.read.QueryRowContext(ctx, `SELECT t.id, t.uuid, t.event_id, `+cols+` FROM `+table+` t`+join+` WHERE `+where, arg).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) || ref == "" {
 		return nil, fmt.Errorf("%s %q: %w", table, ref, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", table, ref, err)
+	}
+	if len(e.Path) == 2 && e.ObjectID == 0 {
+		e.Path = e.Path[1:] // an attribute outside any object
 	}
 	return &e, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"mispdesk/policy"
 	"mispdesk/store"
+	"mispdesk/syncer/gate"
 )
 
 // PushTarget is one server's answer to "would a publish of this event go there?".
@@ -26,11 +27,11 @@ func (e *Engine) PublishTargets(ctx context.Context, eventRef string) ([]PushTar
 		return nil, fmt.Errorf("publish targets: %w", err)
 	}
 	ev.Published = true
-	inst, err := e.policyInstance(ctx)
+	inst, err := gate.Instance(ctx, e.st)
 	if err != nil {
 		return nil, fmt.Errorf("publish targets: %w", err)
 	}
-	bl, err := e.blocklists(ctx)
+	bl, err := gate.Blocklists(ctx, e.st)
 	if err != nil {
 		return nil, fmt.Errorf("publish targets: %w", err)
 	}
@@ -41,7 +42,7 @@ func (e *Engine) PublishTargets(ctx context.Context, eventRef string) ([]PushTar
 	out := make([]PushTarget, 0, len(servers))
 	for _, srv := range servers {
 		t := PushTarget{Server: srv}
-		psrv, err := PolicyServer(&srv)
+		psrv, err := gate.Server(&srv)
 		if err != nil {
 			t.Err = err
 		} else {

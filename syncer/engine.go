@@ -18,7 +18,7 @@ import (
 	"mispdesk/assets"
 	"mispdesk/policy"
 	"mispdesk/store"
-	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 	"mispdesk/syncer/remote"
 )
 
@@ -145,56 +145,6 @@ func (e *Engine) client(ctx context.Context, srv *store.Server) (*remote.Client,
 	return cl, nil
 }
 
-// policyInstance describes this instance to the policy package.
-func (e *Engine) policyInstance(ctx context.Context) (*policy.Instance, error) {
-	inst, err := e.st.Instance(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pi := &policy.Instance{HostOrg: misp.Org{ID: misp.Int(inst.HostOrg.ID), UUID: inst.HostOrg.UUID, Name: inst.HostOrg.Name}}
-	if inst.BaseURL != "" {
-		pi.BaseURLs = []string{inst.BaseURL}
-	}
-	return pi, nil
-}
-
-// PolicyServer describes a sync link to the policy package, parsing its rules.
-func PolicyServer(srv *store.Server) (*policy.Server, error) {
-	push, err := policy.ParseRules(policy.PushRules, srv.PushRules)
-	if err != nil {
-		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
-	}
-	pull, err := policy.ParseRules(policy.PullRules, srv.PullRules)
-	if err != nil {
-		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
-	}
-	org := func(o store.Org) misp.Org { return misp.Org{ID: misp.Int(o.ID), UUID: o.UUID, Name: o.Name} }
-	return &policy.Server{
-		ID:                 srv.ID,
-		Name:               srv.Name,
-		URL:                srv.URL,
-		Internal:           srv.Internal,
-		Org:                org(srv.Organisation),
-		RemoteOrg:          org(srv.RemoteOrg),
-		Push:               srv.Push,
-		Pull:               srv.Pull,
-		PushSightings:      srv.PushSightings,
-		PushGalaxyClusters: srv.PushGalaxyClusters,
-		PullGalaxyClusters: srv.PullGalaxyClusters,
-		UnpublishEvent:     srv.UnpublishEvent,
-		PushRules:          push,
-		PullRules:          pull,
-	}, nil
-}
-
-func (e *Engine) blocklists(ctx context.Context) (policy.Blocklists, error) {
-	sets, err := e.st.Blocklists(ctx)
-	if err != nil {
-		return policy.Blocklists{}, err
-	}
-	return policy.Blocklists{Events: policy.UUIDSet(sets.Events), Orgs: policy.UUIDSet(sets.Orgs)}, nil
-}
-
 // localVersion is what this side shows in a connection test.
 func localVersion() remote.LocalVersion {
 	return remote.LocalVersion{MISPVersion: assets.MISPVersion, AppVersion: assets.Version}
@@ -217,15 +167,15 @@ func (e *Engine) newRun(ctx context.Context, serverRef, dir string) (*runContext
 	if err != nil {
 		return nil, err
 	}
-	psrv, err := PolicyServer(srv)
+	psrv, err := gate.Server(srv)
 	if err != nil {
 		return nil, err
 	}
-	inst, err := e.policyInstance(ctx)
+	inst, err := gate.Instance(ctx, e.st)
 	if err != nil {
 		return nil, err
 	}
-	bl, err := e.blocklists(ctx)
+	bl, err := gate.Blocklists(ctx, e.st)
 	if err != nil {
 		return nil, err
 	}

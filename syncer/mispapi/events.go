@@ -16,106 +16,34 @@ import (
 	"mispdesk/store/misp"
 )
 
-// visibility decides, per index row, whether the caller may see the event, with policy.
-// The decision depends only on ownership, distribution, sharing group and published, so
-// it is made once per combination: an index of 100,000 rows costs a handful of decisions.
-type visibility struct {
-	c    *call
-	memo map[visKey]bool
-	sgs  map[int64]*misp.SharingGroup
-}
-
-type visKey struct {
-	owner     bool
-	dist      misp.Distribution
-	sg        int64
-	published bool
-}
-
-func (c *call) visibility() *visibility {
-	return &visibility{c: c, memo: map[visKey]bool{}, sgs: map[int64]*misp.SharingGroup{}}
-}
-
-func (v *visibility) sharingGroup(id int64) (*misp.SharingGroup, error) {
-	if id == 0 {
-		return nil, nil
-	}
-	if sg, ok := v.sgs[id]; ok {
-		return sg, nil
-	}
-	sg, err := v.c.a.st.SharingGroup(v.c.ctx, itoa(id))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	v.sgs[id] = sg
-	return sg, nil
-}
-
-// rowEvent is the event-level part of a row, as policy reads it.
-func (v *visibility) rowEvent(r *store.IndexRow) (*misp.Event, error) {
-	ev := &misp.Event{
-		ID: misp.Int(r.ID), UUID: r.UUID, OrgID: misp.Int(r.OrgID), OrgcID: misp.Int(r.OrgcID),
-		Org:          &misp.Org{ID: misp.Int(r.OrgID), UUID: r.OrgUUID, Name: r.OrgName},
-		Orgc:         &misp.Org{ID: misp.Int(r.OrgcID), UUID: r.OrgcUUID, Name: r.OrgcName},
-		Distribution: r.Distribution, SharingGroupID: misp.Int(r.SharingGroupID),
-		Published: misp.Bool(r.Published), Locked: misp.Bool(r.Locked), Timestamp: misp.Int(r.Timestamp),
-	}
-	if r.Distribution == misp.SharingGroupDist {
-		sg, err := v.sharingGroup(r.SharingGroupID)
-		if err != nil {
-			return nil, err
-		}
-		ev.SharingGroup = sg
-	}
-	return ev, nil
-}
-
-func (v *visibility) canSee(r *store.IndexRow) (bool, error) {
-	vw := v.c.viewer
-	if vw.SiteAdmin {
-		return true, nil
-	}
-	k := visKey{owner: r.OrgID == vw.OrgID, dist: r.Distribution, published: r.Published}
-	if r.Distribution == misp.SharingGroupDist {
-		k.sg = r.SharingGroupID
-	}
-	if ok, seen := v.memo[k]; seen {
-		return ok, nil
-	}
-	inst, err := v.c.instance()
-	if err != nil {
-		return false, err
-	}
-	ev, err := v.rowEvent(r)
-	if err != nil {
-		return false, err
-	}
-	ok := inst.CanSeeEvent(vw, ev).Allowed
-	v.memo[k] = ok
-	return ok, nil
-}
-
 // visibleRow finds an event by id or UUID that the caller may see; anything else is
 // MISP's 404 "Invalid event".
 func (c *call) visibleRow(ref string) (*store.IndexRow, error) {
 	if ref == "" {
 		return nil, notFound("Invalid event")
 	}
-	r, err := c.a.st.EventRow(c.ctx, ref)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound("Invalid event")
-	}
+	chk, err := c.check()
 	if err != nil {
 		return nil, err
 	}
-	ok, err := c.visibility().canSee(r)
+	r, err := chk.EventRow(ref)
 	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFound("Invalid event")
+		return nil, notFoundOr(err, "Invalid event")
 	}
 	return r, nil
+}
+
+// view is a stored event as the caller may see it (the gate), or nil when it may not.
+func (c *call) view(ev *misp.Event) (*misp.Event, error) {
+	chk, err := c.check()
+	if err != nil {
+		return nil, err
+	}
+	out, d, err := chk.Event(ev)
+	if err != nil || out == nil || !d.Allowed {
+		return nil, err
+	}
+	return out, nil
 }
 
 // eventsView is GET|HEAD /events/view/<id|uuid>[/named params].
@@ -135,12 +63,11 @@ func (c *call) eventsView() error {
 	if err != nil {
 		return err
 	}
-	inst, err := c.instance()
+	out, err := c.view(ev)
 	if err != nil {
 		return err
 	}
-	out, d := inst.Visible(c.viewer, ev)
-	if out == nil || !d.Allowed {
+	if out == nil {
 		return notFound("Invalid event")
 	}
 	c.trimView(out)
@@ -433,10 +360,12 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	if err != nil {
 		return err
 	}
-	if inst, err := c.instance(); err == nil {
-		if out, _ := inst.Visible(c.viewer, saved); out != nil {
-			saved = out
-		}
+	out, err := c.view(saved)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		saved = out
 	}
 	b, err := misp.MarshalEvent(saved)
 	if err != nil {

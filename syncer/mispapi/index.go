@@ -12,6 +12,7 @@ import (
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 )
 
 // indexFilter is an events/index request: the store query plus what is applied here.
@@ -172,7 +173,10 @@ func (c *call) eventsIndex() error {
 	if err != nil {
 		return err
 	}
-	vis := c.visibility()
+	vis, err := c.check()
+	if err != nil {
+		return err
+	}
 	skip := 0
 	if f.limit > 0 {
 		skip = (f.page - 1) * f.limit
@@ -185,7 +189,7 @@ func (c *call) eventsIndex() error {
 		failure error
 	)
 	err = c.a.st.EventIndex(c.ctx, f.q, func(r *store.IndexRow) bool {
-		ok, err := vis.canSee(r)
+		ok, err := vis.Row(r)
 		if err != nil {
 			failure = err
 			return false
@@ -251,7 +255,7 @@ func minimalIndex(rows []store.IndexRow) []byte {
 
 // fullIndex is the non-minimal index: flat event records with Org, Orgc, SharingGroup
 // and EventTag, as PyMISP's search_index reads them.
-func (c *call) fullIndex(rows []store.IndexRow, vis *visibility) ([]map[string]any, error) {
+func (c *call) fullIndex(rows []store.IndexRow, vis *gate.Check) ([]map[string]any, error) {
 	ids := make([]int64, len(rows))
 	for i := range rows {
 		ids[i] = rows[i].ID
@@ -279,7 +283,7 @@ func (c *call) fullIndex(rows []store.IndexRow, vis *visibility) ([]map[string]a
 			"Orgc": map[string]any{"id": itoa(r.OrgcID), "name": r.OrgcName, "uuid": r.OrgcUUID},
 		}
 		if r.Distribution == misp.SharingGroupDist {
-			if sg, err := vis.sharingGroup(r.SharingGroupID); err == nil && sg != nil {
+			if sg, err := vis.SharingGroup(r.SharingGroupID); err == nil && sg != nil {
 				m["SharingGroup"] = map[string]any{"id": itoa(int64(sg.ID)), "name": sg.Name, "uuid": sg.UUID}
 			}
 		}

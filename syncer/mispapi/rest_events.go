@@ -322,8 +322,7 @@ func rowEventMeta(r *store.IndexRow, tags []misp.Tag) *misp.Event {
 // searchEvents walks the visible events matching s, loading each whole unless metadata,
 // with the attributes the filter selects; fn returns false to stop.
 func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
-	vis := c.visibility()
-	inst, err := c.instance()
+	vis, err := c.check()
 	if err != nil {
 		return err
 	}
@@ -349,9 +348,24 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 			r := &batch[i]
 			var ev *misp.Event
 			if s.metadata {
+				if s.matchesBelowEvent() && !c.viewer.SiteAdmin && r.OrgID != c.viewer.OrgID {
+					// The store matched on every attribute and tag; a viewer who does not
+					// own the event must match on what it may see, or the answer confirms
+					// an indicator it may not see.
+					ok, err := c.matchesVisible(r, s)
+					if err != nil {
+						failure = err
+						return false
+					}
+					if !ok {
+						continue
+					}
+				}
 				ev = rowEventMeta(r, tags[r.ID])
-				if sg, err := vis.sharingGroup(r.SharingGroupID); err == nil && r.Distribution == misp.SharingGroupDist {
-					ev.SharingGroup = sg
+				if r.Distribution == misp.SharingGroupDist {
+					if ev.SharingGroup, failure = vis.SharingGroup(r.SharingGroupID); failure != nil {
+						return false
+					}
 				}
 				if c.viewer.PermSync && !c.viewer.SiteAdmin {
 					ev.Tag = dropLocal(ev.Tag)
@@ -365,8 +379,12 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 					failure = err
 					return false
 				}
-				out, d := inst.Visible(c.viewer, full)
-				if out == nil || !d.Allowed {
+				out, err := c.view(full)
+				if err != nil {
+					failure = err
+					return false
+				}
+				if out == nil {
 					continue
 				}
 				ev = out
@@ -382,7 +400,7 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 	}
 	stopped := false
 	err = c.a.st.SearchEvents(c.ctx, s.q, func(r *store.IndexRow) bool {
-		ok, err := vis.canSee(r)
+		ok, err := vis.Row(r)
 		if err != nil {
 			failure = err
 			return false
@@ -409,6 +427,52 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 }
 
 // keepAttributes trims a visible event to the attributes the filter selects (objects
+// matchesBelowEvent reports whether the search matches on attributes or on tags, which an
+// event's visible part may lack.
+func (s *search) matchesBelowEvent() bool {
+	return s.filterAttrs || len(s.q.AnyTagsOR) > 0 || len(s.q.AnyTagsAND) > 0
+}
+
+// matchesVisible reports whether the event of r still matches the search's attribute and
+// tag filters once trimmed to what the caller may see.
+func (c *call) matchesVisible(r *store.IndexRow, s *search) (bool, error) {
+	full, err := c.a.st.Event(c.ctx, itoa(r.ID))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ev, err := c.view(full)
+	if err != nil || ev == nil {
+		return false, err
+	}
+	if s.filterAttrs && !keepAttributes(ev, &s.q.Attribute, true) {
+		return false, nil
+	}
+	var names []string
+	for _, t := range ev.Tag {
+		names = append(names, t.Name)
+	}
+	ev.ForEachAttribute(func(a *misp.Attribute) {
+		for _, t := range a.Tag {
+			names = append(names, t.Name)
+		}
+	})
+	has := func(p string) bool {
+		return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, p) || likeMatch(p, n) })
+	}
+	if len(s.q.AnyTagsOR) > 0 && !slices.ContainsFunc(s.q.AnyTagsOR, has) {
+		return false, nil
+	}
+	for _, p := range s.q.AnyTagsAND {
+		if !has(p) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // keep the matching ones and go when none do); it reports whether anything matched.
 func keepAttributes(ev *misp.Event, f *store.AttributeFilter, filtering bool) bool {
 	if !filtering {

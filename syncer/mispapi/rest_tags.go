@@ -140,13 +140,12 @@ func (c *call) tagTarget(ref string) (*tagTarget, error) {
 	if ref == "" {
 		return nil, notFound("Invalid object.")
 	}
-	if row, err := c.a.st.EventRow(c.ctx, ref); err == nil && misp.IsUUID(strings.ToLower(ref)) {
-		if ok, err := c.visibility().canSee(row); err != nil {
-			return nil, err
-		} else if ok {
+	if misp.IsUUID(strings.ToLower(ref)) {
+		if row, err := c.visibleRow(ref); err == nil {
 			return &tagTarget{row: row}, nil
+		} else if !isNotFound(err) {
+			return nil, err
 		}
-		return nil, notFound("Invalid object.")
 	}
 	el, row, err := c.element(store.ElemAttribute, ref, "Invalid object.")
 	if err != nil {
@@ -478,6 +477,9 @@ func (c *call) galaxyClustersAdd() error {
 	m["version"] = q(itoa(time.Now().Unix()))
 	m["default"] = jsontext.Value("false")
 	m["orgc_id"], m["org_id"] = q(itoa(c.who.User.OrgID)), q(itoa(c.who.User.OrgID))
+	// the organisations by UUID too: only a UUID means the same organisation everywhere
+	org, _ := json.Marshal(map[string]string{"id": itoa(c.who.User.OrgID), "name": c.who.User.Org.Name, "uuid": c.who.User.Org.UUID})
+	m["Org"], m["Orgc"] = org, org
 	if _, ok := m["distribution"]; !ok {
 		m["distribution"] = q("0")
 	}
@@ -532,7 +534,12 @@ func (c *call) galaxyClustersRestSearch() error {
 	out := []any{}
 	for _, id := range ids {
 		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
-		if err != nil || !c.clusterVisible(cl) {
+		if err != nil {
+			continue
+		}
+		if ok, err := c.clusterVisible(cl); err != nil {
+			return err
+		} else if !ok {
 			continue
 		}
 		if published != "" && truthy(published) != store.ClusterFlag(cl["published"]) {
@@ -549,19 +556,21 @@ func (c *call) galaxyClustersRestSearch() error {
 	return c.reply(http.StatusOK, map[string]any{"response": out})
 }
 
-// clusterVisible is whether the caller may see a cluster: default clusters, and custom
-// ones shared beyond their organisation (distribution 1–3) or of the caller's own
-// organisation; a site admin sees all.
-func (c *call) clusterVisible(cl map[string]any) bool {
-	if c.who.User.Role.PermSiteAdmin || store.ClusterFlag(cl["default"]) {
-		return true
+// clusterVisible reports whether the caller may see a stored cluster (the gate).
+func (c *call) clusterVisible(cl map[string]any) (bool, error) {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return false, err
 	}
-	if d := store.ClusterInt(cl["distribution"]); d >= 1 && d <= 3 {
-		return true
+	var mc misp.GalaxyCluster
+	if err := json.Unmarshal(b, &mc); err != nil {
+		return false, err
 	}
-	own := itoa(c.who.User.OrgID)
-	return store.ClusterInt(cl["org_id"]) != 0 && fmt.Sprint(store.ClusterInt(cl["org_id"])) == own ||
-		store.ClusterInt(cl["orgc_id"]) != 0 && fmt.Sprint(store.ClusterInt(cl["orgc_id"])) == own
+	chk, err := c.check()
+	if err != nil {
+		return false, err
+	}
+	return chk.Cluster(&mc)
 }
 
 // galaxyClustersPublish is POST /galaxy_clusters/publish/<id|uuid>: the cluster becomes
@@ -651,35 +660,19 @@ func analystJSON(d *store.AnalystData) map[string]any {
 	return m
 }
 
-// analystVisible decides whether the caller may see an analyst data element: its own
-// distribution (0 keeps it to the creating org) and the event of the element it is about.
-func (c *call) analystVisible(d *store.AnalystData) bool {
-	if c.viewer.SiteAdmin || strings.EqualFold(d.OrgcUUID, c.who.User.Org.UUID) {
-		return true
+// analystVisible reports whether the caller may see an analyst data element (the gate:
+// its own distribution and the element it is about).
+func (c *call) analystVisible(d *store.AnalystData) (bool, error) {
+	chk, err := c.check()
+	if err != nil {
+		return false, err
 	}
-	if d.Distribution == 0 {
-		return false
+	if err := chk.AnalystData(d); isNotFound(err) {
+		return false, nil
+	} else if err != nil {
+		return false, err
 	}
-	ok, err := c.analystObjectVisible(d.ObjectUUID)
-	return err == nil && ok
-}
-
-func (c *call) analystObjectVisible(objectUUID string) (bool, error) {
-	if row, err := c.a.st.EventRow(c.ctx, objectUUID); err == nil {
-		return c.visibility().canSee(row)
-	}
-	for _, table := range []string{store.ElemAttribute, store.ElemObject, store.ElemReport} {
-		if _, _, err := c.element(table, objectUUID, "x"); err == nil {
-			return true, nil
-		}
-	}
-	for _, k := range store.AnalystKinds {
-		// notes about notes: visible when the note they are about is
-		if d, err := c.a.st.AnalystDataByRef(c.ctx, k, objectUUID); err == nil {
-			return c.analystVisible(d), nil
-		}
-	}
-	return false, nil
+	return true, nil
 }
 
 // analystDataAdd is POST /analyst_data/add/<Note|Opinion|Relationship>/<object uuid>/<object type>.
@@ -692,10 +685,12 @@ func (c *call) analystDataAdd() error {
 	if !misp.IsUUID(objUUID) {
 		return notFound("Invalid object uuid.")
 	}
-	if ok, err := c.analystObjectVisible(objUUID); err != nil {
+	chk, err := c.check()
+	if err != nil {
 		return err
-	} else if !ok {
-		return notFound("Invalid object uuid.")
+	}
+	if err := chk.Target(objUUID); err != nil {
+		return notFoundOr(err, "Invalid object uuid.")
 	}
 	f, err := c.fields(kind)
 	if err != nil {
@@ -737,7 +732,12 @@ func (c *call) analystDataView() error {
 		return notFound("Invalid analyst data type.")
 	}
 	d, err := c.a.st.AnalystDataByRef(c.ctx, kind, c.path.Arg(1))
-	if err != nil || !c.analystVisible(d) {
+	if err != nil {
+		return notFoundOr(err, "Invalid "+kind+".")
+	}
+	if ok, err := c.analystVisible(d); err != nil {
+		return err
+	} else if !ok {
 		return notFound("Invalid " + kind + ".")
 	}
 	return c.reply(http.StatusOK, map[string]any{kind: analystJSON(d)})
@@ -754,7 +754,11 @@ func (c *call) analystDataIndex() error {
 	}
 	out := []any{}
 	for i := range list {
-		if c.analystVisible(&list[i]) {
+		ok, err := c.analystVisible(&list[i])
+		if err != nil {
+			return err
+		}
+		if ok {
 			out = append(out, map[string]any{kind: analystJSON(&list[i])})
 		}
 	}
@@ -874,10 +878,12 @@ func (c *call) proposalOf(ref string) (*store.ProposalRow, string, error) {
 	if err != nil {
 		return nil, "", notFoundOr(err, "Invalid proposal.")
 	}
-	if ok, err := c.visibility().canSee(pr.Event); err != nil {
+	chk, err := c.check()
+	if err != nil {
 		return nil, "", err
-	} else if !ok {
-		return nil, "", notFound("Invalid proposal.")
+	}
+	if _, _, err := chk.Element(store.ElemProposal, pr.Proposal.UUID); err != nil {
+		return nil, "", notFoundOr(err, "Invalid proposal.")
 	}
 	return pr, attrUUID, nil
 }

@@ -317,9 +317,19 @@ func TestRESTScenario(t *testing.T) {
 	if len(get[[]any](t, got, "Object")) != 1 {
 		t.Fatalf("object attribute: %v", got)
 	}
-	if !strings.Contains(fmt.Sprint(got), "Scenario Actor") || !strings.Contains(fmt.Sprint(got), "Report") {
-		// events/restSearch returns the event with its galaxy and reports
-		t.Fatalf("galaxy or report missing: %v", got)
+	if !strings.Contains(fmt.Sprint(got), "Report") {
+		t.Fatalf("report missing: %v", got)
+	}
+	// The host organisation's cluster is organisation only: attached to the partner's event
+	// it stays invisible to the partner, and the event's galaxy and galaxy tag show it to
+	// its own organisation.
+	if strings.Contains(fmt.Sprint(got), "Scenario Actor") {
+		t.Fatalf("another organisation's org-only cluster shown in its event: %v", got)
+	}
+	r = e.do("POST", "/events/restSearch", ad, map[string]any{"value": "c2.example"})
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), "Scenario Actor") {
+		t.Fatalf("the cluster's own organisation does not see it in the event: %s", r.body)
 	}
 	attrs := get[[]any](t, search("/attributes/restSearch", map[string]any{"eventid": evID, "includeEventUuid": 1}), "response", "Attribute")
 	if len(attrs) < 6 {

@@ -543,3 +543,10 @@ func (c *call) sharingGroupsAddServer() error {
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Server added to the sharing group.", "Server added to the sharing group.", sgRef))
 }
+
+// isNotFound reports whether err says that something does not exist, or is not visible
+// to the caller, which answers the same.
+func isNotFound(err error) bool {
+	var ae *apiError
+	return errors.Is(err, store.ErrNotFound) || (errors.As(err, &ae) && ae.status == http.StatusNotFound)
+}

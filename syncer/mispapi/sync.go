@@ -182,10 +182,11 @@ func (c *call) sightingsRestSearch() error {
 	for _, o := range values(params["org_id"]).not {
 		blockedOrgs[strings.ToLower(o)] = true
 	}
-	var (
-		refs []string
-		vis  = c.visibility()
-	)
+	vis, err := c.check()
+	if err != nil {
+		return err
+	}
+	var refs []string
 	for _, u := range uuids {
 		r, err := c.a.st.EventRow(c.ctx, u)
 		if errors.Is(err, store.ErrNotFound) {
@@ -194,7 +195,7 @@ func (c *call) sightingsRestSearch() error {
 		if err != nil {
 			return err
 		}
-		if ok, err := vis.canSee(r); err != nil {
+		if ok, err := vis.Row(r); err != nil {
 			return err
 		} else if ok {
 			refs = append(refs, r.UUID)
@@ -317,19 +318,21 @@ func (c *call) shadowAttributesIndex() error {
 	if err != nil {
 		return err
 	}
-	vis := c.visibility()
+	vis, err := c.check()
+	if err != nil {
+		return err
+	}
 	out := []any{}
 	skip := 0
 	if limit > 0 {
 		skip = (page - 1) * limit
 	}
 	for _, r := range rows {
-		ok, err := vis.canSee(r.Event)
-		if err != nil {
-			return err
-		}
-		if !ok {
+		// the proposal's event and the attribute it would change must both be visible
+		if _, _, err := vis.Element(store.ElemProposal, r.Proposal.UUID); isNotFound(err) {
 			continue
+		} else if err != nil {
+			return err
 		}
 		if skip > 0 {
 			skip--
@@ -386,7 +389,13 @@ func (c *call) pushCluster() error {
 // galaxyClusterView is GET /galaxy_clusters/view/<id|uuid>.
 func (c *call) galaxyClusterView() error {
 	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !c.clusterVisible(cl)) {
+	if err == nil {
+		var ok bool
+		if ok, err = c.clusterVisible(cl); err == nil && !ok {
+			err = store.ErrNotFound
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
 		return notFound("Invalid galaxy cluster")
 	}
 	if err != nil {

@@ -1,0 +1,137 @@
+package policy
+
+import (
+	"strings"
+
+	"mispdesk/store/misp"
+)
+
+// CanSeeAnalystData decides whether the viewer may see a note, opinion or relationship
+// whose element the viewer may see. MISP's rule (AnalystData::buildConditions) is the
+// element's own distribution: its organisation always, levels 1–3 everyone here, 4 the
+// members of its group. MISP does not also require the element it is about to be visible;
+// callers here always do, because the element's UUID is part of the note.
+func (inst *Instance) CanSeeAnalystData(v *Viewer, d *misp.AnalystData) bool {
+	if v.SiteAdmin || v.isOrg(d.OrgUUID) || v.isOrg(d.OrgcUUID) {
+		return true
+	}
+	return inst.reachIncludes(v, Reach{Level: misp.AllCommunities}.Child(analystDistribution(d.Distribution), d.SharingGroup))
+}
+
+// analystDistribution maps an analyst data distribution onto the element scale: 5 has no
+// meaning of its own for analyst data and is taken as its element's, which the caller has
+// already checked.
+func analystDistribution(d misp.Distribution) misp.Distribution {
+	if d == misp.InheritEvent {
+		return misp.AllCommunities
+	}
+	return d
+}
+
+// isOrg reports whether uuid names the viewer's organisation.
+func (v *Viewer) isOrg(uuid string) bool {
+	return uuid != "" && v.OrgUUID != "" && strings.EqualFold(uuid, v.OrgUUID)
+}
+
+// trimAnalyst keeps, in an element's members, the analyst data the viewer may see, nested
+// notes included. Analyst data that does not decode is removed: it cannot be judged.
+func (inst *Instance) trimAnalyst(v *Viewer, x *misp.Extra, t *tally) {
+	s, err := misp.TakeAnalystSet(*x)
+	if err != nil {
+		t.record("analyst data", drop("analyst_data", "it could not be read, so it cannot be judged"))
+		return
+	}
+	if s.Len() == 0 {
+		return
+	}
+	inst.trimAnalystSet(v, &s, t)
+	_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
+}
+
+func (inst *Instance) trimAnalystSet(v *Viewer, s *misp.AnalystSet, t *tally) {
+	for _, list := range s.Kinds() {
+		kept := (*list)[:0]
+		for _, d := range *list {
+			if !inst.CanSeeAnalystData(v, &d) {
+				t.record("analyst data", drop("analyst_data.distribution", "its distribution does not include the viewer"))
+				continue
+			}
+			inst.trimAnalystSet(v, &d.Analyst, t)
+			kept = append(kept, d)
+		}
+		clear((*list)[len(kept):])
+		*list = kept
+	}
+}
+
+// CanSeeCluster decides whether the viewer may see a galaxy cluster: library clusters
+// always; custom ones by their own distribution, as events (their organisation, levels 1–3
+// everyone here, 4 the group's members).
+func (inst *Instance) CanSeeCluster(v *Viewer, c *misp.GalaxyCluster) bool {
+	s := c.Sharing()
+	if s.Default || v.SiteAdmin || v.isOrg(s.OrgUUID) || v.isOrg(s.OrgcUUID) {
+		return true
+	}
+	if s.Distribution == misp.InheritEvent {
+		return false // clusters have no element to inherit from
+	}
+	return inst.reachIncludes(v, Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup))
+}
+
+// trimClusters keeps the clusters the viewer may see, and the galaxies left with any.
+func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp.Galaxy {
+	kept := gs[:0]
+	for _, g := range gs {
+		cs := g.GalaxyCluster[:0]
+		for _, c := range g.GalaxyCluster {
+			if inst.CanSeeCluster(v, &c) {
+				cs = append(cs, c)
+			} else {
+				t.record("galaxy cluster", drop("cluster.distribution", "its distribution does not include the viewer"))
+			}
+		}
+		clear(g.GalaxyCluster[len(cs):])
+		g.GalaxyCluster = cs
+		if len(cs) > 0 {
+			kept = append(kept, g)
+		}
+	}
+	clear(gs[len(kept):])
+	return kept
+}
+
+// takeAnalyst is the analyst data of an element arriving by pull (downgrade) or push: each
+// item keeps its own distribution, downgraded as the pull table says, and items shared with
+// a sharing group are removed, because their group is not captured here.
+func takeAnalyst(x *misp.Extra, downgrade bool, t *tally) {
+	s, err := misp.TakeAnalystSet(*x)
+	if err != nil {
+		t.record("analyst data", drop("analyst_data", "it could not be read, so it is not stored"))
+		return
+	}
+	if s.Len() == 0 {
+		return
+	}
+	takeAnalystSet(&s, downgrade, t)
+	_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
+}
+
+func takeAnalystSet(s *misp.AnalystSet, downgrade bool, t *tally) {
+	for _, list := range s.Kinds() {
+		kept := (*list)[:0]
+		for _, d := range *list {
+			if d.Distribution == misp.SharingGroupDist || !d.Distribution.Valid() {
+				t.record("analyst data", drop("analyst_data.distribution", "shared with a sharing group, which analyst data does not carry here"))
+				continue
+			}
+			if downgrade {
+				d.Distribution = pullDowngrade(d.Distribution)
+			}
+			d.SharingGroupID, d.SharingGroup = 0, nil
+			takeAnalystSet(&d.Analyst, downgrade, t)
+			kept = append(kept, d)
+		}
+		clear((*list)[len(kept):])
+		*list = kept
+	}
+}

@@ -1,0 +1,78 @@
+package misp
+
+import "github.com/go-json-experiment/json"
+
+// ClusterSharing is what sharing decisions read of a galaxy cluster. Clusters keep these
+// members in Extra because MISP's shapes for them vary by version and endpoint.
+type ClusterSharing struct {
+	// Default marks a cluster of MISP's shared galaxy library (misp-galaxy), which every
+	// instance has: it is visible to all.
+	Default        bool
+	Distribution   Distribution
+	SharingGroupID Int
+	SharingGroup   *SharingGroup
+	// OrgUUID and OrgcUUID are the owning and creating organisations, when the cluster
+	// names them (its Org and Orgc members, or org_uuid/orgc_uuid).
+	OrgUUID, OrgcUUID string
+}
+
+// Sharing reads the cluster's sharing members. A cluster that says neither whether it is a
+// default cluster nor its distribution is one of MISP's library clusters as older MISP
+// versions embed them in events, and is taken as default. A member that does not decode
+// makes the cluster organisation-only, so that it is never shared on a guess.
+func (c *GalaxyCluster) Sharing() ClusterSharing {
+	var s ClusterSharing
+	_, hasDefault := c.Extra["default"]
+	_, hasDist := c.Extra["distribution"]
+	if !hasDefault && !hasDist {
+		s.Default = true
+		return s
+	}
+	var m struct {
+		Default        Bool          `json:"default"`
+		Distribution   Distribution  `json:"distribution"`
+		SharingGroupID Int           `json:"sharing_group_id"`
+		SharingGroup   *SharingGroup `json:"SharingGroup"`
+		OrgUUID        string        `json:"org_uuid"`
+		OrgcUUID       string        `json:"orgc_uuid"`
+		Org            *Org          `json:"Org"`
+		Orgc           *Org          `json:"Orgc"`
+	}
+	b, err := json.Marshal(c.Extra)
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		return ClusterSharing{Distribution: OrgOnly}
+	}
+	s = ClusterSharing{Default: bool(m.Default), Distribution: m.Distribution, SharingGroupID: m.SharingGroupID,
+		SharingGroup: m.SharingGroup, OrgUUID: m.OrgUUID, OrgcUUID: m.OrgcUUID}
+	if m.Org != nil && m.Org.UUID != "" {
+		s.OrgUUID = m.Org.UUID
+	}
+	if m.Orgc != nil && m.Orgc.UUID != "" {
+		s.OrgcUUID = m.Orgc.UUID
+	}
+	if s.SharingGroup != nil && s.SharingGroup.UUID == "" {
+		s.SharingGroup = nil
+	}
+	return s
+}
+
+// SetClusterSharingGroup replaces the cluster's SharingGroup member with sg (this
+// instance's group of that UUID), or removes it when sg is nil.
+func SetClusterSharingGroup(c *GalaxyCluster, sg *SharingGroup) error {
+	if sg == nil {
+		delete(c.Extra, "SharingGroup")
+		return nil
+	}
+	b, err := json.Marshal(sg, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if c.Extra == nil {
+		c.Extra = Extra{}
+	}
+	c.Extra["SharingGroup"] = b
+	return nil
+}

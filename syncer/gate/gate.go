@@ -1,0 +1,364 @@
+// Package gate is the one place where store records meet policy. Every path that hands
+// MISP data to anyone — the REST API's answers (users, and peers that pull), push
+// payloads, feed export, the console — asks the gate, and the gate asks policy with inputs
+// it builds from store records here and nowhere else.
+//
+// A Check is one viewer's questions within one request or run: it remembers the
+// instance, the sharing groups it has read and the event-level decisions it has made, so
+// that an index of 100,000 rows costs a handful of decisions. Anything the viewer may not
+// see is reported as store.ErrNotFound, so that callers answer exactly as for data that
+// does not exist (MISP's 404 "Invalid …"), and never reveal that it does.
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"mispdesk/policy"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// Gate answers visibility questions against one store.
+type Gate struct {
+	st *store.Store
+}
+
+// New returns the gate of st.
+func New(st *store.Store) *Gate { return &Gate{st: st} }
+
+// Instance describes this instance to policy: its host organisation and the address peers
+// know it by.
+func Instance(ctx context.Context, st *store.Store) (*policy.Instance, error) {
+	in, err := st.Instance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pi := &policy.Instance{HostOrg: Org(in.HostOrg)}
+	if in.BaseURL != "" {
+		pi.BaseURLs = []string{in.BaseURL}
+	}
+	return pi, nil
+}
+
+// Org is a stored organisation as policy names one.
+func Org(o store.Org) misp.Org { return misp.Org{ID: misp.Int(o.ID), UUID: o.UUID, Name: o.Name} }
+
+// Viewer is the user behind an API key as policy sees a viewer.
+func Viewer(p *store.Principal) *policy.Viewer {
+	u := &p.User
+	return &policy.Viewer{OrgID: u.OrgID, OrgUUID: u.Org.UUID, SiteAdmin: u.Role.PermSiteAdmin, PermSync: u.Role.PermSync}
+}
+
+// Server describes a sync link to policy, parsing its rules.
+func Server(srv *store.Server) (*policy.Server, error) {
+	push, err := policy.ParseRules(policy.PushRules, srv.PushRules)
+	if err != nil {
+		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
+	}
+	pull, err := policy.ParseRules(policy.PullRules, srv.PullRules)
+	if err != nil {
+		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
+	}
+	return &policy.Server{
+		ID:                 srv.ID,
+		Name:               srv.Name,
+		URL:                srv.URL,
+		Internal:           srv.Internal,
+		Org:                Org(srv.Organisation),
+		RemoteOrg:          Org(srv.RemoteOrg),
+		Push:               srv.Push,
+		Pull:               srv.Pull,
+		PushSightings:      srv.PushSightings,
+		PushGalaxyClusters: srv.PushGalaxyClusters,
+		PullGalaxyClusters: srv.PullGalaxyClusters,
+		UnpublishEvent:     srv.UnpublishEvent,
+		PushRules:          push,
+		PullRules:          pull,
+	}, nil
+}
+
+// Blocklists reads MISP's event and organisation blocklists as policy takes them.
+func Blocklists(ctx context.Context, st *store.Store) (policy.Blocklists, error) {
+	sets, err := st.Blocklists(ctx)
+	if err != nil {
+		return policy.Blocklists{}, err
+	}
+	return policy.Blocklists{Events: policy.UUIDSet(sets.Events), Orgs: policy.UUIDSet(sets.Orgs)}, nil
+}
+
+// LocalCopy is the stored copy of an event as policy compares an incoming one with it.
+func LocalCopy(r *store.IndexRow) *policy.LocalCopy {
+	if r == nil {
+		return nil
+	}
+	return &policy.LocalCopy{Timestamp: r.Timestamp, Locked: r.Locked}
+}
+
+// Check is one viewer's questions to the gate; not safe for concurrent use.
+type Check struct {
+	g      *Gate
+	ctx    context.Context
+	Viewer *policy.Viewer
+	inst   *policy.Instance
+	memo   map[rowKey]bool
+	sgs    map[int64]*misp.SharingGroup
+}
+
+type rowKey struct {
+	owner     bool
+	dist      misp.Distribution
+	sg        int64
+	published bool
+}
+
+// For starts the questions of viewer v about the data of this instance inst.
+func (g *Gate) For(ctx context.Context, inst *policy.Instance, v *policy.Viewer) *Check {
+	return &Check{g: g, ctx: ctx, Viewer: v, inst: inst, memo: map[rowKey]bool{}, sgs: map[int64]*misp.SharingGroup{}}
+}
+
+// SharingGroup reads a local sharing group once per check; nil when there is none.
+func (c *Check) SharingGroup(id int64) (*misp.SharingGroup, error) {
+	if id == 0 {
+		return nil, nil
+	}
+	if sg, ok := c.sgs[id]; ok {
+		return sg, nil
+	}
+	sg, err := c.g.st.SharingGroup(c.ctx, strconv.FormatInt(id, 10))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	c.sgs[id] = sg
+	return sg, nil
+}
+
+// rowEvent is the event-level part of an index row, as policy reads it.
+func (c *Check) rowEvent(r *store.IndexRow) (*misp.Event, error) {
+	ev := &misp.Event{
+		ID: misp.Int(r.ID), UUID: r.UUID, OrgID: misp.Int(r.OrgID), OrgcID: misp.Int(r.OrgcID),
+		Org:          &misp.Org{ID: misp.Int(r.OrgID), UUID: r.OrgUUID, Name: r.OrgName},
+		Orgc:         &misp.Org{ID: misp.Int(r.OrgcID), UUID: r.OrgcUUID, Name: r.OrgcName},
+		Distribution: r.Distribution, SharingGroupID: misp.Int(r.SharingGroupID),
+		Published: misp.Bool(r.Published), Locked: misp.Bool(r.Locked), Timestamp: misp.Int(r.Timestamp),
+	}
+	if r.Distribution == misp.SharingGroupDist {
+		sg, err := c.SharingGroup(r.SharingGroupID)
+		if err != nil {
+			return nil, err
+		}
+		ev.SharingGroup = sg
+	}
+	return ev, nil
+}
+
+// Row reports whether the viewer may see the event of an index row. The decision depends
+// only on ownership, distribution, sharing group and published, so it is made once per
+// combination.
+func (c *Check) Row(r *store.IndexRow) (bool, error) {
+	v := c.Viewer
+	if v.SiteAdmin {
+		return true, nil
+	}
+	k := rowKey{owner: r.OrgID == v.OrgID, dist: r.Distribution, published: r.Published}
+	if r.Distribution == misp.SharingGroupDist {
+		k.sg = r.SharingGroupID
+	}
+	if ok, seen := c.memo[k]; seen {
+		return ok, nil
+	}
+	ev, err := c.rowEvent(r)
+	if err != nil {
+		return false, err
+	}
+	ok := c.inst.CanSeeEvent(v, ev).Allowed
+	c.memo[k] = ok
+	return ok, nil
+}
+
+// EventRow finds an event by id or UUID that the viewer may see.
+func (c *Check) EventRow(ref string) (*store.IndexRow, error) {
+	r, err := c.g.st.EventRow(c.ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := c.Row(r)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("event %q: %w", ref, store.ErrNotFound)
+	}
+	return r, nil
+}
+
+// Event returns a stored event as the viewer may see it, with every child kind trimmed
+// (policy.Instance.Visible), or nil with the decision when the viewer may not see it. ev
+// is the caller's own copy: clusters are given their local sharing groups in place.
+func (c *Check) Event(ev *misp.Event) (*misp.Event, policy.Decision, error) {
+	if err := c.localClusterGroups(ev); err != nil {
+		return nil, policy.Decision{}, err
+	}
+	out, d := c.inst.Visible(c.Viewer, ev)
+	return out, d, nil
+}
+
+// localClusterGroups gives each cluster shared with a sharing group the local group of that
+// UUID, so that its members see it. A cluster names its group only by the sender's id
+// otherwise, which means nothing here: such a cluster keeps no group and only its
+// organisation sees it.
+func (c *Check) localClusterGroups(ev *misp.Event) error {
+	fix := func(gs []misp.Galaxy) error {
+		for i := range gs {
+			for j := range gs[i].GalaxyCluster {
+				if err := c.clusterGroup(&gs[i].GalaxyCluster[j]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := fix(ev.Galaxy); err != nil {
+		return err
+	}
+	for i := range ev.Attribute {
+		if err := fix(ev.Attribute[i].Galaxy); err != nil {
+			return err
+		}
+	}
+	for i := range ev.Object {
+		for j := range ev.Object[i].Attribute {
+			if err := fix(ev.Object[i].Attribute[j].Galaxy); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// clusterGroup replaces a cluster's SharingGroup member with the local group of that UUID
+// (or removes it when there is none here).
+func (c *Check) clusterGroup(cl *misp.GalaxyCluster) error {
+	s := cl.Sharing()
+	if s.Distribution != misp.SharingGroupDist || s.SharingGroup == nil {
+		return nil
+	}
+	sg, err := c.g.st.SharingGroup(c.ctx, strings.ToLower(s.SharingGroup.UUID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return misp.SetClusterSharingGroup(cl, sg)
+}
+
+// Cluster reports whether the viewer may see a stored cluster (GalaxyClusterJSON's shape).
+func (c *Check) Cluster(cl *misp.GalaxyCluster) (bool, error) {
+	if err := c.clusterGroup(cl); err != nil {
+		return false, err
+	}
+	return c.inst.CanSeeCluster(c.Viewer, cl), nil
+}
+
+// Element finds an attribute, object, report, reference or proposal by id or UUID that
+// the viewer may see: its event, and every level of its own sharing (an object attribute's
+// object and itself), or for a proposal the attribute it would change. It is the check
+// for every write that targets an element (sightings, proposals, tags, analyst data).
+func (c *Check) Element(table, ref string) (*store.ElementRef, *store.IndexRow, error) {
+	el, err := c.g.st.Element(c.ctx, table, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	row, err := c.EventRow(strconv.FormatInt(el.EventID, 10))
+	if err != nil {
+		return nil, nil, err
+	}
+	if el.Target != "" {
+		if _, _, err := c.Element(store.ElemAttribute, el.Target); err != nil {
+			return nil, nil, fmt.Errorf("%s %q: %w", table, ref, store.ErrNotFound)
+		}
+		return el, row, nil
+	}
+	ok, err := c.path(row, el.Path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("%s %q: %w", table, ref, store.ErrNotFound)
+	}
+	return el, row, nil
+}
+
+// path reports whether the viewer may see an element whose sharing below the event row
+// is path.
+func (c *Check) path(row *store.IndexRow, path []store.ElementSharing) (bool, error) {
+	ev, err := c.rowEvent(row)
+	if err != nil {
+		return false, err
+	}
+	r := policy.EventReach(ev)
+	for _, p := range path {
+		var sg *misp.SharingGroup
+		if p.Distribution == misp.SharingGroupDist {
+			if sg, err = c.SharingGroup(p.SharingGroupID); err != nil {
+				return false, err
+			}
+		}
+		r = r.Child(p.Distribution, sg)
+	}
+	return c.inst.CanSee(c.Viewer, ev, r), nil
+}
+
+// Target finds the element an analyst data item, a sighting or a tag is about, by UUID,
+// of any kind: an event, an attribute, an object, a report, or other analyst data. It
+// reports store.ErrNotFound for what does not exist or the viewer may not see.
+func (c *Check) Target(uuid string) error { return c.target(uuid, 0) }
+
+// maxAnalystDepth bounds how many notes about notes a target is looked through.
+const maxAnalystDepth = 8
+
+func (c *Check) target(uuid string, depth int) error {
+	if _, err := c.EventRow(uuid); !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	for _, table := range [...]string{store.ElemAttribute, store.ElemObject, store.ElemReport} {
+		if _, _, err := c.Element(table, uuid); !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	for _, k := range misp.AnalystKinds {
+		d, err := c.g.st.AnalystDataByRef(c.ctx, k, uuid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if depth >= maxAnalystDepth {
+			break
+		}
+		return c.analystData(d, depth+1)
+	}
+	return fmt.Errorf("%q: %w", uuid, store.ErrNotFound)
+}
+
+// AnalystData reports store.ErrNotFound unless the viewer may see a stored analyst data
+// item: by its own distribution, and the element it is about (notes about notes: the note
+// they are about).
+func (c *Check) AnalystData(d *store.AnalystData) error { return c.analystData(d, 0) }
+
+func (c *Check) analystData(d *store.AnalystData, depth int) error {
+	m := misp.AnalystData{UUID: d.UUID, OrgUUID: d.OrgUUID, OrgcUUID: d.OrgcUUID, Distribution: misp.Distribution(d.Distribution)}
+	if m.Distribution == misp.SharingGroupDist {
+		sg, err := c.SharingGroup(d.SharingGroupID)
+		if err != nil {
+			return err
+		}
+		m.SharingGroup = sg
+	}
+	if !c.inst.CanSeeAnalystData(c.Viewer, &m) {
+		return fmt.Errorf("%s %q: %w", d.Kind, d.UUID, store.ErrNotFound)
+	}
+	return c.target(d.ObjectUUID, depth)
+}

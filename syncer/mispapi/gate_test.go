@@ -1,0 +1,222 @@
+package mispapi
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// The leaks an audit found, one regression test each, over HTTP against a real instance.
+// The event is the host organisation's, shared with the community (so every organisation
+// here sees it), and hangs things off it that only the host organisation may see.
+
+const (
+	gateEvent      = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f01"
+	gatePublicAttr = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f02"
+	gateHiddenAttr = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f03"
+	gateHiddenVal  = "203.0.113.66"
+	gateOrgNote    = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f04"
+	gatePublicNote = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f05"
+	gateOrgOpinion = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f06"
+	gateNoteOnNote = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f07"
+	gateOrgCluster = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f08"
+	gateLibCluster = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f09"
+)
+
+func gateFixture(t *testing.T) *env {
+	t.Helper()
+	e := newEnv(t)
+	host := e.hostOrg.UUID
+	body := `{"Event":{"uuid":"` + gateEvent + `","info":"gate","date":"2026-01-02","distribution":"1","published":true,
+	  "timestamp":"1767312000","threat_level_id":"2","analysis":"1",
+	  "Orgc":{"name":"HOSTORG","uuid":"` + host + `"},
+	  "Note":[
+	    {"uuid":"` + gateOrgNote + `","object_uuid":"` + gateEvent + `","object_type":"Event","note":"internal only",
+	     "orgc_uuid":"` + host + `","org_uuid":"` + host + `","distribution":"0"},
+	    {"uuid":"` + gatePublicNote + `","object_uuid":"` + gateEvent + `","object_type":"Event","note":"for all",
+	     "orgc_uuid":"` + host + `","org_uuid":"` + host + `","distribution":"1",
+	     "Note":[{"uuid":"` + gateNoteOnNote + `","object_uuid":"` + gatePublicNote + `","object_type":"Note","note":"nested secret",
+	       "orgc_uuid":"` + host + `","org_uuid":"` + host + `","distribution":"0"}]}],
+	  "Galaxy":[{"uuid":"698774c7-8022-42c4-917f-8d6e4f06ada3","name":"Threat Actor","type":"threat-actor","description":"actors","version":"3",
+	    "GalaxyCluster":[
+	      {"uuid":"` + gateOrgCluster + `","type":"threat-actor","value":"Internal Actor","tag_name":"misp-galaxy:threat-actor=\"` + gateOrgCluster + `\"",
+	       "description":"ours","version":"1","default":false,"distribution":"0","Orgc":{"name":"HOSTORG","uuid":"` + host + `"}},
+	      {"uuid":"` + gateLibCluster + `","type":"threat-actor","value":"APT Library","tag_name":"misp-galaxy:threat-actor=\"APT Library\"",
+	       "description":"from the library","version":"1"}]}],
+	  "Attribute":[
+	    {"uuid":"` + gatePublicAttr + `","type":"domain","category":"Network activity","value":"public.example","distribution":"5","timestamp":"1767312000",
+	     "Opinion":[{"uuid":"` + gateOrgOpinion + `","object_uuid":"` + gatePublicAttr + `","object_type":"Attribute","opinion":"10",
+	       "orgc_uuid":"` + host + `","org_uuid":"` + host + `","distribution":"0"}]},
+	    {"uuid":"` + gateHiddenAttr + `","type":"ip-dst","category":"Network activity","value":"` + gateHiddenVal + `","distribution":"0","timestamp":"1767312000"}]}}`
+	ev, err := misp.ParseEvent([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.UpsertEvent(context.Background(), ev, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// viewers who may see the event but nothing the host organisation kept to itself.
+func (e *env) outsiders() map[string]string {
+	return map[string]string{"user of another organisation": e.other, "sync user": e.syncKey}
+}
+
+func TestGateEventViewTrimsEveryChildKind(t *testing.T) {
+	e := gateFixture(t)
+	secrets := []string{gateOrgNote, gateNoteOnNote, gateOrgOpinion, gateOrgCluster, "Internal Actor", gateHiddenAttr, gateHiddenVal}
+	for who, key := range e.outsiders() {
+		for _, path := range []string{"/events/view/" + gateEvent, "/events/restSearch"} {
+			var r resp
+			if path == "/events/restSearch" {
+				r = e.do("POST", path, key, map[string]any{"eventid": gateEvent})
+			} else {
+				r = e.do("GET", path, key, nil)
+			}
+			wantStatus(t, r, 200)
+			body := string(r.body)
+			for _, s := range secrets {
+				if strings.Contains(body, s) {
+					t.Errorf("%s: %s shows %s", who, path, s)
+				}
+			}
+			// what the viewer may see is still there: the gate trims, it does not hide the event
+			for _, s := range []string{gatePublicNote, gatePublicAttr, "APT Library"} {
+				if !strings.Contains(body, s) {
+					t.Errorf("%s: %s lost %s", who, path, s)
+				}
+			}
+		}
+	}
+	r := e.do("GET", "/events/view/"+gateEvent, e.sameOrgUser, nil)
+	wantStatus(t, r, 200)
+	for _, s := range secrets {
+		if !strings.Contains(string(r.body), s) {
+			t.Errorf("the owner organisation does not see %s", s)
+		}
+	}
+}
+
+func TestGateAttributeReadsTrimAnalystData(t *testing.T) {
+	e := gateFixture(t)
+	r := e.do("POST", "/attributes/restSearch", e.other, map[string]any{"eventid": gateEvent})
+	wantStatus(t, r, 200)
+	if s := string(r.body); strings.Contains(s, gateOrgOpinion) || strings.Contains(s, gateHiddenVal) || !strings.Contains(s, "public.example") {
+		t.Errorf("attributes/restSearch: %s", s)
+	}
+	r = e.do("GET", "/attributes/view/"+gatePublicAttr, e.other, nil)
+	wantStatus(t, r, 200)
+	if strings.Contains(string(r.body), gateOrgOpinion) {
+		t.Errorf("attributes/view shows an org-only opinion: %s", r.body)
+	}
+	wantStatus(t, e.do("GET", "/attributes/view/"+gateHiddenAttr, e.other, nil), 404)
+}
+
+func TestGateStandaloneAnalystData(t *testing.T) {
+	e := gateFixture(t)
+	// the host organisation notes, community-wide, the attribute only it may see, and keeps
+	// a sharing-group note on the public one to a group without the other organisation
+	add := func(path string, body map[string]any) string {
+		t.Helper()
+		r := e.do("POST", path, e.admin, body)
+		wantStatus(t, r, 200)
+		return get[string](t, r.obj(t), "Note", "uuid")
+	}
+	onHidden := add("/analyst_data/add/Note/"+gateHiddenAttr+"/Attribute", map[string]any{"note": "about the hidden one", "distribution": 1})
+	r := e.do("POST", "/sharing_groups/add", e.admin, map[string]any{"SharingGroup": map[string]any{"name": "hosts only", "releasability": "hosts"}})
+	wantStatus(t, r, 200)
+	sgID := get[string](t, r.obj(t), "SharingGroup", "id")
+	inGroup := add("/analyst_data/add/Note/"+gatePublicAttr+"/Attribute", map[string]any{"note": "group only", "distribution": 4, "sharing_group_id": sgID})
+	for who, key := range e.outsiders() {
+		for _, path := range []string{"/analyst_data/index/Note", "/analystData/index/Note"} {
+			r := e.do("GET", path, key, nil)
+			if r.status == 404 && strings.HasPrefix(path, "/analystData") {
+				continue // the camel-case spelling is another change's
+			}
+			wantStatus(t, r, 200)
+			if s := string(r.body); strings.Contains(s, onHidden) || strings.Contains(s, inGroup) || strings.Contains(s, gateHiddenAttr) {
+				t.Errorf("%s: %s shows what it may not see: %s", who, path, s)
+			}
+		}
+		for _, ref := range []string{onHidden, inGroup} {
+			wantStatus(t, e.do("GET", "/analyst_data/view/Note/"+ref, key, nil), 404)
+		}
+		// nor may it attach its own note to the hidden attribute, which would confirm it
+		r := e.do("POST", "/analyst_data/add/Note/"+gateHiddenAttr+"/Attribute", key, map[string]any{"note": "probe", "distribution": 1})
+		wantStatus(t, r, 404)
+	}
+	r = e.do("GET", "/analyst_data/view/Note/"+inGroup, e.sameOrgUser, nil)
+	wantStatus(t, r, 200)
+}
+
+func TestGateProposalsIndex(t *testing.T) {
+	e := gateFixture(t)
+	r := e.do("POST", "/shadow_attributes/add/"+gateHiddenAttr, e.sameOrgUser, map[string]any{"ShadowAttribute": map[string]any{"value": "203.0.113.67", "comment": "secret change"}})
+	wantStatus(t, r, 200)
+	for who, key := range e.outsiders() {
+		r := e.do("GET", "/shadow_attributes/index", key, nil)
+		wantStatus(t, r, 200)
+		if s := string(r.body); strings.Contains(s, "203.0.113.67") || strings.Contains(s, "secret change") || strings.Contains(s, gateHiddenAttr) {
+			t.Errorf("%s: a proposal on an attribute it may not see: %s", who, s)
+		}
+	}
+	r = e.do("GET", "/shadow_attributes/index", e.admin, nil)
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), "203.0.113.67") {
+		t.Errorf("the site admin does not see the proposal: %s", r.body)
+	}
+}
+
+func TestGateMetadataSearchConfirmsNothingHidden(t *testing.T) {
+	e := gateFixture(t)
+	for who, key := range e.outsiders() {
+		for _, q := range []map[string]any{
+			{"value": gateHiddenVal, "metadata": 1},
+			{"value": gateHiddenVal, "metadata": 1, "type": "ip-dst"},
+			{"uuid": gateHiddenAttr, "metadata": 1},
+		} {
+			r := e.do("POST", "/events/restSearch", key, q)
+			wantStatus(t, r, 200)
+			if strings.Contains(string(r.body), gateEvent) {
+				t.Errorf("%s: restSearch %v confirms a hidden attribute: %s", who, q, r.body)
+			}
+		}
+		r := e.do("POST", "/events/restSearch", key, map[string]any{"value": "public.example", "metadata": 1})
+		wantStatus(t, r, 200)
+		if !strings.Contains(string(r.body), gateEvent) {
+			t.Errorf("%s: a visible match is not found: %s", who, r.body)
+		}
+	}
+	r := e.do("POST", "/events/restSearch", e.sameOrgUser, map[string]any{"value": gateHiddenVal, "metadata": 1})
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), gateEvent) {
+		t.Errorf("the owner does not find its own attribute: %s", r.body)
+	}
+}
+
+func TestGateSightingOnHiddenAttribute(t *testing.T) {
+	e := gateFixture(t)
+	r := e.do("POST", "/sightings/add/"+gateHiddenAttr, e.other, map[string]any{"source": "probe"})
+	wantStatus(t, r, 404)
+	if strings.Contains(string(r.body), gateEvent) {
+		t.Errorf("the refusal names the event: %s", r.body)
+	}
+	r = e.do("POST", "/sightings/add", e.other, map[string]any{"value": gateHiddenVal})
+	if r.status == 200 {
+		t.Errorf("a sighting by value reached a hidden attribute: %s", r.body)
+	}
+	ev, err := e.st.Event(context.Background(), gateEvent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.ForEachAttribute(func(a *misp.Attribute) {
+		if len(a.Sighting) > 0 {
+			t.Errorf("a sighting was stored on %s: %v", a.UUID, a.Sighting)
+		}
+	})
+	wantStatus(t, e.do("POST", "/sightings/add/"+gatePublicAttr, e.other, map[string]any{"source": "seen"}), 200)
+}

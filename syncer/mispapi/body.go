@@ -179,3 +179,6 @@ func (c *call) body() ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Unwrap lets http.ResponseController reach the connection, for the read deadlines.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -163,19 +163,19 @@ func TestAPICutsTricklingBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, pw = io.Pipe()
+	steadyR, steadyW := io.Pipe()
 	go func() {
 		for rest := doc; len(rest) > 0; {
 			n := min(len(rest), 64<<10)
-			if _, err := pw.Write(rest[:n]); err != nil {
+			if _, err := steadyW.Write(rest[:n]); err != nil {
 				return
 			}
 			rest = rest[n:]
 			time.Sleep(50 * time.Millisecond)
 		}
-		pw.Close()
+		steadyW.Close()
 	}()
-	if status, answer := post(t, b, key, "/events/add", pr); status != http.StatusOK {
+	if status, answer := post(t, b, key, "/events/add", steadyR); status != http.StatusOK {
 		t.Fatalf("steady upload of %d bytes: %d %.300s", len(doc), status, answer)
 	}
 	if got := b.event(t, bombUUID); got == nil || len(got.Attribute) != 3000 {

@@ -72,14 +72,16 @@ func ParseEvent(data []byte) (*Event, error) {
 
 // ReadEvent decodes one event from r as it arrives, without holding the document in
 // memory beside the event: the way to read a large event from a peer. It accepts what
-// ParseEvent accepts and normalises the event the same way.
+// ParseEvent accepts and normalises the event the same way. A document whose elements
+// pass MaxElementBytes is refused with ErrTooLarge.
 func ReadEvent(r io.Reader) (*Event, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if lead, _ := br.Peek(3); bytes.Equal(lead, []byte("\ufeff")) {
 		br.Discard(3) // a byte-order mark some tools write
 	}
 	var env envelope
-	if err := json.UnmarshalRead(br, &env, decodeOpts); err != nil {
+	budget := &elementBudget{left: MaxElementBytes}
+	if err := json.UnmarshalRead(br, &env, decodeOpts, budget.unmarshalers()); err != nil {
 		return nil, DescribeJSONError(err)
 	}
 	if env.Event != nil {

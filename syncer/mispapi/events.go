@@ -261,6 +261,11 @@ func (c *call) eventBody(failName string) (*misp.Event, error) {
 		if e := rb.failure(); e != nil {
 			return nil, e
 		}
+		if errors.Is(err, misp.ErrTooLarge) {
+			e := httpError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than this instance accepts (its elements pass %d bytes in memory).", misp.MaxElementBytes))
+			e.header = http.Header{"Connection": {"close"}}
+			return nil, e
+		}
 		var de *misp.DecodeError
 		if errors.As(err, &de) && de.Syntax {
 			return nil, httpError(http.StatusBadRequest, msgInvalidJSON)

@@ -394,6 +394,8 @@ func (c *Client) bodyError(actx context.Context, rq request, resp *response, src
 	switch {
 	case src.tooLarge:
 		return nil, c.errorf(rq, resp.status, fmt.Errorf("answer larger than %d bytes (this client's limit, counted after decompression); reading stopped there", c.cfg.MaxBodyBytes)), false
+	case errors.Is(err, misp.ErrTooLarge):
+		return nil, c.errorf(rq, resp.status, fmt.Errorf("answer decodes into more than %d bytes of elements (this client's limit); reading stopped there", misp.MaxElementBytes)), false
 	case src.err != nil && !errors.Is(src.err, io.EOF):
 		return nil, c.errorf(rq, resp.status, fmt.Errorf("reading body: %w", c.timeoutAware(actx, src.err))), true
 	default:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -55,15 +56,6 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	if err != nil {
 		return sum, err
 	}
-	if opts.Feed && opts.Distribution > 0 {
-		kept := list[:0]
-		for _, row := range list {
-			if row.Distribution >= opts.Distribution && row.Distribution <= misp.AllCommunities {
-				kept = append(kept, row)
-			}
-		}
-		list = kept
-	}
 	manifest := Manifest{}
 	var hashes strings.Builder
 	for i, row := range list {
@@ -75,8 +67,8 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 			return sum, err
 		}
 		if opts.Feed {
-			if opts.Distribution > 0 {
-				limitDistribution(e, opts.Distribution)
+			if e, _ = policy.FeedPayload(e, opts.Distribution); e == nil {
+				continue // narrower than the feed
 			}
 			toFeed(e)
 			manifest[e.UUID] = manifestEntry(e)
@@ -143,61 +135,6 @@ func toFeed(e *misp.Event) {
 	}
 	for i := range e.EventReport {
 		e.EventReport[i].ID, e.EventReport[i].EventID = 0, 0
-	}
-}
-
-// limitDistribution drops from an event the children narrower than min (or in a sharing
-// group), and the object references that pointed at them.
-func limitDistribution(e *misp.Event, min misp.Distribution) {
-	dropped := map[string]bool{}
-	ok := func(d misp.Distribution, uuid string) bool {
-		if d == misp.InheritEvent {
-			d = e.Distribution
-		}
-		if d >= min && d <= misp.AllCommunities {
-			return true
-		}
-		dropped[strings.ToLower(uuid)] = true
-		return false
-	}
-	attrs := func(as []misp.Attribute) []misp.Attribute {
-		out := as[:0]
-		for _, a := range as {
-			if ok(a.Distribution, a.UUID) {
-				out = append(out, a)
-			}
-		}
-		return out
-	}
-	e.Attribute = attrs(e.Attribute)
-	objs := e.Object[:0]
-	for _, o := range e.Object {
-		if !ok(o.Distribution, o.UUID) {
-			for _, a := range o.Attribute {
-				dropped[strings.ToLower(a.UUID)] = true
-			}
-			continue
-		}
-		o.Attribute = attrs(o.Attribute)
-		objs = append(objs, o)
-	}
-	e.Object = objs
-	reports := e.EventReport[:0]
-	for _, r := range e.EventReport {
-		if ok(r.Distribution, r.UUID) {
-			reports = append(reports, r)
-		}
-	}
-	e.EventReport = reports
-	for i := range e.Object {
-		o := &e.Object[i]
-		refs := o.ObjectReference[:0]
-		for _, r := range o.ObjectReference {
-			if !dropped[strings.ToLower(r.ReferencedUUID)] {
-				refs = append(refs, r)
-			}
-		}
-		o.ObjectReference = refs
 	}
 }
 

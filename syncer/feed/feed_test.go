@@ -150,8 +150,8 @@ func TestExportFeedRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Events != 71 || sum.Attributes != 10256 {
-		t.Errorf("exported %+v, want 71 events and 10256 attributes", sum)
+	if sum.Events != 71 || sum.Attributes != 10255 { // one ssdeep value with line breaks is refused as MISP refuses it
+		t.Errorf("exported %+v, want 71 events and 10255 attributes", sum)
 	}
 	m, err := ReadManifest(filepath.Join(out, "manifest.json"))
 	if err != nil || len(m) != 71 {

@@ -1,0 +1,101 @@
+package policy
+
+import (
+	"fmt"
+
+	"mispdesk/store/misp"
+)
+
+// FeedPayload trims an event, which the caller hands over, to what a feed of the given
+// narrowest distribution may carry: anyone who has the feed reads it, so only data whose
+// reach (its ancestors taken into account) is at least min goes, and none shared with a
+// sharing group, which a feed cannot keep to its members. min 0 writes everything: the
+// admin asked for an export of the whole instance. The same holds for analyst data and
+// custom galaxy clusters (by their own distributions); this instance's own nested views
+// never go.
+func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) {
+	d := newDecision("feed")
+	var t tally
+	wide := func(r Reach) bool {
+		return min == misp.OrgOnly || (len(r.Groups) == 0 && r.Level >= min)
+	}
+	narrow := drop("distribution", fmt.Sprintf("narrower than the feed's '%s', or shared with a sharing group", min))
+	members := func(x *misp.Extra) {
+		*x = withoutNestedRecords(*x, misp.AnalystKinds[:]...)
+		s, err := misp.TakeAnalystSet(*x)
+		if err != nil {
+			t.record("analyst data", drop("analyst_data", "it could not be read, so it cannot be judged"))
+			return
+		}
+		feedAnalystSet(&s, wide, &t)
+		_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
+	}
+	element := func(r Reach, x *misp.Extra) verdict {
+		if !wide(r) {
+			return narrow
+		}
+		members(x)
+		return keep()
+	}
+	s := sieve{
+		attribute: func(a *misp.Attribute, parent Reach) verdict {
+			v := element(parent.Child(a.Distribution, a.SharingGroup), &a.Extra)
+			if !v.drop {
+				a.Galaxy = feedClusters(a.Galaxy, wide, &t)
+			}
+			return v
+		},
+		object: func(o *misp.Object, parent Reach) verdict {
+			return element(parent.Child(o.Distribution, o.SharingGroup), &o.Extra)
+		},
+		report: func(r *misp.EventReport, parent Reach) verdict {
+			return element(parent.Child(r.Distribution, r.SharingGroup), &r.Extra)
+		},
+	}
+	if !wide(EventReach(ev)) {
+		d.block("distribution", fmt.Sprintf("the event is narrower than the feed's '%s', or shared with a sharing group", min))
+		return nil, d
+	}
+	s.apply(ev, &t)
+	ev.Galaxy = feedClusters(ev.Galaxy, wide, &t)
+	members(&ev.Extra)
+	t.steps(&d)
+	return ev, d
+}
+
+func feedAnalystSet(s *misp.AnalystSet, wide func(Reach) bool, t *tally) {
+	for _, list := range s.Kinds() {
+		kept := (*list)[:0]
+		for _, a := range *list {
+			if !wide(Reach{Level: misp.AllCommunities}.Child(analystDistribution(a.Distribution), a.SharingGroup)) {
+				t.record("analyst data", drop("analyst_data.distribution", "narrower than the feed"))
+				continue
+			}
+			feedAnalystSet(&a.Analyst, wide, t)
+			kept = append(kept, a)
+		}
+		clear((*list)[len(kept):])
+		*list = kept
+	}
+}
+
+func feedClusters(gs []misp.Galaxy, wide func(Reach) bool, t *tally) []misp.Galaxy {
+	kept := gs[:0]
+	for _, g := range gs {
+		cs := g.GalaxyCluster[:0]
+		for _, c := range g.GalaxyCluster {
+			if s := c.Sharing(); s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
+				cs = append(cs, c)
+			} else {
+				t.record("galaxy cluster", drop("cluster.distribution", "narrower than the feed"))
+			}
+		}
+		clear(g.GalaxyCluster[len(cs):])
+		g.GalaxyCluster = cs
+		if len(cs) > 0 {
+			kept = append(kept, g)
+		}
+	}
+	clear(gs[len(kept):])
+	return kept
+}

@@ -140,7 +140,51 @@ func sourceEvents(t testing.TB, raw []byte) []any {
 		}
 	}
 	walk(doc)
+	for _, ev := range out {
+		asMISPStores(ev)
+	}
 	return out
+}
+
+// asMISPStores turns a source event's attribute values into what MISP stores for them
+// (misp.NormalizeValue: hash case, datetime format, refanging…) and removes those MISP
+// refuses, so that the source is compared with what it should become.
+func asMISPStores(ev any) {
+	m, _ := ev.(map[string]any)
+	values := func(list any) []any {
+		attrs, _ := list.([]any)
+		kept := attrs[:0]
+		for _, it := range attrs {
+			a, _ := it.(map[string]any)
+			typ, _ := a["type"].(string)
+			val, isText := a["value"].(string)
+			if a == nil || !isText || typ == "" {
+				kept = append(kept, it)
+				continue
+			}
+			norm, err := misp.NormalizeValue(typ, val)
+			if err != nil {
+				continue
+			}
+			a["value"] = norm
+			kept = append(kept, a)
+		}
+		return kept
+	}
+	if m == nil {
+		return
+	}
+	if _, ok := m["Attribute"]; ok {
+		m["Attribute"] = values(m["Attribute"])
+	}
+	objs, _ := m["Object"].([]any)
+	for _, o := range objs {
+		if om, ok := o.(map[string]any); ok {
+			if _, ok := om["Attribute"]; ok {
+				om["Attribute"] = values(om["Attribute"])
+			}
+		}
+	}
 }
 
 // Keys that are local to an instance, derived, or mispdesk's own defaults for what a

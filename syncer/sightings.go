@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 	"mispdesk/syncer/remote"
 )
 
@@ -97,14 +97,13 @@ func (r *runContext) pushSightings(ctx context.Context, uuids []string) {
 // pushEventSightings sends the sightings of one event that the remote lacks and its
 // organisation may see; it returns how many were sent.
 func (r *runContext) pushEventSightings(ctx context.Context, uuid string) (int, error) {
-	viewer := &policy.Viewer{OrgID: r.srv.RemoteOrg.ID, OrgUUID: r.srv.RemoteOrg.UUID, PermSync: true}
 	ev, err := r.e.st.Event(ctx, uuid)
 	if err != nil || ev.SightingTimestamp == 0 {
 		return 0, nil
 	}
-	visible, _ := r.inst.Visible(viewer, ev)
-	if visible == nil {
-		return 0, nil
+	visible, _, err := gate.New(r.e.st).For(ctx, r.inst, gate.RemoteViewer(r.srv)).Event(ev)
+	if err != nil || visible == nil {
+		return 0, err
 	}
 	byUUID := map[string]misp.Sighting{}
 	collect := func(as []misp.Attribute) {

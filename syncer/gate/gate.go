@@ -53,6 +53,12 @@ func Viewer(p *store.Principal) *policy.Viewer {
 	return &policy.Viewer{OrgID: u.OrgID, OrgUUID: u.Org.UUID, SiteAdmin: u.Role.PermSiteAdmin, PermSync: u.Role.PermSync}
 }
 
+// RemoteViewer is the remote instance of a sync link as a viewer here: a sync account of
+// its host organisation, as it would see this instance's data when it pulls.
+func RemoteViewer(srv *store.Server) *policy.Viewer {
+	return &policy.Viewer{OrgID: srv.RemoteOrg.ID, OrgUUID: srv.RemoteOrg.UUID, PermSync: true}
+}
+
 // Server describes a sync link to policy, parsing its rules.
 func Server(srv *store.Server) (*policy.Server, error) {
 	push, err := policy.ParseRules(policy.PushRules, srv.PushRules)

@@ -14,6 +14,7 @@ import (
 	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 )
 
 // visibleRow finds an event by id or UUID that the caller may see; anything else is
@@ -284,15 +285,11 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	if local != nil {
 		idOut = itoa(local.ID)
 	}
-	bl, err := c.a.st.Blocklists(c.ctx)
+	pbl, err := gate.Blocklists(c.ctx, c.a.st)
 	if err != nil {
 		return err
 	}
-	pbl := policy.Blocklists{Events: policy.UUIDSet(bl.Events), Orgs: policy.UUIDSet(bl.Orgs)}
-	var lc *policy.LocalCopy
-	if local != nil {
-		lc = &policy.LocalCopy{Timestamp: local.Timestamp, Locked: local.Locked}
-	}
+	lc := gate.LocalCopy(local)
 	if bool(ev.Published) && !role.PermPublish {
 		ev.Published = false // MISP stores it unpublished, silently
 	}
@@ -445,12 +442,9 @@ func (c *call) senderLink() (*policy.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range servers {
-		if s.RemoteOrgID == c.who.User.OrgID {
-			return &policy.Server{ID: s.ID, Name: s.Name, URL: s.URL, Internal: s.Internal,
-				Org:       misp.Org{ID: misp.Int(s.Organisation.ID), UUID: s.Organisation.UUID, Name: s.Organisation.Name},
-				RemoteOrg: misp.Org{ID: misp.Int(s.RemoteOrg.ID), UUID: s.RemoteOrg.UUID, Name: s.RemoteOrg.Name},
-				Push:      s.Push, Pull: s.Pull}, nil
+	for i := range servers {
+		if servers[i].RemoteOrgID == c.who.User.OrgID {
+			return gate.Server(&servers[i])
 		}
 	}
 	return nil, nil

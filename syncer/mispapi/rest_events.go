@@ -34,6 +34,7 @@ func (a *API) registerREST() {
 	a.handleWrite("events/unpublish", methodsPost, permPublish, (*call).eventsUnpublish)
 	a.registerElements()
 	a.registerTags()
+	a.registerAnalystData()
 	a.registerAdmin()
 }
 

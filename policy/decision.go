@@ -21,6 +21,10 @@ type Step struct {
 	Rule    string  `json:"rule"`    // a short stable name, e.g. "distribution", "push_rules.tags.NOT"
 	Outcome Outcome `json:"outcome"` // what the rule said
 	Reason  string  `json:"reason"`  // a sentence for the operator
+	// Code, on a blocking step, is the refusal as a short stable text with no per-event
+	// detail (timestamps, names of the event's own data), so runs can count events by it:
+	// "distribution: org only", "push_rules.tags NOT tlp:red", "local copy newer".
+	Code string `json:"code,omitempty"`
 }
 
 // Decision is the answer to "may this happen?" with every rule that led to it, in the
@@ -42,9 +46,12 @@ func (d *Decision) skip(rule, reason string) { d.add(rule, Skipped, reason) }
 func (d *Decision) change(rule, reason string) { d.add(rule, Changed, reason) }
 
 // block records a refusal; later steps are not consulted by callers, so the first block
-// is the reason.
-func (d *Decision) block(rule, reason string) {
-	d.add(rule, Blocked, reason)
+// is the reason. Its code is the rule's name.
+func (d *Decision) block(rule, reason string) { d.blockCode(rule, rule, reason) }
+
+// blockCode records a refusal counted under code (see Step.Code).
+func (d *Decision) blockCode(rule, code, reason string) {
+	d.Steps = append(d.Steps, Step{Rule: rule, Outcome: Blocked, Reason: reason, Code: code})
 	d.Allowed = false
 }
 
@@ -73,6 +80,15 @@ func (d Decision) BlockedBy() *Step {
 		}
 	}
 	return nil
+}
+
+// Code is the blocking step's stable code ("" when the decision allows): what a run
+// counts skipped events by.
+func (d Decision) Code() string {
+	if s := d.BlockedBy(); s != nil {
+		return s.Code
+	}
+	return ""
 }
 
 // String prints one step per line, as the explain command shows it.

@@ -33,7 +33,7 @@ type PullResult struct {
 func (inst *Instance) PullCandidate(srv *Server, row IndexRow, local *LocalCopy, bl Blocklists) Decision {
 	d := newDecision("pull")
 	if !srv.Pull {
-		d.block("server.pull", fmt.Sprintf("pull is off for server %q", srv.Name))
+		d.blockCode("server.pull", "pull off", fmt.Sprintf("pull is off for server %q", srv.Name))
 		return d
 	}
 	if checkBlocklists(&d, bl, row.UUID, row.OrgcUUID) && checkPublished(&d, row.Published) {
@@ -176,9 +176,9 @@ func checkReplace(d *Decision, srv *Server, timestamp int64, local *LocalCopy) b
 	case local == nil:
 		d.pass("local_copy", "the event is new here")
 	case !local.Locked && !srv.Internal:
-		d.block("local_copy", "the event was created on this instance, and sync never replaces a local event (unless the server is internal)")
+		d.blockCode("local_copy", "local copy created here", "the event was created on this instance, and sync never replaces a local event (unless the server is internal)")
 	case timestamp <= local.Timestamp:
-		d.block("local_copy", fmt.Sprintf("the local copy is as new or newer (timestamp %d ≥ %d)", local.Timestamp, timestamp))
+		d.blockCode("local_copy", "local copy newer", fmt.Sprintf("the local copy is as new or newer (timestamp %d ≥ %d)", local.Timestamp, timestamp))
 	default:
 		d.pass("local_copy", fmt.Sprintf("the remote copy is newer (timestamp %d > %d)", timestamp, local.Timestamp))
 	}
@@ -205,7 +205,7 @@ func checkNotEmpty(d *Decision, ev *misp.Event) bool {
 			return true
 		}
 	}
-	d.block("empty_event", "empty event detected: nothing that is not deleted is left")
+	d.blockCode("empty_event", "empty event", "empty event detected: nothing that is not deleted is left")
 	return false
 }
 

@@ -133,3 +133,25 @@ func TestPullOwnedMatchesPull(t *testing.T) {
 		}
 	}
 }
+
+// A refusal's code carries no per-event detail: two events refused for one rule count
+// under one code, whatever their timestamps.
+func TestDecisionCodeIsStable(t *testing.T) {
+	inst := &Instance{}
+	srv := &Server{Name: "B", Pull: true}
+	a := inst.PullCandidate(srv, IndexRow{UUID: "a", Timestamp: 10, Published: true}, &LocalCopy{Timestamp: 20, Locked: true}, Blocklists{})
+	b := inst.PullCandidate(srv, IndexRow{UUID: "b", Timestamp: 30, Published: true}, &LocalCopy{Timestamp: 31, Locked: true}, Blocklists{})
+	if a.Reason() == b.Reason() {
+		t.Fatalf("reasons should differ by timestamp: %q", a.Reason())
+	}
+	if a.Code() != "local copy newer" || b.Code() != a.Code() {
+		t.Errorf("codes %q and %q, want both %q", a.Code(), b.Code(), "local copy newer")
+	}
+	c := inst.PullCandidate(srv, IndexRow{UUID: "c", Timestamp: 30}, nil, Blocklists{})
+	if c.Code() != "not published" {
+		t.Errorf("unpublished: code %q", c.Code())
+	}
+	if ok := inst.PullCandidate(srv, IndexRow{UUID: "d", Timestamp: 30, Published: true}, nil, Blocklists{}); ok.Code() != "" {
+		t.Errorf("allowed decision has code %q", ok.Code())
+	}
+}

@@ -67,7 +67,7 @@ func (inst *Instance) PushCandidate(srv *Server, ev *misp.Event, trig Trigger, b
 func (inst *Instance) pushEvent(srv *Server, ev *misp.Event, trig Trigger, bl Blocklists) (Decision, bool) {
 	d := newDecision("push")
 	if !srv.Push {
-		d.block("server.push", fmt.Sprintf("push is off for server %q", srv.Name))
+		d.blockCode("server.push", "push off", fmt.Sprintf("push is off for server %q", srv.Name))
 		return d, false
 	}
 	if !checkBlocklists(&d, bl, ev.UUID, orgUUID(ev.Orgc)) || !checkPublished(&d, bool(ev.Published)) {
@@ -104,15 +104,15 @@ func (inst *Instance) checkPushDistribution(d *Decision, srv *Server, internal b
 	case misp.OrgOnly:
 		switch {
 		case !internal:
-			d.block("distribution", fmt.Sprintf("not pushed: distribution '%s' is never pushed to a non-internal server", dist))
+			d.blockCode("distribution", "distribution: org only", fmt.Sprintf("not pushed: distribution '%s' is never pushed to a non-internal server", dist))
 		case trig != OnPublish:
-			d.block("distribution", fmt.Sprintf("not pushed: distribution '%s' reaches an internal server only when the event is published, not by a later push", dist))
+			d.blockCode("distribution", "distribution: org only (on publication only)", fmt.Sprintf("not pushed: distribution '%s' reaches an internal server only when the event is published, not by a later push", dist))
 		default:
 			d.pass("distribution", fmt.Sprintf("distribution '%s' is synced to an internal server on publication", dist))
 		}
 	case misp.CommunityOnly:
 		if !internal {
-			d.block("distribution", fmt.Sprintf("not pushed: distribution '%s' is never pushed to a non-internal server", dist))
+			d.blockCode("distribution", "distribution: community only", fmt.Sprintf("not pushed: distribution '%s' is never pushed to a non-internal server", dist))
 		} else {
 			d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s' on an internal server", dist, dist))
 		}
@@ -125,13 +125,13 @@ func (inst *Instance) checkPushDistribution(d *Decision, srv *Server, internal b
 	case misp.AllCommunities:
 		d.pass("distribution", fmt.Sprintf("distribution '%s' stays '%s'", dist, dist))
 	case misp.SharingGroupDist:
-		if ok, why := inst.groupAdmitsServer(srv, internal, ev.SharingGroup); !ok {
-			d.block("sharing_group", "not pushed: "+why)
+		if code, why := inst.groupAdmitsServer(srv, internal, ev.SharingGroup); code != "" {
+			d.blockCode("sharing_group", "sharing group: "+code, "not pushed: "+why)
 		} else {
 			d.pass("sharing_group", why)
 		}
 	default:
-		d.block("distribution", fmt.Sprintf("not pushed: %s cannot be shared safely", dist))
+		d.blockCode("distribution", "distribution: unknown", fmt.Sprintf("not pushed: %s cannot be shared safely", dist))
 	}
 	return d.Allowed
 }
@@ -139,9 +139,10 @@ func (inst *Instance) checkPushDistribution(d *Decision, srv *Server, internal b
 // groupAdmitsServer is MISP's SharingGroup::checkIfServerInSG with the final check of
 // Event::__prepareForPushToServer: unless the group is roaming or the link internal, the
 // server must be listed in the group; and the remote organisation must always be a member.
-func (inst *Instance) groupAdmitsServer(srv *Server, internal bool, sg *misp.SharingGroup) (bool, string) {
+// It answers why, and a short code of the refusal ("" when the group admits the server).
+func (inst *Instance) groupAdmitsServer(srv *Server, internal bool, sg *misp.SharingGroup) (code, why string) {
 	if sg == nil {
-		return false, "distribution 'Sharing group' without its sharing group is never pushed"
+		return "no group", "distribution 'Sharing group' without its sharing group is never pushed"
 	}
 	switch {
 	case bool(sg.Roaming):
@@ -149,21 +150,21 @@ func (inst *Instance) groupAdmitsServer(srv *Server, internal bool, sg *misp.Sha
 	case internal:
 		// MISP lets an internal link skip the server list.
 	case serverEntry(sg, srv) == nil:
-		return false, fmt.Sprintf("server %q is not in sharing group %s, which is not roaming", srv.Name, sgName(sg))
+		return "server not in group", fmt.Sprintf("server %q is not in sharing group %s, which is not roaming", srv.Name, sgName(sg))
 	}
 	if !hasOrg(sg, srv.RemoteOrg.ID, srv.RemoteOrg.UUID) {
-		return false, fmt.Sprintf("the remote organisation %s is not a member of sharing group %s", orgLabel(&srv.RemoteOrg), sgName(sg))
+		return "remote organisation not a member", fmt.Sprintf("the remote organisation %s is not a member of sharing group %s", orgLabel(&srv.RemoteOrg), sgName(sg))
 	}
-	return true, fmt.Sprintf("server %q and its organisation %s may receive sharing group %s", srv.Name, orgLabel(&srv.RemoteOrg), sgName(sg))
+	return "", fmt.Sprintf("server %q and its organisation %s may receive sharing group %s", srv.Name, orgLabel(&srv.RemoteOrg), sgName(sg))
 }
 
 func checkBlocklists(d *Decision, bl Blocklists, eventUUID, orgcUUID string) bool {
 	if bl.Events.Has(eventUUID) {
-		d.block("event_blocklist", "the event is on the event blocklist")
+		d.blockCode("event_blocklist", "event blocklist", "the event is on the event blocklist")
 		return false
 	}
 	if bl.Orgs.Has(orgcUUID) {
-		d.block("org_blocklist", "the creator organisation is on the organisation blocklist")
+		d.blockCode("org_blocklist", "organisation blocklist", "the creator organisation is on the organisation blocklist")
 		return false
 	}
 	d.pass("blocklists", "neither the event nor its creator organisation is blocklisted")
@@ -172,7 +173,7 @@ func checkBlocklists(d *Decision, bl Blocklists, eventUUID, orgcUUID string) boo
 
 func checkPublished(d *Decision, published bool) bool {
 	if !published {
-		d.block("published", "only published events are synced")
+		d.blockCode("published", "not published", "only published events are synced")
 		return false
 	}
 	d.pass("published", "the event is published")

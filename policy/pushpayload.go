@@ -70,7 +70,7 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig 
 
 	t.steps(d)
 	if len(out.Attribute) == 0 && len(out.Object) == 0 && len(out.EventReport) == 0 {
-		d.block("empty_event", "not pushed: nothing of the event may go to this server (MISP refuses empty events)")
+		d.blockCode("empty_event", "empty event", "not pushed: nothing of the event may go to this server (MISP refuses empty events)")
 		return nil
 	}
 	d.pass("payload", fmt.Sprintf("sending %d attributes, %d objects and %d event reports", len(out.Attribute), len(out.Object), len(out.EventReport)))
@@ -100,7 +100,7 @@ func (inst *Instance) pushElementDistribution(srv *Server, internal bool, trig T
 	case misp.AllCommunities, misp.InheritEvent:
 		return keep()
 	case misp.SharingGroupDist:
-		if ok, why := inst.groupAdmitsServer(srv, internal, sg); !ok {
+		if code, why := inst.groupAdmitsServer(srv, internal, sg); code != "" {
 			return drop("sharing_group", why)
 		}
 		return keep()

@@ -56,13 +56,13 @@ func checkEventRules(d *Decision, kind RulesKind, r *Rules, ev *misp.Event) {
 		if name := firstTagMatch(r.Tags.OR, ev.Tag); name != "" {
 			d.pass(k+".tags.OR", fmt.Sprintf("the event carries the allowed tag %q", name))
 		} else {
-			d.block(k+".tags.OR", fmt.Sprintf("the event carries none of the allowed tags %s", quoteList(r.Tags.OR)))
+			d.blockCode(k+".tags.OR", k+".tags OR (none)", fmt.Sprintf("the event carries none of the allowed tags %s", quoteList(r.Tags.OR)))
 			return
 		}
 	}
 	if len(r.Tags.NOT) > 0 {
 		if name := firstTagMatch(r.Tags.NOT, ev.Tag); name != "" {
-			d.block(k+".tags.NOT", fmt.Sprintf("the event carries the blocked tag %q", name))
+			d.blockCode(k+".tags.NOT", k+".tags NOT "+name, fmt.Sprintf("the event carries the blocked tag %q", name))
 			return
 		}
 		d.pass(k+".tags.NOT", "the event carries none of the blocked tags")
@@ -70,14 +70,14 @@ func checkEventRules(d *Decision, kind RulesKind, r *Rules, ev *misp.Event) {
 	creator := orgLabel(ev.Orgc)
 	if len(r.Orgs.OR) > 0 {
 		if !anyOrgMatch(r.Orgs.OR, ev.Orgc) {
-			d.block(k+".orgs.OR", fmt.Sprintf("the creator organisation %s is not among the allowed organisations %s", creator, quoteList(r.Orgs.OR)))
+			d.blockCode(k+".orgs.OR", k+".orgs OR (not listed)", fmt.Sprintf("the creator organisation %s is not among the allowed organisations %s", creator, quoteList(r.Orgs.OR)))
 			return
 		}
 		d.pass(k+".orgs.OR", fmt.Sprintf("the creator organisation %s is allowed", creator))
 	}
 	if len(r.Orgs.NOT) > 0 {
 		if anyOrgMatch(r.Orgs.NOT, ev.Orgc) {
-			d.block(k+".orgs.NOT", fmt.Sprintf("the creator organisation %s is blocked", creator))
+			d.blockCode(k+".orgs.NOT", k+".orgs NOT "+creator, fmt.Sprintf("the creator organisation %s is blocked", creator))
 			return
 		}
 		d.pass(k+".orgs.NOT", fmt.Sprintf("the creator organisation %s is not blocked", creator))

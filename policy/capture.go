@@ -22,31 +22,35 @@ import (
 //
 // from is the link the event came by, or nil when unknown.
 func (inst *Instance) captureGroups(ev *misp.Event, receiver misp.Org, from *Server, t *tally) {
-	capture := func(dist *misp.Distribution, sg **misp.SharingGroup, kind string) {
-		if *dist != misp.SharingGroupDist {
-			*sg = nil // a group on a non-group element means nothing and would be stored
-			return
-		}
-		if *sg == nil {
-			*dist = misp.OrgOnly
-			t.record(kind, keepChanged("sharing_group", "distribution 'Sharing group' arrived without its group and becomes 'Your organisation only'"))
-			return
-		}
-		g := *sg
-		inst.mapGroupServers(g, from)
-		keepIdentifiedMembers(g)
-		if hasOrg(g, receiver.ID, receiver.UUID) {
-			return
-		}
-		if e := inst.localEntry(g); e != nil && bool(e.AllOrgs) {
-			g.SharingGroupOrg = append(g.SharingGroupOrg, misp.SharingGroupOrg{Organisation: cloneOrg(&receiver)})
-			t.record(kind, keepChanged("sharing_group", fmt.Sprintf("organisation %s added to sharing group %s, which gives this instance 'all orgs'", orgLabel(&receiver), sgName(g))))
-			return
-		}
-		*dist, *sg = misp.OrgOnly, nil
-		t.record(kind, keepChanged("sharing_group", fmt.Sprintf("sharing group %s includes neither %s nor this instance, so it becomes 'Your organisation only'", sgName(g), orgLabel(&receiver))))
+	forEachShared(ev, func(dist *misp.Distribution, sg **misp.SharingGroup, kind string) {
+		inst.captureGroup(dist, sg, receiver, from, kind, t)
+	})
+}
+
+// captureGroup is captureGroups for one element's distribution and sharing group.
+func (inst *Instance) captureGroup(dist *misp.Distribution, sg **misp.SharingGroup, receiver misp.Org, from *Server, kind string, t *tally) {
+	if *dist != misp.SharingGroupDist {
+		*sg = nil // a group on a non-group element means nothing and would be stored
+		return
 	}
-	forEachShared(ev, capture)
+	if *sg == nil {
+		*dist = misp.OrgOnly
+		t.record(kind, keepChanged("sharing_group", "distribution 'Sharing group' arrived without its group and becomes 'Your organisation only'"))
+		return
+	}
+	g := *sg
+	inst.mapGroupServers(g, from)
+	keepIdentifiedMembers(g)
+	if hasOrg(g, receiver.ID, receiver.UUID) {
+		return
+	}
+	if e := inst.localEntry(g); e != nil && bool(e.AllOrgs) {
+		g.SharingGroupOrg = append(g.SharingGroupOrg, misp.SharingGroupOrg{Organisation: cloneOrg(&receiver)})
+		t.record(kind, keepChanged("sharing_group", fmt.Sprintf("organisation %s added to sharing group %s, which gives this instance 'all orgs'", orgLabel(&receiver), sgName(g))))
+		return
+	}
+	*dist, *sg = misp.OrgOnly, nil
+	t.record(kind, keepChanged("sharing_group", fmt.Sprintf("sharing group %s includes neither %s nor this instance, so it becomes 'Your organisation only'", sgName(g), orgLabel(&receiver))))
 }
 
 // forEachShared calls f on the distribution and sharing group of the event and of

@@ -34,6 +34,8 @@ type Server struct {
 	PushSightings      bool `json:"push_sightings"`
 	PushGalaxyClusters bool `json:"push_galaxy_clusters"`
 	PullGalaxyClusters bool `json:"pull_galaxy_clusters"`
+	PushAnalystData    bool `json:"push_analyst_data"`
+	PullAnalystData    bool `json:"pull_analyst_data"`
 	UnpublishEvent     bool `json:"unpublish_event"`
 
 	PushRules Rules `json:"push_rules"`

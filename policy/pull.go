@@ -108,23 +108,23 @@ func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 			if !internal {
 				a.Tag = withoutLocalTagsTallied(a.Tag, &t)
 			}
-			takeAnalyst(&a.Extra, true, &t)
+			pullAnalyst(srv, &a.Extra, &t)
 			return element(&a.Distribution)
 		},
 		object: func(o *misp.Object, _ Reach) verdict {
 			if inList(rules.TypeObjects.NOT, o.TemplateUUID) {
 				return drop("pull_rules.type_objects.NOT", fmt.Sprintf("template %s (%s) is never pulled from this server", o.TemplateUUID, o.Name))
 			}
-			takeAnalyst(&o.Extra, true, &t)
+			pullAnalyst(srv, &o.Extra, &t)
 			return element(&o.Distribution)
 		},
 		report: func(r *misp.EventReport, _ Reach) verdict {
-			takeAnalyst(&r.Extra, true, &t)
+			pullAnalyst(srv, &r.Extra, &t)
 			return element(&r.Distribution)
 		},
 	}
 	s.apply(out, &t)
-	takeAnalyst(&out.Extra, true, &t)
+	pullAnalyst(srv, &out.Extra, &t)
 	inst.captureGroups(out, srv.Org, srv, &t)
 	out.OrgID, out.Org = srv.Org.ID, cloneOrg(&srv.Org)
 	out.RelatedEvent = nil

@@ -19,6 +19,13 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig 
 	element := func(dist *misp.Distribution, sg *misp.SharingGroup) verdict {
 		return inst.pushElementDistribution(srv, internal, trig, dist, sg)
 	}
+	// An element's unknown members that hold other records are removed, except its
+	// analyst data, which goes as the link's push_analyst_data and each item's own
+	// distribution say.
+	members := func(x *misp.Extra) {
+		*x = withoutNestedRecords(*x, misp.AnalystKinds[:]...)
+		pushAnalyst(srv, internal, x, &t)
+	}
 	s := sieve{
 		attribute: func(a *misp.Attribute, _ Reach) verdict {
 			if name := firstTagMatch(rules.Tags.NOT, a.Tag); name != "" {
@@ -33,17 +40,18 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig 
 			}
 			a.Tag = sendableTags(a.Tag, internal, &t)
 			trimAttributeForPush(a, srv)
+			members(&a.Extra)
 			return v
 		},
 		object: func(o *misp.Object, _ Reach) verdict {
 			if inList(rules.TypeObjects.NOT, o.TemplateUUID) {
 				return drop("push_rules.type_objects.NOT", fmt.Sprintf("template %s (%s) is never pushed to this server", o.TemplateUUID, o.Name))
 			}
-			o.Extra = withoutNestedRecords(o.Extra)
+			members(&o.Extra)
 			return element(&o.Distribution, o.SharingGroup)
 		},
 		report: func(r *misp.EventReport, _ Reach) verdict {
-			r.Extra = withoutNestedRecords(r.Extra)
+			members(&r.Extra)
 			return element(&r.Distribution, r.SharingGroup)
 		},
 	}
@@ -65,7 +73,7 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig 
 	out.Galaxy = nil // galaxies travel as misp-galaxy tags (MISP pushes with excludeGalaxy)
 	out.ShadowAttribute = nil
 	out.EventCreatorEmail = "" // MISP leaks the creator's e-mail address here; we do not
-	out.Extra = withoutNestedRecords(out.Extra)
+	members(&out.Extra)
 	inst.addressGroups(out)
 
 	t.steps(d)
@@ -128,7 +136,7 @@ func sendableTags(tags []misp.Tag, internal bool, t *tally) []misp.Tag {
 
 // trimAttributeForPush clears what MISP does not send with an attribute: its local id,
 // galaxies (sent as tags), proposals (pushed on their own), and sightings unless the
-// server takes them.
+// server takes them. Its unknown members are the caller's (pushPayload's members).
 func trimAttributeForPush(a *misp.Attribute, srv *Server) {
 	a.ID = 0
 	a.Galaxy = nil
@@ -136,7 +144,6 @@ func trimAttributeForPush(a *misp.Attribute, srv *Server) {
 	if !srv.PushSightings {
 		a.Sighting = nil
 	}
-	a.Extra = withoutNestedRecords(a.Extra)
 }
 
 // withoutNestedRecords removes members the model does not know that hold other records

@@ -81,6 +81,8 @@ func Server(srv *store.Server) (*policy.Server, error) {
 		PushSightings:      srv.PushSightings,
 		PushGalaxyClusters: srv.PushGalaxyClusters,
 		PullGalaxyClusters: srv.PullGalaxyClusters,
+		PushAnalystData:    srv.PushAnalystData,
+		PullAnalystData:    srv.PullAnalystData,
 		UnpublishEvent:     srv.UnpublishEvent,
 		PushRules:          push,
 		PullRules:          pull,

@@ -26,7 +26,7 @@ const (
 	gateLibCluster = "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7f09"
 )
 
-func gateFixture(t *testing.T) *env {
+func gateFixture(t testing.TB) *env {
 	t.Helper()
 	e := newEnv(t)
 	host := e.hostOrg.UUID
@@ -219,4 +219,75 @@ func TestGateSightingOnHiddenAttribute(t *testing.T) {
 		}
 	})
 	wantStatus(t, e.do("POST", "/sightings/add/"+gatePublicAttr, e.other, map[string]any{"source": "seen"}), 200)
+}
+
+// gateSecrets are what the gate fixture keeps to the host organisation: no answer to
+// another organisation or a sync account may contain any of them.
+var gateSecrets = []string{gateOrgNote, gateNoteOnNote, gateOrgOpinion, gateOrgCluster, "Internal Actor", gateHiddenAttr, gateHiddenVal,
+	"internal only", "nested secret"}
+
+// gateReadRoutes are the controller/action pairs that only read; FuzzGateReads sends
+// arbitrary paths and bodies to them.
+var gateReadRoutes = map[string]bool{
+	"events/view": true, "events/index": true, "events/restsearch": true, "attributes/view": true, "attributes/restsearch": true,
+	"attributes/index": true, "objects/view": true, "eventreports/view": true, "eventreports/index": true,
+	"analyst_data/index": true, "analyst_data/view": true, "analystdata/index": true, "analystdata/view": true,
+	"shadow_attributes/index": true, "shadowattributes/index": true, "shadow_attributes/view": true,
+	"sightings/restsearch": true, "sightings/listsightings": true, "sightings/index": true,
+	"galaxy_clusters/view": true, "galaxy_clusters/restsearch": true, "galaxyclusters/view": true, "galaxyclusters/restsearch": true,
+	"galaxies/view": true, "galaxies/index": true, "tags/index": true, "tags/view": true,
+}
+
+// FuzzGateReads asks every read endpoint arbitrary questions as an outsider of the gate
+// fixture's hidden data: never a 5xx, and never anything the oracle (gateSecrets) holds back.
+// Run: go test ./syncer/mispapi -run '^$' -fuzz FuzzGateReads -fuzztime 60s
+func FuzzGateReads(f *testing.F) {
+	e := gateFixture(f)
+	for _, p := range []string{"/events/view/" + gateEvent, "/events/view/" + gateEvent + "/deleted[]:0/deleted[]:1/includeAnalystData:1",
+		"/events/restSearch", "/events/index", "/attributes/restSearch", "/attributes/view/" + gateHiddenAttr,
+		"/attributes/view/" + gatePublicAttr, "/analyst_data/index/Note", "/analyst_data/view/Note/" + gateOrgNote,
+		"/analystData/index/Opinion/object_uuid:" + gatePublicAttr, "/shadow_attributes/index/all:1", "/sightings/restSearch/event",
+		"/sightings/listSightings/" + gateHiddenAttr + "/attribute", "/galaxy_clusters/view/" + gateOrgCluster,
+		"/galaxy_clusters/restSearch", "/galaxies/index", "/tags/index", "/events/index/minimal:1"} {
+		for _, b := range []string{"", `{"value":"` + gateHiddenVal + `"}`, `{"uuid":"` + gateHiddenAttr + `","metadata":1}`,
+			`{"eventid":"` + gateEvent + `","includeAnalystData":1}`, `{"value":"203.0.113.%","metadata":1}`,
+			`{"tags":["misp-galaxy:threat-actor=\"` + gateOrgCluster + `\""]}`, `{"searchall":"Internal"}`} {
+			f.Add(p, b, uint8(0))
+			f.Add(p, b, uint8(1))
+		}
+	}
+	f.Fuzz(func(t *testing.T, p, body string, who uint8) {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, " ?#\x00\r\n\t") || len(p) > 2000 {
+			return
+		}
+		pp, ok := ParsePath(p)
+		if !ok || !gateReadRoutes[strings.ToLower(pp.Controller+"/"+pp.Action)] || pp.Admin {
+			return
+		}
+		// an answer may echo the question (MISP's error envelopes carry the url): a secret
+		// the caller named itself is not one it learnt
+		var secrets []string
+		for _, s := range gateSecrets {
+			if !strings.Contains(strings.ToLower(p+body), strings.ToLower(s)) {
+				secrets = append(secrets, s)
+			}
+		}
+		key := e.other
+		if who%2 == 1 {
+			key = e.syncKey
+		}
+		for _, m := range []string{"GET", "POST"} {
+			var b any
+			if body != "" {
+				b = body
+			}
+			r := e.with(t).do(m, p, key, b)
+			no5xx(t, r, m+" "+p)
+			for _, s := range secrets {
+				if strings.Contains(string(r.body), s) {
+					t.Fatalf("%s %s %q as %d: the answer holds %q: %.400s", m, p, body, who%2, s, r.body)
+				}
+			}
+		}
+	})
 }

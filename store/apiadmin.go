@@ -203,55 +203,6 @@ func (s *Store) DeleteSharingGroup(ctx context.Context, ref string) error {
 	})
 }
 
-// GalaxyRow is a galaxy as galaxies/index lists it.
-type GalaxyRow struct {
-	ID          int64
-	UUID        string
-	Name        string
-	Type        string
-	Description string
-	Version     string
-	Icon        string
-	Namespace   string
-}
-
-// Galaxies lists the galaxies, by name.
-func (s *Store) Galaxies(ctx context.Context) ([]GalaxyRow, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, uuid, name, type, description, version, icon, namespace FROM galaxies ORDER BY name, id`)
-	if err != nil {
-		return nil, fmt.Errorf("galaxies: %w", err)
-	}
-	defer rows.Close()
-	var out []GalaxyRow
-	for rows.Next() {
-		var g GalaxyRow
-		if err := rows.Scan(&g.ID, &g.UUID, &g.Name, &g.Type, &g.Description, &g.Version, &g.Icon, &g.Namespace); err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
-}
-
-// Galaxy finds a galaxy by id or UUID.
-func (s *Store) Galaxy(ctx context.Context, ref string) (*GalaxyRow, error) {
-	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `uuid = ?`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `id = ?`, id
-	}
-	var g GalaxyRow
-	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, name, type, description, version, icon, namespace FROM galaxies WHERE `+where, arg).
-		Scan(&g.ID, &g.UUID, &g.Name, &g.Type, &g.Description, &g.Version, &g.Icon, &g.Namespace)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("galaxy %q: %w", ref, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("galaxy %q: %w", ref, err)
-	}
-	return &g, nil
-}
-
 // ClusterQuery selects galaxy clusters; zero fields do not filter.
 type ClusterQuery struct {
 	GalaxyID int64

@@ -119,3 +119,145 @@ func (s *Store) AnalystDataList(ctx context.Context, kind, objectUUID string) ([
 	}
 	return out, rows.Err()
 }
+
+// AnalystDataByUUIDs returns the elements of a kind with the given UUIDs, in id order.
+func (s *Store) AnalystDataByUUIDs(ctx context.Context, kind string, uuids []string) ([]AnalystData, error) {
+	var out []AnalystData
+	for start := 0; start < len(uuids); start += maxSQLParams {
+		chunk := uuids[start:min(start+maxSQLParams, len(uuids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, kind)
+		for _, u := range chunk {
+			args = append(args, strings.ToLower(u))
+		}
+		rows, err := s.read.QueryContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE kind = ? AND uuid IN (`+placeholders(len(chunk))+`) ORDER BY id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("analyst data: %w", err)
+		}
+		for rows.Next() {
+			d, err := scanAnalyst(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("analyst data: %w", err)
+			}
+			out = append(out, *d)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("analyst data: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// maxSQLParams bounds the UUIDs bound in one IN (…) list.
+const maxSQLParams = 500
+
+// SyncedAnalystData is a note, opinion or relationship that arrived from a peer (pushed
+// to this instance or pulled), as it is to be stored: D's distribution already decided,
+// its creator and sharing group named as they arrived, for capture by UUID.
+type SyncedAnalystData struct {
+	D            AnalystData
+	Orgc         *misp.Org          // the creator; nil takes the owner's organisation
+	SharingGroup *misp.SharingGroup // for distribution 4
+	// Internal: the link is internal, so a copy created here may be replaced.
+	Internal bool
+}
+
+// ErrNotNewer reports analyst data that arrived no newer than the local copy.
+var ErrNotNewer = errors.New("remote version is not newer than the local one")
+
+// ErrLocalAnalystData reports an arriving edit to analyst data created on this instance.
+var ErrLocalAnalystData = errors.New("created on this instance, so a synced copy never replaces it")
+
+// SaveSyncedAnalystData stores analyst data that arrived from a peer, as MISP's
+// AnalystData::captureAnalystData: owned by ownerOrgUUID, its creator organisation and
+// sharing group captured by UUID (created when new), marked locked; a new UUID is added,
+// a locked copy replaced only by a newer modified, a copy created here never unless
+// internal (ErrLocalAnalystData); an older or equal one is ErrNotNewer. Nothing is written
+// when it fails.
+func (s *Store) SaveSyncedAnalystData(ctx context.Context, in SyncedAnalystData) (*AnalystData, error) {
+	d := in.D
+	d.UUID = strings.ToLower(d.UUID)
+	d.ObjectUUID = strings.ToLower(d.ObjectUUID)
+	if !misp.IsUUID(d.UUID) || !misp.IsUUID(d.ObjectUUID) {
+		return nil, fmt.Errorf("%w: analyst data needs UUIDs for itself and its object", ErrInvalidEvent)
+	}
+	if len(d.Body) == 0 {
+		d.Body = jsontext.Value("{}")
+	}
+	now := s.now().UTC().Format(sgTimeLayout)
+	if d.Created == "" {
+		d.Created = now
+	}
+	if d.Modified == "" {
+		d.Modified = now
+	}
+	d.Locked = true
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if in.Orgc != nil {
+			id, err := s.captureOrg(ctx, tx, in.Orgc)
+			if err != nil {
+				return fmt.Errorf("analyst data %s: creator: %w", d.UUID, err)
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT uuid FROM orgs WHERE id = ?`, id).Scan(&d.OrgcUUID); err != nil {
+				return fmt.Errorf("analyst data %s: creator: %w", d.UUID, err)
+			}
+		}
+		if d.OrgcUUID == "" {
+			d.OrgcUUID = d.OrgUUID
+		}
+		d.SharingGroupID = 0
+		if d.Distribution == int64(misp.SharingGroupDist) {
+			var owner int64
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM orgs WHERE uuid = ?`, d.OrgUUID).Scan(&owner); err != nil {
+				return fmt.Errorf("analyst data %s: owner %s: %w", d.UUID, d.OrgUUID, err)
+			}
+			if in.SharingGroup == nil {
+				return fmt.Errorf("%w: analyst data %s has distribution 4 without its sharing group", ErrInvalidEvent, d.UUID)
+			}
+			id, err := s.captureSharingGroup(ctx, tx, in.SharingGroup, owner)
+			if err != nil {
+				return fmt.Errorf("analyst data %s: %w", d.UUID, err)
+			}
+			d.SharingGroupID = id
+		}
+		var (
+			id       int64
+			modified string
+			locked   bool
+		)
+		err := tx.QueryRowContext(ctx, `SELECT id, modified, locked FROM analyst_data WHERE uuid = ?`, d.UUID).Scan(&id, &modified, &locked)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			r, err := tx.ExecContext(ctx, `INSERT INTO analyst_data (uuid, kind, object_uuid, object_type, orgc_uuid, org_uuid, distribution,
+				sharing_group_id, created, modified, locked, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+				d.UUID, d.Kind, d.ObjectUUID, d.ObjectType, d.OrgcUUID, d.OrgUUID, d.Distribution, nullID(d.SharingGroupID),
+				d.Created, d.Modified, string(d.Body))
+			if err != nil {
+				return fmt.Errorf("analyst data %s: %w", d.UUID, err)
+			}
+			d.ID, err = r.LastInsertId()
+			return err
+		case err != nil:
+			return fmt.Errorf("analyst data %s: %w", d.UUID, err)
+		case !locked && !in.Internal:
+			return fmt.Errorf("analyst data %s: %w", d.UUID, ErrLocalAnalystData)
+		case d.Modified <= modified: // MISP's "Y-m-d H:i:s" orders as text
+			return fmt.Errorf("analyst data %s: %w", d.UUID, ErrNotNewer)
+		}
+		d.ID = id
+		_, err = tx.ExecContext(ctx, `UPDATE analyst_data SET kind = ?, object_uuid = ?, object_type = ?, orgc_uuid = ?, org_uuid = ?,
+			distribution = ?, sharing_group_id = ?, modified = ?, locked = 1, body = ? WHERE id = ?`,
+			d.Kind, d.ObjectUUID, d.ObjectType, d.OrgcUUID, d.OrgUUID, d.Distribution, nullID(d.SharingGroupID), d.Modified, string(d.Body), id)
+		if err != nil {
+			return fmt.Errorf("analyst data %s: %w", d.UUID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}

@@ -64,20 +64,6 @@ func (inst *Instance) trimAnalystSet(v *Viewer, s *misp.AnalystSet, t *tally) {
 	}
 }
 
-// CanSeeCluster decides whether the viewer may see a galaxy cluster: library clusters
-// always; custom ones by their own distribution, as events (their organisation, levels 1–3
-// everyone here, 4 the group's members).
-func (inst *Instance) CanSeeCluster(v *Viewer, c *misp.GalaxyCluster) bool {
-	s := c.Sharing()
-	if s.Default || v.SiteAdmin || v.isOrg(s.OrgUUID) || v.isOrg(s.OrgcUUID) {
-		return true
-	}
-	if s.Distribution == misp.InheritEvent {
-		return false // clusters have no element to inherit from
-	}
-	return inst.reachIncludes(v, Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup))
-}
-
 // trimClusters keeps the clusters the viewer may see, and the galaxies left with any.
 func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp.Galaxy {
 	kept := gs[:0]

@@ -121,3 +121,33 @@ func takeAnalystSet(s *misp.AnalystSet, downgrade bool, t *tally) {
 		*list = kept
 	}
 }
+
+// pullClusters is the pull table applied to the custom clusters of a pulled element: each
+// keeps its own distribution, downgraded (community becomes organisation only, connected
+// communities community), and a cluster shared with a sharing group is removed, its group not
+// being captured here. Library clusters are everyone's and stay.
+func pullClusters(gs []misp.Galaxy, t *tally) []misp.Galaxy {
+	kept := gs[:0]
+	for _, g := range gs {
+		cs := g.GalaxyCluster[:0]
+		for _, c := range g.GalaxyCluster {
+			s := c.Sharing()
+			switch {
+			case s.Default:
+			case s.Distribution == misp.SharingGroupDist || !s.Distribution.Valid() || s.Distribution == misp.InheritEvent:
+				t.record("galaxy cluster", drop("cluster.distribution", "shared with a sharing group, which is not captured with a cluster here"))
+				continue
+			case pullDowngrade(s.Distribution) != s.Distribution:
+				c.SetDistribution(pullDowngrade(s.Distribution))
+			}
+			cs = append(cs, c)
+		}
+		clear(g.GalaxyCluster[len(cs):])
+		g.GalaxyCluster = cs
+		if len(cs) > 0 {
+			kept = append(kept, g)
+		}
+	}
+	clear(gs[len(kept):])
+	return kept
+}

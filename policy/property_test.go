@@ -1,10 +1,14 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json"
 
 	"mispdesk/store/misp"
 )
@@ -35,11 +39,15 @@ func TestPropertyNoOversharing(t *testing.T) {
 	var slowest time.Duration
 	slowestSeed := uint64(0)
 	steps := 0
+	judged := map[string]int{}
 	for seed := uint64(1); seed <= propertySequences; seed++ {
 		began := time.Now()
 		w := newWorld(seed)
 		n, err := w.run()
 		steps += n
+		for k, c := range w.judged {
+			judged[k] += c
+		}
 		if err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, w.topology())
 		}
@@ -47,7 +55,13 @@ func TestPropertyNoOversharing(t *testing.T) {
 			slowest, slowestSeed = d, seed
 		}
 	}
-	t.Logf("%d sequences, %d steps in %v; slowest seed %d (%v)", propertySequences, steps, time.Since(start).Round(time.Millisecond), slowestSeed, slowest)
+	t.Logf("%d sequences, %d steps in %v; slowest seed %d (%v); judged away from their origin: %v", propertySequences, steps,
+		time.Since(start).Round(time.Millisecond), slowestSeed, slowest, judged)
+	for _, kind := range []string{"event", "analyst data", "sighting", "galaxy cluster"} {
+		if judged[kind] == 0 {
+			t.Errorf("no %s was judged on an instance other than its origin: the property covers nothing of it", kind)
+		}
+	}
 }
 
 type simInstance struct {
@@ -70,10 +84,15 @@ type world struct {
 	published map[string]bool            // event UUID → published at its origin
 	nextID    int
 	log       []string
+	// judged counts what check judged on an instance other than the event's origin, by
+	// kind, so that the property is known to cover what travelled.
+	judged map[string]int
+	origin map[string]int // event UUID → the instance that created it
 }
 
 func newWorld(seed uint64) *world {
-	w := &world{rng: rand.New(rand.NewPCG(seed, 0x5eed)), allowed: map[string]map[string]bool{}, published: map[string]bool{}}
+	w := &world{rng: rand.New(rand.NewPCG(seed, 0x5eed)), allowed: map[string]map[string]bool{}, published: map[string]bool{},
+		judged: map[string]int{}, origin: map[string]int{}}
 	for i := range 5 {
 		w.pool = append(w.pool, misp.Org{ID: misp.Int(i + 1), UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1), Name: fmt.Sprintf("Org%d", i+1)})
 	}
@@ -103,6 +122,7 @@ func newWorld(seed uint64) *world {
 			srv := link(int64(b.idx+1), url(b.idx), a.host, b.host, w.rng.IntN(3) == 0)
 			srv.Name = fmt.Sprintf("i%d", b.idx)
 			srv.UnpublishEvent = w.rng.IntN(5) == 0
+			srv.PushAnalystData, srv.PullAnalystData = w.rng.IntN(2) == 0, w.rng.IntN(2) == 0
 			srv.PushRules, srv.PullRules = w.randomRules(), w.randomRules()
 			a.links = append(a.links, srv)
 			b.sync[a.host.UUID] = syncUserOf(a.host)
@@ -224,7 +244,27 @@ func (w *world) create() {
 		r.Distribution, r.SharingGroup = w.randomDistribution(si, true)
 		ev.EventReport = append(ev.EventReport, r)
 	}
+	w.addAnalystData(si, &ev.Extra, ev.UUID, "Event")
+	for i := range ev.Attribute {
+		w.addAnalystData(si, &ev.Attribute[i].Extra, ev.Attribute[i].UUID, "Attribute")
+		w.addSightings(si, &ev.Attribute[i])
+	}
+	if w.rng.IntN(2) == 0 {
+		ev.Galaxy = []misp.Galaxy{{UUID: "9a000000-0000-4000-8000-000000000001", Name: "Threat Actor", Type: "threat-actor"}}
+		for range 1 + w.rng.IntN(2) {
+			w.nextID++
+			c := misp.GalaxyCluster{UUID: fmt.Sprintf("c1000000-0000-4000-8000-%012d", w.nextID), Type: "threat-actor", Value: "actor"}
+			c.TagName = `misp-galaxy:threat-actor="` + c.UUID + `"`
+			if w.rng.IntN(4) > 0 { // a custom cluster of the creator's organisation
+				d := w.rng.IntN(4)
+				c.Extra = misp.Extra{"default": []byte("false"), "distribution": []byte(fmt.Sprintf("%q", fmt.Sprint(d))),
+					"Orgc": []byte(fmt.Sprintf(`{"name":%q,"uuid":%q}`, creator.Name, creator.UUID))}
+			}
+			ev.Galaxy[0].GalaxyCluster = append(ev.Galaxy[0].GalaxyCluster, c)
+		}
+	}
 	si.events[ev.UUID] = ev
+	w.origin[ev.UUID] = si.idx
 	w.record(si, creator, ev)
 	w.log = append(w.log, fmt.Sprintf("create %s at %d by %s dist %s", ev.UUID[24:], si.idx, creator.Name, ev.Distribution))
 }
@@ -243,6 +283,40 @@ func (w *world) randomAttribute(si *simInstance) misp.Attribute {
 		a.Tag = []misp.Tag{{Name: "internal-note", Local: true}}
 	}
 	return a
+}
+
+// addAnalystData puts up to two notes on an element, by organisations of the instance,
+// with random distributions, one of them with a nested note.
+func (w *world) addAnalystData(si *simInstance, x *misp.Extra, uuid, kind string) {
+	var set misp.AnalystSet
+	for range w.rng.IntN(3) {
+		set.Note = append(set.Note, w.note(si, uuid, kind))
+		if w.rng.IntN(3) == 0 {
+			n := &set.Note[len(set.Note)-1]
+			n.Analyst.Opinion = append(n.Analyst.Opinion, w.note(si, n.UUID, "Note"))
+		}
+	}
+	if err := misp.PutAnalystSet(x, set); err != nil {
+		panic(err)
+	}
+}
+
+func (w *world) note(si *simInstance, about, kind string) misp.AnalystData {
+	w.nextID++
+	by := si.own[w.rng.IntN(len(si.own))]
+	n := misp.AnalystData{UUID: fmt.Sprintf("a7000000-0000-4000-8000-%012d", w.nextID), ObjectUUID: about, ObjectType: kind,
+		OrgUUID: by.UUID, OrgcUUID: by.UUID}
+	n.Distribution, n.SharingGroup = w.randomDistribution(si, false)
+	return n
+}
+
+// addSightings has organisations of the instance sight an attribute.
+func (w *world) addSightings(si *simInstance, a *misp.Attribute) {
+	for range w.rng.IntN(3) {
+		w.nextID++
+		by := si.own[w.rng.IntN(len(si.own))]
+		a.Sighting = append(a.Sighting, misp.Sighting{UUID: fmt.Sprintf("5e000000-0000-4000-8000-%012d", w.nextID), Organisation: orgPtr(by), OrgID: by.ID})
+	}
 }
 
 func (w *world) randomDistribution(si *simInstance, child bool) (misp.Distribution, *misp.SharingGroup) {
@@ -272,33 +346,94 @@ func (w *world) randomDistribution(si *simInstance, child bool) (misp.Distributi
 	return d, sg
 }
 
+// simPath is an element's sharing with its ancestors', as the book defines it (written
+// here, not taken from the package): the narrowest level on the way (5 inherits, a sharing
+// group counts as all communities narrowed to its members) and every group on the way.
+type simPath struct {
+	level  misp.Distribution
+	groups []*misp.SharingGroup
+}
+
+func (p simPath) child(d misp.Distribution, sg *misp.SharingGroup) simPath {
+	switch {
+	case d == misp.InheritEvent:
+		return p
+	case d == misp.SharingGroupDist && sg != nil:
+		return simPath{level: p.level, groups: append(append([]*misp.SharingGroup(nil), p.groups...), sg)}
+	case d >= misp.OrgOnly && d <= misp.AllCommunities:
+		return simPath{level: min(p.level, d), groups: p.groups}
+	}
+	return simPath{level: misp.OrgOnly, groups: p.groups}
+}
+
 // record computes, at creation, whom each element may reach.
 func (w *world) record(si *simInstance, creator misp.Org, ev *misp.Event) {
 	always := map[string]bool{creator.UUID: true, si.host.UUID: true}
-	set := func(uuid string, r Reach) {
-		allowed := w.levelOrgs(si.idx, r.Level)
-		for _, g := range r.Groups {
+	orgs := func(p simPath, also ...string) map[string]bool {
+		allowed := w.levelOrgs(si.idx, p.level)
+		for _, g := range p.groups {
 			allowed = intersect(allowed, w.groupOrgs(si, g))
 		}
 		for o := range always {
 			allowed[o] = true
 		}
-		w.allowed[uuid] = allowed
+		for _, o := range also {
+			allowed[o] = true
+		}
+		return allowed
 	}
-	root := EventReach(ev)
+	set := func(uuid string, p simPath) { w.allowed[uuid] = orgs(p) }
+	// analyst data: what its element may reach, narrowed by its own distribution; its
+	// organisation and the element's creator see it
+	var notes func(x misp.Extra, element string)
+	notes = func(x misp.Extra, element string) {
+		s, err := misp.TakeAnalystSet(maps.Clone(x))
+		if err != nil {
+			panic(err)
+		}
+		for _, list := range s.Kinds() {
+			for _, n := range *list {
+				own := orgs(simPath{level: misp.AllCommunities}.child(n.Distribution, n.SharingGroup), n.OrgUUID)
+				w.allowed[n.UUID] = intersect(w.allowed[element], own)
+				w.allowed[n.UUID][n.OrgUUID], w.allowed[n.UUID][si.host.UUID] = true, true
+				var nested misp.Extra
+				if err := misp.PutAnalystSet(&nested, n.Analyst); err != nil {
+					panic(err)
+				}
+				notes(nested, n.UUID)
+			}
+		}
+	}
+	root := simPath{level: misp.AllCommunities}.child(ev.Distribution, ev.SharingGroup)
 	set(ev.UUID, root)
+	notes(ev.Extra, ev.UUID)
 	for _, a := range ev.Attribute {
-		set(a.UUID, root.Child(a.Distribution, a.SharingGroup))
+		set(a.UUID, root.child(a.Distribution, a.SharingGroup))
+		notes(a.Extra, a.UUID)
 	}
 	for _, o := range ev.Object {
-		or := root.Child(o.Distribution, o.SharingGroup)
+		or := root.child(o.Distribution, o.SharingGroup)
 		set(o.UUID, or)
 		for _, a := range o.Attribute {
-			set(a.UUID, or.Child(a.Distribution, a.SharingGroup))
+			set(a.UUID, or.child(a.Distribution, a.SharingGroup))
 		}
 	}
 	for _, r := range ev.EventReport {
-		set(r.UUID, root.Child(r.Distribution, r.SharingGroup))
+		set(r.UUID, root.child(r.Distribution, r.SharingGroup))
+	}
+	// clusters: by their own distribution; library clusters are everyone's
+	for _, g := range ev.Galaxy {
+		for _, c := range g.GalaxyCluster {
+			d := misp.AllCommunities
+			if raw, custom := c.Extra["distribution"]; custom {
+				var txt string
+				if err := json.Unmarshal(raw, &txt); err != nil {
+					panic(err)
+				}
+				d = misp.Distribution(txt[0] - '0')
+			}
+			set(c.UUID, simPath{level: d})
+		}
 	}
 }
 
@@ -479,49 +614,114 @@ func (w *world) store(si *simInstance, ev *misp.Event, how string) error {
 	return w.check(si, how)
 }
 
-// check asserts that no organisation of the instance (other than through a site admin)
-// sees an element the originator's distribution did not allow.
+// check asserts that what every organisation of the instance receives (policy.Visible, for
+// its users and for the sync accounts of other instances) holds nothing the originator's
+// distribution did not allow: no element, analyst data or cluster beyond it, no sighting of
+// another organisation unless the viewer owns the event, and for sync accounts nothing
+// unpublished and no local tag.
 func (w *world) check(si *simInstance, how string) error {
+	var viewers []*Viewer
+	for org := range si.local {
+		viewers = append(viewers, &Viewer{OrgUUID: org})
+	}
+	for _, v := range si.sync {
+		viewers = append(viewers, v)
+	}
 	for _, ev := range si.events {
-		for org := range si.local {
-			v := &Viewer{OrgUUID: org}
-			if !si.inst.CanSeeEvent(v, ev).Allowed {
+		for _, v := range viewers {
+			out, _ := si.inst.Visible(v, ev)
+			if out == nil {
 				continue
 			}
-			if err := w.mayReach(si, org, ev.UUID, how); err != nil {
+			if err := w.received(si, v, out, how); err != nil {
 				return err
-			}
-			root := EventReach(ev)
-			visit := func(uuid string, r Reach) error {
-				if si.inst.CanSee(v, ev, r) {
-					return w.mayReach(si, org, uuid, how)
-				}
-				return nil
-			}
-			for _, a := range ev.Attribute {
-				if err := visit(a.UUID, root.Child(a.Distribution, a.SharingGroup)); err != nil {
-					return err
-				}
-			}
-			for _, o := range ev.Object {
-				or := root.Child(o.Distribution, o.SharingGroup)
-				if err := visit(o.UUID, or); err != nil {
-					return err
-				}
-				for _, a := range o.Attribute {
-					if err := visit(a.UUID, or.Child(a.Distribution, a.SharingGroup)); err != nil {
-						return err
-					}
-				}
-			}
-			for _, r := range ev.EventReport {
-				if err := visit(r.UUID, root.Child(r.Distribution, r.SharingGroup)); err != nil {
-					return err
-				}
 			}
 		}
 	}
 	return nil
+}
+
+// received judges one viewer's copy of an event.
+func (w *world) received(si *simInstance, v *Viewer, ev *misp.Event, how string) error {
+	org := v.OrgUUID
+	who := org[24:]
+	// the organisation owning the event here sees all of it (its own unpublished copy too)
+	owner := ev.Org != nil && ev.Org.UUID == org
+	if v.PermSync {
+		who += " (sync)"
+		if !bool(ev.Published) && !owner {
+			return fmt.Errorf("after %s: sync account of %s receives unpublished event %s on instance %d", how, who, ev.UUID, si.idx)
+		}
+	}
+	var errs []error
+	count := func(kind string) {
+		if w.origin[ev.UUID] != si.idx {
+			w.judged[kind]++
+		}
+	}
+	reach := func(uuid string) {
+		if !w.allowed[uuid][org] {
+			errs = append(errs, fmt.Errorf("after %s: organisation %s receives %s on instance %d; allowed: %v", how, who, uuid, si.idx, w.allowed[uuid]))
+		}
+	}
+	var notes func(x misp.Extra)
+	notes = func(x misp.Extra) {
+		s, err := misp.TakeAnalystSet(maps.Clone(x))
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		for _, list := range s.Kinds() {
+			for _, n := range *list {
+				reach(n.UUID)
+				count("analyst data")
+				var nested misp.Extra
+				_ = misp.PutAnalystSet(&nested, n.Analyst)
+				notes(nested)
+			}
+		}
+	}
+	tags := func(ts []misp.Tag) {
+		for _, t := range ts {
+			if v.PermSync && bool(t.Local) {
+				errs = append(errs, fmt.Errorf("after %s: sync account of %s receives local tag %q on instance %d", how, who, t.Name, si.idx))
+			}
+		}
+	}
+	attribute := func(a *misp.Attribute) {
+		reach(a.UUID)
+		notes(a.Extra)
+		tags(a.Tag)
+		for _, s := range a.Sighting {
+			count("sighting")
+			if !owner && (s.Organisation == nil || s.Organisation.UUID != org) {
+				errs = append(errs, fmt.Errorf("after %s: organisation %s receives sighting %s of another organisation on instance %d", how, who, s.UUID, si.idx))
+			}
+		}
+	}
+	reach(ev.UUID)
+	notes(ev.Extra)
+	tags(ev.Tag)
+	for i := range ev.Attribute {
+		attribute(&ev.Attribute[i])
+	}
+	for _, o := range ev.Object {
+		reach(o.UUID)
+		for i := range o.Attribute {
+			attribute(&o.Attribute[i])
+		}
+	}
+	for _, r := range ev.EventReport {
+		reach(r.UUID)
+	}
+	for _, g := range ev.Galaxy {
+		for _, c := range g.GalaxyCluster {
+			reach(c.UUID)
+			count("galaxy cluster")
+		}
+	}
+	count("event")
+	return errors.Join(errs...)
 }
 
 func (w *world) mayReach(si *simInstance, org, uuid, how string) error {

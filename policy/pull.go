@@ -109,6 +109,7 @@ func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 				a.Tag = withoutLocalTagsTallied(a.Tag, &t)
 			}
 			pullAnalyst(srv, &a.Extra, &t)
+			a.Galaxy = pullClusters(a.Galaxy, &t)
 			return element(&a.Distribution)
 		},
 		object: func(o *misp.Object, _ Reach) verdict {
@@ -125,6 +126,7 @@ func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 	}
 	s.apply(out, &t)
 	pullAnalyst(srv, &out.Extra, &t)
+	out.Galaxy = pullClusters(out.Galaxy, &t)
 	inst.captureGroups(out, srv.Org, srv, &t)
 	out.OrgID, out.Org = srv.Org.ID, cloneOrg(&srv.Org)
 	out.RelatedEvent = nil

@@ -76,3 +76,11 @@ func SetClusterSharingGroup(c *GalaxyCluster, sg *SharingGroup) error {
 	c.Extra["SharingGroup"] = b
 	return nil
 }
+
+// SetDistribution writes the cluster's distribution member, as MISP writes it (a string).
+func (c *GalaxyCluster) SetDistribution(d Distribution) {
+	if c.Extra == nil {
+		c.Extra = Extra{}
+	}
+	c.Extra["distribution"] = []byte(`"` + string(rune('0'+d)) + `"`)
+}

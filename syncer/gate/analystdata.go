@@ -1,0 +1,135 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+
+	"mispdesk/policy"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// AnalystItem is a stored note, opinion or relationship as policy reads it, with its
+// creator organisation and, for distribution 4, its local sharing group.
+func (c *Check) AnalystItem(d *store.AnalystData) (*misp.AnalystData, *misp.Org, error) {
+	m := &misp.AnalystData{UUID: d.UUID, ObjectUUID: d.ObjectUUID, ObjectType: d.ObjectType, OrgUUID: d.OrgUUID,
+		OrgcUUID: d.OrgcUUID, Distribution: misp.Distribution(d.Distribution), SharingGroupID: misp.Int(d.SharingGroupID)}
+	if m.Distribution == misp.SharingGroupDist {
+		sg, err := c.SharingGroup(d.SharingGroupID)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.SharingGroup = sg
+	}
+	orgc := &misp.Org{UUID: d.OrgcUUID}
+	if o, err := c.g.st.Org(c.ctx, d.OrgcUUID); err == nil {
+		orgc = &misp.Org{ID: misp.Int(o.ID), UUID: o.UUID, Name: o.Name}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
+	return m, orgc, nil
+}
+
+// ArrivingAnalystData is one note, opinion or relationship that a peer sent (pushed, or
+// answered to a pull), nested analyst data under it flattened out.
+type ArrivingAnalystData struct {
+	Kind string
+	Item misp.AnalystData
+}
+
+// FlattenAnalystData lists an arriving item and the analyst data nested under it, each
+// about the one it was nested under, children first (MISP saves from the leaves, so that
+// children are kept even when their parent is not).
+func FlattenAnalystData(kind string, a misp.AnalystData) []ArrivingAnalystData {
+	var out []ArrivingAnalystData
+	var walk func(kind string, a misp.AnalystData, depth int)
+	walk = func(kind string, a misp.AnalystData, depth int) {
+		if depth < maxAnalystDepth {
+			for i, list := range a.Analyst.Kinds() {
+				for _, child := range *list {
+					if child.ObjectUUID == "" {
+						child.ObjectUUID, child.ObjectType = a.UUID, kind
+					}
+					walk(misp.AnalystKinds[i], child, depth+1)
+				}
+			}
+		}
+		a.Analyst = misp.AnalystSet{}
+		out = append(out, ArrivingAnalystData{Kind: kind, Item: a})
+	}
+	walk(kind, a, 0)
+	return out
+}
+
+// Arrival is who an arriving item is stored for: the organisation that will own it
+// (the pushing sync account's, or the link's on pull), the link it came by (nil when
+// unknown), and the blocklists.
+type Arrival struct {
+	Owner store.Org
+	From  *policy.Server
+	Bl    policy.Blocklists
+	// Internal lets a synced copy replace analyst data created here (an internal link).
+	Internal bool
+}
+
+// analystColumns are the members of arriving analyst data that are columns or this
+// instance's own view of it, never kept in its body.
+var analystColumns = []string{"id", "uuid", "object_uuid", "object_type", "orgc_uuid", "org_uuid", "distribution",
+	"sharing_group_id", "created", "modified", "locked", "Orgc", "Org", "SharingGroup", "note_type", "note_type_name", "_canEdit"}
+
+// ReceiveAnalystData decides with policy whether an arriving item may be stored and stores
+// it as policy says (store.SaveSyncedAnalystData). A refusal by policy is returned as the
+// decision with a nil record and no error.
+func (g *Gate) ReceiveAnalystData(ctx context.Context, inst *policy.Instance, to Arrival, in ArrivingAnalystData) (*store.AnalystData, policy.Decision, error) {
+	a := in.Item
+	orgc := arrivingOrgc(&a)
+	orgcUUID := to.Owner.UUID
+	if orgc != nil {
+		orgcUUID = orgc.UUID
+	}
+	res := inst.ReceiveAnalystData(Org(to.Owner), to.From, &a, orgcUUID, to.Bl)
+	if !res.Allowed {
+		return nil, res.Decision, nil
+	}
+	body := map[string]any{}
+	for k, v := range a.Extra {
+		body[k] = v
+	}
+	for _, k := range analystColumns {
+		delete(body, k)
+	}
+	b, err := json.Marshal(body, json.Deterministic(true))
+	if err != nil {
+		return nil, res.Decision, fmt.Errorf("%s %s: %w", in.Kind, a.UUID, err)
+	}
+	created, modified := extraString(a.Extra, "created"), extraString(a.Extra, "modified")
+	saved, err := g.st.SaveSyncedAnalystData(ctx, store.SyncedAnalystData{
+		D: store.AnalystData{UUID: a.UUID, Kind: in.Kind, ObjectUUID: a.ObjectUUID, ObjectType: a.ObjectType,
+			OrgUUID: to.Owner.UUID, Distribution: int64(res.Distribution), Created: created, Modified: modified, Body: b},
+		Orgc: orgc, SharingGroup: res.SharingGroup, Internal: to.Internal,
+	})
+	return saved, res.Decision, err
+}
+
+// arrivingOrgc is the creator an item names in its Orgc member; nil when it names none, as
+// MISP's captureOrganisationAndSG then takes the owner's.
+func arrivingOrgc(a *misp.AnalystData) *misp.Org {
+	var o misp.Org
+	if v, ok := a.Extra["Orgc"]; ok && json.Unmarshal(v, &o) == nil && misp.IsUUID(o.UUID) {
+		o.UUID = strings.ToLower(o.UUID)
+		return &misp.Org{UUID: o.UUID, Name: o.Name}
+	}
+	return nil
+}
+
+func extraString(x misp.Extra, k string) string {
+	var s string
+	if v, ok := x[k]; ok {
+		_ = json.Unmarshal(v, &s)
+	}
+	return s
+}

@@ -166,22 +166,31 @@ func withoutNestedRecords(extra misp.Extra, except ...string) misp.Extra {
 // instance's URL, so the receiver can tell it from itself (MISP does the same). Without a
 // known URL the entry is removed: sent bare it would mean "the receiver".
 func (inst *Instance) addressGroups(ev *misp.Event) {
-	fix := func(sg *misp.SharingGroup) {
-		if sg == nil {
-			return
-		}
-		url := inst.baseURL()
-		kept := sg.SharingGroupServer[:0]
-		for _, s := range sg.SharingGroupServer {
-			if s.ServerID == 0 {
-				if url == "" {
-					continue
-				}
-				s.Server = &misp.ServerRef{ID: 0, URL: url, Name: url}
-			}
-			kept = append(kept, s)
-		}
-		sg.SharingGroupServer = kept
+	forEachShared(ev, func(_ *misp.Distribution, sg **misp.SharingGroup, _ string) { inst.addressGroup(*sg) })
+}
+
+// SendableGroup is a copy of sg as it is sent to a peer with analyst data
+// (AnalystData::updateAnalystDataForSync), addressed as addressGroups says; nil for nil.
+func (inst *Instance) SendableGroup(sg *misp.SharingGroup) *misp.SharingGroup {
+	c := cloneSharingGroup(sg)
+	inst.addressGroup(c)
+	return c
+}
+
+func (inst *Instance) addressGroup(sg *misp.SharingGroup) {
+	if sg == nil {
+		return
 	}
-	forEachShared(ev, func(_ *misp.Distribution, sg **misp.SharingGroup, _ string) { fix(*sg) })
+	url := inst.baseURL()
+	kept := sg.SharingGroupServer[:0]
+	for _, s := range sg.SharingGroupServer {
+		if s.ServerID == 0 {
+			if url == "" {
+				continue
+			}
+			s.Server = &misp.ServerRef{ID: 0, URL: url, Name: url}
+		}
+		kept = append(kept, s)
+	}
+	sg.SharingGroupServer = kept
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -132,4 +133,34 @@ func extraString(x misp.Extra, k string) string {
 		_ = json.Unmarshal(v, &s)
 	}
 	return s
+}
+
+// AnalystJSON is a stored item as MISP's AnalystData::afterFind shows it: its columns, its
+// creator and owner organisations (Orgc, Org) and, for distribution 4, its sharing group,
+// which a peer captures from it.
+func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
+	m := map[string]any{}
+	_ = json.Unmarshal(d.Body, &m)
+	id := strconv.FormatInt
+	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = id(d.ID, 10), d.UUID, d.ObjectUUID, d.ObjectType
+	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, id(d.Distribution, 10)
+	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = id(d.SharingGroupID, 10), d.Created, d.Modified, d.Locked
+	m["note_type_name"] = d.Kind
+	for key, uuid := range map[string]string{"Orgc": d.OrgcUUID, "Org": d.OrgUUID} {
+		if o, err := c.g.st.Org(c.ctx, uuid); err == nil {
+			m[key] = map[string]any{"id": id(o.ID, 10), "uuid": o.UUID, "name": o.Name, "local": o.Local}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if d.Distribution == int64(misp.SharingGroupDist) {
+		sg, err := c.SharingGroup(d.SharingGroupID)
+		if err != nil {
+			return nil, err
+		}
+		if sg != nil {
+			m["SharingGroup"] = sg
+		}
+	}
+	return m, nil
 }

@@ -4,6 +4,8 @@ package mispapi
 // user-facing add/view/index and the sync paths peers call.
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -12,12 +14,16 @@ import (
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 )
 
 func (a *API) registerAnalystData() {
 	a.handleWrite("analyst_data/add", methodsPost, permAnalyst, (*call).analystDataAdd)
 	a.handle("analyst_data/view", methodsGet, permAuth, (*call).analystDataView)
 	a.handle("analyst_data/index", methodsGetPost, permAuth, (*call).analystDataIndex)
+	a.handle("analyst_data/indexMinimal", methodsGetPost, permAuth, (*call).analystDataIndexMinimal)
+	a.handle("analyst_data/filterAnalystDataForPush", methodsPost, permSync, (*call).filterAnalystDataForPush)
+	a.handleWrite("analyst_data/pushAnalystData", methodsPost, permAuth, (*call).pushAnalystData)
 }
 
 func analystKind(s string) string {
@@ -29,14 +35,22 @@ func analystKind(s string) string {
 	return ""
 }
 
-func analystJSON(d *store.AnalystData) map[string]any {
-	m := map[string]any{}
-	_ = json.Unmarshal(d.Body, &m)
-	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = itoa(d.ID), d.UUID, d.ObjectUUID, d.ObjectType
-	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, itoa(d.Distribution)
-	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = itoa(d.SharingGroupID), d.Created, d.Modified, d.Locked
-	m["note_type_name"] = d.Kind
-	return m
+// analystJSON is a stored item as the gate shows it (Check.AnalystJSON).
+func (c *call) analystJSON(d *store.AnalystData) (map[string]any, error) {
+	chk, err := c.check()
+	if err != nil {
+		return nil, err
+	}
+	return chk.AnalystJSON(d)
+}
+
+// replyAnalyst answers {"<Kind>": item}.
+func (c *call) replyAnalyst(d *store.AnalystData) error {
+	m, err := c.analystJSON(d)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{d.Kind: m})
 }
 
 // analystVisible reports whether the caller may see an analyst data element (the gate:
@@ -102,7 +116,7 @@ func (c *call) analystDataAdd() error {
 	if err != nil {
 		return saveFail(c, "Could not add "+kind, nil, map[string][]string{kind: {err.Error()}})
 	}
-	return c.reply(http.StatusOK, map[string]any{kind: analystJSON(d)})
+	return c.replyAnalyst(d)
 }
 
 func (c *call) analystDataView() error {
@@ -119,15 +133,23 @@ func (c *call) analystDataView() error {
 	} else if !ok {
 		return notFound("Invalid " + kind + ".")
 	}
-	return c.reply(http.StatusOK, map[string]any{kind: analystJSON(d)})
+	return c.replyAnalyst(d)
 }
 
+// analystDataIndex is /analyst_data/index/<Kind>[/object_uuid:…][/uuid[]:…]: the items of
+// a kind the caller may see, as [{"<Kind>":{…}}]; MISP's pull asks for 100 by uuid at a time.
 func (c *call) analystDataIndex() error {
 	kind := analystKind(c.path.Arg(0))
 	if kind == "" {
 		return notFound("Invalid analyst data type.")
 	}
-	list, err := c.a.st.AnalystDataList(c.ctx, kind, c.path.Param("object_uuid"))
+	var list []store.AnalystData
+	var err error
+	if uuids := c.path.Named["uuid"]; len(uuids) > 0 {
+		list, err = c.a.st.AnalystDataByUUIDs(c.ctx, kind, uuids)
+	} else {
+		list, err = c.a.st.AnalystDataList(c.ctx, kind, c.path.Param("object_uuid"))
+	}
 	if err != nil {
 		return err
 	}
@@ -137,9 +159,212 @@ func (c *call) analystDataIndex() error {
 		if err != nil {
 			return err
 		}
-		if ok {
-			out = append(out, map[string]any{kind: analystJSON(&list[i])})
+		if !ok {
+			continue
+		}
+		m, err := c.analystJSON(&list[i])
+		if err != nil {
+			return err
+		}
+		out = append(out, map[string]any{kind: m})
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// analystDataIndexMinimal is /analyst_data/indexMinimal (AnalystDataController::indexMinimal):
+// {"<Kind>":{"<uuid>":"<modified>"}} of every item the caller may see; a POST body's
+// orgc_name lists creator organisations to keep, or with a leading '!' to leave out (the
+// pull rules' organisations, as MISP's pull sends them).
+func (c *call) analystDataIndexMinimal() error {
+	var filter struct {
+		OrgcName []string `json:"orgc_name"`
+	}
+	if c.r.Method == http.MethodPost {
+		b, err := c.body()
+		if err != nil {
+			return err
+		}
+		if len(b) > 0 {
+			if err := json.Unmarshal(b, &filter); err != nil {
+				return httpError(http.StatusBadRequest, msgInvalidJSON)
+			}
+		}
+	}
+	keep, err := c.orgcFilter(filter.OrgcName)
+	if err != nil {
+		return err
+	}
+	list, err := c.a.st.AnalystDataList(c.ctx, "", "")
+	if err != nil {
+		return err
+	}
+	out := map[string]map[string]string{}
+	for i := range list {
+		d := &list[i]
+		if !keep(d.OrgcUUID) {
+			continue
+		}
+		ok, err := c.analystVisible(d)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if out[d.Kind] == nil {
+			out[d.Kind] = map[string]string{}
+		}
+		out[d.Kind][d.UUID] = d.Modified
+	}
+	if len(out) == 0 {
+		return c.reply(http.StatusOK, []any{}) // MISP's empty array
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// orgcFilter turns orgc_name values (names, ids or UUIDs; '!' to leave out) into a test on
+// a creator's UUID. Organisations unknown here are ignored, as MISP ignores them.
+func (c *call) orgcFilter(names []string) (func(string) bool, error) {
+	var in, out []string
+	for _, n := range names {
+		neg := strings.HasPrefix(n, "!")
+		o, err := c.a.st.Org(c.ctx, strings.TrimPrefix(n, "!"))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if neg {
+			out = append(out, o.UUID)
+		} else {
+			in = append(in, o.UUID)
+		}
+	}
+	return func(uuid string) bool {
+		if len(in) > 0 && !containsFold(in, uuid) {
+			return false
+		}
+		return !containsFold(out, uuid)
+	}, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// filterAnalystDataForPush is POST /analyst_data/filterAnalystDataForPush
+// (AnalystData::filterAnalystDataForPush): of the offered {"<Kind>":{"<uuid>":"<modified>"}},
+// those this instance wants — unknown, or known, locked and older. Every kind is answered;
+// an empty one as [] (MISP's empty array).
+func (c *call) filterAnalystDataForPush() error {
+	b, err := c.body()
+	if err != nil {
+		return err
+	}
+	var in map[string]map[string]string
+	if err := json.Unmarshal(b, &in); err != nil {
+		return httpError(http.StatusBadRequest, msgInvalidJSON)
+	}
+	out := map[string]any{}
+	for _, kind := range store.AnalystKinds {
+		want := map[string]string{}
+		offered := in[kind]
+		uuids := make([]string, 0, len(offered))
+		for u, modified := range offered {
+			if misp.IsUUID(u) {
+				want[strings.ToLower(u)] = modified
+				uuids = append(uuids, u)
+			}
+		}
+		have, err := c.a.st.AnalystDataByUUIDs(c.ctx, kind, uuids)
+		if err != nil {
+			return err
+		}
+		for _, h := range have {
+			if !h.Locked || h.Modified >= want[h.UUID] {
+				delete(want, h.UUID)
+			}
+		}
+		if len(want) == 0 {
+			out[kind] = []any{}
+		} else {
+			out[kind] = want
 		}
 	}
 	return c.reply(http.StatusOK, out)
 }
+
+// pushAnalystData is POST /analyst_data/pushAnalystData (AnalystDataController::pushAnalystData):
+// a peer's sync account sends one item, {"<Kind>":{…}}, with the analyst data nested under
+// it. Each is decided by policy (blocklists, its sharing group captured as an event's) and
+// stored owned by the sync account's organisation, its creator captured from Orgc.
+func (c *call) pushAnalystData() error {
+	role := &c.who.User.Role
+	if !role.PermSync || !(role.PermAnalystData || role.PermSiteAdmin) {
+		return httpError(http.StatusMethodNotAllowed, "You do not have the permission to do that.")
+	}
+	b, err := c.body()
+	if err != nil {
+		return err
+	}
+	var in map[string]misp.AnalystData
+	if err := json.Unmarshal(b, &in); err != nil {
+		return httpError(http.StatusBadRequest, msgInvalidJSON)
+	}
+	var items []gate.ArrivingAnalystData
+	for _, kind := range store.AnalystKinds {
+		if a, ok := in[kind]; ok {
+			items = append(items, gate.FlattenAnalystData(kind, a)...)
+		}
+	}
+	if len(items) == 0 {
+		return notFound("Invalid or could not deduce analyst data type")
+	}
+	inst, err := c.instance()
+	if err != nil {
+		return err
+	}
+	from, err := c.senderLink()
+	if err != nil {
+		return err
+	}
+	bl, err := gate.Blocklists(c.ctx, c.a.st)
+	if err != nil {
+		return err
+	}
+	to := gate.Arrival{Owner: c.who.User.Org, From: from, Bl: bl, Internal: from != nil && from.Internal}
+	imported, ignored, failed := 0, 0, 0
+	var errs []string
+	for _, it := range items {
+		saved, d, err := c.a.gate.ReceiveAnalystData(c.ctx, inst, to, it)
+		switch {
+		case errors.Is(err, store.ErrNotNewer):
+			ignored++
+			errs = append(errs, fmt.Sprintf("Remote version is not newer than local one for analyst data (%s)", it.Item.UUID))
+		case errors.Is(err, store.ErrLocalAnalystData):
+			failed++
+			errs = append(errs, msgLocalAnalystData)
+		case err != nil:
+			failed++
+			errs = append(errs, err.Error())
+		case saved == nil:
+			ignored++
+			errs = append(errs, d.Reason())
+		default:
+			imported++
+		}
+	}
+	msg := fmt.Sprintf("%d imported, %d ignored, %d failed. %s", imported, ignored, failed, strings.Join(errs, ", "))
+	if imported == 0 {
+		return saveFail(c, "Could not import analyst data. "+msg, nil, errs)
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Analyst Data imported. "+msg, "Analyst Data imported. "+msg, nil))
+}
+
+const msgLocalAnalystData = "Blocked an edit to an analyst data that was created locally. This can happen if a synchronised analyst data that was created on this instance was modified by an administrator on the remote side."

@@ -261,12 +261,40 @@ func (c *Check) clusterGroup(cl *misp.GalaxyCluster) error {
 	return misp.SetClusterSharingGroup(cl, sg)
 }
 
-// Cluster reports whether the viewer may see a stored cluster (GalaxyClusterJSON's shape).
+// Cluster reports whether the viewer may see a stored cluster (GalaxyClusterJSON's shape):
+// by its own sharing and, when it names its stored galaxy (galaxy_id), that galaxy's.
 func (c *Check) Cluster(cl *misp.GalaxyCluster) (bool, error) {
 	if err := c.clusterGroup(cl); err != nil {
 		return false, err
 	}
-	return c.inst.CanSeeCluster(c.Viewer, cl), nil
+	if !c.inst.CanSeeCluster(c.Viewer, cl) {
+		return false, nil
+	}
+	if cl.GalaxyID == 0 {
+		return true, nil
+	}
+	g, err := c.g.st.Galaxy(c.ctx, strconv.FormatInt(int64(cl.GalaxyID), 10))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.Galaxy(g)
+}
+
+// Galaxy reports whether the viewer may see a stored galaxy: a library galaxy always, a
+// custom one by its own distribution (its sharing group read here).
+func (c *Check) Galaxy(g *store.GalaxyRow) (bool, error) {
+	s := g.Sharing()
+	if s.Distribution == misp.SharingGroupDist {
+		sg, err := c.SharingGroup(g.SharingGroupID)
+		if err != nil {
+			return false, err
+		}
+		s.SharingGroup = sg
+	}
+	return c.inst.CanSeeGalaxy(c.Viewer, s), nil
 }
 
 // Element finds an attribute, object, report, reference or proposal by id or UUID that

@@ -1,14 +1,11 @@
 package mispapi
 
-// Tags, galaxies and clusters, proposals and sightings.
+// Tags, proposals and sightings; galaxy tags name clusters (galaxies.go).
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,15 +30,7 @@ func (a *API) registerTags() {
 	a.handleWrite("attributes/addTag", methodsPost, permTagger, tagAction("Attribute", true))
 	a.handleWrite("attributes/removeTag", methodsPost, permTagger, tagAction("Attribute", false))
 
-	a.handle("galaxies/index", methodsGetPost, permAuth, (*call).galaxiesIndex)
-	a.handle("galaxies/view", methodsGet, permAuth, (*call).galaxiesView)
-	a.handleWrite("galaxies/attachCluster", methodsPost, permTagger, (*call).galaxiesAttachCluster)
-	a.handleWrite("galaxy_clusters/add", methodsPost, permGalaxy, (*call).galaxyClustersAdd)
-	a.handle("galaxy_clusters/view", methodsGet, permAuth, (*call).galaxyClusterView)
-	a.handle("galaxy_clusters/restSearch", methodsGetPost, permAuth, (*call).galaxyClustersRestSearch)
-	a.handleWrite("galaxy_clusters/publish", methodsPost, permGalaxy, (*call).galaxyClustersPublish)
-	a.handle("galaxy_clusters/index", methodsGetPost, permAuth, (*call).galaxyClustersRestSearch)
-	a.handleWrite("galaxy_clusters/delete", methodsDelete, permGalaxy, (*call).galaxyClustersDelete)
+	a.registerGalaxies()
 
 	a.handleWrite("shadow_attributes/add", methodsPost, permAdd, (*call).shadowAttributesAdd)
 	a.handleWrite("shadow_attributes/edit", methodsPost, permAdd, (*call).shadowAttributesAdd)
@@ -407,232 +396,6 @@ func dropCluster(gs []misp.Galaxy, tagName string) []misp.Galaxy {
 		}
 	}
 	return out
-}
-
-func galaxyJSON(g *store.GalaxyRow) map[string]any {
-	return map[string]any{"id": itoa(g.ID), "uuid": g.UUID, "name": g.Name, "type": g.Type, "description": g.Description,
-		"version": g.Version, "icon": g.Icon, "namespace": g.Namespace, "enabled": true, "local_only": false, "kill_chain_order": nil,
-		"default": true, "org_id": "0", "orgc_id": "0", "created": "0000-00-00 00:00:00", "modified": "0000-00-00 00:00:00", "distribution": "3"}
-}
-
-// galaxiesIndex is GET /galaxies/index: [{"Galaxy":{…}},…].
-func (c *call) galaxiesIndex() error {
-	gs, err := c.a.st.Galaxies(c.ctx)
-	if err != nil {
-		return err
-	}
-	return c.reply(http.StatusOK, jsonList(gs, func(g *store.GalaxyRow) any { return map[string]any{"Galaxy": galaxyJSON(g)} }))
-}
-
-// galaxiesView is GET /galaxies/view/<id|uuid>: {"Galaxy":{…},"GalaxyCluster":[…]}.
-func (c *call) galaxiesView() error {
-	g, err := c.a.st.Galaxy(c.ctx, c.path.Arg(0))
-	if err != nil {
-		return notFoundOr(err, "Invalid galaxy")
-	}
-	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, store.ClusterQuery{GalaxyID: g.ID})
-	if err != nil {
-		return err
-	}
-	clusters := []any{}
-	for _, id := range ids {
-		if cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id)); err == nil {
-			delete(cl, "Galaxy")
-			clusters = append(clusters, cl)
-		}
-	}
-	return c.reply(http.StatusOK, map[string]any{"Galaxy": galaxyJSON(g), "GalaxyCluster": clusters})
-}
-
-// galaxyClustersAdd is POST /galaxy_clusters/add/<galaxy id|uuid>: a custom cluster.
-func (c *call) galaxyClustersAdd() error {
-	const failName = "Could not add GalaxyCluster"
-	g, err := c.a.st.Galaxy(c.ctx, c.path.Arg(0))
-	if err != nil {
-		return notFoundOr(err, "Invalid galaxy")
-	}
-	f, err := c.fields("GalaxyCluster")
-	if err != nil {
-		return err
-	}
-	value := strings.TrimSpace(f.str("value"))
-	if value == "" {
-		return saveFail(c, failName, nil, map[string][]string{"value": {"A cluster needs a value."}})
-	}
-	m := map[string]jsontext.Value{}
-	for k, v := range f {
-		m[k] = v
-	}
-	u := strings.ToLower(f.str("uuid"))
-	if !misp.IsUUID(u) {
-		u = uuid.NewString()
-	}
-	q := func(s string) jsontext.Value { b, _ := json.Marshal(s); return b }
-	m["uuid"], m["value"], m["type"] = q(u), q(value), q(g.Type)
-	m["tag_name"] = q(fmt.Sprintf(`misp-galaxy:%s="%s"`, g.Type, u))
-	m["version"] = q(itoa(time.Now().Unix()))
-	m["default"] = jsontext.Value("false")
-	m["orgc_id"], m["org_id"] = q(itoa(c.who.User.OrgID)), q(itoa(c.who.User.OrgID))
-	// the organisations by UUID too: only a UUID means the same organisation everywhere
-	org, _ := json.Marshal(map[string]string{"id": itoa(c.who.User.OrgID), "name": c.who.User.Org.Name, "uuid": c.who.User.Org.UUID})
-	m["Org"], m["Orgc"] = org, org
-	if _, ok := m["distribution"]; !ok {
-		m["distribution"] = q("0")
-	}
-	m["Galaxy"], _ = json.Marshal(map[string]any{"uuid": g.UUID, "name": g.Name, "type": g.Type, "description": g.Description,
-		"version": g.Version, "icon": g.Icon, "namespace": g.Namespace})
-	delete(m, "id")
-	raw, err := json.Marshal(m, json.Deterministic(true))
-	if err != nil {
-		return err
-	}
-	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
-		return saveFail(c, failName, nil, map[string][]string{"GalaxyCluster": {err.Error()}})
-	}
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, u)
-	if err != nil {
-		return err
-	}
-	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})
-}
-
-// galaxyClustersRestSearch is POST /galaxy_clusters/restSearch {"value","uuid","galaxy_id",
-// "limit"}: {"response":[{"GalaxyCluster":{…}},…]}.
-func (c *call) galaxyClustersRestSearch() error {
-	params, err := c.indexParams()
-	if err != nil {
-		return err
-	}
-	q := store.ClusterQuery{Value: scalar(params["value"]), Limit: atoiDefault(scalar(params["limit"]), 0)}
-	if q.Value == "" {
-		q.Value = scalar(params["searchall"])
-	}
-	if g := scalar(params["galaxy_id"]); g != "" {
-		gr, err := c.a.st.Galaxy(c.ctx, g)
-		if err != nil {
-			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
-		}
-		q.GalaxyID = gr.ID
-	}
-	if gu := scalar(params["galaxy_uuid"]); gu != "" {
-		gr, err := c.a.st.Galaxy(c.ctx, gu)
-		if err != nil {
-			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
-		}
-		q.GalaxyID = gr.ID
-	}
-	q.UUIDs = values(params["uuid"]).or
-	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, q)
-	if err != nil {
-		return err
-	}
-	published, custom, minimal := scalar(params["published"]), scalar(params["custom"]), truthy(scalar(params["minimal"]))
-	out := []any{}
-	for _, id := range ids {
-		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
-		if err != nil {
-			continue
-		}
-		if ok, err := c.clusterVisible(cl); err != nil {
-			return err
-		} else if !ok {
-			continue
-		}
-		if published != "" && truthy(published) != store.ClusterFlag(cl["published"]) {
-			continue
-		}
-		if custom != "" && truthy(custom) == store.ClusterFlag(cl["default"]) {
-			continue
-		}
-		if minimal {
-			cl = map[string]any{"id": cl["id"], "uuid": cl["uuid"], "version": cl["version"]}
-		}
-		out = append(out, map[string]any{"GalaxyCluster": cl})
-	}
-	return c.reply(http.StatusOK, map[string]any{"response": out})
-}
-
-// clusterVisible reports whether the caller may see a stored cluster (the gate).
-func (c *call) clusterVisible(cl map[string]any) (bool, error) {
-	b, err := json.Marshal(cl)
-	if err != nil {
-		return false, err
-	}
-	var mc misp.GalaxyCluster
-	if err := json.Unmarshal(b, &mc); err != nil {
-		return false, err
-	}
-	chk, err := c.check()
-	if err != nil {
-		return false, err
-	}
-	return chk.Cluster(&mc)
-}
-
-// galaxyClustersPublish is POST /galaxy_clusters/publish/<id|uuid>: the cluster becomes
-// published (and so syncs), with a new version.
-func (c *call) galaxyClustersPublish() error {
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
-	if err != nil {
-		return notFoundOr(err, "Invalid galaxy cluster")
-	}
-	if store.ClusterFlag(cl["default"]) {
-		return forbidden("Default galaxy clusters cannot be published.")
-	}
-	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
-	cl["published"] = true
-	cl["version"] = itoa(max(time.Now().Unix(), old+1))
-	raw, err := json.Marshal(cl, json.Deterministic(true))
-	if err != nil {
-		return err
-	}
-	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
-		return err
-	}
-	id, _ := cl["id"].(string)
-	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster published.", "Galaxy cluster published.", id))
-}
-
-func (c *call) galaxyClustersDelete() error {
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
-	if err != nil {
-		return notFoundOr(err, "Invalid galaxy cluster")
-	}
-	if d, _ := cl["default"].(jsontext.Value); string(d) == "true" && !c.who.User.Role.PermSiteAdmin {
-		return forbidden("Default galaxy clusters cannot be deleted.")
-	}
-	id, _ := cl["id"].(string)
-	if err := c.a.st.DeleteGalaxyCluster(c.ctx, id); err != nil {
-		return notFoundOr(err, "Invalid galaxy cluster")
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster deleted.", "Galaxy cluster deleted.", id))
-}
-
-// galaxiesAttachCluster is POST /galaxies/attachCluster/<target id|uuid>/<event|attribute>
-// [/local:1] {"Galaxy":{"target_id":<cluster id|uuid>}} (PyMISP's attach_galaxy_cluster).
-func (c *call) galaxiesAttachCluster() error {
-	f, err := c.fields("Galaxy")
-	if err != nil {
-		return err
-	}
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, f.str("target_id"))
-	if err != nil {
-		return notFoundOr(err, "Invalid Galaxy cluster.")
-	}
-	tagName, _ := cl["tag_name"].(string)
-	target := c.path.Arg(0)
-	if strings.EqualFold(c.path.Arg(1), "event") && !misp.IsUUID(strings.ToLower(target)) {
-		if row, err := c.visibleRow(target); err == nil {
-			target = row.UUID
-		}
-	}
-	body, _ := json.Marshal(map[string]any{"uuid": target, "tag": tagName, "local": c.path.Flag("local")})
-	c.r.Body = io.NopCloser(bytes.NewReader(body))
-	c.r.Header.Del("Content-Encoding")
-	if err := c.tagLink(true); err != nil {
-		return err
-	}
-	return nil
 }
 
 // proposals

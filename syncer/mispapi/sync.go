@@ -32,7 +32,6 @@ func (a *API) register() {
 	a.handle("sightings/filterSightingUuidsForPush", methodsPost, permSync, (*call).filterSightingUuidsForPush)
 	a.handle("sightings/bulkSaveSightings", methodsPost, permSighting, (*call).bulkSaveSightings)
 	a.handle("shadow_attributes/index", methodsGetPost, permAuth, (*call).shadowAttributesIndex)
-	a.handle("galaxies/pushCluster", methodsPost, permGalaxyPush, (*call).pushCluster)
 	a.registerSetup()
 	a.registerREST()
 }
@@ -346,60 +345,4 @@ func (c *call) shadowAttributesIndex() error {
 		out = append(out, map[string]any{"ShadowAttribute": p})
 	}
 	return c.reply(http.StatusOK, out)
-}
-
-// pushCluster is POST /galaxies/pushCluster: a list of {"GalaxyCluster":{…}} stored when
-// newer by version.
-func (c *call) pushCluster() error {
-	b, err := c.body()
-	if err != nil {
-		return err
-	}
-	var raw []jsontext.Value
-	if err := json.Unmarshal(b, &raw); err != nil {
-		if !jsontext.Value(b).IsValid() {
-			return httpError(http.StatusBadRequest, msgInvalidJSON)
-		}
-		raw = []jsontext.Value{jsontext.Value(b)}
-	}
-	saved, failed := 0, 0
-	for _, r := range raw {
-		var wrapped struct {
-			GalaxyCluster jsontext.Value `json:"GalaxyCluster"`
-		}
-		cluster := r
-		if json.Unmarshal(r, &wrapped) == nil && len(wrapped.GalaxyCluster) > 0 {
-			cluster = wrapped.GalaxyCluster
-		}
-		ok, err := c.a.st.UpsertGalaxyCluster(c.ctx, cluster)
-		switch {
-		case err != nil:
-			c.a.log.Info("galaxy cluster refused", "err", err)
-			failed++
-		case ok:
-			saved++
-		}
-	}
-	if saved == 0 && failed > 0 {
-		return saveFail(c, "Could not save Galaxy Cluster", nil, itoa(int64(failed))+" galaxy clusters could not be saved.")
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy clusters pushed", itoa(int64(saved))+" clusters saved, "+itoa(int64(failed))+" failed.", nil))
-}
-
-// galaxyClusterView is GET /galaxy_clusters/view/<id|uuid>.
-func (c *call) galaxyClusterView() error {
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, c.path.Arg(0))
-	if err == nil {
-		var ok bool
-		if ok, err = c.clusterVisible(cl); err == nil && !ok {
-			err = store.ErrNotFound
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("Invalid galaxy cluster")
-	}
-	if err != nil {
-		return err
-	}
-	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})
 }

@@ -1,0 +1,567 @@
+package mispapi
+
+// Galaxies and their clusters: MISP's library galaxies and custom ones with their own
+// distribution (galaxies/add, edit, view, index, delete), custom clusters
+// (galaxy_clusters/*), cluster sync (galaxies/pushCluster) and attaching a cluster to an
+// event or attribute. What a caller may see is the gate's answer (gate.Check.Galaxy and
+// Cluster).
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+func (a *API) registerGalaxies() {
+	a.handle("galaxies/index", methodsGetPost, permAuth, (*call).galaxiesIndex)
+	a.handle("galaxies/view", methodsGet, permAuth, (*call).galaxiesView)
+	a.handleWrite("galaxies/add", methodsPost, permGalaxy, (*call).galaxiesAdd)
+	a.handleWrite("galaxies/edit", methodsPost, permGalaxy, (*call).galaxiesEdit)
+	a.handleWrite("galaxies/delete", methodsDelete, permGalaxy, (*call).galaxiesDelete)
+	a.handleWrite("galaxies/attachCluster", methodsPost, permTagger, (*call).galaxiesAttachCluster)
+	a.handle("galaxies/pushCluster", methodsPost, permGalaxyPush, (*call).pushCluster)
+	a.handleWrite("galaxy_clusters/add", methodsPost, permGalaxy, (*call).galaxyClustersAdd)
+	a.handle("galaxy_clusters/view", methodsGet, permAuth, (*call).galaxyClusterView)
+	a.handle("galaxy_clusters/restSearch", methodsGetPost, permAuth, (*call).galaxyClustersRestSearch)
+	a.handleWrite("galaxy_clusters/publish", methodsPost, permGalaxy, (*call).galaxyClustersPublish)
+	a.handle("galaxy_clusters/index", methodsGetPost, permAuth, (*call).galaxyClustersIndex)
+	a.handleWrite("galaxy_clusters/delete", methodsDelete, permGalaxy, (*call).galaxyClustersDelete)
+}
+
+// visibleGalaxy finds a galaxy by id or UUID that the caller may see; 404 "Invalid galaxy"
+// otherwise, as for one that does not exist.
+func (c *call) visibleGalaxy(ref string) (*store.GalaxyRow, error) {
+	g, err := c.a.st.Galaxy(c.ctx, ref)
+	if err != nil {
+		return nil, notFoundOr(err, "Invalid galaxy")
+	}
+	chk, err := c.check()
+	if err != nil {
+		return nil, err
+	}
+	ok, err := chk.Galaxy(g)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("Invalid galaxy")
+	}
+	return g, nil
+}
+
+// galaxiesIndex is GET /galaxies/index (or POST with {"value"}: name, namespace,
+// description or UUID containing it): [{"Galaxy":{…}},…], the galaxies the caller may see
+// in the order they were stored.
+func (c *call) galaxiesIndex() error {
+	params, err := c.indexParams()
+	if err != nil {
+		return err
+	}
+	needle := strings.ToLower(scalar(params["value"]))
+	gs, err := c.a.st.Galaxies(c.ctx)
+	if err != nil {
+		return err
+	}
+	chk, err := c.check()
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range gs {
+		g := &gs[i]
+		if ok, err := chk.Galaxy(g); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(g.Name+"\x00"+g.Namespace+"\x00"+g.Description+"\x00"+g.UUID), needle) {
+			continue
+		}
+		out = append(out, map[string]any{"Galaxy": store.GalaxyJSON(g)})
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// galaxiesView is GET /galaxies/view/<id|uuid>: {"Galaxy":{…},"GalaxyCluster":[…]}, the
+// clusters the caller may see.
+func (c *call) galaxiesView() error {
+	g, err := c.visibleGalaxy(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	clusters, err := c.galaxyClusters(g, nil)
+	if err != nil {
+		return err
+	}
+	for _, cl := range clusters {
+		delete(cl, "Galaxy")
+	}
+	return c.reply(http.StatusOK, map[string]any{"Galaxy": store.GalaxyJSON(g), "GalaxyCluster": clusters})
+}
+
+// galaxyClusters lists the clusters of g that the caller may see and keep accepts (nil:
+// all).
+func (c *call) galaxyClusters(g *store.GalaxyRow, keep func(map[string]any) bool) ([]map[string]any, error) {
+	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, store.ClusterQuery{GalaxyID: g.ID})
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for _, id := range ids {
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := c.clusterVisible(cl); err != nil {
+			return nil, err
+		} else if ok && (keep == nil || keep(cl)) {
+			out = append(out, cl)
+		}
+	}
+	return out, nil
+}
+
+// galaxySpec reads a galaxy's fields from a galaxies/add or edit body over old (nil on
+// add), checking that the caller may use the sharing group it names.
+func (c *call) galaxySpec(f fields, old *store.GalaxyRow) (store.GalaxySpec, error) {
+	var s store.GalaxySpec
+	if old != nil {
+		s = store.GalaxySpec{Name: old.Name, Namespace: old.Namespace, Description: old.Description, Icon: old.Icon,
+			Version: old.Version, Distribution: old.Distribution, SharingGroupID: old.SharingGroupID}
+	}
+	for k, p := range map[string]*string{"name": &s.Name, "namespace": &s.Namespace, "description": &s.Description, "icon": &s.Icon, "version": &s.Version} {
+		if f.has(k) {
+			*p = f.str(k)
+		}
+	}
+	if f.has("distribution") {
+		d, err := strconv.Atoi(strings.TrimSpace(f.str("distribution")))
+		if err != nil || d < 0 || d > 4 {
+			return s, fmt.Errorf("distribution: %q is not one of 0-4", f.str("distribution"))
+		}
+		s.Distribution = misp.Distribution(d)
+	}
+	if f.has("sharing_group_id") {
+		s.SharingGroupID = atoi64(f.str("sharing_group_id"))
+	}
+	if s.Distribution != misp.SharingGroupDist {
+		s.SharingGroupID = 0
+		return s, nil
+	}
+	if err := c.mayUseSharingGroup(&misp.Event{Distribution: s.Distribution, SharingGroupID: misp.Int(s.SharingGroupID)}); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// galaxiesAdd is POST /galaxies/add {"name","namespace","description","icon","distribution",
+// "sharing_group_id"} (bare or under "Galaxy"): a custom galaxy owned and created by the
+// caller's organisation. It answers {"Galaxy":{…}}.
+func (c *call) galaxiesAdd() error {
+	const failName = "Could not add Galaxy"
+	f, err := c.fields("Galaxy")
+	if err != nil {
+		return err
+	}
+	spec, err := c.galaxySpec(f, nil)
+	var apiErr *apiError
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	if err == nil {
+		spec.UUID, spec.Type, spec.OrgID = f.str("uuid"), f.str("type"), c.who.User.OrgID
+		var g *store.GalaxyRow
+		if g, err = c.a.st.AddGalaxy(c.ctx, spec); err == nil {
+			return c.reply(http.StatusOK, map[string]any{"Galaxy": store.GalaxyJSON(g)})
+		}
+	}
+	return saveFail(c, failName, nil, map[string][]string{"Galaxy": {err.Error()}})
+}
+
+// mayChangeGalaxy refuses a change to a galaxy the caller's organisation did not create
+// (site admins may change any; library galaxies only they may delete).
+func (c *call) mayChangeGalaxy(g *store.GalaxyRow) error {
+	if c.who.User.Role.PermSiteAdmin {
+		return nil
+	}
+	if g.Default || g.Locked || !strings.EqualFold(g.Orgc.UUID, c.who.User.Org.UUID) {
+		return forbidden("You don't have the permission to do that.")
+	}
+	return nil
+}
+
+// galaxiesEdit is POST /galaxies/edit/<id|uuid>: the fields given change, the rest stay.
+func (c *call) galaxiesEdit() error {
+	const failName = "Could not edit Galaxy"
+	g, err := c.visibleGalaxy(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := c.mayChangeGalaxy(g); err != nil {
+		return err
+	}
+	f, err := c.fields("Galaxy")
+	if err != nil {
+		return err
+	}
+	spec, err := c.galaxySpec(f, g)
+	var apiErr *apiError
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	if err == nil {
+		if g, err = c.a.st.EditGalaxy(c.ctx, itoa(g.ID), spec); err == nil {
+			return c.reply(http.StatusOK, map[string]any{"Galaxy": store.GalaxyJSON(g)})
+		}
+	}
+	if errors.Is(err, store.ErrNotEditable) {
+		return forbidden("Default or synchronised galaxies cannot be edited.")
+	}
+	return saveFail(c, failName, itoa(g.ID), map[string][]string{"Galaxy": {err.Error()}})
+}
+
+// galaxiesDelete is POST|DELETE /galaxies/delete/<id|uuid>: the galaxy and its clusters.
+func (c *call) galaxiesDelete() error {
+	g, err := c.visibleGalaxy(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := c.mayChangeGalaxy(g); err != nil {
+		return err
+	}
+	if err := c.a.st.DeleteGalaxy(c.ctx, itoa(g.ID)); err != nil {
+		return notFoundOr(err, "Invalid galaxy")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy deleted", "Galaxy deleted", itoa(g.ID)))
+}
+
+// galaxyClustersIndex is GET|POST /galaxy_clusters/index/<galaxy id|uuid> {"context",
+// "searchall"}: [{"GalaxyCluster":{…}},…], the galaxy's clusters the caller may see
+// (PyMISP's search_galaxy_clusters). Without a galaxy it is restSearch.
+func (c *call) galaxyClustersIndex() error {
+	if c.path.Arg(0) == "" {
+		return c.galaxyClustersRestSearch()
+	}
+	g, err := c.visibleGalaxy(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	params, err := c.indexParams()
+	if err != nil {
+		return err
+	}
+	context, needle := strings.ToLower(scalar(params["context"])), strings.ToLower(scalar(params["searchall"]))
+	org := c.who.User.Org.UUID
+	keep := func(cl map[string]any) bool {
+		var mc misp.GalaxyCluster
+		if b, err := json.Marshal(cl); err != nil || json.Unmarshal(b, &mc) != nil {
+			return false
+		}
+		s := mc.Sharing()
+		switch context {
+		case "default":
+			if !s.Default {
+				return false
+			}
+		case "custom":
+			if s.Default {
+				return false
+			}
+		case "org":
+			if !strings.EqualFold(s.OrgUUID, org) {
+				return false
+			}
+		case "orgc":
+			if !strings.EqualFold(s.OrgcUUID, org) {
+				return false
+			}
+		case "deleted":
+			if !store.ClusterFlag(cl["deleted"]) {
+				return false
+			}
+		}
+		if needle == "" {
+			return true
+		}
+		return strings.Contains(strings.ToLower(mc.Value), needle) || strings.Contains(strings.ToLower(mc.Description), needle) ||
+			strings.EqualFold(mc.UUID, needle)
+	}
+	clusters, err := c.galaxyClusters(g, keep)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(clusters))
+	for _, cl := range clusters {
+		out = append(out, map[string]any{"GalaxyCluster": cl})
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// galaxyClustersAdd is POST /galaxy_clusters/add/<galaxy id|uuid>: a custom cluster.
+func (c *call) galaxyClustersAdd() error {
+	const failName = "Could not add GalaxyCluster"
+	g, err := c.visibleGalaxy(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	f, err := c.fields("GalaxyCluster")
+	if err != nil {
+		return err
+	}
+	value := strings.TrimSpace(f.str("value"))
+	if value == "" {
+		return saveFail(c, failName, nil, map[string][]string{"value": {"A cluster needs a value."}})
+	}
+	m := map[string]jsontext.Value{}
+	for k, v := range f {
+		m[k] = v
+	}
+	u := strings.ToLower(f.str("uuid"))
+	if !misp.IsUUID(u) {
+		u = uuid.NewString()
+	}
+	q := func(s string) jsontext.Value { b, _ := json.Marshal(s); return b }
+	m["uuid"], m["value"], m["type"] = q(u), q(value), q(g.Type)
+	m["tag_name"] = q(fmt.Sprintf(`misp-galaxy:%s="%s"`, g.Type, u))
+	m["version"] = q(itoa(time.Now().Unix()))
+	m["default"], m["locked"], m["published"] = jsontext.Value("false"), jsontext.Value("false"), jsontext.Value("false")
+	m["orgc_id"], m["org_id"] = q(itoa(c.who.User.OrgID)), q(itoa(c.who.User.OrgID))
+	// the organisations by UUID too: only a UUID means the same organisation everywhere
+	org, _ := json.Marshal(map[string]string{"id": itoa(c.who.User.OrgID), "name": c.who.User.Org.Name, "uuid": c.who.User.Org.UUID})
+	m["Org"], m["Orgc"] = org, org
+	if _, ok := m["distribution"]; !ok {
+		m["distribution"] = q("0")
+	}
+	m["Galaxy"], _ = json.Marshal(store.GalaxyJSON(g))
+	delete(m, "id")
+	raw, err := json.Marshal(m, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+		return saveFail(c, failName, nil, map[string][]string{"GalaxyCluster": {err.Error()}})
+	}
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, u)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})
+}
+
+// galaxyClustersRestSearch is POST /galaxy_clusters/restSearch {"value","uuid","galaxy_id",
+// "limit"}: {"response":[{"GalaxyCluster":{…}},…]}.
+func (c *call) galaxyClustersRestSearch() error {
+	params, err := c.indexParams()
+	if err != nil {
+		return err
+	}
+	q := store.ClusterQuery{Value: scalar(params["value"]), Limit: atoiDefault(scalar(params["limit"]), 0)}
+	if q.Value == "" {
+		q.Value = scalar(params["searchall"])
+	}
+	if g := scalar(params["galaxy_id"]); g != "" {
+		gr, err := c.a.st.Galaxy(c.ctx, g)
+		if err != nil {
+			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
+		}
+		q.GalaxyID = gr.ID
+	}
+	if gu := scalar(params["galaxy_uuid"]); gu != "" {
+		gr, err := c.a.st.Galaxy(c.ctx, gu)
+		if err != nil {
+			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
+		}
+		q.GalaxyID = gr.ID
+	}
+	q.UUIDs = values(params["uuid"]).or
+	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, q)
+	if err != nil {
+		return err
+	}
+	published, custom, minimal := scalar(params["published"]), scalar(params["custom"]), truthy(scalar(params["minimal"]))
+	out := []any{}
+	for _, id := range ids {
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		if err != nil {
+			continue
+		}
+		if ok, err := c.clusterVisible(cl); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		if published != "" && truthy(published) != store.ClusterFlag(cl["published"]) {
+			continue
+		}
+		if custom != "" && truthy(custom) == store.ClusterFlag(cl["default"]) {
+			continue
+		}
+		if minimal {
+			cl = map[string]any{"id": cl["id"], "uuid": cl["uuid"], "version": cl["version"]}
+		}
+		out = append(out, map[string]any{"GalaxyCluster": cl})
+	}
+	return c.reply(http.StatusOK, map[string]any{"response": out})
+}
+
+// clusterVisible reports whether the caller may see a stored cluster (the gate).
+func (c *call) clusterVisible(cl map[string]any) (bool, error) {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return false, err
+	}
+	var mc misp.GalaxyCluster
+	if err := json.Unmarshal(b, &mc); err != nil {
+		return false, err
+	}
+	chk, err := c.check()
+	if err != nil {
+		return false, err
+	}
+	return chk.Cluster(&mc)
+}
+
+// galaxyClustersPublish is POST /galaxy_clusters/publish/<id|uuid>: the cluster becomes
+// published (and so syncs), with a new version.
+func (c *call) galaxyClustersPublish() error {
+	cl, err := c.visibleCluster(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if store.ClusterFlag(cl["default"]) {
+		return forbidden("Default galaxy clusters cannot be published.")
+	}
+	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
+	cl["published"] = true
+	cl["version"] = itoa(max(time.Now().Unix(), old+1))
+	raw, err := json.Marshal(cl, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+		return err
+	}
+	id, _ := cl["id"].(string)
+	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster published.", "Galaxy cluster published.", id))
+}
+
+func (c *call) galaxyClustersDelete() error {
+	cl, err := c.visibleCluster(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if d, _ := cl["default"].(jsontext.Value); string(d) == "true" && !c.who.User.Role.PermSiteAdmin {
+		return forbidden("Default galaxy clusters cannot be deleted.")
+	}
+	id, _ := cl["id"].(string)
+	if err := c.a.st.DeleteGalaxyCluster(c.ctx, id); err != nil {
+		return notFoundOr(err, "Invalid galaxy cluster")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster deleted.", "Galaxy cluster deleted.", id))
+}
+
+// galaxiesAttachCluster is POST /galaxies/attachCluster/<target id|uuid>/<event|attribute>
+// [/local:1] {"Galaxy":{"target_id":<cluster id|uuid>}} (PyMISP's attach_galaxy_cluster).
+func (c *call) galaxiesAttachCluster() error {
+	f, err := c.fields("Galaxy")
+	if err != nil {
+		return err
+	}
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, f.str("target_id"))
+	if err != nil {
+		return notFoundOr(err, "Invalid Galaxy cluster.")
+	}
+	tagName, _ := cl["tag_name"].(string)
+	target := c.path.Arg(0)
+	if strings.EqualFold(c.path.Arg(1), "event") && !misp.IsUUID(strings.ToLower(target)) {
+		if row, err := c.visibleRow(target); err == nil {
+			target = row.UUID
+		}
+	}
+	body, _ := json.Marshal(map[string]any{"uuid": target, "tag": tagName, "local": c.path.Flag("local")})
+	c.r.Body = io.NopCloser(bytes.NewReader(body))
+	c.r.Header.Del("Content-Encoding")
+	if err := c.tagLink(true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// pushCluster is POST /galaxies/pushCluster: a list of {"GalaxyCluster":{…}} stored when
+// newer by version.
+func (c *call) pushCluster() error {
+	b, err := c.body()
+	if err != nil {
+		return err
+	}
+	var raw []jsontext.Value
+	if err := json.Unmarshal(b, &raw); err != nil {
+		if !jsontext.Value(b).IsValid() {
+			return httpError(http.StatusBadRequest, msgInvalidJSON)
+		}
+		raw = []jsontext.Value{jsontext.Value(b)}
+	}
+	saved, failed := 0, 0
+	for _, r := range raw {
+		var wrapped struct {
+			GalaxyCluster jsontext.Value `json:"GalaxyCluster"`
+		}
+		cluster := r
+		if json.Unmarshal(r, &wrapped) == nil && len(wrapped.GalaxyCluster) > 0 {
+			cluster = wrapped.GalaxyCluster
+		}
+		// Owned here by the pushing user's organisation, its creator by Orgc's UUID.
+		ok, err := c.a.st.CaptureGalaxyCluster(c.ctx, cluster, c.who.User.OrgID)
+		switch {
+		case err != nil:
+			c.a.log.Info("galaxy cluster refused", "err", err)
+			failed++
+		case ok:
+			saved++
+		}
+	}
+	if saved == 0 && failed > 0 {
+		return saveFail(c, "Could not save Galaxy Cluster", nil, itoa(int64(failed))+" galaxy clusters could not be saved.")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy clusters pushed", itoa(int64(saved))+" clusters saved, "+itoa(int64(failed))+" failed.", nil))
+}
+
+// galaxyClusterView is GET /galaxy_clusters/view/<id|uuid>.
+func (c *call) galaxyClusterView() error {
+	cl, err := c.visibleCluster(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})
+}
+
+// visibleCluster finds a cluster by id or UUID that the caller may see (its own sharing
+// and its galaxy's); 404 "Invalid galaxy cluster" otherwise.
+func (c *call) visibleCluster(ref string) (map[string]any, error) {
+	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, ref)
+	if err == nil {
+		var ok bool
+		if ok, err = c.clusterVisible(cl); err == nil && !ok {
+			err = store.ErrNotFound
+		}
+	}
+	if err != nil {
+		return nil, notFoundOr(err, "Invalid galaxy cluster")
+	}
+	return cl, nil
+}

@@ -43,6 +43,9 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 	r.step(ctx, "info", "", "connected", fmt.Sprintf("remote MISP %s (sync %v)", ver.Version, ver.PermSync), t0, 200)
 	if !single && !opts.DryRun {
 		r.pullClusters(ctx, ver) // before the events, as MISP's pull
+		if r.srv.PullAnalystData {
+			defer r.pullAnalystData(ctx, ver) // after the events, sightings and proposals, as MISP's pull
+		}
 	}
 
 	var rows []remote.IndexRow

@@ -37,6 +37,9 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	if err != nil {
 		return err
 	}
+	if r.srv.PushAnalystData && !single && !opts.DryRun {
+		defer r.pushAnalystData(ctx, ver) // after the events, as MISP's push
+	}
 
 	// Candidates: published events, decided one at a time so a large store is never held
 	// in memory at once. Incremental: only those created here since the last push

@@ -1,0 +1,209 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// analystFixture stores on A one note per distribution about an event of A, the group
+// note shared with a roaming group of A's and B's organisations. It returns the note UUIDs
+// by distribution.
+func analystFixture(t *testing.T, a, b *node) map[int]string {
+	t.Helper()
+	ctx := context.Background()
+	ev := a.importFile(t, smallEvent, nil)
+	if _, err := a.st.AddOrg(ctx, store.Org{Name: b.host.Name, UUID: b.host.UUID}); err != nil {
+		t.Fatal(err)
+	}
+	sg, err := a.st.AddSharingGroup(ctx, store.NewSharingGroup{Name: "A and B", Roaming: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.st.AddSharingGroupOrg(ctx, sg.UUID, b.host.UUID, false); err != nil {
+		t.Fatal(err)
+	}
+	notes := map[int]string{}
+	for dist := 0; dist <= 5; dist++ {
+		d := store.AnalystData{UUID: fmt.Sprintf("00000000-0000-4000-8000-00000000a0%02d", dist), Kind: "Note",
+			ObjectUUID: ev.UUID, ObjectType: "Event", OrgcUUID: a.host.UUID, OrgUUID: a.host.UUID, Distribution: int64(dist),
+			Body: []byte(fmt.Sprintf(`{"note":"distribution %d","language":"en"}`, dist))}
+		if dist == 4 {
+			d.SharingGroupID = int64(sg.ID)
+		}
+		if _, err := a.st.AddAnalystData(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		notes[dist] = d.UUID
+	}
+	return notes
+}
+
+// held is what n stores of the notes: UUID → distribution.
+func held(t *testing.T, n *node) map[string]int64 {
+	t.Helper()
+	list, err := n.st.AnalystDataList(context.Background(), "Note", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, d := range list {
+		out[d.UUID] = d.Distribution
+		if !d.Locked {
+			t.Errorf("%s: synced note %s not locked", n.name, d.UUID)
+		}
+	}
+	return out
+}
+
+// wantHeld compares what n holds with want (UUID → distribution).
+func wantHeld(t *testing.T, n *node, want map[string]int64) {
+	t.Helper()
+	got := held(t, n)
+	for u, d := range want {
+		if g, ok := got[u]; !ok {
+			t.Errorf("%s: note %s missing", n.name, u)
+		} else if g != d {
+			t.Errorf("%s: note %s has distribution %d, want %d", n.name, u, g, d)
+		}
+	}
+	for u, d := range got {
+		if _, ok := want[u]; !ok {
+			t.Errorf("%s: holds note %s (distribution %d), which it must not", n.name, u, d)
+		}
+	}
+}
+
+// A full push sends A's standalone analyst data as MISP's AnalystData::push: only with
+// push_analyst_data; 0 and 5 never, 1 never to a non-internal server, 2 as 1, 3 as 3, the
+// group's note only to the member organisation's server (B), its group captured there; a
+// second push sends nothing new.
+func TestAnalystDataPush(t *testing.T) {
+	a, b, c, d := newNode(t, "A"), newNode(t, "B"), newNode(t, "C"), newNode(t, "D")
+	notes := analystFixture(t, a, b)
+	for _, to := range []*node{b, c} {
+		connect(t, a, to, store.ServerOptions{Push: true, PushAnalystData: true})
+	}
+	connect(t, a, d, store.ServerOptions{Push: true})
+	for _, name := range []string{"B", "C", "D"} {
+		if _, err := a.eng.Push(ctx, name, RunOptions{}); err != nil {
+			t.Fatalf("push to %s: %v", name, err)
+		}
+	}
+	wantHeld(t, b, map[string]int64{notes[2]: 1, notes[3]: 3, notes[4]: 4})
+	wantHeld(t, c, map[string]int64{notes[2]: 1, notes[3]: 3})
+	wantHeld(t, d, map[string]int64{})
+
+	// B's copies: owned by A's organisation (the pushing sync account's), created by A's,
+	// the group's note in the captured group, which C never joined.
+	got, err := b.st.AnalystDataByRef(ctx, "Note", notes[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OrgUUID != a.host.UUID || got.OrgcUUID != a.host.UUID {
+		t.Errorf("B's group note: org %s orgc %s, want A's %s", got.OrgUUID, got.OrgcUUID, a.host.UUID)
+	}
+	sg, err := b.st.SharingGroup(ctx, fmt.Sprint(got.SharingGroupID))
+	if err != nil || sg.Name != "A and B" {
+		t.Fatalf("B's group note's sharing group: %v %v", sg, err)
+	}
+
+	// Nothing changed on A: the remote wants nothing, and B's copies stay as they are.
+	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wantHeld(t, b, map[string]int64{notes[2]: 1, notes[3]: 3, notes[4]: 4})
+}
+
+// A full pull fetches the remote's analyst data as MISP's AnalystData::pull: only with
+// pull_analyst_data; what the pulling sync account may see there (never 0, the group's
+// note only for the member organisation), downgraded 1→0 and 2→1.
+func TestAnalystDataPull(t *testing.T) {
+	a, b, c, d := newNode(t, "A"), newNode(t, "B"), newNode(t, "C"), newNode(t, "D")
+	notes := analystFixture(t, a, b)
+	for _, from := range []*node{b, c} {
+		connect(t, from, a, store.ServerOptions{Pull: true, PullAnalystData: true})
+	}
+	connect(t, d, a, store.ServerOptions{Pull: true})
+	for _, n := range []*node{b, c, d} {
+		if _, err := n.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+			t.Fatalf("%s pulls: %v", n.name, err)
+		}
+	}
+	// The note inheriting its event's distribution (5) is seen with its event and pulled
+	// as it is; the event's own pull decides who sees it here.
+	wantHeld(t, b, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3, notes[4]: 4, notes[5]: 5})
+	wantHeld(t, c, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3, notes[5]: 5})
+	wantHeld(t, d, map[string]int64{})
+	got, err := b.st.AnalystDataByRef(ctx, "Note", notes[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.OrgUUID != b.host.UUID || got.OrgcUUID != a.host.UUID {
+		t.Errorf("B's pulled note: org %s orgc %s, want the link's %s and A's %s", got.OrgUUID, got.OrgcUUID, b.host.UUID, a.host.UUID)
+	}
+}
+
+// Analyst data embedded in an event goes with a full push only when the link pushes
+// analyst data, each item by its own distribution (0 never, 2 as 1, the group's item
+// only standalone), and is kept by a pull only when the link pulls analyst data.
+func TestAnalystDataEmbedded(t *testing.T) {
+	a, b, c := newNode(t, "A"), newNode(t, "B"), newNode(t, "C")
+	ev := a.importFile(t, smallEvent, func(e *misp.Event) {
+		e.Published = true
+		x := map[int]string{0: "00000000-0000-4000-8000-0000000eb000", 2: "00000000-0000-4000-8000-0000000eb002", 3: "00000000-0000-4000-8000-0000000eb003"}
+		if err := misp.PutAnalystSet(&e.Extra, misp.AnalystSet{Note: []misp.AnalystData{
+			{UUID: x[0], Distribution: 0}, {UUID: x[2], Distribution: 2}, {UUID: x[3], Distribution: 3},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	connect(t, a, b, store.ServerOptions{Push: true, PushAnalystData: true})
+	connect(t, a, c, store.ServerOptions{Push: true})
+	for _, name := range []string{"B", "C"} {
+		if _, err := a.eng.Push(ctx, name, RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	embedded := func(n *node) map[string]misp.Distribution {
+		t.Helper()
+		e := n.event(t, ev.UUID)
+		if e == nil {
+			t.Fatalf("%s lacks the event", n.name)
+		}
+		s, err := misp.TakeAnalystSet(e.Extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]misp.Distribution{}
+		for _, d := range s.Note {
+			out[d.UUID] = d.Distribution
+		}
+		return out
+	}
+	if got := embedded(b); len(got) != 2 || got["00000000-0000-4000-8000-0000000eb002"] != 1 || got["00000000-0000-4000-8000-0000000eb003"] != 3 {
+		t.Errorf("B's embedded notes: %v, want eb002 as 1 and eb003 as 3", got)
+	}
+	if got := embedded(c); len(got) != 0 {
+		t.Errorf("C (no push_analyst_data) got embedded notes %v", got)
+	}
+
+	// Pull: D pulls with the flag and keeps them (3 stays 3), E without and keeps none.
+	d, e := newNode(t, "D"), newNode(t, "E")
+	connect(t, d, a, store.ServerOptions{Pull: true, PullAnalystData: true})
+	connect(t, e, a, store.ServerOptions{Pull: true})
+	for _, n := range []*node{d, e} {
+		if _, err := n.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := embedded(d); got["00000000-0000-4000-8000-0000000eb003"] != 3 || got["00000000-0000-4000-8000-0000000eb002"] != 1 {
+		t.Errorf("D's embedded notes: %v, want eb002 as 1 and eb003 as 3", got)
+	}
+	if got := embedded(e); len(got) != 0 {
+		t.Errorf("E (no pull_analyst_data) kept embedded notes %v", got)
+	}
+}

@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN       := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 STATICCHECK := $(GOBIN)/staticcheck
 
-.PHONY: build run test bench bench-all lint help staticcheck clean
+.PHONY: build run test mutate bench bench-all lint help staticcheck clean
 
 build: ## build bin/mispdesk: static (CGO_ENABLED=0), version stamped from git
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mispdesk
@@ -26,6 +26,9 @@ test: staticcheck ## go vet, staticcheck, then go test -race ./...
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	$(GO) test -race ./...
+
+mutate: ## the mutation check of the sharing rules: plants one-line bugs in policy and the gate, and fails unless the tests catch every one
+	$(GO) run ./.ci/mutate
 
 bench: ## import speed vs raw inserts; 2,000 events synced by pull and push; a 200,000-attribute event; nothing new over 100,000
 	$(GO) test -run '^$$' -bench 'BenchmarkImportFeed|BenchmarkRawAttributeInsert' -benchtime 5x ./store/

@@ -10,6 +10,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/remote"
@@ -70,19 +71,25 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 			continue
 		}
 		d, dist := r.inst.PullCluster(r.psrv, misp.Distribution(store.ClusterInt(m["distribution"])))
+		if d.Allowed {
+			d, err = r.pullGalaxyOf(m)
+		}
+		if err != nil {
+			failed++
+			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
+			continue
+		}
 		if !d.Allowed {
 			skipped++
 			r.step(ctx, "info", "", "skipped", fmt.Sprintf("galaxy cluster %s: %s", row.UUID, d.Reason()), c0, 200)
 			continue
 		}
-		// Stored as a synced copy: locked, owned here by the link's organisation.
+		// Stored as a synced copy: locked, owned here by the link's organisation, its
+		// creator captured by UUID (store.CaptureGalaxyCluster).
 		m["distribution"] = quoted(strconv.Itoa(int(dist)))
-		m["locked"] = jsontext.Value("true")
-		m["org_id"] = quoted(strconv.FormatInt(r.srv.OrgID, 10))
-		delete(m, "orgc_id") // the remote's id means nothing here; Orgc names the creator
 		b, err := json.Marshal(m, json.Deterministic(true))
 		if err == nil {
-			_, err = r.e.st.UpsertGalaxyCluster(ctx, b)
+			_, err = r.e.st.CaptureGalaxyCluster(ctx, b, r.srv.OrgID)
 		}
 		if err != nil {
 			failed++
@@ -124,7 +131,11 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, sing
 	var cands []candidate
 	var uuids []string
 	for _, c := range list {
-		if d, dist := r.inst.PushCluster(r.psrv, misp.Distribution(c.Distribution)); d.Allowed {
+		d, dist := r.inst.PushCluster(r.psrv, misp.Distribution(c.Distribution))
+		if d.Allowed && !r.pushGalaxyOf(c.Member) {
+			continue
+		}
+		if d.Allowed {
 			cands = append(cands, candidate{c, dist})
 			uuids = append(uuids, c.UUID)
 		}
@@ -168,6 +179,48 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, sing
 		return
 	}
 	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pushed (%d may go)", len(send), len(cands)), t0, 200)
+}
+
+// pullGalaxyOf decides on the galaxy a pulled cluster names (its Galaxy member): a
+// library galaxy comes with its cluster; a custom one by policy.PullGalaxy, its
+// distribution downgraded in m.
+func (r *runContext) pullGalaxyOf(m map[string]jsontext.Value) (policy.Decision, error) {
+	var g map[string]jsontext.Value
+	if raw, ok := m["Galaxy"]; ok {
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return policy.Decision{}, fmt.Errorf("Galaxy: %w", err)
+		}
+	}
+	if def, ok := g["default"]; !ok || store.ClusterFlag(def) {
+		return policy.Decision{Allowed: true}, nil
+	}
+	d, dist := r.inst.PullGalaxy(r.psrv, misp.Distribution(store.ClusterInt(g["distribution"])))
+	if !d.Allowed {
+		return d, nil
+	}
+	g["distribution"] = quoted(strconv.Itoa(int(dist)))
+	b, err := json.Marshal(g, json.Deterministic(true))
+	m["Galaxy"] = b
+	return d, err
+}
+
+// pushGalaxyOf reports whether the galaxy of a cluster about to be pushed (its Galaxy
+// member, store.GalaxyJSON) may go: a library galaxy always, a custom one by
+// policy.PushGalaxy, its distribution set as it goes and this instance's ids dropped.
+func (r *runContext) pushGalaxyOf(member map[string]any) bool {
+	g, _ := member["Galaxy"].(map[string]any)
+	if g == nil || store.ClusterFlag(g["default"]) {
+		return true
+	}
+	d, dist := r.inst.PushGalaxy(r.psrv, misp.Distribution(store.ClusterInt(g["distribution"])))
+	if !d.Allowed {
+		return false
+	}
+	g["distribution"] = strconv.Itoa(int(dist))
+	for _, k := range []string{"id", "org_id", "orgc_id", "sharing_group_id"} {
+		delete(g, k)
+	}
+	return true
 }
 
 // clusterMember unwraps {"GalaxyCluster":{…}} into its members.

@@ -3,6 +3,7 @@ package syncer
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -103,4 +104,204 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	if _, err := d.st.GalaxyClusterJSON(ctx, uuid); err == nil {
 		t.Error("the cluster reached D over links without the cluster flags")
 	}
+}
+
+// restStatus calls a node's REST API with key and returns the status and the answer.
+func restStatus(t *testing.T, n *node, key, method, path string, body any) (int, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, n.http.URL+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", key)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+func userKey(t *testing.T, n *node, email, org, role string) string {
+	t.Helper()
+	_, key, err := n.st.AddUser(ctx, store.NewUser{Email: email, OrgRef: org, RoleRef: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// Issue 10 point 4: a cluster pushed to galaxies/pushCluster names its organisations by
+// the sender's numeric ids, which here are other organisations. B's host organisation has
+// id 1, as A's has on A: an org-only cluster of A's pushed to B must be owned by A's
+// organisation (by UUID), hidden from B's own users and seen by A's users on B.
+func TestPushedClusterOwnedByUUIDNotSenderIDs(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	srv := connect(t, a, b, store.ServerOptions{Push: true, PushGalaxyClusters: true})
+	if a.host.ID != b.host.ID {
+		t.Fatalf("the test needs both host organisations at one id: A %d, B %d", a.host.ID, b.host.ID)
+	}
+	const cu = "5b9c2d1e-0000-4000-8000-00000000c0a1"
+	cluster := map[string]any{"GalaxyCluster": map[string]any{
+		"uuid": cu, "type": "threat-actor", "value": "A's private actor", "version": "7", "default": false, "published": true,
+		"distribution": "0", "org_id": "1", "orgc_id": "1",
+		"Org":    map[string]any{"id": "1", "uuid": a.host.UUID, "name": a.host.Name},
+		"Orgc":   map[string]any{"id": "1", "uuid": a.host.UUID, "name": a.host.Name},
+		"Galaxy": map[string]any{"uuid": "698774c7-8022-42c4-917f-8d6e4f06ada3", "name": "Threat Actor", "type": "threat-actor"},
+	}}
+	// A's sync user on B, as A's engine would push.
+	if st, raw := restStatus(t, b, srv.Authkey, "POST", "/galaxies/pushCluster", []any{cluster}); st != http.StatusOK {
+		t.Fatalf("pushCluster: %d %s", st, raw)
+	}
+	got, err := b.st.GalaxyClusterJSON(ctx, cu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aOnB, err := b.st.Org(ctx, a.host.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org struct {
+		UUID string `json:"uuid"`
+	}
+	orgRaw, _ := json.Marshal(got["Org"])
+	json.Unmarshal(orgRaw, &org)
+	if store.ClusterInt(got["org_id"]) != int(aOnB.ID) || store.ClusterInt(got["orgc_id"]) != int(aOnB.ID) || org.UUID != a.host.UUID {
+		t.Errorf("stored cluster org_id %v orgc_id %v Org %s; want A's organisation here (id %d, %s)", got["org_id"], got["orgc_id"], orgRaw, aOnB.ID, a.host.UUID)
+	}
+
+	bUser := userKey(t, b, "user@b.test", b.host.UUID, "user")
+	aUser := userKey(t, b, "user-of-a@b.test", a.host.UUID, "user")
+	if st, raw := restStatus(t, b, bUser, "GET", "/galaxy_clusters/view/"+cu, nil); st != http.StatusNotFound {
+		t.Errorf("B's own user (org id %d, the sender's id of A) sees A's org-only cluster: %d %s", b.host.ID, st, raw)
+	}
+	if st, raw := restStatus(t, b, aUser, "GET", "/galaxy_clusters/view/"+cu, nil); st != http.StatusOK {
+		t.Errorf("a user of A's organisation on B does not see A's cluster: %d %s", st, raw)
+	}
+	// A peer's copy never replaces a cluster made here.
+	adminB := userKey(t, b, "admin2@b.test", b.host.UUID, "admin")
+	galaxy := rest(t, b, adminB, "POST", "/galaxies/add", map[string]any{"name": "B's galaxy", "distribution": 3})
+	gid := galaxy["Galaxy"].(map[string]any)["uuid"].(string)
+	local := rest(t, b, adminB, "POST", "/galaxy_clusters/add/"+gid, map[string]any{"GalaxyCluster": map[string]any{"value": "B's own", "distribution": "3"}})
+	lu := local["GalaxyCluster"].(map[string]any)["uuid"].(string)
+	hostile := map[string]any{"GalaxyCluster": map[string]any{"uuid": lu, "type": gid, "value": "overwritten", "version": "99999999999",
+		"distribution": "3", "default": false, "Orgc": map[string]any{"uuid": a.host.UUID, "name": a.host.Name}}}
+	restStatus(t, b, srv.Authkey, "POST", "/galaxies/pushCluster", []any{hostile})
+	if kept, err := b.st.GalaxyClusterJSON(ctx, lu); err != nil || kept["value"] != "B's own" {
+		t.Errorf("a pushed copy replaced a cluster made on B: %v %v", kept["value"], err)
+	}
+}
+
+// Issue 11 point 7, as MISP's synchronisation suite checks it (test_sync_distribution.py,
+// testGalaxy*): custom galaxies made with galaxies/add at each distribution, each with a
+// published cluster at each distribution, reach C by A's push and B by B's pull with their
+// galaxy, downgraded (0 stays, 1 becomes 0 on pull, 2 becomes 1, 3 kept).
+func TestCustomGalaxiesByPushAndPull(t *testing.T) {
+	a, b, c := newNode(t, "A"), newNode(t, "B"), newNode(t, "C")
+	orgAdmin := userKey(t, a, "orgadmin@a.test", a.host.UUID, "org_admin")
+	type made struct {
+		galaxy   string
+		clusters [4]string
+	}
+	var all [4]made
+	for gd := 0; gd < 4; gd++ {
+		added := rest(t, a, orgAdmin, "POST", "/galaxies/add", map[string]any{"name": fmt.Sprintf("Galaxy Dist %d", gd),
+			"namespace": "MISP Test", "distribution": gd, "description": "test"})
+		// PyMISP's galaxies()[-1]: the new galaxy is listed last.
+		var index []map[string]map[string]any
+		_, raw := restStatus(t, a, orgAdmin, "GET", "/galaxies/index", nil)
+		if err := json.Unmarshal(raw, &index); err != nil || len(index) == 0 {
+			t.Fatalf("galaxies/index: %v %s", err, raw)
+		}
+		last := index[len(index)-1]["Galaxy"]
+		if last["uuid"] != added["Galaxy"].(map[string]any)["uuid"] || last["distribution"] != fmt.Sprint(gd) {
+			t.Fatalf("galaxies/index lists last %v, want the new galaxy at distribution %d", last, gd)
+		}
+		all[gd].galaxy = last["uuid"].(string)
+		for cd := 0; cd < 4; cd++ {
+			cl := rest(t, a, orgAdmin, "POST", "/galaxy_clusters/add/"+all[gd].galaxy, map[string]any{"GalaxyCluster": map[string]any{
+				"value": fmt.Sprintf("Cluster Dist %d for Galaxy %d", cd, gd), "authors": []string{"CIRCL"}, "distribution": cd}})
+			all[gd].clusters[cd] = cl["GalaxyCluster"].(map[string]any)["uuid"].(string)
+			rest(t, a, orgAdmin, "POST", "/galaxy_clusters/publish/"+all[gd].clusters[cd], nil)
+		}
+	}
+	connect(t, a, c, store.ServerOptions{Push: true, PushGalaxyClusters: true})
+	connect(t, b, a, store.ServerOptions{Pull: true, PullGalaxyClusters: true})
+	if _, err := a.eng.Push(ctx, "C", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const no = -1
+	check := func(n *node, how string, galaxyWant [4]int, clusterWant [4][4]int) {
+		t.Helper()
+		admin := userKey(t, n, "admin-"+how+"@"+n.name+".test", n.host.UUID, "admin")
+		for gd, m := range all {
+			st, raw := restStatus(t, n, admin, "GET", "/galaxies/view/"+m.galaxy, nil)
+			if galaxyWant[gd] == no {
+				if st != http.StatusNotFound {
+					t.Errorf("%s: galaxy of distribution %d reached %s: %d %s", how, gd, n.name, st, raw)
+				}
+				continue
+			}
+			var view struct {
+				Galaxy map[string]any
+			}
+			json.Unmarshal(raw, &view)
+			if st != http.StatusOK || view.Galaxy["distribution"] != fmt.Sprint(galaxyWant[gd]) {
+				t.Errorf("%s: galaxy of distribution %d on %s: %d distribution %v, want %d", how, gd, n.name, st, view.Galaxy["distribution"], galaxyWant[gd])
+				continue
+			}
+			// PyMISP's search_galaxy_clusters.
+			var list []map[string]map[string]any
+			_, raw = restStatus(t, n, admin, "POST", "/galaxy_clusters/index/"+m.galaxy, map[string]any{"context": "all"})
+			if err := json.Unmarshal(raw, &list); err != nil {
+				t.Fatalf("galaxy_clusters/index: %v %s", err, raw)
+			}
+			found := map[string]string{}
+			for _, e := range list {
+				found[e["GalaxyCluster"]["uuid"].(string)] = fmt.Sprint(e["GalaxyCluster"]["distribution"])
+			}
+			for cd, u := range m.clusters {
+				got, ok := found[u]
+				want := clusterWant[gd][cd]
+				if (want == no) == ok || (ok && got != fmt.Sprint(want)) {
+					t.Errorf("%s: cluster %d of galaxy %d on %s: present %v distribution %s, want %d", how, cd, gd, n.name, ok, got, want)
+				}
+			}
+		}
+	}
+	check(c, "push", [4]int{no, no, 1, 3}, [4][4]int{{}, {}, {no, no, 1, 3}, {no, no, 1, 3}})
+	check(b, "pull", [4]int{no, 0, 1, 3}, [4][4]int{{}, {no, 0, 1, 3}, {no, 0, 1, 3}, {no, 0, 1, 3}})
+
+	// Pulled galaxies are owned by B's link organisation and created by A's, by UUID.
+	g, err := b.st.Galaxy(ctx, all[3].galaxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Orgc.UUID != a.host.UUID || !g.Locked || g.Default {
+		t.Errorf("pulled galaxy: creator %s locked %v default %v; want A's organisation, locked, custom", g.Orgc.UUID, g.Locked, g.Default)
+	}
+	// A user of another organisation on A sees neither the org-only galaxy nor its clusters.
+	other := userKey(t, a, "other@a.test", mustOrg(t, a, "Other"), "user")
+	if st, _ := restStatus(t, a, other, "GET", "/galaxies/view/"+all[0].galaxy, nil); st != http.StatusNotFound {
+		t.Errorf("another organisation sees an org-only galaxy: %d", st)
+	}
+	if st, _ := restStatus(t, a, other, "GET", "/galaxy_clusters/view/"+all[0].clusters[3], nil); st != http.StatusNotFound {
+		t.Errorf("another organisation sees a cluster of an org-only galaxy: %d", st)
+	}
+	if st, _ := restStatus(t, a, other, "POST", "/galaxies/edit/"+all[3].galaxy, map[string]any{"distribution": 0}); st != http.StatusForbidden {
+		t.Errorf("another organisation's user edits a galaxy: %d", st)
+	}
+}
+
+func mustOrg(t *testing.T, n *node, name string) string {
+	t.Helper()
+	o, err := n.st.AddOrg(ctx, store.Org{Name: name, Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.UUID
 }

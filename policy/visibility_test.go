@@ -151,7 +151,7 @@ func (b *visBuilder) analyst(x *misp.Extra, where string, seen func(*Viewer) boo
 		return seen(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || visPasses(v, s))
 	}
 	note := misp.AnalystData{
-		UUID: b.token(fmt.Sprintf("note of %s (%s) on %s", org.Name, s.name, where), noteRule),
+		UUID:    b.token(fmt.Sprintf("note of %s (%s) on %s", org.Name, s.name, where), noteRule),
 		OrgUUID: org.UUID, OrgcUUID: org.UUID, Distribution: s.dist, SharingGroupID: groupID(s.sg), SharingGroup: s.sg,
 	}
 	note.Analyst.Opinion = []misp.AnalystData{{

@@ -21,6 +21,11 @@ type PublishResult struct {
 // every server with push enabled: a publish and its pushes commit together, so neither is
 // lost. Publishing an already published event queues it again (MISP's re-publish).
 func (s *Store) Publish(ctx context.Context, ref string) (*PublishResult, error) {
+	return s.publish(ctx, ref, nil)
+}
+
+// publish is Publish with more work done in its transaction by also (nil: none).
+func (s *Store) publish(ctx context.Context, ref string, also func(*sql.Tx, *PublishResult) error) (*PublishResult, error) {
 	var res PublishResult
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if err := eventIDByRef(ctx, tx, ref, &res.EventID, &res.UUID); err != nil {
@@ -31,8 +36,10 @@ func (s *Store) Publish(ctx context.Context, ref string) (*PublishResult, error)
 			return err
 		}
 		var err error
-		res.Queued, err = s.EnqueuePushes(ctx, tx, res.UUID)
-		return err
+		if res.Queued, err = s.EnqueuePushes(ctx, tx, res.UUID); err != nil || also == nil {
+			return err
+		}
+		return also(tx, &res)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("publish event %s: %w", ref, err)

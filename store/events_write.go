@@ -328,6 +328,15 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 			return err
 		}
 		w.res.Queued = n
+		// Stored published from outside, it is alerted about as MISP's _add and _edit do
+		// (unless its sync link publishes without e-mail): see mail.go.
+		src := AlertREST
+		if w.opts.QueueExcept != 0 {
+			src = AlertSync
+		}
+		if err := queueAlert(w.ctx, w.tx, w.s.now().Unix(), Alert{EventUUID: e.UUID, Source: src, SenderUserID: w.opts.UserID, ServerID: w.opts.QueueExcept}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -16,7 +16,7 @@ type LogEntry struct {
 	RunID      string `json:"run_id"`
 	ServerID   int64  `json:"server_id"`
 	ServerName string `json:"server_name"`
-	Direction  string `json:"direction"` // pull, push, feed, test, import
+	Direction  string `json:"direction"` // pull, push, feed, test, import, mail
 	Level      string `json:"level"`     // debug, info, warn, error; empty: info
 	EventUUID  string `json:"event_uuid"`
 	Outcome    string `json:"outcome"` // pulled, pushed, skipped, failed, …
@@ -39,7 +39,7 @@ type LogFilter struct {
 }
 
 var (
-	logDirections = []string{"pull", "push", "feed", "test", "import"}
+	logDirections = []string{"pull", "push", "feed", "test", "import", "mail", "health"}
 	logLevels     = []string{"debug", "info", "warn", "error"}
 )
 

@@ -118,17 +118,21 @@ type User struct {
 	Disabled  bool   `json:"disabled"`
 	Created   int64  `json:"date_created"`
 	LastLogin int64  `json:"last_login"`
-	Org       Org    `json:"Organisation"`
-	Role      Role   `json:"Role"`
+	// Autoalert, Contactalert and GPGKey are MISP's mail settings of the user (see mail.go).
+	Autoalert    bool   `json:"autoalert"`
+	Contactalert bool   `json:"contactalert"`
+	GPGKey       string `json:"gpgkey"`
+	Org          Org    `json:"Organisation"`
+	Role         Role   `json:"Role"`
 }
 
-var userSelect = `SELECT u.id, u.email, u.org_id, u.role_id, u.server_id, u.disabled, u.created, u.last_login, ` +
+var userSelect = `SELECT u.id, u.email, u.org_id, u.role_id, u.server_id, u.disabled, u.created, u.last_login, u.autoalert, u.contactalert, u.gpgkey, ` +
 	qualify("o", orgColumns) + `, ` + qualify("r", roleColumns) + `
 	FROM users u JOIN orgs o ON o.id = u.org_id JOIN roles r ON r.id = u.role_id`
 
 // dest is where a row of userSelect scans to.
 func (u *User) dest() []any {
-	d := []any{&u.ID, &u.Email, &u.OrgID, &u.RoleID, &u.ServerID, &u.Disabled, &u.Created, &u.LastLogin}
+	d := []any{&u.ID, &u.Email, &u.OrgID, &u.RoleID, &u.ServerID, &u.Disabled, &u.Created, &u.LastLogin, &u.Autoalert, &u.Contactalert, &u.GPGKey}
 	d = append(d, u.Org.dest()...)
 	return append(d, u.Role.dest()...)
 }

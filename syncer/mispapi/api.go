@@ -167,6 +167,9 @@ type call struct {
 	inst   *policy.Instance
 	// gateCheck is made by check on first use.
 	gateCheck *gate.Check
+	// etag, when set, is the answer's ETag known before its body was built (the index's);
+	// otherwise an answer's ETag is its body's SHA-1.
+	etag string
 }
 
 // apiError is an answer other than success: MISP's thrown-exception envelope
@@ -397,12 +400,12 @@ func (c *call) replyRaw(status int, b []byte) {
 	h := c.w.Header()
 	h.Set("Content-Type", "application/json")
 	if status == http.StatusOK && (c.r.Method == http.MethodGet || c.r.Method == http.MethodPost || c.r.Method == http.MethodHead) {
-		sum := sha1.Sum(b)
-		etag := `"` + hex.EncodeToString(sum[:]) + `"`
-		h.Set("ETag", etag)
-		if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
-			h.Del("Content-Type")
-			c.w.WriteHeader(http.StatusNotModified)
+		etag := c.etag
+		if etag == "" {
+			sum := sha1.Sum(b)
+			etag = `"` + hex.EncodeToString(sum[:]) + `"`
+		}
+		if c.notModified(etag) {
 			return
 		}
 	}
@@ -424,6 +427,18 @@ func (c *call) replyRaw(status int, b []byte) {
 	if c.r.Method != http.MethodHead {
 		c.w.Write(b)
 	}
+}
+
+// notModified sets the answer's ETag and, when the client already has it, answers 304.
+func (c *call) notModified(etag string) bool {
+	h := c.w.Header()
+	h.Set("ETag", etag)
+	if inm := c.r.Header.Get("If-None-Match"); inm == "" || !etagMatch(inm, etag) {
+		return false
+	}
+	h.Del("Content-Type")
+	c.w.WriteHeader(http.StatusNotModified)
+	return true
 }
 
 // etagMatch compares If-None-Match (a list, possibly weak, possibly with a -gzip suffix

@@ -1,6 +1,9 @@
 package mispapi
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -10,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/gate"
@@ -177,6 +181,12 @@ func (c *call) eventsIndex() error {
 	if err != nil {
 		return err
 	}
+	if c.etag, err = c.indexETag(f); err != nil {
+		return err
+	}
+	if c.notModified(c.etag) {
+		return nil
+	}
 	skip := 0
 	if f.limit > 0 {
 		skip = (f.page - 1) * f.limit
@@ -219,6 +229,32 @@ func (c *call) eventsIndex() error {
 		return err
 	}
 	return c.reply(http.StatusOK, full)
+}
+
+// indexFormat changes when this code answers the same index differently, so that an ETag
+// given out before never matches an answer of another form.
+const indexFormat = "1"
+
+// indexETag is the ETag of an index answer, known without reading the index: the store's
+// index version, the viewer (organisation and role decide what it sees, and a sync
+// account is not shown local tags) and the filter (absolute times included: a relative
+// one gives another ETag as time passes).
+func (c *call) indexETag(f *indexFilter) (string, error) {
+	version, err := c.a.st.IndexVersion(c.ctx)
+	if err != nil {
+		return "", err
+	}
+	key, err := json.Marshal(struct {
+		Format, Version string
+		Viewer          *policy.Viewer
+		Query           store.IndexQuery
+		Limit, Page     int
+	}{indexFormat, version, c.viewer, f.q, f.limit, f.page}, json.Deterministic(true))
+	if err != nil {
+		return "", fmt.Errorf("index etag: %w", err)
+	}
+	sum := sha1.Sum(key)
+	return `"` + hex.EncodeToString(sum[:]) + `"`, nil
 }
 
 func (c *call) replyRaw2(b []byte) error {

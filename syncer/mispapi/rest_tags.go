@@ -668,6 +668,23 @@ func (c *call) sightingsAdd() error {
 	return c.reply(http.StatusOK, saveSuccess(c, msg, msg, nil))
 }
 
+// visibleSightings adds to seen the UUIDs of the event's sightings the caller may see:
+// those left on its attributes once the gate has trimmed the event for the caller (the
+// attribute visible on its whole path; the event's owner sees every organisation's
+// sightings, others their own organisation's).
+func (c *call) visibleSightings(row *store.IndexRow, seen map[string]bool) error {
+	ev, err := c.visibleEvent(row)
+	if err != nil {
+		return err
+	}
+	ev.ForEachAttribute(func(a *misp.Attribute) {
+		for _, s := range a.Sighting {
+			seen[strings.ToLower(s.UUID)] = true
+		}
+	})
+	return nil
+}
+
 // sightingsList is GET|POST /sightings/listSightings/<id|uuid>/<attribute|event>[/<org>]:
 // [{"Sighting":{…}},…] as the caller may see them.
 func (c *call) sightingsList() error {
@@ -692,17 +709,20 @@ func (c *call) sightingsList() error {
 	if err != nil {
 		return err
 	}
+	visible := map[string]bool{}
+	if err := c.visibleSightings(row, visible); err != nil {
+		return err
+	}
 	sightings, err := c.a.st.EventSightings(c.ctx, []string{row.UUID})
 	if err != nil {
 		return err
 	}
-	owner := row.OrgID == c.who.User.OrgID || c.viewer.SiteAdmin
 	out := []any{}
 	for _, s := range sightings {
 		if attrUUID != "" && !strings.EqualFold(s.AttributeUUID, attrUUID) {
 			continue
 		}
-		if !owner && int64(s.OrgID) != c.who.User.OrgID {
+		if !visible[strings.ToLower(s.UUID)] {
 			continue
 		}
 		out = append(out, map[string]any{"Sighting": s})

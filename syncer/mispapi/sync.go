@@ -186,6 +186,7 @@ func (c *call) sightingsRestSearch() error {
 		return err
 	}
 	var refs []string
+	visible := map[string]bool{}
 	for _, u := range uuids {
 		r, err := c.a.st.EventRow(c.ctx, u)
 		if errors.Is(err, store.ErrNotFound) {
@@ -196,8 +197,12 @@ func (c *call) sightingsRestSearch() error {
 		}
 		if ok, err := vis.Row(r); err != nil {
 			return err
-		} else if ok {
-			refs = append(refs, r.UUID)
+		} else if !ok {
+			continue
+		}
+		refs = append(refs, r.UUID)
+		if err := c.visibleSightings(r, visible); err != nil {
+			return err
 		}
 	}
 	out := []any{}
@@ -206,16 +211,8 @@ func (c *call) sightingsRestSearch() error {
 		if err != nil {
 			return err
 		}
-		// Sightings policy "event owner" (MISP's default): the event's owner sees all,
-		// others their own organisation's.
-		owned := map[string]bool{}
-		for _, u := range refs {
-			if r, err := c.a.st.EventRow(c.ctx, u); err == nil && (r.OrgID == c.who.User.OrgID || c.viewer.SiteAdmin) {
-				owned[r.UUID] = true
-			}
-		}
 		for _, s := range sightings {
-			if !owned[s.EventUUID] && int64(s.OrgID) != c.who.User.OrgID {
+			if !visible[strings.ToLower(s.UUID)] {
 				continue
 			}
 			if s.Organisation != nil && (blockedOrgs[strings.ToLower(s.Organisation.UUID)] || blockedOrgs[itoa(int64(s.OrgID))]) {

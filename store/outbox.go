@@ -172,6 +172,34 @@ func (s *Store) Fail(ctx context.Context, id int64, owner, errMsg string, backof
 	})
 }
 
+// Postpone releases a row without counting an attempt: it is due again after wait (its
+// server is down, and another row is trying it).
+func (s *Store) Postpone(ctx context.Context, id int64, owner string, wait time.Duration) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.release(ctx, tx, id, owner, `next_attempt = ?`, "postpone", s.now().Add(wait).Unix())
+	})
+}
+
+// RetryServerNow makes every queued row of a server that is not being worked on due now
+// (the server is back, or an operator asks), and returns how many.
+func (s *Store) RetryServerNow(ctx context.Context, serverID int64) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt = ? WHERE server_id = ? AND next_attempt > ?
+			AND (lease_owner = '' OR lease_until <= ?)`, now, serverID, now, now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry outbox of server %d now: %w", serverID, err)
+	}
+	return int(n), nil
+}
+
 // release frees owner's lease on a row and applies set, whose placeholders args fill.
 func (s *Store) release(ctx context.Context, tx *sql.Tx, id int64, owner, set, what string, args ...any) error {
 	args = append(args, id, owner)

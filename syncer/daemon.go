@@ -175,16 +175,25 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 		e.failItem(ctx, it, err)
 		return
 	}
+	// A server that is down (or refuses our key) is tried by one row when its retry is
+	// due; the others wait for it without counting an attempt.
+	if wait := e.holdOff(it.ServerID); wait > 0 {
+		if err := e.st.Postpone(context.WithoutCancel(ctx), it.ID, e.holder, wait); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+			e.log.Error("outbox postpone", "id", it.ID, "err", err)
+		}
+		return
+	}
+	defer e.probeDone(it.ServerID)
 	switch it.Kind {
 	case store.OutboxPushEvent:
-		sum := &RunSummary{Server: r.srv.Name, Direction: "push"}
+		sum := &RunSummary{Server: r.srv.Name, Direction: "push", Counters: Counters{Candidates: 1}}
 		if _, err := r.checkCanPush(ctx); err != nil {
 			e.failItem(ctx, it, err)
 			return
 		}
 		var wanted bool
 		if wanted, err = r.remoteWants(ctx, it.EventUUID); err == nil && wanted {
-			err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, 1, 1, pushChecked)
+			err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, pushChecked)
 		}
 	case store.OutboxPushSightings:
 		err = r.deliverSightings(ctx, it.EventUUID)

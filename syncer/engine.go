@@ -52,6 +52,7 @@ type Engine struct {
 	clients   map[int64]cachedClient
 	wake      chan struct{} // nudges the outbox worker after a local publish
 	leader    atomic.Bool   // Run holds the leader lease and runs the outbox
+	health    peerHealth    // every server's state, fed by every request
 }
 
 type cachedClient struct {
@@ -131,6 +132,7 @@ func (e *Engine) client(ctx context.Context, srv *store.Server) (*remote.Client,
 		CAPEM:         srv.CertFile,
 		ClientCertPEM: srv.ClientCertFile,
 		SkipProxy:     srv.SkipProxy,
+		Observe:       e.observer(srv.ID, srv.Name),
 	}
 	if e.tuneCl != nil {
 		e.tuneCl(&cfg)
@@ -160,6 +162,9 @@ type runContext struct {
 	bl     policy.Blocklists
 	client *remote.Client
 	dir    string
+	logMu  sync.Mutex // a step's counts and its log entry go together
+	// stop ends a run early with a cause (its server went down); nil outside runOne.
+	stop context.CancelCauseFunc
 }
 
 func (e *Engine) newRun(ctx context.Context, serverRef, dir string) (*runContext, error) {

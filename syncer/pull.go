@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -81,10 +82,12 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		return err
 	}
 	var todo []remote.IndexRow
+	sum.candidates(len(rows))
 	for _, row := range rows {
 		row.UUID = strings.ToLower(row.UUID)
 		local := localCopy(stamps, row.UUID)
 		if technique == "update" && local == nil {
+			sum.candidates(-1) // not the update's business
 			continue
 		}
 		if single {
@@ -93,23 +96,19 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		}
 		d := r.inst.PullCandidate(r.psrv, policy.IndexRow{UUID: row.UUID, Timestamp: row.Timestamp, Published: row.Published, OrgcUUID: row.OrgcUUID}, local, r.bl)
 		if !d.Allowed {
-			sum.skip(d.Reason())
+			sum.skip(row.UUID, d.Code())
 			continue
 		}
 		todo = append(todo, row)
 	}
-	sum.Candidates = len(todo)
 	if sum.Skipped > 0 {
 		r.step(ctx, "info", "", "selected", fmt.Sprintf("%d events to fetch; %d not: %s", len(todo), sum.Skipped,
 			strings.Join(sum.TopSkipReasons(3), "; ")), time.Time{}, 0)
 	}
+	r.fetchAndStore(ctx, todo, stamps, sum, opts)
 	if opts.DryRun {
-		for _, row := range todo {
-			sum.Would = append(sum.Would, row.UUID)
-		}
-		return nil
+		return ctx.Err()
 	}
-	r.fetchAndStore(ctx, todo, stamps, sum, opts.Progress)
 	if !single {
 		r.pullSightings(ctx, rows, stamps)
 		r.pullProposals(ctx)
@@ -127,7 +126,6 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 // fetched is one event fetched and decided, on its way to the store.
 type fetched struct {
 	uuid    string
-	seq     int
 	started time.Time
 	res     policy.PullResult
 	dropped string // the attributes left out as MISP refuses them (misp.DroppedNote)
@@ -136,23 +134,20 @@ type fetched struct {
 
 // fetchAndStore fetches the events with bounded concurrency and stores them through one
 // writer: each event in its own savepoint of a store.Batch, its onward pushes queued in
-// the same transaction. An event counts as pulled (and is logged so) once committed.
-func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, stamps map[string]store.EventStamp, sum *RunSummary, progress func(Progress)) {
+// the same transaction. An event counts as pulled (and is logged so) once committed. A
+// dry run fetches and decides each event as the real run does, and stores nothing.
+func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, stamps map[string]store.EventStamp, sum *RunSummary, ro RunOptions) {
 	start := time.Now()
-	total := len(todo)
-	skippedBefore := sum.Skipped
 	report := func() {
-		if progress != nil {
-			done, failed := sum.progress()
-			progress(Progress{Server: r.srv.Name, Direction: "pull", Done: done - skippedBefore, Total: total, Failed: failed, Elapsed: time.Since(start)})
+		if ro.Progress != nil {
+			ro.Progress(sum.progress(time.Since(start)))
 		}
 	}
 	results := make(chan fetched, r.e.conc)
 	go func() {
 		defer close(results)
-		var seq atomicCounter
 		forEach(ctx, r.e.conc, todo, func(row remote.IndexRow) {
-			f := fetched{uuid: row.UUID, seq: seq.next(), started: time.Now()}
+			f := fetched{uuid: row.UUID, started: time.Now()}
 			var ev *misp.Event
 			if ev, f.err = r.client.ViewEvent(ctx, row.UUID, !r.psrv.Internal); f.err == nil {
 				f.res = r.inst.PullOwned(r.psrv, ev, localCopy(stamps, row.UUID), r.bl)
@@ -170,11 +165,11 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			f := writing[up.UUID]
 			delete(writing, up.UUID)
 			if up.Outcome == store.Skipped {
-				sum.skip(up.Reason)
-				r.progressStep(ctx, "info", up.UUID, "skipped", up.Reason, f.started, 200, f.seq, total)
+				sum.skip(up.UUID, storeSkipCode(up.Reason))
+				r.progressStep(ctx, sum, "info", up.UUID, "skipped", up.Reason, f.started, 200)
 				continue
 			}
-			sum.done(up.Outcome == store.Created, up.Attributes)
+			sum.done(up.UUID, up.Outcome == store.Created, up.Attributes)
 			queued += up.Queued
 			msg := fmt.Sprintf("%s %q (%d attributes written)", up.Outcome, truncateRunes(f.res.Event.Info, 80), up.Attributes)
 			if len(up.Notes) > 0 {
@@ -184,7 +179,7 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			if f.dropped != "" {
 				msg, level = msg+"; "+f.dropped, "warn"
 			}
-			r.progressStep(ctx, level, up.UUID, "pulled", msg, f.started, 200, f.seq, total)
+			r.progressStep(ctx, sum, level, up.UUID, "pulled", msg, f.started, 200)
 		}
 		report()
 	}
@@ -192,8 +187,8 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 		for _, up := range lost {
 			f := writing[up.UUID]
 			delete(writing, up.UUID)
-			sum.fail(fmt.Errorf("event %s: %w", up.UUID, err))
-			r.progressStep(ctx, "error", up.UUID, "failed", "store: "+err.Error(), f.started, 200, f.seq, total)
+			sum.fail(up.UUID, fmt.Errorf("event %s: %w", up.UUID, err))
+			r.progressStep(ctx, sum, "error", up.UUID, "failed", "store: "+err.Error(), f.started, 200)
 		}
 	}
 	// A pulled, published event is published here too: it flows on to this instance's
@@ -205,21 +200,28 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 	}.PassAlong(r.srv.ID)
 	for f := range results {
 		switch {
+		case f.err != nil && ctx.Err() != nil:
+			continue
+		case f.err != nil && statusOf(f.err) == http.StatusNotFound && len(todo) == 1:
+			// One event asked for and the remote does not give it to us.
+			sum.skip(f.uuid, skipNotOffered)
+			sum.notOffered()
+			r.progressStep(ctx, sum, "info", f.uuid, "skipped", "not offered by the remote: unknown there, or not shared with this sync user", f.started, 404)
 		case f.err != nil:
-			if ctx.Err() != nil {
-				continue
-			}
-			sum.fail(fmt.Errorf("event %s: %w", f.uuid, f.err))
-			r.progressStep(ctx, "error", f.uuid, "failed", "fetch: "+f.err.Error(), f.started, statusOf(f.err), f.seq, total)
+			err := fmt.Errorf("event %s: %w", f.uuid, f.err)
+			r.failed(sum, f.uuid, err)
+			r.progressStep(ctx, sum, "error", f.uuid, "failed", "fetch: "+f.err.Error(), f.started, statusOf(f.err))
 		case !f.res.Allowed:
-			sum.skip(f.res.Reason())
-			r.progressStep(ctx, "info", f.uuid, "skipped", f.res.Reason(), f.started, 200, f.seq, total)
+			sum.skip(f.uuid, f.res.Code())
+			r.progressStep(ctx, sum, "info", f.uuid, "skipped", f.res.Reason(), f.started, 200)
+		case ro.DryRun:
+			sum.would(f.uuid)
 		default:
 			writing[f.uuid] = f
 			if _, err := batch.UpsertEvent(f.res.Event, opts); err != nil {
 				delete(writing, f.uuid)
-				sum.fail(fmt.Errorf("event %s: %w", f.uuid, err))
-				r.progressStep(ctx, "error", f.uuid, "failed", "store: "+err.Error(), f.started, 200, f.seq, total)
+				sum.fail(f.uuid, fmt.Errorf("event %s: %w", f.uuid, err))
+				r.progressStep(ctx, sum, "error", f.uuid, "failed", "store: "+err.Error(), f.started, 200)
 			}
 		}
 		report()
@@ -230,9 +232,23 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 	}
 }
 
-func (r *runContext) progressStep(ctx context.Context, level, uuid, outcome, msg string, started time.Time, status, done, total int) {
+// storeSkipCode is the code of the store's own refusal to replace an event, which it
+// makes again at write time for an event that changed here since the run decided.
+func storeSkipCode(reason string) string {
+	if strings.Contains(reason, "created on this instance") {
+		return "local copy created here"
+	}
+	return "local copy newer"
+}
+
+// progressStep records a step about one event with the run's counts as they are now;
+// the counts and the entry are taken together, so a run's entries never count back.
+func (r *runContext) progressStep(ctx context.Context, sum *RunSummary, level, uuid, outcome, msg string, started time.Time, status int) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	c := sum.Snapshot()
 	entry := store.LogEntry{RunID: r.runID, ServerID: r.srv.ID, ServerName: r.srv.Name, Direction: r.dir, Level: level,
-		EventUUID: uuid, Outcome: outcome, Message: msg, HTTPStatus: status, Done: done, Total: total}
+		EventUUID: uuid, Outcome: outcome, Message: msg, HTTPStatus: status, Done: c.Finished(), Total: c.Candidates}
 	if !started.IsZero() {
 		entry.DurationMs = time.Since(started).Milliseconds()
 	}

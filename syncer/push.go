@@ -67,6 +67,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			r.step(ctx, "info", "", "selected", fmt.Sprintf("incremental: %d published events above id %d", len(rows), r.srv.LastPushedID), time.Time{}, 0)
 		}
 	}
+	sum.candidates(len(rows))
 	// Galaxy clusters go first, so that the events' galaxy tags find them there: all
 	// custom published clusters on a full push, those the event names on a single one.
 	if r.srv.PushGalaxyClusters && !incremental && !opts.DryRun {
@@ -84,12 +85,12 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		ids[row.UUID] = row.ID
 		meta, err := r.e.st.EventMetadata(ctx, row.UUID)
 		if err != nil {
-			sum.fail(fmt.Errorf("event %s: %w", row.UUID, err))
+			sum.fail(row.UUID, fmt.Errorf("event %s: %w", row.UUID, err))
 			book.failed(row.ID)
 			continue
 		}
 		if d := r.inst.PushCandidate(r.psrv, meta, policy.Scheduled, r.bl); !d.Allowed {
-			sum.skip(d.Reason())
+			sum.skip(row.UUID, d.Code())
 			continue
 		}
 		allowed = append(allowed, remote.UUIDTimestamp{UUID: row.UUID, Timestamp: row.Timestamp})
@@ -104,47 +105,42 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		r.step(ctx, "error", "", "failed", "filterEventIdsForPush: "+err.Error(), t0, statusOf(err))
 		return err
 	}
-	if n := len(allowed) - len(wanted); n > 0 {
-		for range n {
-			sum.skip("the remote already has this version")
-		}
-	}
 	want := make(map[string]bool, len(wanted))
 	for _, u := range wanted {
 		want[u] = true
 	}
 	for _, a := range allowed {
 		if !want[a.UUID] {
+			sum.skip(a.UUID, skipRemoteHas)
 			book.done(ids[a.UUID]) // the remote has it already: dealt with
 		}
 	}
-	sum.Candidates = len(wanted)
-	r.step(ctx, "info", "", "selected", fmt.Sprintf("%d events may go, the remote wants %d", len(allowed), len(wanted)), t0, 200)
-	if opts.DryRun {
-		sum.Would = wanted
-		return nil
-	}
+	r.step(ctx, "info", "", "selected", fmt.Sprintf("%d of %d events may go, the remote wants %d", len(allowed), len(rows), len(wanted)), t0, 200)
 	start := time.Now()
-	var seq atomicCounter
 	// A bulk push sends mostly events the remote lacks: straight to events/add, which
 	// turns into an edit when the remote answers that it has the event.
 	mode := pushNew
 	if single {
 		mode = pushChecked
 	}
+	if opts.DryRun {
+		mode = pushDry
+	}
 	forEach(ctx, r.e.conc, wanted, func(uuid string) {
-		if err := r.pushOne(ctx, uuid, policy.Scheduled, sum, seq.next(), len(wanted), mode); err != nil {
+		if err := r.pushOne(ctx, uuid, policy.Scheduled, sum, mode); err != nil {
 			book.failed(ids[uuid])
 		} else {
 			book.done(ids[uuid])
 		}
 		if opts.Progress != nil {
-			done, failed := sum.progress()
-			opts.Progress(Progress{Server: r.srv.Name, Direction: "push", Done: done, Total: len(wanted), Failed: failed, Elapsed: time.Since(start)})
+			opts.Progress(sum.progress(time.Since(start)))
 		}
 	})
 	if err := ctx.Err(); err != nil {
 		return err // events not reached are neither done nor failed: lastpushedid stays
+	}
+	if opts.DryRun {
+		return nil
 	}
 	if !single {
 		if last, ok := book.lastPushedID(); ok {
@@ -253,20 +249,26 @@ type pushMode int
 const (
 	pushChecked pushMode = iota // HEAD first, as MISP's push
 	pushNew                     // add first; the remote's 404 with a Location makes it an edit
+	pushDry                     // decide as a push would, send nothing
 )
 
-// pushOne decides and sends one event; it reports whether the remote has it now.
-func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigger, sum *RunSummary, seq, total int, mode pushMode) error {
+// pushOne decides and sends one event (in a dry run, decides only); it reports whether
+// the remote has it now.
+func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigger, sum *RunSummary, mode pushMode) error {
 	t0 := time.Now()
 	res, err := r.decidePush(ctx, uuid, trig)
 	if err != nil {
-		sum.fail(err)
-		r.progressStep(ctx, "error", uuid, "failed", err.Error(), t0, 0, seq, total)
+		r.failed(sum, uuid, err)
+		r.progressStep(ctx, sum, "error", uuid, "failed", err.Error(), t0, 0)
 		return err
 	}
 	if !res.Allowed {
-		sum.skip(res.Reason())
-		r.progressStep(ctx, "info", uuid, "skipped", res.Reason(), t0, 0, seq, total)
+		sum.skip(uuid, res.Code())
+		r.progressStep(ctx, sum, "info", uuid, "skipped", res.Reason(), t0, 0)
+		return nil
+	}
+	if mode == pushDry {
+		sum.would(uuid)
 		return nil
 	}
 	send := r.client.PushEvent
@@ -278,19 +280,20 @@ func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigg
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		sum.fail(fmt.Errorf("event %s: %w", uuid, err))
-		r.progressStep(ctx, "error", uuid, "failed", err.Error(), t0, statusOf(err), seq, total)
+		err = fmt.Errorf("event %s: %w", uuid, err)
+		r.failed(sum, uuid, err)
+		r.progressStep(ctx, sum, "error", uuid, "failed", err.Error(), t0, statusOf(err))
 		return err
 	}
 	attrs := countAttributes(res.Event)
 	switch out.Outcome {
 	case remote.NotNewer:
-		sum.skip("the remote already has this version")
-		r.progressStep(ctx, "info", uuid, "skipped", "the remote's copy is not older", t0, 403, seq, total)
+		sum.skip(uuid, skipRemoteHas)
+		r.progressStep(ctx, sum, "info", uuid, "skipped", "the remote's copy is not older", t0, 403)
 	default:
-		sum.done(out.Outcome == remote.Created, attrs)
-		r.progressStep(ctx, "info", uuid, "pushed", fmt.Sprintf("%s on the remote: %q (%d attributes)", out.Outcome,
-			truncateRunes(res.Event.Info, 80), attrs), t0, 200, seq, total)
+		sum.done(uuid, out.Outcome == remote.Created, attrs)
+		r.progressStep(ctx, sum, "info", uuid, "pushed", fmt.Sprintf("%s on the remote: %q (%d attributes)", out.Outcome,
+			truncateRunes(res.Event.Info, 80), attrs), t0, 200)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -17,8 +18,9 @@ import (
 
 // rulesPane edits one server's push or pull rules — tags and orgs, allow (OR:
 // one must match) and block (NOT: none may) — with a live dry run beside
-// them: policy.DryRun over the newest local events, how many pass, how many
-// each rule blocks, and the list. Edits are staged: the dry run shows them at
+// them: the run's own decision (syncer.Engine.RulesDryRun: distribution, published,
+// blocklists, then the staged rules) over the newest local events, how many pass, how
+// many each rule blocks, and the list. Edits are staged: the dry run shows them at
 // once; w saves (validated by policy.ParseRules), u reverts.
 type rulesPane struct {
 	c    *Context
@@ -91,6 +93,7 @@ type (
 	dryRunMsg struct {
 		gen      int
 		verdicts []policy.RuleVerdict
+		err      error
 	}
 	// ruleAddMsg adds an entry to a list (from the entry form).
 	ruleAddMsg struct {
@@ -212,8 +215,10 @@ func (p *rulesPane) dryRun() tea.Cmd {
 	}
 	p.dryGen++
 	gen, kind, r, evs := p.dryGen, p.kind(), cloneRules(p.rules), p.sample
+	ctx, eng, ref := p.c.Ctx, p.c.Engine, strconv.FormatInt(p.current().ID, 10)
 	return func() tea.Msg {
-		return dryRunMsg{gen: gen, verdicts: policy.DryRun(kind, &r, evs)}
+		v, err := eng.RulesDryRun(ctx, ref, kind, r, evs)
+		return dryRunMsg{gen: gen, verdicts: v, err: err}
 	}
 }
 
@@ -236,6 +241,9 @@ func (p *rulesPane) Update(msg tea.Msg) tea.Cmd {
 	case dryRunMsg:
 		if msg.gen == p.dryGen {
 			p.verdicts = msg.verdicts
+			if msg.err != nil {
+				p.sampleErr = msg.err
+			}
 		}
 	case eventChangedMsg, runDoneMsg:
 		return p.loadSample()

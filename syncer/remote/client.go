@@ -71,6 +71,9 @@ type Config struct {
 	RetryWait    time.Duration
 	UserAgent    string // default "MISP 2.5.1 - mispdesk/<assets.Version>"
 	MaxBodyBytes int64  // cap on a response body after decompression (default misp.MaxDocumentBytes)
+	// Observe, when set, hears the outcome of every request (after its retries): the
+	// engine's per-server health.
+	Observe func(Signal)
 	// Log, when set, gets one debug line per attempt (method, path, status, duration) and
 	// a warning per retry. The authkey is never part of it.
 	Log *slog.Logger
@@ -288,6 +291,7 @@ func (c *Client) do(ctx context.Context, rq request) (*response, error) {
 			retryable = true
 		}
 		if !retryable || attempt >= retries {
+			c.observe(ctx, rq, resp, err)
 			return resp, err
 		}
 		wait := backoff(c.cfg.RetryWait, attempt)
@@ -345,7 +349,7 @@ func (c *Client) attempt(ctx context.Context, rq request, body []byte, encoding 
 		if rr != nil && rr.RawResponse != nil {
 			rr.RawResponse.Body.Close()
 		}
-		return nil, c.errorf(rq, 0, c.timeoutAware(actx, err)), true
+		return nil, c.errorf(rq, 0, c.timeoutAware(actx, withoutURL(err))), true
 	}
 	hr := rr.RawResponse
 	defer hr.Body.Close()

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"mispdesk/store/misp"
+)
+
+// growthEvent is event i of a generated corpus (salt names the corpus): 100 attributes of
+// the common indicator types, with values and UUIDs spread over the key space as real
+// ones are, so that every index takes its inserts at random places.
+func growthEvent(salt string, i int) *misp.Event {
+	id := salt + strconv.Itoa(i)
+	e := &misp.Event{UUID: misp.DerivedUUID("growth-event", id), Info: "generated event " + id, Date: "2024-01-01",
+		Timestamp: misp.Int(1700000000 + i), Distribution: misp.AllCommunities, Published: true,
+		Orgc: &misp.Org{Name: "Generator", UUID: "00000000-0000-4000-8000-0000000000ee"},
+		Tag:  []misp.Tag{{Name: "tlp:clear"}}}
+	e.Attribute = make([]misp.Attribute, 100)
+	for j := range e.Attribute {
+		sum := sha256.Sum256([]byte(id + "/" + strconv.Itoa(j)))
+		h := hex.EncodeToString(sum[:])
+		a := misp.Attribute{UUID: misp.DerivedUUID("growth-attr", id+"/"+strconv.Itoa(j)), Distribution: misp.InheritEvent,
+			Timestamp: e.Timestamp, ToIDs: true}
+		switch j % 4 {
+		case 0:
+			a.Type, a.Category, a.Value = "ip-dst", "Network activity", fmt.Sprintf("%d.%d.%d.%d", sum[0]|1, sum[1], sum[2], sum[3])
+		case 1:
+			a.Type, a.Category, a.Value = "domain", "Network activity", h[:12]+".example"
+		case 2:
+			a.Type, a.Category, a.Value = "url", "Network activity", "https://"+h[:10]+".example/"+h[10:20]
+		default:
+			a.Type, a.Category, a.Value = "sha256", "Payload delivery", h
+		}
+		e.Attribute[j] = a
+	}
+	return e
+}
+
+// importGenerated stores events [from, to) of a corpus through a Batch, as an import does,
+// and returns the attributes stored.
+func importGenerated(tb testing.TB, s *Store, salt string, from, to int) int {
+	tb.Helper()
+	batch := s.BeginBatch(context.Background())
+	attrs := 0
+	for i := from; i < to; i++ {
+		res, err := batch.UpsertEvent(growthEvent(salt, i), UpsertOptions{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		attrs += res.Attributes
+	}
+	batch.Close()
+	return attrs
+}
+
+// BenchmarkImportGrowth imports the same generated 1,000-event feed (100,000 attributes)
+// into an empty store and into a store already holding MISPDESK_BENCH_BASE_EVENTS events
+// of 100 attributes (default 10,000: a million attributes), built once and copied for
+// each run. It reports both rates, their ratio (the goal: at most 1.3), the grown store's
+// file size per attribute and the process's peak RSS during the timed imports.
+func BenchmarkImportGrowth(b *testing.B) {
+	base := 10_000
+	if s := os.Getenv("MISPDESK_BENCH_BASE_EVENTS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			b.Fatalf("MISPDESK_BENCH_BASE_EVENTS=%q: want a number of events", s)
+		}
+		base = n
+	}
+	dir := b.TempDir()
+	basePath := filepath.Join(dir, "base.db")
+	start := time.Now()
+	s, err := Open(context.Background(), basePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	initHost(b, s)
+	baseAttrs := importGenerated(b, s, "base", 0, base)
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("base store: %d events, %d attributes, built in %s", base, baseAttrs, time.Since(start).Round(time.Second))
+
+	var (
+		elapsed   [2]time.Duration
+		feedAttrs int
+		size      int64
+		peak      float64
+	)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k, grown := range []bool{false, true} {
+			b.StopTimer()
+			path := filepath.Join(dir, fmt.Sprintf("run%d-%d.db", i, k))
+			var s *Store
+			if grown {
+				copyFile(b, basePath, path)
+				s, err = Open(context.Background(), path)
+			} else {
+				s, err = Open(context.Background(), path)
+				if err == nil {
+					initHost(b, s)
+				}
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			debug.FreeOSMemory()
+			os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+			b.StartTimer()
+			t0 := time.Now()
+			feedAttrs = importGenerated(b, s, "feed", 0, 1000)
+			elapsed[k] += time.Since(t0)
+			b.StopTimer()
+			peak = max(peak, peakRSS())
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			if grown {
+				fi, err := os.Stat(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = fi.Size()
+			}
+			os.Remove(path)
+			b.StartTimer()
+		}
+	}
+	empty := float64(feedAttrs*b.N) / elapsed[0].Seconds()
+	grown := float64(feedAttrs*b.N) / elapsed[1].Seconds()
+	b.ReportMetric(empty, "empty-attrs/s")
+	b.ReportMetric(grown, "grown-attrs/s")
+	b.ReportMetric(empty/grown, "grown-cost-x")
+	b.ReportMetric(float64(size)/float64(baseAttrs+feedAttrs), "file-B/attr")
+	b.ReportMetric(peak, "peak-RSS-MB")
+}
+
+func copyFile(tb testing.TB, from, to string) {
+	tb.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		tb.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// peakRSS is the process's peak resident set in MiB since /proc/self/clear_refs was last
+// written 5.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}

@@ -30,9 +30,12 @@ test: staticcheck ## go vet, staticcheck, then go test -race ./...
 mutate: ## the mutation check of the sharing rules: plants one-line bugs in policy and the gate, and fails unless the tests catch every one
 	$(GO) run ./.ci/mutate
 
-bench: ## import speed vs raw inserts; 2,000 events synced by pull and push; a 200,000-attribute event; nothing new over 100,000
-	$(GO) test -run '^$$' -bench 'BenchmarkImportFeed|BenchmarkRawAttributeInsert' -benchtime 5x ./store/
-	$(GO) test -run '^$$' -bench 'BenchmarkSync$$|BenchmarkPullBigEvent|BenchmarkPullNothingNew' -benchtime 1x -timeout 30m ./syncer/
+bench: ## import speed vs raw inserts and as the store grows; 2,000 events synced by pull and push; a 200,000-attribute event; nothing new over 100,000; then the ratios
+	@out="$$(mktemp)"; trap 'rm -f "$$out"' EXIT; \
+	$(GO) test -run '^$$' -bench 'BenchmarkImportFeed|BenchmarkRawAttributeInsert' -benchtime 5x ./store/ | tee "$$out"; \
+	$(GO) test -run '^$$' -bench 'BenchmarkImportGrowth' -benchtime 1x -timeout 60m ./store/ | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench 'BenchmarkSync$$|BenchmarkPullBigEvent|BenchmarkPullNothingNew' -benchtime 1x -timeout 60m ./syncer/ | tee -a "$$out"; \
+	awk -f bench-ratios.awk "$$out"
 
 bench-all: ## every benchmark of every package, with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

@@ -454,3 +454,23 @@ func (s *Store) PublishAlert(ctx context.Context, ref string, senderUserID int64
 		return queueAlert(ctx, tx, s.now().Unix(), Alert{EventUUID: res.UUID, Source: AlertPublish, SenderUserID: senderUserID})
 	})
 }
+
+// RetryMailNow makes every queued message not being sent due now (the relay is back, or
+// an operator asks), and returns how many.
+func (s *Store) RetryMailNow(ctx context.Context) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.now().Unix()
+		res, err := tx.ExecContext(ctx, `UPDATE mail_queue SET next_attempt = ? WHERE next_attempt > ?
+			AND (lease_owner = '' OR lease_until <= ?)`, now, now, now)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retry mail now: %w", err)
+	}
+	return int(n), nil
+}

@@ -62,6 +62,7 @@ func (e *Engine) Run(ctx context.Context, opts DaemonOptions) error {
 			e.log.Info("sync leader: running the outbox and scheduler", "holder", e.holder)
 			lead.start(ctx, func(ctx context.Context) { e.runOutbox(ctx, cmp.Or(opts.OutboxPoll, outboxPoll)) })
 			lead.start(ctx, e.runFeedScheduler) // feeds with a schedule (issue 6)
+			lead.start(ctx, e.runMail)          // alerts and the mail queue (issue 14)
 			if opts.PullInterval > 0 {
 				lead.start(ctx, func(ctx context.Context) { e.runScheduler(ctx, opts.PullInterval) })
 			}

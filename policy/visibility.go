@@ -154,6 +154,14 @@ func (inst *Instance) trimForViewer(v *Viewer, owner bool, tags *[]misp.Tag, sig
 	}
 }
 
+// CanSeeProposal decides whether the viewer may see a proposal on an event it may see, the
+// attribute the proposal would change being visible too: site admins and the event's owner
+// see every organisation's proposals, other organisations their own — the rule Visible
+// keeps an event's proposals by.
+func (inst *Instance) CanSeeProposal(v *Viewer, ev *misp.Event, p *misp.ShadowAttribute) bool {
+	return v.SiteAdmin || isOwner(ev, v) || v.made(p.Org, p.OrgID)
+}
+
 // made reports whether a record (a sighting, a proposal) of the organisation given by its
 // embedded org or, lacking one, its org_id is the viewer's organisation's.
 func (v *Viewer) made(org *misp.Org, orgID misp.Int) bool {

@@ -326,6 +326,24 @@ func (c *Check) Element(table, ref string) (*store.ElementRef, *store.IndexRow, 
 	return el, row, nil
 }
 
+// Proposal reports store.ErrNotFound unless the viewer may see a stored proposal: its
+// event and the attribute it would change (Element), and the proposal itself by
+// policy.Instance.CanSeeProposal — the proposals events/view keeps, so that an index of
+// proposals shows no more than the events do.
+func (c *Check) Proposal(r *store.ProposalRow) error {
+	if _, _, err := c.Element(store.ElemProposal, r.Proposal.UUID); err != nil {
+		return err
+	}
+	ev, err := c.rowEvent(r.Event)
+	if err != nil {
+		return err
+	}
+	if !c.inst.CanSeeProposal(c.Viewer, ev, &r.Proposal) {
+		return fmt.Errorf("proposal %q: %w", r.Proposal.UUID, store.ErrNotFound)
+	}
+	return nil
+}
+
 // path reports whether the viewer may see an element whose sharing below the event row
 // is path.
 func (c *Check) path(row *store.IndexRow, path []store.ElementSharing) (bool, error) {

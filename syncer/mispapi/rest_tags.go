@@ -515,7 +515,7 @@ func (c *call) proposalOf(ref string) (*store.ProposalRow, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if _, _, err := chk.Element(store.ElemProposal, pr.Proposal.UUID); err != nil {
+	if err := chk.Proposal(pr); err != nil {
 		return nil, "", notFoundOr(err, "Invalid proposal.")
 	}
 	return pr, attrUUID, nil

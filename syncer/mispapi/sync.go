@@ -324,8 +324,8 @@ func (c *call) shadowAttributesIndex() error {
 		skip = (page - 1) * limit
 	}
 	for _, r := range rows {
-		// the proposal's event and the attribute it would change must both be visible
-		if _, _, err := vis.Element(store.ElemProposal, r.Proposal.UUID); isNotFound(err) {
+		// the proposal's event, the attribute it would change and the proposal itself
+		if err := vis.Proposal(&r); isNotFound(err) {
 			continue
 		} else if err != nil {
 			return err

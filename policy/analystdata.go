@@ -18,12 +18,12 @@ func (inst *Instance) CanSeeAnalystData(v *Viewer, d *misp.AnalystData) bool {
 	return inst.reachIncludes(v, Reach{Level: misp.AllCommunities}.Child(analystDistribution(d.Distribution), d.SharingGroup))
 }
 
-// analystDistribution maps an analyst data distribution onto the element scale: 5 has no
-// meaning of its own for analyst data and is taken as its element's, which the caller has
-// already checked.
+// analystDistribution maps an analyst data distribution onto the element scale. MISP's
+// visibility rule for analyst data (AnalystData::buildConditions) names levels 1–3 and 4 only,
+// so 5 shows the item to its own organisation alone; so here.
 func analystDistribution(d misp.Distribution) misp.Distribution {
 	if d == misp.InheritEvent {
-		return misp.AllCommunities
+		return misp.OrgOnly
 	}
 	return d
 }

@@ -724,13 +724,6 @@ func (w *world) received(si *simInstance, v *Viewer, ev *misp.Event, how string)
 	return errors.Join(errs...)
 }
 
-func (w *world) mayReach(si *simInstance, org, uuid, how string) error {
-	if !w.allowed[uuid][org] {
-		return fmt.Errorf("after %s: organisation %s sees element %s on instance %d; allowed: %v", how, org[24:], uuid, si.idx, w.allowed[uuid])
-	}
-	return nil
-}
-
 func (w *world) anyEvent(si *simInstance) *misp.Event {
 	k := w.rng.IntN(len(si.events))
 	for _, ev := range si.events {

@@ -145,10 +145,13 @@ func groupID(sg *misp.SharingGroup) misp.Int {
 }
 
 // analyst gives an element (seen by whoever seen lets through) a note of org with share
-// s, and under the note an opinion of orgB with share nested.
+// s, and under the note an opinion of orgB with share nested. MISP's rule for analyst data
+// (AnalystData::buildConditions) names levels 1–3 and 4: an item with 5 is its own
+// organisation's alone.
 func (b *visBuilder) analyst(x *misp.Extra, where string, seen func(*Viewer) bool, org misp.Org, s, nested visShare) {
+	passes := func(v *Viewer, s visShare) bool { return s.dist != misp.InheritEvent && visPasses(v, s) }
 	noteRule := func(v *Viewer) bool {
-		return seen(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || visPasses(v, s))
+		return seen(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || passes(v, s))
 	}
 	note := misp.AnalystData{
 		UUID:    b.token(fmt.Sprintf("note of %s (%s) on %s", org.Name, s.name, where), noteRule),
@@ -156,7 +159,7 @@ func (b *visBuilder) analyst(x *misp.Extra, where string, seen func(*Viewer) boo
 	}
 	note.Analyst.Opinion = []misp.AnalystData{{
 		UUID: b.token(fmt.Sprintf("opinion of orgB (%s) on that note", nested.name), func(v *Viewer) bool {
-			return noteRule(v) && (v.SiteAdmin || v.OrgUUID == orgB.UUID || visPasses(v, nested))
+			return noteRule(v) && (v.SiteAdmin || v.OrgUUID == orgB.UUID || passes(v, nested))
 		}),
 		OrgUUID: orgB.UUID, OrgcUUID: orgB.UUID, Distribution: nested.dist, SharingGroupID: groupID(nested.sg), SharingGroup: nested.sg,
 	}}

@@ -133,10 +133,11 @@ func TestAnalystDataPull(t *testing.T) {
 			t.Fatalf("%s pulls: %v", n.name, err)
 		}
 	}
-	// The note inheriting its event's distribution (5) is seen with its event and pulled
-	// as it is; the event's own pull decides who sees it here.
-	wantHeld(t, b, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3, notes[4]: 4, notes[5]: 5})
-	wantHeld(t, c, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3, notes[5]: 5})
+	// The note with distribution 5 is its organisation's alone on A (MISP's
+	// AnalystData::buildConditions names 1–4 only): another organisation's sync account
+	// never sees it, so it is never pulled.
+	wantHeld(t, b, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3, notes[4]: 4})
+	wantHeld(t, c, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3})
 	wantHeld(t, d, map[string]int64{})
 	got, err := b.st.AnalystDataByRef(ctx, "Note", notes[3])
 	if err != nil {

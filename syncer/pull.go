@@ -106,8 +106,8 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 			strings.Join(sum.TopSkipReasons(3), "; ")), time.Time{}, 0)
 	}
 	r.fetchAndStore(ctx, todo, stamps, sum, opts)
-	if opts.DryRun {
-		return ctx.Err()
+	if err := ctx.Err(); err != nil || opts.DryRun {
+		return err // a stopped run goes no further: nothing of it is logged as failing
 	}
 	if !single {
 		r.pullSightings(ctx, rows, stamps)

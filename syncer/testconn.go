@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"mispdesk/syncer/remote"
@@ -22,6 +23,11 @@ func (e *Engine) TestConnection(ctx context.Context, serverRef string) (*remote.
 		e.flushLog()
 		return nil, fmt.Errorf("test connection %s: %w", r.srv.Name, err)
 	}
+	if res.Status == remote.StatusOK || res.Status == remote.StatusSightingsOnly {
+		if err := e.checkOrgs(ctx, r, res); err != nil {
+			return nil, fmt.Errorf("test connection %s: %w", r.srv.Name, err)
+		}
+	}
 	level := "info"
 	if res.Status != 1 {
 		level = "error"
@@ -29,4 +35,20 @@ func (e *Engine) TestConnection(ctx context.Context, serverRef string) (*remote.
 	r.step(ctx, level, "", "tested", res.Verdict, t0, 0)
 	e.flushLog()
 	return res, nil
+}
+
+// checkOrgs compares organisations by UUID, never by name: the remote user must belong
+// there to this instance's host organisation (what pushed events are owned by), and a
+// link whose remote organisation is our own host organisation is named as such.
+func (e *Engine) checkOrgs(ctx context.Context, r *runContext, res *remote.ConnectionTest) error {
+	inst, err := e.st.Instance(ctx)
+	if err != nil {
+		return err
+	}
+	host := inst.HostOrg
+	res.RequireOrg(host.Name, host.UUID)
+	if strings.EqualFold(r.srv.RemoteOrg.UUID, host.UUID) {
+		res.Warn(fmt.Sprintf("the remote's host organisation is this instance's own (%s, %s): it is one of ours, and an internal link there keeps org-only data", host.Name, host.UUID))
+	}
+	return nil
 }

@@ -126,6 +126,32 @@ type ConnectionTest struct {
 	RTT       time.Duration `json:"-"`
 	RTTMillis float64       `json:"rtt_ms"` // round trip of getVersion
 	Verdict   string        `json:"verdict"`
+	// Warnings are what the test found odd but not fatal, each in one line.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// RequireOrg holds the remote user's organisation to the one it must be, by UUID: the
+// organisation pushed events are owned by there. Another organisation with the same name
+// fails the test (events would be owned by the wrong organisation, silently); another
+// name is a warning.
+func (ct *ConnectionTest) RequireOrg(name, uuid string) {
+	if ct.User == nil || ct.User.Org.UUID == "" || strings.EqualFold(ct.User.Org.UUID, uuid) {
+		return
+	}
+	got := ct.User.Org
+	if !strings.EqualFold(got.Name, name) {
+		ct.Warn(fmt.Sprintf("the remote user belongs to organisation %q (%s), not to %q (%s): events pushed there are owned by it", got.Name, got.UUID, name, uuid))
+		return
+	}
+	ct.Status, ct.StatusText = StatusUnexpected, StatusText(StatusUnexpected)
+	ct.Error = fmt.Sprintf("the remote user's organisation %q has UUID %s there, but %q is %s here: another organisation of the same name, which would own what we push; give the sync user an organisation with UUID %s on the remote", got.Name, got.UUID, name, uuid, uuid)
+	ct.Verdict = verdict(ct)
+}
+
+// Warn adds a warning and turns an OK verdict into a WARN.
+func (ct *ConnectionTest) Warn(msg string) {
+	ct.Warnings = append(ct.Warnings, msg)
+	ct.Verdict = verdict(ct)
 }
 
 // TestConnection runs MISP's connection test against the remote: getVersion (timed, with
@@ -267,6 +293,9 @@ func verdict(ct *ConnectionTest) string {
 	case StatusAuthFailed:
 		return "FAIL: the remote refused the authkey (HTTP 403); check the key and that its user may use the API"
 	case StatusUnexpected, StatusPasswordChange, StatusTermsNotAccepted:
+		if ct.Remote != nil {
+			return "FAIL: " + ct.Error // the remote answered: a finding of this test, in full
+		}
 		return "FAIL: " + ct.StatusText + ": " + shortCause(ct.Error)
 	}
 	var parts []string
@@ -301,8 +330,9 @@ func verdict(ct *ConnectionTest) string {
 	} else if strings.HasPrefix(ct.URL, "http://") {
 		parts = append(parts, "plain HTTP")
 	}
+	parts = append(parts, ct.Warnings...)
 	head := "OK"
-	if ct.Status != StatusOK || ct.Compatibility == "Incompatible" || (ct.Post != 0 && ct.Post != PostOK) {
+	if ct.Status != StatusOK || ct.Compatibility == "Incompatible" || (ct.Post != 0 && ct.Post != PostOK) || len(ct.Warnings) > 0 {
 		head = "WARN"
 	}
 	return head + ": " + strings.Join(parts, "; ")

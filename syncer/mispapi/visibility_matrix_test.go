@@ -134,7 +134,6 @@ func (m *matrix) add(it *mxItem) *mxItem {
 	return it
 }
 
-
 func (m *matrix) dist(max int) misp.Distribution { return misp.Distribution(m.rng.IntN(max + 1)) }
 
 func newUUID() string { return uuid.NewString() }

@@ -10,7 +10,7 @@ import (
 
 // confirm asks before a destructive action; the answer defaults to No.
 // With a typeName, the person must type it (deleting a server): enter with
-// anything else cancels.
+// another name says so and stays; enter on nothing or esc cancels.
 type confirm struct {
 	c        *Context
 	title    string
@@ -19,6 +19,7 @@ type confirm struct {
 	input    textinput.Model
 	onYes    tea.Cmd
 	keys     confirmKeys
+	mismatch bool // enter was pressed on a name that does not match
 }
 
 type confirmKeys struct{ Yes, No key.Binding }
@@ -65,13 +66,19 @@ func (f *confirm) Update(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, f.keys.No):
 		return tea.Sequence(closeScreen, flash("info", "%s: cancelled", f.title))
 	case key.Matches(k, f.keys.Yes):
-		if f.input.Value() == f.typeName {
+		switch f.input.Value() {
+		case f.typeName:
 			return tea.Sequence(closeScreen, f.onYes)
+		case "":
+			return tea.Sequence(closeScreen, flash("info", "%s: cancelled", f.title))
 		}
-		return tea.Sequence(closeScreen, flash("warn", "%s: cancelled (the name typed did not match)", f.title))
+		// A typo keeps the prompt open: the keys typed next must not reach the pane.
+		f.mismatch = true
+		return nil
 	}
 	var cmd tea.Cmd
 	f.input, cmd = f.input.Update(k)
+	f.mismatch = false
 	return cmd
 }
 
@@ -86,6 +93,9 @@ func (f *confirm) View(w, h int) string {
 	} else {
 		lines = append(lines, wrap("Type the name "+s.Bold.Render(clean(f.typeName))+" and press enter to confirm; esc cancels.", inner)...)
 		lines = append(lines, inputView(&f.input, inner-2))
+		if f.mismatch {
+			lines = append(lines, wrap(s.Warn.Render("WARN")+" "+sprintf("%q is not %q: fix it, or esc to cancel.", f.input.Value(), f.typeName), inner)...)
+		}
 	}
 	box := s.Box.Width(inner + 4).Render(strings.Join(lines, "\n"))
 	return center(box, w, h)

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
+
 	"mispdesk/store/misp"
 )
 
@@ -36,8 +38,18 @@ func TestAddAttributeValueAsMISP(t *testing.T) {
 		t.Fatalf("attributes stored after a refusal: %+v, %v", ev.Attribute, err)
 	}
 
+	// esc on the filled form asks first; y throws it away.
+	press(t, m, "esc")
+	if _, ok := m.topScreen().(*confirm); !ok {
+		t.Fatalf("esc on a filled form did not ask: %T", m.topScreen())
+	}
+	press(t, m, "y")
+	if m.topScreen() != d {
+		t.Fatalf("after discarding: %T", m.topScreen())
+	}
+
 	// A new form: ip-dst|port given as address:port.
-	press(t, m, "esc", "a")
+	press(t, m, "a")
 	af = m.topScreen().(*miniForm)
 	press(t, m, "type:ip-dst|port", "tab", "tab")
 	press(t, m, "type:192.0.2.1:443", "enter")
@@ -53,5 +65,46 @@ func TestAddAttributeValueAsMISP(t *testing.T) {
 	}
 	if _, err := misp.NormalizeValue("ip-dst|port", ev.Attribute[0].Value); err != nil {
 		t.Errorf("stored value refused: %v", err)
+	}
+}
+
+// TestTagCompletionEnterTakesShown: the completion shown (after ctrl+n too) is
+// drawn as "→ name", not as typed text, and enter saves it; tab completes only
+// when a completion is shown, else it moves.
+func TestTagCompletionEnterTakesShown(t *testing.T) {
+	st := eventsStore(t)
+	m := newTest(t, st, 80, 24)
+	press(t, m, "2", "n", "type:completion", "enter")
+	d, ok := m.topScreen().(*eventDetail)
+	if !ok || d.ev == nil {
+		t.Fatalf("after create: %T", m.topScreen())
+	}
+	press(t, m, "t", "type:tlp:")
+	f := m.topScreen().(*tagForm)
+	first := f.field("tag").input.CurrentSuggestion()
+	m.Update(tea.KeyPressMsg{Code: 'n', Mod: tea.ModCtrl})
+	shown := f.field("tag").input.CurrentSuggestion()
+	if shown == first || !strings.HasPrefix(shown, "tlp:") {
+		t.Fatalf("ctrl+n: %q after %q", shown, first)
+	}
+	if scr := screen(m); !strings.Contains(scr, "tlp: → "+shown) {
+		t.Fatalf("the completion is not drawn as a suggestion:\n%s", scr)
+	}
+	press(t, m, "enter")
+	if m.topScreen() != d || len(d.ev.Tag) != 1 || d.ev.Tag[0].Name != shown {
+		t.Fatalf("saved %+v, want %s shown\n%s", d.ev.Tag, shown, screen(m))
+	}
+
+	// the attribute form: tab on a type with nothing more to complete moves on
+	press(t, m, "a", "type:ip-dst")
+	af := m.topScreen().(*miniForm)
+	press(t, m, "tab")
+	if af.fields[af.focus].id == "type" {
+		t.Fatal("tab did not move past a complete type")
+	}
+	// values are checked as typed, before any save
+	press(t, m, "tab", "type:999.1.1.1")
+	if af.field("value").err == "" || !strings.Contains(screen(m), "✗ ") {
+		t.Fatalf("no inline error for 999.1.1.1:\n%s", screen(m))
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // miniForm is a small form screen (a new event, an attribute, a tag, a
@@ -35,7 +36,7 @@ type miniFormKeys struct {
 }
 
 func (k miniFormKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Next, k.Complete, k.Toggle, k.Save, k.Cancel}
+	return []key.Binding{k.Save, k.Next, k.Complete, k.Cancel}
 }
 func (k miniFormKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Next, k.Prev, k.Complete, k.Toggle}, {k.Save, k.Cancel}}
@@ -50,9 +51,11 @@ type formDoneMsg struct {
 
 func newMiniForm(c *Context, title, intro string, fields []*formField) *miniForm {
 	f := &miniForm{c: c, title: title, intro: intro, fields: fields, suggest: map[string][]string{}, keys: miniFormKeys{
+		// One tab rule: tab takes the completion shown (→ …) when there is
+		// one, and moves to the next field otherwise.
 		Next:     key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next")),
 		Prev:     key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
-		Complete: key.NewBinding(key.WithKeys("tab", "ctrl+n", "ctrl+p"), key.WithHelp("tab ctrl+n/p", "complete")),
+		Complete: key.NewBinding(key.WithKeys("tab", "ctrl+n", "ctrl+p"), key.WithHelp("ctrl+n/p", "other match")),
 		Toggle:   key.NewBinding(key.WithKeys("space", "left", "right"), key.WithHelp("←/→", "choose")),
 		Save:     key.NewBinding(key.WithKeys("enter", "ctrl+s"), key.WithHelp("enter", "save")),
 		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
@@ -146,10 +149,13 @@ func (f *miniForm) key(msg tea.KeyPressMsg) tea.Cmd {
 	fl := f.fields[f.focus]
 	switch {
 	case key.Matches(msg, f.keys.Cancel):
-		return tea.Sequence(closeScreen, flash("info", "%s: cancelled", f.title))
+		return cancelForm(f.c, f.title, f.dirty())
 	case key.Matches(msg, f.keys.Save):
 		if f.saving {
 			return nil
+		}
+		if fl.kind == textField && f.canComplete(fl) {
+			f.complete(fl) // enter saves what is shown: the completion too
 		}
 		f.tried = true
 		errs := f.validate()
@@ -164,9 +170,7 @@ func (f *miniForm) key(msg tea.KeyPressMsg) tea.Cmd {
 		f.saving, f.err = true, ""
 		return f.save(f)
 	case msg.String() == "tab" && fl.kind == textField && f.canComplete(fl):
-		fl.input.SetValue(fl.input.CurrentSuggestion())
-		fl.input.CursorEnd()
-		f.afterChange(fl)
+		f.complete(fl)
 		return nil
 	case key.Matches(msg, f.keys.Next):
 		return f.focusField((f.focus + 1) % len(f.fields))
@@ -212,14 +216,41 @@ func (f *miniForm) canComplete(fl *formField) bool {
 	return fl.input.CurrentSuggestion() != fl.input.Value()
 }
 
+// complete takes the completion on offer.
+func (f *miniForm) complete(fl *formField) {
+	fl.input.SetValue(fl.input.CurrentSuggestion())
+	fl.input.CursorEnd()
+	f.afterChange(fl)
+}
+
+// dirty: the person changed a field.
+func (f *miniForm) dirty() bool {
+	for _, fl := range f.fields {
+		if fl.changed {
+			return true
+		}
+	}
+	return false
+}
+
+// afterChange checks the form as typed: a changed field shows its error at
+// once, the others once a save was tried.
 func (f *miniForm) afterChange(fl *formField) {
-	fl.touched = true
+	fl.touched, fl.changed = true, true
 	if f.changed != nil {
 		f.changed(f, fl.id)
 	}
-	if f.tried {
-		f.validate()
+	f.validate()
+}
+
+// cancelForm closes a form, asking first when it holds changes.
+func cancelForm(c *Context, title string, dirty bool) tea.Cmd {
+	done := flash("info", "%s: cancelled, nothing saved", title)
+	if !dirty {
+		return tea.Sequence(closeScreen, done)
 	}
+	return openScreen(newConfirm(c, "Discard changes",
+		title+": discard what you typed? Nothing is saved.", "", tea.Sequence(closeScreen, done)))
 }
 
 func (f *miniForm) validate() map[string]string {
@@ -251,7 +282,7 @@ func (f *miniForm) View(w, h int) string {
 		var val string
 		switch fl.kind {
 		case textField:
-			val = inputView(&fl.input, max(inner-labelW-4, 10))
+			val = f.textView(fl, i == f.focus, max(inner-labelW-4, 10))
 		case choiceField:
 			cur := "-"
 			if fl.choice >= 0 && fl.choice < len(fl.choices) {
@@ -272,7 +303,7 @@ func (f *miniForm) View(w, h int) string {
 		}
 		lines = append(lines, mark+label+val)
 		switch {
-		case fl.err != "":
+		case fl.err != "" && (fl.touched || f.tried):
 			lines = append(lines, "  "+strings.Repeat(" ", labelW)+s.Invalid.Render("✗ "+fl.err))
 		case i == f.focus && fl.kind == textField && len(f.suggest[fl.id]) > 0:
 			lines = append(lines, "  "+strings.Repeat(" ", labelW)+s.Dim.Render(f.matches(fl, inner-labelW-2)))
@@ -292,6 +323,20 @@ func (f *miniForm) View(w, h int) string {
 	return s.Box.Width(min(inner+4, w)).Render(strings.Join(lines, "\n"))
 }
 
+// textView is a text field in w cells. A completion on offer is drawn
+// after the typed text as "→ tlp:amber", never as if typed (the input's own
+// grey ghost text reads as typed without colour).
+func (f *miniForm) textView(fl *formField, focused bool, w int) string {
+	if !focused || !f.canComplete(fl) {
+		return inputView(&fl.input, w)
+	}
+	plain := fl.input // a copy, drawn without its inline suggestion
+	plain.SetSuggestions(nil)
+	hint := "→ " + clean(fl.input.CurrentSuggestion())
+	inW := min(widthOf(fl.input.Value())+1, max(w-widthOf(hint), 4)) // the cursor cell is the gap
+	return pad(ansi.Truncate(inputView(&plain, inW)+f.c.Styles.Dim.Render(hint), w, "…"), w)
+}
+
 // matches lists the completions on offer for a field, in one line.
 func (f *miniForm) matches(fl *formField, w int) string {
 	m := fl.input.MatchedSuggestions()
@@ -299,11 +344,14 @@ func (f *miniForm) matches(fl *formField, w int) string {
 		if fl.input.Value() != "" {
 			return "no completion"
 		}
-		return "type to complete; tab takes the first"
+		return "type to complete; tab or enter takes the one shown"
 	}
 	out := ""
 	for i, x := range m {
 		part := clean(x)
+		if i == fl.input.CurrentSuggestionIndex() {
+			part = "[" + part + "]" // the one enter or tab takes
+		}
 		if i > 0 {
 			part = "  " + part
 		}

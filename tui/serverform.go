@@ -53,7 +53,8 @@ type formField struct {
 	choice  int
 	hint    string
 	err     string
-	touched bool
+	touched bool // visited: its error shows
+	changed bool // its value was changed by the person
 }
 
 type formKeys struct {
@@ -289,7 +290,7 @@ func (f *serverForm) Update(msg tea.Msg) tea.Cmd {
 		if fl := f.fields[f.focus]; fl.kind == textField {
 			var cmd tea.Cmd
 			fl.input, cmd = fl.input.Update(msg)
-			fl.touched = true
+			fl.touched, fl.changed = true, true
 			f.validate()
 			return cmd
 		}
@@ -297,6 +298,16 @@ func (f *serverForm) Update(msg tea.Msg) tea.Cmd {
 		return f.key(msg)
 	}
 	return nil
+}
+
+// dirty: the person changed a field (moving through one is no change).
+func (f *serverForm) dirty() bool {
+	for _, fl := range f.fields {
+		if fl.changed {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *serverForm) hasRemoteOrgs() bool {
@@ -312,7 +323,7 @@ func (f *serverForm) key(msg tea.KeyPressMsg) tea.Cmd {
 	fl := f.fields[f.focus]
 	switch {
 	case key.Matches(msg, f.keys.Cancel):
-		return tea.Sequence(closeScreen, flash("info", "%s: cancelled, nothing saved", f.Title()))
+		return cancelForm(f.c, f.Title(), f.dirty())
 	case key.Matches(msg, f.keys.Save):
 		return f.save()
 	case key.Matches(msg, f.keys.Next):
@@ -335,7 +346,7 @@ func (f *serverForm) key(msg tea.KeyPressMsg) tea.Cmd {
 	case boolField:
 		if msg.String() == "space" || msg.String() == "left" || msg.String() == "right" || msg.String() == "x" {
 			fl.on = !fl.on
-			fl.touched = true
+			fl.touched, fl.changed = true, true
 			f.validate()
 		}
 	case choiceField:
@@ -351,15 +362,17 @@ func (f *serverForm) key(msg tea.KeyPressMsg) tea.Cmd {
 		default:
 			return nil
 		}
-		fl.touched = true
+		fl.touched, fl.changed = true, true
 		if fl.id == "pool" {
 			f.setOrgChoices("")
 		}
 		f.validate()
 	case textField:
 		var cmd tea.Cmd
+		before := fl.input.Value()
 		fl.input, cmd = fl.input.Update(msg)
 		fl.touched = true
+		fl.changed = fl.changed || fl.input.Value() != before
 		f.validate()
 		return cmd
 	}

@@ -253,7 +253,11 @@ func TestDeleteServerTypesTheName(t *testing.T) {
 	if _, err := st.Server(context.Background(), "peer"); err != nil {
 		t.Fatal("deleted with a wrong name")
 	}
-	press(t, m, "d", "type:peer", "enter")
+	// a typo keeps the prompt, with a message: the next keys stay in it
+	if _, ok := m.topScreen().(*confirm); !ok || !strings.Contains(screen(m), `"pee" is not "peer"`) {
+		t.Fatalf("a typo closed the prompt or said nothing:\n%s", screen(m))
+	}
+	press(t, m, "type:r", "enter")
 	if _, err := st.Server(context.Background(), "peer"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("not deleted: %v", err)
 	}
@@ -437,5 +441,29 @@ func TestHeaderUser(t *testing.T) {
 	header := strings.SplitN(screen(m), "\n", 2)[0]
 	if !strings.Contains(header, "analyst") || strings.Contains(header, "\x1b[2J") {
 		t.Errorf("header %q; want the user, sanitised", header)
+	}
+}
+
+// TestServerFormEscAsksWhenChanged: esc closes an untouched form at once
+// (moving through fields is no change), and asks on a changed one; n keeps it.
+func TestServerFormEscAsksWhenChanged(t *testing.T) {
+	st := openStore(t, "Host")
+	m := newTest(t, st, 80, 24)
+	press(t, m, "a", "tab", "tab", "esc")
+	if m.topScreen() != nil {
+		t.Fatalf("esc on an untouched form: %T", m.topScreen())
+	}
+	press(t, m, "a", "type:https://misp.example", "esc")
+	if _, ok := m.topScreen().(*confirm); !ok || !strings.Contains(screen(m), "discard what you typed") {
+		t.Fatalf("esc on a filled form did not ask:\n%s", screen(m))
+	}
+	press(t, m, "n")
+	f, ok := m.topScreen().(*serverForm)
+	if !ok || f.field("url").input.Value() != "https://misp.example" {
+		t.Fatalf("n lost the form: %T", m.topScreen())
+	}
+	press(t, m, "esc", "y")
+	if m.topScreen() != nil {
+		t.Fatalf("y kept %T", m.topScreen())
 	}
 }

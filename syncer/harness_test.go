@@ -54,8 +54,19 @@ func newNode(t testing.TB, name string) *node {
 // one organisation are joined by an internal link).
 func newNodeWith(t testing.TB, name string, init store.InitOptions) *node {
 	t.Helper()
+	return newNodeAt(t, name, init, nil)
+}
+
+// newNodeAt makes an instance whose store and engine read the time from now (nil: the
+// real clock), for tests of backoff that step time rather than wait for it.
+func newNodeAt(t testing.TB, name string, init store.InitOptions, now func() time.Time) *node {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), name+".db"))
+	var opts []store.Option
+	if now != nil {
+		opts = append(opts, store.WithClock(now))
+	}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), name+".db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +76,7 @@ func newNodeWith(t testing.TB, name string, init store.InitOptions) *node {
 		t.Fatal(err)
 	}
 	n := &node{name: name, st: st, host: res.Org}
-	n.eng = New(st, Options{ClientConfig: fastClient, Holder: name})
+	n.eng = New(st, Options{ClientConfig: fastClient, Holder: name, Now: now})
 	t.Cleanup(n.eng.Close)
 	n.handler = mispapi.New(mispapi.Config{Store: st, Syncer: APIRunner{Engine: n.eng}})
 	n.http = httptest.NewServer(n)

@@ -119,7 +119,9 @@ func (e *Engine) observe(id int64, name string, s remote.Signal) {
 		default:
 			h.State = PeerDegraded
 		}
-		if h.Blocked() {
+		// The wait grows on becoming blocked and on each failed retry, not on the
+		// failures of requests already under way when the server went down.
+		if h.Blocked() && (!old.Blocked() || !now.Before(old.RetryAt)) {
 			p.backoff = nextRetry(p.backoff)
 			h.RetryAt = now.Add(p.backoff)
 		}

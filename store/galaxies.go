@@ -360,7 +360,7 @@ func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jso
 		orgc.UUID = strings.ToLower(orgc.UUID)
 		id, err := s.captureOrg(ctx, tx, orgc)
 		if err != nil {
-			return fmt.Errorf("Orgc: %w", err)
+			return fmt.Errorf("its Orgc: %w", err)
 		}
 		if creator, err = findOrg(ctx, tx, strconv.FormatInt(id, 10)); err != nil {
 			return err
@@ -417,7 +417,7 @@ func (s *Store) clusterGalaxy(ctx context.Context, tx *sql.Tx, g *peerGalaxy, cu
 	if g.Orgc != nil && (g.Orgc.UUID != "" || g.Orgc.Name != "") {
 		g.Orgc.UUID = strings.ToLower(g.Orgc.UUID)
 		if orgcID, err = s.captureOrg(ctx, tx, g.Orgc); err != nil {
-			return 0, fmt.Errorf("Orgc: %w", err)
+			return 0, fmt.Errorf("its Orgc: %w", err)
 		}
 	}
 	now := s.now().Unix()

@@ -188,7 +188,7 @@ func (r *runContext) pullGalaxyOf(m map[string]jsontext.Value) (policy.Decision,
 	var g map[string]jsontext.Value
 	if raw, ok := m["Galaxy"]; ok {
 		if err := json.Unmarshal(raw, &g); err != nil {
-			return policy.Decision{}, fmt.Errorf("Galaxy: %w", err)
+			return policy.Decision{}, fmt.Errorf("its Galaxy member: %w", err)
 		}
 	}
 	if def, ok := g["default"]; !ok || store.ClusterFlag(def) {

@@ -20,6 +20,7 @@ func (a *API) registerAdmin() {
 	a.handleWrite("sharing_groups/removeOrg", methodsDelete, permSiteAdmin, (*call).sharingGroupsRemoveOrg)
 	a.handleWrite("sharing_groups/removeServer", methodsDelete, permSiteAdmin, (*call).sharingGroupsRemoveServer)
 
+	a.handleWrite("admin/users/edit", methodsPost, permAdmin, (*call).usersEdit) // users/edit: collaboration.go
 	for _, prefix := range []string{"", "admin/"} {
 		a.handle(prefix+"eventBlocklists/index", methodsGet, permAdd, hostOrgOnly((*call).eventBlocklistsIndex))
 		a.handleWrite(prefix+"eventBlocklists/add", methodsPost, permAdd, hostOrgOnly((*call).eventBlocklistsAdd))
@@ -32,7 +33,6 @@ func (a *API) registerAdmin() {
 		a.handleWrite(prefix+"organisations/edit", methodsPost, permSiteAdmin, (*call).organisationsEdit)
 		a.handleWrite(prefix+"organisations/delete", methodsDelete, permSiteAdmin, (*call).organisationsDelete)
 		a.handle(prefix+"users/index", methodsGet, permAdmin, (*call).usersIndex)
-		a.handleWrite(prefix+"users/edit", methodsPost, permAdmin, (*call).usersEdit)
 		a.handleWrite(prefix+"users/delete", methodsDelete, permAdmin, (*call).usersDelete)
 		a.handleWrite(prefix+"auth_keys/add", methodsPost, permAuth, (*call).authKeysAddChecked)
 		a.handle(prefix+"auth_keys/index", methodsGet, permAuth, (*call).authKeysIndex)
@@ -383,6 +383,9 @@ func (c *call) usersEdit() error {
 				return forbidden("You do not have permission to do that.")
 			}
 		}
+	}
+	if err := c.setUserMail(u.ID, f); err != nil {
+		return err
 	}
 	out, err := c.a.st.UpdateUser(c.ctx, itoa(u.ID), ch)
 	if err != nil {

@@ -30,12 +30,12 @@ func (a *API) registerREST() {
 	a.handle("attributes/restSearch", methodsGetPost, permAuth, (*call).attributesRestSearch)
 	a.handleWrite("events/delete", methodsDelete, permModify, (*call).eventsDelete)
 	a.handleWrite("events/publish", methodsPost, permPublish, (*call).eventsPublish)
-	a.handleWrite("events/alert", methodsPost, permPublish, (*call).eventsPublish)
 	a.handleWrite("events/unpublish", methodsPost, permPublish, (*call).eventsUnpublish)
 	a.registerElements()
 	a.registerTags()
 	a.registerAnalystData()
 	a.registerAdmin()
+	a.registerCollaboration()
 }
 
 func (c *call) describeTypes() error {

@@ -51,6 +51,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 	}
 	out := cloneEvent(ev)
 	owner := v.SiteAdmin || isOwner(ev, v)
+	reviewer := owner || reviews(ev, v)
 	var t tally
 	hidden := func(r Reach) verdict {
 		if owner || inst.reachIncludes(v, r) {
@@ -72,7 +73,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 			if verdict := hidden(parent.Child(a.Distribution, a.SharingGroup)); verdict.drop {
 				return verdict
 			}
-			inst.trimForViewer(v, owner, &a.Tag, &a.Sighting, &a.ShadowAttribute)
+			inst.trimForViewer(v, owner, reviewer, &a.Tag, &a.Sighting, &a.ShadowAttribute)
 			a.Galaxy = inst.trimClusters(v, a.Galaxy, &t)
 			members(&a.Extra)
 			return keep()
@@ -93,7 +94,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 		},
 	}
 	s.apply(out, &t)
-	inst.trimForViewer(v, owner, &out.Tag, nil, &out.ShadowAttribute)
+	inst.trimForViewer(v, owner, reviewer, &out.Tag, nil, &out.ShadowAttribute)
 	out.ShadowAttribute = inst.visibleProposals(out, out.ShadowAttribute)
 	out.Galaxy = inst.trimClusters(v, out.Galaxy, &t)
 	members(&out.Extra)
@@ -127,7 +128,7 @@ func (inst *Instance) visibleProposals(ev *misp.Event, ps []misp.ShadowAttribute
 // shown to the owner and to the organisation that made them (MISP's default sightings
 // policy, "event owner"); local tags are never given to a sync account (MISP's
 // excludeLocalTags for sync users).
-func (inst *Instance) trimForViewer(v *Viewer, owner bool, tags *[]misp.Tag, sightings *[]misp.Sighting, proposals *[]misp.ShadowAttribute) {
+func (inst *Instance) trimForViewer(v *Viewer, owner, reviewer bool, tags *[]misp.Tag, sightings *[]misp.Sighting, proposals *[]misp.ShadowAttribute) {
 	if v.PermSync && !v.SiteAdmin {
 		*tags = withoutLocalTags(*tags)
 	}
@@ -143,7 +144,7 @@ func (inst *Instance) trimForViewer(v *Viewer, owner bool, tags *[]misp.Tag, sig
 		}
 		*sightings = kept
 	}
-	if *proposals != nil {
+	if *proposals != nil && !reviewer {
 		kept := (*proposals)[:0]
 		for _, p := range *proposals {
 			if v.made(p.Org, p.OrgID) {
@@ -155,11 +156,18 @@ func (inst *Instance) trimForViewer(v *Viewer, owner bool, tags *[]misp.Tag, sig
 }
 
 // CanSeeProposal decides whether the viewer may see a proposal on an event it may see, the
-// attribute the proposal would change being visible too: site admins and the event's owner
-// see every organisation's proposals, other organisations their own — the rule Visible
-// keeps an event's proposals by.
+// attribute the proposal would change being visible too: site admins, the event's owner here
+// and its creator organisation (who reviews proposals, on whichever instance they are made,
+// and pulls them back from there) see every organisation's proposals, other organisations
+// their own — the rule Visible keeps an event's proposals by. MISP shows every proposal to
+// whoever may see the attribute; this is narrower.
 func (inst *Instance) CanSeeProposal(v *Viewer, ev *misp.Event, p *misp.ShadowAttribute) bool {
-	return v.SiteAdmin || isOwner(ev, v) || v.made(p.Org, p.OrgID)
+	return v.SiteAdmin || reviews(ev, v) || v.made(p.Org, p.OrgID)
+}
+
+// reviews reports whether the viewer's organisation owns the event here or created it.
+func reviews(ev *misp.Event, v *Viewer) bool {
+	return isOwner(ev, v) || sameOrg(ev.Orgc, misp.Int(v.OrgID), v.OrgUUID)
 }
 
 // made reports whether a record (a sighting, a proposal) of the organisation given by its

@@ -15,6 +15,7 @@ import (
 
 	"mispdesk/policy"
 	"mispdesk/store"
+	"mispdesk/syncer"
 	"mispdesk/syncer/remote"
 )
 
@@ -309,6 +310,17 @@ type serverListJSON struct {
 	store.Server
 	CertFile       string `json:"cert_file"`
 	ClientCertFile string `json:"client_cert_file"`
+	// Health is the server's state as the process running its sync last saw it.
+	Health *syncer.PeerHealth `json:"health,omitempty"`
+}
+
+// serverHealth is a server's health for listing: "unknown" when nothing is known yet.
+func serverHealth(ctx context.Context, s *store.Store, id int64) (syncer.PeerHealth, error) {
+	h, err := syncer.ReadPeerHealth(ctx, s, id)
+	if err != nil {
+		return h, fmt.Errorf("server %d: %w", id, err)
+	}
+	return h, nil
 }
 
 // maskKey shows a key as its first and last four characters.
@@ -364,18 +376,27 @@ func runServerList(ctx context.Context, env *Env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	health := make([]syncer.PeerHealth, len(servers))
+	for i, sv := range servers {
+		if health[i], err = serverHealth(ctx, s, sv.ID); err != nil {
+			return err
+		}
+	}
 	if *jsonOut {
 		out := make([]serverListJSON, len(servers))
 		for i, sv := range servers {
 			out[i] = serverListJSON{Server: sv, CertFile: describePEM(sv.CertFile), ClientCertFile: describePEM(sv.ClientCertFile)}
+			if health[i].State != "" {
+				out[i].Health = &health[i]
+			}
 		}
 		return printJSON(env, out)
 	}
 	tw := tabwriter.NewWriter(env.Stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tURL\tREMOTE ORG\tPUSH\tPULL\tINTERNAL")
-	for _, sv := range servers {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", sv.ID, fit(safe(sv.Name), 20), fit(safe(sv.URL), 32), fit(safe(sv.RemoteOrg.Name), 20),
-			yesNo(sv.Push), yesNo(sv.Pull), yesNo(sv.Internal))
+	fmt.Fprintln(tw, "ID\tNAME\tURL\tREMOTE ORG\tPUSH\tPULL\tINTERNAL\tHEALTH")
+	for i, sv := range servers {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sv.ID, fit(safe(sv.Name), 20), fit(safe(sv.URL), 32), fit(safe(sv.RemoteOrg.Name), 20),
+			yesNo(sv.Push), yesNo(sv.Pull), yesNo(sv.Internal), safe(health[i].String()))
 	}
 	return tw.Flush()
 }
@@ -413,6 +434,11 @@ func runServerShow(ctx context.Context, env *Env, args []string) (err error) {
 	field("client-cert", orNone(describePEM(sv.ClientCertFile)))
 	field("push-rules", safe(sv.PushRules))
 	field("pull-rules", safe(sv.PullRules))
+	h, err := serverHealth(ctx, s, sv.ID)
+	if err != nil {
+		return err
+	}
+	field("Health", safe(h.String()))
 	field("Last pushed event id", fmt.Sprint(sv.LastPushedID))
 	field("Last pulled event id", fmt.Sprint(sv.LastPulledID))
 	field("Created", time.Unix(sv.Created, 0).UTC().Format("2006-01-02 15:04 UTC"))

@@ -88,8 +88,8 @@ func TestServerAddListShowEditRm(t *testing.T) {
 
 	code, stdout, _ = runT(t, "server", "list", "--db", db)
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "ID NAME URL REMOTE ORG PUSH PULL INTERNAL" ||
-		strings.Join(strings.Fields(lines[1]), " ") != "1 misp-b https://misp-b.example Remote yes no no" {
+	if code != 0 || len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "ID NAME URL REMOTE ORG PUSH PULL INTERNAL HEALTH" ||
+		strings.Join(strings.Fields(lines[1]), " ") != "1 misp-b https://misp-b.example Remote yes no no unknown" {
 		t.Errorf("server list:\n%s", stdout)
 	}
 	code, stdout, _ = runT(t, "server", "list", "--db", db, "--json")

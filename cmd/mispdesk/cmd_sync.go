@@ -155,6 +155,9 @@ func printRun(w io.Writer, sum *syncer.RunSummary) {
 			fmt.Fprintf(w, "  %s %s\n", verb, safe(uuid))
 		}
 	}
+	for _, c := range sum.TopFailCauses(topRunSkips) {
+		fmt.Fprintf(w, "  failed %s\n", safe(c))
+	}
 	if !sum.DryRun && sum.Failed > 0 {
 		for _, e := range sum.Errors {
 			fmt.Fprintf(w, "  failed: %s\n", safe(e))

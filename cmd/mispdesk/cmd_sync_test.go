@@ -140,7 +140,7 @@ func TestPullAndPush(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Fatalf("pull: exit %d, stderr %q", code, stderr)
 	}
-	if !strings.HasPrefix(stdout, "B: pulled 1 (1 new, 0 updated), skipped 0, failed 0") {
+	if !strings.HasPrefix(stdout, "B: pulled 1 of 1 (1 new, 0 updated), skipped 0, failed 0") {
 		t.Errorf("pull printed %q", stdout)
 	}
 	if !hasEvent(t, a.db, gelsemiumUUID) {
@@ -163,15 +163,23 @@ func TestPullAndPush(t *testing.T) {
 	var sums []struct {
 		Server    string `json:"server"`
 		Direction string `json:"direction"`
-		Done      int    `json:"done"`
-		Failed    int    `json:"failed"`
-		Error     string `json:"error"`
+		Candidates  int            `json:"candidates"`
+		Done        int            `json:"done"`
+		Skipped     int            `json:"skipped"`
+		Failed      int            `json:"failed"`
+		SkipReasons map[string]int `json:"skip_reasons"`
+		Error       string         `json:"error"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &sums); err != nil || len(sums) != 1 {
 		t.Fatalf("push --json: %q, %v", stdout, err)
 	}
 	if s := sums[0]; s.Server != "B" || s.Direction != "push" || s.Done != 1 || s.Failed != 0 || s.Error != "" {
 		t.Errorf("push summary %+v", s)
+	}
+	// The summary adds up: every published event here was pushed, skipped (the pulled
+	// one is the remote's already, under its code) or failed.
+	if s := sums[0]; s.Candidates != 2 || s.Done+s.Skipped+s.Failed != s.Candidates || s.SkipReasons["remote has this version"] != 1 {
+		t.Errorf("push summary does not add up: %+v", s)
 	}
 	if !hasEvent(t, b.db, "5a0a9aa9-23a4-4607-b6df-41a9950d210f") {
 		t.Error("B lacks the pushed event")
@@ -203,7 +211,7 @@ func TestPullAndPush(t *testing.T) {
 func TestPullDryRun(t *testing.T) {
 	a, _, _ := pair(t)
 	code, stdout, _ := runT(t, "pull", "B", "--db", a.db, "--dry-run")
-	if code != 0 || !strings.HasPrefix(stdout, "B: would pull 1, skipped 0\n") || !strings.Contains(stdout, "  would pull "+gelsemiumUUID+"\n") {
+	if code != 0 || !strings.HasPrefix(stdout, "B: would pull 1 of 1, skipped 0\n") || !strings.Contains(stdout, "  would pull "+gelsemiumUUID+"\n") {
 		t.Errorf("dry run: exit %d, %q", code, stdout)
 	}
 	if hasEvent(t, a.db, gelsemiumUUID) {
@@ -224,6 +232,11 @@ func TestPullFailures(t *testing.T) {
 	wantOneLine(t, stderr, "mispdesk pull: Wrong key: ")
 	if strings.Contains(stderr, "Zz3d") {
 		t.Errorf("the key shows: %q", stderr)
+	}
+	// The refusal is the server's health now, for server show and list to tell.
+	_, stdout, _ = runT(t, "server", "show", "Wrong key", "--db", a.db)
+	if !strings.Contains(stdout, "Health:                auth failing since ") || !strings.Contains(stdout, "authentication failed") {
+		t.Errorf("server show after a refused key:\n%s", stdout)
 	}
 
 	// --all runs both: B succeeds, the wrong key fails, the exit says so.

@@ -161,8 +161,8 @@ func TestPullAndPush(t *testing.T) {
 		t.Fatalf("push: exit %d, stderr %q", code, stderr)
 	}
 	var sums []struct {
-		Server    string `json:"server"`
-		Direction string `json:"direction"`
+		Server      string         `json:"server"`
+		Direction   string         `json:"direction"`
 		Candidates  int            `json:"candidates"`
 		Done        int            `json:"done"`
 		Skipped     int            `json:"skipped"`

@@ -71,10 +71,11 @@ func (s Site) hidden(what, url string) string {
 func (s Site) Alert(u *store.User, r *store.IndexRow, source string, hideDetails bool) store.Mail {
 	m := store.Mail{Kind: store.MailAlert, UserID: u.ID, Recipient: u.Email, EventUUID: r.UUID,
 		Subject: s.subject(fmt.Sprintf("Event %d - %s - TLP:AMBER", r.ID, name(threatLevels, r.ThreatLevelID)))}
-	what := "An event was published on this instance."
-	if source == store.AlertSync {
-		what = "An event was received from a connected server."
-	}
+	what := map[string]string{
+		store.AlertPublish: "An event was published on this instance.",
+		store.AlertSync:    "An event was received from a connected server.",
+		store.AlertREST:    "A published event was added to this instance.",
+	}[source]
 	if hideDetails {
 		m.Body = s.hidden(what, s.eventURL(r.ID))
 		return m

@@ -123,8 +123,12 @@ func (c *call) readableThread(ref string) (*store.Thread, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := chk.Thread(t); err != nil || !ok {
-		return nil, notFoundOr(err, "Invalid thread.")
+	ok, err := chk.Thread(t)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("Invalid thread.")
 	}
 	return t, nil
 }

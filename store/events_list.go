@@ -18,7 +18,7 @@ type EventFilter struct {
 	Published    *bool
 	DateFrom     string // YYYY-MM-DD, inclusive
 	DateUntil    string // YYYY-MM-DD, inclusive
-	Sort         string // "timestamp" (default, newest first), "date", "info", "org"
+	Sort         string // "timestamp" (default, newest first), "date", "info", "org", "dist", "attrs", "published"
 	Ascending    bool
 	Limit        int // 0: no limit
 	Offset       int
@@ -56,6 +56,9 @@ var eventSorts = map[string]string{
 	"date":      "e.date",
 	"info":      "e.info COLLATE NOCASE",
 	"org":       "oc.name COLLATE NOCASE",
+	"dist":      "e.distribution",
+	"attrs":     "e.attribute_count",
+	"published": "e.published",
 }
 
 // ListEvents lists events matching f. Every filter is served by an index: info through a
@@ -67,7 +70,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]EventSummary, 
 	}
 	order, ok := eventSorts[f.Sort]
 	if !ok {
-		return nil, fmt.Errorf("list events: unknown sort %q (want timestamp, date, info or org)", f.Sort)
+		return nil, fmt.Errorf("list events: unknown sort %q (want timestamp, date, info, org, dist, attrs or published)", f.Sort)
 	}
 	dir := " DESC"
 	if f.Ascending {

@@ -43,6 +43,7 @@ type model struct {
 
 	flashLevel, flashText string
 	flashGen              int
+	notes                 notices
 
 	progCh    chan progressMsg
 	busCh     <-chan store.LogEntry
@@ -116,6 +117,18 @@ func (m *model) ready() tea.Cmd {
 }
 
 func (m *model) activePane() Pane { return m.panes[m.active] }
+
+// onLog: the Log pane is in view (its badge is seen).
+func (m *model) onLog() bool {
+	return m.mode == modeReady && m.topScreen() == nil && m.activePane().Title() == "Log"
+}
+
+// seen clears the Log tab's badge once the Log pane is in view.
+func (m *model) seen() {
+	if m.onLog() {
+		m.notes.warn, m.notes.errs = 0, 0
+	}
+}
 
 func (m *model) topScreen() Screen {
 	if n := len(m.screens); n > 0 {
@@ -194,6 +207,7 @@ func (m *model) startSpinner() tea.Cmd {
 }
 
 func (m *model) setFlash(level, text string) tea.Cmd {
+	m.notes.remember(m.c.Now(), level, text)
 	m.flashGen++
 	m.flashLevel, m.flashText = level, text
 	if level == "error" {

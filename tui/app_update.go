@@ -12,14 +12,16 @@ import (
 )
 
 // Update routes a message. Keys go, in this order, to: the first-run screen;
-// the newest open screen; the command line; the focused pane when a text
+// the command line; the newest open screen (a view takes 1–4, : and ! first); the focused pane when a text
 // input of it has focus; the global keys; the focused pane. Every other
 // message is handled here when it is the root's, then handed to every pane
 // and screen.
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
-		return m, m.key(msg)
+		cmd := m.key(msg)
+		m.seen()
+		return m, cmd
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
@@ -73,6 +75,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.active = i
 			}
 		}
+		m.seen()
 		return m, nil
 	case quitMsg:
 		return m, tea.Quit
@@ -124,6 +127,13 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case serverChangedMsg:
 		return m, tea.Batch(loadServers(m.c.Ctx, m.c.Store), flash("info", "%s", msg.text), m.broadcast(msg))
 	case logEntriesMsg:
+		if msg.err == nil && !msg.initial && !m.onLog() {
+			m.notes.count(msg.entries)
+		} else if msg.err == nil { // seen, or history from before the console
+			for _, e := range msg.entries {
+				m.notes.after = max(m.notes.after, e.ID)
+			}
+		}
 		var cmds []tea.Cmd
 		if msg.fromTail {
 			m.tailBusy = false
@@ -183,11 +193,29 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if s := m.topScreen(); s != nil {
-		return s.Update(msg)
-	}
 	if m.cmdline != nil {
 		return m.cmdlineKey(msg)
+	}
+	if s := m.topScreen(); s != nil {
+		if _, view := s.(viewer); view {
+			// a view (an event, an entry) takes the pane keys too: 1–4
+			// leave it for that pane, : and ! work as on a pane
+			for i, b := range k.paneKeys() {
+				if key.Matches(msg, b) && i < len(m.panes) {
+					m.screens, m.active = nil, i
+					return nil
+				}
+			}
+			switch {
+			case key.Matches(msg, k.Command):
+				m.cmdline = newCmdLine(m.c)
+				return m.cmdline.Focus()
+			case key.Matches(msg, k.Messages):
+				m.screens = append(m.screens, newHistoryScreen(m.c, m.notes.history))
+				return nil
+			}
+		}
+		return s.Update(msg)
 	}
 	p := m.activePane()
 	if p.Capturing() {
@@ -211,6 +239,9 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cmdline.Focus()
 	case key.Matches(msg, k.Help):
 		m.screens = append(m.screens, newHelpScreen(m.c, p.Title(), p.Keys()))
+		return nil
+	case key.Matches(msg, k.Messages):
+		m.screens = append(m.screens, newHistoryScreen(m.c, m.notes.history))
 		return nil
 	case key.Matches(msg, k.Quit):
 		return m.quit()

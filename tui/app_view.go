@@ -118,16 +118,28 @@ func (m *model) syncerState() string {
 	return state
 }
 
+// tabs is the tab bar; the open screen's title (the breadcrumb) is cut to
+// what is left, so every tab stays on screen.
 func (m *model) tabs() string {
 	s := m.c.Styles
-	var b strings.Builder
+	labels := make([]string, len(m.panes))
+	used := 0
 	for i, p := range m.panes {
-		label := fmt.Sprintf("%d %s", i+1, p.Title())
-		if i == m.active && m.topScreen() == nil {
+		labels[i] = fmt.Sprintf("%d %s", i+1, p.Title())
+		if b := m.notes.badge(); b != "" && p.Title() == "Log" {
+			labels[i] += " " + b // WARN/ERROR logged since the Log was last seen
+		}
+		used += widthOf(labels[i]) + 3 // the mark and the padding
+	}
+	var b strings.Builder
+	for i, label := range labels {
+		switch {
+		case i == m.active && m.topScreen() != nil:
+			crumb := " › " + clean(m.topScreen().Title())
+			b.WriteString(s.TabActive.Render("▸" + label + ansi.Truncate(crumb, max(m.width-used, 4), "…")))
+		case i == m.active:
 			b.WriteString(s.TabActive.Render("▸" + label))
-		} else if i == m.active {
-			b.WriteString(s.TabActive.Render("▸" + label + " › " + m.topScreen().Title()))
-		} else {
+		default:
 			b.WriteString(s.Tab.Render(" " + label))
 		}
 	}
@@ -149,13 +161,25 @@ func (m *model) statusLine() string {
 	return ""
 }
 
-// footer is the focused pane's or screen's short help, then the global keys.
+// footer is the focused pane's or screen's short help, most important
+// first, then the global keys: as many whole bindings as the width holds
+// (never one cut with …), and on a pane always "? help", which lists them all.
 func (m *model) footer(keys KeyHelp) string {
-	bindings := append([]key.Binding{}, keys.ShortHelp()...)
+	var tail, globals []key.Binding
 	if m.mode == modeReady && m.topScreen() == nil {
-		bindings = append(bindings, m.c.Keys.Short()...)
+		tail = []key.Binding{m.c.Keys.Help}
+		globals = []key.Binding{m.c.Keys.Command, m.c.Keys.Quit}
 	}
-	return m.help.ShortHelpView(bindings)
+	measure := m.help
+	measure.SetWidth(0) // no cut: the whole width of a try
+	var shown []key.Binding
+	for _, b := range append(append([]key.Binding{}, keys.ShortHelp()...), globals...) {
+		try := append(append(append([]key.Binding{}, shown...), b), tail...)
+		if widthOf(measure.ShortHelpView(try)) <= m.width {
+			shown = append(shown, b)
+		}
+	}
+	return m.help.ShortHelpView(append(shown, tail...))
 }
 
 func progressText(p syncer.Progress) string {

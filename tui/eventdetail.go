@@ -52,14 +52,15 @@ type whereRow struct {
 type eventDetailKeys struct {
 	Back, Up, Down, PgUp, PgDown, Top, Bottom, Server, Why key.Binding
 	AddAttr, Tag, Untag, Dist, Publish, Unpublish, Reload  key.Binding
+	Copy                                                   key.Binding
 }
 
 func (k eventDetailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Untag, k.Dist, k.Publish, k.Unpublish, k.Why}
+	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, k.Why, k.Untag, k.Dist, k.Unpublish, k.Copy}
 }
 
 func (k eventDetailKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Server, k.Why, k.Reload, k.Back},
+	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Server, k.Why, k.Reload, k.Copy, k.Back},
 		{k.AddAttr, k.Tag, k.Untag, k.Dist, k.Publish, k.Unpublish}}
 }
 
@@ -90,6 +91,7 @@ func newEventDetail(c *Context, uuid, info string) *eventDetail {
 		Publish:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "publish")),
 		Unpublish: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpublish")),
 		Reload:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy UUID")),
 	}}
 }
 
@@ -210,6 +212,8 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 		d.scroll = 1 << 30
 	case key.Matches(msg, d.keys.Reload):
 		return d.load()
+	case key.Matches(msg, d.keys.Copy):
+		return copyText("the event UUID "+d.uuid, d.uuid)
 	case key.Matches(msg, d.keys.Server):
 		if n := len(d.where); n > 0 {
 			if msg.String() == "]" {
@@ -302,7 +306,7 @@ func (d *eventDetail) lines(w int) []string {
 		add("  " + s.Dim.Render("No servers: nothing is pushed anywhere. Add one on the Servers pane (1, a)."))
 	}
 	for i, r := range d.where {
-		add(d.whereLine(i, r, w))
+		add(d.whereLines(i, r, w)...)
 	}
 	// attributes
 	attrs := 0
@@ -353,7 +357,9 @@ func (d *eventDetail) lines(w int) []string {
 	return out
 }
 
-func (d *eventDetail) whereLine(i int, r whereRow, w int) string {
+// whereLines is one server's decision, wrapped under its verdict: the rule
+// and the reason are the point, never cut.
+func (d *eventDetail) whereLines(i int, r whereRow, w int) []string {
 	s := d.c.Styles
 	mark := "  "
 	if i == d.sel {
@@ -397,10 +403,14 @@ func (d *eventDetail) whereLine(i int, r whereRow, w int) string {
 		}
 	}
 	line := mark + name + state + verdict
-	if i == d.sel {
-		return s.Selected.Render(pad(ansi.Truncate(ansi.Strip(line), w, "…"), w))
+	if i != d.sel {
+		return hang(line, w, 17)
 	}
-	return line
+	lines := hang(ansi.Strip(line), w, 17)
+	for j, l := range lines {
+		lines[j] = s.Selected.Render(pad(l, w))
+	}
+	return lines
 }
 
 func (d *eventDetail) attrLine(a *misp.Attribute, indent string, w int) string {
@@ -464,8 +474,8 @@ func truncate(s string, w int) string { return ansi.Truncate(s, max(w, 1), "…"
 type whyScreen struct {
 	c      *Context
 	title  string
-	lines  []string
-	scroll int
+	lines  []string // unwrapped: View wraps them to the width
+	scroll scroller
 	keys   detailKeys
 }
 
@@ -473,6 +483,7 @@ func newWhyScreen(c *Context, ev *misp.Event, r whereRow) *whyScreen {
 	s := c.Styles
 	w := &whyScreen{c: c, title: "Push to " + clean(r.server.Name), keys: detailKeys{
 		Back: key.NewBinding(key.WithKeys("esc", "q", "enter"), key.WithHelp("esc", "back")),
+		Copy: copyKey,
 	}}
 	info := ""
 	if ev != nil {
@@ -490,9 +501,7 @@ func newWhyScreen(c *Context, ev *misp.Event, r whereRow) *whyScreen {
 		w.lines = append(w.lines, " Verdict: "+verdict+s.Dim.Render(" (every rule consulted, in order)"), "")
 		for _, st := range r.exp.Decision.Steps {
 			w.lines = append(w.lines, " "+outcomeWord(s, st.Outcome)+" "+s.Bold.Render(clean(st.Rule)))
-			for _, l := range wrap(clean(st.Reason), 90) {
-				w.lines = append(w.lines, "        "+l)
-			}
+			w.lines = append(w.lines, "        "+clean(st.Reason))
 		}
 	}
 	if t := r.onPublish; t != nil && t.Err == nil {
@@ -502,7 +511,7 @@ func newWhyScreen(c *Context, ev *misp.Event, r whereRow) *whyScreen {
 		}
 		w.lines = append(w.lines, "", " If published now: "+verdict)
 		for _, st := range t.Decision.Steps {
-			w.lines = append(w.lines, " "+outcomeWord(s, st.Outcome)+" "+s.Bold.Render(clean(st.Rule))+s.Dim.Render("  "+clean(st.Reason)))
+			w.lines = append(w.lines, " "+outcomeWord(s, st.Outcome)+" "+s.Bold.Render(clean(st.Rule)), "        "+clean(st.Reason))
 		}
 	}
 	if p := r.state; p != nil {
@@ -536,19 +545,21 @@ func (w *whyScreen) Title() string { return w.title }
 func (w *whyScreen) Keys() KeyHelp { return w.keys }
 func (w *whyScreen) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
-		switch {
-		case key.Matches(k, w.keys.Back):
+		if key.Matches(k, w.keys.Back) {
 			return closeScreen
-		case key.Matches(k, keyDown):
-			w.scroll++
-		case key.Matches(k, keyUp):
-			w.scroll = max(w.scroll-1, 0)
 		}
+		if key.Matches(k, w.keys.Copy) {
+			return copyText("the explanation", ansi.Strip(strings.Join(w.lines, "\n")))
+		}
+		w.scroll.key(k)
 	}
 	return nil
 }
 
 func (w *whyScreen) View(width, h int) string {
-	w.scroll = max(min(w.scroll, len(w.lines)-h), 0)
-	return strings.Join(w.lines[w.scroll:], "\n")
+	return w.scroll.window(w.c.Styles, hangAll(w.lines, width, 8), h)
 }
+
+func (*eventDetail) view() {}
+
+func (*whyScreen) view() {}

@@ -50,18 +50,20 @@ const eventWindow = 200
 // filterDelay is how long the filter waits after a key before it applies.
 const filterDelay = 200 * time.Millisecond
 
-var eventSortNames = []string{"timestamp", "date", "info", "org"}
+// eventSortNames are the store's sorts, in the order s cycles them; the
+// column each sorts (eventCols.sortCol) carries ▲ or ▼.
+var eventSortNames = []string{"timestamp", "date", "info", "org", "dist", "attrs", "published"}
 
 type eventKeys struct {
-	Up, Down, PgUp, PgDown, Top, Bottom, Open, Filter, Sort, Reverse, New, Refresh key.Binding
+	Up, Down, PgUp, PgDown, Top, Bottom, Open, Filter, Sort, Reverse, New, Refresh, Copy key.Binding
 }
 
 func (k eventKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Filter, k.Sort, k.New}
+	return []key.Binding{k.Open, k.Filter, k.Sort, k.New, k.Copy}
 }
 
 func (k eventKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Open, k.Filter, k.Sort, k.Reverse, k.New, k.Refresh}}
+	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Open, k.Filter, k.Sort, k.Reverse, k.New, k.Refresh, k.Copy}}
 }
 
 func newEventsPane(c *Context) Pane {
@@ -69,10 +71,11 @@ func newEventsPane(c *Context) Pane {
 		Up: keyUp, Down: keyDown, PgUp: keyPgUp, PgDown: keyPgDown, Top: keyTop, Bottom: keyBottom,
 		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "open")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
 		Reverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 		New:     key.NewBinding(key.WithKeys("n", "a"), key.WithHelp("n", "new event")),
 		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		Copy:    key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy UUID")),
 	}}
 	p.filter = newInput(c.Styles, "/", "text org:NAME tag:NAME dist:0-4|org|comm|conn|all|sg published:yes|no", 300)
 	return p
@@ -236,7 +239,7 @@ func (p *eventsPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return p.apply("")
 	case key.Matches(msg, p.keys.Sort):
 		p.sort = (p.sort + 1) % len(eventSortNames)
-		p.asc = p.sort >= 2 // info and org read A to Z; times newest first
+		p.asc = p.sort == 2 || p.sort == 3 // info and org read A to Z; times and counts biggest first
 		p.cursor, p.top = 0, 0
 		return p.load(0, false)
 	case key.Matches(msg, p.keys.Reverse):
@@ -264,6 +267,10 @@ func (p *eventsPane) key(msg tea.KeyPressMsg) tea.Cmd {
 			return openScreen(newEventDetail(p.c, ev.UUID, ev.Info))
 		}
 		return nil
+	case key.Matches(msg, p.keys.Copy):
+		if ev := p.selected(); ev != nil {
+			return copyText("the event UUID "+ev.UUID, ev.UUID)
+		}
 	}
 	return nil
 }
@@ -317,11 +324,9 @@ func (p *eventsPane) View(w, h int) string {
 	case p.total >= 0:
 		title += s.Dim.Render(" (" + thousands(p.total) + ")")
 	}
-	dir := "↓"
-	if p.asc {
-		dir = "↑"
+	if p.sort == 0 { // the change time is no column: say it in the title
+		title += s.Dim.Render("  sort changed " + sortMark(p.asc))
 	}
-	title += s.Dim.Render("  sort " + eventSortNames[p.sort] + dir)
 	if p.loading {
 		title += s.Dim.Render("  loading…")
 	}
@@ -342,7 +347,7 @@ func (p *eventsPane) View(w, h int) string {
 		return strings.Join(append(lines, "", " No events yet. Press n to create one, or pull from a server (1 Servers, p)."), "\n")
 	}
 	cols := eventColumns(w)
-	lines = append(lines, s.Bold.Render(cols.header()))
+	lines = append(lines, s.Bold.Render(cols.header(eventSortNames[p.sort], p.asc)))
 	p.rows = max(h-len(lines), 1)
 	// keep the cursor in view
 	if p.cursor < p.top {
@@ -386,22 +391,86 @@ func (p *eventsPane) syncState(ev *store.EventSummary) string {
 	return "local"
 }
 
-// eventCols are the table's column widths for a screen width.
+// eventCols are the table's column widths for a screen width; 0 hides a
+// column.
 type eventCols struct{ date, org, info, dist, tags, attrs, pub, sync int }
+
+// infoWant is the Info width the other columns give way to, in turn.
+const infoWant = 30
 
 func eventColumns(w int) eventCols {
 	c := eventCols{date: 10, org: 10, dist: 4, tags: 12, attrs: 5, pub: 3, sync: 8}
 	if w >= 110 {
 		c.org, c.tags, c.sync = 16, 24, 9
 	}
-	fixed := 1 + c.date + c.org + c.dist + c.tags + c.attrs + c.pub + c.sync + 8
-	c.info = max(w-fixed, 10)
+	shrink := []func(){
+		func() { c.tags = 8 },
+		func() { c.org = 8 },
+		func() { c.tags = 0 },
+		func() { c.pub = 0 },
+		func() { c.org = 6 },
+	}
+	for _, next := range shrink {
+		if w-c.fixed() >= infoWant {
+			break
+		}
+		next()
+	}
+	c.info = max(w-c.fixed(), 10)
 	return c
 }
 
-func (c eventCols) header() string {
-	return " " + strings.Join([]string{cell("Date", c.date), cell("Org", c.org), cell("Info", c.info), cell("Dist", c.dist),
-		cell("Tags", c.tags), cellR("Attrs", c.attrs), cell("Pub", c.pub), cell("Sync", c.sync)}, " ")
+// fixed is the width of every column but Info, with the gaps.
+func (c eventCols) fixed() int {
+	n := 1 + c.date + 1
+	for _, x := range []int{c.org, c.dist, c.tags, c.attrs, c.pub, c.sync} {
+		if x > 0 {
+			n += x + 1
+		}
+	}
+	return n
+}
+
+// joinCells lays out cells (text, width, right-aligned) of the shown columns.
+func joinCells(cells ...eventCell) string {
+	var parts []string
+	for _, x := range cells {
+		switch {
+		case x.w <= 0:
+		case x.right:
+			parts = append(parts, cellR(x.text, x.w))
+		default:
+			parts = append(parts, cell(x.text, x.w))
+		}
+	}
+	return " " + strings.Join(parts, " ")
+}
+
+type eventCell struct {
+	text  string
+	w     int
+	right bool
+}
+
+// sortMark is the sort direction's indicator.
+func sortMark(asc bool) string {
+	if asc {
+		return "▲"
+	}
+	return "▼"
+}
+
+func (c eventCols) header(sort string, asc bool) string {
+	name := func(label, key string) string {
+		if key == sort {
+			return label + sortMark(asc)
+		}
+		return label
+	}
+	return joinCells(eventCell{name("Date", "date"), c.date, false}, eventCell{name("Org", "org"), c.org, false},
+		eventCell{name("Info", "info"), c.info, false}, eventCell{name("Dist", "dist"), c.dist, false},
+		eventCell{"Tags", c.tags, false}, eventCell{name("Attrs", "attrs"), c.attrs, true},
+		eventCell{name("Pub", "published"), c.pub, false}, eventCell{"Sync", c.sync, false})
 }
 
 func (c eventCols) row(ev *store.EventSummary, sync string) string {
@@ -409,9 +478,10 @@ func (c eventCols) row(ev *store.EventSummary, sync string) string {
 	if ev.Published {
 		pub = "yes"
 	}
-	return " " + strings.Join([]string{cell(clean(ev.Date), c.date), cell(clean(ev.Orgc.Name), c.org), cell(clean(ev.Info), c.info),
-		cell(ev.Distribution.Abbrev(), c.dist), cell(clean(strings.Join(ev.Tags, ",")), c.tags),
-		cellR(strconv.FormatInt(ev.AttributeCount, 10), c.attrs), cell(pub, c.pub), cell(sync, c.sync)}, " ")
+	return joinCells(eventCell{clean(ev.Date), c.date, false}, eventCell{clean(ev.Orgc.Name), c.org, false},
+		eventCell{clean(ev.Info), c.info, false}, eventCell{ev.Distribution.Abbrev(), c.dist, false},
+		eventCell{clean(strings.Join(ev.Tags, ",")), c.tags, false}, eventCell{strconv.FormatInt(ev.AttributeCount, 10), c.attrs, true},
+		eventCell{pub, c.pub, false}, eventCell{sync, c.sync, false})
 }
 
 func (c eventCols) blank() string { return " " + cell("…", c.date) }

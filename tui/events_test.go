@@ -77,7 +77,7 @@ func TestEventsPaneListsFiltersSorts(t *testing.T) {
 		t.Fatalf("total %d, window %d, store %d", p.total, len(p.win), all)
 	}
 	scr := screen(m)
-	for _, want := range []string{fmt.Sprintf("Events (%d)", all), "Turla Crutch", "Date", "Attrs", "sort timestamp"} {
+	for _, want := range []string{fmt.Sprintf("Events (%d)", all), "Turla Crutch", "Date", "Attrs", "sort changed ▼"} {
 		if !strings.Contains(scr, want) {
 			t.Errorf("no %q on screen:\n%s", want, scr)
 		}
@@ -123,6 +123,9 @@ func TestEventsPaneListsFiltersSorts(t *testing.T) {
 	press(t, m, "s", "s")
 	if eventSortNames[p.sort] != "info" || !p.asc {
 		t.Fatalf("sort %s asc %v", eventSortNames[p.sort], p.asc)
+	}
+	if !strings.Contains(screen(m), "Info▲") {
+		t.Errorf("no indicator on the sorted column:\n%s", screen(m))
 	}
 	for i := 1; i < len(p.win); i++ {
 		if strings.ToLower(p.win[i-1].Info) > strings.ToLower(p.win[i].Info) {
@@ -339,7 +342,7 @@ func TestGoldenEvents(t *testing.T) {
 		m := newTest(t, st, sz.w, sz.h)
 		fixedInstance(m)
 		press(t, m, "2", "j")
-		golden(t, fmt.Sprintf("events_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "events", m)
 	}
 }
 
@@ -351,6 +354,10 @@ func TestGoldenEventDetail(t *testing.T) {
 		m := newTest(t, st, sz.w, sz.h)
 		fixedInstance(m)
 		press(t, m, "2", "/", "type:crutch", "enter", "enter")
-		golden(t, fmt.Sprintf("eventdetail_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "eventdetail", m)
+		press(t, m, "enter") // every rule of the selected server
+		goldenScreen(t, "why", m)
+		press(t, m, "esc", "t", "type:tlp:a") // the tag form, a completion shown
+		goldenScreen(t, "tagform", m)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"mispdesk/syncer/remote"
 )
 
-var goldenSizes = []struct{ w, h int }{{80, 24}, {120, 40}}
+var goldenSizes = []struct{ w, h int }{{80, 24}, {100, 30}, {120, 40}}
 
 // fixture is a console in a fixed state, without a store: three servers,
 // their outbox counts, some log.
@@ -50,7 +50,7 @@ func fixture(t *testing.T, w, h int) *model {
 func TestGoldenServers(t *testing.T) {
 	for _, sz := range goldenSizes {
 		m := fixture(t, sz.w, sz.h)
-		golden(t, fmt.Sprintf("servers_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "servers", m)
 	}
 }
 
@@ -64,7 +64,7 @@ func TestGoldenServerForm(t *testing.T) {
 			{ID: 2, Name: "CIRCL", UUID: "55f6ea5e-2c60-40e5-964f-47a8950d210f"},
 		}})
 		press(t, m, "type:https//misp.example", "tab", "type:misp-b", "tab", "space")
-		golden(t, fmt.Sprintf("serverform_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "serverform", m)
 	}
 }
 
@@ -94,7 +94,7 @@ func TestGoldenTestConnection(t *testing.T) {
 		s.busy = true
 		m.Update(openScreenMsg{s})
 		m.Update(connTestMsg{serverID: 1, ct: fixedConnTest()})
-		golden(t, fmt.Sprintf("testconn_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "testconn", m)
 	}
 }
 
@@ -104,7 +104,7 @@ func TestGoldenLog(t *testing.T) {
 		m.c.Runs = []*SyncRun{{ID: 1, ServerID: 3, Server: "partner-lab", Direction: "pull", cancel: func() {},
 			Progress: syncer.Progress{Server: "partner-lab", Direction: "pull", Done: 3, Total: 10}}}
 		press(t, m, "4")
-		golden(t, fmt.Sprintf("log_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "log", m)
 	}
 }
 
@@ -112,6 +112,52 @@ func TestGoldenHelp(t *testing.T) {
 	for _, sz := range goldenSizes {
 		m := fixture(t, sz.w, sz.h)
 		press(t, m, "?")
-		golden(t, fmt.Sprintf("help_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "help", m)
+	}
+}
+
+func TestGoldenServerDetail(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		press(t, m, "j", "enter")
+		if _, ok := m.topScreen().(*serverDetail); !ok {
+			t.Fatalf("enter opens %T", m.topScreen())
+		}
+		goldenScreen(t, "serverdetail", m)
+	}
+}
+
+func TestGoldenLogDetail(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		press(t, m, "4", "enter")
+		goldenScreen(t, "logdetail", m)
+	}
+}
+
+// TestGoldenDeleteTypo: a name typed wrong keeps the prompt, saying so.
+func TestGoldenDeleteTypo(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		press(t, m, "d", "type:circl", "enter")
+		goldenScreen(t, "deletetypo", m)
+	}
+}
+
+// TestGoldenMessages: the Log tab's badge counts WARN and ERROR entries
+// logged while it was out of view; ! lists the status messages.
+func TestGoldenMessages(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		m.Update(logEntriesMsg{fromTail: true, last: 13, entries: []store.LogEntry{
+			{ID: 11, TsMs: fixedNow.UnixMilli(), ServerID: 2, ServerName: "backup", Direction: "push", Level: "error", Outcome: "failed", Message: "push 5bad1b97: connection refused"},
+			{ID: 12, TsMs: fixedNow.UnixMilli(), ServerID: 2, ServerName: "backup", Direction: "push", Level: "warn", Outcome: "skipped", Message: "distribution: org only"},
+			{ID: 13, TsMs: fixedNow.UnixMilli(), ServerID: 2, ServerName: "backup", Direction: "push", Level: "error", Outcome: "failed", Message: "push 5bad1b98: connection refused"},
+		}})
+		m.Update(flashMsg{"info", "Pull circl-misp started"})
+		m.Update(flashMsg{"error", "push backup: 2 failed: connection refused (the server is down since 09:26)"})
+		goldenScreen(t, "badge", m)
+		press(t, m, "!")
+		goldenScreen(t, "messages", m)
 	}
 }

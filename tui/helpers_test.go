@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 
 	"mispdesk/store"
@@ -274,6 +276,22 @@ func hasQuit(msgs []tea.Msg) bool {
 		}
 	}
 	return false
+}
+
+// goldenScreen checks the model's screen against testdata/<name>_WxH.golden
+// and, at 80x24, as a NO_COLOR terminal gets it (colour dropped, bold,
+// reverse and faint kept) against <name>_80x24_nocolor.golden.
+func goldenScreen(t *testing.T, name string, m *model) {
+	t.Helper()
+	golden(t, fmt.Sprintf("%s_%dx%d", name, m.width, m.height), screen(m))
+	if m.width == 80 {
+		var b strings.Builder
+		w := &colorprofile.Writer{Forward: &b, Profile: colorprofile.ASCII}
+		if _, err := w.WriteString(m.View().Content); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, name+"_80x24_nocolor", b.String())
+	}
 }
 
 // golden compares got with testdata/<name>.golden (-update rewrites it).

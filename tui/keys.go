@@ -8,6 +8,7 @@ type GlobalKeys struct {
 	Pane1, Pane2, Pane3, Pane4 key.Binding
 	Next, Prev                 key.Binding
 	Command, Help, Back, Quit  key.Binding
+	Messages                   key.Binding
 	ForceQuit                  key.Binding
 }
 
@@ -21,6 +22,7 @@ func newGlobalKeys() *GlobalKeys {
 		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
 		Command:   key.NewBinding(key.WithKeys(":"), key.WithHelp(":", "command")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Messages:  key.NewBinding(key.WithKeys("!"), key.WithHelp("!", "messages")),
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -39,7 +41,7 @@ func (k *GlobalKeys) Short() []key.Binding { return []key.Binding{k.Command, k.H
 func (k *GlobalKeys) Full() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Pane1, k.Pane2, k.Pane3, k.Pane4, k.Next, k.Prev},
-		{k.Command, k.Help, k.Back, k.Quit, k.ForceQuit},
+		{k.Command, k.Help, k.Messages, k.Back, k.Quit, k.ForceQuit},
 	}
 }
 

@@ -58,6 +58,10 @@ type Screen interface {
 	Keys() KeyHelp
 }
 
+// viewer marks a Screen that only shows (an event, a log entry, a server):
+// no text input has focus, so the pane keys 1–4, : and ! work over it.
+type viewer interface{ view() }
+
 // panes lists the console's panes in tab order: the number keys 1–4 jump to
 // them. Replace a placeholder by the real pane's constructor.
 var panes = []func(*Context) Pane{

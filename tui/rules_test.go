@@ -93,6 +93,6 @@ func TestGoldenRules(t *testing.T) {
 		m := newTest(t, st, sz.w, sz.h)
 		fixedInstance(m)
 		press(t, m, "3", "j", "a", "type:osint:source-type=\"blog-post\"", "enter")
-		golden(t, fmt.Sprintf("rules_%dx%d", sz.w, sz.h), screen(m))
+		goldenScreen(t, "rules", m)
 	}
 }

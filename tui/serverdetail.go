@@ -16,12 +16,13 @@ type serverDetail struct {
 	sv               store.Server
 	pull, push, test store.LogEntry
 	keys             detailKeys
+	scroll           scroller
 }
 
-type detailKeys struct{ Back, Edit, Pull, Push, Test key.Binding }
+type detailKeys struct{ Back, Edit, Pull, Push, Test, Copy key.Binding }
 
 func (k detailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.Edit, k.Pull, k.Push, k.Test}
+	return []key.Binding{k.Back, k.Edit, k.Pull, k.Push, k.Test, k.Copy}
 }
 func (k detailKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
 
@@ -60,6 +61,7 @@ func (d *serverDetail) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, d.keys.Test):
 			return tea.Sequence(closeScreen, func() tea.Msg { return testConnMsg{sv} })
 		}
+		d.scroll.key(msg)
 	}
 	return nil
 }
@@ -105,10 +107,7 @@ func (d *serverDetail) View(w, h int) string {
 		row("Last push", res(d.push)),
 		row("Last test", res(d.test)),
 	}
-	if len(lines) > h {
-		lines = lines[:h]
-	}
-	return strings.Join(lines, "\n")
+	return d.scroll.window(s, hangAll(lines, w, 17), h)
 }
 
 // maskKey shows a key as its first and last four characters.
@@ -126,3 +125,5 @@ func rulesText(r string) string {
 	}
 	return oneLine(r)
 }
+
+func (*serverDetail) view() {}

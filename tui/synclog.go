@@ -112,7 +112,7 @@ func parseLogFilter(s string) logFilter {
 }
 
 type logKeys struct {
-	Up, Down, PgUp, PgDown, Top, Bottom, Detail, Filter, Level, Dir, Server, Cancel, Clear key.Binding
+	Up, Down, PgUp, PgDown, Top, Bottom, Detail, Filter, Level, Dir, Server, Cancel, Clear, Copy key.Binding
 }
 
 func (k logKeys) ShortHelp() []key.Binding {
@@ -122,7 +122,7 @@ func (k logKeys) ShortHelp() []key.Binding {
 func (k logKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom},
-		{k.Detail, k.Filter, k.Server, k.Dir, k.Level, k.Clear},
+		{k.Detail, k.Filter, k.Server, k.Dir, k.Level, k.Clear, k.Copy},
 		{k.Cancel},
 	}
 }
@@ -142,6 +142,7 @@ func newLogPane(c *Context) Pane {
 		Level:  key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "level")),
 		Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel run")),
 		Clear:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy line")),
 	}}
 	p.input = newInput(c.Styles, "/", "server:NAME dir:pull|push|test level:warn|error words", 300)
 	return p
@@ -296,6 +297,11 @@ func (p *logPane) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, p.keys.Detail):
 		if e := p.current(); e != nil {
 			return openScreen(newLogDetail(p.c, *e))
+		}
+	case key.Matches(msg, p.keys.Copy):
+		if e := p.current(); e != nil {
+			plain, _ := formatLogLine(p.c.Styles, e)
+			return copyText("the log line", strings.TrimSpace(plain))
 		}
 	case key.Matches(msg, p.keys.Cancel):
 		id := 0
@@ -455,9 +461,10 @@ func bar(done, total, width int) string {
 
 // logDetail shows one entry whole.
 type logDetail struct {
-	c    *Context
-	e    store.LogEntry
-	keys helpKeys
+	c      *Context
+	e      store.LogEntry
+	keys   helpKeys
+	scroll scroller
 }
 
 func newLogDetail(c *Context, e store.LogEntry) *logDetail {
@@ -468,8 +475,14 @@ func (d *logDetail) Title() string { return fmt.Sprintf("Entry %d", d.e.ID) }
 func (d *logDetail) Keys() KeyHelp { return d.keys }
 
 func (d *logDetail) Update(msg tea.Msg) tea.Cmd {
-	if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, d.keys.Close) {
-		return closeScreen
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if key.Matches(k, d.keys.Close) {
+			return closeScreen
+		}
+		if key.Matches(k, copyKey) {
+			return copyText("the log message", d.e.Message)
+		}
+		d.scroll.key(k)
 	}
 	return nil
 }
@@ -508,8 +521,7 @@ func (d *logDetail) View(w, h int) string {
 			lines = append(lines, "   "+wl)
 		}
 	}
-	if len(lines) > h {
-		lines = lines[:h]
-	}
-	return strings.Join(lines, "\n")
+	return d.scroll.window(s, hangAll(lines, w, 14), h)
 }
+
+func (*logDetail) view() {}

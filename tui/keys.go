@@ -34,9 +34,6 @@ func (k *GlobalKeys) paneKeys() []key.Binding {
 	return []key.Binding{k.Pane1, k.Pane2, k.Pane3, k.Pane4}
 }
 
-// Short is the tail of the footer: what works everywhere.
-func (k *GlobalKeys) Short() []key.Binding { return []key.Binding{k.Command, k.Help, k.Quit} }
-
 // Full is the global column of the help overlay.
 func (k *GlobalKeys) Full() [][]key.Binding {
 	return [][]key.Binding{

@@ -1,6 +1,6 @@
 package store
 
-// Writes and reads of the REST API's administration, galaxy and proposal
+// Writes and reads of the REST API's administration and galaxy
 // endpoints (syncer/mispapi) that the rest of the store has no need for.
 
 import (
@@ -10,9 +10,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/go-json-experiment/json"
-	"github.com/google/uuid"
 
 	"mispdesk/store/misp"
 )
@@ -271,68 +268,6 @@ func (s *Store) DeleteGalaxyCluster(ctx context.Context, ref string) error {
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
 			return fmt.Errorf("galaxy cluster %q: %w", ref, ErrNotFound)
-		}
-		return nil
-	})
-}
-
-// Proposal finds a proposal by id or UUID with its event's index row and the UUID of the
-// attribute it proposes to change ("" for a proposed new attribute).
-func (s *Store) Proposal(ctx context.Context, ref string) (*ProposalRow, string, error) {
-	el, err := s.Element(ctx, ElemProposal, ref)
-	if err != nil {
-		return nil, "", err
-	}
-	rows, err := s.Proposals(ctx, 0, true, strconv.FormatInt(el.EventID, 10))
-	if err != nil {
-		return nil, "", err
-	}
-	for i := range rows {
-		if int64(rows[i].Proposal.ID) == el.ID {
-			attr := ""
-			if v, ok := rows[i].Proposal.Extra["old_uuid"]; ok {
-				_ = json.Unmarshal(v, &attr)
-			}
-			return &rows[i], attr, nil
-		}
-	}
-	return nil, "", fmt.Errorf("proposal %q: %w", ref, ErrNotFound)
-}
-
-// AddProposal stores a proposal on an event (attrUUID "" proposes a new attribute) from
-// an organisation, with a random UUID.
-func (s *Store) AddProposal(ctx context.Context, eventID int64, attrUUID string, orgID int64, p misp.ShadowAttribute) (int64, error) {
-	if p.UUID == "" {
-		p.UUID = uuid.NewString()
-	}
-	var id int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `INSERT INTO shadow_attributes (uuid, event_id, attribute_uuid, org_id, type, category, value, to_ids, comment,
-			deleted, proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`, strings.ToLower(p.UUID), eventID, strings.ToLower(attrUUID), orgID, p.Type,
-			p.Category, p.Value, boolInt(bool(p.ToIDs)), p.Comment, boolInt(bool(p.ProposalToDelete)), s.now().Unix(),
-			boolInt(bool(p.DisableCorrelation)), nullText(string(p.FirstSeen)), nullText(string(p.LastSeen)), nullText(p.Data))
-		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") {
-				return fmt.Errorf("proposal %s: %w", p.UUID, ErrConflict)
-			}
-			return err
-		}
-		id, err = r.LastInsertId()
-		return err
-	})
-	return id, err
-}
-
-// DeleteProposal removes a proposal once accepted or discarded.
-func (s *Store) DeleteProposal(ctx context.Context, id int64) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM shadow_attributes WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return ErrNotFound
 		}
 		return nil
 	})

@@ -70,7 +70,7 @@ var (
 		FROM event_reports WHERE event_id = ? ORDER BY id`)
 	sqlReadShadowAttributes = preparedRead(`SELECT id, uuid, attribute_uuid, org_id, type, category, value, to_ids, comment, deleted,
 		proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data, extra
-		FROM shadow_attributes WHERE event_id = ? ORDER BY id`)
+		FROM shadow_attributes WHERE event_id = ? AND deleted = 0 ORDER BY id`)
 	sqlReadEventGalaxyClusters = preparedRead(`SELECT ifnull(l.attribute_id, 0), l.extra, c.id, c.galaxy_id, c.extra, g.id, g.extra
 		FROM event_galaxy_clusters l JOIN galaxy_clusters c ON c.id = l.cluster_id JOIN galaxies g ON g.id = c.galaxy_id
 		WHERE l.event_id = ? ORDER BY l.id`)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -687,7 +688,7 @@ func (w *eventWriter) sighting(sg *misp.Sighting, attrID int64) error {
 func (w *eventWriter) proposal(p *misp.ShadowAttribute, attrUUID string) error {
 	id := strings.ToLower(p.UUID)
 	if id == "" {
-		id = misp.DerivedUUID(w.res.UUID, "proposal", attrUUID, p.Type, p.Category, p.Value)
+		id = misp.DerivedUUID(w.res.UUID, "proposal", attrUUID, p.Type, p.Category, p.Value, strconv.FormatBool(bool(p.ToIDs)), p.Comment)
 	}
 	var orgID int64
 	if p.Org != nil && (p.Org.UUID != "" || p.Org.Name != "") {

@@ -1,7 +1,7 @@
 package store
 
 // Queries the MISP-compatible REST API (syncer/mispapi) needs to answer peers cheaply:
-// the event index as minimal rows, sightings by event, proposals, pushed sightings and
+// the event index as minimal rows, sightings by event, pushed sightings and
 // galaxy clusters.
 
 import (
@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"mispdesk/store/misp"
 )
@@ -463,86 +461,6 @@ func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.S
 		return err
 	})
 	return added, err
-}
-
-// ProposalRow is a proposal with the index row of its event, so the caller can decide
-// whether the viewer may see it.
-type ProposalRow struct {
-	Proposal misp.ShadowAttribute
-	Event    *IndexRow
-}
-
-// Proposals lists proposals changed at or after since (0: all), of non-deleted ones
-// unless withDeleted, oldest first, with their events.
-func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, eventRef string) ([]ProposalRow, error) {
-	q := `SELECT p.uuid, p.event_id, e.uuid, p.attribute_uuid, p.org_id, p.type, p.category, p.value, p.to_ids, p.comment,
-		p.deleted, p.proposal_to_delete, p.timestamp, p.disable_correlation, p.first_seen, p.last_seen, p.id
-		FROM shadow_attributes p JOIN events e ON e.id = p.event_id WHERE p.timestamp >= ?`
-	args := []any{since}
-	if !withDeleted {
-		q += ` AND p.deleted = 0`
-	}
-	if eventRef != "" {
-		if id, err := strconv.ParseInt(eventRef, 10, 64); err == nil {
-			q += ` AND e.id = ?`
-			args = append(args, id)
-		} else {
-			q += ` AND e.uuid = ?`
-			args = append(args, strings.ToLower(eventRef))
-		}
-	}
-	rows, err := s.read.QueryContext(ctx, q+` ORDER BY p.timestamp, p.id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("proposals: %w", err)
-	}
-	var out []ProposalRow
-	for rows.Next() {
-		var (
-			p           misp.ShadowAttribute
-			attrUUID    string
-			first, last sql.NullString
-		)
-		if err := rows.Scan(&p.UUID, &p.EventID, &p.EventUUID, &attrUUID, &p.OrgID, &p.Type, &p.Category, &p.Value, &p.ToIDs,
-			&p.Comment, &p.Deleted, &p.ProposalToDelete, &p.Timestamp, &p.DisableCorrelation, &first, &last, &p.ID); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("proposals: %w", err)
-		}
-		p.FirstSeen, p.LastSeen = misp.Text(first.String), misp.Text(last.String)
-		if attrUUID != "" {
-			p.Extra = misp.Extra{"old_uuid": jsontext.Value(strconv.Quote(attrUUID))}
-		}
-		out = append(out, ProposalRow{Proposal: p})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("proposals: %w", err)
-	}
-	events := map[int64]*IndexRow{}
-	orgs := map[int64]*misp.Org{}
-	for i := range out {
-		eid := int64(out[i].Proposal.EventID)
-		if _, ok := events[eid]; !ok {
-			r, err := s.EventRow(ctx, strconv.FormatInt(eid, 10))
-			if err != nil {
-				return nil, err
-			}
-			events[eid] = r
-		}
-		out[i].Event = events[eid]
-		oid := int64(out[i].Proposal.OrgID)
-		if oid != 0 {
-			if _, ok := orgs[oid]; !ok {
-				org, err := findOrg(ctx, s.read, strconv.FormatInt(oid, 10))
-				if err == nil {
-					orgs[oid] = &misp.Org{ID: misp.Int(org.ID), UUID: org.UUID, Name: org.Name}
-				} else {
-					orgs[oid] = nil
-				}
-			}
-			out[i].Proposal.Org = orgs[oid]
-		}
-	}
-	return out, nil
 }
 
 func placeholders(n int) string {

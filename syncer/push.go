@@ -155,6 +155,9 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		uuids[i] = a.UUID
 	}
 	r.pushSightings(ctx, uuids)
+	if !single {
+		r.pushProposals(ctx) // as MISP's push: after the events, for every event the remote holds
+	}
 	return nil
 }
 

@@ -11,9 +11,6 @@ import (
 	"mispdesk/syncer/remote"
 )
 
-// proposalWindow is how far back a pull asks for proposals, as MISP does.
-const proposalWindow = 90 * 24 * time.Hour
-
 // pullSightings fetches the sightings of events held here whose remote copy was sighted
 // since (the index's sighting_timestamp newer than the local one), as MISP's pull does
 // after the events of a full or update pull. stamps are the local events as they were
@@ -48,25 +45,6 @@ func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow, 
 		added += n
 	}
 	r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d new sightings of %d events", added, len(byEvent)), t0, 200)
-}
-
-// pullProposals fetches the proposals of the last 90 days and keeps those of events held
-// here.
-func (r *runContext) pullProposals(ctx context.Context) {
-	t0 := time.Now()
-	proposals, err := r.client.Proposals(ctx, r.e.now().Add(-proposalWindow).Unix())
-	if err != nil {
-		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), t0, statusOf(err))
-		return
-	}
-	n, err := r.e.st.SaveProposals(ctx, proposals)
-	if err != nil {
-		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), t0, 0)
-		return
-	}
-	if len(proposals) > 0 {
-		r.step(ctx, "info", "", "proposals", fmt.Sprintf("%d proposals of events held here (%d listed)", n, len(proposals)), t0, 200)
-	}
 }
 
 // pushSightings sends the server the sightings it lacks of the given events, as far as

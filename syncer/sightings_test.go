@@ -24,7 +24,7 @@ func TestSightingsAndProposalsFlowToTheOwner(t *testing.T) {
 	}
 	proposal := misp.ShadowAttribute{UUID: "00000000-0000-4000-8000-0000000050a1", EventUUID: ev.UUID, Type: "domain",
 		Category: "Network activity", Value: "proposed.example", Timestamp: misp.Int(a.eng.now().Unix()), Org: &misp.Org{Name: b.host.Name, UUID: b.host.UUID}}
-	if n, err := b.st.SaveProposals(ctx, []misp.ShadowAttribute{proposal}); err != nil || n != 1 {
+	if n, err := b.st.SaveProposals(ctx, []misp.ShadowAttribute{proposal}, nil); err != nil || n != 1 {
 		t.Fatalf("proposal on B: %d, %v", n, err)
 	}
 

@@ -1,6 +1,6 @@
 package mispapi
 
-// Tags, proposals and sightings; galaxy tags name clusters (galaxies.go).
+// Tags and sightings (proposals: proposals.go); galaxy tags name clusters (galaxies.go).
 
 import (
 	"errors"
@@ -32,11 +32,7 @@ func (a *API) registerTags() {
 
 	a.registerGalaxies()
 
-	a.handleWrite("shadow_attributes/add", methodsPost, permAdd, (*call).shadowAttributesAdd)
-	a.handleWrite("shadow_attributes/edit", methodsPost, permAdd, (*call).shadowAttributesAdd)
-	a.handleWrite("shadow_attributes/delete", methodsDelete, permAdd, (*call).shadowAttributesDelete)
-	a.handleWrite("shadow_attributes/accept", methodsPost, permModify, (*call).shadowAttributesAccept)
-	a.handleWrite("shadow_attributes/discard", methodsPost, permAuth, (*call).shadowAttributesDiscard)
+	a.registerProposals()
 
 	a.handleWrite("sightings/add", methodsPost, permSighting, (*call).sightingsAdd)
 	a.handle("sightings/listSightings", methodsGetPost, permAuth, (*call).sightingsList)
@@ -396,184 +392,6 @@ func dropCluster(gs []misp.Galaxy, tagName string) []misp.Galaxy {
 		}
 	}
 	return out
-}
-
-// proposals
-
-func proposalJSON(p *misp.ShadowAttribute, row *store.IndexRow) map[string]any {
-	m := map[string]any{}
-	b, _ := json.Marshal(p)
-	_ = json.Unmarshal(b, &m)
-	m["event_id"], m["event_uuid"], m["event_org_id"] = itoa(row.ID), row.UUID, itoa(row.OrgID)
-	if _, ok := m["old_id"]; !ok {
-		m["old_id"] = "0"
-	}
-	return m
-}
-
-// shadowAttributesAdd is POST /shadow_attributes/add/<event id|uuid> (a new attribute)
-// and /shadow_attributes/add|edit/<attribute id|uuid> (a change to one).
-func (c *call) shadowAttributesAdd() error {
-	const failName = "Could not add Proposal"
-	ref := c.path.Arg(0)
-	var (
-		row      *store.IndexRow
-		attrUUID string
-		err      error
-	)
-	if c.path.Action == "add" || strings.EqualFold(c.path.Action, "add") {
-		row, err = c.visibleRow(ref)
-	}
-	if row == nil {
-		el, r, aerr := c.attributeRow(ref)
-		if aerr != nil {
-			if err != nil {
-				return err
-			}
-			return aerr
-		}
-		row, attrUUID = r, el.UUID
-	}
-	f, err := c.fields("ShadowAttribute")
-	if err != nil {
-		return err
-	}
-	if inner, ok := f["Attribute"]; ok {
-		g := fields{}
-		if json.Unmarshal(inner, &g) == nil {
-			f = g
-		}
-	}
-	var base *misp.Attribute
-	if attrUUID != "" {
-		ev, err := c.visibleEvent(row)
-		if err != nil {
-			return err
-		}
-		base, _ = findAttribute(ev, attrUUID)
-		if base == nil {
-			return notFound("Invalid attribute")
-		}
-		cp := *base
-		cp.Tag, cp.Galaxy, cp.Sighting, cp.ShadowAttribute = nil, nil, nil, nil
-		base = &cp
-	} else {
-		base = &misp.Attribute{}
-	}
-	if err := overlay(base, f, "object_relation"); err != nil {
-		return saveFail(c, failName, nil, map[string][]string{"ShadowAttribute": {err.Error()}})
-	}
-	if errs := checkAttribute(base, f); len(errs) > 0 {
-		return saveFail(c, failName, nil, errs)
-	}
-	p := misp.ShadowAttribute{Type: base.Type, Category: base.Category, Value: base.Value, ToIDs: base.ToIDs, Comment: base.Comment,
-		DisableCorrelation: base.DisableCorrelation, FirstSeen: base.FirstSeen, LastSeen: base.LastSeen}
-	id, err := c.a.st.AddProposal(c.ctx, row.ID, attrUUID, c.who.User.OrgID, p)
-	if err != nil {
-		return saveFail(c, failName, nil, map[string][]string{"ShadowAttribute": {err.Error()}})
-	}
-	pr, _, err := c.a.st.Proposal(c.ctx, itoa(id))
-	if err != nil {
-		return err
-	}
-	return c.reply(http.StatusOK, map[string]any{"ShadowAttribute": proposalJSON(&pr.Proposal, row)})
-}
-
-// shadowAttributesDelete is POST /shadow_attributes/delete/<attribute id|uuid>: a
-// proposal to delete the attribute.
-func (c *call) shadowAttributesDelete() error {
-	el, row, err := c.attributeRow(c.path.Arg(0))
-	if err != nil {
-		return err
-	}
-	ev, err := c.visibleEvent(row)
-	if err != nil {
-		return err
-	}
-	a, _ := findAttribute(ev, el.UUID)
-	if a == nil {
-		return notFound("Invalid attribute")
-	}
-	id, err := c.a.st.AddProposal(c.ctx, row.ID, el.UUID, c.who.User.OrgID, misp.ShadowAttribute{Type: a.Type, Category: a.Category,
-		Value: a.Value, ToIDs: a.ToIDs, Comment: a.Comment, ProposalToDelete: true})
-	if err != nil {
-		return err
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Proposal to delete the attribute saved.", "Proposal to delete the attribute saved.", itoa(id)))
-}
-
-// proposalOf finds a proposal on an event the caller may see.
-func (c *call) proposalOf(ref string) (*store.ProposalRow, string, error) {
-	if ref == "" {
-		return nil, "", notFound("Invalid proposal.")
-	}
-	pr, attrUUID, err := c.a.st.Proposal(c.ctx, ref)
-	if err != nil {
-		return nil, "", notFoundOr(err, "Invalid proposal.")
-	}
-	chk, err := c.check()
-	if err != nil {
-		return nil, "", err
-	}
-	if err := chk.Proposal(pr); err != nil {
-		return nil, "", notFoundOr(err, "Invalid proposal.")
-	}
-	return pr, attrUUID, nil
-}
-
-// shadowAttributesAccept is POST /shadow_attributes/accept/<id>: the event's owner takes
-// the proposal into the event.
-func (c *call) shadowAttributesAccept() error {
-	pr, attrUUID, err := c.proposalOf(c.path.Arg(0))
-	if err != nil {
-		return err
-	}
-	p := pr.Proposal
-	_, err = c.changeEvent(pr.Event, "Could not accept Proposal", func(ev *misp.Event, now misp.Int) error {
-		if attrUUID == "" {
-			ev.Attribute = append(ev.Attribute, misp.Attribute{UUID: uuid.NewString(), Type: p.Type, Category: p.Category, Value: p.Value,
-				ToIDs: p.ToIDs, Comment: p.Comment, Distribution: misp.InheritEvent, Timestamp: now, DisableCorrelation: p.DisableCorrelation,
-				FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
-			return nil
-		}
-		a, _ := findAttribute(ev, attrUUID)
-		if a == nil {
-			return notFound("Invalid attribute")
-		}
-		if p.ProposalToDelete {
-			a.Deleted = true
-		} else {
-			a.Type, a.Category, a.Value, a.ToIDs, a.Comment = p.Type, p.Category, p.Value, p.ToIDs, p.Comment
-			a.FirstSeen, a.LastSeen = p.FirstSeen, p.LastSeen
-		}
-		a.Timestamp = bump(a.Timestamp, now)
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := c.a.st.DeleteProposal(c.ctx, int64(p.ID)); err != nil {
-		return notFoundOr(err, "Invalid proposal.")
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Proposed change accepted.", "Proposed change accepted.", itoa(int64(p.ID))))
-}
-
-// shadowAttributesDiscard is POST /shadow_attributes/discard/<id>: by the event's owner
-// or the proposing organisation.
-func (c *call) shadowAttributesDiscard() error {
-	pr, _, err := c.proposalOf(c.path.Arg(0))
-	if err != nil {
-		return err
-	}
-	u := &c.who.User
-	if c.who.ReadOnly || !(u.Role.PermSiteAdmin || int64(pr.Proposal.OrgID) == u.OrgID ||
-		(pr.Event.OrgcID == u.OrgID && permModify(&u.Role))) {
-		return forbidden("You do not have permission to do that.")
-	}
-	if err := c.a.st.DeleteProposal(c.ctx, int64(pr.Proposal.ID)); err != nil {
-		return notFoundOr(err, "Invalid proposal.")
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Proposal discarded.", "Proposal discarded.", itoa(int64(pr.Proposal.ID))))
 }
 
 // sightings

@@ -31,7 +31,6 @@ func (a *API) register() {
 	a.handle("sightings/restSearch", methodsGetPost, permAuth, (*call).sightingsRestSearch)
 	a.handle("sightings/filterSightingUuidsForPush", methodsPost, permSync, (*call).filterSightingUuidsForPush)
 	a.handle("sightings/bulkSaveSightings", methodsPost, permSighting, (*call).bulkSaveSightings)
-	a.handle("shadow_attributes/index", methodsGetPost, permAuth, (*call).shadowAttributesIndex)
 	a.registerSetup()
 	a.registerREST()
 }
@@ -287,59 +286,4 @@ func (c *call) bulkSaveSightings() error {
 		return c.reply(http.StatusOK, map[string]any{"saved": false, "success": "No sightings added."})
 	}
 	return c.reply(http.StatusOK, map[string]any{"saved": true, "success": itoa(int64(n)) + " sightings added."})
-}
-
-// shadowAttributesIndex is GET /shadow_attributes/index/all:1/timestamp:…/limit:…/page:…
-// (ShadowAttributesController::index): proposals on events the caller may see.
-func (c *call) shadowAttributesIndex() error {
-	params, err := c.indexParams()
-	if err != nil {
-		return err
-	}
-	since := int64(0)
-	if v, ok := params["timestamp"]; ok {
-		if since, _, err = timeRange(v, time.Now()); err != nil {
-			return err
-		}
-	}
-	withDeleted := false
-	for _, d := range values(params["deleted"]).or {
-		if truthy(d) {
-			withDeleted = true
-		}
-	}
-	limit := atoiDefault(scalar(params["limit"]), 0)
-	page := max(atoiDefault(scalar(params["page"]), 1), 1)
-	rows, err := c.a.st.Proposals(c.ctx, since, withDeleted, scalar(params["eventid"]))
-	if err != nil {
-		return err
-	}
-	vis, err := c.check()
-	if err != nil {
-		return err
-	}
-	out := []any{}
-	skip := 0
-	if limit > 0 {
-		skip = (page - 1) * limit
-	}
-	for _, r := range rows {
-		// the proposal's event, the attribute it would change and the proposal itself
-		if err := vis.Proposal(&r); isNotFound(err) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if skip > 0 {
-			skip--
-			continue
-		}
-		if limit > 0 && len(out) >= limit {
-			break
-		}
-		p := r.Proposal
-		p.EventUUID = r.Event.UUID
-		out = append(out, map[string]any{"ShadowAttribute": p})
-	}
-	return c.reply(http.StatusOK, out)
 }

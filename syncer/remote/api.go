@@ -826,26 +826,6 @@ func (c *Client) BulkSaveSightings(ctx context.Context, eventUUID string, s []mi
 	return nil
 }
 
-// Proposals fetches the remote's proposals changed since the unix time, page by page
-// (1000 a page) until a short page.
-func (c *Client) Proposals(ctx context.Context, since int64) ([]misp.ShadowAttribute, error) {
-	var all []misp.ShadowAttribute
-	for page := 1; page <= maxPages; page++ {
-		path := fmt.Sprintf("/shadow_attributes/index/all:1/timestamp:%d/limit:%d/page:%d/deleted[]:0/deleted[]:1.json",
-			since, proposalPage, page)
-		rq := request{method: http.MethodGet, path: path}
-		got, err := requestWrapped[misp.ShadowAttribute](ctx, c, rq, "ShadowAttribute")
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, got...)
-		if len(got) < proposalPage {
-			return all, nil
-		}
-	}
-	return nil, fmt.Errorf("server %q: proposals: more than %d pages", c.cfg.Name, maxPages)
-}
-
 // GalaxyCluster fetches one galaxy cluster (GET /galaxy_clusters/view/<uuid>) as the raw
 // JSON the remote sent, {"GalaxyCluster":{…}}, checked to be a JSON object.
 func (c *Client) GalaxyCluster(ctx context.Context, uuid string) (jsontext.Value, error) {

@@ -213,7 +213,7 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, d.keys.Reload):
 		return d.load()
 	case key.Matches(msg, d.keys.Copy):
-		return copyText("the event UUID "+d.uuid, d.uuid)
+		return copyText(d.uuid+" (event UUID)", d.uuid)
 	case key.Matches(msg, d.keys.Server):
 		if n := len(d.where); n > 0 {
 			if msg.String() == "]" {
@@ -301,7 +301,7 @@ func (d *eventDetail) lines(w int) []string {
 	if sg := ev.SharingGroup; sg != nil {
 		add(label("Sharing group") + clean(sg.Name) + s.Dim.Render(" "+clean(sg.Releasability)))
 	}
-	add("", " "+s.Bold.Render("Where it went")+s.Dim.Render("  (push decisions now; [ ] selects a server, enter shows every rule)"))
+	add("", " "+s.Bold.Render("Where it went")+s.Dim.Render("  ([ ] selects a server, enter: every rule)"))
 	if len(d.where) == 0 {
 		add("  " + s.Dim.Render("No servers: nothing is pushed anywhere. Add one on the Servers pane (1, a)."))
 	}

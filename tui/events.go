@@ -269,7 +269,7 @@ func (p *eventsPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, p.keys.Copy):
 		if ev := p.selected(); ev != nil {
-			return copyText("the event UUID "+ev.UUID, ev.UUID)
+			return copyText(ev.UUID+" (event UUID)", ev.UUID)
 		}
 	}
 	return nil

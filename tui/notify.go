@@ -108,7 +108,7 @@ func (h *historyScreen) View(w, ht int) string {
 // copyText puts text on the terminal's clipboard with OSC 52, which also
 // works over SSH, and says what was copied.
 func copyText(what, text string) tea.Cmd {
-	return tea.Batch(tea.SetClipboard(text), flash("info", "Copied %s to the clipboard", what))
+	return tea.Batch(tea.SetClipboard(text), flash("info", "Copied %s", what))
 }
 
 // copyKey is y: copy what the view is about.

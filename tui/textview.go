@@ -17,7 +17,10 @@ func hang(line string, w, indent int) []string {
 	}
 	first := strings.Split(ansi.Wrap(line, w, ""), "\n")[0]
 	out := []string{first}
-	rest := strings.TrimLeft(ansi.Cut(line, widthOf(first), widthOf(line)), " ")
+	rest := ansi.Cut(line, widthOf(first), widthOf(line))
+	for strings.HasPrefix(ansi.Strip(rest), " ") { // the break's space, maybe behind a style
+		rest = ansi.Cut(rest, 1, widthOf(rest))
+	}
 	for _, l := range strings.Split(ansi.Wrap(rest, w-indent, ""), "\n") {
 		out = append(out, strings.Repeat(" ", indent)+l)
 	}

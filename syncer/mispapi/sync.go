@@ -125,8 +125,8 @@ func userJSON(u *store.User, who *store.Principal) map[string]any {
 	return map[string]any{
 		"User": map[string]any{
 			"id": itoa(u.ID), "password": "*****", "org_id": itoa(u.OrgID), "server_id": itoa(u.ServerID), "email": u.Email,
-			"autoalert": false, "invited_by": "0", "gpgkey": nil, "certif_public": "", "nids_sid": "0", "termsaccepted": true,
-			"newsread": "0", "role_id": itoa(u.RoleID), "change_pw": false, "contactalert": false, "disabled": u.Disabled,
+			"autoalert": u.Autoalert, "invited_by": "0", "gpgkey": u.GPGKey, "certif_public": "", "nids_sid": "0", "termsaccepted": true,
+			"newsread": "0", "role_id": itoa(u.RoleID), "change_pw": false, "contactalert": u.Contactalert, "disabled": u.Disabled,
 			"expiration": nil, "current_login": itoa(u.LastLogin), "last_login": itoa(u.LastLogin), "force_logout": false,
 			"date_created": itoa(u.Created), "date_modified": itoa(u.Created), "last_pw_change": itoa(u.Created),
 			"sub": nil, "external_auth_required": false, "external_auth_key": "", "notification_daily": false,

@@ -84,7 +84,11 @@ func feedClusters(gs []misp.Galaxy, wide func(Reach) bool, t *tally) []misp.Gala
 	for _, g := range gs {
 		cs := g.GalaxyCluster[:0]
 		for _, c := range g.GalaxyCluster {
-			if s := c.Sharing(); s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
+			s := c.Sharing()
+			if s.Distribution == misp.InheritEvent {
+				s.Distribution = misp.OrgOnly // a cluster has no element to inherit from, as CanSeeCluster says
+			}
+			if s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
 				cs = append(cs, c)
 			} else {
 				t.record("galaxy cluster", drop("cluster.distribution", "narrower than the feed"))

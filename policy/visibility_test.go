@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,16 +114,63 @@ func visPath(v *Viewer, path ...visShare) bool {
 // visPrivileged is the event's owner organisation or a site admin, who see every element.
 func visPrivileged(v *Viewer) bool { return v.SiteAdmin || v.OrgUUID == orgA.UUID }
 
-// visBuilder makes the event of one case, recording for every token who may see it.
+// feedWide is whether data shared along path goes into a feed of narrowest distribution
+// min: anyone who has a feed reads it, so every level must be one of 1–3 and at least
+// min (5 takes its parent's), never a sharing group; a feed of 0 is the admin's export of
+// everything.
+func feedWide(min misp.Distribution, path ...visShare) bool {
+	if min == misp.OrgOnly {
+		return true
+	}
+	for _, s := range path {
+		if s.dist != misp.InheritEvent && (s.dist < min || s.dist > misp.AllCommunities) {
+			return false
+		}
+	}
+	return true
+}
+
+// visRule says who is given a token: view, a viewer of the event (Visible; the event's own
+// visibility is judged apart); feed, a feed of a narrowest distribution (FeedPayload; the
+// event's own distribution judged apart), nil for what FeedPayload leaves to its caller
+// (sightings, proposals, tags, the creator's address).
+type visRule struct {
+	view func(*Viewer) bool
+	feed func(misp.Distribution) bool
+}
+
+var visAlways = visRule{view: func(*Viewer) bool { return true }, feed: func(misp.Distribution) bool { return true }}
+
+// visPathRule is the rule of an element shared along path.
+func visPathRule(path ...visShare) visRule {
+	return visRule{
+		view: func(v *Viewer) bool { return visPrivileged(v) || visPath(v, path...) },
+		feed: func(m misp.Distribution) bool { return feedWide(m, path...) },
+	}
+}
+
+// visViewOnly is a rule for what only Visible judges.
+func visViewOnly(view func(*Viewer) bool) visRule { return visRule{view: view} }
+
+// visDerived is the rule of this instance's own records nested in an element: its owner
+// sees them, nobody else, and no feed.
+func visDerived(elem visRule) visRule {
+	return visRule{
+		view: func(v *Viewer) bool { return elem.view(v) && visPrivileged(v) },
+		feed: func(misp.Distribution) bool { return false },
+	}
+}
+
+// visBuilder makes the event of one case, recording for every token who is given it.
 type visBuilder struct {
 	t     *testing.T
 	n     int
-	rules map[string]func(*Viewer) bool
+	rules map[string]visRule
 	whats map[string]string
 	id    misp.Int
 }
 
-func (b *visBuilder) token(what string, rule func(*Viewer) bool) string {
+func (b *visBuilder) token(what string, rule visRule) string {
 	b.n++
 	tok := fmt.Sprintf("7e570000-0000-4000-8000-%012d", b.n)
 	b.rules[tok], b.whats[tok] = rule, what
@@ -144,41 +192,60 @@ func groupID(sg *misp.SharingGroup) misp.Int {
 	return misp.Int(sg.UUID[len(sg.UUID)-1] - '0')
 }
 
-// analyst gives an element (seen by whoever seen lets through) a note of org with share
-// s, and under the note an opinion of orgB with share nested. MISP's rule for analyst data
-// (AnalystData::buildConditions) names levels 1–3 and 4: an item with 5 is its own
+// analyst gives an element (given as elem says) a note of org with share s, and under the
+// note an opinion of orgB with share nested. Analyst data goes by its own distribution:
+// its organisation always, and as for elements, except that MISP's rule for analyst data
+// (AnalystData::buildConditions) names levels 1–3 and 4 only: an item with 5 is its own
 // organisation's alone.
-func (b *visBuilder) analyst(x *misp.Extra, where string, seen func(*Viewer) bool, org misp.Org, s, nested visShare) {
-	passes := func(v *Viewer, s visShare) bool { return s.dist != misp.InheritEvent && visPasses(v, s) }
-	noteRule := func(v *Viewer) bool {
-		return seen(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || passes(v, s))
+func (b *visBuilder) analyst(x *misp.Extra, where string, elem visRule, org misp.Org, s, nested visShare) {
+	own := func(s visShare) visShare {
+		if s.dist == misp.InheritEvent {
+			return visShare{"org only", misp.OrgOnly, nil}
+		}
+		return s
 	}
-	note := misp.AnalystData{
-		UUID:    b.token(fmt.Sprintf("note of %s (%s) on %s", org.Name, s.name, where), noteRule),
+	note := visRule{
+		view: func(v *Viewer) bool {
+			return elem.view(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || visPasses(v, own(s)))
+		},
+		feed: func(m misp.Distribution) bool { return elem.feed(m) && feedWide(m, own(s)) },
+	}
+	opinion := visRule{
+		view: func(v *Viewer) bool {
+			return note.view(v) && (v.SiteAdmin || v.OrgUUID == orgB.UUID || visPasses(v, own(nested)))
+		},
+		feed: func(m misp.Distribution) bool { return note.feed(m) && feedWide(m, own(nested)) },
+	}
+	data := misp.AnalystData{
+		UUID:    b.token(fmt.Sprintf("note of %s (%s) on %s", org.Name, s.name, where), note),
 		OrgUUID: org.UUID, OrgcUUID: org.UUID, Distribution: s.dist, SharingGroupID: groupID(s.sg), SharingGroup: s.sg,
 	}
-	note.Analyst.Opinion = []misp.AnalystData{{
-		UUID: b.token(fmt.Sprintf("opinion of orgB (%s) on that note", nested.name), func(v *Viewer) bool {
-			return noteRule(v) && (v.SiteAdmin || v.OrgUUID == orgB.UUID || passes(v, nested))
-		}),
+	data.Analyst.Opinion = []misp.AnalystData{{
+		UUID:    b.token(fmt.Sprintf("opinion of orgB (%s) on that note", nested.name), opinion),
 		OrgUUID: orgB.UUID, OrgcUUID: orgB.UUID, Distribution: nested.dist, SharingGroupID: groupID(nested.sg), SharingGroup: nested.sg,
 	}}
-	if err := misp.PutAnalystSet(x, misp.AnalystSet{Note: []misp.AnalystData{note}}); err != nil {
+	if err := misp.PutAnalystSet(x, misp.AnalystSet{Note: []misp.AnalystData{data}}); err != nil {
 		b.t.Fatal(err)
 	}
 }
 
-// galaxy is a library cluster and a custom cluster of org with share s, seen by whoever
-// seen lets through and the cluster's own distribution allows (5 means nothing for a
-// cluster: only its organisation). A cluster's distribution is read from JSON, where an
-// unknown level does not decode, so s is a valid one.
-func (b *visBuilder) galaxy(where string, seen func(*Viewer) bool, org misp.Org, s visShare) []misp.Galaxy {
+// galaxy is a library cluster and a custom cluster of org with share s on an element
+// (given as elem says). A custom cluster goes by its own distribution, where 5 means
+// nothing (a cluster has no element to inherit from): only its organisation, and no feed
+// but the whole export. A cluster's distribution is read from JSON, where an unknown level
+// does not decode, so s is a valid one.
+func (b *visBuilder) galaxy(where string, elem visRule, org misp.Org, s visShare) []misp.Galaxy {
 	if !s.dist.Valid() {
 		s = visChildShares[0]
 	}
 	custom := misp.GalaxyCluster{
-		UUID: b.token(fmt.Sprintf("custom cluster of %s (%s) on %s", org.Name, s.name, where), func(v *Viewer) bool {
-			return seen(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || (s.dist != misp.InheritEvent && visPasses(v, s)))
+		UUID: b.token(fmt.Sprintf("custom cluster of %s (%s) on %s", org.Name, s.name, where), visRule{
+			view: func(v *Viewer) bool {
+				return elem.view(v) && (v.SiteAdmin || v.OrgUUID == org.UUID || (s.dist != misp.InheritEvent && visPasses(v, s)))
+			},
+			feed: func(m misp.Distribution) bool {
+				return elem.feed(m) && (m == misp.OrgOnly || (s.dist != misp.InheritEvent && feedWide(m, s)))
+			},
 		}),
 		Type: "threat-actor", Value: "custom actor", TagName: "misp-galaxy:threat-actor=\"custom\"",
 		Extra: misp.Extra{"default": b.raw(false), "distribution": b.raw(fmt.Sprint(int(s.dist))),
@@ -188,19 +255,19 @@ func (b *visBuilder) galaxy(where string, seen func(*Viewer) bool, org misp.Org,
 		custom.Extra["SharingGroup"] = b.raw(s.sg)
 	}
 	library := misp.GalaxyCluster{
-		UUID: b.token("library cluster on "+where, seen),
+		UUID: b.token("library cluster on "+where, elem),
 		Type: "threat-actor", Value: "library actor", TagName: "misp-galaxy:threat-actor=\"library\"",
 	}
 	return []misp.Galaxy{{UUID: "698774c7-8022-42c4-917f-8d6e4f06ada3", Name: "Threat Actor", Type: "threat-actor", Version: "3",
 		GalaxyCluster: []misp.GalaxyCluster{library, custom}}}
 }
 
-// visAttribute is an attribute with every kind of child: sightings and proposals of orgA
-// and orgB, a local and a global tag, a note with a nested opinion, clusters, and a
-// nested record of this instance's own (RelatedAttribute).
-func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attribute, func(*Viewer) bool) {
+// attribute is an attribute shared along path with every kind of child: sightings and
+// proposals of orgA and orgB, a local and a global tag, a note with a nested opinion,
+// clusters, and a nested record of this instance's own (RelatedAttribute).
+func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attribute, visRule) {
 	s := path[len(path)-1]
-	seen := func(v *Viewer) bool { return visPrivileged(v) || visPath(v, path...) }
+	seen := visPathRule(path...)
 	b.id++
 	a := misp.Attribute{
 		ID: b.id, UUID: b.token(fmt.Sprintf("attribute (%s) %s", s.name, where), seen),
@@ -209,23 +276,35 @@ func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attr
 	}
 	where = fmt.Sprintf("attribute (%s) %s", s.name, where)
 	for _, o := range []misp.Org{orgA, orgB} {
-		by := func(v *Viewer) bool { return seen(v) && (visPrivileged(v) || v.OrgUUID == o.UUID) }
+		by := visViewOnly(func(v *Viewer) bool { return seen.view(v) && (visPrivileged(v) || v.OrgUUID == o.UUID) })
 		a.Sighting = append(a.Sighting, misp.Sighting{UUID: b.token("sighting of "+o.Name+" on "+where, by),
 			OrgID: o.ID, Organisation: orgPtr(o), DateSighting: 100, Source: "test"})
 		a.ShadowAttribute = append(a.ShadowAttribute, misp.ShadowAttribute{UUID: b.token("proposal of "+o.Name+" on "+where, by),
 			OldID: a.ID, OrgID: o.ID, Org: orgPtr(o), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.8"})
 	}
 	a.Tag = []misp.Tag{
-		{Name: b.token("local tag on "+where, func(v *Viewer) bool { return seen(v) && (!v.PermSync || v.SiteAdmin) }), Local: true},
-		{Name: b.token("global tag on "+where, seen)},
+		{Name: b.token("local tag on "+where, visViewOnly(func(v *Viewer) bool { return seen.view(v) && (!v.PermSync || v.SiteAdmin) })), Local: true},
+		{Name: b.token("global tag on "+where, visViewOnly(seen.view))},
 	}
-	noteOrg := []misp.Org{orgA, orgC}[i%2]
-	b.analyst(&a.Extra, where, seen, noteOrg, visChildShares[i%len(visChildShares)], visChildShares[(i+5)%len(visChildShares)])
-	a.Extra["RelatedAttribute"] = b.raw([]map[string]string{{"uuid": b.token("derived related attribute on "+where, func(v *Viewer) bool {
-		return seen(v) && visPrivileged(v)
-	})}})
-	a.Galaxy = b.galaxy(where, seen, []misp.Org{orgA, orgC}[(i/2)%2], visChildShares[(i+3)%len(visChildShares)])
+	n := len(visChildShares)
+	b.analyst(&a.Extra, where, seen, []misp.Org{orgA, orgC}[i%2], visChildShares[i%n], visChildShares[(i+5)%n])
+	a.Extra["RelatedAttribute"] = b.raw([]map[string]string{{"uuid": b.token("derived related attribute on "+where, visDerived(seen))}})
+	a.Galaxy = b.galaxy(where, seen, []misp.Org{orgA, orgC}[(i/2)%2], visChildShares[(i+3)%n])
 	return a, seen
+}
+
+// visObject is the rule of an object shared along path holding attributes with the rules
+// attrs: it goes with at least one of them.
+func visObject(attrs []visRule, path ...visShare) visRule {
+	own := visPathRule(path...)
+	return visRule{
+		view: func(v *Viewer) bool {
+			return own.view(v) && slices.ContainsFunc(attrs, func(r visRule) bool { return r.view(v) })
+		},
+		feed: func(m misp.Distribution) bool {
+			return own.feed(m) && slices.ContainsFunc(attrs, func(r visRule) bool { return r.feed(m) })
+		},
+	}
 }
 
 // visEvent is an event of orgA with share es and children of every share: attributes,
@@ -233,75 +312,78 @@ func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attr
 // organisation may see), references, reports, proposals at event level, tags, notes,
 // clusters, and the creator's address.
 func visEvent(t *testing.T, es visShare, published bool) (*misp.Event, *visBuilder) {
-	b := &visBuilder{t: t, rules: map[string]func(*Viewer) bool{}, whats: map[string]string{}}
+	b := &visBuilder{t: t, rules: map[string]visRule{}, whats: map[string]string{}}
+	n := len(visChildShares)
 	ev := &misp.Event{
-		UUID: b.token("the event", func(*Viewer) bool { return true }), Info: "visibility matrix", Published: misp.Bool(published), Timestamp: 100,
+		UUID: b.token("the event", visAlways), Info: "visibility matrix", Published: misp.Bool(published), Timestamp: 100,
 		Distribution: es.dist, SharingGroupID: groupID(es.sg), SharingGroup: es.sg,
 		OrgID: orgA.ID, OrgcID: orgA.ID, Org: orgPtr(orgA), Orgc: orgPtr(orgA),
 	}
-	seenEvent := func(*Viewer) bool { return true } // the event's own visibility is judged apart
-	ev.EventCreatorEmail = b.token("creator's address", visPrivileged) + "@example.org"
+	ev.EventCreatorEmail = b.token("creator's address", visViewOnly(visPrivileged)) + "@example.org"
 	ev.Tag = []misp.Tag{
-		{Name: b.token("local event tag", func(v *Viewer) bool { return !v.PermSync || v.SiteAdmin }), Local: true},
-		{Name: b.token("global event tag", seenEvent)},
+		{Name: b.token("local event tag", visViewOnly(func(v *Viewer) bool { return !v.PermSync || v.SiteAdmin })), Local: true},
+		{Name: b.token("global event tag", visViewOnly(visAlways.view))},
 	}
-	ev.Galaxy = b.galaxy("the event", seenEvent, orgC, visChildShares[len(visChildShares)-4])
-	b.analyst(&ev.Extra, "the event", seenEvent, orgC, visShare{"org only", misp.OrgOnly, nil}, visShare{"all", misp.AllCommunities, nil})
-	ev.Extra["Feed"] = b.raw([]map[string]string{{"uuid": b.token("feed hit (derived)", visPrivileged)}})
+	ev.Galaxy = b.galaxy("the event", visAlways, orgC, visChildShares[n-4])
+	b.analyst(&ev.Extra, "the event", visAlways, orgC, visShare{"org only", misp.OrgOnly, nil}, visShare{"all", misp.AllCommunities, nil})
+	ev.Extra["Feed"] = b.raw([]map[string]string{{"uuid": b.token("feed hit (derived)", visDerived(visAlways))}})
 
-	topSeen := make([]func(*Viewer) bool, len(visChildShares))
+	top := make([]visRule, n)
 	for i, s := range visChildShares {
 		a, seen := b.attribute("in the event", i, es, s)
 		ev.Attribute = append(ev.Attribute, a)
-		topSeen[i] = seen
-		// Proposals at event level: of orgB, new (old_id 0) and about this attribute.
-		ev.ShadowAttribute = append(ev.ShadowAttribute,
-			misp.ShadowAttribute{UUID: b.token(fmt.Sprintf("event-level proposal of orgB about the attribute (%s)", s.name), func(v *Viewer) bool {
-				return seen(v) && (visPrivileged(v) || v.OrgUUID == orgB.UUID)
-			}), OldID: a.ID, OrgID: orgB.ID, Org: orgPtr(orgB), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.9"})
+		top[i] = seen
+		// Proposals at event level: of orgB, about this attribute.
+		ev.ShadowAttribute = append(ev.ShadowAttribute, misp.ShadowAttribute{
+			UUID: b.token(fmt.Sprintf("event-level proposal of orgB about the attribute (%s)", s.name), visViewOnly(func(v *Viewer) bool {
+				return seen.view(v) && (visPrivileged(v) || v.OrgUUID == orgB.UUID)
+			})), OldID: a.ID, OrgID: orgB.ID, Org: orgPtr(orgB), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.9"})
 	}
-	ev.ShadowAttribute = append(ev.ShadowAttribute,
-		misp.ShadowAttribute{UUID: b.token("new attribute proposed by orgC", func(v *Viewer) bool {
-			return visPrivileged(v) || v.OrgUUID == orgC.UUID
-		}), OrgID: orgC.ID, Org: orgPtr(orgC), Type: "domain", Category: "Network activity", Value: "proposed.example"})
+	ev.ShadowAttribute = append(ev.ShadowAttribute, misp.ShadowAttribute{
+		UUID:  b.token("new attribute proposed by orgC", visViewOnly(func(v *Viewer) bool { return visPrivileged(v) || v.OrgUUID == orgC.UUID })),
+		OrgID: orgC.ID, Org: orgPtr(orgC), Type: "domain", Category: "Network activity", Value: "proposed.example"})
 
-	objects := append([]visShare{}, visChildShares...)
-	for i, os := range objects {
+	for i, os := range visChildShares {
 		where := fmt.Sprintf("in object (%s)", os.name)
-		objSeen := func(v *Viewer) bool { return visPrivileged(v) || visPath(v, es, os) }
 		o := misp.Object{Name: "domain-ip", TemplateUUID: "43b3b146-77eb-4931-b4cc-b66c60f28734", Timestamp: 100,
 			Distribution: os.dist, SharingGroupID: groupID(os.sg), SharingGroup: os.sg}
-		// Four attributes: a community one, so that the object goes exactly when its path
-		// lets the viewer through (an object is given with at least one attribute), and
-		// three of other shares, every share once over the objects.
-		n := len(visChildShares)
+		// Four attributes, every share once over the objects.
+		var attrs []visRule
 		for j, s := range []visShare{visChildShares[1], visChildShares[i], visChildShares[(i+4)%n], visChildShares[(i+8)%n]} {
-			a, _ := b.attribute(where, i+j, es, os, s)
+			a, r := b.attribute(where, i+j, es, os, s)
 			o.Attribute = append(o.Attribute, a)
+			attrs = append(attrs, r)
 		}
-		o.UUID = b.token(fmt.Sprintf("object (%s)", os.name), objSeen)
-		target := topSeen[i]
+		obj := visObject(attrs, es, os)
+		o.UUID = b.token(fmt.Sprintf("object (%s)", os.name), obj)
+		target := top[i]
 		o.ObjectReference = []misp.ObjectReference{{
-			UUID:           b.token(fmt.Sprintf("reference from object (%s) to the attribute (%s)", os.name, visChildShares[i].name), func(v *Viewer) bool { return objSeen(v) && target(v) }),
+			UUID: b.token(fmt.Sprintf("reference from object (%s) to the attribute (%s)", os.name, visChildShares[i].name), visRule{
+				view: func(v *Viewer) bool { return obj.view(v) && target.view(v) },
+				feed: func(m misp.Distribution) bool { return obj.feed(m) && target.feed(m) },
+			}),
 			ReferencedUUID: ev.Attribute[i].UUID, RelationshipType: "related-to", Timestamp: 100,
 		}}
-		b.analyst(&o.Extra, where, objSeen, orgC, visChildShares[(i+1)%len(visChildShares)], visChildShares[(i+7)%len(visChildShares)])
+		b.analyst(&o.Extra, where, obj, orgC, visChildShares[(i+1)%n], visChildShares[(i+7)%n])
 		ev.Object = append(ev.Object, o)
 	}
 	// The hollow object: community-wide, but nothing in it anyone but its owner may see.
-	hollow := misp.Object{Name: "domain-ip", TemplateUUID: "43b3b146-77eb-4931-b4cc-b66c60f28734", Timestamp: 100, Distribution: misp.AllCommunities}
-	for _, s := range []visShare{visChildShares[0], visChildShares[len(visChildShares)-2]} {
-		a, _ := b.attribute("in the hollow object", 0, es, visShare{"all", misp.AllCommunities, nil}, s)
+	all := visShare{"all", misp.AllCommunities, nil}
+	hollow := misp.Object{Name: "domain-ip", TemplateUUID: "43b3b146-77eb-4931-b4cc-b66c60f28734", Timestamp: 100, Distribution: all.dist}
+	var hollowAttrs []visRule
+	for _, s := range []visShare{visChildShares[0], visChildShares[n-2]} {
+		a, r := b.attribute("in the hollow object", 0, es, all, s)
 		hollow.Attribute = append(hollow.Attribute, a)
+		hollowAttrs = append(hollowAttrs, r)
 	}
-	hollow.UUID = b.token("hollow object", visPrivileged)
+	hollow.UUID = b.token("hollow object", visObject(hollowAttrs, es, all))
 	ev.Object = append(ev.Object, hollow)
 
 	for i, s := range visChildShares {
-		seen := func(v *Viewer) bool { return visPrivileged(v) || visPath(v, es, s) }
+		seen := visPathRule(es, s)
 		r := misp.EventReport{UUID: b.token(fmt.Sprintf("report (%s)", s.name), seen), Name: "report", Content: "text", Timestamp: 100,
 			Distribution: s.dist, SharingGroupID: groupID(s.sg), SharingGroup: s.sg}
-		b.analyst(&r.Extra, fmt.Sprintf("report (%s)", s.name), seen, orgA, visChildShares[(i+2)%len(visChildShares)], visChildShares[(i+9)%len(visChildShares)])
+		b.analyst(&r.Extra, fmt.Sprintf("report (%s)", s.name), seen, orgA, visChildShares[(i+2)%n], visChildShares[(i+9)%n])
 		ev.EventReport = append(ev.EventReport, r)
 	}
 	return ev, b
@@ -309,6 +391,15 @@ func visEvent(t *testing.T, es visShare, published bool) (*misp.Event, *visBuild
 
 // visToken finds the tokens in an encoded event.
 var visToken = regexp.MustCompile(`7e570000-0000-4000-8000-[0-9]{12}`)
+
+// visGiven is the set of tokens an event, encoded as MISP JSON, holds.
+func visGiven(t *testing.T, ev *misp.Event) map[string]bool {
+	given := map[string]bool{}
+	for _, tok := range visToken.FindAllString(mustEncode(t, ev), -1) {
+		given[tok] = true
+	}
+	return given
+}
 
 func TestVisibleMatchesOracleForEveryChildKind(t *testing.T) {
 	inst := instance(orgA, hereURL)
@@ -328,12 +419,9 @@ func TestVisibleMatchesOracleForEveryChildKind(t *testing.T) {
 				if out == nil {
 					continue
 				}
-				given := map[string]bool{}
-				for _, tok := range visToken.FindAllString(mustEncode(t, out), -1) {
-					given[tok] = true
-				}
+				given := visGiven(t, out)
 				for tok, rule := range b.rules {
-					if want := rule(vw.v); given[tok] != want {
+					if want := rule.view(vw.v); given[tok] != want {
 						t.Errorf("%s: %s: given %v, the oracle says %v", name, b.whats[tok], given[tok], want)
 					}
 					checked++
@@ -372,4 +460,37 @@ func TestCanSeeAlongPaths(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFeedPayloadMatchesOracle checks what a feed of each narrowest distribution carries of
+// events of every share: elements by their reach, analyst data and custom clusters by
+// their own distributions, nothing shared with a sharing group, no derived records.
+func TestFeedPayloadMatchesOracle(t *testing.T) {
+	checked := 0
+	for _, es := range visEventShares {
+		for min := misp.OrgOnly; min <= misp.AllCommunities; min++ {
+			ev, b := visEvent(t, es, true)
+			name := fmt.Sprintf("event (%s) in a feed of '%s'", es.name, min)
+			want := feedWide(min, es)
+			out, d := FeedPayload(ev, min)
+			if d.Allowed != want || (out != nil) != want {
+				t.Errorf("%s: allowed %v (event returned: %v), the oracle says %v\n%s", name, d.Allowed, out != nil, want, d)
+				continue
+			}
+			if out == nil {
+				continue
+			}
+			given := visGiven(t, out)
+			for tok, rule := range b.rules {
+				if rule.feed == nil {
+					continue
+				}
+				if want := rule.feed(min); given[tok] != want {
+					t.Errorf("%s: %s: carried %v, the oracle says %v", name, b.whats[tok], given[tok], want)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d tokens checked", checked)
 }

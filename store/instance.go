@@ -80,3 +80,19 @@ func (s *Store) hostOrgID(ctx context.Context, q queryer) (int64, error) {
 	}
 	return strconv.ParseInt(v, 10, 64)
 }
+
+// SetHostOrg makes an existing local organisation this instance's host organisation, as
+// MISP's installers do with `cake Admin setSetting MISP.host_org_id`; an unknown or
+// external organisation is refused and nothing changes.
+func (s *Store) SetHostOrg(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		org, err := findOrg(ctx, tx, ref)
+		if err != nil {
+			return fmt.Errorf("set host organisation %q: %w", ref, err)
+		}
+		if !org.Local {
+			return fmt.Errorf("set host organisation %q: it is an external organisation", ref)
+		}
+		return setSetting(ctx, tx, settingHostOrgID, strconv.FormatInt(org.ID, 10))
+	})
+}

@@ -15,6 +15,8 @@ type Instance struct {
 	// MISP.external_baseurl); a sharing group's server entry with one of them is this
 	// instance. The first one is sent in pushed sharing groups.
 	BaseURLs []string
+	// Sightings is the sightings policy (MISP's Plugin.Sightings_* settings).
+	Sightings SightingsPolicy
 }
 
 // Server is a sync link as MISP's servers table has it (MISP's app/Model/Server.php).

@@ -52,6 +52,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 	out := cloneEvent(ev)
 	owner := v.SiteAdmin || isOwner(ev, v)
 	reviewer := owner || reviews(ev, v)
+	reporter := !owner && inst.Sightings.Rule == SightingsReporter && v.reporter(ev)
 	var t tally
 	hidden := func(r Reach) verdict {
 		if owner || inst.reachIncludes(v, r) {
@@ -73,7 +74,8 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 			if verdict := hidden(parent.Child(a.Distribution, a.SharingGroup)); verdict.drop {
 				return verdict
 			}
-			inst.trimForViewer(v, owner, reviewer, &a.Tag, &a.Sighting, &a.ShadowAttribute)
+			inst.trimForViewer(v, owner, reviewer, &a.Tag, &a.ShadowAttribute)
+			a.Sighting = inst.visibleSightings(v, owner, reporter, a.Sighting)
 			a.Galaxy = inst.trimClusters(v, a.Galaxy, &t)
 			members(&a.Extra)
 			return keep()
@@ -94,7 +96,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 		},
 	}
 	s.apply(out, &t)
-	inst.trimForViewer(v, owner, reviewer, &out.Tag, nil, &out.ShadowAttribute)
+	inst.trimForViewer(v, owner, reviewer, &out.Tag, &out.ShadowAttribute)
 	out.ShadowAttribute = inst.visibleProposals(out, out.ShadowAttribute)
 	out.Galaxy = inst.trimClusters(v, out.Galaxy, &t)
 	members(&out.Extra)
@@ -124,25 +126,16 @@ func (inst *Instance) visibleProposals(ev *misp.Event, ps []misp.ShadowAttribute
 	return kept
 }
 
-// trimForViewer removes what belongs to other organisations: sightings and proposals are
-// shown to the owner and to the organisation that made them (MISP's default sightings
-// policy, "event owner"); local tags are never given to a sync account (MISP's
+// trimForViewer removes what belongs to other organisations: proposals are shown to the
+// owner and to the organisation that made them (sightings follow the sightings policy:
+// visibleSightings); local tags are never given to a sync account (MISP's
 // excludeLocalTags for sync users).
-func (inst *Instance) trimForViewer(v *Viewer, owner, reviewer bool, tags *[]misp.Tag, sightings *[]misp.Sighting, proposals *[]misp.ShadowAttribute) {
+func (inst *Instance) trimForViewer(v *Viewer, owner, reviewer bool, tags *[]misp.Tag, proposals *[]misp.ShadowAttribute) {
 	if v.PermSync && !v.SiteAdmin {
 		*tags = withoutLocalTags(*tags)
 	}
 	if owner {
 		return
-	}
-	if sightings != nil && *sightings != nil {
-		kept := (*sightings)[:0]
-		for _, s := range *sightings {
-			if v.made(s.Organisation, s.OrgID) {
-				kept = append(kept, s)
-			}
-		}
-		*sightings = kept
 	}
 	if *proposals != nil && !reviewer {
 		kept := (*proposals)[:0]

@@ -154,7 +154,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	for i, a := range allowed {
 		uuids[i] = a.UUID
 	}
-	r.pushSightings(ctx, uuids)
+	r.pushSightings(ctx, ver, uuids)
 	if !single {
 		r.pushProposals(ctx) // as MISP's push: after the events, for every event the remote holds
 	}

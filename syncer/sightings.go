@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,11 +48,26 @@ func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow, 
 	r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d new sightings of %d events", added, len(byEvent)), t0, 200)
 }
 
+// errNoPermSighting is why sightings are not pushed to a remote whose user may not add
+// them.
+var errNoPermSighting = errors.New("sightings not pushed: the remote user's role lacks perm_sighting")
+
+// maySight reports whether the remote user may receive sightings (perm_sighting, read
+// from servers/getVersion), logging the refusal when it may not.
+func (r *runContext) maySight(ctx context.Context, uuid string, ver *remote.Version) bool {
+	if ver.PermSighting {
+		return true
+	}
+	r.step(ctx, "warn", uuid, "refused", errNoPermSighting.Error(), time.Time{}, 0)
+	return false
+}
+
 // pushSightings sends the server the sightings it lacks of the given events, as far as
-// its organisation may see them (policy's view of the remote organisation), when the
-// server's push_sightings flag is set.
-func (r *runContext) pushSightings(ctx context.Context, uuids []string) {
-	if !r.srv.PushSightings || len(uuids) == 0 {
+// its organisation may see them (the gate's view of the remote organisation, which
+// follows the sightings policy), when the server's push_sightings flag is set and the
+// remote user may add sightings.
+func (r *runContext) pushSightings(ctx context.Context, ver *remote.Version, uuids []string) {
+	if !r.srv.PushSightings || len(uuids) == 0 || !r.maySight(ctx, "", ver) {
 		return
 	}
 	sent := 0
@@ -131,6 +147,14 @@ func (r *runContext) deliverSightings(ctx context.Context, uuid string) error {
 		return nil // the flag went off since: nothing to do
 	}
 	t0 := time.Now()
+	ver, err := r.client.GetVersion(ctx)
+	if err != nil {
+		r.step(ctx, "warn", uuid, "failed", "sightings: version check: "+err.Error(), t0, statusOf(err))
+		return err
+	}
+	if !r.maySight(ctx, uuid, ver) {
+		return nil // nothing a retry would change
+	}
 	exists, err := r.client.EventExists(ctx, uuid)
 	if err != nil {
 		r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), t0, statusOf(err))

@@ -30,8 +30,8 @@ type Gate struct {
 // New returns the gate of st.
 func New(st *store.Store) *Gate { return &Gate{st: st} }
 
-// Instance describes this instance to policy: its host organisation and the address peers
-// know it by.
+// Instance describes this instance to policy: its host organisation, the address peers
+// know it by and its sightings policy.
 func Instance(ctx context.Context, st *store.Store) (*policy.Instance, error) {
 	in, err := st.Instance(ctx)
 	if err != nil {
@@ -40,6 +40,15 @@ func Instance(ctx context.Context, st *store.Store) (*policy.Instance, error) {
 	pi := &policy.Instance{HostOrg: Org(in.HostOrg)}
 	if in.BaseURL != "" {
 		pi.BaseURLs = []string{in.BaseURL}
+	}
+	sc, err := st.SightingsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pi.Sightings = policy.SightingsPolicy{Rule: policy.SightingsRule(sc.Policy), Anonymise: sc.Anonymise}
+	if sc.AnonymiseAs != nil {
+		as := Org(*sc.AnonymiseAs)
+		pi.Sightings.AnonymiseAs = &as
 	}
 	return pi, nil
 }

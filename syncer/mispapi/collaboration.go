@@ -2,8 +2,8 @@ package mispapi
 
 // Collaboration over REST, as MISP's ThreadsController, PostsController,
 // EventsController::contact and ::alert, the users' own mail settings (users/edit) and
-// the mail settings of ServersController (serverSettings, serverSettingsEdit,
-// getSetting). Comments and discussions never go to a sync account: the gate refuses
+// the instance settings of ServersController (serverSettings, serverSettingsEdit,
+// getSetting): mail and the sightings policy. Comments and discussions never go to a sync account: the gate refuses
 // them (gate.Check.Thread, Comments).
 
 import (
@@ -398,13 +398,14 @@ func settingJSON(d *store.SettingDef, value string) map[string]any {
 // serverSettings is GET /servers/serverSettings: the settings this instance keeps, as
 // MISP's report lists them (finalSettings).
 func (c *call) serverSettings() error {
-	values, err := c.a.st.MailSettingValues(c.ctx)
+	values, err := c.a.st.InstanceSettingValues(c.ctx)
 	if err != nil {
 		return err
 	}
-	list := make([]any, 0, len(store.MailSettings))
-	for i := range store.MailSettings {
-		d := &store.MailSettings[i]
+	defs := store.InstanceSettings()
+	list := make([]any, 0, len(defs))
+	for i := range defs {
+		d := &defs[i]
 		s := settingJSON(d, values[d.Name])
 		delete(s, "description") // as MISP's REST answer
 		list = append(list, s)
@@ -415,7 +416,7 @@ func (c *call) serverSettings() error {
 // knownSetting is the setting a path names; 404 "Setting X is invalid." else.
 func (c *call) knownSetting() (*store.SettingDef, error) {
 	name := c.path.Arg(0)
-	d := store.MailSettingDef(name)
+	d := store.InstanceSettingDef(name)
 	if d == nil {
 		return nil, notFound(fmt.Sprintf("Setting %s is invalid.", name))
 	}
@@ -431,7 +432,7 @@ func (c *call) getSetting() error {
 	if d.Redacted {
 		return forbidden("This setting is redacted.")
 	}
-	values, err := c.a.st.MailSettingValues(c.ctx)
+	values, err := c.a.st.InstanceSettingValues(c.ctx)
 	if err != nil {
 		return err
 	}
@@ -449,7 +450,7 @@ func (c *call) serverSettingsEdit() error {
 		if d.Redacted {
 			return forbidden("This setting is redacted.")
 		}
-		values, err := c.a.st.MailSettingValues(c.ctx)
+		values, err := c.a.st.InstanceSettingValues(c.ctx)
 		if err != nil {
 			return err
 		}
@@ -471,7 +472,7 @@ func (c *call) serverSettingsEdit() error {
 	if strings.TrimSpace(value) == "*****" {
 		return saveFail(c, name, nil, "No change.")
 	}
-	if err := c.a.st.SetMailSetting(c.ctx, d.Name, value); err != nil {
+	if err := c.a.st.SetInstanceSetting(c.ctx, d.Name, value); err != nil {
 		return saveFail(c, name, nil, err.Error())
 	}
 	c.a.log.Info("server setting changed", "setting", d.Name, "by", c.who.User.Email)

@@ -1,0 +1,136 @@
+package syncer
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// B pulls A's event after A's site admin set Plugin.Sightings_policy (and the anonymise
+// settings) through servers/serverSettingsEdit, as MISP's administrators do: the
+// sightings B receives are those A's policy lets B's sync user see.
+func TestPulledSightingsFollowThePolicy(t *testing.T) {
+	cases := []struct {
+		name     string
+		settings map[string]any
+		want     []string // organisations of the sightings B gets
+	}{
+		{"0 event owner (default)", nil, nil},
+		{"2 everyone", map[string]any{"Plugin.Sightings_policy": 2}, []string{"OrgA", "OrgX"}},
+		{"3 host org", map[string]any{"Plugin.Sightings_policy": "3"}, []string{"OrgA"}},
+		{"2 everyone anonymised as Anon", map[string]any{"Plugin.Sightings_policy": 2, "Plugin.Sightings_anonymise": true,
+			"Plugin.Sightings_anonymise_as": "anon"}, []string{"Anon", "Anon"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := newNode(t, "A"), newNode(t, "B")
+			x, err := a.st.AddOrg(ctx, store.Org{Name: "OrgX", UUID: "dddddddd-0000-4000-8000-000000000004", Local: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			anon, err := a.st.AddOrg(ctx, store.Org{Name: "Anon", UUID: "99999999-0000-4000-8000-000000000009", Local: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+			attr := ev.Attribute[0].UUID
+			for i, org := range []int64{a.host.ID, x.ID} {
+				s := misp.Sighting{UUID: "00000000-0000-4000-8000-00000000530" + string(rune('0'+i)), AttributeUUID: attr, EventUUID: ev.UUID, DateSighting: 1700000000}
+				if _, err := a.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, org); err != nil {
+					t.Fatal(err)
+				}
+			}
+			admin := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
+			for name, v := range c.settings {
+				if v == "anon" {
+					v = anon.ID
+				}
+				rest(t, a, admin, "POST", "/servers/serverSettingsEdit/"+name, map[string]any{"value": v})
+			}
+			connect(t, b, a, store.ServerOptions{Pull: true})
+			if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got := b.event(t, ev.UUID)
+			if got == nil {
+				t.Fatal("B did not pull the event")
+			}
+			var orgs []string
+			for _, s := range attribute(got, attr).Sighting {
+				name := ""
+				if s.Organisation != nil {
+					name = s.Organisation.Name
+				}
+				orgs = append(orgs, name)
+			}
+			if strings.Join(orgs, ",") != strings.Join(c.want, ",") {
+				t.Errorf("B holds sightings by %q, want %q", orgs, c.want)
+			}
+		})
+	}
+}
+
+// A push with push_sightings asks the remote who we are first: when the remote user's role
+// lacks perm_sighting (as servers/getVersion says), no sighting is sent and the sync log
+// says why; with it, the sighting goes.
+func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+	connect(t, a, b, store.ServerOptions{Push: true})
+	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := misp.Sighting{UUID: "00000000-0000-4000-8000-000000005401", AttributeUUID: ev.Attribute[0].UUID, EventUUID: ev.UUID, DateSighting: 1700000000}
+	if _, err := b.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, b.host.ID); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, b, a, store.ServerOptions{Push: true, PushSightings: true})
+	real := a.handler
+	a.setHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.URL.Path, "getVersion") {
+			real.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		real.ServeHTTP(rec, r)
+		var v map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+			t.Errorf("getVersion: %v", err)
+		}
+		v["perm_sighting"] = false
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(v)
+	}))
+	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if findSighting(a.event(t, ev.UUID), s.UUID) != nil {
+		t.Error("a sighting was pushed to a remote user without perm_sighting")
+	}
+	logged, _ := b.st.LogSince(ctx, 0, 200, store.LogFilter{Direction: "push"})
+	said := false
+	for _, e := range logged {
+		said = said || (e.Outcome == "refused" && strings.Contains(e.Message, "perm_sighting"))
+	}
+	if !said {
+		var buf bytes.Buffer
+		for _, e := range logged {
+			buf.WriteString(e.Outcome + ": " + e.Message + "\n")
+		}
+		t.Errorf("the sync log does not say why sightings were not pushed:\n%s", buf.String())
+	}
+
+	a.setHandler(real)
+	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if findSighting(a.event(t, ev.UUID), s.UUID) == nil {
+		t.Error("with perm_sighting the sighting did not reach A")
+	}
+}

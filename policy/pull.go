@@ -60,7 +60,7 @@ func (inst *Instance) PullOwned(srv *Server, remote *misp.Event, local *LocalCop
 
 func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl Blocklists, copyFirst bool) PullResult {
 	d := inst.PullCandidate(srv, IndexRow{UUID: remote.UUID, Timestamp: int64(remote.Timestamp), Published: bool(remote.Published), OrgcUUID: orgUUID(remote.Orgc)}, local, bl)
-	if !d.Allowed {
+	if !d.Allowed || !checkNotProtected(&d, remote, ReasonProtectedPull) {
 		return PullResult{Decision: d}
 	}
 	// The remote should have filtered by the pull rules; a peer that ignores the filter

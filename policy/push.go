@@ -70,7 +70,8 @@ func (inst *Instance) pushEvent(srv *Server, ev *misp.Event, trig Trigger, bl Bl
 		d.blockCode("server.push", "push off", fmt.Sprintf("push is off for server %q", srv.Name))
 		return d, false
 	}
-	if !checkBlocklists(&d, bl, ev.UUID, orgUUID(ev.Orgc)) || !checkPublished(&d, bool(ev.Published)) {
+	if !checkBlocklists(&d, bl, ev.UUID, orgUUID(ev.Orgc)) || !checkPublished(&d, bool(ev.Published)) ||
+		!checkNotProtected(&d, ev, ReasonProtectedPush) {
 		return d, false
 	}
 	internal := inst.pushInternal(&d, srv)

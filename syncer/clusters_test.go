@@ -109,18 +109,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 // restStatus calls a node's REST API with key and returns the status and the answer.
 func restStatus(t *testing.T, n *node, key, method, path string, body any) (int, []byte) {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, n.http.URL+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", key)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, raw
+	return restStatusHeader(t, n, key, method, path, body, "")
 }
 
 func userKey(t *testing.T, n *node, email, org, role string) string {

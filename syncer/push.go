@@ -91,6 +91,9 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		}
 		if d := r.inst.PushCandidate(r.psrv, meta, policy.Scheduled, r.bl); !d.Allowed {
 			sum.skip(row.UUID, d.Code())
+			if d.Code() == "protected" { // a refusal the operator must hear of, event by event
+				r.step(ctx, "warn", row.UUID, "refused", d.Reason(), time.Time{}, 0)
+			}
 			continue
 		}
 		allowed = append(allowed, remote.UUIDTimestamp{UUID: row.UUID, Timestamp: row.Timestamp})

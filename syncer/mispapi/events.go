@@ -279,6 +279,9 @@ func (c *call) eventBody(failName string) (*misp.Event, error) {
 // storeEvent decides with policy what of ev the caller may store, stores it, and queues
 // onward pushes of a published event. local is the stored copy for an edit.
 func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string) error {
+	if err := c.refuseProtected(ev); err != nil {
+		return err
+	}
 	u := &c.who.User
 	role := &u.Role
 	var idOut any

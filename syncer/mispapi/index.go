@@ -204,7 +204,9 @@ func (c *call) eventsIndex() error {
 			failure = err
 			return false
 		}
-		if !ok {
+		if !ok || (r.Protected.Valid && r.Protected.Int64 != 0) {
+			// MISP lists a protected event only when its own signing key may sign it
+			// (protectedEventsByInstanceKey); mispdesk has none.
 			return true
 		}
 		if skip > 0 {

@@ -1,0 +1,119 @@
+package gate_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"mispdesk/policy"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
+)
+
+// Row remembers its decisions by what they depend on (ownership, distribution, sharing
+// group, published). Whatever order an index lists its rows in, each row must get the
+// answer it gets alone: a memo keyed on too little would hand one row's answer to another.
+func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "gate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Init(ctx, store.InitOptions{OrgName: "HOSTORG"}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.AddOrg(ctx, store.Org{Name: "OTHERORG", Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, err := st.AddSharingGroup(ctx, store.NewSharingGroup{Name: "with other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddSharingGroupOrg(ctx, with.UUID, "OTHERORG", false); err != nil {
+		t.Fatal(err)
+	}
+	without, err := st.AddSharingGroup(ctx, store.NewSharingGroup{Name: "without other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The events and whether OTHERORG's user may see each: its own organisation-only event,
+	// not the host's; the group it is in, not the other; a community event either way.
+	type row struct {
+		name    string
+		owner   int64 // 0: the host organisation
+		dist    misp.Distribution
+		sg      *misp.SharingGroup
+		visible bool
+	}
+	rows := []row{
+		{"OTHERORG's own, org only", other.ID, misp.OrgOnly, nil, true},
+		{"HOSTORG's, org only", 0, misp.OrgOnly, nil, false},
+		{"HOSTORG's, group with OTHERORG", 0, misp.SharingGroupDist, with, true},
+		{"HOSTORG's, group without OTHERORG", 0, misp.SharingGroupDist, without, false},
+		{"HOSTORG's, community", 0, misp.CommunityOnly, nil, true},
+	}
+	index := make([]*store.IndexRow, len(rows))
+	for i, r := range rows {
+		ev := &misp.Event{
+			UUID: fmt.Sprintf("6a7e0000-0000-4000-8000-%012d", i+1), Info: r.name, Date: "2026-01-02", Published: true, Timestamp: 1767312000,
+			Distribution: r.dist, ThreatLevelID: 2,
+			Attribute: []misp.Attribute{{UUID: fmt.Sprintf("6a7e0000-0000-4000-9000-%012d", i+1), Type: "domain", Category: "Network activity",
+				Value: "example.org", Distribution: misp.InheritEvent, Timestamp: 1767312000}},
+		}
+		if r.sg != nil {
+			ev.SharingGroupID = r.sg.ID
+		}
+		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: r.owner, LocalIDs: true}); err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		if index[i], err = st.EventRow(ctx, ev.UUID); err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+		if index[i].Distribution != r.dist {
+			t.Fatalf("%s stored with distribution %d", r.name, index[i].Distribution)
+		}
+	}
+
+	inst, err := gate.Instance(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate.New(st)
+	viewer := &policy.Viewer{OrgID: other.ID, OrgUUID: other.UUID}
+	// Every order of the rows, each with a fresh check as a request has.
+	var permute func(order []int, rest []int)
+	orders := 0
+	permute = func(order, rest []int) {
+		if len(rest) == 0 {
+			orders++
+			check := g.For(ctx, inst, viewer)
+			for _, i := range order {
+				ok, err := check.Row(index[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok != rows[i].visible {
+					t.Errorf("order %v: %s: visible %v, want %v", order, rows[i].name, ok, rows[i].visible)
+				}
+			}
+			return
+		}
+		for j := range rest {
+			permute(slices.Concat(order, rest[j:j+1]), slices.Concat(rest[:j], rest[j+1:]))
+		}
+	}
+	all := make([]int, len(rows))
+	for i := range all {
+		all[i] = i
+	}
+	permute(nil, all)
+	if orders != 120 {
+		t.Fatalf("%d orders checked, want 120", orders)
+	}
+}

@@ -37,7 +37,19 @@ type mutant struct {
 	from string   // exact text, present exactly once in file
 	to   string   // what it becomes
 	what string   // the bug, as a reader of the report needs it
-	pkgs []string // test packages that must catch it, tried in order
+	pkgs []target // the tests that must catch it, tried in order
+}
+
+// target is one package's tests, all of them or those run matches (go test -run).
+type target struct {
+	pkg, run string
+}
+
+func (t target) String() string {
+	if t.run == "" {
+		return t.pkg
+	}
+	return t.pkg + " -run " + t.run
 }
 
 // outcome is what running a mutant's tests showed.
@@ -176,20 +188,20 @@ func prepare(root string, all []mutant, pick *regexp.Regexp) ([]prepared, error)
 // baseline runs, unmutated, every package the mutants use: a package whose tests already
 // fail would "catch" every mutant.
 func baseline(ctx context.Context, root string, ms []prepared, timeout time.Duration) error {
-	var pkgs []string
-	seen := map[string]bool{}
+	var targets []target
+	seen := map[target]bool{}
 	for _, p := range ms {
-		for _, pkg := range p.pkgs {
-			if !seen[pkg] {
-				seen[pkg] = true
-				pkgs = append(pkgs, pkg)
+		for _, t := range p.pkgs {
+			if !seen[t] {
+				seen[t] = true
+				targets = append(targets, t)
 			}
 		}
 	}
-	for _, pkg := range pkgs {
-		out, err := goTest(ctx, root, "", pkg, timeout)
+	for _, t := range targets {
+		out, err := goTest(ctx, root, "", t, timeout)
 		if err != nil {
-			return fmt.Errorf("the tests of %s fail without any mutant, so they can judge none:\n%s", pkg, indent(out))
+			return fmt.Errorf("the tests of %s fail without any mutant, so they can judge none:\n%s", t, indent(out))
 		}
 	}
 	return nil
@@ -214,20 +226,20 @@ func (p *prepared) test(ctx context.Context, root, dir string, timeout time.Dura
 		return 0, "", nil, err
 	}
 	var all []byte
-	for _, pkg := range p.pkgs {
-		out, err := goTest(ctx, root, overlayFile, pkg, timeout)
+	for _, t := range p.pkgs {
+		out, err := goTest(ctx, root, overlayFile, t, timeout)
 		all = append(all, out...)
 		if err == nil {
 			continue
 		}
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) {
-			return 0, "", all, fmt.Errorf("go test %s: %w", pkg, err)
+			return 0, "", all, fmt.Errorf("go test %s: %w", t, err)
 		}
 		if buildFailed.Match(out) {
-			return broken, pkg, all, nil
+			return broken, t.pkg, all, nil
 		}
-		return caught, pkg, all, nil
+		return caught, t.pkg, all, nil
 	}
 	return survived, "-", all, nil
 }
@@ -237,14 +249,17 @@ var buildFailed = regexp.MustCompile(`\[(build|setup) failed\]`)
 // goTest runs one package's tests, with the overlay when one is given. vet is off: a
 // mutant must be caught by a test, not by a vet check. The test cache stays on: it keys on
 // the overlaid content, and only passing runs (survivors) are cached.
-func goTest(ctx context.Context, root, overlay, pkg string, timeout time.Duration) ([]byte, error) {
+func goTest(ctx context.Context, root, overlay string, t target, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout+30*time.Second)
 	defer cancel()
 	args := []string{"test", "-vet=off", "-failfast", "-timeout", timeout.String()}
 	if overlay != "" {
 		args = append(args, "-overlay", overlay)
 	}
-	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+	if t.run != "" {
+		args = append(args, "-run", t.run)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, t.pkg)...)
 	cmd.Dir = root
 	return cmd.CombinedOutput()
 }

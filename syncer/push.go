@@ -158,9 +158,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		uuids[i] = a.UUID
 	}
 	r.pushSightings(ctx, ver, uuids)
-	if !single {
-		r.pushProposals(ctx) // as MISP's push: after the events, for every event the remote holds
-	}
+	r.pushProposals(ctx) // as MISP's push, a single event's too: for every event the remote holds
 	return nil
 }
 

@@ -7,9 +7,10 @@ import "mispdesk/store/misp"
 // X-Pgp-Signature made with the sending instance's signing key, which the receiver checks
 // against the event's keys (EventsController::add/edit), and a pull checks the signature
 // of the remote's answer the same way (Server::__checkIfPulledEventExistsAndAddOrUpdate).
-// mispdesk has no instance signing key and does not check PGP signatures, so it refuses
-// protected events both ways rather than carry one unsigned or take one unverified; the
-// event and its keys stay as they are where they are.
+// mispdesk has no instance signing key, so it never pushes a protected event; it takes one
+// pushed in when the signature validates (syncer/mispapi/protected.go), and refuses one a
+// pull brings rather than store it unverified. The event and its keys stay as they are
+// where they are.
 
 // Reasons given when a protected event is refused.
 const (

@@ -2,12 +2,17 @@ package syncer
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -72,49 +77,116 @@ func TestProtectedEventsNeverLeaveUnsigned(t *testing.T) {
 	}
 }
 
-// A protected event pushed by a sync account is refused with MISP's answers (405; no
-// X-Pgp-Signature, or one mispdesk cannot validate); a site admin's is stored, protected
-// and with its cryptographic keys, as MISP stores it.
+// A protected event pushed by a sync account is taken as MISP takes it: with an
+// X-Pgp-Signature of the body (white space removed) by one of the event's keys; without
+// one, or with one that does not validate (garbage, or another key's), it is refused
+// with MISP's 405 messages. A site admin's is stored without a signature. Either way it
+// is kept protected and with its keys.
 func TestProtectedEventPushedIn(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	srv := connect(t, b, a, store.ServerOptions{Push: true})
-	src, err := os.ReadFile(smallEvent)
-	if err != nil {
-		t.Fatal(err)
+	signer, other := newSigner(t, "signer"), newSigner(t, "other")
+	body := func(path string) map[string]any {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := misp.ParseEvent(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		protect(e)
+		e.Extra["CryptographicKey"] = []byte(`[{"type":"pgp","parent_type":"Event","key_data":` + jsonString(armoredPublic(t, signer)) + `}]`)
+		e.Locked = true
+		raw, err := misp.MarshalEvent(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
 	}
-	e, err := misp.ParseEvent(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	protect(e)
-	e.Locked = true
-	raw, err := misp.MarshalEvent(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		t.Fatal(err)
-	}
-	uuid := body["Event"].(map[string]any)["uuid"].(string)
-	for _, c := range []struct{ sig, want string }{
-		{"", "Protected event failed signature validation as no key was provided."},
-		{"c2lnbmF0dXJl", "Protected event failed signature validation."},
+	pushed := body(smallEvent)
+	uuid := pushed["Event"].(map[string]any)["uuid"].(string)
+	for _, c := range []struct{ name, sig, want string }{
+		{"none", "", "Protected event failed signature validation as no key was provided."},
+		{"garbage", "c2lnbmF0dXJl", "Protected event failed signature validation."},
+		{"another key's", sign(t, other, pushed), "Protected event failed signature validation."},
 	} {
-		status, answer := restStatusHeader(t, a, srv.Authkey, "POST", "/events/add", body, c.sig)
+		status, answer := restStatusHeader(t, a, srv.Authkey, "POST", "/events/add", pushed, c.sig)
 		if status != http.StatusMethodNotAllowed || !strings.Contains(string(answer), c.want) {
-			t.Errorf("a sync account's protected event (signature %q): %d %s, want 405 %q", c.sig, status, answer, c.want)
+			t.Errorf("a sync account's protected event, signature %s: %d %s, want 405 %q", c.name, status, answer, c.want)
 		}
 		if a.event(t, uuid) != nil {
-			t.Fatal("the refused protected event was stored")
+			t.Fatalf("the protected event with signature %s was stored", c.name)
 		}
 	}
+	status, answer := restStatusHeader(t, a, srv.Authkey, "POST", "/events/add", pushed, sign(t, signer, pushed))
+	if status != http.StatusOK {
+		t.Fatalf("a protected event signed by its key: %d %s", status, answer)
+	}
+	if got := a.event(t, uuid); got == nil || !got.Protected.Value || got.Extra["CryptographicKey"] == nil {
+		t.Errorf("the signed protected event was not stored protected with its keys: %+v", got)
+	}
+
+	adminEvent := body(objEvent)
+	adminUUID := adminEvent["Event"].(map[string]any)["uuid"].(string)
 	admin := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
-	rest(t, a, admin, "POST", "/events/add", body)
-	got := a.event(t, uuid)
-	if got == nil || !got.Protected.Value || got.Extra["CryptographicKey"] == nil {
+	rest(t, a, admin, "POST", "/events/add", adminEvent)
+	if got := a.event(t, adminUUID); got == nil || !got.Protected.Value || got.Extra["CryptographicKey"] == nil {
 		t.Errorf("the site admin's protected event was not stored protected with its keys: %+v", got)
 	}
+}
+
+func newSigner(t *testing.T, name string) *openpgp.Entity {
+	t.Helper()
+	e, err := openpgp.NewEntity(name, "", name+"@example.test", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func armoredPublic(t *testing.T, e *openpgp.Entity) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return buf.String()
+}
+
+// sign is the X-Pgp-Signature MISP's ServerSyncTool sends for body: a binary detached
+// signature of the JSON with every white space removed, in base64.
+func sign(t *testing.T, e *openpgp.Entity, body any) string {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" \t\n\v\f\r", r) {
+			return -1
+		}
+		return r
+	}, string(raw))
+	var sig bytes.Buffer
+	if err := openpgp.DetachSign(&sig, e, strings.NewReader(stripped), nil); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(sig.Bytes())
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // restStatusHeader calls a node's REST API as restStatus does, with an X-Pgp-Signature

@@ -7,6 +7,7 @@
 package mispapi
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha1"
@@ -170,6 +171,9 @@ type call struct {
 	// etag, when set, is the answer's ETag known before its body was built (the index's);
 	// otherwise an answer's ETag is its body's SHA-1.
 	etag string
+	// signed is the event body as a protected event's X-Pgp-Signature signs it (every
+	// white space removed), kept only when the request carries one (protected.go).
+	signed *bytes.Buffer
 }
 
 // apiError is an answer other than success: MISP's thrown-exception envelope

@@ -257,7 +257,7 @@ func (c *call) eventBody(failName string) (*misp.Event, error) {
 		return nil, err
 	}
 	defer rb.close()
-	ev, err := misp.ReadEvent(rb)
+	ev, err := misp.ReadEvent(c.keepSigned(rb))
 	if err != nil {
 		if e := rb.failure(); e != nil {
 			return nil, e
@@ -279,7 +279,7 @@ func (c *call) eventBody(failName string) (*misp.Event, error) {
 // storeEvent decides with policy what of ev the caller may store, stores it, and queues
 // onward pushes of a published event. local is the stored copy for an edit.
 func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string) error {
-	if err := c.refuseProtected(ev); err != nil {
+	if err := c.checkProtected(ev, local); err != nil {
 		return err
 	}
 	u := &c.who.User

@@ -126,11 +126,29 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 		t.Errorf("the sync log does not say why sightings were not pushed:\n%s", buf.String())
 	}
 
+	// A sighting added now is published at once (the outbox): refused the same way, and
+	// the row is done, since no retry would change the remote's permissions.
+	second := misp.Sighting{UUID: "00000000-0000-4000-8000-000000005402", AttributeUUID: ev.Attribute[0].UUID, EventUUID: ev.UUID, DateSighting: 1700000100}
+	if _, err := b.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{second}, false, b.host.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.eng.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivered %d, %v", n, err)
+	}
+	if findSighting(a.event(t, ev.UUID), second.UUID) != nil {
+		t.Error("a published sighting went to a remote user without perm_sighting")
+	}
+	if q, _ := outboxQueued(t, b); q != 0 {
+		t.Errorf("%d outbox rows still queued for a refusal no retry changes", q)
+	}
+
 	a.setHandler(real)
 	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if findSighting(a.event(t, ev.UUID), s.UUID) == nil {
-		t.Error("with perm_sighting the sighting did not reach A")
+	for _, u := range []string{s.UUID, second.UUID} {
+		if findSighting(a.event(t, ev.UUID), u) == nil {
+			t.Errorf("with perm_sighting sighting %s did not reach A", u)
+		}
 	}
 }

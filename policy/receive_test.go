@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"mispdesk/store/misp"
@@ -45,6 +47,54 @@ func TestReceiveRefusals(t *testing.T) {
 			t.Errorf("%s: stored, want refused by %s\n%s", c.name, c.rule, res.Decision)
 		case c.rule != "" && res.BlockedBy().Rule != c.rule:
 			t.Errorf("%s: refused by %s, want %s\n%s", c.name, res.BlockedBy().Rule, c.rule, res.Decision)
+		}
+	}
+}
+
+// A pushed event's analyst data keeps its own distribution, except that items shared with
+// a sharing group are removed at every level (event, attribute, object, report, nested):
+// their group does not travel with embedded analyst data.
+func TestReceiveDropsGroupAnalystData(t *testing.T) {
+	b := instance(orgB, "https://b.example")
+	sg := group("sg1", false, []misp.Org{orgA, orgB})
+	n := 0
+	var kept, dropped []string
+	set := func() misp.Extra {
+		n++
+		community := fmt.Sprintf("a0a1a000-0000-4000-8000-%012d", n)
+		grouped := fmt.Sprintf("a0a1a000-0000-4000-9000-%012d", n)
+		nested := fmt.Sprintf("a0a1a000-0000-4000-a000-%012d", n)
+		kept, dropped = append(kept, community), append(dropped, grouped, nested)
+		note := misp.AnalystData{UUID: community, OrgUUID: orgA.UUID, OrgcUUID: orgA.UUID, Distribution: dCommunity}
+		note.Analyst.Opinion = []misp.AnalystData{{UUID: nested, OrgUUID: orgA.UUID, OrgcUUID: orgA.UUID, Distribution: misp.SharingGroupDist, SharingGroup: sg}}
+		var x misp.Extra
+		if err := misp.PutAnalystSet(&x, misp.AnalystSet{Note: []misp.AnalystData{note,
+			{UUID: grouped, OrgUUID: orgA.UUID, OrgcUUID: orgA.UUID, Distribution: misp.SharingGroupDist, SharingGroup: sg}}}); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	ev := event(orgA, dAll)
+	ev.Extra = set()
+	ev.Attribute[0].Extra = set()
+	obj := object("0b000000-0000-4000-8000-000000000001", dAll, attribute("0a000000-0000-4000-8000-000000000001", misp.InheritEvent))
+	obj.Extra = set()
+	ev.Object = []misp.Object{obj}
+	ev.EventReport = []misp.EventReport{{UUID: "0c000000-0000-4000-8000-000000000001", Name: "r", Content: "c", Distribution: misp.InheritEvent, Timestamp: 100, Extra: set()}}
+
+	res := b.Receive(syncUserOf(orgA), nil, ev, nil, Blocklists{})
+	if !res.Allowed {
+		t.Fatalf("refused\n%s", res.Decision)
+	}
+	stored := mustEncode(t, res.Event)
+	for _, u := range kept {
+		if !strings.Contains(stored, u) {
+			t.Errorf("community note %s not stored", u)
+		}
+	}
+	for _, u := range dropped {
+		if strings.Contains(stored, u) {
+			t.Errorf("analyst data %s shared with a sharing group stored", u)
 		}
 	}
 }

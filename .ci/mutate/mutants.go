@@ -17,10 +17,10 @@ var (
 
 // mutants are the planted bugs: each a rule of MISP's sharing model broken in one line.
 //
-// Left out as equivalent: ignoring an object's own distribution in Visible, or judging its
-// attributes without it in the sieve. Each is a second guard of the other (an object is
-// judged before its attributes, and one left without attributes is dropped), so neither
-// alone changes what anyone is given.
+// Left out as equivalent: ignoring an object's own distribution in Visible or FeedPayload,
+// or judging its attributes without it in the sieve. Each is a second guard of the other
+// (an object is judged before its attributes, its attributes under its reach, and one left
+// without attributes is dropped), so neither alone changes what anyone is given.
 var mutants = []mutant{
 	// Visibility on this instance (policy/visibility.go, sharinggroup.go, reach.go).
 	{"view-unpublished-to-sync", "policy/visibility.go",
@@ -214,9 +214,6 @@ var mutants = []mutant{
 	{"feed-cluster-distribution", "policy/feed.go",
 		"if s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {", "if true {",
 		"a feed carries custom clusters narrower than the feed", feedTests},
-	{"feed-object-distribution", "policy/feed.go",
-		"return element(parent.Child(o.Distribution, o.SharingGroup), &o.Extra)", "return element(parent, &o.Extra)",
-		"a feed ignores an object's own distribution", feedTests},
 	{"sieve-dangling-references", "policy/sieve.go",
 		"if _, ok := present[r.ReferencedUUID]; !ok {", "if _, ok := present[r.ReferencedUUID]; !ok && false {",
 		"references to removed elements are kept, naming them", policyTests},

@@ -10,7 +10,7 @@ var (
 	feedTests   = []target{{pkg: "./policy/"}, {pkg: "./syncer/feed/"}}
 	gateTests   = []target{
 		{pkg: "./syncer/gate/"},
-		{pkg: "./syncer/mispapi/", run: "^(TestGate|TestVisibilityMatrix|TestSightingsAndProposals|TestEventsIndex|TestEventsView|TestSharingGroupsVisibleToMembers|TestEventBlocklists)"},
+		{pkg: "./syncer/mispapi/", run: "^(TestGate|TestVisibilityMatrix|TestSightingsAndProposals|TestEventsIndex|TestEventsView|TestSharingGroupsVisibleToMembers|TestEventBlocklists|TestEventsAddEdit)"},
 		{pkg: "./syncer/", run: "^(TestPullLeaves|TestPushProposalsGate|TestUnpublishedNeverLeaves|TestPullOrgOnlyEventOfTheSyncUsersOrg|TestSuiteSharingGroups|TestSightingsAndProposalsFlowToTheOwner)"},
 	}
 )

@@ -2,6 +2,7 @@ package gate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -115,5 +116,65 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 	permute(nil, all)
 	if orders != 120 {
 		t.Fatalf("%d orders checked, want 120", orders)
+	}
+}
+
+// A proposal is seen only with the attribute it would change: OTHERORG's own proposal on
+// a community attribute is its to see, the same on an attribute since made organisation
+// only is not (it would show the attribute's UUID and a value for it).
+func TestProposalNeedsItsAttribute(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "gate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Init(ctx, store.InitOptions{OrgName: "HOSTORG"}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := st.AddOrg(ctx, store.Org{Name: "OTHERORG", Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open, hidden = "6a7e0000-0000-4000-9000-000000000001", "6a7e0000-0000-4000-9000-000000000002"
+	ev := &misp.Event{
+		UUID: "6a7e0000-0000-4000-8000-000000000001", Info: "proposals", Date: "2026-01-02", Published: true, Timestamp: 1767312000,
+		Distribution: misp.CommunityOnly, ThreatLevelID: 2,
+		Attribute: []misp.Attribute{
+			{UUID: open, Type: "domain", Category: "Network activity", Value: "open.example", Distribution: misp.InheritEvent, Timestamp: 1767312000},
+			{UUID: hidden, Type: "domain", Category: "Network activity", Value: "hidden.example", Distribution: misp.OrgOnly, Timestamp: 1767312000},
+		},
+	}
+	if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	row, err := st.EventRow(ctx, ev.UUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := gate.Instance(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := gate.New(st).For(ctx, inst, &policy.Viewer{OrgID: other.ID, OrgUUID: other.UUID})
+	for _, c := range []struct {
+		attr    string
+		visible bool
+	}{{open, true}, {hidden, false}} {
+		id, err := st.AddProposal(ctx, row.ID, c.attr, other.ID, misp.ShadowAttribute{Type: "domain", Category: "Network activity", Value: "changed.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr, _, err := st.Proposal(ctx, fmt.Sprint(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = check.Proposal(pr)
+		if c.visible && err != nil {
+			t.Errorf("OTHERORG's proposal on the attribute it sees: %v", err)
+		}
+		if !c.visible && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("OTHERORG's proposal on an organisation-only attribute: %v, want not found", err)
+		}
 	}
 }

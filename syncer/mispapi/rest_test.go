@@ -236,9 +236,15 @@ func TestRESTScenario(t *testing.T) {
 	clTag := get[string](t, cl, "GalaxyCluster", "tag_name")
 	clUUID := get[string](t, cl, "GalaxyCluster", "uuid")
 	ppost("/tags/attachTagToObject", map[string]any{"uuid": evUUID, "tag": clTag})
-	r = e.do("GET", "/galaxies/view/"+gid, pk, nil)
+	// the cluster is the host organisation's alone (distribution 0): its galaxy shows it to
+	// that organisation, never to the partner
+	r = e.do("GET", "/galaxies/view/"+gid, ad, nil)
 	if !strings.Contains(string(r.body), "Scenario Actor") {
-		t.Fatalf("galaxy view: %s", r.body)
+		t.Fatalf("galaxy view by the cluster's organisation: %s", r.body)
+	}
+	r = e.do("GET", "/galaxies/view/"+gid, pk, nil)
+	if strings.Contains(string(r.body), "Scenario Actor") {
+		t.Fatalf("galaxy view shows another organisation's org-only cluster: %s", r.body)
 	}
 	// report and note
 	rep := ppost("/eventReports/add/"+evID, map[string]any{"name": "Report", "content": "# Findings"})

@@ -294,27 +294,24 @@ func TestPushRulesBlockTagAndOrg(t *testing.T) {
 	}
 }
 
-// A published event that reaches B from A — pushed in by A or pulled by B — is queued to
-// B's other push servers and never back over B's link to A (MISP's passAlong): both
-// paths follow one rule.
-func TestReceivedEventNotQueuedBackToSender(t *testing.T) {
+// A published event that reaches B from A is queued to B's push servers: pulled, to all
+// but the link it was pulled over (MISP's passAlong); pushed in, to all of them, as MISP's
+// EventsController::add passes no passAlong, and A then wants nothing of its own event.
+func TestReceivedEventPassedAlong(t *testing.T) {
 	a, b, c := newNode(t, "A"), newNode(t, "B"), newNode(t, "C")
 	pushed := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true})
 	toA := connect(t, b, a, store.ServerOptions{Push: true, Pull: true})
 	toC := connect(t, b, c, store.ServerOptions{Push: true})
-	queued := func(what string) map[string]int64 {
+	queued := func() map[int64][]string {
 		t.Helper()
 		items, err := b.st.Claim(ctx, "test", time.Hour, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := map[string]int64{}
+		out := map[int64][]string{}
 		for _, it := range items {
-			if it.ServerID == toA.ID {
-				t.Errorf("%s: event %s queued back to its sender A", what, it.EventUUID)
-			}
-			out[it.EventUUID] = it.ServerID
+			out[it.ServerID] = append(out[it.ServerID], it.EventUUID)
 		}
 		return out
 	}
@@ -322,15 +319,15 @@ func TestReceivedEventNotQueuedBackToSender(t *testing.T) {
 	if sum, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil || sum.Done != 1 {
 		t.Fatalf("A pushes to B: %v %v", sum, err)
 	}
-	if got := queued("pushed in"); len(got) != 1 || got[pushed.UUID] != toC.ID {
-		t.Fatalf("after A's push B queued %v; want %s to C (server %d) only", got, pushed.UUID, toC.ID)
+	if got := queued(); len(got) != 2 || len(got[toA.ID]) != 1 || len(got[toC.ID]) != 1 || got[toC.ID][0] != pushed.UUID {
+		t.Fatalf("after A's push B queued %v; want %s to A (server %d) and C (server %d)", got, pushed.UUID, toA.ID, toC.ID)
 	}
 
 	pulled := a.importFile(t, objEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	if sum, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil || sum.Created != 1 {
 		t.Fatalf("B pulls from A: %v %v", sum, err)
 	}
-	if got := queued("pulled"); len(got) != 1 || got[pulled.UUID] != toC.ID {
+	if got := queued(); len(got) != 1 || len(got[toC.ID]) != 1 || got[toC.ID][0] != pulled.UUID {
 		t.Fatalf("after B's pull B queued %v; want %s to C (server %d) only", got, pulled.UUID, toC.ID)
 	}
 }

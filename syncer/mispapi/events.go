@@ -298,7 +298,6 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	}
 	toStore := ev
 	opts := store.UpsertOptions{OwnerOrgID: u.OrgID, UserID: u.ID, DefaultDistribution: misp.OrgOnly}
-	var link int64 // the sync link the event arrived by
 	if c.syncPush(ev) {
 		inst, err := c.instance()
 		if err != nil {
@@ -313,9 +312,6 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 			return c.refusal(res.Decision, failName, idOut)
 		}
 		toStore = res.Event
-		if from != nil {
-			link = from.ID
-		}
 	} else {
 		// A user that is not a sync account creates events of its own organisation
 		// (MISP forces Orgc), with this instance's sharing-group ids.
@@ -343,7 +339,7 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	}
 	// A received published event flows on to this instance's push servers, queued in the
 	// same transaction as the event, never back to the sender.
-	res, err := c.a.events.UpsertEvent(c.ctx, toStore, opts.PassAlong(link))
+	res, err := c.a.events.UpsertEvent(c.ctx, toStore, opts.PassAlong(0))
 	if err != nil {
 		if errors.Is(err, misp.ErrGalaxyDocument) || errors.Is(err, store.ErrInvalidEvent) {
 			return saveFail(c, failName, idOut, map[string]any{"Event": []string{err.Error()}})
@@ -438,19 +434,35 @@ func (c *call) refusal(d policy.Decision, failName string, id any) error {
 	return saveFail(c, failName, id, msg)
 }
 
-// senderLink is this instance's sync link to the instance a sync account pushes for: the
-// server whose remote organisation is the account's organisation, if any.
+// senderLink is this instance's sync link to the instance a sync account pushes for, by
+// which the event's sharing groups are read: the one server whose remote organisation is
+// the account's organisation. When several links have that organisation (two instances of
+// one organisation) the sender cannot be told, and there is none.
+//
+// A received push is passed on to every push server, the sender's link included, as MISP's
+// EventsController::add passes no passAlong: a link cannot be told from its organisation
+// alone (a sync account of this instance's own organisation pushes for one instance while
+// the link of that organisation leads to another), and the sender answers the offer of its
+// own event by wanting nothing.
 func (c *call) senderLink() (*policy.Server, error) {
 	servers, err := c.a.st.Servers(c.ctx)
 	if err != nil {
 		return nil, err
 	}
+	var found *store.Server
 	for i := range servers {
-		if servers[i].RemoteOrgID == c.who.User.OrgID {
-			return gate.Server(&servers[i])
+		if servers[i].RemoteOrgID != c.who.User.OrgID {
+			continue
 		}
+		if found != nil {
+			return nil, nil
+		}
+		found = &servers[i]
 	}
-	return nil, nil
+	if found == nil {
+		return nil, nil
+	}
+	return gate.Server(found)
 }
 
 // filterEventIdsForPush is POST /events/filterEventIdsForPush: of the offered events, the

@@ -71,7 +71,10 @@ var (
 	sqlReadShadowAttributes = preparedRead(`SELECT id, uuid, attribute_uuid, org_id, type, category, value, to_ids, comment, deleted,
 		proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data, extra
 		FROM shadow_attributes WHERE event_id = ? AND deleted = 0 ORDER BY id`)
-	sqlReadEventGalaxyClusters = preparedRead(`SELECT ifnull(l.attribute_id, 0), l.extra, c.id, c.galaxy_id, c.extra, g.id, g.extra
+	// A galaxy made here (galaxies/add) has no stored JSON of a peer's: its columns are it.
+	sqlReadEventGalaxyClusters = preparedRead(`SELECT ifnull(l.attribute_id, 0), l.extra, c.id, c.galaxy_id, c.extra, g.id,
+		ifnull(g.extra, json_object('uuid', g.uuid, 'name', g.name, 'type', g.type, 'description', g.description,
+			'version', g.version, 'icon', g.icon, 'namespace', g.namespace))
 		FROM event_galaxy_clusters l JOIN galaxy_clusters c ON c.id = l.cluster_id JOIN galaxies g ON g.id = c.galaxy_id
 		WHERE l.event_id = ? ORDER BY l.id`)
 )

@@ -292,3 +292,25 @@ func FuzzGateReads(f *testing.F) {
 		}
 	})
 }
+
+// A cluster of a galaxy made here (galaxies/add, which stores no peer JSON) attaches to an
+// event and the event reads back with it: reading such a galaxy into an event failed (500).
+func TestAttachClusterOfLocalGalaxy(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/galaxies/add", e.admin, map[string]any{"name": "Local galaxy", "namespace": "test", "distribution": 2, "description": "ours"})
+	wantStatus(t, r, 200)
+	gid := get[string](t, r.obj(t), "Galaxy", "id")
+	r = e.do("POST", "/galaxy_clusters/add/"+gid, e.admin, map[string]any{"GalaxyCluster": map[string]any{"value": "Local actor", "distribution": 2}})
+	wantStatus(t, r, 200)
+	cid := get[string](t, r.obj(t), "GalaxyCluster", "id")
+	r = e.do("POST", "/events/add", e.admin, map[string]any{"Event": map[string]any{"info": "with a local cluster", "distribution": 2,
+		"Attribute": []any{map[string]any{"type": "text", "value": "a"}}}})
+	wantStatus(t, r, 200)
+	eid := get[string](t, r.obj(t), "Event", "id")
+	wantStatus(t, e.do("POST", "/galaxies/attachCluster/"+eid+"/event/local:0", e.admin, map[string]any{"Galaxy": map[string]any{"target_id": cid}}), 200)
+	r = e.do("GET", "/events/view/"+eid, e.admin, nil)
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), "Local actor") || !strings.Contains(string(r.body), "Local galaxy") {
+		t.Fatalf("the event does not carry its cluster and galaxy: %.600s", r.body)
+	}
+}

@@ -44,7 +44,7 @@ bench: ## import speed vs raw inserts and as the store grows; 2,000 events synce
 	$(GO) test -run '^$$' -bench 'BenchmarkImportFeed|BenchmarkRawAttributeInsert' -benchtime 5x ./store/ | tee "$$out"; \
 	$(GO) test -run '^$$' -bench 'BenchmarkImportGrowth' -benchtime 1x -timeout 60m ./store/ | tee -a "$$out"; \
 	$(GO) test -run '^$$' -bench 'BenchmarkSync$$|BenchmarkPullBigEvent|BenchmarkPullNothingNew' -benchtime 1x -timeout 60m ./syncer/ | tee -a "$$out"; \
-	awk -f bench-ratios.awk "$$out"
+	awk -f .ci/bench-ratios.awk "$$out"
 
 bench-all: ## every benchmark of every package, with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...

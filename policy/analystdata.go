@@ -33,9 +33,11 @@ func (v *Viewer) isOrg(uuid string) bool {
 	return uuid != "" && v.OrgUUID != "" && strings.EqualFold(uuid, v.OrgUUID)
 }
 
-// trimAnalyst keeps, in an element's members, the analyst data the viewer may see, nested
-// notes included. Analyst data that does not decode is removed: it cannot be judged.
-func (inst *Instance) trimAnalyst(v *Viewer, x *misp.Extra, t *tally) {
+// sieveAnalyst applies judge to every analyst data item in an element's members, and to
+// the items nested under those it keeps; judge may change an item, and one it drops goes
+// with everything nested under it. Analyst data that does not decode is removed: it cannot
+// be judged.
+func sieveAnalyst(x *misp.Extra, t *tally, judge func(a *misp.AnalystData) verdict) {
 	s, err := misp.TakeAnalystSet(*x)
 	if err != nil {
 		t.record("analyst data", drop("analyst_data", "it could not be read, so it cannot be judged"))
@@ -44,36 +46,34 @@ func (inst *Instance) trimAnalyst(v *Viewer, x *misp.Extra, t *tally) {
 	if s.Len() == 0 {
 		return
 	}
-	inst.trimAnalystSet(v, &s, t)
+	sieveAnalystSet(&s, t, judge)
 	_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
 }
 
-func (inst *Instance) trimAnalystSet(v *Viewer, s *misp.AnalystSet, t *tally) {
+func sieveAnalystSet(s *misp.AnalystSet, t *tally, judge func(a *misp.AnalystData) verdict) {
 	for _, list := range s.Kinds() {
 		kept := (*list)[:0]
-		for _, d := range *list {
-			if !inst.CanSeeAnalystData(v, &d) {
-				t.record("analyst data", drop("analyst_data.distribution", "its distribution does not include the viewer"))
+		for _, a := range *list {
+			if t.record("analyst data", judge(&a)) {
 				continue
 			}
-			inst.trimAnalystSet(v, &d.Analyst, t)
-			kept = append(kept, d)
+			sieveAnalystSet(&a.Analyst, t, judge)
+			kept = append(kept, a)
 		}
 		clear((*list)[len(kept):])
 		*list = kept
 	}
 }
 
-// trimClusters keeps the clusters the viewer may see, and the galaxies left with any.
-func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp.Galaxy {
+// sieveClusters applies judge to every cluster of the galaxies (it may change one), keeping
+// the galaxies left with any.
+func sieveClusters(gs []misp.Galaxy, t *tally, judge func(c *misp.GalaxyCluster) verdict) []misp.Galaxy {
 	kept := gs[:0]
 	for _, g := range gs {
 		cs := g.GalaxyCluster[:0]
 		for _, c := range g.GalaxyCluster {
-			if inst.CanSeeCluster(v, &c) {
+			if !t.record("galaxy cluster", judge(&c)) {
 				cs = append(cs, c)
-			} else {
-				t.record("galaxy cluster", drop("cluster.distribution", "its distribution does not include the viewer"))
 			}
 		}
 		clear(g.GalaxyCluster[len(cs):])
@@ -86,40 +86,40 @@ func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp
 	return kept
 }
 
+// trimAnalyst keeps, in an element's members, the analyst data the viewer may see.
+func (inst *Instance) trimAnalyst(v *Viewer, x *misp.Extra, t *tally) {
+	sieveAnalyst(x, t, func(a *misp.AnalystData) verdict {
+		if !inst.CanSeeAnalystData(v, a) {
+			return drop("analyst_data.distribution", "its distribution does not include the viewer")
+		}
+		return keep()
+	})
+}
+
+// trimClusters keeps the clusters the viewer may see, and the galaxies left with any.
+func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp.Galaxy {
+	return sieveClusters(gs, t, func(c *misp.GalaxyCluster) verdict {
+		if !inst.CanSeeCluster(v, c) {
+			return drop("cluster.distribution", "its distribution does not include the viewer")
+		}
+		return keep()
+	})
+}
+
 // takeAnalyst is the analyst data of an element arriving by pull (downgrade) or push: each
 // item keeps its own distribution, downgraded as the pull table says, and items shared with
 // a sharing group are removed, because their group is not captured here.
 func takeAnalyst(x *misp.Extra, downgrade bool, t *tally) {
-	s, err := misp.TakeAnalystSet(*x)
-	if err != nil {
-		t.record("analyst data", drop("analyst_data", "it could not be read, so it is not stored"))
-		return
-	}
-	if s.Len() == 0 {
-		return
-	}
-	takeAnalystSet(&s, downgrade, t)
-	_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
-}
-
-func takeAnalystSet(s *misp.AnalystSet, downgrade bool, t *tally) {
-	for _, list := range s.Kinds() {
-		kept := (*list)[:0]
-		for _, d := range *list {
-			if d.Distribution == misp.SharingGroupDist || !d.Distribution.Valid() {
-				t.record("analyst data", drop("analyst_data.distribution", "shared with a sharing group, which analyst data does not carry here"))
-				continue
-			}
-			if downgrade {
-				d.Distribution = pullDowngrade(d.Distribution)
-			}
-			d.SharingGroupID, d.SharingGroup = 0, nil
-			takeAnalystSet(&d.Analyst, downgrade, t)
-			kept = append(kept, d)
+	sieveAnalyst(x, t, func(a *misp.AnalystData) verdict {
+		if a.Distribution == misp.SharingGroupDist || !a.Distribution.Valid() {
+			return drop("analyst_data.distribution", "shared with a sharing group, which analyst data does not carry here")
 		}
-		clear((*list)[len(kept):])
-		*list = kept
-	}
+		if downgrade {
+			a.Distribution = pullDowngrade(a.Distribution)
+		}
+		a.SharingGroupID, a.SharingGroup = 0, nil
+		return keep()
+	})
 }
 
 // pullClusters is the pull table applied to the custom clusters of a pulled element: each
@@ -127,27 +127,15 @@ func takeAnalystSet(s *misp.AnalystSet, downgrade bool, t *tally) {
 // communities community), and a cluster shared with a sharing group is removed, its group not
 // being captured here. Library clusters are everyone's and stay.
 func pullClusters(gs []misp.Galaxy, t *tally) []misp.Galaxy {
-	kept := gs[:0]
-	for _, g := range gs {
-		cs := g.GalaxyCluster[:0]
-		for _, c := range g.GalaxyCluster {
-			s := c.Sharing()
-			switch {
-			case s.Default:
-			case s.Distribution == misp.SharingGroupDist || !s.Distribution.Valid() || s.Distribution == misp.InheritEvent:
-				t.record("galaxy cluster", drop("cluster.distribution", "shared with a sharing group, which is not captured with a cluster here"))
-				continue
-			case pullDowngrade(s.Distribution) != s.Distribution:
-				c.SetDistribution(pullDowngrade(s.Distribution))
-			}
-			cs = append(cs, c)
+	return sieveClusters(gs, t, func(c *misp.GalaxyCluster) verdict {
+		s := c.Sharing()
+		switch {
+		case s.Default:
+		case s.Distribution == misp.SharingGroupDist || !s.Distribution.Valid() || s.Distribution == misp.InheritEvent:
+			return drop("cluster.distribution", "shared with a sharing group, which is not captured with a cluster here")
+		case pullDowngrade(s.Distribution) != s.Distribution:
+			c.SetDistribution(pullDowngrade(s.Distribution))
 		}
-		clear(g.GalaxyCluster[len(cs):])
-		g.GalaxyCluster = cs
-		if len(cs) > 0 {
-			kept = append(kept, g)
-		}
-	}
-	clear(gs[len(kept):])
-	return kept
+		return keep()
+	})
 }

@@ -113,43 +113,26 @@ func (inst *Instance) ReceiveAnalystData(owner misp.Org, from *Server, a *misp.A
 // pushAnalyst keeps, in an element's members, the embedded analyst data that may go to
 // srv with its event when the link pushes analyst data, and removes all of it otherwise.
 // Each item is judged on its own distribution (its element has passed): 0 never goes, 1
-// only to an internal server, 2 becomes 1 unless internal, 3 and 5 go. Items shared with a
+// only to an internal server, 2 becomes 1 unless internal, 3 goes, 5 never. Items shared with a
 // sharing group go only standalone (PushAnalystData), where their group travels with them
 // and is captured. What goes is marked locked, as MISP marks synced analyst data.
 func pushAnalyst(srv *Server, internal bool, x *misp.Extra, t *tally) {
-	s, err := misp.TakeAnalystSet(*x)
-	if err != nil {
-		t.record("analyst data", drop("analyst_data", "it could not be read, so it cannot be judged"))
-		return
-	}
-	if s.Len() == 0 {
-		return
-	}
 	if !srv.PushAnalystData {
-		t.record("analyst data", drop("server.push_analyst_data", fmt.Sprintf("analyst data push is off for server %q", srv.Name)))
+		sieveAnalyst(x, t, func(*misp.AnalystData) verdict {
+			return drop("server.push_analyst_data", fmt.Sprintf("analyst data push is off for server %q", srv.Name))
+		})
 		return
 	}
-	pushAnalystSet(&s, internal, t)
-	_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
-}
-
-func pushAnalystSet(s *misp.AnalystSet, internal bool, t *tally) {
-	for _, list := range s.Kinds() {
-		kept := (*list)[:0]
-		for _, a := range *list {
-			if t.record("analyst data", embeddedPushVerdict(&a, internal)) {
-				continue
-			}
+	sieveAnalyst(x, t, func(a *misp.AnalystData) verdict {
+		v := embeddedPushVerdict(a, internal)
+		if !v.drop {
 			if a.Extra == nil {
 				a.Extra = misp.Extra{}
 			}
 			a.Extra["locked"] = jsontext.Value("true")
-			pushAnalystSet(&a.Analyst, internal, t)
-			kept = append(kept, a)
 		}
-		clear((*list)[len(kept):])
-		*list = kept
-	}
+		return v
+	})
 }
 
 func embeddedPushVerdict(a *misp.AnalystData, internal bool) verdict {
@@ -165,7 +148,9 @@ func embeddedPushVerdict(a *misp.AnalystData, internal bool) verdict {
 			a.Distribution = misp.CommunityOnly
 			return keepChanged("analyst_data.distribution", fmt.Sprintf("'%s' becomes '%s'", misp.ConnectedCommunity, misp.CommunityOnly))
 		}
-	case misp.AllCommunities, misp.InheritEvent:
+	case misp.AllCommunities:
+	case misp.InheritEvent:
+		return drop("analyst_data.distribution", "distribution 5 is its organisation's alone for analyst data (MISP's buildConditions), so it never leaves")
 	case misp.SharingGroupDist:
 		return drop("analyst_data.sharing_group", "analyst data shared with a sharing group goes only with analyst data sync, where its group travels")
 	default:
@@ -182,9 +167,7 @@ func pullAnalyst(srv *Server, x *misp.Extra, t *tally) {
 		takeAnalyst(x, true, t)
 		return
 	}
-	s, err := misp.TakeAnalystSet(*x)
-	if err == nil && s.Len() == 0 {
-		return
-	}
-	t.record("analyst data", drop("server.pull_analyst_data", fmt.Sprintf("analyst data pull is off for server %q", srv.Name)))
+	sieveAnalyst(x, t, func(*misp.AnalystData) verdict {
+		return drop("server.pull_analyst_data", fmt.Sprintf("analyst data pull is off for server %q", srv.Name))
+	})
 }

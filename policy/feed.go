@@ -22,13 +22,12 @@ func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) 
 	narrow := drop("distribution", fmt.Sprintf("narrower than the feed's '%s', or shared with a sharing group", min))
 	members := func(x *misp.Extra) {
 		*x = withoutNestedRecords(*x, misp.AnalystKinds[:]...)
-		s, err := misp.TakeAnalystSet(*x)
-		if err != nil {
-			t.record("analyst data", drop("analyst_data", "it could not be read, so it cannot be judged"))
-			return
-		}
-		feedAnalystSet(&s, wide, &t)
-		_ = misp.PutAnalystSet(x, s) // re-encoding what was just decoded cannot fail
+		sieveAnalyst(x, &t, func(a *misp.AnalystData) verdict {
+			if !wide(Reach{Level: misp.AllCommunities}.Child(analystDistribution(a.Distribution), a.SharingGroup)) {
+				return drop("analyst_data.distribution", "narrower than the feed")
+			}
+			return keep()
+		})
 	}
 	element := func(r Reach, x *misp.Extra) verdict {
 		if !wide(r) {
@@ -63,43 +62,15 @@ func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) 
 	return ev, d
 }
 
-func feedAnalystSet(s *misp.AnalystSet, wide func(Reach) bool, t *tally) {
-	for _, list := range s.Kinds() {
-		kept := (*list)[:0]
-		for _, a := range *list {
-			if !wide(Reach{Level: misp.AllCommunities}.Child(analystDistribution(a.Distribution), a.SharingGroup)) {
-				t.record("analyst data", drop("analyst_data.distribution", "narrower than the feed"))
-				continue
-			}
-			feedAnalystSet(&a.Analyst, wide, t)
-			kept = append(kept, a)
-		}
-		clear((*list)[len(kept):])
-		*list = kept
-	}
-}
-
 func feedClusters(gs []misp.Galaxy, wide func(Reach) bool, t *tally) []misp.Galaxy {
-	kept := gs[:0]
-	for _, g := range gs {
-		cs := g.GalaxyCluster[:0]
-		for _, c := range g.GalaxyCluster {
-			s := c.Sharing()
-			if s.Distribution == misp.InheritEvent {
-				s.Distribution = misp.OrgOnly // a cluster has no element to inherit from, as CanSeeCluster says
-			}
-			if s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
-				cs = append(cs, c)
-			} else {
-				t.record("galaxy cluster", drop("cluster.distribution", "narrower than the feed"))
-			}
+	return sieveClusters(gs, t, func(c *misp.GalaxyCluster) verdict {
+		s := c.Sharing()
+		if s.Distribution == misp.InheritEvent {
+			s.Distribution = misp.OrgOnly // a cluster has no element to inherit from, as CanSeeCluster says
 		}
-		clear(g.GalaxyCluster[len(cs):])
-		g.GalaxyCluster = cs
-		if len(cs) > 0 {
-			kept = append(kept, g)
+		if s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
+			return keep()
 		}
-	}
-	clear(gs[len(kept):])
-	return kept
+		return drop("cluster.distribution", "narrower than the feed")
+	})
 }

@@ -160,8 +160,10 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 	if !errors.As(err, &down) || !strings.Contains(err.Error(), "down since") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("push: %v; want it stopped as the server is down", err)
 	}
-	if sum.Done < 5 || sum.Failed < downAfter || sum.Failed > downAfter+a.eng.conc || sum.Finished() >= sum.Candidates {
-		t.Errorf("push stopped: %s; want it stopped after %d..%d failures", sum.Line(), downAfter, downAfter+a.eng.conc)
+	// Health counts failed requests, retries and concurrent ones included, so the run may
+	// stop after fewer failed events than downAfter, but never after many more.
+	if sum.Done < 5 || sum.Failed < 1 || sum.Failed > downAfter+a.eng.conc || sum.Finished() >= sum.Candidates {
+		t.Errorf("push stopped: %s; want it stopped after 1..%d failed events", sum.Line(), downAfter+a.eng.conc)
 	}
 	h, err := ReadPeerHealth(ctx, a.st, srv.ID)
 	if err != nil || h.State != PeerDown || h.Cause != "connection refused" {

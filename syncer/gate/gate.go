@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -329,10 +330,41 @@ func (c *Check) Element(table, ref string) (*store.ElementRef, *store.IndexRow, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if ok && (table == store.ElemObject || table == store.ElemReference) {
+		ok, err = c.inVisibleEvent(table, el)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
 	if !ok {
 		return nil, nil, fmt.Errorf("%s %q: %w", table, ref, store.ErrNotFound)
 	}
 	return el, row, nil
+}
+
+// inVisibleEvent reports whether an object or a reference is in its event as the viewer
+// sees it. Their own path is not the whole rule: an object none of whose attributes the
+// viewer may see is left out, and so is a reference to what the viewer may not see, so
+// the event is read and judged by Visible, as events/view would show it.
+func (c *Check) inVisibleEvent(table string, el *store.ElementRef) (bool, error) {
+	ev, err := c.g.st.Event(c.ctx, strconv.FormatInt(el.EventID, 10))
+	if err != nil {
+		return false, err
+	}
+	out, _, err := c.Event(ev)
+	if err != nil || out == nil {
+		return false, err
+	}
+	for i := range out.Object {
+		o := &out.Object[i]
+		if table == store.ElemObject && o.UUID == el.UUID {
+			return true, nil
+		}
+		if table == store.ElemReference && slices.ContainsFunc(o.ObjectReference, func(r misp.ObjectReference) bool { return r.UUID == el.UUID }) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Proposal reports store.ErrNotFound unless the viewer may see a stored proposal: its

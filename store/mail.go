@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -54,6 +55,20 @@ const (
 	SMTPTLS      = "tls"      // TLS from the first byte (port 465)
 )
 
+// ErrInvalidSetting marks a value a setting does not take; the error's text names the
+// setting and the value.
+var ErrInvalidSetting = errors.New("invalid setting value")
+
+// settingError is a refused setting value: its message alone, and ErrInvalidSetting.
+type settingError struct{ msg string }
+
+func (e *settingError) Error() string { return e.msg }
+func (e *settingError) Unwrap() error { return ErrInvalidSetting }
+
+func invalidSetting(format string, args ...any) error {
+	return &settingError{fmt.Sprintf(format, args...)}
+}
+
 // SettingDef describes one instance setting as MISP's serverSettings lists it.
 type SettingDef struct {
 	Name        string
@@ -79,6 +94,21 @@ var MailSettings = []SettingDef{
 	{Name: SettingSMTPPassword, Type: "string", Redacted: true, Description: "The password to authenticate to the relay with."},
 }
 
+// Shown is a stored value as MISP's settings answers show it: a boolean as a boolean, a
+// number as a number, a redacted setting that is set as "*****".
+func (d *SettingDef) Shown(value string) any {
+	switch {
+	case d.Redacted && value != "":
+		return "*****"
+	case d.Type == "boolean":
+		return value == "true"
+	case d.Type == "numeric":
+		n, _ := strconv.Atoi(value)
+		return n
+	}
+	return value
+}
+
 // MailSettingDef finds a mail setting by name; nil when there is none.
 func MailSettingDef(name string) *SettingDef {
 	for i := range MailSettings {
@@ -100,11 +130,11 @@ func (d *SettingDef) normalise(value string) (string, error) {
 		case "0", "false", "no", "off", "":
 			return "false", nil
 		}
-		return "", fmt.Errorf("setting %s: %q is not a boolean (true or false)", d.Name, value)
+		return "", invalidSetting("setting %s: %q is not a boolean (true or false)", d.Name, value)
 	case "numeric":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("setting %s: %q is not a port number", d.Name, value)
+			return "", invalidSetting("setting %s: %q is not a port number", d.Name, value)
 		}
 		return strconv.Itoa(n), nil
 	}
@@ -112,15 +142,15 @@ func (d *SettingDef) normalise(value string) (string, error) {
 		if v := strings.ToLower(value); slices.Contains(d.Options, v) {
 			return v, nil
 		}
-		return "", fmt.Errorf("setting %s: %q is not one of %s", d.Name, value, strings.Join(d.Options, ", "))
+		return "", invalidSetting("setting %s: %q is not one of %s", d.Name, value, strings.Join(d.Options, ", "))
 	}
 	if d.Name == SettingEmail && value != "" {
 		if _, err := mail.ParseAddress(value); err != nil {
-			return "", fmt.Errorf("setting %s: %q is not an e-mail address", d.Name, value)
+			return "", invalidSetting("setting %s: %q is not an e-mail address", d.Name, value)
 		}
 	}
 	if len(value) > 1024 || strings.ContainsAny(value, "\r\n") {
-		return "", fmt.Errorf("setting %s: the value must be one line of at most 1024 bytes", d.Name)
+		return "", invalidSetting("setting %s: the value must be one line of at most 1024 bytes", d.Name)
 	}
 	return value, nil
 }

@@ -64,12 +64,12 @@ func (s *Store) SetInstanceSetting(ctx context.Context, name, value string) erro
 	switch d.Name {
 	case SettingSightingsPolicy:
 		if _, err := strconv.Atoi(v); err != nil || !slices.Contains(d.Options, v) {
-			return fmt.Errorf("setting %s: %q is not one of %s", d.Name, value, strings.Join(d.Options, ", "))
+			return invalidSetting("setting %s: %q is not one of %s", d.Name, value, strings.Join(d.Options, ", "))
 		}
 	case SettingSightingsAnonymiseAs:
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id < 0 {
-			return fmt.Errorf("setting %s: %q is not an organisation id", d.Name, value)
+			return invalidSetting("setting %s: %q is not an organisation id", d.Name, value)
 		}
 		v = strconv.FormatInt(id, 10)
 	default:

@@ -374,17 +374,7 @@ func (c *call) setUserMail(userID int64, f fields) error {
 }
 
 func settingJSON(d *store.SettingDef, value string) map[string]any {
-	if d.Redacted && value != "" {
-		value = "*****"
-	}
-	var v any = value
-	switch d.Type {
-	case "boolean":
-		v = value == "true"
-	case "numeric":
-		v, _ = strconv.Atoi(value)
-	}
-	out := map[string]any{"setting": d.Name, "name": d.Name, "value": v, "type": d.Type, "level": 0,
+	out := map[string]any{"setting": d.Name, "name": d.Name, "value": d.Shown(value), "type": d.Type, "level": 0,
 		"description": d.Description, "tab": strings.SplitN(d.Name, ".", 2)[0]}
 	if d.Redacted {
 		out["redacted"] = true

@@ -182,6 +182,35 @@ func (s *Store) AddProposal(ctx context.Context, eventID int64, attrUUID string,
 	return id, err
 }
 
+// ApplyProposal takes proposal p into ev as its owner accepts it (an EditEvent
+// function): a new attribute (attrUUID ""), the change of the attribute attrUUID, or its
+// deletion. A target the event no longer holds is ErrNotFound.
+func ApplyProposal(ev *misp.Event, p *misp.ShadowAttribute, attrUUID string, now misp.Int) error {
+	if attrUUID == "" {
+		ev.Attribute = append(ev.Attribute, misp.Attribute{UUID: uuid.NewString(), Type: p.Type, Category: p.Category, Value: p.Value,
+			ToIDs: p.ToIDs, Comment: p.Comment, Distribution: misp.InheritEvent, Timestamp: now, DisableCorrelation: p.DisableCorrelation,
+			FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
+		return nil
+	}
+	var a *misp.Attribute
+	ev.ForEachAttribute(func(x *misp.Attribute) {
+		if x.UUID == attrUUID {
+			a = x
+		}
+	})
+	if a == nil {
+		return fmt.Errorf("attribute %s of proposal %s: %w", attrUUID, p.UUID, ErrNotFound)
+	}
+	if p.ProposalToDelete {
+		a.Deleted = true
+	} else {
+		a.Type, a.Category, a.Value, a.ToIDs, a.Comment = p.Type, p.Category, p.Value, p.ToIDs, p.Comment
+		a.FirstSeen, a.LastSeen = p.FirstSeen, p.LastSeen
+	}
+	a.Timestamp = BumpTimestamp(a.Timestamp, now)
+	return nil
+}
+
 // DeleteProposal retires a proposal once accepted or discarded, as MISP's setDeleted:
 // it stays, deleted, with the current time as its timestamp, so that a pull or a push of
 // proposals carries the retirement to every peer holding a copy.

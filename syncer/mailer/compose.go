@@ -112,9 +112,9 @@ func (s Site) Digest(u *store.User, rows []*store.IndexRow, hideDetails bool) st
 	return m
 }
 
-// Contact is a message from requestor to to about an event (MISP's alert_contact
+// ContactMail is a message from requestor to to about an event (MISP's alert_contact
 // template); replies go to the requestor.
-func (s Site) Contact(requestor, to *store.User, r *store.IndexRow, message string) store.Mail {
+func (s Site) ContactMail(requestor, to *store.User, r *store.IndexRow, message string) store.Mail {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hello,\n\nSomeone wants to get in touch with you concerning a MISP event.\n\n")
 	fmt.Fprintf(&b, "You can reach them at %s\n\n", requestor.Email)

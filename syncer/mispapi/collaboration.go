@@ -7,6 +7,7 @@ package mispapi
 // them (gate.Check.Thread, Comments).
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -221,17 +222,7 @@ func (c *call) postsAdd() error {
 	if err != nil {
 		return err
 	}
-	notify := func(t *store.Thread, postID int64, to []store.User) []store.Mail {
-		if cfg.Disabled {
-			return nil
-		}
-		mails := make([]store.Mail, 0, len(to))
-		for i := range to {
-			mails = append(mails, site.Post(t, postID, np.Contents, &to[i], cfg.BodyOnlyEncrypted && to[i].GPGKey == ""))
-		}
-		return mails
-	}
-	t, err := c.a.st.AddPost(c.ctx, np, notify)
+	t, err := c.a.st.AddPost(c.ctx, np, site.PostNotify(cfg, np.Contents))
 	if err != nil {
 		return saveFail(c, "The post could not be added.", nil, err.Error())
 	}
@@ -264,43 +255,18 @@ func (c *call) eventsContact() error {
 	if strings.TrimSpace(message) == "" {
 		return httpError(http.StatusMethodNotAllowed, "You must specify a message.")
 	}
-	const failed = "Sending of email failed."
-	cfg, err := c.a.st.MailConfig(c.ctx)
-	if err != nil {
-		return err
-	}
-	if cfg.Disabled {
-		return saveFail(c, failed, itoa(row.ID), "Emailing is currently disabled on this instance.")
-	}
-	to, err := c.a.st.ContactUsers(c.ctx, row.OrgcID, row.UserID, f.flag("person"))
-	if err != nil {
-		return err
-	}
-	if len(to) == 0 {
-		return saveFail(c, failed, itoa(row.ID), "Nobody of the reporting organisation can be contacted on this instance.")
-	}
 	site, err := c.site()
 	if err != nil {
 		return err
 	}
-	var mails []store.Mail
-	for i := range to {
-		if cfg.OnlyEncrypted && to[i].GPGKey == "" {
-			continue
-		}
-		mails = append(mails, site.Contact(&c.who.User, &to[i], row, message))
+	res, err := site.Contact(c.ctx, c.a.st, &c.who.User, row, message, f.flag("person"))
+	switch {
+	case errors.Is(err, mailer.ErrEmailingDisabled), errors.Is(err, mailer.ErrNobodyToContact), errors.Is(err, mailer.ErrNoKey):
+		return saveFail(c, "Sending of email failed.", itoa(row.ID), err.Error())
+	case err != nil:
+		return err
 	}
-	if len(mails) == 0 {
-		return saveFail(c, failed, itoa(row.ID), mailer.MsgNoKey)
-	}
-	if err := c.a.st.QueueMail(c.ctx, nil, mails); err != nil {
-		return saveFail(c, failed, itoa(row.ID), err.Error())
-	}
-	msg := "Email sent to the reporter."
-	if n := len(to) - len(mails); n > 0 {
-		msg += fmt.Sprintf(" %d of %d recipients got nothing: %s", n, len(to), mailer.MsgNoKey)
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Events", msg, itoa(row.ID)))
+	return c.reply(http.StatusOK, saveSuccess(c, "Events", res.Line(), itoa(row.ID)))
 }
 
 // eventsAlert is POST /events/alert/<id|uuid>: publish, and alert the users who asked

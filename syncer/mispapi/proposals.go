@@ -12,7 +12,6 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	"github.com/google/uuid"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -158,24 +157,7 @@ func (c *call) shadowAttributesAccept() error {
 	}
 	p := pr.Proposal
 	_, err = c.changeEvent(pr.Event, "Could not accept Proposal", func(ev *misp.Event, now misp.Int) error {
-		if attrUUID == "" {
-			ev.Attribute = append(ev.Attribute, misp.Attribute{UUID: uuid.NewString(), Type: p.Type, Category: p.Category, Value: p.Value,
-				ToIDs: p.ToIDs, Comment: p.Comment, Distribution: misp.InheritEvent, Timestamp: now, DisableCorrelation: p.DisableCorrelation,
-				FirstSeen: p.FirstSeen, LastSeen: p.LastSeen})
-			return nil
-		}
-		a, _ := findAttribute(ev, attrUUID)
-		if a == nil {
-			return notFound("Invalid attribute")
-		}
-		if p.ProposalToDelete {
-			a.Deleted = true
-		} else {
-			a.Type, a.Category, a.Value, a.ToIDs, a.Comment = p.Type, p.Category, p.Value, p.ToIDs, p.Comment
-			a.FirstSeen, a.LastSeen = p.FirstSeen, p.LastSeen
-		}
-		a.Timestamp = bump(a.Timestamp, now)
-		return nil
+		return notFoundOr(store.ApplyProposal(ev, &p, attrUUID, now), "Invalid attribute")
 	})
 	if err != nil {
 		return err

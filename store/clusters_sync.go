@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -72,18 +73,31 @@ func (s *Store) CustomClusters(ctx context.Context, eventUUID string) ([]SyncClu
 	}
 	var out []SyncCluster
 	for _, id := range ids {
-		m, err := s.GalaxyClusterJSON(ctx, strconv.FormatInt(id, 10))
+		c, err := s.CustomCluster(ctx, strconv.FormatInt(id, 10))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		if ClusterFlag(m["default"]) || !ClusterFlag(m["published"]) {
-			continue
-		}
-		v, _ := strconv.ParseInt(fmt.Sprint(m["version"]), 10, 64)
-		u, _ := m["uuid"].(string)
-		out = append(out, SyncCluster{UUID: u, Version: v, Distribution: ClusterInt(m["distribution"]), Member: m})
+		out = append(out, *c)
 	}
 	return out, nil
+}
+
+// CustomCluster is one custom published cluster by id or UUID, as a cluster push sends it;
+// ErrNotFound when there is none such (a library cluster, or not published).
+func (s *Store) CustomCluster(ctx context.Context, ref string) (*SyncCluster, error) {
+	m, err := s.GalaxyClusterJSON(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if ClusterFlag(m["default"]) || !ClusterFlag(m["published"]) {
+		return nil, fmt.Errorf("galaxy cluster %s: not a custom published cluster: %w", ref, ErrNotFound)
+	}
+	v, _ := strconv.ParseInt(fmt.Sprint(m["version"]), 10, 64)
+	u, _ := m["uuid"].(string)
+	return &SyncCluster{UUID: u, Version: v, Distribution: ClusterInt(m["distribution"]), Member: m}, nil
 }
 
 // ClusterFlag reads a boolean member of a cluster as MISP writes them (true, 1, "1").

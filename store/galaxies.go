@@ -223,7 +223,14 @@ var ErrExists = errors.New("already exists")
 // {"GalaxyCluster":{…}} member, with its Galaxy when sent), replacing a stored one only by
 // a newer version. It returns whether it was written.
 func (s *Store) UpsertGalaxyCluster(ctx context.Context, raw jsontext.Value) (bool, error) {
-	return s.upsertCluster(ctx, raw, 0)
+	return s.upsertCluster(ctx, raw, 0, noClusterPushes)
+}
+
+// PublishGalaxyCluster stores a cluster made here that its owner publishes and, in the same
+// transaction, queues its push to every server with push and push_galaxy_clusters (MISP's
+// GalaxyCluster::publish, uploadClusterToServersRouter). It returns whether it was written.
+func (s *Store) PublishGalaxyCluster(ctx context.Context, raw jsontext.Value) (bool, error) {
+	return s.upsertCluster(ctx, raw, 0, 0)
 }
 
 // CaptureGalaxyCluster stores a cluster received from a peer (pushed to galaxies/pushCluster
@@ -231,12 +238,32 @@ func (s *Store) UpsertGalaxyCluster(ctx context.Context, raw jsontext.Value) (bo
 // pushing user's organisation, or the pulling server's), its creator captured by the
 // UUID of its Orgc, never by the sender's numeric ids; locked; and its galaxy, when the
 // peer's is a custom one, captured with its own distribution and organisations the same
-// way. A cluster or galaxy made here is never replaced by a peer's copy.
-func (s *Store) CaptureGalaxyCluster(ctx context.Context, raw jsontext.Value, ownerOrgID int64) (bool, error) {
+// way. A cluster or galaxy made here is never replaced by a peer's copy. A published one
+// that was written is passed along as MISP's captureCluster publishes it: queued to every
+// server with push and push_galaxy_clusters except link, the sync link it was pulled over
+// (0 for a push received, which MISP passes to all).
+func (s *Store) CaptureGalaxyCluster(ctx context.Context, raw jsontext.Value, ownerOrgID, link int64) (bool, error) {
 	if ownerOrgID == 0 {
 		return false, errors.New("galaxy cluster: a received cluster needs its owner organisation")
 	}
-	return s.upsertCluster(ctx, raw, ownerOrgID)
+	return s.upsertCluster(ctx, raw, ownerOrgID, link)
+}
+
+// noClusterPushes is upsertCluster's "queue no pushes" (no server has id -1).
+const noClusterPushes = -1
+
+// enqueueClusterPushes queues the push of a published cluster (a push_cluster row, its
+// UUID in the row's event_uuid column) to every server with push and push_galaxy_clusters
+// but link, in tx. MISP's uploadClusterToServersRouter.
+func (s *Store) enqueueClusterPushes(ctx context.Context, tx *sql.Tx, clusterUUID string, link int64) error {
+	now := s.now().Unix()
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt)
+		SELECT id, ?, ?, ?, ? FROM servers WHERE push = 1 AND push_galaxy_clusters = 1 AND id <> ?`+enqueueSQL,
+		OutboxPushCluster, strings.ToLower(clusterUUID), now, now, link)
+	if err != nil {
+		return fmt.Errorf("queue pushes of galaxy cluster %s: %w", clusterUUID, err)
+	}
+	return nil
 }
 
 // peerGalaxy is a custom galaxy as a peer sends it in a cluster's Galaxy member.
@@ -253,7 +280,10 @@ type peerGalaxy struct {
 	Orgc         *misp.Org         `json:"Orgc"`
 }
 
-func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgID int64) (bool, error) {
+// upsertCluster writes a cluster (ownerOrgID 0: made here) and, when it was written
+// published, queues its pushes to every cluster push server but link (noClusterPushes:
+// none).
+func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgID, link int64) (bool, error) {
 	var members map[string]jsontext.Value
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return false, fmt.Errorf("galaxy cluster: %w", err)
@@ -341,8 +371,14 @@ func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgI
 			_, err = tx.ExecContext(ctx, `INSERT INTO galaxy_clusters (uuid, galaxy_id, type, value, tag_name, description, version, extra)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.UUID, gid, c.Type, c.Value, c.TagName, c.Description, int64(c.Version), string(ex))
 		}
-		written = err == nil
-		return err
+		if err != nil {
+			return err
+		}
+		written = true
+		if link == noClusterPushes || !ClusterFlag(members["published"]) {
+			return nil
+		}
+		return s.enqueueClusterPushes(ctx, tx, c.UUID, link)
 	})
 	return written, err
 }

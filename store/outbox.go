@@ -14,6 +14,9 @@ import (
 const (
 	OutboxPushEvent     = "push_event"
 	OutboxPushSightings = "push_sightings"
+	// OutboxPushCluster pushes a published galaxy cluster; the row's EventUUID is the
+	// cluster's UUID.
+	OutboxPushCluster = "push_cluster"
 )
 
 // ErrLeaseLost is returned when a worker reports on an outbox row it no longer holds (its

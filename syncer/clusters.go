@@ -89,7 +89,7 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		m["distribution"] = quoted(strconv.Itoa(int(dist)))
 		b, err := json.Marshal(m, json.Deterministic(true))
 		if err == nil {
-			_, err = r.e.st.CaptureGalaxyCluster(ctx, b, r.srv.OrgID)
+			_, err = r.e.st.CaptureGalaxyCluster(ctx, b, r.srv.OrgID, r.srv.ID)
 		}
 		if err != nil {
 			failed++
@@ -102,28 +102,45 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pulled, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, len(rows)), t0, 200)
 }
 
-// pushClusters is the cluster step of MISP's push (Server::push, its second step): the custom published
-// clusters that may go (policy) and that the remote lacks or holds older are sent with
-// galaxies/pushCluster. A full push sends all of them, a single-event push only those the
-// event names.
-func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, single bool, rows []store.EventSummary) {
-	if !ver.PermGalaxyEditor {
-		r.step(ctx, "info", "", "clusters", "galaxy clusters not pushed: the remote user may not edit galaxies (perm_galaxy_editor)", time.Time{}, 0)
-		return
-	}
-	eventUUID := ""
-	if single {
-		if len(rows) == 0 {
-			return
-		}
-		eventUUID = rows[0].UUID
-	}
-	t0 := time.Now()
+// pushEventClusters is the cluster step of MISP's push (Server::push, its second step):
+// a full push sends all custom published clusters, a single-event push only those the
+// event names (eventUUID), by pushClusters.
+func (r *runContext) pushEventClusters(ctx context.Context, ver *remote.Version, eventUUID string) {
 	list, err := r.e.st.CustomClusters(ctx, eventUUID)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, 0)
+		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), time.Time{}, 0)
 		return
 	}
+	r.pushClusters(ctx, ver, list)
+}
+
+// deliverCluster is an outbox push_cluster row: a cluster was published here (or received
+// published), and MISP's uploadClusterToServersRouter sends it to every server with push
+// and push_galaxy_clusters, as far as policy lets it go there.
+func (r *runContext) deliverCluster(ctx context.Context, clusterUUID string) error {
+	if !r.srv.Push || !r.srv.PushGalaxyClusters {
+		return nil // the flags went off since: nothing to do
+	}
+	c, err := r.e.st.CustomCluster(ctx, clusterUUID)
+	if err != nil {
+		return err // gone or unpublished since: ErrNotFound ends the row
+	}
+	ver, err := r.checkCanPush(ctx)
+	if err != nil {
+		return err
+	}
+	return r.pushClusters(ctx, ver, []store.SyncCluster{*c})
+}
+
+// pushClusters sends the clusters of list that may go (policy, on each cluster's own
+// distribution and its galaxy's) and that the remote lacks or holds older, with
+// galaxies/pushCluster; the error is the remote's when the push itself failed.
+func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, list []store.SyncCluster) error {
+	if !ver.PermGalaxyEditor {
+		r.step(ctx, "info", "", "clusters", "galaxy clusters not pushed: the remote user may not edit galaxies (perm_galaxy_editor)", time.Time{}, 0)
+		return nil
+	}
+	t0 := time.Now()
 	type candidate struct {
 		c    store.SyncCluster
 		dist misp.Distribution
@@ -141,12 +158,12 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, sing
 		}
 	}
 	if len(cands) == 0 {
-		return
+		return nil
 	}
 	theirs, err := r.client.GalaxyClusterIndex(ctx, uuids)
 	if err != nil {
 		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
-		return
+		return err
 	}
 	have := map[string]int64{}
 	for _, row := range theirs {
@@ -172,13 +189,14 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, sing
 	}
 	if len(send) == 0 {
 		r.step(ctx, "info", "", "clusters", fmt.Sprintf("the remote has all %d galaxy clusters that may go", len(cands)), t0, 200)
-		return
+		return nil
 	}
 	if err := r.client.PushGalaxyClusters(ctx, send); err != nil {
 		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
-		return
+		return err
 	}
 	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pushed (%d may go)", len(send), len(cands)), t0, 200)
+	return nil
 }
 
 // pullGalaxyOf decides on the galaxy a pulled cluster names (its Galaxy member): a

@@ -198,6 +198,8 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 		}
 	case store.OutboxPushSightings:
 		err = r.deliverSightings(ctx, it.EventUUID)
+	case store.OutboxPushCluster:
+		err = r.deliverCluster(ctx, it.EventUUID)
 	}
 	if ctx.Err() != nil {
 		return // the lease runs out and another worker takes the row

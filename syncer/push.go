@@ -70,8 +70,12 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	sum.candidates(len(rows))
 	// Galaxy clusters go first, so that the events' galaxy tags find them there: all
 	// custom published clusters on a full push, those the event names on a single one.
-	if r.srv.PushGalaxyClusters && !incremental && !opts.DryRun {
-		r.pushClusters(ctx, ver, single, rows)
+	if r.srv.PushGalaxyClusters && !incremental && !opts.DryRun && (!single || len(rows) > 0) {
+		eventUUID := ""
+		if single {
+			eventUUID = rows[0].UUID
+		}
+		r.pushEventClusters(ctx, ver, eventUUID)
 	}
 	// Event-level decisions first, on metadata: only events that may go are ever named to
 	// the remote; the payload of each wanted one is prepared when it is sent.

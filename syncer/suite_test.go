@@ -48,12 +48,6 @@ func TestSuiteInstall(t *testing.T) {
 	}
 }
 
-// gapClusterPublishPush: MISP's galaxy_clusters/publish pushes the cluster to every
-// server with push_galaxy_clusters (GalaxyCluster::publishRouter,
-// uploadClusterToServersRouter); mispdesk's publish only marks it, and clusters go with
-// server pushes (servers/push).
-const gapClusterPublishPush = "issue 11: galaxy_clusters/publish does not push the cluster to the push servers as MISP's publishRouter does (not built)"
-
 // wantOn is the suite's check after a push from instance 1: the linked instances.
 func (b *bed) wantOn(t *testing.T, eventUUID string, instances []int, present bool, what string) {
 	t.Helper()
@@ -210,7 +204,6 @@ func TestSuiteDistribution(t *testing.T) {
 
 	t.Run("GalaxyDistributionLevelOnPush", func(t *testing.T) {
 		b.use(t)
-		t.Skip(gapClusterPublishPush)
 		src := b.org[1]
 		for gd := range 4 {
 			g := galaxy(src, fmt.Sprintf("Galaxy Dist %d on Push", gd), gd, fmt.Sprintf("Testing galaxy distribution level %d", gd))
@@ -273,7 +266,6 @@ func TestSuiteDistribution(t *testing.T) {
 
 	t.Run("GalaxyDowngradeDistributionLevelOnPush", func(t *testing.T) {
 		b.use(t)
-		t.Skip(gapClusterPublishPush)
 		src := b.org[1]
 		for _, c := range []struct{ dist, want int }{{2, 1}, {3, 3}} {
 			g := galaxy(src, fmt.Sprintf("Galaxy Dist %d with Cluster Dist 2", c.dist), c.dist, fmt.Sprintf("Test downgrade of galaxy dist %d", c.dist))
@@ -306,7 +298,6 @@ func TestSuiteDistribution(t *testing.T) {
 
 	t.Run("GalaxyClusterDowngradeDistributionOnPush", func(t *testing.T) {
 		b.use(t)
-		t.Skip(gapClusterPublishPush)
 		src := b.org[1]
 		g := galaxy(src, "Galaxy for Push", 2, "testGalaxyClusterDowngradeDistributionOnPush")
 		first := cluster(src, g, "Cluster for Push", 2)

@@ -453,9 +453,10 @@ func (c *call) galaxyClustersPublish() error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+	if _, err := c.a.st.PublishGalaxyCluster(c.ctx, raw); err != nil {
 		return err
 	}
+	c.a.wake()
 	id, _ := cl["id"].(string)
 	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster published.", "Galaxy cluster published.", id))
 }
@@ -526,7 +527,7 @@ func (c *call) pushCluster() error {
 			cluster = wrapped.GalaxyCluster
 		}
 		// Owned here by the pushing user's organisation, its creator by Orgc's UUID.
-		ok, err := c.a.st.CaptureGalaxyCluster(c.ctx, cluster, c.who.User.OrgID)
+		ok, err := c.a.st.CaptureGalaxyCluster(c.ctx, cluster, c.who.User.OrgID, 0)
 		switch {
 		case err != nil:
 			c.a.log.Info("galaxy cluster refused", "err", err)
@@ -534,6 +535,9 @@ func (c *call) pushCluster() error {
 		case ok:
 			saved++
 		}
+	}
+	if saved > 0 {
+		c.a.wake() // a published cluster received is passed along
 	}
 	if saved == 0 && failed > 0 {
 		return saveFail(c, "Could not save Galaxy Cluster", nil, itoa(int64(failed))+" galaxy clusters could not be saved.")

@@ -232,3 +232,67 @@ func (s *Store) EventStamps(ctx context.Context) (map[string]EventStamp, error) 
 	}
 	return out, rows.Err()
 }
+
+// RuleSample is event metadata for a rules dry run: the newest limit events (0: all)
+// with their creator organisation (id, UUID, name) and tags (id, name), nothing else, and
+// the total number of events.
+func (s *Store) RuleSample(ctx context.Context, limit int) ([]*misp.Event, int, error) {
+	var total int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("rule sample: %w", err)
+	}
+	q := `SELECT e.id, e.uuid, e.info, e.date, e.distribution, e.published, e.timestamp, oc.id, oc.uuid, oc.name
+		FROM events e JOIN orgs oc ON oc.id = e.orgc_id ORDER BY e.timestamp DESC, e.id DESC`
+	if limit > 0 {
+		q += " LIMIT " + strconv.Itoa(limit)
+	}
+	rows, err := s.read.QueryContext(ctx, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("rule sample: %w", err)
+	}
+	defer rows.Close()
+	var out []*misp.Event
+	byID := map[int64]*misp.Event{}
+	for rows.Next() {
+		var id, orgID int64
+		var pub bool
+		ev := &misp.Event{Orgc: &misp.Org{}}
+		if err := rows.Scan(&id, &ev.UUID, &ev.Info, &ev.Date, &ev.Distribution, &pub, &ev.Timestamp, &orgID, &ev.Orgc.UUID, &ev.Orgc.Name); err != nil {
+			return nil, 0, fmt.Errorf("rule sample: %w", err)
+		}
+		ev.ID, ev.Published, ev.Orgc.ID = misp.Int(id), misp.Bool(pub), misp.Int(orgID)
+		out = append(out, ev)
+		byID[id] = ev
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("rule sample: %w", err)
+	}
+	rows.Close()
+	if len(out) == 0 {
+		return out, total, nil
+	}
+	tagQ := `SELECT et.event_id, t.id, t.name FROM event_tags et JOIN tags t ON t.id = et.tag_id`
+	if limit > 0 {
+		ids := make([]string, 0, len(out))
+		for _, ev := range out {
+			ids = append(ids, strconv.FormatInt(int64(ev.ID), 10))
+		}
+		tagQ += ` WHERE et.event_id IN (` + strings.Join(ids, ",") + `)`
+	}
+	tr, err := s.read.QueryContext(ctx, tagQ+` ORDER BY et.id`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("rule sample: %w", err)
+	}
+	defer tr.Close()
+	for tr.Next() {
+		var evID, tagID int64
+		var name string
+		if err := tr.Scan(&evID, &tagID, &name); err != nil {
+			return nil, 0, fmt.Errorf("rule sample: %w", err)
+		}
+		if ev := byID[evID]; ev != nil {
+			ev.Tag = append(ev.Tag, misp.Tag{ID: misp.Int(tagID), Name: name})
+		}
+	}
+	return out, total, tr.Err()
+}

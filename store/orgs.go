@@ -199,3 +199,8 @@ func (s *Store) captureOrg(ctx context.Context, tx *sql.Tx, in *misp.Org) (int64
 		}
 	}
 }
+
+// OrgNames lists the names of every organisation known here, sorted.
+func (s *Store) OrgNames(ctx context.Context) ([]string, error) {
+	return s.names(ctx, `SELECT name FROM orgs ORDER BY name COLLATE NOCASE`)
+}

@@ -240,3 +240,102 @@ func (s *Store) OutboxStats(ctx context.Context) ([]OutboxStat, error) {
 	}
 	return out, rows.Err()
 }
+
+// EventOutbox is where one event stands in the outbox: pushes queued (not yet tried or
+// waiting for a retry) and how many of them failed at least once.
+type EventOutbox struct {
+	Queued, Failing int
+	LastError       string
+}
+
+// EventOutboxes returns the outbox state of the given events by UUID (events with nothing
+// queued are absent). The outbox holds only undelivered pushes, so this stays small.
+func (s *Store) EventOutboxes(ctx context.Context, uuids []string) (map[string]EventOutbox, error) {
+	out := map[string]EventOutbox{}
+	if len(uuids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(uuids))
+	for i, u := range uuids {
+		args[i] = u
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT event_uuid, count(*), sum(attempts > 0), max(last_error) FROM outbox
+		WHERE kind = ? AND event_uuid IN (`+placeholders(len(uuids))+`) GROUP BY event_uuid`, append([]any{OutboxPushEvent}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("event outbox: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		var o EventOutbox
+		if err := rows.Scan(&u, &o.Queued, &o.Failing, &o.LastError); err != nil {
+			return nil, fmt.Errorf("event outbox: %w", err)
+		}
+		out[u] = o
+	}
+	return out, rows.Err()
+}
+
+// EventPushState is what happened to one event's pushes to one server.
+type EventPushState struct {
+	ServerID int64
+	// Last is the newest sync log entry of a push of this event to the server (ID 0: none
+	// kept in the last logScanRows entries).
+	Last LogEntry
+	// Queued and Attempts: a push waiting in the outbox, and how often it was tried.
+	Queued    bool
+	Attempts  int
+	NextTry   int64 // unix seconds
+	LastError string
+}
+
+// logScanRows bounds how far back EventPushStates looks in the sync log (it has no index
+// by event, and an event's pushes are recent when they matter).
+const logScanRows = 200000
+
+// EventPushStates returns, by server id, the last logged push of the event and its queued
+// push if any.
+func (s *Store) EventPushStates(ctx context.Context, eventUUID string) (map[int64]*EventPushState, error) {
+	out := map[int64]*EventPushState{}
+	get := func(id int64) *EventPushState {
+		if out[id] == nil {
+			out[id] = &EventPushState{ServerID: id}
+		}
+		return out[id]
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, ts_ms, server_id, server_name, direction, level, outcome, message, http_status, duration_ms
+		FROM sync_log WHERE id > (SELECT ifnull(max(id), 0) FROM sync_log) - ? AND event_uuid = ? AND direction = 'push' ORDER BY id`,
+		logScanRows, eventUUID)
+	if err != nil {
+		return nil, fmt.Errorf("event pushes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e LogEntry
+		if err := rows.Scan(&e.ID, &e.TsMs, &e.ServerID, &e.ServerName, &e.Direction, &e.Level, &e.Outcome, &e.Message, &e.HTTPStatus, &e.DurationMs); err != nil {
+			return nil, fmt.Errorf("event pushes: %w", err)
+		}
+		e.EventUUID = eventUUID
+		get(e.ServerID).Last = e
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("event pushes: %w", err)
+	}
+	rows.Close()
+	q, err := s.read.QueryContext(ctx, `SELECT server_id, attempts, next_attempt, last_error FROM outbox WHERE kind = ? AND event_uuid = ?`,
+		OutboxPushEvent, eventUUID)
+	if err != nil {
+		return nil, fmt.Errorf("event pushes: %w", err)
+	}
+	defer q.Close()
+	for q.Next() {
+		var id int64
+		var st EventPushState
+		if err := q.Scan(&id, &st.Attempts, &st.NextTry, &st.LastError); err != nil {
+			return nil, fmt.Errorf("event pushes: %w", err)
+		}
+		p := get(id)
+		p.Queued, p.Attempts, p.NextTry, p.LastError = true, st.Attempts, st.NextTry, st.LastError
+	}
+	return out, q.Err()
+}

@@ -239,3 +239,20 @@ func boolInt(b bool) int64 {
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
 func nullText(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func (s *Store) names(ctx context.Context, q string) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list names: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n sql.NullString
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list names: %w", err)
+		}
+		out = append(out, n.String)
+	}
+	return out, rows.Err()
+}

@@ -183,3 +183,8 @@ func (s *Store) SetLocalTag(ctx context.Context, eventID, attributeID int64, tag
 	})
 	return changed, err
 }
+
+// TagNames lists the names of every tag known here, sorted.
+func (s *Store) TagNames(ctx context.Context) ([]string, error) {
+	return s.names(ctx, `SELECT name FROM tags ORDER BY name COLLATE NOCASE`)
+}

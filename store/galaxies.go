@@ -548,3 +548,76 @@ func stamp(t int64) string {
 	}
 	return time.Unix(t, 0).UTC().Format("2006-01-02 15:04:05")
 }
+
+// ClusterQuery selects galaxy clusters; zero fields do not filter.
+type ClusterQuery struct {
+	GalaxyID int64
+	Value    string // substring of value, tag name or description (case-insensitive)
+	UUIDs    []string
+	Limit    int
+}
+
+// GalaxyClusterRefs lists the ids of the clusters matching q, by value.
+func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]int64, error) {
+	var conds []string
+	var args []any
+	if q.GalaxyID != 0 {
+		conds = append(conds, `galaxy_id = ?`)
+		args = append(args, q.GalaxyID)
+	}
+	if v := strings.Trim(q.Value, "%"); v != "" {
+		p := "%" + likeEscape(v) + "%"
+		conds = append(conds, `(value LIKE ? ESCAPE '\' OR tag_name LIKE ? ESCAPE '\' OR description LIKE ? ESCAPE '\')`)
+		args = append(args, p, p, p)
+	}
+	if len(q.UUIDs) > 0 {
+		a := make([]any, len(q.UUIDs))
+		for i, u := range q.UUIDs {
+			a[i] = strings.ToLower(u)
+		}
+		conds = append(conds, `uuid IN (`+placeholders(len(a))+`)`)
+		args = append(args, a...)
+	}
+	query := `SELECT id FROM galaxy_clusters`
+	if len(conds) > 0 {
+		query += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	query += ` ORDER BY value, id`
+	if q.Limit > 0 {
+		query += ` LIMIT ` + strconv.Itoa(q.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("galaxy clusters: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// DeleteGalaxyCluster removes a cluster and its attachments to events. The tag naming it
+// stays on the events that carry it, as in MISP.
+func (s *Store) DeleteGalaxyCluster(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ref = strings.ToLower(strings.TrimSpace(ref))
+		where, arg := `uuid = ?`, any(ref)
+		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+			where, arg = `id = ?`, id
+		}
+		r, err := tx.ExecContext(ctx, `DELETE FROM galaxy_clusters WHERE `+where, arg)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("galaxy cluster %q: %w", ref, ErrNotFound)
+		}
+		return nil
+	})
+}

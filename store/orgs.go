@@ -204,3 +204,57 @@ func (s *Store) captureOrg(ctx context.Context, tx *sql.Tx, in *misp.Org) (int64
 func (s *Store) OrgNames(ctx context.Context) ([]string, error) {
 	return s.names(ctx, `SELECT name FROM orgs ORDER BY name COLLATE NOCASE`)
 }
+
+// UpdateOrg changes an organisation's descriptive fields (and its local flag).
+func (s *Store) UpdateOrg(ctx context.Context, ref string, o Org) (*Org, error) {
+	var out *Org
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		old, err := findOrg(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(o.Name) == "" {
+			o.Name = old.Name
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE orgs SET name = ?, description = ?, type = ?, nationality = ?, sector = ?, contacts = ?,
+			local = ?, date_modified = ? WHERE id = ?`, strings.TrimSpace(o.Name), o.Description, o.Type, o.Nationality, o.Sector,
+			o.Contacts, boolInt(o.Local), s.now().Unix(), old.ID)
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return fmt.Errorf("organisation %q: %w", o.Name, ErrConflict)
+			}
+			return err
+		}
+		out, err = findOrg(ctx, tx, strconv.FormatInt(old.ID, 10))
+		return err
+	})
+	return out, err
+}
+
+// DeleteOrg removes an organisation that has no users, events, servers or sharing groups
+// (MISP refuses to delete an organisation with users or data).
+func (s *Store) DeleteOrg(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		o, err := findOrg(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM users WHERE org_id = ?1) + (SELECT count(*) FROM events WHERE org_id = ?1 OR orgc_id = ?1)
+			+ (SELECT count(*) FROM servers WHERE org_id = ?1 OR remote_org_id = ?1) + (SELECT count(*) FROM sharing_groups WHERE org_id = ?1)`, o.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("organisation %q has users, events, servers or sharing groups: %w", o.Name, ErrInUse)
+		}
+		var host string
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_org_id'`).Scan(&host); err == nil && host == strconv.FormatInt(o.ID, 10) {
+			return fmt.Errorf("organisation %q is the host organisation: %w", o.Name, ErrInUse)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_orgs WHERE org_id = ?`, o.ID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM orgs WHERE id = ?`, o.ID)
+		return err
+	})
+}

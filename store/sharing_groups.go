@@ -480,3 +480,67 @@ func (s *Store) captureSGMembers(ctx context.Context, tx *sql.Tx, in *misp.Shari
 	}
 	return nil
 }
+
+// SharingGroupChange is what UpdateSharingGroup changes; nil fields keep the current value.
+type SharingGroupChange struct {
+	Name, Releasability, Description *string
+	Active, Roaming                  *bool
+}
+
+// UpdateSharingGroup changes a sharing group's own fields.
+func (s *Store) UpdateSharingGroup(ctx context.Context, ref string, ch SharingGroupChange) (*misp.SharingGroup, error) {
+	var id int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if id, err = findSharingGroupID(ctx, tx, ref); err != nil {
+			return err
+		}
+		set := func(col string, v any) error {
+			_, err := tx.ExecContext(ctx, `UPDATE sharing_groups SET `+col+` = ? WHERE id = ?`, v, id)
+			return err
+		}
+		for col, v := range map[string]*string{"name": ch.Name, "releasability": ch.Releasability, "description": ch.Description} {
+			if v != nil {
+				if col == "name" && strings.TrimSpace(*v) == "" {
+					return fmt.Errorf("%w: a sharing group needs a name", ErrInvalidEvent)
+				}
+				if err := set(col, *v); err != nil {
+					return err
+				}
+			}
+		}
+		for col, v := range map[string]*bool{"active": ch.Active, "roaming": ch.Roaming} {
+			if v != nil {
+				if err := set(col, boolInt(*v)); err != nil {
+					return err
+				}
+			}
+		}
+		return set("modified", s.now().UTC().Format(sgTimeLayout))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.SharingGroup(ctx, strconv.FormatInt(id, 10))
+}
+
+// DeleteSharingGroup removes a sharing group no event or element uses (MISP refuses too).
+func (s *Store) DeleteSharingGroup(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := findSharingGroupID(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events WHERE sharing_group_id = ?1) + (SELECT count(*) FROM attributes WHERE sharing_group_id = ?1)
+			+ (SELECT count(*) FROM objects WHERE sharing_group_id = ?1) + (SELECT count(*) FROM event_reports WHERE sharing_group_id = ?1)
+			+ (SELECT count(*) FROM feeds WHERE sharing_group_id = ?1) + (SELECT count(*) FROM analyst_data WHERE sharing_group_id = ?1)`, id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("sharing group %s is used by %d events or elements: %w", ref, n, ErrInUse)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM sharing_groups WHERE id = ?`, id)
+		return err
+	})
+}

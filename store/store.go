@@ -30,6 +30,9 @@ var migrationFiles embed.FS
 // ErrNotFound is returned when a record asked for by id, UUID or name does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrInUse is returned when a record cannot be removed while others depend on it.
+var ErrInUse = errors.New("still in use")
+
 // ErrSchemaTooNew is returned when the database was written by a newer mispdesk.
 var ErrSchemaTooNew = errors.New("database schema is newer than this mispdesk")
 

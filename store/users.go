@@ -266,3 +266,68 @@ func (s *Store) SetUserDisabled(ctx context.Context, userRef string, disabled bo
 		return nil
 	})
 }
+
+// UserChange is what UpdateUser changes; empty fields keep the current value.
+type UserChange struct {
+	Email    string
+	OrgRef   string
+	RoleRef  string
+	Disabled *bool
+}
+
+// UpdateUser changes a user's e-mail, organisation, role or disabled flag.
+func (s *Store) UpdateUser(ctx context.Context, ref string, ch UserChange) (*User, error) {
+	var out *User
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		u, err := findUser(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		email, orgID, roleID, disabled := u.Email, u.OrgID, u.RoleID, u.Disabled
+		if ch.Email != "" {
+			if err := checkEmail(ch.Email); err != nil {
+				return err
+			}
+			email = strings.TrimSpace(ch.Email)
+		}
+		if ch.OrgRef != "" {
+			o, err := findOrg(ctx, tx, ch.OrgRef)
+			if err != nil {
+				return err
+			}
+			orgID = o.ID
+		}
+		if ch.RoleRef != "" {
+			r, err := findRole(ctx, tx, ch.RoleRef)
+			if err != nil {
+				return err
+			}
+			roleID = r.ID
+		}
+		if ch.Disabled != nil {
+			disabled = *ch.Disabled
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET email = ?, org_id = ?, role_id = ?, disabled = ? WHERE id = ?`,
+			email, orgID, roleID, boolInt(disabled), u.ID); err != nil {
+			if strings.Contains(err.Error(), "UNIQUE") {
+				return fmt.Errorf("user %q: %w", email, ErrConflict)
+			}
+			return err
+		}
+		out, err = findUser(ctx, tx, strconv.FormatInt(u.ID, 10))
+		return err
+	})
+	return out, err
+}
+
+// DeleteUser removes a user and its keys.
+func (s *Store) DeleteUser(ctx context.Context, ref string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		u, err := findUser(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, u.ID)
+		return err
+	})
+}

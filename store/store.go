@@ -259,3 +259,10 @@ func (s *Store) names(ctx context.Context, q string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+func placeholders(n int) string {
+	if n == 0 {
+		return "NULL"
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

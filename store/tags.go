@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"mispdesk/store/misp"
 )
 
 // TagRow is a tag as tags/index lists it, with how many events and attributes carry it.
@@ -187,4 +189,42 @@ func (s *Store) SetLocalTag(ctx context.Context, eventID, attributeID int64, tag
 // TagNames lists the names of every tag known here, sorted.
 func (s *Store) TagNames(ctx context.Context) ([]string, error) {
 	return s.names(ctx, `SELECT name FROM tags ORDER BY name COLLATE NOCASE`)
+}
+
+// EventTagsOf returns the tags of the given events, by event id.
+func (s *Store) EventTagsOf(ctx context.Context, ids []int64) (map[int64][]misp.Tag, error) {
+	out := map[int64][]misp.Tag{}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		a := make([]any, n)
+		for i, id := range ids[:n] {
+			a[i] = id
+		}
+		ids = ids[n:]
+		rows, err := s.read.QueryContext(ctx, `SELECT et.event_id, t.id, t.name, t.colour, t.exportable, t.hide_tag, t.is_galaxy,
+			t.is_custom_galaxy, t.local_only, et.local
+			FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id IN (`+placeholders(n)+`) ORDER BY et.id`, a...)
+		if err != nil {
+			return nil, fmt.Errorf("event tags: %w", err)
+		}
+		for rows.Next() {
+			var (
+				eid        int64
+				t          misp.Tag
+				exportable bool
+			)
+			if err := rows.Scan(&eid, &t.ID, &t.Name, &t.Colour, &exportable, &t.HideTag, &t.IsGalaxy, &t.IsCustomGalaxy,
+				&t.LocalOnly, &t.Local); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("event tags: %w", err)
+			}
+			t.Exportable = misp.OptBool{Set: true, Value: exportable}
+			out[eid] = append(out[eid], t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("event tags: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -535,3 +535,5 @@ func atoiDefault(s string, def int) int {
 	}
 	return n
 }
+
+func atoi64(s string) int64 { return int64(atoiDefault(s, 0)) }

@@ -569,3 +569,73 @@ func (c *call) visibleCluster(ref string) (map[string]any, error) {
 	}
 	return cl, nil
 }
+
+func (c *call) isClusterTag(name string) bool {
+	if !strings.HasPrefix(name, "misp-galaxy:") {
+		return false
+	}
+	_, err := c.clusterByTag(name)
+	return err == nil
+}
+
+// clusterByTag finds the stored cluster a galaxy tag names.
+func (c *call) clusterByTag(tagName string) (map[string]any, error) {
+	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, store.ClusterQuery{Value: tagName})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		if err == nil && cl["tag_name"] == tagName {
+			return cl, nil
+		}
+	}
+	return nil, store.ErrNotFound
+}
+
+// addCluster puts a stored cluster (GalaxyClusterJSON) under its galaxy in gs.
+func addCluster(gs []misp.Galaxy, cl map[string]any) []misp.Galaxy {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return gs
+	}
+	var members map[string]jsontext.Value
+	var mc misp.GalaxyCluster
+	var g misp.Galaxy
+	if json.Unmarshal(b, &members) != nil || json.Unmarshal(b, &mc) != nil || json.Unmarshal(members["Galaxy"], &g) != nil {
+		return gs
+	}
+	delete(mc.Extra, "Galaxy")
+	mc.ID, mc.GalaxyID = 0, 0
+	for i := range gs {
+		if gs[i].UUID == g.UUID {
+			for _, have := range gs[i].GalaxyCluster {
+				if have.TagName == mc.TagName {
+					return gs
+				}
+			}
+			gs[i].GalaxyCluster = append(gs[i].GalaxyCluster, mc)
+			return gs
+		}
+	}
+	g.ID = 0
+	g.GalaxyCluster = []misp.GalaxyCluster{mc}
+	return append(gs, g)
+}
+
+func dropCluster(gs []misp.Galaxy, tagName string) []misp.Galaxy {
+	out := gs[:0]
+	for _, g := range gs {
+		cl := g.GalaxyCluster[:0]
+		for _, c := range g.GalaxyCluster {
+			if c.TagName != tagName {
+				cl = append(cl, c)
+			}
+		}
+		g.GalaxyCluster = cl
+		if len(cl) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}

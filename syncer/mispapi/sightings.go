@@ -1,0 +1,172 @@
+package mispapi
+
+// Sightings (MISP's SightingsController): sightings/add and listSightings.
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/google/uuid"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+func (a *API) registerSightings() {
+	a.handleWrite("sightings/add", methodsPost, permSighting, (*call).sightingsAdd)
+	a.handle("sightings/listSightings", methodsGetPost, permAuth, (*call).sightingsList)
+}
+
+// sightingsAdd is POST /sightings/add[/<attribute id|uuid>]: a sighting of one
+// attribute, or (with "value" or "values") of every visible attribute with that value.
+func (c *call) sightingsAdd() error {
+	f, err := c.fields("Sighting")
+	if err != nil {
+		return err
+	}
+	typ := atoi64(f.str("type"))
+	if typ < 0 || typ > 2 {
+		return saveFail(c, "Could not add Sighting", nil, map[string][]string{"type": {"Invalid type."}})
+	}
+	date := time.Now().Unix()
+	for _, k := range []string{"date_sighting", "timestamp"} {
+		if v := f.str(k); v != "" {
+			if t, ok := timeValue(v, time.Now()); ok && t > 0 {
+				date = t
+			}
+		}
+	}
+	source := f.str("source")
+	ref := c.path.Arg(0)
+	for _, k := range []string{"id", "uuid", "attribute_uuid", "attribute_id"} {
+		if ref == "" {
+			ref = f.str(k)
+		}
+	}
+	var targets []*store.ElementRef
+	if ref != "" {
+		el, _, err := c.attributeRow(ref)
+		if err != nil {
+			return err
+		}
+		targets = append(targets, el)
+	} else {
+		vals := nonEmpty([]string{f.str("value")})
+		if v, ok := f["values"]; ok {
+			var list []string
+			if json.Unmarshal(v, &list) == nil {
+				vals = append(vals, nonEmpty(list)...)
+			}
+		}
+		if len(vals) == 0 {
+			return saveFail(c, "Could not add Sighting", nil, "No valid attributes found.")
+		}
+		s := &search{page: 1}
+		s.q.Attribute.Values = vals
+		s.filterAttrs = true
+		err := c.searchEvents(s, func(ev *misp.Event) bool {
+			add := func(a *misp.Attribute) {
+				targets = append(targets, &store.ElementRef{ID: int64(a.ID), UUID: a.UUID, EventID: int64(ev.ID)})
+			}
+			for i := range ev.Attribute {
+				add(&ev.Attribute[i])
+			}
+			for i := range ev.Object {
+				for j := range ev.Object[i].Attribute {
+					add(&ev.Object[i].Attribute[j])
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(targets) == 0 {
+		return saveFail(c, "Could not add Sighting", nil, "No valid attributes found.")
+	}
+	var last misp.Sighting
+	for _, t := range targets {
+		row, err := c.a.st.EventRow(c.ctx, itoa(t.EventID))
+		if err != nil {
+			return err
+		}
+		sg := misp.Sighting{UUID: uuid.NewString(), AttributeUUID: t.UUID, DateSighting: misp.Int(date), Source: source, Type: misp.Int(typ)}
+		if _, err := c.a.st.SaveSightings(c.ctx, row.UUID, []misp.Sighting{sg}, false, c.who.User.OrgID); err != nil {
+			return err
+		}
+		last = sg
+		last.AttributeID, last.EventID, last.OrgID = misp.Int(t.ID), misp.Int(t.EventID), misp.Int(c.who.User.OrgID)
+		last.EventUUID = row.UUID
+	}
+	c.a.wake() // push_sightings rows were queued
+	if len(targets) == 1 {
+		return c.reply(http.StatusOK, map[string]any{"Sighting": last})
+	}
+	msg := itoa(int64(len(targets))) + " sightings successfully added."
+	return c.reply(http.StatusOK, saveSuccess(c, msg, msg, nil))
+}
+
+// visibleSightings adds to seen the UUIDs of the event's sightings the caller may see:
+// those left on its attributes once the gate has trimmed the event for the caller (the
+// attribute visible on its whole path; the event's owner sees every organisation's
+// sightings, others their own organisation's).
+func (c *call) visibleSightings(row *store.IndexRow, seen map[string]bool) error {
+	ev, err := c.visibleEvent(row)
+	if err != nil {
+		return err
+	}
+	ev.ForEachAttribute(func(a *misp.Attribute) {
+		for _, s := range a.Sighting {
+			seen[strings.ToLower(s.UUID)] = true
+		}
+	})
+	return nil
+}
+
+// sightingsList is GET|POST /sightings/listSightings/<id|uuid>/<attribute|event>[/<org>]:
+// [{"Sighting":{…}},…] as the caller may see them.
+func (c *call) sightingsList() error {
+	ref, ctxKind := c.path.Arg(0), strings.ToLower(c.path.Arg(1))
+	if ctxKind == "" {
+		ctxKind = "attribute"
+	}
+	var (
+		row      *store.IndexRow
+		attrUUID string
+		err      error
+	)
+	if ctxKind == "event" {
+		row, err = c.visibleRow(ref)
+	} else {
+		var el *store.ElementRef
+		el, row, err = c.attributeRow(ref)
+		if el != nil {
+			attrUUID = el.UUID
+		}
+	}
+	if err != nil {
+		return err
+	}
+	visible := map[string]bool{}
+	if err := c.visibleSightings(row, visible); err != nil {
+		return err
+	}
+	sightings, err := c.a.st.EventSightings(c.ctx, []string{row.UUID})
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for _, s := range sightings {
+		if attrUUID != "" && !strings.EqualFold(s.AttributeUUID, attrUUID) {
+			continue
+		}
+		if !visible[strings.ToLower(s.UUID)] {
+			continue
+		}
+		out = append(out, map[string]any{"Sighting": s})
+	}
+	return c.reply(http.StatusOK, out)
+}

@@ -119,6 +119,13 @@ func MailSettingDef(name string) *SettingDef {
 	return nil
 }
 
+// Check reports whether the setting takes value (a mail setting's full check; the other
+// settings' checks that need the database are SetInstanceSetting's).
+func (d *SettingDef) Check(value string) error {
+	_, err := d.normalise(value)
+	return err
+}
+
 // normalise checks value against the setting's type and returns it as stored.
 func (d *SettingDef) normalise(value string) (string, error) {
 	value = strings.TrimSpace(value)

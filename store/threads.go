@@ -139,6 +139,13 @@ type NewPost struct {
 	Contents       string
 }
 
+// EventComment is a comment on the event of row by a user of an organisation: into the
+// event's thread, made on the first comment with the event's distribution and MISP's title.
+func EventComment(row *IndexRow, userID, orgID int64, contents string) NewPost {
+	return NewPost{UserID: userID, OrgID: orgID, EventID: row.ID, Distribution: int(row.Distribution), SharingGroupID: row.SharingGroupID,
+		Title: fmt.Sprintf("Discussion about Event #%d (%s)", row.ID, row.Info), Contents: contents}
+}
+
 // MaxPostBytes bounds a post (MISP's contents column is TEXT).
 const MaxPostBytes = 64 << 10
 

@@ -12,13 +12,13 @@ import (
 
 // cmdLine is the : command line on the status line: :pull NAME, :push NAME,
 // :test NAME, :add, :edit NAME, :delete NAME, :servers, :events, :rules,
-// :log, :help, :q. tab completes commands and server names.
+// :log, :discussions, :proposals, :settings, :help, :q. tab completes commands and server names.
 type cmdLine struct {
 	c     *Context
 	input textinput.Model
 }
 
-var cmdWords = []string{"pull", "push", "test", "add", "edit", "delete", "servers", "events", "rules", "log", "help", "quit", "q"}
+var cmdWords = []string{"pull", "push", "test", "add", "edit", "delete", "servers", "events", "rules", "log", "discussions", "proposals", "settings", "help", "quit", "q"}
 
 func newCmdLine(c *Context) *cmdLine {
 	in := newInput(c.Styles, ":", "", 300)
@@ -97,6 +97,12 @@ func (m *model) execute(line string) tea.Cmd {
 		return func() tea.Msg { return focusPaneMsg{verb} }
 	case "add":
 		return openScreen(newServerForm(m.c, nil))
+	case "discussions", "threads":
+		return openScreen(newDiscussionsScreen(m.c))
+	case "proposals":
+		return openScreen(newProposalsScreen(m.c, "", ""))
+	case "settings":
+		return openSettings(m.c)
 	case "pull", "push":
 		if strings.EqualFold(arg, "all") {
 			var cmds []tea.Cmd
@@ -134,5 +140,5 @@ func (m *model) execute(line string) tea.Cmd {
 		}
 		return confirmDelete(m.c, *sv)
 	}
-	return flash("warn", "Unknown command %q: try :pull NAME, :push NAME, :test NAME, :add, :edit NAME, :log, :q (? lists them)", clean(verb))
+	return flash("warn", "Unknown command %q: try :pull NAME, :push NAME, :test NAME, :add, :edit NAME, :log, :discussions, :proposals, :settings, :q (? lists them)", clean(verb))
 }

@@ -34,6 +34,9 @@ type eventDetail struct {
 	loading bool
 	gen     int
 
+	proposals []store.ProposalRow
+	comments  []store.Post
+
 	scroll int // first line shown
 	sel    int // the server selected in "where it went"
 	height int
@@ -53,6 +56,7 @@ type eventDetailKeys struct {
 	Back, Up, Down, PgUp, PgDown, Top, Bottom, Server, Why key.Binding
 	AddAttr, Tag, Untag, Dist, Publish, Unpublish, Reload  key.Binding
 	Copy                                                   key.Binding
+	Propose, Proposals, Comment, Contact                   key.Binding
 }
 
 func (k eventDetailKeys) ShortHelp() []key.Binding {
@@ -61,7 +65,7 @@ func (k eventDetailKeys) ShortHelp() []key.Binding {
 
 func (k eventDetailKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Server, k.Why, k.Reload, k.Copy, k.Back},
-		{k.AddAttr, k.Tag, k.Untag, k.Dist, k.Publish, k.Unpublish}}
+		{k.AddAttr, k.Tag, k.Untag, k.Dist, k.Publish, k.Unpublish}, {k.Propose, k.Proposals, k.Comment, k.Contact}}
 }
 
 type eventDetailMsg struct {
@@ -92,6 +96,10 @@ func newEventDetail(c *Context, uuid, info string) *eventDetail {
 		Unpublish: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpublish")),
 		Reload:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
 		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy UUID")),
+		Propose:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "propose a change")),
+		Proposals: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "review proposals")),
+		Comment:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "comment")),
+		Contact:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "contact reporter")),
 	}}
 }
 
@@ -112,7 +120,8 @@ func (d *eventDetail) load() tea.Cmd {
 	}
 	d.gen++
 	d.loading = true
-	return loadEventDetail(d.c.Ctx, d.c.Store, d.c.Engine, d.gen, d.uuid)
+	return tea.Batch(loadEventDetail(d.c.Ctx, d.c.Store, d.c.Engine, d.gen, d.uuid),
+		loadProposals(d.c.Ctx, d.c.Store, d.uuid), loadPosts(d.c.Ctx, d.c.Store, 0, d.uuid))
 }
 
 func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, gen int, uuid string) tea.Cmd {
@@ -174,6 +183,18 @@ func (d *eventDetail) Update(msg tea.Msg) tea.Cmd {
 			d.hits[h.AttributeUUID] = h.Feeds
 		}
 		d.sel = min(d.sel, max(len(d.where)-1, 0))
+	case proposalsMsg:
+		if msg.eventUUID == d.uuid && msg.err == nil {
+			d.proposals = msg.rows
+		}
+	case postsMsg:
+		if msg.eventUUID == d.uuid && msg.err == nil {
+			d.comments = msg.posts
+		}
+	case collabDoneMsg:
+		if msg.eventUUID == d.uuid {
+			return d.load()
+		}
 	case eventChangedMsg:
 		if msg.uuid == d.uuid {
 			return d.load()
@@ -229,6 +250,9 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if d.ev == nil {
 		return nil
+	}
+	if cmd, ok := d.collabKey(msg); ok {
+		return cmd
 	}
 	ev := d.ev
 	switch {
@@ -339,6 +363,8 @@ func (d *eventDetail) lines(w int) []string {
 			}
 		}
 	}
+	add(d.proposalLines(w)...)
+	add(d.commentLines(w)...)
 	if len(d.hits) > 0 {
 		add("", " "+s.Bold.Render(fmt.Sprintf("Feed hits (%d attributes)", len(d.hits))))
 		for _, a := range ev.Attribute {

@@ -64,6 +64,7 @@ func (h *helpScreen) View(w, ht int) string {
 		s.Bold.Render(pad(":test NAME", 16))+" test connection",
 		s.Bold.Render(pad(":add :edit NAME", 16))+" server form",
 		s.Bold.Render(pad(":servers :log", 16))+" go to a pane",
+		s.Bold.Render(pad(":discussions", 16))+" forums; :proposals, :settings",
 		s.Bold.Render(pad(":q", 16))+" quit",
 		s.Dim.Render("tab completes server names"))
 	var lines []string

@@ -187,8 +187,7 @@ func (c *call) postsAdd() error {
 		if !chk.Comments() {
 			return notFound("Invalid event")
 		}
-		np.EventID, np.Distribution, np.SharingGroupID = row.ID, int(row.Distribution), row.SharingGroupID
-		np.Title = fmt.Sprintf("Discussion about Event #%d (%s)", row.ID, row.Info)
+		np = store.EventComment(row, me.ID, me.OrgID, message)
 	case "thread":
 		t, err := c.readableThread(c.path.Arg(1))
 		if err != nil {

@@ -78,7 +78,7 @@ var ErrInvalidEvent = errors.New("invalid event")
 
 // The statements of an event write, prepared once per database (see prepared).
 var (
-	sqlSelectEventsByUuid = prepared(`SELECT id, timestamp, locked FROM events WHERE uuid = ?`)
+	sqlSelectEventsByUuid = prepared(`SELECT id, timestamp, locked, disable_correlation FROM events WHERE uuid = ?`)
 	sqlUpdateEvents       = prepared(`UPDATE events SET date = ?, threat_level_id = ?, info = ?, published = ?, analysis = ?, timestamp = ?,
 			distribution = ?, sharing_group_id = ?, proposal_email_lock = ?, locked = ?, publish_timestamp = ?,
 			disable_correlation = ?, extends_uuid = ?, protected = ?, event_creator_email = ?, extra = ? WHERE id = ?`)
@@ -190,6 +190,10 @@ type eventWriter struct {
 	// args is the attribute row's argument list, reused from one attribute to the next
 	// (database/sql copies arguments before the call returns).
 	args []any
+	// corr lists the attributes written, to correlate once the event is written; wasUncorrelated
+	// is the stored event's disable_correlation before this write.
+	corr            []corrAttr
+	wasUncorrelated bool
 }
 
 type child struct {
@@ -206,7 +210,7 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 		existingLocked bool
 	)
 	err := w.queryRow(sqlSelectEventsByUuid, e.UUID).
-		Scan(&w.eventID, &existingTS, &existingLocked)
+		Scan(&w.eventID, &existingTS, &existingLocked, &w.wasUncorrelated)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -319,6 +323,9 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 		if err := w.proposal(&e.ShadowAttribute[i], ""); err != nil {
 			return err
 		}
+	}
+	if err := w.correlate(bool(e.DisableCorrelation)); err != nil {
+		return err
 	}
 	if _, err = w.exec(sqlUpdateAttributeCount, w.eventID); err != nil {
 		return err
@@ -512,7 +519,8 @@ func (w *eventWriter) attribute(a *misp.Attribute, objectID int64) (int64, error
 	defer clear(cols[:cap(cols)]) // drop the references to this attribute's data
 
 	id, written := int64(0), false
-	if old, ok := w.attrs[a.UUID]; ok {
+	old, live := w.attrs[a.UUID]
+	if live {
 		id = old.id
 		if ts > old.timestamp {
 			_, err = w.exec(sqlUpdateAttributes, append(cols, id)...)
@@ -538,6 +546,8 @@ func (w *eventWriter) attribute(a *misp.Attribute, objectID int64) (int64, error
 	}
 	if written {
 		w.res.Attributes++
+		w.corr = append(w.corr, corrAttr{id: id, eventID: w.eventID, typ: a.Type, value1: v1, value2: v2,
+			deleted: bool(a.Deleted), disabled: bool(a.DisableCorrelation), live: live})
 		if err := w.setTags(a.Tag, id, w.update); err != nil {
 			return 0, fmt.Errorf("%s: %w", where, err)
 		}

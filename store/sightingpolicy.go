@@ -33,7 +33,7 @@ var SightingSettings = []SettingDef{
 // InstanceSettings are every setting this instance keeps under MISP's names: the mail
 // settings and the sightings policy.
 func InstanceSettings() []SettingDef {
-	return append(append([]SettingDef(nil), MailSettings...), SightingSettings...)
+	return slices.Concat(MailSettings, SightingSettings, CorrelationSettings)
 }
 
 // InstanceSettingDef finds an instance setting by name; nil when there is none.
@@ -41,9 +41,11 @@ func InstanceSettingDef(name string) *SettingDef {
 	if d := MailSettingDef(name); d != nil {
 		return d
 	}
-	for i := range SightingSettings {
-		if SightingSettings[i].Name == name {
-			return &SightingSettings[i]
+	for _, list := range [][]SettingDef{SightingSettings, CorrelationSettings} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
 		}
 	}
 	return nil
@@ -72,6 +74,11 @@ func (s *Store) SetInstanceSetting(ctx context.Context, name, value string) erro
 			return invalidSetting("setting %s: %q is not an organisation id", d.Name, value)
 		}
 		v = strconv.FormatInt(id, 10)
+	case SettingCorrelationLimit, SettingMaxCorrelationsPerEvent:
+		var err error
+		if v, err = correlationSettingValue(d, v); err != nil {
+			return err
+		}
 	default:
 		var err error
 		if v, err = d.normalise(v); err != nil {
@@ -97,7 +104,7 @@ func (s *Store) InstanceSettingValues(ctx context.Context) (map[string]string, e
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range SightingSettings {
+	for _, d := range slices.Concat(SightingSettings, CorrelationSettings) {
 		v, err := s.setting(ctx, s.read, d.Name)
 		if err != nil {
 			return nil, fmt.Errorf("read setting %s: %w", d.Name, err)

@@ -386,6 +386,9 @@ func (e *Event) normalizeAttribute(a *Attribute, where string, seen map[string]s
 	}
 	seen[a.UUID] = where
 	a.SharingGroup = nonEmptySG(a.SharingGroup)
+	// The sender's correlations are its local view (as RelatedEvent): never stored.
+	delete(a.Extra, "RelatedAttribute")
+	delete(a.Extra, "RelatedTags")
 	if a.Data == "" {
 		if v, ok := a.Extra["base64"]; ok && v.Kind() == '"' {
 			a.Data, _ = unquote(v)

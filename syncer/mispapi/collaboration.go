@@ -100,11 +100,20 @@ func (c *call) threadsIndex() error {
 			if p.UserOrgID == 0 {
 				email = "Deactivated user"
 			}
-			posts = append(posts, map[string]any{"id": itoa(p.ID), "thread_id": itoa(t.ID), "User": map[string]any{
-				"id": itoa(p.UserID), "email": email, "org_id": itoa(p.UserOrgID),
-				"Organisation": map[string]any{"id": itoa(p.UserOrgID), "name": p.UserOrgName}}})
+			posts = append(posts, map[string]any{"id": itoa(p.ID), "thread_id": itoa(t.ID), "date_created": mispTime(p.DateCreated),
+				"date_modified": mispTime(p.DateModified), "user_id": itoa(p.UserID), "contents": p.Contents, "post_id": itoa(p.PostID),
+				"User": map[string]any{"id": itoa(p.UserID), "email": email, "org_id": itoa(p.UserOrgID),
+					"Organisation": map[string]any{"id": itoa(p.UserOrgID), "name": p.UserOrgName}}})
 		}
 		entry["Post"] = posts
+		// MISP contains the thread's sharing group ({id, name}, nulls without one)
+		sg := map[string]any{"id": nil, "name": nil}
+		if t.Distribution == 4 && t.SharingGroupID != 0 {
+			if g, err := chk.SharingGroup(t.SharingGroupID); err == nil && g != nil {
+				sg = map[string]any{"id": itoa(t.SharingGroupID), "name": g.Name}
+			}
+		}
+		entry["SharingGroup"] = sg
 		out = append(out, entry)
 	}
 	return c.reply(http.StatusOK, out)

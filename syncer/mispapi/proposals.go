@@ -27,14 +27,24 @@ func (a *API) registerProposals() {
 	a.handleWrite("events/pushProposals", methodsPost, permSync, (*call).eventsPushProposals)
 }
 
-func proposalJSON(p *misp.ShadowAttribute, row *store.IndexRow) map[string]any {
+// proposalAnswer is a proposal as MISP's REST answers show one: every column, those the
+// model leaves out when empty included (old_id "0", comment "", deleted and
+// proposal_to_delete false, first_seen and last_seen null).
+func proposalAnswer(p *misp.ShadowAttribute) map[string]any {
 	m := map[string]any{}
 	b, _ := json.Marshal(p)
 	_ = json.Unmarshal(b, &m)
-	m["event_id"], m["event_uuid"], m["event_org_id"] = itoa(row.ID), row.UUID, itoa(row.OrgID)
-	if _, ok := m["old_id"]; !ok {
-		m["old_id"] = "0"
+	for k, v := range map[string]any{"old_id": "0", "comment": "", "deleted": false, "proposal_to_delete": false, "first_seen": nil, "last_seen": nil} {
+		if _, ok := m[k]; !ok {
+			m[k] = v
+		}
 	}
+	return m
+}
+
+func proposalJSON(p *misp.ShadowAttribute, row *store.IndexRow) map[string]any {
+	m := proposalAnswer(p)
+	m["event_id"], m["event_uuid"], m["event_org_id"] = itoa(row.ID), row.UUID, itoa(row.OrgID)
 	return m
 }
 
@@ -234,7 +244,8 @@ func (c *call) shadowAttributesIndex() error {
 		if limit > 0 && len(out) >= limit {
 			break
 		}
-		out = append(out, map[string]any{"ShadowAttribute": r.ForSync()})
+		p := r.ForSync()
+		out = append(out, map[string]any{"ShadowAttribute": proposalAnswer(&p)})
 	}
 	return c.reply(http.StatusOK, out)
 }

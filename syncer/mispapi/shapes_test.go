@@ -1,0 +1,121 @@
+package mispapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"mispdesk/store/misp"
+)
+
+// MISP's answers to the collaboration calls, by shape (testdata/misp-shapes/README.md
+// says where in MISP each comes from): mispdesk's answer to the same call has every key
+// with the same JSON type.
+func TestCollaborationShapesAsMISP(t *testing.T) {
+	e := newEnv(t)
+	// the host's own event, so that its organisation (the admin, once users/edit asks for
+	// contact mail) can be contacted
+	ev := e.importFile(fixtureExisting, func(ev *misp.Event) {
+		ev.Orgc = &misp.Org{Name: e.hostOrg.Name, UUID: e.hostOrg.UUID}
+	})
+	steps := []struct {
+		fixture, method, path string
+		body                  any
+	}{
+		{"posts_add", "POST", "/posts/add", map[string]any{"title": "Exchange of YARA rules", "message": "Who has rules for Crutch?"}},
+		{"threads_index", "GET", "/threads/index", nil},
+		{"threads_view", "GET", "/threads/view/1", nil},
+		{"users_edit", "POST", "/users/edit", map[string]any{"User": map[string]any{"autoalert": true, "contactalert": true}}},
+		{"shadow_attributes_add", "POST", "/shadow_attributes/add/" + ev.UUID, map[string]any{"ShadowAttribute": map[string]any{"type": "ip-src", "value": "198.51.100.99"}}},
+		{"shadow_attributes_index", "GET", "/shadow_attributes/index", nil},
+		{"events_contact", "POST", "/events/contact/" + ev.UUID, map[string]any{"Event": map[string]any{"message": "Which campaign is this?"}}},
+	}
+	for _, s := range steps {
+		b, err := os.ReadFile(filepath.Join("testdata", "misp-shapes", s.fixture+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want any
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("%s.json: %v", s.fixture, err)
+		}
+		r := e.do(s.method, s.path, e.admin, s.body)
+		if r.status != http.StatusOK {
+			t.Errorf("%s %s: %d %.300s", s.method, s.path, r.status, r.body)
+			continue
+		}
+		for _, d := range shapeDiff("", want, r.json(t)) {
+			t.Errorf("%s %s (as %s.json): %s", s.method, s.path, s.fixture, d)
+		}
+	}
+}
+
+// shapeDiff lists where got lacks a key of want or holds a value of another JSON type; a
+// list is compared by its first element.
+func shapeDiff(at string, want, got any) []string {
+	kind := func(v any) string {
+		switch v.(type) {
+		case nil:
+			return "null"
+		case bool:
+			return "boolean"
+		case float64:
+			return "number"
+		case string:
+			return "string"
+		case []any:
+			return "array"
+		}
+		return "object"
+	}
+	wk, gk := kind(want), kind(got)
+	switch {
+	case wk == "null" && (gk == "null" || gk == "string"):
+		return nil
+	case wk != gk:
+		return []string{fmt.Sprintf("%s is %s, MISP's is %s", at, gk, wk)}
+	}
+	var out []string
+	switch w := want.(type) {
+	case map[string]any:
+		g := got.(map[string]any)
+		keys := make([]string, 0, len(w))
+		for k := range w {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			gv, ok := g[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s.%s is missing", at, k))
+				continue
+			}
+			out = append(out, shapeDiff(at+"."+k, w[k], gv)...)
+		}
+	case []any:
+		g := got.([]any)
+		if len(w) > 0 {
+			if len(g) == 0 {
+				return []string{at + " is empty, MISP's has elements"}
+			}
+			out = append(out, shapeDiff(at+"[0]", w[0], g[0])...)
+		}
+	}
+	return out
+}
+
+// The comparison itself catches what it should: a missing key, a changed type.
+func TestShapeDiff(t *testing.T) {
+	want := map[string]any{"A": map[string]any{"id": "1", "x": nil}, "L": []any{map[string]any{"b": true}}}
+	if d := shapeDiff("", want, map[string]any{"A": map[string]any{"id": "1", "x": "v"}, "L": []any{map[string]any{"b": false}}, "extra": 1.0}); len(d) != 0 {
+		t.Errorf("same shape: %v", d)
+	}
+	d := shapeDiff("", want, map[string]any{"A": map[string]any{"id": 1.0}, "L": []any{map[string]any{}}})
+	if len(d) != 3 {
+		t.Errorf("want 3 differences (id type, x missing, b missing), got %v", d)
+	}
+}

@@ -41,8 +41,8 @@ func (inst *Instance) CanSee(v *Viewer, ev *misp.Event, r Reach) bool {
 }
 
 // Visible returns the event as the viewer may see it — children the viewer may not see
-// removed, with references to them, objects left empty, other organisations' sightings and
-// proposals, and for sync accounts local tags — or nil with the reason when the viewer may
+// removed, with references to them and the proposals about them, objects left empty, other
+// organisations' sightings, and for sync accounts local tags — or nil with the reason when the viewer may
 // not see the event at all. The REST API serves events through this.
 func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision) {
 	d := inst.CanSeeEvent(v, ev)
@@ -51,7 +51,6 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 	}
 	out := cloneEvent(ev)
 	owner := v.SiteAdmin || isOwner(ev, v)
-	reviewer := owner || reviews(ev, v)
 	reporter := !owner && inst.Sightings.Rule == SightingsReporter && v.reporter(ev)
 	var t tally
 	hidden := func(r Reach) verdict {
@@ -74,7 +73,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 			if verdict := hidden(parent.Child(a.Distribution, a.SharingGroup)); verdict.drop {
 				return verdict
 			}
-			inst.trimForViewer(v, owner, reviewer, &a.Tag, &a.ShadowAttribute)
+			trimLocalTags(v, &a.Tag)
 			a.Sighting = inst.visibleSightings(v, owner, reporter, a.Sighting)
 			a.Galaxy = inst.trimClusters(v, a.Galaxy, &t)
 			members(&a.Extra)
@@ -96,7 +95,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 		},
 	}
 	s.apply(out, &t)
-	inst.trimForViewer(v, owner, reviewer, &out.Tag, &out.ShadowAttribute)
+	trimLocalTags(v, &out.Tag)
 	out.ShadowAttribute = inst.visibleProposals(out, out.ShadowAttribute)
 	out.Galaxy = inst.trimClusters(v, out.Galaxy, &t)
 	members(&out.Extra)
@@ -109,7 +108,11 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 
 // visibleProposals keeps the event-level proposals the viewer may see: new attributes
 // proposed (old_id 0), and proposals to change an attribute (old_id) that is among the
-// attributes left — one about an attribute the viewer may not see would show it.
+// attributes left — one about an attribute the viewer may not see would show it. Whoever
+// sees the attribute (or, for a new one, the event) sees every organisation's proposals,
+// as MISP's fetchEvent and ShadowAttribute::buildConditions: a proposal shares nothing the
+// viewer cannot already see, and the owner, the creator and every peer holding the event
+// converge on the same proposals.
 func (inst *Instance) visibleProposals(ev *misp.Event, ps []misp.ShadowAttribute) []misp.ShadowAttribute {
 	if len(ps) == 0 {
 		return ps
@@ -126,41 +129,12 @@ func (inst *Instance) visibleProposals(ev *misp.Event, ps []misp.ShadowAttribute
 	return kept
 }
 
-// trimForViewer removes what belongs to other organisations: proposals are shown to the
-// owner and to the organisation that made them (sightings follow the sightings policy:
-// visibleSightings); local tags are never given to a sync account (MISP's
-// excludeLocalTags for sync users).
-func (inst *Instance) trimForViewer(v *Viewer, owner, reviewer bool, tags *[]misp.Tag, proposals *[]misp.ShadowAttribute) {
+// trimLocalTags removes local tags for a sync account (MISP's excludeLocalTags for sync
+// users).
+func trimLocalTags(v *Viewer, tags *[]misp.Tag) {
 	if v.PermSync && !v.SiteAdmin {
 		*tags = withoutLocalTags(*tags)
 	}
-	if owner {
-		return
-	}
-	if *proposals != nil && !reviewer {
-		kept := (*proposals)[:0]
-		for _, p := range *proposals {
-			if v.made(p.Org, p.OrgID) {
-				kept = append(kept, p)
-			}
-		}
-		*proposals = kept
-	}
-}
-
-// CanSeeProposal decides whether the viewer may see a proposal on an event it may see, the
-// attribute the proposal would change being visible too: site admins, the event's owner here
-// and its creator organisation (who reviews proposals, on whichever instance they are made,
-// and pulls them back from there) see every organisation's proposals, other organisations
-// their own — the rule Visible keeps an event's proposals by. MISP shows every proposal to
-// whoever may see the attribute; this is narrower.
-func (inst *Instance) CanSeeProposal(v *Viewer, ev *misp.Event, p *misp.ShadowAttribute) bool {
-	return v.SiteAdmin || reviews(ev, v) || v.made(p.Org, p.OrgID)
-}
-
-// reviews reports whether the viewer's organisation owns the event here or created it.
-func reviews(ev *misp.Event, v *Viewer) bool {
-	return isOwner(ev, v) || sameOrg(ev.Orgc, misp.Int(v.OrgID), v.OrgUUID)
 }
 
 // made reports whether a record (a sighting, a proposal) of the organisation given by its

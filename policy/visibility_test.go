@@ -279,7 +279,8 @@ func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attr
 		by := visViewOnly(func(v *Viewer) bool { return seen.view(v) && (visPrivileged(v) || v.OrgUUID == o.UUID) })
 		a.Sighting = append(a.Sighting, misp.Sighting{UUID: b.token("sighting of "+o.Name+" on "+where, by),
 			OrgID: o.ID, Organisation: orgPtr(o), DateSighting: 100, Source: "test"})
-		a.ShadowAttribute = append(a.ShadowAttribute, misp.ShadowAttribute{UUID: b.token("proposal of "+o.Name+" on "+where, by),
+		// Proposals go with their attribute, whoever made them (MISP's fetchEvent).
+		a.ShadowAttribute = append(a.ShadowAttribute, misp.ShadowAttribute{UUID: b.token("proposal of "+o.Name+" on "+where, visViewOnly(seen.view)),
 			OldID: a.ID, OrgID: o.ID, Org: orgPtr(o), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.8"})
 	}
 	a.Tag = []misp.Tag{
@@ -335,12 +336,11 @@ func visEvent(t *testing.T, es visShare, published bool) (*misp.Event, *visBuild
 		top[i] = seen
 		// Proposals at event level: of orgB, about this attribute.
 		ev.ShadowAttribute = append(ev.ShadowAttribute, misp.ShadowAttribute{
-			UUID: b.token(fmt.Sprintf("event-level proposal of orgB about the attribute (%s)", s.name), visViewOnly(func(v *Viewer) bool {
-				return seen.view(v) && (visPrivileged(v) || v.OrgUUID == orgB.UUID)
-			})), OldID: a.ID, OrgID: orgB.ID, Org: orgPtr(orgB), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.9"})
+			UUID:  b.token(fmt.Sprintf("event-level proposal of orgB about the attribute (%s)", s.name), visViewOnly(seen.view)),
+			OldID: a.ID, OrgID: orgB.ID, Org: orgPtr(orgB), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.9"})
 	}
 	ev.ShadowAttribute = append(ev.ShadowAttribute, misp.ShadowAttribute{
-		UUID:  b.token("new attribute proposed by orgC", visViewOnly(func(v *Viewer) bool { return visPrivileged(v) || v.OrgUUID == orgC.UUID })),
+		UUID:  b.token("new attribute proposed by orgC", visViewOnly(visAlways.view)),
 		OrgID: orgC.ID, Org: orgPtr(orgC), Type: "domain", Category: "Network activity", Value: "proposed.example"})
 
 	for i, os := range visChildShares {

@@ -368,21 +368,11 @@ func (c *Check) inVisibleEvent(table string, el *store.ElementRef) (bool, error)
 }
 
 // Proposal reports store.ErrNotFound unless the viewer may see a stored proposal: its
-// event and the attribute it would change (Element), and the proposal itself by
-// policy.Instance.CanSeeProposal — the proposals events/view keeps, so that an index of
-// proposals shows no more than the events do.
+// event and the attribute it would change (Element). Whoever sees the attribute sees every
+// organisation's proposals on it, as MISP (and events/view) shows them.
 func (c *Check) Proposal(r *store.ProposalRow) error {
-	if _, _, err := c.Element(store.ElemProposal, r.Proposal.UUID); err != nil {
-		return err
-	}
-	ev, err := c.rowEvent(r.Event)
-	if err != nil {
-		return err
-	}
-	if !c.inst.CanSeeProposal(c.Viewer, ev, &r.Proposal) {
-		return fmt.Errorf("proposal %q: %w", r.Proposal.UUID, store.ErrNotFound)
-	}
-	return nil
+	_, _, err := c.Element(store.ElemProposal, r.Proposal.UUID)
+	return err
 }
 
 // path reports whether the viewer may see an element whose sharing below the event row

@@ -494,8 +494,12 @@ func sees(v mxViewer, it *mxItem) bool {
 		// analyst data by its own distribution (MISP's AnalystData::buildConditions, where
 		// 5 names no one but its organisation), and the element it is about
 		return sees(v, it.parent) && (v.admin || v.org == it.org || (it.dist != misp.InheritEvent && levelAdmits(v, it.dist, it.sg)))
-	case "sighting", "proposal":
+	case "sighting":
 		return sees(v, it.parent) && (v.admin || v.owns(it.ev) || v.org == it.org)
+	case "proposal":
+		// every organisation's, to whoever sees the attribute (MISP's fetchEvent and
+		// ShadowAttribute::buildConditions)
+		return sees(v, it.parent)
 	case "ltag":
 		return sees(v, it.parent) && (!v.sync || v.admin)
 	case "gtag":

@@ -538,8 +538,8 @@ func correlationSideCols(n string) string {
 		a%[1]s.value1, a%[1]s.value2, ifnull(o%[1]s.distribution, -1), ifnull(o%[1]s.sharing_group_id, 0), a%[1]s.distribution, ifnull(a%[1]s.sharing_group_id, 0)`, n)
 }
 
-// correlationsQuery reads the correlations of rows whose own side column (event_id or
-// attribute_id) is the argument, from both directions, without excluded or
+// correlationsQuery reads the correlations of rows whose own side column (event_id) is
+// the argument, from both directions, without excluded or
 // over-correlating values, at most limit from each direction as MISP fetches them.
 func correlationsQuery(own string) string {
 	side := func(mine, theirs string) string {
@@ -555,28 +555,16 @@ func correlationsQuery(own string) string {
 	return `SELECT * FROM (` + side("", "_1") + `) UNION ALL SELECT * FROM (` + side("_1", "") + `)`
 }
 
-var (
-	sqlEventCorrelations     = preparedRead(correlationsQuery("event_id"))
-	sqlAttributeCorrelations = preparedRead(correlationsQuery("attribute_id"))
-)
+var sqlEventCorrelations = preparedRead(correlationsQuery("event_id"))
 
 // EventCorrelations lists the correlations of an event's attributes, unfiltered: the
 // gate decides what a viewer sees of them.
 func (s *Store) EventCorrelations(ctx context.Context, eventID int64) ([]Correlation, error) {
-	return s.correlations(ctx, sqlEventCorrelations, eventID)
-}
-
-// AttributeCorrelations lists the correlations of one attribute, unfiltered.
-func (s *Store) AttributeCorrelations(ctx context.Context, attributeID int64) ([]Correlation, error) {
-	return s.correlations(ctx, sqlAttributeCorrelations, attributeID)
-}
-
-func (s *Store) correlations(ctx context.Context, query string, id int64) ([]Correlation, error) {
 	limit, err := s.settingInt(ctx, SettingMaxCorrelationsPerEvent)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.readStmts[query].QueryContext(ctx, id, limit)
+	rows, err := s.readStmts[sqlEventCorrelations].QueryContext(ctx, eventID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read correlations: %w", err)
 	}

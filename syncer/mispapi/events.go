@@ -72,6 +72,9 @@ func (c *call) eventsView() error {
 		return notFound("Invalid event")
 	}
 	c.trimView(out)
+	if err := c.attachCorrelations(out, c.viewCorrelations()); err != nil {
+		return err
+	}
 	b, err := misp.MarshalEvent(out)
 	if err != nil {
 		return err

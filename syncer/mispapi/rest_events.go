@@ -124,7 +124,8 @@ type search struct {
 	metadata         bool
 	includeEventUUID bool
 	// attribute-level filters also decide which attributes of a found event are shown
-	filterAttrs bool
+	filterAttrs  bool
+	correlations correlationWants
 }
 
 // parseSearch reads restSearch's filters (MISP's RestSearch component): the index's
@@ -184,6 +185,10 @@ func (c *call) parseSearch(forAttributes bool) (*search, error) {
 			s.metadata = truthy(v)
 		case "includeeventuuid":
 			s.includeEventUUID = truthy(v)
+		case "includeeventcorrelations":
+			s.correlations.events = truthy(v)
+		case "includecorrelations", "includegranularcorrelations", "includerelatedtags":
+			s.correlations.attributes = s.correlations.attributes || truthy(v)
 		case "date":
 			from, to, err := timeRange(v, now)
 			if err != nil {
@@ -548,6 +553,10 @@ func (c *call) eventsRestSearch() error {
 		if s.metadata {
 			ev.Attribute, ev.Object = nil, nil
 		}
+		if err := c.attachCorrelations(ev, s.correlations); err != nil {
+			encErr = err
+			return false
+		}
 		eb, err := misp.MarshalEvent(ev)
 		if err != nil {
 			encErr = err
@@ -575,6 +584,7 @@ func (c *call) eventsRestSearch() error {
 // attributesRestSearch is GET|POST /attributes/restSearch:
 // {"response":{"Attribute":[…]}}, each attribute with its Event's summary.
 func (c *call) attributesRestSearch() error {
+	var encErr error
 	s, err := c.parseSearch(true)
 	if err != nil {
 		return err
@@ -587,6 +597,12 @@ func (c *call) attributesRestSearch() error {
 	}
 	out := []any{}
 	err = c.searchEvents(s, func(ev *misp.Event) bool {
+		var related map[int64][]any
+		if s.correlations.attributes {
+			if related, encErr = c.relatedByAttribute(ev); encErr != nil {
+				return false
+			}
+		}
 		evSum := map[string]any{"id": itoa(int64(ev.ID)), "org_id": itoa(int64(ev.OrgID)), "orgc_id": itoa(int64(ev.OrgcID)),
 			"distribution": itoa(int64(ev.Distribution)), "info": ev.Info, "uuid": ev.UUID, "date": ev.Date, "published": bool(ev.Published)}
 		emit := func(a misp.Attribute, obj *misp.Object) bool {
@@ -596,6 +612,9 @@ func (c *call) attributesRestSearch() error {
 			}
 			m := attributeJSON(&a, ev)
 			m["Event"] = evSum
+			if related != nil {
+				m["RelatedAttribute"] = append([]any{}, related[int64(a.ID)]...)
+			}
 			if obj != nil {
 				m["Object"] = map[string]any{"id": itoa(int64(obj.ID)), "uuid": obj.UUID, "name": obj.Name,
 					"meta-category": obj.MetaCategory, "distribution": itoa(int64(obj.Distribution)), "sharing_group_id": itoa(int64(obj.SharingGroupID))}
@@ -620,6 +639,9 @@ func (c *call) attributesRestSearch() error {
 		}
 		return true
 	})
+	if err == nil {
+		err = encErr
+	}
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ func (a *API) register() {
 	a.handle("sightings/bulkSaveSightings", methodsPost, permSighting, (*call).bulkSaveSightings)
 	a.registerSetup()
 	a.registerREST()
+	a.registerCorrelation()
 }
 
 // getVersion is GET /servers/getVersion (ServersController::getVersion): the caller's permissions and what this

@@ -1,0 +1,90 @@
+package gate
+
+import (
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// Related is what a viewer may see of an event's correlations: each correlation whose
+// both attributes the viewer may see, and the related events by id.
+type Related struct {
+	Correlations []store.Correlation
+	Events       map[int64]*store.IndexRow
+}
+
+// EventIDs lists the related events, newest date first (as MISP orders RelatedEvent).
+func (r *Related) EventIDs() []int64 {
+	ids := make([]int64, 0, len(r.Events))
+	for id := range r.Events {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b int64) int {
+		if d := strings.Compare(r.Events[b].Date, r.Events[a].Date); d != 0 {
+			return d
+		}
+		return int(a - b)
+	})
+	return ids
+}
+
+// Related reads the correlations of an event the viewer sees as visible (the event as
+// Check.Event returned it) and keeps those whose own attribute is in visible and whose
+// other attribute the viewer may see: its event, object and own distribution. MISP judges
+// only the other side; a correlation of an attribute the viewer may not see would tell
+// that attribute's value, so it is left out here too.
+func (c *Check) Related(visible *misp.Event) (*Related, error) {
+	all, err := c.g.st.EventCorrelations(c.ctx, int64(visible.ID))
+	if err != nil {
+		return nil, err
+	}
+	return c.related(all, visibleAttributeIDs(visible))
+}
+
+func visibleAttributeIDs(e *misp.Event) map[int64]struct{} {
+	ids := map[int64]struct{}{}
+	for _, a := range e.Attribute {
+		ids[int64(a.ID)] = struct{}{}
+	}
+	for _, o := range e.Object {
+		for _, a := range o.Attribute {
+			ids[int64(a.ID)] = struct{}{}
+		}
+	}
+	return ids
+}
+
+func (c *Check) related(all []store.Correlation, own map[int64]struct{}) (*Related, error) {
+	out := &Related{Events: map[int64]*store.IndexRow{}}
+	rows := map[int64]*store.IndexRow{} // nil: the viewer may not see the event
+	for _, cor := range all {
+		if _, ok := own[cor.Own.AttributeID]; !ok {
+			continue
+		}
+		row, seen := rows[cor.Other.EventID]
+		if !seen {
+			r, err := c.EventRow(strconv.FormatInt(cor.Other.EventID, 10))
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			row, rows[cor.Other.EventID] = r, r
+		}
+		if row == nil {
+			continue
+		}
+		ok, err := c.path(row, cor.Other.Path)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		out.Correlations = append(out.Correlations, cor)
+		out.Events[row.ID] = row
+	}
+	return out, nil
+}

@@ -40,6 +40,7 @@ func init() {
 		{"import", importSynopsis, "import event files, directories of them and MISP feed directories", runImport},
 		{"feed", feedSynopsis, "add, list, show, edit or remove MISP feeds (URL or directory), fetch them, refresh their cache", runFeed},
 		{"settings", settingsSynopsis, "list, get or set the instance's settings (mail relay, MISP.disable_emailing, GnuPG.onlyencrypted, sightings) by MISP's names", runSettings},
+		{"correlation", correlationSynopsis, "manage the correlation exclusion list, show the top correlations, correlate everything again", runCorrelation},
 		{"export", exportSynopsis, "write every event as files, or as a MISP feed with --feed", runExport},
 		{"version", "version", "print mispdesk's version and the MISP API level it speaks", runVersion},
 		{"help", "help [COMMAND]", "list the commands, or show one command's usage and flags", runHelp},

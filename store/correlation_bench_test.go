@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"mispdesk/store/misp"
+)
+
+// corrBenchEvents makes n events of per attributes; one value in five is drawn from a
+// shared pool of pool values (so events correlate), the rest are unique to the event.
+func corrBenchEvents(first, n, per, pool int) []*misp.Event {
+	out := make([]*misp.Event, 0, n)
+	for i := first; i < first+n; i++ {
+		e := &misp.Event{UUID: fmt.Sprintf("b0000000-0000-4000-8000-%012d", i), Info: "bench", Date: "2024-01-01",
+			Timestamp: 1000, Distribution: misp.CommunityOnly}
+		e.Attribute = make([]misp.Attribute, per)
+		for j := range e.Attribute {
+			v := fmt.Sprintf("u%d-%d.example", i, j)
+			if j%5 == 0 {
+				v = fmt.Sprintf("shared%d.example", (i*per+j)%pool)
+			}
+			e.Attribute[j] = misp.Attribute{UUID: fmt.Sprintf("b1000000-%04x-4000-8000-%012d", j, i), Type: "domain",
+				Category: "Network activity", Value: v, Distribution: misp.InheritEvent, Timestamp: 1000}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func corrBenchStore(b *testing.B, on bool) *Store {
+	b.Helper()
+	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	initHost(b, s)
+	if err := s.SetInstanceSetting(context.Background(), SettingCorrelationDisabled, strconv.FormatBool(!on)); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func corrImport(b *testing.B, s *Store, evs []*misp.Event) {
+	b.Helper()
+	for _, e := range evs {
+		if _, err := s.UpsertEvent(context.Background(), e, UpsertOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCorrelationImport imports the same 500 events of 100 attributes with correlation
+// off and on, in the same run, and reports both rates and the ratio (on/off time).
+func BenchmarkCorrelationImport(b *testing.B) {
+	evs := corrBenchEvents(0, 500, 100, 2000)
+	var off, on time.Duration
+	for range b.N {
+		for _, enabled := range []bool{false, true} {
+			b.StopTimer()
+			s := corrBenchStore(b, enabled)
+			b.StartTimer()
+			start := time.Now()
+			corrImport(b, s, evs)
+			if enabled {
+				on += time.Since(start)
+			} else {
+				off += time.Since(start)
+			}
+		}
+	}
+	attrs := float64(b.N * 500 * 100)
+	b.ReportMetric(attrs/off.Seconds(), "attrs/s-off")
+	b.ReportMetric(attrs/on.Seconds(), "attrs/s-on")
+	b.ReportMetric(on.Seconds()/off.Seconds(), "on/off")
+}
+
+// BenchmarkCorrelateMany correlates NEW attributes (MISPDESK_BENCH_CORR_NEW, default
+// 100,000) as they are imported into a store already holding BASE attributes
+// (MISPDESK_BENCH_CORR_BASE, default 1,000,000, written with correlation off), one in five
+// sharing a value with the store. It reports the rate and the peak Go heap.
+func BenchmarkCorrelateMany(b *testing.B) {
+	envInt := func(k string, def int) int {
+		if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
+			return n
+		}
+		return def
+	}
+	base, fresh, per := envInt("MISPDESK_BENCH_CORR_BASE", 1_000_000), envInt("MISPDESK_BENCH_CORR_NEW", 100_000), 1000
+	for range b.N {
+		b.StopTimer()
+		s := corrBenchStore(b, false)
+		for i := 0; i < base/per; i += 50 {
+			corrImport(b, s, corrBenchEvents(i, min(50, base/per-i), per, 200_000))
+		}
+		if err := s.SetInstanceSetting(context.Background(), SettingCorrelationDisabled, "false"); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var peak uint64
+		b.StartTimer()
+		start := time.Now()
+		first := base / per
+		for i := 0; i < fresh/per; i += 10 {
+			corrImport(b, s, corrBenchEvents(first+i, min(10, fresh/per-i), per, 200_000))
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
+		}
+		d := time.Since(start)
+		b.StopTimer()
+		b.ReportMetric(float64(fresh)/d.Seconds(), "attrs/s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(float64(count(b, s, `SELECT count(*) FROM correlations`)), "correlations")
+	}
+}

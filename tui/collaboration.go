@@ -59,15 +59,13 @@ func (a *actor) site() mailer.Site {
 	return mailer.Site{Org: a.inst.HostOrg.Name, BaseURL: a.inst.BaseURL}
 }
 
-// collabDoneMsg says a collaboration write is done: flash text, reload what shows
-// eventUUID (if any) and the proposals and threads.
-type collabDoneMsg struct {
-	text      string
-	eventUUID string
-}
+// collabDoneMsg says a collaboration write is done: reload what shows eventUUID (if
+// any) and the proposals and threads.
+type collabDoneMsg struct{ eventUUID string }
 
+// collabDone reports a write: the status line says text, and what shows it reloads.
 func collabDone(text, eventUUID string) tea.Msg {
-	return collabDoneMsg{text: text, eventUUID: eventUUID}
+	return tea.BatchMsg{flash("info", "%s", text), func() tea.Msg { return collabDoneMsg{eventUUID: eventUUID} }}
 }
 
 // proposalsMsg carries the proposals the console's user may see: of one event

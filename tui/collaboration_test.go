@@ -116,8 +116,8 @@ func TestAcceptAndDiscardProposals(t *testing.T) {
 	if ev.Attribute[0].Value != "203.0.113.8" || ev.Attribute[0].Comment != "typo in the last octet" || bool(ev.Published) {
 		t.Errorf("accepted: attribute %+v", ev.Attribute[0])
 	}
-	if len(p.rows) != 1 {
-		t.Fatalf("after accept the screen lists %d", len(p.rows))
+	if len(p.rows) != 1 || !strings.Contains(m.flashText, "Accepted the proposal 203.0.113.8") {
+		t.Fatalf("after accept the screen lists %d, flash %q", len(p.rows), m.flashText)
 	}
 	press(t, m, "x", "y") // discard the new attribute, confirmed
 	rows, err := st.Proposals(ctx, 0, false, "")

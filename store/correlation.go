@@ -101,6 +101,7 @@ type correlationConfig struct {
 	advanced   bool
 	limit      int
 	exclusions []string
+	anyOver    bool           // over_correlating_values has rows (else nothing to unblock)
 	cidrs      []netip.Prefix // advanced: the stored CIDR blocks, read when first needed
 	cidrsRead  bool
 }
@@ -138,6 +139,12 @@ func readCorrelationConfig(ctx context.Context, q interface {
 	if cfg.disabled {
 		return cfg, nil
 	}
+	over, err := q.QueryContext(ctx, `SELECT 1 FROM over_correlating_values LIMIT 1`)
+	if err != nil {
+		return nil, fmt.Errorf("read over-correlating values: %w", err)
+	}
+	cfg.anyOver = over.Next()
+	over.Close()
 	rows, err = q.QueryContext(ctx, `SELECT value FROM correlation_exclusions`)
 	if err != nil {
 		return nil, fmt.Errorf("read correlation exclusions: %w", err)
@@ -292,14 +299,17 @@ func (c *correlator) value(a *corrAttr, v string, extra []string) error {
 	}
 	key := overCorrelatingKey(v)
 	if len(matches) > limit {
+		c.cfg.anyOver = true
 		_, err := c.t.exec(sqlOverCorrelatingAdd, key, len(matches))
 		return err
 	}
 	if len(matches) == 0 {
 		return nil
 	}
-	if _, err := c.t.exec(sqlOverCorrelatingDel, key); err != nil {
-		return err
+	if c.cfg.anyOver {
+		if _, err := c.t.exec(sqlOverCorrelatingDel, key); err != nil {
+			return err
+		}
 	}
 	for _, m := range matches {
 		lo, loEv, hi, hiEv := a.id, a.eventID, m.attrID, m.eventID

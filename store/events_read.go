@@ -71,12 +71,28 @@ var (
 	sqlReadShadowAttributes = preparedRead(`SELECT id, uuid, attribute_uuid, org_id, type, category, value, to_ids, comment, deleted,
 		proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data, extra
 		FROM shadow_attributes WHERE event_id = ? AND deleted = 0 ORDER BY id`)
-	// A galaxy made here (galaxies/add) has no stored JSON of a peer's: its columns are it.
-	sqlReadEventGalaxyClusters = preparedRead(`SELECT ifnull(l.attribute_id, 0), l.extra, c.id, c.galaxy_id, c.extra, g.id,
+	// An event's clusters: those linked to it or its attributes, then those its galaxy tags
+	// name (MISP attaches clusters by tag, so an event pushed with its galaxy tags finds the
+	// clusters pushed before or after it). A galaxy made here (galaxies/add) has no stored
+	// JSON of a peer's: its columns are it.
+	sqlReadEventGalaxyClusters = preparedRead(`SELECT x.owner, x.link, c.id, c.galaxy_id, c.extra, g.id,
 		ifnull(g.extra, json_object('uuid', g.uuid, 'name', g.name, 'type', g.type, 'description', g.description,
 			'version', g.version, 'icon', g.icon, 'namespace', g.namespace))
-		FROM event_galaxy_clusters l JOIN galaxy_clusters c ON c.id = l.cluster_id JOIN galaxies g ON g.id = c.galaxy_id
-		WHERE l.event_id = ? ORDER BY l.id`)
+		FROM (
+			SELECT ifnull(l.attribute_id, 0) AS owner, l.extra AS link, l.cluster_id AS cluster, 0 AS src, l.id AS ord
+				FROM event_galaxy_clusters l WHERE l.event_id = ?1
+			UNION ALL
+			SELECT 0, json_object('local', et.local, 'relationship_type', nullif(et.relationship_type, '')), tc.id, 1, et.id
+				FROM event_tags et JOIN tags t ON t.id = et.tag_id JOIN galaxy_clusters tc ON tc.tag_name = t.name
+				WHERE et.event_id = ?1 AND NOT EXISTS (SELECT 1 FROM event_galaxy_clusters l
+					WHERE l.event_id = ?1 AND l.attribute_id IS NULL AND l.cluster_id = tc.id)
+			UNION ALL
+			SELECT at.attribute_id, json_object('local', at.local, 'relationship_type', nullif(at.relationship_type, '')), tc.id, 2, at.id
+				FROM attribute_tags at JOIN tags t ON t.id = at.tag_id JOIN galaxy_clusters tc ON tc.tag_name = t.name
+				WHERE at.event_id = ?1 AND NOT EXISTS (SELECT 1 FROM event_galaxy_clusters l
+					WHERE l.event_id = ?1 AND l.attribute_id = at.attribute_id AND l.cluster_id = tc.id)
+		) x JOIN galaxy_clusters c ON c.id = x.cluster JOIN galaxies g ON g.id = c.galaxy_id
+		ORDER BY x.src, x.ord`)
 )
 
 // eventReader reads one event inside a read transaction, so its parts are one snapshot.

@@ -294,3 +294,46 @@ func mustOrg(t *testing.T, n *node, name string) string {
 	}
 	return o.UUID
 }
+
+// A published event carries the custom clusters its galaxy tags name: publishing pushes
+// them first to a server with push_galaxy_clusters (a link made after the cluster was
+// published, so only the event's publication can carry it), and the receiver shows them
+// in the event's Galaxy by its tags, as MISP attaches clusters.
+func TestPublishedEventCarriesItsClusters(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	_, key, err := a.st.AddUser(ctx, store.NewUser{Email: "admin2@a.test", OrgRef: a.host.UUID, RoleRef: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := rest(t, a, key, "POST", "/galaxies/add", map[string]any{"name": "Own galaxy", "namespace": "test", "distribution": 3, "description": "made on A"})
+	added := rest(t, a, key, "POST", "/galaxy_clusters/add/"+fmt.Sprint(g["Galaxy"].(map[string]any)["uuid"]),
+		map[string]any{"GalaxyCluster": map[string]any{"value": "Own actor", "description": "made on A", "distribution": 3}})
+	cl, _ := added["GalaxyCluster"].(map[string]any)
+	uuid, tagName := fmt.Sprint(cl["uuid"]), fmt.Sprint(cl["tag_name"])
+	rest(t, a, key, "POST", "/galaxy_clusters/publish/"+uuid, nil)
+
+	connect(t, a, b, store.ServerOptions{Push: true, PushGalaxyClusters: true})
+	ev := rest(t, a, key, "POST", "/events/add", map[string]any{"Event": map[string]any{"info": "carries a cluster", "distribution": 3,
+		"Attribute": []any{map[string]any{"type": "domain", "category": "Network activity", "value": "carrier.example"}},
+		"Tag":       []any{map[string]any{"name": tagName}}}})
+	eventUUID := fmt.Sprint(ev["Event"].(map[string]any)["uuid"])
+	if _, err := a.st.Publish(ctx, eventUUID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.GalaxyClusterJSON(ctx, uuid); err != nil {
+		t.Fatalf("B lacks the cluster after the event's publication: %v", err)
+	}
+	got := b.event(t, eventUUID)
+	found := false
+	for _, g := range got.Galaxy {
+		for _, c := range g.GalaxyCluster {
+			found = found || c.UUID == uuid
+		}
+	}
+	if !found {
+		t.Errorf("the event on B does not show the cluster its tag %s names: %+v", tagName, got.Galaxy)
+	}
+}

@@ -188,9 +188,15 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 	switch it.Kind {
 	case store.OutboxPushEvent:
 		sum := &RunSummary{Server: r.srv.Name, Direction: "push", Counters: Counters{Candidates: 1}}
-		if _, err := r.checkCanPush(ctx); err != nil {
-			e.failItem(ctx, it, err)
+		ver, cerr := r.checkCanPush(ctx)
+		if cerr != nil {
+			e.failItem(ctx, it, cerr)
 			return
+		}
+		if r.srv.PushGalaxyClusters {
+			// The clusters the event names go first, so that its galaxy tags find them there
+			// (MISP's uploadEventToServersRouter, syncGalaxyClusters for the event).
+			r.pushEventClusters(ctx, ver, it.EventUUID)
 		}
 		var wanted bool
 		if wanted, err = r.remoteWants(ctx, it.EventUUID); err == nil && wanted {

@@ -158,7 +158,6 @@ func TestSuiteEventEnrichment(t *testing.T) {
 		})
 		t.Run("SyncGalaxyCluster"+w.name, func(t *testing.T) {
 			b.use(t)
-			t.Skip("issue 11: a custom cluster attached to an event does not travel with it yet (MISP pushes clusters before events with push_galaxy_clusters and attaches them by tag on arrival; here clusters move only by cluster sync)")
 			defer b.purge()
 			c := w.src(b)
 			ev := c.addEvent(suiteEvent("Event with Galaxy Cluster", 2, nil))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -9,22 +10,113 @@ import (
 	"time"
 )
 
+// Direction is the kind of sync work a log entry is about.
+type Direction string
+
+// The directions of the sync log.
+const (
+	DirPull   Direction = "pull"
+	DirPush   Direction = "push"
+	DirFeed   Direction = "feed"
+	DirTest   Direction = "test"
+	DirImport Direction = "import"
+	DirMail   Direction = "mail"
+	DirHealth Direction = "health"
+)
+
+var directions = []Direction{DirPull, DirPush, DirFeed, DirTest, DirImport, DirMail, DirHealth}
+
+// ParseDirection reads a direction as a person or a script writes it.
+func ParseDirection(s string) (Direction, error) {
+	if d := Direction(s); slices.Contains(directions, d) {
+		return d, nil
+	}
+	return "", fmt.Errorf("direction %q is not one of %s", s, joinNames(directions))
+}
+
+// Level is how much a log entry matters, least to most severe.
+type Level string
+
+// The levels of the sync log, least severe first.
+const (
+	LevelDebug Level = "debug"
+	LevelInfo  Level = "info"
+	LevelWarn  Level = "warn"
+	LevelError Level = "error"
+)
+
+var levels = []Level{LevelDebug, LevelInfo, LevelWarn, LevelError}
+
+// ParseLevel reads a level as a person or a script writes it.
+func ParseLevel(s string) (Level, error) {
+	if l := Level(s); slices.Contains(levels, l) {
+		return l, nil
+	}
+	return "", fmt.Errorf("level %q is not one of %s", s, joinNames(levels))
+}
+
+// AtLeast reports whether l is as severe as min or more (an empty level is info).
+func (l Level) AtLeast(min Level) bool {
+	return slices.Index(levels, cmp.Or(l, LevelInfo)) >= slices.Index(levels, min)
+}
+
+// LogOutcome is what one step of sync came to: for an event, pushed, pulled, fetched,
+// skipped, refused or failed; for a run, the step it reached (finished, selected…); for
+// a health entry, the server's new state.
+type LogOutcome string
+
+// The outcomes the engine, the feeds and the mailer log.
+const (
+	OutcomePushed    LogOutcome = "pushed"
+	OutcomePulled    LogOutcome = "pulled"
+	OutcomeFetched   LogOutcome = "fetched"
+	OutcomeSkipped   LogOutcome = "skipped"
+	OutcomeRefused   LogOutcome = "refused" // for good: not retried
+	OutcomeFailed    LogOutcome = "failed"  // retried (a push stays queued)
+	OutcomeFinished  LogOutcome = "finished"
+	OutcomeConnected LogOutcome = "connected"
+	OutcomeTested    LogOutcome = "tested"
+	OutcomeIndex     LogOutcome = "index"
+	OutcomeUnchanged LogOutcome = "unchanged"
+	OutcomeSelected  LogOutcome = "selected"
+	// OutcomeLastPushedID: the server's incremental push mark moved.
+	OutcomeLastPushedID LogOutcome = "lastpushedid"
+	OutcomeProposals    LogOutcome = "proposals"
+	OutcomeAnalystData  LogOutcome = "analyst-data"
+	OutcomeClusters     LogOutcome = "clusters"
+	OutcomeCluster      LogOutcome = "cluster"
+	OutcomeSightings    LogOutcome = "sightings"
+	OutcomeManifest     LogOutcome = "manifest"
+	OutcomeCache        LogOutcome = "cache"
+	OutcomeCached       LogOutcome = "cached"
+	OutcomeQueued       LogOutcome = "queued"
+	OutcomeSent         LogOutcome = "sent"
+)
+
+func joinNames[T ~string](names []T) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
+}
+
 // LogEntry is one step of sync in the append-only sync log.
 type LogEntry struct {
-	ID         int64  `json:"id"`
-	TsMs       int64  `json:"ts_ms"` // set by AppendLog
-	RunID      string `json:"run_id"`
-	ServerID   int64  `json:"server_id"`
-	ServerName string `json:"server_name"`
-	Direction  string `json:"direction"` // pull, push, feed, test, import, mail
-	Level      string `json:"level"`     // debug, info, warn, error; empty: info
-	EventUUID  string `json:"event_uuid"`
-	Outcome    string `json:"outcome"` // pulled, pushed, skipped, failed, …
-	Message    string `json:"message"`
-	HTTPStatus int    `json:"http_status"`
-	DurationMs int64  `json:"duration_ms"`
-	Done       int    `json:"done"` // progress: Done of Total
-	Total      int    `json:"total"`
+	ID         int64      `json:"id"`
+	TsMs       int64      `json:"ts_ms"` // set by AppendLog
+	RunID      string     `json:"run_id"`
+	ServerID   int64      `json:"server_id"`
+	ServerName string     `json:"server_name"`
+	Direction  Direction  `json:"direction"`
+	Level      Level      `json:"level"` // empty: info
+	EventUUID  string     `json:"event_uuid"`
+	Outcome    LogOutcome `json:"outcome"`
+	Message    string     `json:"message"`
+	HTTPStatus int        `json:"http_status"`
+	DurationMs int64      `json:"duration_ms"`
+	Done       int        `json:"done"` // progress: Done of Total
+	Total      int        `json:"total"`
 }
 
 // Time is when the step was logged.
@@ -33,15 +125,10 @@ func (e *LogEntry) Time() time.Time { return time.UnixMilli(e.TsMs) }
 // LogFilter narrows LogSince; zero fields match everything.
 type LogFilter struct {
 	ServerID  int64
-	Direction string
-	// Level is the least severe level shown: "warn" shows warn and error.
-	Level string
+	Direction Direction
+	// Level is the least severe level shown: LevelWarn shows warn and error.
+	Level Level
 }
-
-var (
-	logDirections = []string{"pull", "push", "feed", "test", "import", "mail", "health"}
-	logLevels     = []string{"debug", "info", "warn", "error"}
-)
 
 // AppendLog writes a step to the sync log, stamped with the store's clock, and returns its
 // id (ids only grow, so readers tail by id).
@@ -59,14 +146,12 @@ func (s *Store) AppendLog(ctx context.Context, e LogEntry) (int64, error) {
 func (s *Store) AppendLogs(ctx context.Context, entries []LogEntry) error {
 	for i := range entries {
 		e := &entries[i]
-		if e.Level == "" {
-			e.Level = "info"
+		e.Level = cmp.Or(e.Level, LevelInfo)
+		if _, err := ParseDirection(string(e.Direction)); err != nil {
+			return fmt.Errorf("sync log: %w", err)
 		}
-		if slices.Index(logDirections, e.Direction) < 0 {
-			return fmt.Errorf("sync log: direction %q is not one of %s", e.Direction, strings.Join(logDirections, ", "))
-		}
-		if slices.Index(logLevels, e.Level) < 0 {
-			return fmt.Errorf("sync log: level %q is not one of %s", e.Level, strings.Join(logLevels, ", "))
+		if _, err := ParseLevel(string(e.Level)); err != nil {
+			return fmt.Errorf("sync log: %w", err)
 		}
 		if e.TsMs == 0 {
 			e.TsMs = s.now().UnixMilli()
@@ -106,14 +191,17 @@ func (s *Store) LogSince(ctx context.Context, afterID int64, limit int, f LogFil
 	}
 	if f.Direction != "" {
 		q += ` AND direction = ?`
-		args = append(args, f.Direction)
+		args = append(args, string(f.Direction))
 	}
 	if f.Level != "" {
-		i := slices.Index(logLevels, f.Level)
+		i := slices.Index(levels, f.Level)
 		if i < 0 {
-			return nil, fmt.Errorf("read sync log: level %q is not one of %s", f.Level, strings.Join(logLevels, ", "))
+			return nil, fmt.Errorf("read sync log: level %q is not one of %s", f.Level, joinNames(levels))
 		}
-		q += ` AND level IN ('` + strings.Join(logLevels[i:], "', '") + `')`
+		q += ` AND level IN (?` + strings.Repeat(`, ?`, len(levels)-i-1) + `)`
+		for _, l := range levels[i:] {
+			args = append(args, string(l))
+		}
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, limit)

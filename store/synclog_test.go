@@ -87,3 +87,28 @@ func TestSyncLog(t *testing.T) {
 		t.Errorf("update of the log: %v", err)
 	}
 }
+
+func TestLogWordsParse(t *testing.T) {
+	for _, s := range []string{"pull", "push", "feed", "test", "import", "mail", "health"} {
+		if d, err := ParseDirection(s); err != nil || string(d) != s {
+			t.Errorf("ParseDirection(%q) = %q, %v", s, d, err)
+		}
+	}
+	if _, err := ParseDirection("sideways"); err == nil || !strings.Contains(err.Error(), `"sideways" is not one of pull, push`) {
+		t.Errorf("ParseDirection(sideways): %v", err)
+	}
+	if l, err := ParseLevel("warn"); err != nil || l != LevelWarn {
+		t.Errorf("ParseLevel(warn) = %q, %v", l, err)
+	}
+	if _, err := ParseLevel("WARN"); err == nil {
+		t.Error("ParseLevel takes WARN")
+	}
+	for _, c := range []struct {
+		l, min Level
+		want   bool
+	}{{LevelError, LevelWarn, true}, {LevelWarn, LevelWarn, true}, {LevelInfo, LevelWarn, false}, {"", LevelInfo, true}, {"", LevelWarn, false}, {LevelDebug, LevelInfo, false}} {
+		if got := c.l.AtLeast(c.min); got != c.want {
+			t.Errorf("%q.AtLeast(%q) = %v", c.l, c.min, got)
+		}
+	}
+}

@@ -23,13 +23,13 @@ import (
 // locked.
 func (r *runContext) pushAnalystData(ctx context.Context, ver *remote.Version) {
 	if !ver.PermAnalystData {
-		r.step(ctx, "info", "", "analyst-data", "analyst data not pushed: the remote user may not edit analyst data (perm_analyst_data)", time.Time{}, 0)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeAnalystData, "analyst data not pushed: the remote user may not edit analyst data (perm_analyst_data)", time.Time{}, 0)
 		return
 	}
 	t0 := time.Now()
 	list, err := r.e.st.AnalystDataList(ctx, "", "")
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "analyst data: "+err.Error(), t0, 0)
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "analyst data: "+err.Error(), t0, 0)
 		return
 	}
 	chk := gate.New(r.e.st).For(ctx, r.inst, gate.RemoteViewer(r.srv))
@@ -45,7 +45,7 @@ func (r *runContext) pushAnalystData(ctx context.Context, ver *remote.Version) {
 		d := &list[i]
 		item, orgc, err := chk.AnalystItem(d)
 		if err != nil {
-			r.step(ctx, "warn", "", "failed", fmt.Sprintf("analyst data %s: %v", d.UUID, err), t0, 0)
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("analyst data %s: %v", d.UUID, err), t0, 0)
 			return
 		}
 		dec, dist := r.inst.PushAnalystData(r.psrv, item, orgc)
@@ -53,7 +53,7 @@ func (r *runContext) pushAnalystData(ctx context.Context, ver *remote.Version) {
 			if err := chk.AnalystData(d); errors.Is(err, store.ErrNotFound) {
 				dec.Allowed = false
 			} else if err != nil {
-				r.step(ctx, "warn", "", "failed", fmt.Sprintf("analyst data %s: %v", d.UUID, err), t0, 0)
+				r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("analyst data %s: %v", d.UUID, err), t0, 0)
 				return
 			}
 		}
@@ -68,12 +68,12 @@ func (r *runContext) pushAnalystData(ctx context.Context, ver *remote.Version) {
 		offer[d.Kind][d.UUID] = d.Modified
 	}
 	if len(cands) == 0 {
-		r.step(ctx, "info", "", "analyst-data", fmt.Sprintf("no analyst data may go (%d stored)", len(list)), t0, 0)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeAnalystData, fmt.Sprintf("no analyst data may go (%d stored)", len(list)), t0, 0)
 		return
 	}
 	wanted, err := r.client.FilterAnalystDataForPush(ctx, offer)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "filterAnalystDataForPush: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "filterAnalystDataForPush: "+err.Error(), t0, statusOf(err))
 		return
 	}
 	pushed, failed := 0, 0
@@ -93,13 +93,13 @@ func (r *runContext) pushAnalystData(ctx context.Context, ver *remote.Version) {
 			c0 := time.Now()
 			if err := r.sendAnalystData(ctx, chk, c.d, c.dist, c.item); err != nil {
 				failed++
-				r.step(ctx, "warn", "", "failed", fmt.Sprintf("%s %s: %v", kind, u, err), c0, statusOf(err))
+				r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("%s %s: %v", kind, u, err), c0, statusOf(err))
 				continue
 			}
 			pushed++
 		}
 	}
-	r.step(ctx, "info", "", "analyst-data", fmt.Sprintf("%d analyst data pushed, %d failed; %d may go, %d may not", pushed, failed, len(cands), skipped), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeAnalystData, fmt.Sprintf("%d analyst data pushed, %d failed; %d may go, %d may not", pushed, failed, len(cands), skipped), t0, 200)
 }
 
 // sendAnalystData sends one item as MISP's updateAnalystDataForSync prepares it: the
@@ -132,7 +132,7 @@ func (r *runContext) sendAnalystData(ctx context.Context, chk *gate.Check, d *st
 // the link's organisation.
 func (r *runContext) pullAnalystData(ctx context.Context, ver *remote.Version) {
 	if !ver.PermAnalystData {
-		r.step(ctx, "info", "", "analyst-data", "analyst data not pulled: the remote user may not use analyst data (perm_analyst_data)", time.Time{}, 0)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeAnalystData, "analyst data not pulled: the remote user may not use analyst data (perm_analyst_data)", time.Time{}, 0)
 		return
 	}
 	t0 := time.Now()
@@ -142,7 +142,7 @@ func (r *runContext) pullAnalystData(ctx context.Context, ver *remote.Version) {
 	}
 	theirs, err := r.client.AnalystDataIndexMinimal(ctx, orgc)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "analyst data index: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "analyst data index: "+err.Error(), t0, statusOf(err))
 		return
 	}
 	to := gate.Arrival{Owner: r.srv.Organisation, From: r.psrv, Bl: r.bl, Internal: r.srv.Internal}
@@ -157,7 +157,7 @@ func (r *runContext) pullAnalystData(ctx context.Context, ver *remote.Version) {
 		slices.Sort(uuids)
 		local, err := r.e.st.AnalystDataByUUIDs(ctx, kind, uuids)
 		if err != nil {
-			r.step(ctx, "warn", "", "failed", "analyst data: "+err.Error(), t0, 0)
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "analyst data: "+err.Error(), t0, 0)
 			return
 		}
 		have := make(map[string]string, len(local))
@@ -178,7 +178,7 @@ func (r *runContext) pullAnalystData(ctx context.Context, ver *remote.Version) {
 			items, err := r.client.AnalystData(ctx, kind, chunk)
 			if err != nil {
 				failed += len(chunk)
-				r.step(ctx, "warn", "", "failed", fmt.Sprintf("analyst data (%d %s): %v", len(chunk), kind, err), c0, statusOf(err))
+				r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("analyst data (%d %s): %v", len(chunk), kind, err), c0, statusOf(err))
 				continue
 			}
 			for _, item := range items {
@@ -195,10 +195,10 @@ func (r *runContext) pullAnalystData(ctx context.Context, ver *remote.Version) {
 						skipped++
 					case err != nil:
 						failed++
-						r.step(ctx, "warn", "", "failed", fmt.Sprintf("%s %s: %v", it.Kind, it.Item.UUID, err), c0, 200)
+						r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("%s %s: %v", it.Kind, it.Item.UUID, err), c0, 200)
 					case saved == nil:
 						skipped++
-						r.step(ctx, "info", "", "skipped", fmt.Sprintf("%s %s: %s", it.Kind, it.Item.UUID, dec.Reason()), c0, 200)
+						r.step(ctx, store.LevelInfo, "", store.OutcomeSkipped, fmt.Sprintf("%s %s: %s", it.Kind, it.Item.UUID, dec.Reason()), c0, 200)
 					default:
 						pulled++
 					}
@@ -206,5 +206,5 @@ func (r *runContext) pullAnalystData(ctx context.Context, ver *remote.Version) {
 			}
 		}
 	}
-	r.step(ctx, "info", "", "analyst-data", fmt.Sprintf("%d analyst data pulled or updated, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, listed), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeAnalystData, fmt.Sprintf("%d analyst data pulled or updated, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, listed), t0, 200)
 }

@@ -26,18 +26,18 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		return
 	}
 	if !ver.GalaxyEditorKnown {
-		r.step(ctx, "info", "", "clusters", "galaxy clusters not pulled: the remote does not speak cluster sync (no perm_galaxy_editor)", time.Time{}, 0)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, "galaxy clusters not pulled: the remote does not speak cluster sync (no perm_galaxy_editor)", time.Time{}, 0)
 		return
 	}
 	t0 := time.Now()
 	rows, err := r.client.GalaxyClusterIndex(ctx, nil)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "galaxy clusters: "+err.Error(), t0, statusOf(err))
 		return
 	}
 	local, err := r.e.st.ClusterVersions(ctx)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, 0)
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "galaxy clusters: "+err.Error(), t0, 0)
 		return
 	}
 	pulled, skipped, failed := 0, 0, 0
@@ -53,7 +53,7 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		raw, err := r.client.GalaxyCluster(ctx, row.UUID)
 		if err != nil {
 			failed++
-			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, statusOf(err))
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, statusOf(err))
 			continue
 		}
 		m, err := clusterMember(raw)
@@ -62,12 +62,12 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		}
 		if err != nil {
 			failed++
-			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
 			continue
 		}
 		if orgc := clusterOrgcUUID(m); orgc != "" && r.bl.Orgs.Has(orgc) {
 			skipped++
-			r.step(ctx, "info", "", "skipped", fmt.Sprintf("galaxy cluster %s: its creator organisation is blocklisted", row.UUID), c0, 200)
+			r.step(ctx, store.LevelInfo, "", store.OutcomeSkipped, fmt.Sprintf("galaxy cluster %s: its creator organisation is blocklisted", row.UUID), c0, 200)
 			continue
 		}
 		d, dist := r.inst.PullCluster(r.psrv, misp.Distribution(store.ClusterInt(m["distribution"])))
@@ -76,12 +76,12 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		}
 		if err != nil {
 			failed++
-			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
 			continue
 		}
 		if !d.Allowed {
 			skipped++
-			r.step(ctx, "info", "", "skipped", fmt.Sprintf("galaxy cluster %s: %s", row.UUID, d.Reason()), c0, 200)
+			r.step(ctx, store.LevelInfo, "", store.OutcomeSkipped, fmt.Sprintf("galaxy cluster %s: %s", row.UUID, d.Reason()), c0, 200)
 			continue
 		}
 		// Stored as a synced copy: locked, owned here by the link's organisation, its
@@ -93,13 +93,13 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		}
 		if err != nil {
 			failed++
-			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
 			continue
 		}
 		pulled++
-		r.step(ctx, "info", "", "cluster", fmt.Sprintf("galaxy cluster %s pulled (version %d, distribution %d)", row.UUID, row.Version, dist), c0, 200)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeCluster, fmt.Sprintf("galaxy cluster %s pulled (version %d, distribution %d)", row.UUID, row.Version, dist), c0, 200)
 	}
-	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pulled, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, len(rows)), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, fmt.Sprintf("%d galaxy clusters pulled, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, len(rows)), t0, 200)
 }
 
 // pushEventClusters is the cluster step of MISP's push (Server::push, its second step):
@@ -108,7 +108,7 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 func (r *runContext) pushEventClusters(ctx context.Context, ver *remote.Version, eventUUID string) {
 	list, err := r.e.st.CustomClusters(ctx, eventUUID)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), time.Time{}, 0)
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "galaxy clusters: "+err.Error(), time.Time{}, 0)
 		return
 	}
 	r.pushClusters(ctx, ver, list)
@@ -137,7 +137,7 @@ func (r *runContext) deliverCluster(ctx context.Context, clusterUUID string) err
 // galaxies/pushCluster; the error is the remote's when the push itself failed.
 func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, list []store.SyncCluster) error {
 	if !ver.PermGalaxyEditor {
-		r.step(ctx, "info", "", "clusters", "galaxy clusters not pushed: the remote user may not edit galaxies (perm_galaxy_editor)", time.Time{}, 0)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, "galaxy clusters not pushed: the remote user may not edit galaxies (perm_galaxy_editor)", time.Time{}, 0)
 		return nil
 	}
 	t0 := time.Now()
@@ -162,7 +162,7 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, list
 	}
 	theirs, err := r.client.GalaxyClusterIndex(ctx, uuids)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "galaxy clusters: "+err.Error(), t0, statusOf(err))
 		return err
 	}
 	have := map[string]int64{}
@@ -182,20 +182,20 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, list
 		}
 		b, err := json.Marshal(m, json.Deterministic(true))
 		if err != nil {
-			r.step(ctx, "warn", "", "failed", fmt.Sprintf("galaxy cluster %s: %v", cd.c.UUID, err), t0, 0)
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", cd.c.UUID, err), t0, 0)
 			continue
 		}
 		send = append(send, b)
 	}
 	if len(send) == 0 {
-		r.step(ctx, "info", "", "clusters", fmt.Sprintf("the remote has all %d galaxy clusters that may go", len(cands)), t0, 200)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, fmt.Sprintf("the remote has all %d galaxy clusters that may go", len(cands)), t0, 200)
 		return nil
 	}
 	if err := r.client.PushGalaxyClusters(ctx, send); err != nil {
-		r.step(ctx, "warn", "", "failed", "galaxy clusters: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "galaxy clusters: "+err.Error(), t0, statusOf(err))
 		return err
 	}
-	r.step(ctx, "info", "", "clusters", fmt.Sprintf("%d galaxy clusters pushed (%d may go)", len(send), len(cands)), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, fmt.Sprintf("%d galaxy clusters pushed (%d may go)", len(send), len(cands)), t0, 200)
 	return nil
 }
 

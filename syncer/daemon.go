@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mispdesk/policy"
@@ -130,68 +132,102 @@ func (e *Engine) runOutbox(ctx context.Context, every time.Duration) {
 	}
 }
 
-// DeliverDue runs one round of the outbox now: claims what is due and delivers it. The
-// daemon does this continuously; commands and tests call it directly.
-func (e *Engine) DeliverDue(ctx context.Context) (int, error) {
+// Delivery is what the outbox did with one queued row, as a command reports it.
+type Delivery struct {
+	ServerID  int64  `json:"server_id"`
+	Server    string `json:"server"`
+	EventUUID string `json:"event_uuid"`
+	Kind      string `json:"kind"` // store.OutboxPushEvent or store.OutboxPushSightings
+	// Outcome is store.OutcomePushed, OutcomeSkipped (by policy, or the remote has this
+	// version: nothing to retry), OutcomeRefused (the remote refused it for good),
+	// OutcomeFailed (kept queued, retried with backoff) or OutcomeQueued (not tried: the
+	// server is down or refuses our key and its retry is not due, or the run stopped).
+	Outcome store.LogOutcome `json:"outcome"`
+	// Reason is the rule that skipped it, or the cause of a failure or refusal.
+	Reason string `json:"reason,omitempty"`
+}
+
+// DeliverDue runs one round of the outbox now: claims what is due and delivers it,
+// reporting what became of each row. The daemon does this continuously; commands and
+// tests call it directly.
+func (e *Engine) DeliverDue(ctx context.Context) ([]Delivery, error) {
 	items, err := e.st.Claim(ctx, e.holder, outboxLease, outboxBatch)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	forEach(ctx, e.conc, items, func(it store.OutboxItem) { e.deliver(ctx, it) })
+	out := make([]Delivery, len(items))
+	var n atomic.Int64
+	forEach(ctx, e.conc, items, func(it store.OutboxItem) { out[n.Add(1)-1] = e.deliver(ctx, it) })
 	e.flushLog() // the caller reads what happened next
-	return len(items), ctx.Err()
+	return out[:n.Load()], ctx.Err()
 }
 
 // DeliverNow delivers what the outbox holds now, in this process, unless a daemon (a
 // mispdesk serve) holds the leader lease: then it returns false and leaves the work to it.
 // It holds the lease while it works, so two processes never deliver the same rows, and
 // stops when nothing is due (a failure waits for its backoff) or after maxRounds rounds.
-func (e *Engine) DeliverNow(ctx context.Context, maxRounds int) (bool, error) {
+// It returns what became of each row it took.
+func (e *Engine) DeliverNow(ctx context.Context, maxRounds int) ([]Delivery, bool, error) {
 	leader, err := e.st.AcquireLease(ctx, LeaderLease, e.holder, leaderTTL)
 	if err != nil || !leader {
-		return false, err
+		return nil, false, err
 	}
 	defer e.st.ReleaseLease(context.WithoutCancel(ctx), LeaderLease, e.holder)
+	var all []Delivery
 	for range maxRounds {
-		n, err := e.DeliverDue(ctx)
-		if err != nil || n == 0 {
-			return true, err
+		ds, err := e.DeliverDue(ctx)
+		all = append(all, ds...)
+		if err != nil || !slices.ContainsFunc(ds, tried) {
+			return all, true, err
 		}
 		if ok, err := e.st.AcquireLease(ctx, LeaderLease, e.holder, leaderTTL); err != nil || !ok {
-			return true, err
+			return all, true, err
 		}
 	}
-	return true, nil
+	return all, true, nil
 }
 
-// deliver pushes one outbox row. A refusal by policy completes the row (the event may not
-// go there, now or later); a failure keeps it with a growing backoff.
-func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
-	r, err := e.newRun(ctx, fmt.Sprint(it.ServerID), "push")
+// tried reports whether a delivery reached its server or policy: a round whose rows all
+// wait for a down server's retry would only come round again.
+func tried(d Delivery) bool { return d.Outcome != store.OutcomeQueued }
+
+// deliver pushes one outbox row and says what became of it. A refusal by policy completes
+// the row (the event may not go there, now or later); a failure keeps it with a growing
+// backoff.
+func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
+	d := Delivery{ServerID: it.ServerID, EventUUID: it.EventUUID, Kind: it.Kind, Outcome: store.OutcomeFailed}
+	r, err := e.newRun(ctx, fmt.Sprint(it.ServerID), store.DirPush)
 	if errors.Is(err, store.ErrNotFound) {
 		e.st.Complete(context.WithoutCancel(ctx), it.ID, e.holder)
-		return
+		d.Outcome, d.Reason = store.OutcomeSkipped, "the server is gone"
+		return d
 	}
 	if err != nil {
 		e.failItem(ctx, it, err)
-		return
+		d.Reason = remote.Cause(err)
+		return d
 	}
+	d.Server = r.srv.Name
 	// A server that is down (or refuses our key) is tried by one row when its retry is
 	// due; the others wait for it without counting an attempt.
 	if wait := e.holdOff(it.ServerID); wait > 0 {
 		if err := e.st.Postpone(context.WithoutCancel(ctx), it.ID, e.holder, wait); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			e.log.Error("outbox postpone", "id", it.ID, "err", err)
 		}
-		return
+		h, _ := e.peerBlocked(it.ServerID)
+		d.Outcome, d.Reason = store.OutcomeQueued, h.String()
+		return d
 	}
 	defer e.probeDone(it.ServerID)
+	d.Outcome = store.OutcomePushed
 	switch it.Kind {
 	case store.OutboxPushEvent:
-		sum := &RunSummary{Server: r.srv.Name, Direction: "push", Counters: Counters{Candidates: 1}}
+		sum := &RunSummary{Server: r.srv.Name, Direction: store.DirPush, Counters: Counters{Candidates: 1}}
 		ver, cerr := r.checkCanPush(ctx)
 		if cerr != nil {
 			e.failItem(ctx, it, cerr)
-			return
+			d.Outcome, d.Reason = store.OutcomeFailed, remote.Cause(cerr)
+			return d
 		}
 		if r.srv.PushGalaxyClusters {
 			// The clusters the event names go first, so that its galaxy tags find them there
@@ -202,25 +238,43 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) {
 		if wanted, err = r.remoteWants(ctx, it.EventUUID); err == nil && wanted {
 			err = r.pushOne(ctx, it.EventUUID, policy.OnPublish, sum, pushChecked)
 		}
+		switch {
+		case err != nil:
+		case sum.Created > 0:
+			d.Reason = "created on the remote"
+		case sum.Updated > 0:
+			d.Reason = "updated on the remote"
+		default:
+			d.Outcome, d.Reason = store.OutcomeSkipped, skipRemoteHas
+			for code := range sum.SkipReasons { // one event: one reason
+				d.Reason = code
+			}
+		}
 	case store.OutboxPushSightings:
 		err = r.deliverSightings(ctx, it.EventUUID)
 	case store.OutboxPushCluster:
 		err = r.deliverCluster(ctx, it.EventUUID)
 	}
 	if ctx.Err() != nil {
-		return // the lease runs out and another worker takes the row
+		d.Outcome, d.Reason = store.OutcomeQueued, "interrupted"
+		return d // the lease runs out and another worker takes the row
 	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		if !refusedForGood(err) {
-			e.failItem(ctx, it, err)
-			return
-		}
-		r.step(ctx, "error", it.EventUUID, "refused", "not retried: the remote refuses this push as such ("+err.Error()+")", time.Time{}, statusOf(err))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		d.Outcome, d.Reason = store.OutcomeSkipped, "the event is gone"
+	case err != nil && !refusedForGood(err):
+		e.failItem(ctx, it, err)
+		d.Outcome, d.Reason = store.OutcomeFailed, remote.Cause(err)
+		return d
+	case err != nil:
+		d.Outcome, d.Reason = store.OutcomeRefused, remote.Cause(err)
+		r.step(ctx, store.LevelError, it.EventUUID, store.OutcomeRefused, "not retried: the remote refuses this push as such ("+err.Error()+")", time.Time{}, statusOf(err))
 	}
 	// Delivered, refused by policy or by the remote, or the event is gone: nothing more to do.
 	if err := e.st.Complete(ctx, it.ID, e.holder); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		e.log.Error("outbox complete", "id", it.ID, "err", err)
 	}
+	return d
 }
 
 // refusedForGood reports whether the remote refused a push in a way no retry changes: a

@@ -161,13 +161,13 @@ type runContext struct {
 	inst   *policy.Instance
 	bl     policy.Blocklists
 	client *remote.Client
-	dir    string
+	dir    store.Direction
 	logMu  sync.Mutex // a step's counts and its log entry go together
 	// stop ends a run early with a cause (its server went down); nil outside runOne.
 	stop context.CancelCauseFunc
 }
 
-func (e *Engine) newRun(ctx context.Context, serverRef, dir string) (*runContext, error) {
+func (e *Engine) newRun(ctx context.Context, serverRef string, dir store.Direction) (*runContext, error) {
 	srv, err := e.st.Server(ctx, serverRef)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"mispdesk/policy"
+	"mispdesk/store"
 	"mispdesk/store/misp"
 )
 
@@ -12,7 +13,7 @@ import (
 type Explanation struct {
 	Event     string          `json:"event"`
 	Server    string          `json:"server"`
-	Direction string          `json:"direction"`
+	Direction store.Direction `json:"direction"`
 	Decision  policy.Decision `json:"decision"`
 	// Sent is the event as it would travel (push) or be stored (pull), when it would.
 	Sent *misp.Event `json:"-"`
@@ -21,7 +22,7 @@ type Explanation struct {
 // ExplainPush decides, without sending anything, whether a local event would be pushed to
 // a server now (as a push run would) and in what form.
 func (e *Engine) ExplainPush(ctx context.Context, eventRef, serverRef string) (*Explanation, error) {
-	r, err := e.explainRun(ctx, serverRef, "push")
+	r, err := e.explainRun(ctx, serverRef, store.DirPush)
 	if err != nil {
 		return nil, err
 	}
@@ -30,13 +31,13 @@ func (e *Engine) ExplainPush(ctx context.Context, eventRef, serverRef string) (*
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	res := r.inst.Push(r.psrv, ev, policy.Scheduled, r.bl)
-	return &Explanation{Event: ev.UUID, Server: r.srv.Name, Direction: "push", Decision: res.Decision, Sent: res.Event}, nil
+	return &Explanation{Event: ev.UUID, Server: r.srv.Name, Direction: store.DirPush, Decision: res.Decision, Sent: res.Event}, nil
 }
 
 // ExplainPull fetches an event from a server and decides, without storing anything,
 // whether a pull would bring it here and in what form.
 func (e *Engine) ExplainPull(ctx context.Context, eventUUID, serverRef string) (*Explanation, error) {
-	r, err := e.explainRun(ctx, serverRef, "pull")
+	r, err := e.explainRun(ctx, serverRef, store.DirPull)
 	if err != nil {
 		return nil, err
 	}
@@ -52,10 +53,10 @@ func (e *Engine) ExplainPull(ctx context.Context, eventUUID, serverRef string) (
 		return nil, err
 	}
 	res := r.inst.Pull(r.psrv, remoteEv, localCopy(stamps, remoteEv.UUID), r.bl)
-	return &Explanation{Event: remoteEv.UUID, Server: r.srv.Name, Direction: "pull", Decision: res.Decision, Sent: res.Event}, nil
+	return &Explanation{Event: remoteEv.UUID, Server: r.srv.Name, Direction: store.DirPull, Decision: res.Decision, Sent: res.Event}, nil
 }
 
-func (e *Engine) explainRun(ctx context.Context, serverRef, dir string) (*runContext, error) {
+func (e *Engine) explainRun(ctx context.Context, serverRef string, dir store.Direction) (*runContext, error) {
 	r, err := e.newRun(ctx, serverRef, dir)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)

@@ -75,8 +75,8 @@ func TestOutboxDeliversExactlyOnceAfterPeerOutage(t *testing.T) {
 	if err != nil || res.Queued != 1 {
 		t.Fatalf("publish: %+v %v", res, err)
 	}
-	if n, err := a.eng.DeliverDue(ctx); err != nil || n != 1 {
-		t.Fatalf("first delivery: %d items, %v", n, err)
+	if ds, err := a.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
+		t.Fatalf("first delivery: %d items, %v", len(ds), err)
 	}
 	if q, f := outboxQueued(t, a); q != 1 || f != 1 {
 		t.Fatalf("after a failed push: queued %d, failing %d; want the row kept", q, f)
@@ -85,8 +85,8 @@ func TestOutboxDeliversExactlyOnceAfterPeerOutage(t *testing.T) {
 		t.Fatal("B has the event while down")
 	}
 	// The row is not due again before its backoff: a second round sends nothing.
-	if n, _ := a.eng.DeliverDue(ctx); n != 0 {
-		t.Fatalf("a failed row was retried at once (%d items)", n)
+	if ds, _ := a.eng.DeliverDue(ctx); len(ds) != 0 {
+		t.Fatalf("a failed row was retried at once (%d items)", len(ds))
 	}
 
 	down.Store(false)
@@ -94,8 +94,8 @@ func TestOutboxDeliversExactlyOnceAfterPeerOutage(t *testing.T) {
 	if _, err := a.st.Publish(ctx, ev.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := a.eng.DeliverDue(ctx); err != nil || n != 1 {
-		t.Fatalf("delivery after recovery: %d items, %v", n, err)
+	if ds, err := a.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
+		t.Fatalf("delivery after recovery: %d items, %v", len(ds), err)
 	}
 	if q, _ := outboxQueued(t, a); q != 0 {
 		t.Errorf("%d rows still queued after delivery", q)
@@ -106,8 +106,8 @@ func TestOutboxDeliversExactlyOnceAfterPeerOutage(t *testing.T) {
 	if adds.Load() != 1 {
 		t.Errorf("B received %d adds, want exactly 1", adds.Load())
 	}
-	if n, _ := a.eng.DeliverDue(ctx); n != 0 || b.count(t) != 1 {
-		t.Errorf("after delivery: %d more items, B holds %d events", n, b.count(t))
+	if ds, _ := a.eng.DeliverDue(ctx); len(ds) != 0 || b.count(t) != 1 {
+		t.Errorf("after delivery: %d more items, B holds %d events", len(ds), b.count(t))
 	}
 }
 
@@ -284,8 +284,8 @@ func TestOutboxSkipsWhatTheRemoteHoldsAsItsOwn(t *testing.T) {
 	if _, err := b.st.Publish(ctx, ev.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.eng.DeliverDue(ctx); err != nil || n != 1 {
-		t.Fatalf("delivered %d, %v", n, err)
+	if ds, err := b.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
+		t.Fatalf("delivered %d, %v", len(ds), err)
 	}
 	if q, _ := outboxQueued(t, b); q != 0 {
 		t.Errorf("%d rows still queued", q)
@@ -315,8 +315,8 @@ func TestOutboxDoesNotRetryAFinalRefusal(t *testing.T) {
 	if _, err := a.st.Publish(ctx, ev.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := a.eng.DeliverDue(ctx); err != nil || n != 1 {
-		t.Fatalf("delivered %d, %v", n, err)
+	if ds, err := a.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
+		t.Fatalf("delivered %d, %v", len(ds), err)
 	}
 	if q, _ := outboxQueued(t, a); q != 0 {
 		t.Fatalf("%d rows still queued after a final refusal", q)

@@ -150,14 +150,14 @@ func (e *Engine) healthChanged(id int64, name string, old, cur PeerHealth) {
 			e.log.Error("server health", "server", name, "err", err)
 		}
 	}
-	entry := store.LogEntry{ServerID: id, ServerName: name, Direction: "health", Outcome: string(cur.State)}
+	entry := store.LogEntry{ServerID: id, ServerName: name, Direction: store.DirHealth, Outcome: store.LogOutcome(cur.State)}
 	switch {
 	case cur.Blocked():
-		entry.Level, entry.Message = "error", cur.String()
+		entry.Level, entry.Message = store.LevelError, cur.String()
 	case cur.State == PeerDegraded:
-		entry.Level, entry.Message = "warn", cur.String()
+		entry.Level, entry.Message = store.LevelWarn, cur.String()
 	case old.Blocked() || old.State == PeerDegraded:
-		entry.Level, entry.Message = "info", "up again (was "+old.String()+")"
+		entry.Level, entry.Message = store.LevelInfo, "up again (was "+old.String()+")"
 	default:
 		return // first sight of a server that answers: nothing to say
 	}

@@ -171,7 +171,7 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 	}
 	var downLines []store.LogEntry
 	for _, e := range healthLog(t, a, 0) {
-		if e.Outcome == string(PeerDown) {
+		if e.Outcome == store.LogOutcome(PeerDown) {
 			downLines = append(downLines, e)
 		}
 	}
@@ -224,14 +224,14 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := 0; round < 40; round++ {
-		n, err := a.eng.DeliverDue(ctx)
+		ds, err := a.eng.DeliverDue(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if q, _ := outboxQueued(t, a); q == 0 {
 			break
 		}
-		if n == 0 {
+		if len(ds) == 0 {
 			clock.advance(time.Second)
 		}
 

@@ -63,16 +63,16 @@ type logWriter struct {
 // record logs one step: to slog at once, to the store and the bus within logFlushEvery.
 func (e *Engine) record(ctx context.Context, entry store.LogEntry) {
 	if entry.Level == "" {
-		entry.Level = "info"
+		entry.Level = store.LevelInfo
 	}
 	entry.TsMs = e.now().UnixMilli()
 	level := slog.LevelInfo
 	switch entry.Level {
-	case "warn":
+	case store.LevelWarn:
 		level = slog.LevelWarn
-	case "error":
+	case store.LevelError:
 		level = slog.LevelError
-	case "debug":
+	case store.LevelDebug:
 		level = slog.LevelDebug
 	}
 	attrs := []any{"dir", entry.Direction, "server", entry.ServerName}
@@ -139,7 +139,7 @@ func (e *Engine) Close() {
 }
 
 // step records a step of a run.
-func (r *runContext) step(ctx context.Context, level, eventUUID, outcome, msg string, started time.Time, status int) {
+func (r *runContext) step(ctx context.Context, level store.Level, eventUUID string, outcome store.LogOutcome, msg string, started time.Time, status int) {
 	entry := store.LogEntry{RunID: r.runID, ServerID: r.srv.ID, ServerName: r.srv.Name, Direction: r.dir,
 		Level: level, EventUUID: eventUUID, Outcome: outcome, Message: msg, HTTPStatus: status}
 	if !started.IsZero() {

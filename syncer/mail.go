@@ -64,8 +64,8 @@ func (e *Engine) MailRound(ctx context.Context, settle time.Duration) (int, erro
 	return e.sendDue(ctx, cfg)
 }
 
-func (e *Engine) mailLog(ctx context.Context, level, eventUUID, outcome, msg string) {
-	e.record(ctx, store.LogEntry{Direction: "mail", Level: level, EventUUID: eventUUID, Outcome: outcome, Message: msg})
+func (e *Engine) mailLog(ctx context.Context, level store.Level, eventUUID string, outcome store.LogOutcome, msg string) {
+	e.record(ctx, store.LogEntry{Direction: store.DirMail, Level: level, EventUUID: eventUUID, Outcome: outcome, Message: msg})
 }
 
 // site is what mail says of this instance.
@@ -104,7 +104,7 @@ func (e *Engine) writeAlerts(ctx context.Context, cfg *store.MailConfig, settle 
 		return nil
 	}
 	if cfg.Disabled {
-		e.mailLog(ctx, "warn", "", "skipped", fmt.Sprintf("E-mail alerts of %d events not sent out. Reason: Emailing is currently disabled on this instance.", len(take)))
+		e.mailLog(ctx, store.LevelWarn, "", store.OutcomeSkipped, fmt.Sprintf("E-mail alerts of %d events not sent out. Reason: Emailing is currently disabled on this instance.", len(take)))
 		return e.st.AlertsWritten(ctx, ids, nil)
 	}
 	mails, err := e.alertMails(ctx, cfg, take)
@@ -114,7 +114,7 @@ func (e *Engine) writeAlerts(ctx context.Context, cfg *store.MailConfig, settle 
 	if err := e.st.AlertsWritten(ctx, ids, mails); err != nil {
 		return err
 	}
-	e.mailLog(ctx, "info", "", "queued", fmt.Sprintf("alerts of %d events written as %d mails", len(take), len(mails)))
+	e.mailLog(ctx, store.LevelInfo, "", store.OutcomeQueued, fmt.Sprintf("alerts of %d events written as %d mails", len(take), len(mails)))
 	return nil
 }
 
@@ -196,7 +196,7 @@ func (e *Engine) sendDue(ctx context.Context, cfg *store.MailConfig) (int, error
 		}
 		msg, encrypted, err := mailer.Message(cfg, m, key)
 		if errors.Is(err, mailer.ErrRefused) {
-			e.mailLog(ctx, "error", m.EventUUID, "refused", fmt.Sprintf("Email to %s, titled %q, not sent: %v", m.Recipient, m.Subject, err))
+			e.mailLog(ctx, store.LevelError, m.EventUUID, store.OutcomeRefused, fmt.Sprintf("Email to %s, titled %q, not sent: %v", m.Recipient, m.Subject, err))
 			e.mailDone(ctx, m)
 			continue
 		}
@@ -214,7 +214,7 @@ func (e *Engine) sendDue(ctx context.Context, cfg *store.MailConfig) (int, error
 		if encrypted {
 			what = "Encrypted email"
 		}
-		e.mailLog(ctx, "info", m.EventUUID, "sent", fmt.Sprintf("%s to %s sent, titled %q.", what, m.Recipient, m.Subject))
+		e.mailLog(ctx, store.LevelInfo, m.EventUUID, store.OutcomeSent, fmt.Sprintf("%s to %s sent, titled %q.", what, m.Recipient, m.Subject))
 		e.mailDone(ctx, m)
 		sent++
 	}
@@ -229,7 +229,7 @@ func (e *Engine) recipientKey(ctx context.Context, m *store.Mail) (key string, s
 	}
 	u, err := e.st.User(ctx, strconv.FormatInt(m.UserID, 10))
 	if err != nil || u.Disabled {
-		e.mailLog(ctx, "warn", m.EventUUID, "skipped", fmt.Sprintf("Email to %s, titled %q, not sent: the account is disabled or gone.", m.Recipient, m.Subject))
+		e.mailLog(ctx, store.LevelWarn, m.EventUUID, store.OutcomeSkipped, fmt.Sprintf("Email to %s, titled %q, not sent: the account is disabled or gone.", m.Recipient, m.Subject))
 		return "", false
 	}
 	return u.GPGKey, true
@@ -250,7 +250,7 @@ func (e *Engine) failMail(ctx context.Context, items []store.Mail, cause error) 
 		if err := e.st.MailFailed(context.WithoutCancel(ctx), m.ID, e.holder, cause.Error(), backoff); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			e.log.Error("mail failed", "id", m.ID, "err", err)
 		}
-		e.mailLog(ctx, "warn", m.EventUUID, "failed", fmt.Sprintf("Email to %s, titled %q, not sent (attempt %d, retried in %s): %v",
+		e.mailLog(ctx, store.LevelWarn, m.EventUUID, store.OutcomeFailed, fmt.Sprintf("Email to %s, titled %q, not sent (attempt %d, retried in %s): %v",
 			m.Recipient, m.Subject, m.Attempts+1, backoff.Round(time.Second), cause))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/gate"
 )
@@ -24,17 +25,17 @@ func (r *runContext) pullProposals(ctx context.Context) {
 	t0 := time.Now()
 	proposals, err := r.client.Proposals(ctx, r.e.now().Add(-proposalWindow).Unix())
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "proposals: "+err.Error(), t0, statusOf(err))
 		return
 	}
 	remoteOrg := gate.Org(r.srv.RemoteOrg)
 	n, err := r.e.st.SaveProposals(ctx, proposals, &remoteOrg)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), t0, 0)
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "proposals: "+err.Error(), t0, 0)
 		return
 	}
 	if len(proposals) > 0 {
-		r.step(ctx, "info", "", "proposals", fmt.Sprintf("%d proposals of events held here stored or updated (%d listed)", n, len(proposals)), t0, 200)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeProposals, fmt.Sprintf("%d proposals of events held here stored or updated (%d listed)", n, len(proposals)), t0, 200)
 	}
 }
 
@@ -44,7 +45,7 @@ func (r *runContext) pullProposals(ctx context.Context) {
 func (r *runContext) pushProposals(ctx context.Context) {
 	rows, err := r.e.st.Proposals(ctx, 0, true, "")
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "proposals: "+err.Error(), time.Time{}, 0)
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "proposals: "+err.Error(), time.Time{}, 0)
 		return
 	}
 	if len(rows) == 0 {
@@ -71,7 +72,7 @@ func (r *runContext) pushProposals(ctx context.Context) {
 	t0 := time.Now()
 	held, _, err := r.client.Index(ctx, map[string]any{"minimal": 1, "published": 1}, "")
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "proposals: event index: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "proposals: event index: "+err.Error(), t0, statusOf(err))
 		return
 	}
 	has := make(map[string]bool, len(held))
@@ -85,11 +86,11 @@ func (r *runContext) pushProposals(ctx context.Context) {
 		}
 		n, err := r.client.PushProposals(ctx, uuid, byEvent[uuid])
 		if err != nil {
-			r.step(ctx, "warn", uuid, "failed", "proposals: "+err.Error(), time.Time{}, statusOf(err))
+			r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, "proposals: "+err.Error(), time.Time{}, statusOf(err))
 			continue
 		}
 		sent += n
 		events++
 	}
-	r.step(ctx, "info", "", "proposals", fmt.Sprintf("%d proposals taken by the remote, of %d events it holds", sent, events), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeProposals, fmt.Sprintf("%d proposals taken by the remote, of %d events it holds", sent, events), t0, 200)
 }

@@ -30,8 +30,8 @@ func TestSightingsPushedOnAdd(t *testing.T) {
 	if _, err := b.st.SaveSightings(ctx, own.UUID, []misp.Sighting{s2}, false, b.host.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.eng.DeliverDue(ctx); err != nil || n != 2 {
-		t.Fatalf("outbox: %d rows, %v; want the two push_sightings rows", n, err)
+	if ds, err := b.eng.DeliverDue(ctx); err != nil || len(ds) != 2 {
+		t.Fatalf("outbox: %d rows, %v; want the two push_sightings rows", len(ds), err)
 	}
 	if findSighting(a.event(t, ev.UUID), s1.UUID) == nil {
 		t.Error("A lacks the sighting B added to its event")
@@ -45,8 +45,8 @@ func TestSightingsPushedOnAdd(t *testing.T) {
 	if _, err := b.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s3}, true, 0); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := b.eng.DeliverDue(ctx); n != 0 {
-		t.Errorf("a synced sighting queued %d outbox rows", n)
+	if ds, _ := b.eng.DeliverDue(ctx); len(ds) != 0 {
+		t.Errorf("a synced sighting queued %d outbox rows", len(ds))
 	}
 }
 

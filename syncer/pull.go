@@ -26,7 +26,7 @@ var ErrBusy = errors.New("already running")
 // stored in its own transaction. An index unchanged since the last complete pull costs one
 // request (ETag). Every step goes to the sync log.
 func (e *Engine) Pull(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
-	return e.runOne(ctx, serverRef, "pull", opts, (*runContext).pull)
+	return e.runOne(ctx, serverRef, store.DirPull, opts, (*runContext).pull)
 }
 
 func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary) error {
@@ -38,10 +38,10 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
-		r.step(ctx, "error", "", "failed", "version check: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelError, "", store.OutcomeFailed, "version check: "+err.Error(), t0, statusOf(err))
 		return err
 	}
-	r.step(ctx, "info", "", "connected", fmt.Sprintf("remote MISP %s (sync %v)", ver.Version, ver.PermSync), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeConnected, fmt.Sprintf("remote MISP %s (sync %v)", ver.Version, ver.PermSync), t0, 200)
 	if !single && !opts.DryRun {
 		r.pullClusters(ctx, ver) // before the events, as MISP's pull
 		if r.srv.PullAnalystData {
@@ -66,14 +66,14 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		rows, newETag, err = r.client.Index(ctx, filter, etag)
 		if errors.Is(err, remote.ErrNotModified) {
 			sum.NotModified = true
-			r.step(ctx, "info", "", "unchanged", "the remote index has not changed since the last complete pull", t0, 304)
+			r.step(ctx, store.LevelInfo, "", store.OutcomeUnchanged, "the remote index has not changed since the last complete pull", t0, 304)
 			return nil
 		}
 		if err != nil {
-			r.step(ctx, "error", "", "failed", "index: "+err.Error(), t0, statusOf(err))
+			r.step(ctx, store.LevelError, "", store.OutcomeFailed, "index: "+err.Error(), t0, statusOf(err))
 			return err
 		}
-		r.step(ctx, "info", "", "index", fmt.Sprintf("remote index lists %d events", len(rows)), t0, 200)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeIndex, fmt.Sprintf("remote index lists %d events", len(rows)), t0, 200)
 	}
 
 	// What is here, read once the index says there is something to compare it with.
@@ -102,7 +102,7 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 		todo = append(todo, row)
 	}
 	if sum.Skipped > 0 {
-		r.step(ctx, "info", "", "selected", fmt.Sprintf("%d events to fetch; %d not: %s", len(todo), sum.Skipped,
+		r.step(ctx, store.LevelInfo, "", store.OutcomeSelected, fmt.Sprintf("%d events to fetch; %d not: %s", len(todo), sum.Skipped,
 			strings.Join(sum.TopSkipReasons(3), "; ")), time.Time{}, 0)
 	}
 	r.fetchAndStore(ctx, todo, stamps, sum, opts)
@@ -166,7 +166,7 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			delete(writing, up.UUID)
 			if up.Outcome == store.Skipped {
 				sum.skip(up.UUID, storeSkipCode(up.Reason))
-				r.progressStep(ctx, sum, "info", up.UUID, "skipped", up.Reason, f.started, 200)
+				r.progressStep(ctx, sum, store.LevelInfo, up.UUID, store.OutcomeSkipped, up.Reason, f.started, 200)
 				continue
 			}
 			sum.done(up.UUID, up.Outcome == store.Created, up.Attributes)
@@ -175,11 +175,11 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			if len(up.Notes) > 0 {
 				msg += "; " + strings.Join(up.Notes, "; ")
 			}
-			level := "info"
+			level := store.LevelInfo
 			if f.dropped != "" {
-				msg, level = msg+"; "+f.dropped, "warn"
+				msg, level = msg+"; "+f.dropped, store.LevelWarn
 			}
-			r.progressStep(ctx, sum, level, up.UUID, "pulled", msg, f.started, 200)
+			r.progressStep(ctx, sum, level, up.UUID, store.OutcomePulled, msg, f.started, 200)
 		}
 		report()
 	}
@@ -187,8 +187,11 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 		for _, up := range lost {
 			f := writing[up.UUID]
 			delete(writing, up.UUID)
+			if ctx.Err() != nil {
+				continue // cancelled, not failed: the run says what it did before
+			}
 			sum.fail(up.UUID, fmt.Errorf("event %s: %w", up.UUID, err))
-			r.progressStep(ctx, sum, "error", up.UUID, "failed", "store: "+err.Error(), f.started, 200)
+			r.progressStep(ctx, sum, store.LevelError, up.UUID, store.OutcomeFailed, "store: "+err.Error(), f.started, 200)
 		}
 	}
 	// A pulled, published event is published here too: it flows on to this instance's
@@ -206,22 +209,22 @@ func (r *runContext) fetchAndStore(ctx context.Context, todo []remote.IndexRow, 
 			// One event asked for and the remote does not give it to us.
 			sum.skip(f.uuid, skipNotOffered)
 			sum.notOffered()
-			r.progressStep(ctx, sum, "info", f.uuid, "skipped", "not offered by the remote: unknown there, or not shared with this sync user", f.started, 404)
+			r.progressStep(ctx, sum, store.LevelInfo, f.uuid, store.OutcomeSkipped, "not offered by the remote: unknown there, or not shared with this sync user", f.started, 404)
 		case f.err != nil:
 			err := fmt.Errorf("event %s: %w", f.uuid, f.err)
 			r.failed(sum, f.uuid, err)
-			r.progressStep(ctx, sum, "error", f.uuid, "failed", "fetch: "+f.err.Error(), f.started, statusOf(f.err))
+			r.progressStep(ctx, sum, store.LevelError, f.uuid, store.OutcomeFailed, "fetch: "+f.err.Error(), f.started, statusOf(f.err))
 		case !f.res.Allowed:
 			sum.skip(f.uuid, f.res.Code())
-			r.progressStep(ctx, sum, "info", f.uuid, "skipped", f.res.Reason(), f.started, 200)
+			r.progressStep(ctx, sum, store.LevelInfo, f.uuid, store.OutcomeSkipped, f.res.Reason(), f.started, 200)
 		case ro.DryRun:
 			sum.would(f.uuid)
 		default:
 			writing[f.uuid] = f
-			if _, err := batch.UpsertEvent(f.res.Event, opts); err != nil {
+			if _, err := batch.UpsertEvent(f.res.Event, opts); err != nil && ctx.Err() == nil {
 				delete(writing, f.uuid)
 				sum.fail(f.uuid, fmt.Errorf("event %s: %w", f.uuid, err))
-				r.progressStep(ctx, sum, "error", f.uuid, "failed", "store: "+err.Error(), f.started, 200)
+				r.progressStep(ctx, sum, store.LevelError, f.uuid, store.OutcomeFailed, "store: "+err.Error(), f.started, 200)
 			}
 		}
 		report()
@@ -243,7 +246,7 @@ func storeSkipCode(reason string) string {
 
 // progressStep records a step about one event with the run's counts as they are now;
 // the counts and the entry are taken together, so a run's entries never count back.
-func (r *runContext) progressStep(ctx context.Context, sum *RunSummary, level, uuid, outcome, msg string, started time.Time, status int) {
+func (r *runContext) progressStep(ctx context.Context, sum *RunSummary, level store.Level, uuid string, outcome store.LogOutcome, msg string, started time.Time, status int) {
 	r.logMu.Lock()
 	defer r.logMu.Unlock()
 	c := sum.Snapshot()

@@ -20,7 +20,7 @@ import (
 // what it lacks or holds older), then each sent in the form policy prepared. Only events
 // that may go are ever named to the remote.
 func (e *Engine) Push(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
-	return e.runOne(ctx, serverRef, "push", opts, (*runContext).push)
+	return e.runOne(ctx, serverRef, store.DirPush, opts, (*runContext).push)
 }
 
 // errNotSyncUser is the refusal when the remote account may not receive events.
@@ -64,7 +64,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 				}
 			}
 			rows = kept
-			r.step(ctx, "info", "", "selected", fmt.Sprintf("incremental: %d published events above id %d", len(rows), r.srv.LastPushedID), time.Time{}, 0)
+			r.step(ctx, store.LevelInfo, "", store.OutcomeSelected, fmt.Sprintf("incremental: %d published events above id %d", len(rows), r.srv.LastPushedID), time.Time{}, 0)
 		}
 	}
 	sum.candidates(len(rows))
@@ -96,20 +96,20 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		if d := r.inst.PushCandidate(r.psrv, meta, policy.Scheduled, r.bl); !d.Allowed {
 			sum.skip(row.UUID, d.Code())
 			if d.Code() == "protected" { // a refusal the operator must hear of, event by event
-				r.step(ctx, "warn", row.UUID, "refused", d.Reason(), time.Time{}, 0)
+				r.step(ctx, store.LevelWarn, row.UUID, store.OutcomeRefused, d.Reason(), time.Time{}, 0)
 			}
 			continue
 		}
 		allowed = append(allowed, remote.UUIDTimestamp{UUID: row.UUID, Timestamp: row.Timestamp})
 	}
 	if len(allowed) == 0 {
-		r.step(ctx, "info", "", "selected", fmt.Sprintf("nothing may be pushed; %s", strings.Join(sum.TopSkipReasons(3), "; ")), time.Time{}, 0)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeSelected, fmt.Sprintf("nothing may be pushed; %s", strings.Join(sum.TopSkipReasons(3), "; ")), time.Time{}, 0)
 		return nil
 	}
 	t0 := time.Now()
 	wanted, err := r.client.FilterEventIDsForPush(ctx, allowed)
 	if err != nil {
-		r.step(ctx, "error", "", "failed", "filterEventIdsForPush: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelError, "", store.OutcomeFailed, "filterEventIdsForPush: "+err.Error(), t0, statusOf(err))
 		return err
 	}
 	want := make(map[string]bool, len(wanted))
@@ -122,7 +122,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			book.done(ids[a.UUID]) // the remote has it already: dealt with
 		}
 	}
-	r.step(ctx, "info", "", "selected", fmt.Sprintf("%d of %d events may go, the remote wants %d", len(allowed), len(rows), len(wanted)), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeSelected, fmt.Sprintf("%d of %d events may go, the remote wants %d", len(allowed), len(rows), len(wanted)), t0, 200)
 	start := time.Now()
 	// A bulk push sends mostly events the remote lacks: straight to events/add, which
 	// turns into an edit when the remote answers that it has the event.
@@ -154,7 +154,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			if err := r.e.st.SetLastPushedID(ctx, r.srv.ID, last); err != nil {
 				return err
 			}
-			r.step(ctx, "info", "", "lastpushedid", fmt.Sprintf("lastpushedid is now %d", last), time.Time{}, 0)
+			r.step(ctx, store.LevelInfo, "", store.OutcomeLastPushedID, fmt.Sprintf("lastpushedid is now %d", last), time.Time{}, 0)
 		}
 	}
 	uuids := make([]string, len(allowed))
@@ -216,11 +216,11 @@ func (r *runContext) remoteWants(ctx context.Context, uuid string) (bool, error)
 	t0 := time.Now()
 	wanted, err := r.client.FilterEventIDsForPush(ctx, []remote.UUIDTimestamp{{UUID: meta.UUID, Timestamp: int64(meta.Timestamp)}})
 	if err != nil {
-		r.step(ctx, "error", uuid, "failed", "filterEventIdsForPush: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelError, uuid, store.OutcomeFailed, "filterEventIdsForPush: "+err.Error(), t0, statusOf(err))
 		return false, err
 	}
 	if len(wanted) == 0 {
-		r.step(ctx, "info", uuid, "skipped", "the remote already has this version, or holds the event as its own", t0, 200)
+		r.step(ctx, store.LevelInfo, uuid, store.OutcomeSkipped, "the remote already has this version, or holds the event as its own", t0, 200)
 		return false, nil
 	}
 	return true, nil
@@ -231,14 +231,14 @@ func (r *runContext) checkCanPush(ctx context.Context) (*remote.Version, error) 
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
-		r.step(ctx, "error", "", "failed", "version check: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelError, "", store.OutcomeFailed, "version check: "+err.Error(), t0, statusOf(err))
 		return nil, err
 	}
 	if !ver.PermSync {
-		r.step(ctx, "error", "", "refused", errNotSyncUser.Error(), t0, 200)
+		r.step(ctx, store.LevelError, "", store.OutcomeRefused, errNotSyncUser.Error(), t0, 200)
 		return nil, errNotSyncUser
 	}
-	r.step(ctx, "info", "", "connected", fmt.Sprintf("remote MISP %s, sync user", ver.Version), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeConnected, fmt.Sprintf("remote MISP %s, sync user", ver.Version), t0, 200)
 	return ver, nil
 }
 
@@ -267,12 +267,12 @@ func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigg
 	res, err := r.decidePush(ctx, uuid, trig)
 	if err != nil {
 		r.failed(sum, uuid, err)
-		r.progressStep(ctx, sum, "error", uuid, "failed", err.Error(), t0, 0)
+		r.progressStep(ctx, sum, store.LevelError, uuid, store.OutcomeFailed, err.Error(), t0, 0)
 		return err
 	}
 	if !res.Allowed {
 		sum.skip(uuid, res.Code())
-		r.progressStep(ctx, sum, "info", uuid, "skipped", res.Reason(), t0, 0)
+		r.progressStep(ctx, sum, store.LevelInfo, uuid, store.OutcomeSkipped, res.Reason(), t0, 0)
 		return nil
 	}
 	if mode == pushDry {
@@ -290,17 +290,17 @@ func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigg
 		}
 		err = fmt.Errorf("event %s: %w", uuid, err)
 		r.failed(sum, uuid, err)
-		r.progressStep(ctx, sum, "error", uuid, "failed", err.Error(), t0, statusOf(err))
+		r.progressStep(ctx, sum, store.LevelError, uuid, store.OutcomeFailed, err.Error(), t0, statusOf(err))
 		return err
 	}
 	attrs := countAttributes(res.Event)
 	switch out.Outcome {
 	case remote.NotNewer:
 		sum.skip(uuid, skipRemoteHas)
-		r.progressStep(ctx, sum, "info", uuid, "skipped", "the remote's copy is not older", t0, 403)
+		r.progressStep(ctx, sum, store.LevelInfo, uuid, store.OutcomeSkipped, "the remote's copy is not older", t0, 403)
 	default:
 		sum.done(uuid, out.Outcome == remote.Created, attrs)
-		r.progressStep(ctx, sum, "info", uuid, "pushed", fmt.Sprintf("%s on the remote: %q (%d attributes)", out.Outcome,
+		r.progressStep(ctx, sum, store.LevelInfo, uuid, store.OutcomePushed, fmt.Sprintf("%s on the remote: %q (%d attributes)", out.Outcome,
 			truncateRunes(res.Event.Info, 80), attrs), t0, 200)
 	}
 	return nil

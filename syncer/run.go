@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"mispdesk/store"
 	"mispdesk/syncer/feed"
 	"mispdesk/syncer/remote"
 )
@@ -31,7 +32,7 @@ type RunOptions struct {
 // passes Total.
 type Progress struct {
 	Server    string
-	Direction string
+	Direction store.Direction
 	Done      int
 	Total     int
 	Moved     int // pushed or pulled
@@ -75,10 +76,10 @@ type Verdict struct {
 
 // RunSummary is what a pull or push run did.
 type RunSummary struct {
-	Server    string `json:"server"`
-	Direction string `json:"direction"`
-	RunID     string `json:"run_id"`
-	DryRun    bool   `json:"dry_run,omitempty"`
+	Server    string          `json:"server"`
+	Direction store.Direction `json:"direction"`
+	RunID     string          `json:"run_id"`
+	DryRun    bool            `json:"dry_run,omitempty"`
 	Counters
 	Errors []string `json:"errors,omitempty"`
 	// Would lists, in a dry run, the events the run would have moved.
@@ -146,7 +147,7 @@ func (s *RunSummary) done(uuid string, created bool, attributes int) {
 	} else {
 		s.Updated++
 	}
-	s.verdict(uuid, s.Direction, "")
+	s.verdict(uuid, string(s.Direction), "")
 }
 
 func (s *RunSummary) notOffered() {
@@ -160,7 +161,7 @@ func (s *RunSummary) would(uuid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Would = append(s.Would, uuid)
-	s.verdict(uuid, s.Direction, "")
+	s.verdict(uuid, string(s.Direction), "")
 }
 
 func (s *RunSummary) verdict(uuid, verdict, code string) {
@@ -193,7 +194,7 @@ func (s *RunSummary) TopFailCauses(n int) []string { return feed.TopReasons(s.Fa
 
 // Line is the one-line account of a run that commands print and the log ends with.
 func (s *RunSummary) Line() string {
-	verb := map[string]string{"pull": "pulled", "push": "pushed"}[s.Direction]
+	verb := map[store.Direction]string{store.DirPull: "pulled", store.DirPush: "pushed"}[s.Direction]
 	if s.DryRun {
 		verb = "would " + strings.TrimSuffix(verb, "ed")
 		return fmt.Sprintf("%s: %s %d of %d, skipped %d", s.Server, verb, len(s.Would), s.Candidates, s.Skipped)
@@ -211,7 +212,7 @@ func (s *RunSummary) Line() string {
 // runOne runs a pull or push of one server: one at a time per server and direction, timed,
 // its summary the last line it logs. A run the caller cancels is logged as cancelled, with
 // what it did before; a run whose server goes down stops, naming the state.
-func (e *Engine) runOne(ctx context.Context, serverRef, dir string, opts RunOptions, body func(*runContext, context.Context, RunOptions, *RunSummary) error) (*RunSummary, error) {
+func (e *Engine) runOne(ctx context.Context, serverRef string, dir store.Direction, opts RunOptions, body func(*runContext, context.Context, RunOptions, *RunSummary) error) (*RunSummary, error) {
 	r, err := e.newRun(ctx, serverRef, dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", dir, serverRef, err)
@@ -231,19 +232,19 @@ func (e *Engine) runOne(ctx context.Context, serverRef, dir string, opts RunOpti
 	if runCtx.Err() != nil && ctx.Err() == nil {
 		err = context.Cause(runCtx) // stopped by the run itself
 	}
-	level, msg := "info", sum.Line()
+	level, msg := store.LevelInfo, sum.Line()
 	switch {
 	case err != nil && ctx.Err() != nil:
 		sum.Cancelled = true
 		c := sum.Snapshot()
-		level = "warn"
+		level = store.LevelWarn
 		msg = fmt.Sprintf("cancelled after %d of %d events: %s", c.Finished(), c.Candidates, msg)
 	case err != nil:
-		level, msg = "error", msg+": "+err.Error()
+		level, msg = store.LevelError, msg+": "+err.Error()
 	case sum.Failed > 0:
-		level = "error"
+		level = store.LevelError
 	}
-	r.step(ctx, level, "", "finished", msg, started, 0)
+	r.step(ctx, level, "", store.OutcomeFinished, msg, started, 0)
 	e.flushLog()
 	if err != nil {
 		return sum, fmt.Errorf("%s %s: %w", dir, r.srv.Name, err)

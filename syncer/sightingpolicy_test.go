@@ -121,7 +121,7 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 	if !said {
 		var buf bytes.Buffer
 		for _, e := range logged {
-			buf.WriteString(e.Outcome + ": " + e.Message + "\n")
+			buf.WriteString(string(e.Outcome) + ": " + e.Message + "\n")
 		}
 		t.Errorf("the sync log does not say why sightings were not pushed:\n%s", buf.String())
 	}
@@ -132,8 +132,8 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 	if _, err := b.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{second}, false, b.host.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.eng.DeliverDue(ctx); err != nil || n != 1 {
-		t.Fatalf("delivered %d, %v", n, err)
+	if ds, err := b.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
+		t.Fatalf("delivered %d, %v", len(ds), err)
 	}
 	if findSighting(a.event(t, ev.UUID), second.UUID) != nil {
 		t.Error("a published sighting went to a remote user without perm_sighting")

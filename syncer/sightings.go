@@ -29,7 +29,7 @@ func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow, 
 	t0 := time.Now()
 	sightings, err := r.client.Sightings(ctx, uuids)
 	if err != nil {
-		r.step(ctx, "warn", "", "failed", "sightings: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "sightings: "+err.Error(), t0, statusOf(err))
 		return
 	}
 	byEvent := map[string][]misp.Sighting{}
@@ -40,12 +40,12 @@ func (r *runContext) pullSightings(ctx context.Context, rows []remote.IndexRow, 
 	for eventUUID, list := range byEvent {
 		n, err := r.e.st.SaveSightings(ctx, eventUUID, list, true, 0)
 		if err != nil {
-			r.step(ctx, "warn", eventUUID, "failed", "sightings: "+err.Error(), time.Time{}, 0)
+			r.step(ctx, store.LevelWarn, eventUUID, store.OutcomeFailed, "sightings: "+err.Error(), time.Time{}, 0)
 			continue
 		}
 		added += n
 	}
-	r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d new sightings of %d events", added, len(byEvent)), t0, 200)
+	r.step(ctx, store.LevelInfo, "", store.OutcomeSightings, fmt.Sprintf("%d new sightings of %d events", added, len(byEvent)), t0, 200)
 }
 
 // errNoPermSighting is why sightings are not pushed to a remote whose user may not add
@@ -58,7 +58,7 @@ func (r *runContext) maySight(ctx context.Context, uuid string, ver *remote.Vers
 	if ver.PermSighting {
 		return true
 	}
-	r.step(ctx, "warn", uuid, "refused", errNoPermSighting.Error(), time.Time{}, 0)
+	r.step(ctx, store.LevelWarn, uuid, store.OutcomeRefused, errNoPermSighting.Error(), time.Time{}, 0)
 	return false
 }
 
@@ -78,13 +78,13 @@ func (r *runContext) pushSightings(ctx context.Context, ver *remote.Version, uui
 		}
 		n, err := r.pushEventSightings(ctx, uuid)
 		if err != nil {
-			r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), time.Time{}, statusOf(err))
+			r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, "sightings: "+err.Error(), time.Time{}, statusOf(err))
 			continue
 		}
 		sent += n
 	}
 	if sent > 0 {
-		r.step(ctx, "info", "", "sightings", fmt.Sprintf("%d sightings pushed", sent), t0, 200)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeSightings, fmt.Sprintf("%d sightings pushed", sent), t0, 200)
 	}
 }
 
@@ -149,7 +149,7 @@ func (r *runContext) deliverSightings(ctx context.Context, uuid string) error {
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
-		r.step(ctx, "warn", uuid, "failed", "sightings: version check: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, "sightings: version check: "+err.Error(), t0, statusOf(err))
 		return err
 	}
 	if !r.maySight(ctx, uuid, ver) {
@@ -157,18 +157,18 @@ func (r *runContext) deliverSightings(ctx context.Context, uuid string) error {
 	}
 	exists, err := r.client.EventExists(ctx, uuid)
 	if err != nil {
-		r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, "sightings: "+err.Error(), t0, statusOf(err))
 		return err
 	}
 	if !exists {
-		r.step(ctx, "info", uuid, "skipped", "sightings not pushed: the remote does not have the event", t0, 404)
+		r.step(ctx, store.LevelInfo, uuid, store.OutcomeSkipped, "sightings not pushed: the remote does not have the event", t0, 404)
 		return nil
 	}
 	n, err := r.pushEventSightings(ctx, uuid)
 	if err != nil {
-		r.step(ctx, "warn", uuid, "failed", "sightings: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, "sightings: "+err.Error(), t0, statusOf(err))
 		return err
 	}
-	r.step(ctx, "info", uuid, "sightings", fmt.Sprintf("%d sightings pushed on publication", n), t0, 200)
+	r.step(ctx, store.LevelInfo, uuid, store.OutcomeSightings, fmt.Sprintf("%d sightings pushed on publication", n), t0, 200)
 	return nil
 }

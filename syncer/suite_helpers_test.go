@@ -404,7 +404,7 @@ func (b *bed) settle() {
 			if err != nil {
 				b.t.Fatalf("%s: deliver: %v", n.name, err)
 			}
-			total += d
+			total += len(d)
 		}
 		if total == 0 {
 			return

@@ -41,9 +41,10 @@ type model struct {
 	spin          spinner.Model
 	spinning      bool
 
-	flashLevel, flashText string
-	flashGen              int
-	notes                 notices
+	flashLevel store.Level
+	flashText  string
+	flashGen   int
+	notes      notices
 
 	progCh    chan progressMsg
 	busCh     <-chan store.LogEntry
@@ -140,10 +141,10 @@ func (m *model) topScreen() Screen {
 // running reports the console's syncs in flight.
 func (m *model) running() int { return len(m.c.Runs) }
 
-func (m *model) startRun(sv store.Server, dir string) tea.Cmd {
+func (m *model) startRun(sv store.Server, dir store.Direction) tea.Cmd {
 	for _, r := range m.c.Runs {
 		if r.ServerID == sv.ID && r.Direction == dir {
-			return flash("warn", "A %s of %s is already running (x cancels it)", dir, clean(sv.Name))
+			return flash(store.LevelWarn, "A %s of %s is already running (x cancels it)", dir, clean(sv.Name))
 		}
 	}
 	m.nextRun++
@@ -151,12 +152,12 @@ func (m *model) startRun(sv store.Server, dir string) tea.Cmd {
 	r := &SyncRun{ID: m.nextRun, ServerID: sv.ID, Server: sv.Name, Direction: dir, Started: m.c.Now(), cancel: cancel}
 	m.c.Runs = append(m.c.Runs, r)
 	return tea.Batch(runSync(ctx, m.c.Engine, r, m.progCh), m.startSpinner(),
-		flash("info", "%s %s started", titleCase(dir), clean(sv.Name)))
+		flash(store.LevelInfo, "%s %s started", titleCase(string(dir)), clean(sv.Name)))
 }
 
 func (m *model) cancelRun(id int) tea.Cmd {
 	if len(m.c.Runs) == 0 {
-		return flash("warn", "No sync is running")
+		return flash(store.LevelWarn, "No sync is running")
 	}
 	r := m.c.Runs[len(m.c.Runs)-1]
 	for _, x := range m.c.Runs {
@@ -166,7 +167,7 @@ func (m *model) cancelRun(id int) tea.Cmd {
 	}
 	r.Cancelled = true
 	r.cancel()
-	return flash("warn", "Cancelling the %s of %s…", r.Direction, clean(r.Server))
+	return flash(store.LevelWarn, "Cancelling the %s of %s…", r.Direction, clean(r.Server))
 }
 
 func (m *model) finishRun(msg runDoneMsg) tea.Cmd {
@@ -185,15 +186,15 @@ func (m *model) finishRun(msg runDoneMsg) tea.Cmd {
 	reload := loadServers(m.c.Ctx, m.c.Store)
 	switch {
 	case r.Cancelled && (msg.err == nil || errors.Is(msg.err, context.Canceled)):
-		return tea.Batch(reload, flash("warn", "%s %s cancelled", titleCase(r.Direction), clean(r.Server)))
+		return tea.Batch(reload, flash(store.LevelWarn, "%s %s cancelled", titleCase(string(r.Direction)), clean(r.Server)))
 	case errors.Is(msg.err, syncer.ErrBusy):
-		return tea.Batch(reload, flash("warn", "A %s of %s is already running in this process", r.Direction, clean(r.Server)))
+		return tea.Batch(reload, flash(store.LevelWarn, "A %s of %s is already running in this process", r.Direction, clean(r.Server)))
 	case msg.err != nil:
-		return tea.Batch(reload, flash("error", "%s", oneLine(msg.err.Error())))
+		return tea.Batch(reload, flash(store.LevelError, "%s", oneLine(msg.err.Error())))
 	case msg.sum != nil && msg.sum.Failed > 0:
-		return tea.Batch(reload, flash("error", "%s", oneLine(msg.sum.Line())))
+		return tea.Batch(reload, flash(store.LevelError, "%s", oneLine(msg.sum.Line())))
 	case msg.sum != nil:
-		return tea.Batch(reload, flash("info", "%s", oneLine(msg.sum.Line())))
+		return tea.Batch(reload, flash(store.LevelInfo, "%s", oneLine(msg.sum.Line())))
 	}
 	return reload
 }
@@ -206,11 +207,11 @@ func (m *model) startSpinner() tea.Cmd {
 	return m.spin.Tick
 }
 
-func (m *model) setFlash(level, text string) tea.Cmd {
+func (m *model) setFlash(level store.Level, text string) tea.Cmd {
 	m.notes.remember(m.c.Now(), level, text)
 	m.flashGen++
 	m.flashLevel, m.flashText = level, text
-	if level == "error" {
+	if level == store.LevelError {
 		return nil // errors stay until replaced or dismissed with esc
 	}
 	gen := m.flashGen

@@ -121,11 +121,11 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 		}
 	case eventChangedMsg:
-		return m, tea.Batch(flash("info", "%s", msg.text), m.broadcast(msg))
+		return m, tea.Batch(flash(store.LevelInfo, "%s", msg.text), m.broadcast(msg))
 	case publishAskMsg:
 		return m, publishConfirm(m.c, msg)
 	case serverChangedMsg:
-		return m, tea.Batch(loadServers(m.c.Ctx, m.c.Store), flash("info", "%s", msg.text), m.broadcast(msg))
+		return m, tea.Batch(loadServers(m.c.Ctx, m.c.Store), flash(store.LevelInfo, "%s", msg.text), m.broadcast(msg))
 	case logEntriesMsg:
 		if msg.err == nil && !msg.initial && !m.onLog() {
 			m.notes.count(msg.entries)

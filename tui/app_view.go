@@ -11,6 +11,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"mispdesk/assets"
+	"mispdesk/store"
 	"mispdesk/syncer"
 )
 
@@ -156,7 +157,7 @@ func (m *model) statusLine() string {
 	}
 	if n := m.running(); n > 0 {
 		r := m.c.Runs[n-1]
-		return ansi.Truncate(s.Info.Render(m.spin.View())+" "+r.Direction+" "+clean(r.Server)+progressText(r.Progress)+s.Dim.Render("  (x on the Log pane cancels)"), m.width, "…")
+		return ansi.Truncate(s.Info.Render(m.spin.View())+" "+string(r.Direction)+" "+clean(r.Server)+progressText(r.Progress)+s.Dim.Render("  (x on the Log pane cancels)"), m.width, "…")
 	}
 	return ""
 }
@@ -193,14 +194,14 @@ func progressText(p syncer.Progress) string {
 	return t
 }
 
-func arrow(dir string) string {
+func arrow(dir store.Direction) string {
 	switch dir {
-	case "pull":
+	case store.DirPull:
 		return "↓ pull "
-	case "push":
+	case store.DirPush:
 		return "↑ push "
 	}
-	return dir + " "
+	return string(dir) + " "
 }
 
 func shortUUID(u string) string {

@@ -78,11 +78,11 @@ func (m *model) execute(line string) tea.Cmd {
 	arg = strings.TrimSpace(arg)
 	need := func() (*store.Server, tea.Cmd) {
 		if arg == "" {
-			return nil, flash("warn", ":%s needs a server name (tab completes)", verb)
+			return nil, flash(store.LevelWarn, ":%s needs a server name (tab completes)", verb)
 		}
 		s := m.c.serverByName(arg)
 		if s == nil {
-			return nil, flash("warn", "No server %q (tab completes names)", clean(arg))
+			return nil, flash(store.LevelWarn, "No server %q (tab completes names)", clean(arg))
 		}
 		return s, nil
 	}
@@ -104,15 +104,16 @@ func (m *model) execute(line string) tea.Cmd {
 	case "settings":
 		return openSettings(m.c)
 	case "pull", "push":
+		dir := store.Direction(verb)
 		if strings.EqualFold(arg, "all") {
 			var cmds []tea.Cmd
 			for _, sv := range m.c.Servers {
-				if (verb == "pull" && sv.Pull) || (verb == "push" && sv.Push) {
-					cmds = append(cmds, m.startRun(sv, verb))
+				if (dir == store.DirPull && sv.Pull) || (dir == store.DirPush && sv.Push) {
+					cmds = append(cmds, m.startRun(sv, dir))
 				}
 			}
 			if len(cmds) == 0 {
-				return flash("warn", "No server has %s enabled", verb)
+				return flash(store.LevelWarn, "No server has %s enabled", verb)
 			}
 			return tea.Batch(cmds...)
 		}
@@ -120,7 +121,7 @@ func (m *model) execute(line string) tea.Cmd {
 		if sv == nil {
 			return cmd
 		}
-		return m.startRun(*sv, verb)
+		return m.startRun(*sv, dir)
 	case "test":
 		sv, cmd := need()
 		if sv == nil {
@@ -140,5 +141,5 @@ func (m *model) execute(line string) tea.Cmd {
 		}
 		return confirmDelete(m.c, *sv)
 	}
-	return flash("warn", "Unknown command %q: try :pull NAME, :push NAME, :test NAME, :add, :edit NAME, :log, :discussions, :proposals, :settings, :q (? lists them)", clean(verb))
+	return flash(store.LevelWarn, "Unknown command %q: try :pull NAME, :push NAME, :test NAME, :add, :edit NAME, :log, :discussions, :proposals, :settings, :q (? lists them)", clean(verb))
 }

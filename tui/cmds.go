@@ -164,7 +164,7 @@ func runSync(ctx context.Context, eng *syncer.Engine, run *SyncRun, ch chan<- pr
 		}}
 		var sum *syncer.RunSummary
 		var err error
-		if dir == "pull" {
+		if dir == store.DirPull {
 			sum, err = eng.Pull(ctx, ref, opts)
 		} else {
 			sum, err = eng.Push(ctx, ref, opts)
@@ -183,7 +183,7 @@ func testConnection(ctx context.Context, eng *syncer.Engine, sv store.Server) te
 func deleteServer(ctx context.Context, st *store.Store, sv store.Server) tea.Cmd {
 	return func() tea.Msg {
 		if err := st.DeleteServer(ctx, fmt.Sprint(sv.ID)); err != nil {
-			return flashMsg{"error", "delete " + clean(sv.Name) + ": " + oneLine(err.Error())}
+			return flashMsg{store.LevelError, "delete " + clean(sv.Name) + ": " + oneLine(err.Error())}
 		}
 		return serverChangedMsg{text: "Deleted server " + clean(sv.Name)}
 	}

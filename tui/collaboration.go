@@ -111,7 +111,7 @@ func acceptProposal(ctx context.Context, st *store.Store, pr store.ProposalRow) 
 	return func() tea.Msg {
 		a, err := consoleActor(ctx, st)
 		if err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		if pr.Event.OrgID != a.user.OrgID {
 			return flashMsg{"warn", "Only " + clean(pr.Event.OrgName) + ", the event's owner, accepts its proposals"}
@@ -127,7 +127,7 @@ func acceptProposal(ctx context.Context, st *store.Store, pr store.ProposalRow) 
 			err = st.DeleteProposal(ctx, int64(p.ID))
 		}
 		if err != nil {
-			return flashMsg{"error", "accept proposal: " + oneLine(err.Error())}
+			return flashMsg{store.LevelError, "accept proposal: " + oneLine(err.Error())}
 		}
 		return collabDone("Accepted the proposal "+truncate(clean(p.Value), 40)+" into "+truncate(clean(pr.Event.Info), 30)+" (unpublished)", pr.Event.UUID)
 	}
@@ -137,7 +137,7 @@ func acceptProposal(ctx context.Context, st *store.Store, pr store.ProposalRow) 
 func discardProposal(ctx context.Context, st *store.Store, pr store.ProposalRow) tea.Cmd {
 	return func() tea.Msg {
 		if err := st.DeleteProposal(ctx, int64(pr.Proposal.ID)); err != nil {
-			return flashMsg{"error", "discard proposal: " + oneLine(err.Error())}
+			return flashMsg{store.LevelError, "discard proposal: " + oneLine(err.Error())}
 		}
 		return collabDone("Discarded the proposal "+truncate(clean(pr.Proposal.Value), 40), pr.Event.UUID)
 	}
@@ -281,6 +281,6 @@ func contactReporter(ctx context.Context, st *store.Store, eventUUID, message st
 		if err != nil {
 			return formDoneMsg{form: f, err: err}
 		}
-		return formDoneMsg{form: f, then: flash("info", "%s (queued: the daemon sends it)", res.Line())}
+		return formDoneMsg{form: f, then: flash(store.LevelInfo, "%s (queued: the daemon sends it)", res.Line())}
 	}
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"mispdesk/store"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -58,19 +59,19 @@ func (f *confirm) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(k, f.keys.Yes):
 			return tea.Sequence(closeScreen, f.onYes)
 		case key.Matches(k, f.keys.No):
-			return tea.Sequence(closeScreen, flash("info", "%s: cancelled", f.title))
+			return tea.Sequence(closeScreen, flash(store.LevelInfo, "%s: cancelled", f.title))
 		}
 		return nil
 	}
 	switch {
 	case key.Matches(k, f.keys.No):
-		return tea.Sequence(closeScreen, flash("info", "%s: cancelled", f.title))
+		return tea.Sequence(closeScreen, flash(store.LevelInfo, "%s: cancelled", f.title))
 	case key.Matches(k, f.keys.Yes):
 		switch f.input.Value() {
 		case f.typeName:
 			return tea.Sequence(closeScreen, f.onYes)
 		case "":
-			return tea.Sequence(closeScreen, flash("info", "%s: cancelled", f.title))
+			return tea.Sequence(closeScreen, flash(store.LevelInfo, "%s: cancelled", f.title))
 		}
 		// A typo keeps the prompt open: the keys typed next must not reach the pane.
 		f.mismatch = true

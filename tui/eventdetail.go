@@ -204,7 +204,7 @@ func (d *eventDetail) Update(msg tea.Msg) tea.Cmd {
 	case logEntriesMsg:
 		// a push of this event was tried (by the outbox, here or in serve)
 		for _, e := range msg.entries {
-			if e.EventUUID == d.uuid && e.Direction == "push" && !d.loading {
+			if e.EventUUID == d.uuid && e.Direction == store.DirPush && !d.loading {
 				return d.load()
 			}
 		}
@@ -262,7 +262,7 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 		return openScreen(newTagForm(d.c, ev, true))
 	case key.Matches(msg, d.keys.Untag):
 		if len(ev.Tag) == 0 {
-			return flash("warn", "The event has no tags to remove")
+			return flash(store.LevelWarn, "The event has no tags to remove")
 		}
 		return openScreen(newTagForm(d.c, ev, false))
 	case key.Matches(msg, d.keys.Dist):
@@ -271,7 +271,7 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 		return askPublish(d.c, ev.UUID, ev.Info)
 	case key.Matches(msg, d.keys.Unpublish):
 		if !bool(ev.Published) {
-			return flash("warn", "The event is not published")
+			return flash(store.LevelWarn, "The event is not published")
 		}
 		q := fmt.Sprintf("Unpublish %q? Pushes still queued for it are dropped; copies already pushed stay on the remotes.", truncate(clean(ev.Info), 60))
 		return openScreen(newConfirm(d.c, "Unpublish", q, "", unpublishEvent(d.c.Ctx, d.c.Store, ev.UUID, ev.Info)))
@@ -422,10 +422,10 @@ func (d *eventDetail) whereLines(i int, r whereRow, w int) []string {
 			state = s.Error.Render(fmt.Sprintf("failing (%d tries): ", p.Attempts)) + oneLine(p.LastError) + " · "
 		case p.Queued:
 			state = s.Info.Render("queued") + " · "
-		case p.Last.ID != 0 && p.Last.Outcome == "pushed":
+		case p.Last.ID != 0 && p.Last.Outcome == store.OutcomePushed:
 			state = s.OK.Render("pushed "+ago(d.c.Now(), p.Last.Time())) + " · "
 		case p.Last.ID != 0:
-			state = clean(p.Last.Outcome) + " " + ago(d.c.Now(), p.Last.Time()) + " · "
+			state = clean(string(p.Last.Outcome)) + " " + ago(d.c.Now(), p.Last.Time()) + " · "
 		}
 	}
 	line := mark + name + state + verdict
@@ -549,7 +549,7 @@ func newWhyScreen(c *Context, ev *misp.Event, r whereRow) *whyScreen {
 			}
 		}
 		if p.Last.ID != 0 {
-			w.lines = append(w.lines, " Last push logged: "+clean(p.Last.Outcome)+" "+p.Last.Time().Format("2006-01-02 15:04:05")+" — "+oneLine(p.Last.Message))
+			w.lines = append(w.lines, " Last push logged: "+clean(string(p.Last.Outcome))+" "+p.Last.Time().Format("2006-01-02 15:04:05")+" — "+oneLine(p.Last.Message))
 		}
 	}
 	return w

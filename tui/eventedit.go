@@ -99,7 +99,7 @@ func editEvent(ctx context.Context, st *store.Store, eventUUID, done string, f *
 			return formDoneMsg{form: f, err: err, then: changed}
 		}
 		if err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		return changed()
 	}
@@ -401,7 +401,7 @@ type publishAskMsg struct {
 // askPublish finds the servers a publish would push to, then asks.
 func askPublish(c *Context, eventUUID, info string) tea.Cmd {
 	if c.Engine == nil {
-		return flash("error", "No sync engine: cannot publish from here")
+		return flash(store.LevelError, "No sync engine: cannot publish from here")
 	}
 	ctx, eng := c.Ctx, c.Engine
 	return func() tea.Msg {
@@ -413,7 +413,7 @@ func askPublish(c *Context, eventUUID, info string) tea.Cmd {
 // publishConfirm is the question: which servers get it, which do not and why.
 func publishConfirm(c *Context, msg publishAskMsg) tea.Cmd {
 	if msg.err != nil {
-		return flash("error", "%s", oneLine(msg.err.Error()))
+		return flash(store.LevelError, "%s", oneLine(msg.err.Error()))
 	}
 	var to, not []string
 	for _, t := range msg.targets {
@@ -448,7 +448,7 @@ func publishEvent(ctx context.Context, st *store.Store, eng *syncer.Engine, even
 	return func() tea.Msg {
 		res, err := st.Publish(ctx, eventUUID)
 		if err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		if eng != nil {
 			eng.Wake()
@@ -466,7 +466,7 @@ func publishEvent(ctx context.Context, st *store.Store, eng *syncer.Engine, even
 func unpublishEvent(ctx context.Context, st *store.Store, eventUUID, info string) tea.Cmd {
 	return func() tea.Msg {
 		if err := st.Unpublish(ctx, eventUUID); err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		return eventChangedMsg{eventUUID, "Unpublished " + truncate(clean(info), 40)}
 	}

@@ -176,7 +176,7 @@ func (p *eventsPane) Update(msg tea.Msg) tea.Cmd {
 		return p.reload(true)
 	case logEntriesMsg:
 		for _, e := range msg.entries {
-			if e.Outcome == "finished" || e.Outcome == "pulled" || e.Outcome == "fetched" || (e.Direction == "push" && e.EventUUID != "") {
+			if e.Outcome == store.OutcomeFinished || e.Outcome == store.OutcomePulled || e.Outcome == store.OutcomeFetched || (e.Direction == store.DirPush && e.EventUUID != "") {
 				p.dirty = true
 			}
 		}

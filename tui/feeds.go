@@ -85,15 +85,15 @@ func (v *feedsView) Update(msg tea.Msg) tea.Cmd {
 		reload := loadFeeds(v.c.Ctx, v.c.Store)
 		switch {
 		case msg.err != nil:
-			return tea.Batch(reload, flash("error", "%s", oneLine(msg.err.Error())))
+			return tea.Batch(reload, flash(store.LevelError, "%s", oneLine(msg.err.Error())))
 		case msg.sum != nil && msg.sum.Failed > 0:
-			return tea.Batch(reload, flash("error", "%s", oneLine(msg.sum.Line())), func() tea.Msg { return eventChangedMsg{text: "Feed " + clean(msg.name) + " fetched"} })
+			return tea.Batch(reload, flash(store.LevelError, "%s", oneLine(msg.sum.Line())), func() tea.Msg { return eventChangedMsg{text: "Feed " + clean(msg.name) + " fetched"} })
 		case msg.sum != nil:
-			return tea.Batch(reload, flash("info", "%s", oneLine(msg.sum.Line())), func() tea.Msg { return eventChangedMsg{text: "Feed " + clean(msg.name) + " fetched"} })
+			return tea.Batch(reload, flash(store.LevelInfo, "%s", oneLine(msg.sum.Line())), func() tea.Msg { return eventChangedMsg{text: "Feed " + clean(msg.name) + " fetched"} })
 		}
 		return reload
 	case feedChangedMsg:
-		return tea.Batch(loadFeeds(v.c.Ctx, v.c.Store), flash("info", "%s", msg.text))
+		return tea.Batch(loadFeeds(v.c.Ctx, v.c.Store), flash(store.LevelInfo, "%s", msg.text))
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (v *feedsView) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if v.cursor >= len(v.feeds) {
 		if key.Matches(msg, v.keys.Fetch, v.keys.Toggle) {
-			return flash("warn", "No feed selected: add one with mispdesk feed add")
+			return flash(store.LevelWarn, "No feed selected: add one with mispdesk feed add")
 		}
 		return nil
 	}
@@ -117,13 +117,13 @@ func (v *feedsView) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, v.keys.Fetch):
 		if v.c.Engine == nil {
-			return flash("error", "No sync engine: cannot fetch from here")
+			return flash(store.LevelError, "No sync engine: cannot fetch from here")
 		}
 		if v.fetching[f.ID] {
-			return flash("warn", "%s is being fetched", clean(f.Name))
+			return flash(store.LevelWarn, "%s is being fetched", clean(f.Name))
 		}
 		v.fetching[f.ID] = true
-		return tea.Batch(fetchFeed(v.c.Ctx, v.c.Engine, f), flash("info", "Fetching %s… (steps in the Log pane, 4)", clean(f.Name)))
+		return tea.Batch(fetchFeed(v.c.Ctx, v.c.Engine, f), flash(store.LevelInfo, "Fetching %s… (steps in the Log pane, 4)", clean(f.Name)))
 	case key.Matches(msg, v.keys.Toggle):
 		return setFeedEnabled(v.c.Ctx, v.c.Store, f, !f.Enabled)
 	}
@@ -142,7 +142,7 @@ func setFeedEnabled(ctx context.Context, st *store.Store, f store.Feed, on bool)
 		spec := f.Spec()
 		spec.Enabled = on
 		if _, err := st.UpdateFeed(ctx, fmt.Sprint(f.ID), spec); err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		word := "Disabled"
 		if on {

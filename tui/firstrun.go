@@ -110,7 +110,7 @@ func (f *firstRun) Update(msg tea.Msg) tea.Cmd {
 				return func() tea.Msg { return firstRunDoneMsg{then: loadSamples(f.c.Ctx, f.c.Store)} }
 			case "n", "N", "enter", "esc":
 				return func() tea.Msg {
-					return firstRunDoneMsg{then: flash("info", "Welcome. Press a on the Servers pane to add a server to sync with.")}
+					return firstRunDoneMsg{then: flash(store.LevelInfo, "Welcome. Press a on the Servers pane to add a server to sync with.")}
 				}
 			}
 			return nil
@@ -254,10 +254,10 @@ func loadSamples(ctx context.Context, st *store.Store) tea.Cmd {
 		for name, raw := range assets.SampleEvents() {
 			e, err := misp.ParseEvent(raw)
 			if err != nil {
-				return flashMsg{"error", "sample " + name + ": " + oneLine(err.Error())}
+				return flashMsg{store.LevelError, "sample " + name + ": " + oneLine(err.Error())}
 			}
 			if _, err := st.UpsertEvent(ctx, e, store.UpsertOptions{DefaultDistribution: misp.AllCommunities}); err != nil {
-				return flashMsg{"error", "sample " + name + ": " + oneLine(err.Error())}
+				return flashMsg{store.LevelError, "sample " + name + ": " + oneLine(err.Error())}
 			}
 			n++
 		}

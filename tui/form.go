@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"mispdesk/store"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -245,7 +246,7 @@ func (f *miniForm) afterChange(fl *formField) {
 
 // cancelForm closes a form, asking first when it holds changes.
 func cancelForm(c *Context, title string, dirty bool) tea.Cmd {
-	done := flash("info", "%s: cancelled, nothing saved", title)
+	done := flash(store.LevelInfo, "%s: cancelled, nothing saved", title)
 	if !dirty {
 		return tea.Sequence(closeScreen, done)
 	}

@@ -28,7 +28,7 @@ func fixture(t *testing.T, w, h int) *model {
 	}
 	m.Update(serversMsg{servers: servers, stats: []store.OutboxStat{{ServerID: 2, ServerName: "backup", Queued: 3, Failing: 1, LastError: "push: 503 Service Unavailable"}}})
 	var entries []store.LogEntry
-	add := func(sv int64, name, dir, level, outcome, msg string, status int, ms int64, done, total int) {
+	add := func(sv int64, name string, dir store.Direction, level store.Level, outcome store.LogOutcome, msg string, status int, ms int64, done, total int) {
 		id := int64(len(entries) + 1)
 		entries = append(entries, store.LogEntry{ID: id, TsMs: fixedNow.Add(-time.Duration(40-id) * 7 * time.Second).UnixMilli(),
 			ServerID: sv, ServerName: name, Direction: dir, Level: level, Outcome: outcome, Message: msg, HTTPStatus: status, DurationMs: ms, Done: done, Total: total,
@@ -154,8 +154,8 @@ func TestGoldenMessages(t *testing.T) {
 			{ID: 12, TsMs: fixedNow.UnixMilli(), ServerID: 2, ServerName: "backup", Direction: "push", Level: "warn", Outcome: "skipped", Message: "distribution: org only"},
 			{ID: 13, TsMs: fixedNow.UnixMilli(), ServerID: 2, ServerName: "backup", Direction: "push", Level: "error", Outcome: "failed", Message: "push 5bad1b98: connection refused"},
 		}})
-		m.Update(flashMsg{"info", "Pull circl-misp started"})
-		m.Update(flashMsg{"error", "push backup: 2 failed: connection refused (the server is down since 09:26)"})
+		m.Update(flashMsg{store.LevelInfo, "Pull circl-misp started"})
+		m.Update(flashMsg{store.LevelError, "push backup: 2 failed: connection refused (the server is down since 09:26)"})
 		goldenScreen(t, "badge", m)
 		press(t, m, "!")
 		goldenScreen(t, "messages", m)

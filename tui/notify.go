@@ -15,8 +15,9 @@ const historyCap = 50
 
 // notice is one status message as the history shows it.
 type notice struct {
-	at          time.Time
-	level, text string
+	at    time.Time
+	level store.Level
+	text  string
 }
 
 // notices is the root's memory of what it said and of the log's trouble: the
@@ -29,7 +30,7 @@ type notices struct {
 	after   int64 // the newest entry id counted (the bus and the tail both deliver it)
 }
 
-func (n *notices) remember(at time.Time, level, text string) {
+func (n *notices) remember(at time.Time, level store.Level, text string) {
 	n.history = append(n.history, notice{at, level, text})
 	if len(n.history) > historyCap {
 		n.history = append(n.history[:0:0], n.history[len(n.history)-historyCap:]...)
@@ -45,10 +46,10 @@ func (n *notices) count(entries []store.LogEntry) {
 			}
 			n.after = e.ID
 		}
-		switch strings.ToLower(e.Level) {
-		case "warn":
+		switch e.Level {
+		case store.LevelWarn:
 			n.warn++
-		case "error":
+		case store.LevelError:
 			n.errs++
 		}
 	}
@@ -108,7 +109,7 @@ func (h *historyScreen) View(w, ht int) string {
 // copyText puts text on the terminal's clipboard with OSC 52, which also
 // works over SSH, and says what was copied.
 func copyText(what, text string) tea.Cmd {
-	return tea.Batch(tea.SetClipboard(text), flash("info", "Copied %s", what))
+	return tea.Batch(tea.SetClipboard(text), flash(store.LevelInfo, "Copied %s", what))
 }
 
 // copyKey is y: copy what the view is about.

@@ -39,7 +39,7 @@ func TestLogBadgeCountsUntilSeen(t *testing.T) {
 func TestMessagesHistory(t *testing.T) {
 	m := fixture(t, 80, 24)
 	for i := range historyCap + 5 {
-		m.Update(flashMsg{"info", fmt.Sprintf("message %d", i)})
+		m.Update(flashMsg{store.LevelInfo, fmt.Sprintf("message %d", i)})
 	}
 	if len(m.notes.history) != historyCap {
 		t.Fatalf("history holds %d", len(m.notes.history))

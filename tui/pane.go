@@ -106,7 +106,7 @@ type SyncRun struct {
 	ID        int
 	ServerID  int64
 	Server    string
-	Direction string
+	Direction store.Direction
 	Started   time.Time
 	Progress  syncer.Progress
 	cancel    context.CancelFunc
@@ -120,11 +120,14 @@ type (
 	// closeScreenMsg closes the newest screen.
 	closeScreenMsg struct{}
 	// flashMsg puts a message on the status line.
-	flashMsg struct{ level, text string }
+	flashMsg struct {
+		level store.Level
+		text  string
+	}
 	// startRunMsg starts a pull or push of a server.
 	startRunMsg struct {
 		server    store.Server
-		direction string
+		direction store.Direction
 	}
 	// cancelRunMsg cancels a console run (0: the newest).
 	cancelRunMsg struct{ id int }
@@ -138,7 +141,7 @@ func openScreen(s Screen) tea.Cmd { return func() tea.Msg { return openScreenMsg
 
 func closeScreen() tea.Msg { return closeScreenMsg{} }
 
-func flash(level, format string, args ...any) tea.Cmd {
+func flash(level store.Level, format string, args ...any) tea.Cmd {
 	text := format
 	if len(args) > 0 {
 		text = sprintf(format, args...)

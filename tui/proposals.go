@@ -92,7 +92,7 @@ func (p *proposalsScreen) Update(msg tea.Msg) tea.Cmd {
 		switch {
 		case key.Matches(msg, p.keys.Accept):
 			if !p.reviewable(&r) {
-				return flash("warn", "Only %s, the event's owner, accepts its proposals", clean(r.Event.OrgName))
+				return flash(store.LevelWarn, "Only %s, the event's owner, accepts its proposals", clean(r.Event.OrgName))
 			}
 			return acceptProposal(p.c.Ctx, p.c.Store, r)
 		case key.Matches(msg, p.keys.Discard):
@@ -270,7 +270,7 @@ func (d *eventDetail) collabKey(msg tea.KeyPressMsg) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(msg, d.keys.Propose):
 		if d.c.Instance != nil && ev.Orgc != nil && ev.Orgc.UUID == d.c.Instance.HostOrg.UUID {
-			return flash("warn", "This is your organisation's event: edit it (a, t, d) rather than propose"), true
+			return flash(store.LevelWarn, "This is your organisation's event: edit it (a, t, d) rather than propose"), true
 		}
 		return openScreen(newProposeForm(d.c, ev)), true
 	case key.Matches(msg, d.keys.Proposals):

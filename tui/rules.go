@@ -257,10 +257,10 @@ func (p *rulesPane) Update(msg tea.Msg) tea.Cmd {
 	case rulesSavedMsg:
 		p.saving = false
 		if msg.err != nil {
-			return flash("error", "%s", oneLine(msg.err.Error()))
+			return flash(store.LevelError, "%s", oneLine(msg.err.Error()))
 		}
 		p.dirty = false
-		return tea.Batch(loadServers(p.c.Ctx, p.c.Store), flash("info", "Saved the %s of %s", p.kind(), p.serverName()))
+		return tea.Batch(loadServers(p.c.Ctx, p.c.Store), flash(store.LevelInfo, "Saved the %s of %s", p.kind(), p.serverName()))
 	case tea.KeyPressMsg:
 		return p.key(msg)
 	}
@@ -283,7 +283,7 @@ func (p *rulesPane) key(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, p.keys.Server), key.Matches(msg, p.keys.Kind):
 		if p.dirty {
-			return flash("warn", "Unsaved changes to the %s of %s: w saves, u reverts", p.kind(), clean(sv.Name))
+			return flash(store.LevelWarn, "Unsaved changes to the %s of %s: w saves, u reverts", p.kind(), clean(sv.Name))
 		}
 		if key.Matches(msg, p.keys.Kind) {
 			p.pull = !p.pull
@@ -307,7 +307,7 @@ func (p *rulesPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		p.listScroll = max(p.listScroll-10, 0)
 	case key.Matches(msg, p.keys.Add):
 		if p.parseE != nil {
-			return flash("warn", "The stored rules do not parse; fix them first (mispdesk server edit)")
+			return flash(store.LevelWarn, "The stored rules do not parse; fix them first (mispdesk server edit)")
 		}
 		return openScreen(newRuleEntryForm(p.c, slots[p.cursor][0], p.kind()))
 	case key.Matches(msg, p.keys.Remove):
@@ -326,7 +326,7 @@ func (p *rulesPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		p.rules = cloneRules(p.saved)
 		p.dirty = false
 		p.cursor = min(p.cursor, len(p.slots())-1)
-		return tea.Batch(p.dryRun(), flash("info", "Reverted the %s of %s", p.kind(), clean(sv.Name)))
+		return tea.Batch(p.dryRun(), flash(store.LevelInfo, "Reverted the %s of %s", p.kind(), clean(sv.Name)))
 	case key.Matches(msg, p.keys.Save):
 		if !p.dirty || p.saving {
 			return nil
@@ -336,7 +336,7 @@ func (p *rulesPane) key(msg tea.KeyPressMsg) tea.Cmd {
 			_, err = policy.ParseRules(p.kind(), text) // what the syncer will read
 		}
 		if err != nil {
-			return flash("error", "%s", oneLine(err.Error()))
+			return flash(store.LevelError, "%s", oneLine(err.Error()))
 		}
 		p.saving = true
 		return saveRules(p.c.Ctx, p.c.Store, *sv, p.pull, text)

@@ -55,9 +55,9 @@ func (d *serverDetail) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, d.keys.Edit):
 			return tea.Sequence(closeScreen, openScreen(newServerForm(d.c, &sv)))
 		case key.Matches(msg, d.keys.Pull):
-			return func() tea.Msg { return startRunMsg{sv, "pull"} }
+			return func() tea.Msg { return startRunMsg{sv, store.DirPull} }
 		case key.Matches(msg, d.keys.Push):
-			return func() tea.Msg { return startRunMsg{sv, "push"} }
+			return func() tea.Msg { return startRunMsg{sv, store.DirPush} }
 		case key.Matches(msg, d.keys.Test):
 			return tea.Sequence(closeScreen, func() tea.Msg { return testConnMsg{sv} })
 		}

@@ -500,7 +500,7 @@ func (f *serverForm) save() tea.Cmd {
 	if !f.validate() {
 		for i, fl := range f.fields {
 			if fl.err != "" && f.visible(fl) {
-				return tea.Batch(f.focusField(i), flash("warn", "%s: fix the fields marked ✗", f.Title()))
+				return tea.Batch(f.focusField(i), flash(store.LevelWarn, "%s: fix the fields marked ✗", f.Title()))
 			}
 		}
 	}

@@ -135,11 +135,11 @@ func (p *serversPane) noteResult(e store.LogEntry) {
 		return
 	}
 	switch {
-	case e.Direction == "pull" && e.Outcome == "finished":
+	case e.Direction == store.DirPull && e.Outcome == store.OutcomeFinished:
 		p.lastPull[e.ServerID] = e
-	case e.Direction == "push" && (e.Outcome == "finished" || e.EventUUID != "" || e.Level == "error"):
+	case e.Direction == store.DirPush && (e.Outcome == store.OutcomeFinished || e.EventUUID != "" || e.Level == store.LevelError):
 		p.lastPush[e.ServerID] = e
-	case e.Direction == "test" && (e.Outcome == "tested" || e.Outcome == "failed"):
+	case e.Direction == store.DirTest && (e.Outcome == store.OutcomeTested || e.Outcome == store.OutcomeFailed):
 		p.lastTest[e.ServerID] = e
 	}
 }
@@ -180,7 +180,7 @@ func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
 	}
 	if sv == nil {
 		if key.Matches(msg, p.keys.Edit, p.keys.Delete, p.keys.Pull, p.keys.Push, p.keys.Test, p.keys.Details) {
-			return flash("warn", "No server selected: press a to add one")
+			return flash(store.LevelWarn, "No server selected: press a to add one")
 		}
 		return nil
 	}
@@ -192,14 +192,14 @@ func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return confirmDelete(p.c, s)
 	case key.Matches(msg, p.keys.Pull):
 		if !s.Pull {
-			return flash("warn", "Pull is off for %s: edit it (e) to allow pulls", clean(s.Name))
+			return flash(store.LevelWarn, "Pull is off for %s: edit it (e) to allow pulls", clean(s.Name))
 		}
-		return func() tea.Msg { return startRunMsg{s, "pull"} }
+		return func() tea.Msg { return startRunMsg{s, store.DirPull} }
 	case key.Matches(msg, p.keys.Push):
 		if !s.Push {
-			return flash("warn", "Push is off for %s: edit it (e) to allow pushes", clean(s.Name))
+			return flash(store.LevelWarn, "Push is off for %s: edit it (e) to allow pushes", clean(s.Name))
 		}
-		return func() tea.Msg { return startRunMsg{s, "push"} }
+		return func() tea.Msg { return startRunMsg{s, store.DirPush} }
 	case key.Matches(msg, p.keys.Test):
 		return func() tea.Msg { return testConnMsg{s} }
 	case key.Matches(msg, p.keys.Details):
@@ -268,9 +268,9 @@ func (p *serversPane) lastResult(id int64) string {
 	}
 	word := "ok"
 	switch {
-	case best.Level == "error":
+	case best.Level == store.LevelError:
 		word = "failed"
-	case best.Level == "warn":
+	case best.Level == store.LevelWarn:
 		word = "warn"
 	}
 	return fmt.Sprintf("%s %s %s", best.Direction, word, strings.TrimSuffix(ago(p.c.Now(), best.Time()), " ago"))

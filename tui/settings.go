@@ -37,11 +37,11 @@ func openSettings(c *Context) tea.Cmd {
 	return func() tea.Msg {
 		a, err := consoleActor(ctx, st)
 		if err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		values, err := st.MailSettingValues(ctx)
 		if err != nil {
-			return flashMsg{"error", oneLine(err.Error())}
+			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		return openScreenMsg{newSettingsForm(c, a.user, values)}
 	}
@@ -154,7 +154,7 @@ func saveSettings(ctx context.Context, st *store.Store, userID int64, ch store.U
 				}
 			}
 		}
-		return formDoneMsg{form: f, then: flash("info", "Saved your alerts and %d mail settings", len(set))}
+		return formDoneMsg{form: f, then: flash(store.LevelInfo, "Saved your alerts and %d mail settings", len(set))}
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"mispdesk/store"
 	"strconv"
 
 	"charm.land/bubbles/v2/help"
@@ -62,13 +63,13 @@ func NewStyles(isDark bool) *Styles {
 }
 
 // level renders a level word (INFO, WARN, ERROR) in its colour.
-func (s *Styles) level(lvl string) string {
+func (s *Styles) level(lvl store.Level) string {
 	switch lvl {
-	case "warn", "WARN":
+	case store.LevelWarn:
 		return s.Warn.Render("WARN ")
-	case "error", "ERROR":
+	case store.LevelError:
 		return s.Error.Render("ERROR")
-	case "debug", "DEBUG":
+	case store.LevelDebug:
 		return s.Dim.Render("DEBUG")
 	}
 	return s.Info.Render("INFO ")

@@ -46,7 +46,9 @@ type logLine struct {
 }
 
 type logFilter struct {
-	server, dir, level, text string
+	server, text string
+	dir          store.Direction
+	level        store.Level
 }
 
 func (f logFilter) empty() bool { return f == logFilter{} }
@@ -57,18 +59,16 @@ func (f logFilter) String() string {
 		parts = append(parts, "server:"+f.server)
 	}
 	if f.dir != "" {
-		parts = append(parts, "dir:"+f.dir)
+		parts = append(parts, "dir:"+string(f.dir))
 	}
 	if f.level != "" {
-		parts = append(parts, "level:"+f.level)
+		parts = append(parts, "level:"+string(f.level))
 	}
 	if f.text != "" {
 		parts = append(parts, f.text)
 	}
 	return strings.Join(parts, " ")
 }
-
-var levelRank = map[string]int{"debug": 0, "info": 1, "": 1, "warn": 2, "error": 3}
 
 func (f logFilter) match(e *store.LogEntry) bool {
 	if f.server != "" && !strings.EqualFold(e.ServerName, f.server) {
@@ -77,13 +77,13 @@ func (f logFilter) match(e *store.LogEntry) bool {
 	if f.dir != "" && e.Direction != f.dir {
 		return false
 	}
-	if f.level != "" && levelRank[e.Level] < levelRank[f.level] {
+	if f.level != "" && !e.Level.AtLeast(f.level) {
 		return false
 	}
 	if f.text != "" {
 		t := strings.ToLower(f.text)
 		if !strings.Contains(strings.ToLower(e.Message), t) && !strings.Contains(e.EventUUID, t) &&
-			!strings.Contains(strings.ToLower(e.Outcome), t) {
+			!strings.Contains(strings.ToLower(string(e.Outcome)), t) {
 			return false
 		}
 	}
@@ -100,9 +100,9 @@ func parseLogFilter(s string) logFilter {
 		case ok && (k == "server" || k == "s"):
 			f.server = v
 		case ok && (k == "dir" || k == "direction" || k == "d"):
-			f.dir = strings.ToLower(v)
+			f.dir = store.Direction(strings.ToLower(v))
 		case ok && (k == "level" || k == "l"):
-			f.level = strings.ToLower(v)
+			f.level = store.Level(strings.ToLower(v))
 		default:
 			words = append(words, tok)
 		}
@@ -270,14 +270,14 @@ func (p *logPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return p.input.Focus()
 	case key.Matches(msg, p.keys.Level):
 		f := p.f
-		f.level = next([]string{"", "warn", "error"}, f.level)
+		f.level = next([]store.Level{"", store.LevelWarn, store.LevelError}, f.level)
 		p.setFilter(f)
-		return flash("info", "Log: level %s", orAll(f.level, "and above"))
+		return flash(store.LevelInfo, "Log: level %s", orAll(string(f.level), "and above"))
 	case key.Matches(msg, p.keys.Dir):
 		f := p.f
-		f.dir = next([]string{"", "pull", "push", "test", "feed", "import"}, f.dir)
+		f.dir = next([]store.Direction{"", store.DirPull, store.DirPush, store.DirTest, store.DirFeed, store.DirImport, store.DirHealth}, f.dir)
 		p.setFilter(f)
-		return flash("info", "Log: direction %s", orAll(f.dir, ""))
+		return flash(store.LevelInfo, "Log: direction %s", orAll(string(f.dir), ""))
 	case key.Matches(msg, p.keys.Server):
 		names := []string{""}
 		for _, sv := range p.c.Servers {
@@ -286,12 +286,12 @@ func (p *logPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		f := p.f
 		f.server = next(names, f.server)
 		p.setFilter(f)
-		return flash("info", "Log: server %s", orAll(clean(f.server), ""))
+		return flash(store.LevelInfo, "Log: server %s", orAll(clean(f.server), ""))
 	case key.Matches(msg, p.keys.Clear):
 		if !p.f.empty() {
 			p.setFilter(logFilter{})
 			p.input.SetValue("")
-			return flash("info", "Log: filter cleared")
+			return flash(store.LevelInfo, "Log: filter cleared")
 		}
 		return nil
 	case key.Matches(msg, p.keys.Detail):
@@ -328,9 +328,9 @@ func orAll(v, suffix string) string {
 }
 
 // next is the value after cur in vals (cycling).
-func next(vals []string, cur string) string {
+func next[T ~string](vals []T, cur T) T {
 	for i, v := range vals {
-		if strings.EqualFold(v, cur) {
+		if strings.EqualFold(string(v), string(cur)) {
 			return vals[(i+1)%len(vals)]
 		}
 	}
@@ -421,13 +421,13 @@ func (p *logPane) View(w, h int) string {
 // server, outcome, message, HTTP status and duration.
 func formatLogLine(s *Styles, e *store.LogEntry) (plain, styled string) {
 	ts := time.UnixMilli(e.TsMs).Format("15:04:05")
-	lvl := strings.ToUpper(e.Level)
+	lvl := strings.ToUpper(string(e.Level))
 	if lvl == "" {
 		lvl = "INFO"
 	}
 	dir := arrow(e.Direction)
 	server := pad(ansi.Truncate(clean(e.ServerName), 12, "…"), 12)
-	rest := pad(clean(e.Outcome), 9) + " "
+	rest := pad(clean(string(e.Outcome)), 9) + " "
 	if e.Total > 0 {
 		rest += fmt.Sprintf("%d/%d ", e.Done, e.Total)
 	}
@@ -505,10 +505,10 @@ func (d *logDetail) View(w, h int) string {
 		row("Time", time.UnixMilli(e.TsMs).Format("2006-01-02 15:04:05.000 MST")),
 		row("Level", s.level(e.Level)),
 		row("Server", dash(e.ServerName)+s.Dim.Render(fmt.Sprintf(" (id %d)", e.ServerID))),
-		row("Direction", dash(e.Direction)),
+		row("Direction", dash(string(e.Direction))),
 		row("Run", dash(e.RunID)),
 		row("Event", dash(e.EventUUID)),
-		row("Outcome", dash(e.Outcome)),
+		row("Outcome", dash(string(e.Outcome))),
 		row("HTTP status", status),
 		row("Duration", dur),
 	}

@@ -58,12 +58,12 @@ func (t *testConnScreen) Update(msg tea.Msg) tea.Cmd {
 	case connTestMsg:
 		if msg.serverID == t.sv.ID && t.busy {
 			t.busy, t.ct, t.err = false, msg.ct, msg.err
-			level, text := "info", "Connection test of "+clean(t.sv.Name)+": "
+			level, text := store.LevelInfo, "Connection test of "+clean(t.sv.Name)+": "
 			switch {
 			case msg.err != nil:
-				level, text = "error", text+oneLine(msg.err.Error())
+				level, text = store.LevelError, text+oneLine(msg.err.Error())
 			case msg.ct.Status != remote.StatusOK:
-				level, text = "error", text+oneLine(msg.ct.Verdict)
+				level, text = store.LevelError, text+oneLine(msg.ct.Verdict)
 			default:
 				text += oneLine(msg.ct.Verdict)
 			}

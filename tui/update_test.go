@@ -326,7 +326,7 @@ func TestHelpOverlay(t *testing.T) {
 	}
 }
 
-func logEntry(id int64, server, dir, level, outcome, msg string) store.LogEntry {
+func logEntry(id int64, server string, dir store.Direction, level store.Level, outcome store.LogOutcome, msg string) store.LogEntry {
 	return store.LogEntry{ID: id, TsMs: fixedNow.Add(time.Duration(id) * time.Second).UnixMilli(), ServerID: 1, ServerName: server,
 		Direction: dir, Level: level, Outcome: outcome, Message: msg}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -22,23 +23,24 @@ func runLog(ctx context.Context, env *Env, args []string) (err error) {
 	fs := env.Flags("log", logSynopsis)
 	follow := fs.Bool("follow", false, "keep printing new entries as they are written, until interrupted")
 	server := fs.String("server", "", "only entries of the server `S` (id or name)")
-	direction := fs.String("direction", "", "only entries of `DIR`: pull, push, test or feed")
-	level := fs.String("level", "", "only entries at `LEVEL` or worse: info, warn or error")
+	direction := fs.String("direction", "", "only entries of `DIR`: pull, push, test, feed, import, mail or health")
+	level := fs.String("level", "", "only entries at `LEVEL` or worse: debug, info, warn or error")
 	since := fs.Int64("since", -1, "every entry after the one with id `ID` (default: the last --limit entries)")
 	limit := fs.Int("limit", 50, "without --since, the last `N` entries (0: all)")
 	jsonOut := fs.Bool("json", false, "print one JSON object per entry, one per line")
 	if err := fs.ParseNoArgs(args); err != nil {
 		return err
 	}
-	switch *direction {
-	case "", "pull", "push", "test", "feed", "import":
-	default:
-		return usagef("--direction %q: want pull, push, test or feed", *direction)
+	var f store.LogFilter
+	if *direction != "" {
+		if f.Direction, err = store.ParseDirection(*direction); err != nil {
+			return usagef("--direction: %v", err)
+		}
 	}
-	switch *level {
-	case "", "debug", "info", "warn", "error":
-	default:
-		return usagef("--level %q: want info, warn or error", *level)
+	if *level != "" {
+		if f.Level, err = store.ParseLevel(*level); err != nil {
+			return usagef("--level: %v", err)
+		}
 	}
 	if *limit < 0 {
 		return usagef("--limit %d: want 0 (all) or more", *limit)
@@ -48,7 +50,6 @@ func runLog(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	f := store.LogFilter{Direction: *direction, Level: *level}
 	if *server != "" {
 		sv, err := findServer(ctx, s, *server)
 		if err != nil {
@@ -132,12 +133,9 @@ func runLog(ctx context.Context, env *Env, args []string) (err error) {
 // time, level, server, direction, outcome, event, message, duration, n/m.
 func logLine(e store.LogEntry) string {
 	var b strings.Builder
-	lvl := e.Level
-	if lvl == "" {
-		lvl = "info"
-	}
+	lvl := cmp.Or(e.Level, store.LevelInfo)
 	fmt.Fprintf(&b, "%s %-5s %s %s %s", e.Time().Local().Format("2006-01-02 15:04:05.000"), lvl,
-		orDash(safe(e.ServerName)), orDash(e.Direction), orDash(safe(e.Outcome)))
+		orDash(safe(e.ServerName)), orDash(string(e.Direction)), orDash(safe(string(e.Outcome))))
 	if e.EventUUID != "" {
 		fmt.Fprintf(&b, " %s", safe(shortUUID(e.EventUUID)))
 	}

@@ -30,10 +30,6 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	startLog, err := s.LastLogID(ctx)
-	if err != nil {
-		return err
-	}
 	res, err := s.Publish(ctx, ref)
 	if err != nil {
 		return storeErr(eventRecord.refErr(ref, err))
@@ -47,8 +43,8 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 	// it delivers within a second.
 	host, _ := os.Hostname()
 	eng := syncer.New(s, syncer.Options{Holder: fmt.Sprintf("%s-%d-publish", host, os.Getpid())})
-	delivered, err := eng.DeliverNow(ctx, deliverRounds)
-	eng.Close() // its log is written: the outcomes can be read back
+	deliveries, delivered, err := eng.DeliverNow(ctx, deliverRounds)
+	eng.Close()
 	if err != nil && ctx.Err() == nil {
 		return err
 	}
@@ -59,34 +55,28 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 	if ctx.Err() != nil {
 		return errors.New("interrupted: the pushes not yet delivered stay queued")
 	}
-	return printPushOutcomes(ctx, env, s, res.UUID, startLog)
+	return printDeliveries(env, res.UUID, deliveries)
 }
 
-// printPushOutcomes prints what the outbox did with the event since the log
-// entry after: one line per server. It fails when a push failed (it stays
-// queued, with backoff, for mispdesk serve or mispdesk push).
-func printPushOutcomes(ctx context.Context, env *Env, s *store.Store, uuid string, after int64) error {
-	failed := 0
-	for {
-		page, err := s.LogSince(ctx, after, logPage, store.LogFilter{Direction: "push"})
-		if err != nil {
-			return err
+// printDeliveries prints what the outbox did with the event's pushes, one line per server,
+// from the engine's own account. It fails when a push failed or is still waiting for its
+// server (it stays queued, with backoff, for mispdesk serve or mispdesk push).
+func printDeliveries(env *Env, uuid string, ds []syncer.Delivery) error {
+	pending := 0
+	for _, d := range ds {
+		if d.EventUUID != uuid || d.Kind != store.OutboxPushEvent {
+			continue // another event's push, queued before
 		}
-		for _, e := range page {
-			after = e.ID
-			if e.EventUUID != uuid && (e.EventUUID != "" || e.Level != "error") {
-				continue // another event's push, or a step that says nothing of this one
-			}
-			if e.Outcome == "failed" || e.Level == "error" {
-				failed++
-			}
-			fmt.Fprintf(env.Stdout, "  %s: %s: %s\n", safe(e.ServerName), safe(e.Outcome), safe(e.Message))
+		line := fmt.Sprintf("  %s: %s", safe(d.Server), d.Outcome)
+		if d.Reason != "" {
+			line += ": " + safe(d.Reason)
 		}
-		if len(page) < logPage {
-			break
+		fmt.Fprintln(env.Stdout, line)
+		if d.Outcome == store.OutcomeFailed || d.Outcome == store.OutcomeQueued {
+			pending++
 		}
 	}
-	if failed > 0 {
+	if pending > 0 {
 		fmt.Fprintln(env.Stdout, "Failed pushes stay queued and are retried by mispdesk serve (or mispdesk push SERVER)")
 		return errReported
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"mispdesk/syncer"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,35 @@ func TestEventPublishRefusals(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q", tc.args, code, stdout)
 		}
 		wantOneLine(t, stderr, tc.prefix)
+	}
+}
+
+// Each server's line comes from the engine's own account of the delivery: one peer
+// takes the event, one is down (its push stays queued and the command fails).
+func TestEventPublishReportsEachServer(t *testing.T) {
+	a, b, _ := pair(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + ln.Addr().String()
+	ln.Close()
+	mustRun(t, "server", "add", "--db", a.db, "--name", "Dead", "--url", deadURL, "--org", b.orgUUID,
+		"--authkey", strings.Repeat("k", 40), "--push")
+	mustRun(t, "import", "--db", a.db, withEvent(t, sunorcal, "3", false))
+	const uuid = "5a0a9aa9-23a4-4607-b6df-41a9950d210f"
+	code, stdout, _ := runT(t, "event", "publish", uuid, "--db", a.db)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (a push failed)", code)
+	}
+	for _, want := range []string{"push queued to 2 servers\n", "  B: pushed: created on the remote\n",
+		"  Dead: failed: connection refused\n", "Failed pushes stay queued"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("publish printed %q, want %q in it", stdout, want)
+		}
+	}
+	stats, err := openT(t, a.db).OutboxStats(context.Background())
+	if err != nil || len(stats) != 1 || stats[0].Queued != 1 || stats[0].ServerName != "Dead" {
+		t.Errorf("outbox %+v, %v", stats, err)
 	}
 }

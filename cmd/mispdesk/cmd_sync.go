@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,11 +24,11 @@ const (
 const topRunSkips = 3
 
 func runPull(ctx context.Context, env *Env, args []string) error {
-	return runSync(ctx, env, "pull", pullSynopsis, args)
+	return runSync(ctx, env, store.DirPull, pullSynopsis, args)
 }
 
 func runPush(ctx context.Context, env *Env, args []string) error {
-	return runSync(ctx, env, "push", pushSynopsis, args)
+	return runSync(ctx, env, store.DirPush, pushSynopsis, args)
 }
 
 // runJSON is one run in pull/push --json: the engine's summary, and the error
@@ -38,20 +39,20 @@ type runJSON struct {
 }
 
 // runSync is pull and push: one run per server, servers in parallel.
-func runSync(ctx context.Context, env *Env, dir, synopsis string, args []string) (err error) {
-	fs := env.Flags(dir, synopsis)
-	all := fs.Bool("all", false, "every server with "+dir+" enabled, in parallel")
+func runSync(ctx context.Context, env *Env, dir store.Direction, synopsis string, args []string) (err error) {
+	fs := env.Flags(string(dir), synopsis)
+	all := fs.Bool("all", false, "every server with "+string(dir)+" enabled, in parallel")
 	dryRun := fs.Bool("dry-run", false, "decide and list what would move, moving nothing")
 	jsonOut := fs.Bool("json", false, "print a JSON array of run summaries")
 	var technique *string
-	if dir == "pull" {
+	if dir == store.DirPull {
 		technique = fs.String("technique", "full", "`full` (everything new or newer), update (only events already here) or one event's UUID")
 	}
 	args, err = fs.Parse(args)
 	if err != nil {
 		return err
 	}
-	if err := serverRecord.oneOrAllArgs(dir, args, *all); err != nil {
+	if err := serverRecord.oneOrAllArgs(string(dir), args, *all); err != nil {
 		return err
 	}
 	opts := syncer.RunOptions{DryRun: *dryRun}
@@ -92,7 +93,7 @@ func runSync(ctx context.Context, env *Env, dir, synopsis string, args []string)
 			o := opts
 			o.Progress = func(p syncer.Progress) { prog.set(i, p) }
 			run := eng.Pull
-			if dir == "push" {
+			if dir == store.DirPush {
 				run = eng.Push
 			}
 			sum, err := run(ctx, fmt.Sprint(sv.ID), o)
@@ -168,9 +169,9 @@ func printRun(w io.Writer, sum *syncer.RunSummary) {
 // syncServers is the servers a pull or push runs against: the one named (it must
 // exist, and have the direction enabled unless one event is asked for), or with
 // --all every server with the direction enabled.
-func syncServers(ctx context.Context, s *store.Store, dir string, args []string, all bool, technique string) ([]store.Server, error) {
+func syncServers(ctx context.Context, s *store.Store, dir store.Direction, args []string, all bool, technique string) ([]store.Server, error) {
 	enabled := func(sv *store.Server) bool {
-		if dir == "pull" {
+		if dir == store.DirPull {
 			return sv.Pull
 		}
 		return sv.Push
@@ -253,10 +254,7 @@ func (p *multiProgress) draw() {
 }
 
 func progressText(name string, st syncer.Progress) string {
-	dir := st.Direction
-	if dir == "" {
-		dir = "waiting"
-	}
+	dir := cmp.Or(string(st.Direction), "waiting")
 	line := fmt.Sprintf("%s %s: %d of %d events, %s events/s, %d failed",
 		dir, safe(name), st.Done, st.Total, rate(st.Done, st.Elapsed), st.Failed)
 	return fit(line, tableWidth)

@@ -259,9 +259,9 @@ func runExplain(ctx context.Context, env *Env, args []string) (err error) {
 	if *jsonOut {
 		return printJSON(env, ex)
 	}
-	verb := map[string]string{"push": "pushed", "pull": "pulled"}[ex.Direction]
+	verb := map[store.Direction]string{store.DirPush: "pushed", store.DirPull: "pulled"}[ex.Direction]
 	target := "to " + ex.Server
-	if ex.Direction == "pull" {
+	if ex.Direction == store.DirPull {
 		target = "from " + ex.Server
 	}
 	if ex.Decision.Allowed {

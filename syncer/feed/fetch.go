@@ -150,8 +150,8 @@ func (ft *Fetcher) now() time.Time {
 }
 
 // step logs one step of the run.
-func (r *run) step(level, eventUUID, outcome, msg string, started time.Time, done, total int) {
-	e := store.LogEntry{RunID: r.id, ServerName: r.feed.Name, Direction: "feed", Level: level, EventUUID: eventUUID,
+func (r *run) step(level store.Level, eventUUID string, outcome store.LogOutcome, msg string, started time.Time, done, total int) {
+	e := store.LogEntry{RunID: r.id, ServerName: r.feed.Name, Direction: store.DirFeed, Level: level, EventUUID: eventUUID,
 		Outcome: outcome, Message: msg, Done: done, Total: total}
 	if !started.IsZero() {
 		e.DurationMs = time.Since(started).Milliseconds()
@@ -185,20 +185,20 @@ func (ft *Fetcher) Fetch(ctx context.Context, f *store.Feed) (*FetchSummary, err
 	r, err := ft.newRun(f)
 	sum.RunID = r.id
 	if err != nil {
-		r.step("error", "", "failed", err.Error(), started, 0, 0)
+		r.step(store.LevelError, "", store.OutcomeFailed, err.Error(), started, 0, 0)
 		r.flush(ctx)
 		ft.Store.RecordFeedFetch(context.WithoutCancel(ctx), f.ID, ft.now(), "failed: "+err.Error(), "")
 		return sum, err
 	}
 	validator, err := r.fetch(ctx, sum)
 	sum.Duration = time.Since(started)
-	level, result := "info", sum.Line()
+	level, result := store.LevelInfo, sum.Line()
 	if err != nil {
-		level, result = "error", "failed: "+err.Error()
+		level, result = store.LevelError, "failed: "+err.Error()
 	} else if sum.Failed > 0 {
-		level = "error"
+		level = store.LevelError
 	}
-	r.step(level, "", "finished", result, started, 0, 0)
+	r.step(level, "", store.OutcomeFinished, result, started, 0, 0)
 	r.flush(ctx)
 	if err == nil && sum.Failed > 0 {
 		validator = "" // read the manifest in full next time, so the failed events are tried again
@@ -236,16 +236,16 @@ func (r *run) fetch(ctx context.Context, sum *FetchSummary) (validator string, e
 	raw, validator, err := r.src.get(ctx, "manifest.json", f.ETag, MaxManifest)
 	if errors.Is(err, errNotModified) {
 		sum.NotModified = true
-		r.step("info", "", "unchanged", "manifest unchanged since the last complete fetch", t0, 0, 0)
+		r.step(store.LevelInfo, "", store.OutcomeUnchanged, "manifest unchanged since the last complete fetch", t0, 0, 0)
 		return validator, nil
 	}
 	if err != nil {
-		r.step("error", "", "failed", fmt.Sprintf("manifest %s: %v", r.src.where("manifest.json"), unwrapSource(err)), t0, 0, 0)
+		r.step(store.LevelError, "", store.OutcomeFailed, fmt.Sprintf("manifest %s: %v", r.src.where("manifest.json"), unwrapSource(err)), t0, 0, 0)
 		return "", fmt.Errorf("manifest: %w", unwrapSource(err))
 	}
 	m, err := ParseManifest(raw)
 	if err != nil {
-		r.step("error", "", "failed", fmt.Sprintf("manifest %s: %v", r.src.where("manifest.json"), err), t0, 0, 0)
+		r.step(store.LevelError, "", store.OutcomeFailed, fmt.Sprintf("manifest %s: %v", r.src.where("manifest.json"), err), t0, 0, 0)
 		return "", fmt.Errorf("manifest: %w", err)
 	}
 	sum.Listed = len(m)
@@ -277,7 +277,7 @@ func (r *run) fetch(ctx context.Context, sum *FetchSummary) (validator string, e
 	if sum.Skipped > 0 {
 		msg += fmt.Sprintf(", %d blocked by the feed's rules", sum.Skipped)
 	}
-	r.step("info", "", "manifest", msg, t0, 0, len(todo))
+	r.step(store.LevelInfo, "", store.OutcomeManifest, msg, t0, 0, len(todo))
 	r.fetchAndStore(ctx, todo, sum)
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -286,7 +286,7 @@ func (r *run) fetch(ctx context.Context, sum *FetchSummary) (validator string, e
 		n, err := r.cache(ctx, m)
 		if err != nil {
 			sum.Cached = -1
-			r.step("warn", "", "failed", "cache: "+err.Error(), time.Time{}, 0, 0)
+			r.step(store.LevelWarn, "", store.OutcomeFailed, "cache: "+err.Error(), time.Time{}, 0, 0)
 		} else {
 			sum.Cached = n
 		}
@@ -368,7 +368,7 @@ func (r *run) fetchAndStore(ctx context.Context, todo []candidate, sum *FetchSum
 			done++
 			if up.Outcome == store.Skipped {
 				sum.skip(up.Reason)
-				r.step("info", up.UUID, "skipped", up.Reason, g.started, g.seq, total)
+				r.step(store.LevelInfo, up.UUID, store.OutcomeSkipped, up.Reason, g.started, g.seq, total)
 				continue
 			}
 			if up.Outcome == store.Created {
@@ -381,7 +381,7 @@ func (r *run) fetchAndStore(ctx context.Context, todo []candidate, sum *FetchSum
 			if notes := append(g.notes, up.Notes...); len(notes) > 0 {
 				msg += "; " + strings.Join(notes, "; ")
 			}
-			r.step("info", up.UUID, "fetched", msg, g.started, g.seq, total)
+			r.step(store.LevelInfo, up.UUID, store.OutcomeFetched, msg, g.started, g.seq, total)
 		}
 		if r.ft.Log == nil {
 			r.flush(ctx)
@@ -394,7 +394,7 @@ func (r *run) fetchAndStore(ctx context.Context, todo []candidate, sum *FetchSum
 			delete(writing, up.UUID)
 			done++
 			sum.fail(fmt.Errorf("event %s: %w", up.UUID, err))
-			r.step("error", up.UUID, "failed", "store: "+err.Error(), g.started, g.seq, total)
+			r.step(store.LevelError, up.UUID, store.OutcomeFailed, "store: "+err.Error(), g.started, g.seq, total)
 		}
 	}
 	for g := range results {
@@ -405,11 +405,11 @@ func (r *run) fetchAndStore(ctx context.Context, todo []candidate, sum *FetchSum
 			}
 			done++
 			sum.fail(fmt.Errorf("event %s: %w", g.uuid, g.err))
-			r.step("error", g.uuid, "failed", g.err.Error(), g.started, g.seq, total)
+			r.step(store.LevelError, g.uuid, store.OutcomeFailed, g.err.Error(), g.started, g.seq, total)
 		case g.skip != "":
 			done++
 			sum.skip(g.skip)
-			r.step("info", g.uuid, "skipped", g.skip, g.started, g.seq, total)
+			r.step(store.LevelInfo, g.uuid, store.OutcomeSkipped, g.skip, g.started, g.seq, total)
 		default:
 			writing[g.uuid] = g
 			opts := store.UpsertOptions{DefaultDistribution: misp.OrgOnly, RefuseUnlocked: true, LocalIDs: g.localIDs}
@@ -417,7 +417,7 @@ func (r *run) fetchAndStore(ctx context.Context, todo []candidate, sum *FetchSum
 				delete(writing, g.uuid)
 				done++
 				sum.fail(fmt.Errorf("event %s: %w", g.uuid, err))
-				r.step("error", g.uuid, "failed", "store: "+err.Error(), g.started, g.seq, total)
+				r.step(store.LevelError, g.uuid, store.OutcomeFailed, "store: "+err.Error(), g.started, g.seq, total)
 			}
 		}
 		report()
@@ -531,17 +531,17 @@ func (ft *Fetcher) Cache(ctx context.Context, f *store.Feed) (int, error) {
 	started := time.Now()
 	r, err := ft.newRun(f)
 	if err != nil {
-		r.step("error", "", "failed", "cache: "+err.Error(), started, 0, 0)
+		r.step(store.LevelError, "", store.OutcomeFailed, "cache: "+err.Error(), started, 0, 0)
 		r.flush(ctx)
 		return 0, err
 	}
 	n, err := r.cache(ctx, nil)
 	if err != nil {
-		r.step("error", "", "failed", "cache: "+err.Error(), started, 0, 0)
+		r.step(store.LevelError, "", store.OutcomeFailed, "cache: "+err.Error(), started, 0, 0)
 		r.flush(ctx)
 		return 0, fmt.Errorf("feed %q: cache: %w", f.Name, err)
 	}
-	r.step("info", "", "cached", fmt.Sprintf("cache holds %d hashes", n), started, 0, 0)
+	r.step(store.LevelInfo, "", store.OutcomeCached, fmt.Sprintf("cache holds %d hashes", n), started, 0, 0)
 	r.flush(ctx)
 	return n, nil
 }
@@ -555,12 +555,12 @@ func (r *run) cache(ctx context.Context, m Manifest) (int, error) {
 			if err := r.ft.Store.ReplaceFeedCache(ctx, r.feed.ID, hashes); err != nil {
 				return 0, err
 			}
-			r.step("info", "", "cached", fmt.Sprintf("cache: %d hashes from hashes.csv", len(hashes)), t0, 0, 0)
+			r.step(store.LevelInfo, "", store.OutcomeCached, fmt.Sprintf("cache: %d hashes from hashes.csv", len(hashes)), t0, 0, 0)
 			return len(hashes), nil
 		}
-		r.step("info", "", "cache", "hashes.csv is not in MISP's md5,event_uuid layout: hashing the events instead", t0, 0, 0)
+		r.step(store.LevelInfo, "", store.OutcomeCache, "hashes.csv is not in MISP's md5,event_uuid layout: hashing the events instead", t0, 0, 0)
 	} else {
-		r.step("info", "", "cache", fmt.Sprintf("no hashes.csv (%v): hashing the events instead", unwrapSource(err)), t0, 0, 0)
+		r.step(store.LevelInfo, "", store.OutcomeCache, fmt.Sprintf("no hashes.csv (%v): hashing the events instead", unwrapSource(err)), t0, 0, 0)
 	}
 	if m == nil {
 		raw, _, err := r.src.get(ctx, "manifest.json", "", MaxManifest)
@@ -593,7 +593,7 @@ func (r *run) cache(ctx context.Context, m Manifest) (int, error) {
 		}
 		if err != nil {
 			failed++
-			r.step("warn", u, "failed", "cache: "+unwrapSource(err).Error(), time.Time{}, 0, 0)
+			r.step(store.LevelWarn, u, store.OutcomeFailed, "cache: "+unwrapSource(err).Error(), time.Time{}, 0, 0)
 			continue
 		}
 		hashes = append(hashes, EventHashes(ev)...)
@@ -608,6 +608,6 @@ func (r *run) cache(ctx context.Context, m Manifest) (int, error) {
 	if failed > 0 {
 		msg += fmt.Sprintf(" (%d events could not be read)", failed)
 	}
-	r.step("info", "", "cached", msg, t0, 0, 0)
+	r.step(store.LevelInfo, "", store.OutcomeCached, msg, t0, 0, 0)
 	return len(hashes), nil
 }

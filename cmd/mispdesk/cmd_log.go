@@ -34,12 +34,12 @@ func runLog(ctx context.Context, env *Env, args []string) (err error) {
 	var f store.LogFilter
 	if *direction != "" {
 		if f.Direction, err = store.ParseDirection(*direction); err != nil {
-			return usagef("--direction: %v", err)
+			return usagef("--direction %q: want pull, push, test, feed, import, mail or health", *direction)
 		}
 	}
 	if *level != "" {
 		if f.Level, err = store.ParseLevel(*level); err != nil {
-			return usagef("--level: %v", err)
+			return usagef("--level %q: want debug, info, warn or error", *level)
 		}
 	}
 	if *limit < 0 {

@@ -119,6 +119,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			for _, st := range msg.stats {
 				m.c.Stats[st.ServerID] = st
 			}
+			m.c.Health = msg.health
 		}
 	case eventChangedMsg:
 		return m, tea.Batch(flash(store.LevelInfo, "%s", msg.text), m.broadcast(msg))
@@ -127,6 +128,13 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case serverChangedMsg:
 		return m, tea.Batch(loadServers(m.c.Ctx, m.c.Store), flash(store.LevelInfo, "%s", msg.text), m.broadcast(msg))
 	case logEntriesMsg:
+		var cmds []tea.Cmd
+		for _, e := range msg.entries {
+			m.c.Throughput.add(e)
+			if e.Direction == store.DirHealth && m.mode == modeReady {
+				cmds = append(cmds, loadServers(m.c.Ctx, m.c.Store)) // a server's state moved
+			}
+		}
 		if msg.err == nil && !msg.initial && !m.onLog() {
 			m.notes.count(msg.entries)
 		} else if msg.err == nil { // seen, or history from before the console
@@ -134,7 +142,6 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.notes.after = max(m.notes.after, e.ID)
 			}
 		}
-		var cmds []tea.Cmd
 		if msg.fromTail {
 			m.tailBusy = false
 			if msg.err == nil && msg.last > m.tailAfter {
@@ -151,6 +158,11 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(cmds...)
 	case busClosedMsg:
 		return m, nil
+	case resumedMsg:
+		if msg.err != nil {
+			return m, flash(store.LevelError, "Retry of %s: %s", clean(msg.server), oneLine(msg.err.Error()))
+		}
+		return m, tea.Batch(loadServers(m.c.Ctx, m.c.Store), flash(store.LevelInfo, "%s: its queued pushes are due now", clean(msg.server)))
 	}
 	return m, m.broadcast(msg)
 }

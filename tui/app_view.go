@@ -78,6 +78,15 @@ func (m *model) headerLine() string {
 	}
 	if m.mode == modeReady {
 		parts = append(parts, "syncer "+m.syncerState())
+		if down := m.c.blockedServers(); len(down) > 0 {
+			// Cause first, before the counts a narrow header cuts.
+			h := m.c.Health[down[0].ID]
+			part := s.Error.Render("✗ "+clean(down[0].Name)) + " " + shortHealth(h)
+			if len(down) > 1 {
+				part += fmt.Sprintf(" (+%d more)", len(down)-1)
+			}
+			parts = append(parts, part)
+		}
 		queued, failing := 0, 0
 		for _, st := range m.c.Stats {
 			queued += st.Queued
@@ -92,19 +101,23 @@ func (m *model) headerLine() string {
 	return s.Header.Render(pad(ansi.Truncate(line, m.width, "…"), m.width))
 }
 
-// syncerState is running (a sync in flight), error (pushes failing, or the
-// lease unreadable) or idle, and who runs the outbox.
+// syncerState is running (a sync in flight), error (pushes failing, a server
+// down or refusing our key, or the lease unreadable) or idle, and who runs the
+// outbox. It is idle only when nothing is wrong.
 func (m *model) syncerState() string {
-	failing := 0
+	failing, queued := 0, 0
 	for _, st := range m.c.Stats {
 		failing += st.Failing
+		queued += st.Queued
 	}
 	state := "idle"
 	switch {
 	case m.running() > 0:
 		state = "running " + m.spin.View()
-	case failing > 0:
+	case failing > 0 || len(m.c.blockedServers()) > 0:
 		state = "error"
+	case queued > 0:
+		state = "busy"
 	}
 	if m.width < 100 {
 		return state

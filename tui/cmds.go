@@ -25,6 +25,7 @@ type (
 	serversMsg struct {
 		servers []store.Server
 		stats   []store.OutboxStat
+		health  map[int64]syncer.PeerHealth
 		err     error
 	}
 	// logEntriesMsg carries sync log entries, oldest first. fromTail: read from
@@ -81,7 +82,19 @@ func loadServers(ctx context.Context, st *store.Store) tea.Cmd {
 			return serversMsg{err: err}
 		}
 		stats, err := st.OutboxStats(ctx)
-		return serversMsg{servers: servers, stats: stats, err: err}
+		if err != nil {
+			return serversMsg{err: err}
+		}
+		// Health as the process running the sync stored it (this one, or mispdesk serve).
+		health := map[int64]syncer.PeerHealth{}
+		for _, sv := range servers {
+			h, err := syncer.ReadPeerHealth(ctx, st, sv.ID)
+			if err != nil {
+				return serversMsg{err: err}
+			}
+			health[sv.ID] = h
+		}
+		return serversMsg{servers: servers, stats: stats, health: health}
 	}
 }
 

@@ -65,7 +65,7 @@ type collabDoneMsg struct{ eventUUID string }
 
 // collabDone reports a write: the status line says text, and what shows it reloads.
 func collabDone(text, eventUUID string) tea.Msg {
-	return tea.BatchMsg{flash("info", "%s", text), func() tea.Msg { return collabDoneMsg{eventUUID: eventUUID} }}
+	return tea.BatchMsg{flash(store.LevelInfo, "%s", text), func() tea.Msg { return collabDoneMsg{eventUUID: eventUUID} }}
 }
 
 // proposalsMsg carries the proposals the console's user may see: of one event

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +160,30 @@ func TestGoldenMessages(t *testing.T) {
 		goldenScreen(t, "badge", m)
 		press(t, m, "!")
 		goldenScreen(t, "messages", m)
+	}
+}
+
+// downFixture is the fixture with backup down (its pushes failing) and circl-misp up.
+func downFixture(t *testing.T, w, h int) *model {
+	m := fixture(t, w, h)
+	since := fixedNow.Add(-4 * time.Minute)
+	m.Update(serversMsg{servers: m.c.Servers, stats: []store.OutboxStat{{ServerID: 2, ServerName: "backup", Queued: 20, Failing: 20, LastError: "connection refused"}},
+		health: map[int64]syncer.PeerHealth{
+			1: {State: syncer.PeerUp, Since: since},
+			2: {State: syncer.PeerDown, Since: since, Cause: "connection refused", Failures: 5, RetryAt: fixedNow.Add(40 * time.Second)},
+		}})
+	return m
+}
+
+// TestGoldenServerDown: a down server shows in the header (cause first), in its row and
+// under the table with its next retry; the header does not say idle.
+func TestGoldenServerDown(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := downFixture(t, sz.w, sz.h)
+		press(t, m, "j")
+		goldenScreen(t, "serverdown", m)
+		if got := screen(m); !strings.Contains(got, "backup down: connection refused") || !strings.Contains(got, "down since 09:22: connection refused") || strings.Contains(got, "syncer idle") {
+			t.Errorf("%dx%d:\n%s", sz.w, sz.h, got)
+		}
 	}
 }

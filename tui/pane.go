@@ -87,6 +87,10 @@ type Context struct {
 	// Servers and Stats are the latest load (serversMsg), Stats by server id.
 	Servers []store.Server
 	Stats   map[int64]store.OutboxStat
+	// Health is each server's health as the process running its sync last stored it.
+	Health map[int64]syncer.PeerHealth
+	// Throughput counts the events moved and failed per minute, from the sync log.
+	Throughput throughput
 	// Runs are the pulls and pushes started from this console, oldest first.
 	Runs []*SyncRun
 }

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"mispdesk/store"
+	"mispdesk/syncer"
 )
 
 // serversPane lists the sync links: name, URL, remote org, push/pull and
@@ -35,7 +36,7 @@ type serversPane struct {
 }
 
 type serverKeys struct {
-	Up, Down, Add, Edit, Delete, Pull, Push, Test, Details, Filter, Feeds key.Binding
+	Up, Down, Add, Edit, Delete, Pull, Push, Test, Retry, Details, Filter, Feeds key.Binding
 }
 
 func (k serverKeys) ShortHelp() []key.Binding {
@@ -46,7 +47,7 @@ func (k serverKeys) ShortHelp() []key.Binding {
 var pullPushHelp = key.NewBinding(key.WithKeys("p", "P"), key.WithHelp("p/P", "pull/push"))
 
 func (k serverKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test, k.Feeds}}
+	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test, k.Retry, k.Feeds}}
 }
 
 func newServersPane(c *Context) Pane {
@@ -61,6 +62,7 @@ func newServersPane(c *Context) Pane {
 			Pull:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pull")),
 			Push:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "push")),
 			Test:    key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "test")),
+			Retry:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry now")),
 			Details: key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "details")),
 			Filter:  keyFilter,
 			Feeds:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "feeds")),
@@ -179,7 +181,7 @@ func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return loadFeeds(p.c.Ctx, p.c.Store)
 	}
 	if sv == nil {
-		if key.Matches(msg, p.keys.Edit, p.keys.Delete, p.keys.Pull, p.keys.Push, p.keys.Test, p.keys.Details) {
+		if key.Matches(msg, p.keys.Edit, p.keys.Delete, p.keys.Pull, p.keys.Push, p.keys.Test, p.keys.Retry, p.keys.Details) {
 			return flash(store.LevelWarn, "No server selected: press a to add one")
 		}
 		return nil
@@ -202,6 +204,11 @@ func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		return func() tea.Msg { return startRunMsg{s, store.DirPush} }
 	case key.Matches(msg, p.keys.Test):
 		return func() tea.Msg { return testConnMsg{s} }
+	case key.Matches(msg, p.keys.Retry):
+		if h := p.c.Health[s.ID]; !h.Blocked() && p.c.Stats[s.ID].Failing == 0 {
+			return flash(store.LevelInfo, "%s is %s: nothing waits for a retry", clean(s.Name), healthText(h))
+		}
+		return resumeServer(p.c, s)
 	case key.Matches(msg, p.keys.Details):
 		return openScreen(newServerDetail(p.c, s, p.lastPull[s.ID], p.lastPush[s.ID], p.lastTest[s.ID]))
 	}
@@ -247,7 +254,11 @@ func (p *serversPane) rebuild() {
 		}
 		st := p.c.Stats[sv.ID]
 		queue := fmt.Sprintf("%d/%d", st.Queued, st.Failing)
-		rows = append(rows, table.Row{clean(sv.Name), clean(sv.URL), clean(sv.RemoteOrg.Name), sync, queue, p.lastResult(sv.ID)})
+		last := p.lastResult(sv.ID)
+		if h := p.c.Health[sv.ID]; h.State != "" && h.State != syncer.PeerUp {
+			last = shortHealth(h) // what is wrong now, before what last ran
+		}
+		rows = append(rows, table.Row{clean(sv.Name), clean(sv.URL), clean(sv.RemoteOrg.Name), sync, queue, last})
 	}
 	p.table.SetRows(rows)
 	if c := p.table.Cursor(); c >= len(rows) || c < 0 {
@@ -304,7 +315,7 @@ func (p *serversPane) View(w, h int) string {
 	case len(p.shown) == 0:
 		return strings.Join(append(lines, "", " No server matches /"+clean(p.filter.Value())+" (esc clears the filter)"), "\n")
 	}
-	detailH := 5
+	detailH := 7
 	if h < 20 {
 		detailH = 0
 	}
@@ -338,12 +349,24 @@ func (p *serversPane) summary(w int) []string {
 	if st.LastError != "" {
 		queue += ": " + s.Error.Render(oneLine(st.LastError))
 	}
+	h := p.c.Health[sv.ID]
+	health := healthText(h)
+	switch {
+	case h.Blocked():
+		health = s.Error.Render(health) + s.Dim.Render(" · "+retryText(p.c.Now(), h)+" · r: now")
+	case h.State == syncer.PeerDegraded:
+		health = s.Warn.Render(health)
+	case h.State == syncer.PeerUp:
+		health = s.OK.Render(health)
+	}
 	return []string{
 		s.Dim.Render(" " + strings.Repeat("─", max(w-2, 0))),
+		line("Health", health),
 		line("Last pull", res(p.lastPull[sv.ID])),
 		line("Last push", res(p.lastPush[sv.ID])),
 		line("Last test", res(p.lastTest[sv.ID])),
 		line("Outbox", queue),
+		line("Sync/min", throughputLine(s, &p.c.Throughput, sv.ID, p.c.Now(), min(throughputMinutes, max(w/3, 10)))),
 	}
 }
 

@@ -374,6 +374,9 @@ func (p *logPane) View(w, h int) string {
 	if !p.f.empty() {
 		title += s.Dim.Render("  filter: ") + clean(p.f.String())
 	}
+	if w >= 100 {
+		title += "  " + throughputLine(s, &p.c.Throughput, 0, p.c.Now(), 20)
+	}
 	lines := []string{title}
 	if p.filtering {
 		lines = append(lines, " "+inputView(&p.input, w-2))

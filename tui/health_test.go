@@ -1,0 +1,76 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"mispdesk/store"
+	"mispdesk/syncer"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// r on a down server ends its backoff through the engine (a command, not in Update);
+// on a healthy one it says there is nothing to retry.
+func TestServersRetryNow(t *testing.T) {
+	st := openStore(t, "Host")
+	sv := addPushServer(t, st, "peer", "")
+	m := newTest(t, st, 80, 24)
+	m.Update(serversMsg{servers: []store.Server{*sv}, health: map[int64]syncer.PeerHealth{sv.ID: {State: syncer.PeerUp, Since: fixedNow}}})
+	press(t, m, "r")
+	if !strings.Contains(m.flashText, "nothing waits for a retry") {
+		t.Errorf("r on an up server: %q", m.flashText)
+	}
+	down := syncer.PeerHealth{State: syncer.PeerDown, Since: fixedNow, Cause: "connection refused", RetryAt: fixedNow.Add(time.Minute)}
+	m.Update(serversMsg{servers: []store.Server{*sv}, health: map[int64]syncer.PeerHealth{sv.ID: down}})
+	if !strings.Contains(m.headerLine(), "syncer error") || !strings.Contains(ansi.Strip(m.headerLine()), "peer down: connection refused") {
+		t.Errorf("header with a down server: %q", m.headerLine())
+	}
+	_, cmd := m.Update(keyMsg("r"))
+	if cmd == nil {
+		t.Fatal("r on a down server gave no command")
+	}
+	var resumed *resumedMsg
+	for _, msg := range settle(t, m, cmd) {
+		if r, ok := msg.(resumedMsg); ok {
+			resumed = &r
+		}
+	}
+	if resumed == nil || resumed.err != nil || !strings.Contains(m.flashText, "peer: its queued pushes are due now") {
+		t.Errorf("resumed %+v, flash %q", resumed, m.flashText)
+	}
+}
+
+// The header is idle only when nothing is wrong: queued pushes make it busy.
+func TestHeaderNotIdleWhileWorkWaits(t *testing.T) {
+	m := fixture(t, 80, 24)
+	m.Update(serversMsg{servers: m.c.Servers, stats: []store.OutboxStat{{ServerID: 1, Queued: 200}}})
+	if h := ansi.Strip(m.headerLine()); !strings.Contains(h, "syncer busy") {
+		t.Errorf("header while 200 pushes drain: %q", h)
+	}
+	m.Update(serversMsg{servers: m.c.Servers})
+	if h := ansi.Strip(m.headerLine()); !strings.Contains(h, "syncer idle") {
+		t.Errorf("header with nothing to do: %q", h)
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	if got := sparkline([]int{0, 1, 4, 8}); got != "▁▃▅█" {
+		t.Errorf("sparkline = %q", got)
+	}
+	var tp throughput
+	at := fixedNow.Add(-90 * time.Second).UnixMilli()
+	for range 3 {
+		tp.add(store.LogEntry{ServerID: 2, TsMs: at, EventUUID: "e", Outcome: store.OutcomePushed})
+	}
+	tp.add(store.LogEntry{ServerID: 2, TsMs: at, EventUUID: "e", Outcome: store.OutcomeFailed})
+	tp.add(store.LogEntry{ServerID: 2, TsMs: at, Outcome: store.OutcomeFinished}) // a run's line, no event
+	moved, failed := tp.series(2, fixedNow, 3)
+	if moved[1] != 3 || failed[1] != 1 || moved[2] != 0 {
+		t.Errorf("moved %v failed %v", moved, failed)
+	}
+	if all, _ := tp.series(0, fixedNow, 3); all[1] != 3 {
+		t.Errorf("all servers %v", all)
+	}
+}

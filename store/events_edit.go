@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 
 	"mispdesk/store/misp"
 )
@@ -18,12 +17,12 @@ import (
 // it too, the event is unpublished (pushes queued for the old version are dropped), its
 // owner stays, and sharing group ids are this instance's. userID is recorded as the
 // editor. A write the store refuses as not newer comes back as a Skipped result.
-func (s *Store) EditEvent(ctx context.Context, ref string, userID int64, fn func(ev *misp.Event, now misp.Int) error) (*misp.Event, UpsertResult, error) {
-	row, err := s.EventRow(ctx, ref)
+func (s *Store) EditEvent(ctx context.Context, id EventID, userID int64, fn func(ev *misp.Event, now misp.Int) error) (*misp.Event, UpsertResult, error) {
+	row, err := s.EventRow(ctx, id)
 	if err != nil {
 		return nil, UpsertResult{}, err
 	}
-	ev, err := s.Event(ctx, strconv.FormatInt(row.ID, 10))
+	ev, err := s.Event(ctx, id)
 	if err != nil {
 		return nil, UpsertResult{}, err
 	}
@@ -48,12 +47,12 @@ func (s *Store) EditEvent(ctx context.Context, ref string, userID int64, fn func
 		return unpublish(ctx, tx, row.ID, row.UUID)
 	})
 	if err != nil {
-		return nil, UpsertResult{UUID: ev.UUID}, fmt.Errorf("edit event %s: %w", ref, err)
+		return nil, UpsertResult{UUID: ev.UUID}, fmt.Errorf("edit event %d: %w", id, err)
 	}
 	if res.Outcome == Skipped {
 		return nil, res, nil
 	}
-	saved, err := s.Event(ctx, strconv.FormatInt(row.ID, 10))
+	saved, err := s.Event(ctx, id)
 	return saved, res, err
 }
 

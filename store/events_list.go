@@ -33,7 +33,7 @@ type OrgRef struct {
 
 // EventSummary is one row of an event listing.
 type EventSummary struct {
-	ID             int64             `json:"id"`
+	ID             EventID           `json:"id"`
 	UUID           string            `json:"uuid"`
 	Info           string            `json:"info"`
 	Date           string            `json:"date"`
@@ -89,7 +89,7 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]EventSummary, 
 	}
 	defer rows.Close()
 	var out []EventSummary
-	byID := map[int64]int{}
+	byID := map[EventID]int{}
 	for rows.Next() {
 		var e EventSummary
 		if err := rows.Scan(&e.ID, &e.UUID, &e.Info, &e.Date, &e.ThreatLevelID, &e.Analysis, &e.Distribution, &e.SharingGroupID,
@@ -177,13 +177,13 @@ func likeEscape(s string) string {
 }
 
 // attachTagNames fills in the tags of the listed events with one query.
-func (s *Store) attachTagNames(ctx context.Context, events []EventSummary, byID map[int64]int) error {
+func (s *Store) attachTagNames(ctx context.Context, events []EventSummary, byID map[EventID]int) error {
 	if len(events) == 0 {
 		return nil
 	}
 	ids := make([]string, 0, len(events))
 	for _, e := range events {
-		ids = append(ids, strconv.FormatInt(e.ID, 10))
+		ids = append(ids, strconv.FormatInt(int64(e.ID), 10))
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT et.event_id, t.name FROM event_tags et JOIN tags t ON t.id = et.tag_id
 		WHERE et.event_id IN (`+strings.Join(ids, ",")+`) ORDER BY et.id`)
@@ -192,7 +192,7 @@ func (s *Store) attachTagNames(ctx context.Context, events []EventSummary, byID 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var id EventID
 		var name string
 		if err := rows.Scan(&id, &name); err != nil {
 			return err

@@ -13,30 +13,52 @@ import (
 	"mispdesk/store/misp"
 )
 
-// Event reads an event with everything attached to it, by local id or UUID, in the shape
-// MISP's events/view returns (local ids filled in).
-func (s *Store) Event(ctx context.Context, ref string) (*misp.Event, error) {
-	return s.readEvent(ctx, ref, false)
+// EventID is an event's local id.
+type EventID int64
+
+// ResolveEvent finds the event a person or a peer names by local id or UUID (ErrNotFound
+// when there is none).
+func (s *Store) ResolveEvent(ctx context.Context, ref string) (EventID, error) {
+	key := strings.ToLower(strings.TrimSpace(ref))
+	q, arg := `SELECT id FROM events WHERE uuid = ?`, any(key)
+	if n, err := strconv.ParseInt(key, 10, 64); err == nil {
+		q, arg = `SELECT id FROM events WHERE id = ?`, n
+	}
+	var id int64
+	err := s.read.QueryRowContext(ctx, q, arg).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("event %s: %w", ref, err)
+	}
+	return EventID(id), nil
+}
+
+// Event reads an event with everything attached to it in the shape MISP's events/view
+// returns (local ids filled in).
+func (s *Store) Event(ctx context.Context, id EventID) (*misp.Event, error) {
+	return s.readEvent(ctx, id, false)
 }
 
 // EventMetadata reads an event without its children: the event's own fields, owner and
 // creator organisations, sharing group and tags — what events/index rows, metadata:1
 // answers and event-level sharing decisions need, at a fraction of a full read.
-func (s *Store) EventMetadata(ctx context.Context, ref string) (*misp.Event, error) {
-	return s.readEvent(ctx, ref, true)
+func (s *Store) EventMetadata(ctx context.Context, id EventID) (*misp.Event, error) {
+	return s.readEvent(ctx, id, true)
 }
 
-func (s *Store) readEvent(ctx context.Context, ref string, metadataOnly bool) (*misp.Event, error) {
+func (s *Store) readEvent(ctx context.Context, id EventID, metadataOnly bool) (*misp.Event, error) {
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("event %s: %w", ref, err)
+		return nil, fmt.Errorf("event %d: %w", id, err)
 	}
 	defer tx.Rollback()
 	r := &eventReader{txStmts: txStmts{s: s, ctx: ctx, tx: tx, read: true}, sgs: map[int64]*misp.SharingGroup{},
 		orgs: map[int64]*misp.Org{}, metadataOnly: metadataOnly}
-	e, err := r.read(ref)
+	e, err := r.read(id)
 	if err != nil {
-		return nil, fmt.Errorf("event %s: %w", ref, err)
+		return nil, fmt.Errorf("event %d: %w", id, err)
 	}
 	return e, nil
 }
@@ -46,9 +68,6 @@ var (
 	sqlReadEventByID = preparedRead(`SELECT id, uuid, org_id, orgc_id, date, threat_level_id, info, published, analysis,
 		attribute_count, timestamp, distribution, sharing_group_id, proposal_email_lock, locked, publish_timestamp,
 		sighting_timestamp, disable_correlation, extends_uuid, protected, event_creator_email, extra FROM events WHERE id = ?`)
-	sqlReadEventByUUID = preparedRead(`SELECT id, uuid, org_id, orgc_id, date, threat_level_id, info, published, analysis,
-		attribute_count, timestamp, distribution, sharing_group_id, proposal_email_lock, locked, publish_timestamp,
-		sighting_timestamp, disable_correlation, extends_uuid, protected, event_creator_email, extra FROM events WHERE uuid = ?`)
 	sqlReadEventTags = preparedRead(`SELECT t.id, t.name, t.colour, t.exportable, t.hide_tag, t.numerical_value, t.is_galaxy,
 		t.is_custom_galaxy, t.local_only, t.user_id, et.local, et.relationship_type, 0
 		FROM event_tags et JOIN tags t ON t.id = et.tag_id WHERE et.event_id = ? ORDER BY et.id`)
@@ -103,18 +122,14 @@ type eventReader struct {
 	orgs         map[int64]*misp.Org
 }
 
-func (r *eventReader) read(ref string) (*misp.Event, error) {
-	query, arg := sqlReadEventByUUID, any(strings.ToLower(strings.TrimSpace(ref)))
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		query, arg = sqlReadEventByID, id
-	}
+func (r *eventReader) read(eventID EventID) (*misp.Event, error) {
 	var (
 		e         misp.Event
 		sgID      sql.NullInt64
 		protected sql.NullInt64
 		extra     sql.NullString
 	)
-	err := r.queryRow(query, arg).Scan(&e.ID, &e.UUID, &e.OrgID, &e.OrgcID, &e.Date, &e.ThreatLevelID, &e.Info,
+	err := r.queryRow(sqlReadEventByID, int64(eventID)).Scan(&e.ID, &e.UUID, &e.OrgID, &e.OrgcID, &e.Date, &e.ThreatLevelID, &e.Info,
 		&e.Published, &e.Analysis, &e.AttributeCount, &e.Timestamp, &e.Distribution, &sgID, &e.ProposalEmailLock, &e.Locked,
 		&e.PublishTimestamp, &e.SightingTimestamp, &e.DisableCorrelation, &e.ExtendsUUID, &protected, &e.EventCreatorEmail, &extra)
 	if errors.Is(err, sql.ErrNoRows) {

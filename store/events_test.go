@@ -35,6 +35,16 @@ func feedEvents(t testing.TB, feed string) []*misp.Event {
 	return out
 }
 
+// eventID is the local id of the event ref names (id or UUID), which must exist.
+func eventID(t testing.TB, s *Store, ref string) EventID {
+	t.Helper()
+	id, err := s.ResolveEvent(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func count(t testing.TB, s *Store, query string) int {
 	t.Helper()
 	var n int
@@ -149,7 +159,7 @@ func TestUpsertTimestampRules(t *testing.T) {
 	if res.Attributes != 2 {
 		t.Errorf("attributes written = %d, want 2 (one changed, one added)", res.Attributes)
 	}
-	got, err := s.Event(ctx, orig.UUID)
+	got, err := s.Event(ctx, eventID(t, s, orig.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +223,7 @@ func TestUpsertAttributeOfAnotherEvent(t *testing.T) {
 	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "another event") {
 		t.Errorf("notes = %q", res.Notes)
 	}
-	got, _ := s.Event(ctx, a.UUID)
+	got, _ := s.Event(ctx, eventID(t, s, a.UUID))
 	if got.Attribute[0].Value != a.Attribute[0].Value {
 		t.Error("the other event's attribute was overwritten")
 	}
@@ -315,7 +325,7 @@ func TestBatchRollsBackOnlyTheFailedEvent(t *testing.T) {
 	if len(committed) != 2 || committed[0].UUID != events[0].UUID || committed[1].UUID != events[1].UUID {
 		t.Fatalf("committed %+v", committed)
 	}
-	if _, err := s.Event(ctx, bad.UUID); err == nil {
+	if _, err := s.ResolveEvent(ctx, bad.UUID); err == nil {
 		t.Error("the failed event was stored")
 	}
 	if n := count(t, s, `SELECT count(*) FROM attributes WHERE event_id NOT IN (SELECT id FROM events)`); n != 0 {

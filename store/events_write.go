@@ -61,7 +61,7 @@ type UpsertOptions struct {
 // UpsertResult reports what UpsertEvent did.
 type UpsertResult struct {
 	Outcome Outcome
-	EventID int64
+	EventID EventID
 	UUID    string
 	// Reason says why an event was skipped.
 	Reason string
@@ -296,7 +296,7 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 		}
 		w.res.Outcome = Created
 	}
-	w.res.EventID = w.eventID
+	w.res.EventID = EventID(w.eventID)
 
 	if err := w.setTags(e.Tag, 0, w.update); err != nil {
 		return err
@@ -359,7 +359,7 @@ func (w *eventWriter) stamp(t misp.Int) int64 {
 
 func (w *eventWriter) skip(reason string) {
 	w.res.Outcome = Skipped
-	w.res.EventID = w.eventID
+	w.res.EventID = EventID(w.eventID)
 	w.res.Reason = reason
 }
 

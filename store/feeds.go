@@ -463,26 +463,17 @@ type AttributeFeedHits struct {
 	Feeds         []FeedHit `json:"feeds"`
 }
 
-// FeedHits says, for each attribute of the event (id or UUID) whose value a cached feed
-// holds, which feeds hold it — from the cache alone, without fetching anything. Attributes
-// without hits are left out; deleted attributes are not looked up.
-func (s *Store) FeedHits(ctx context.Context, eventRef string) ([]AttributeFeedHits, error) {
-	ref := strings.ToLower(strings.TrimSpace(eventRef))
-	where, arg := "e.uuid = ?", any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = "e.id = ?", id
+// FeedHits says, for each attribute of the event whose value a cached feed holds, which
+// feeds hold it — from the cache alone, without fetching anything. Attributes without hits
+// are left out; deleted attributes are not looked up.
+func (s *Store) FeedHits(ctx context.Context, eventID EventID) ([]AttributeFeedHits, error) {
+	var uuid string
+	if err := eventUUID(ctx, s.read, eventID, &uuid); err != nil {
+		return nil, fmt.Errorf("feed hits of event %d: %w", eventID, err)
 	}
-	var eventID int64
-	err := s.read.QueryRowContext(ctx, `SELECT e.id FROM events e WHERE `+where, arg).Scan(&eventID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("feed hits of event %s: %w", eventRef, ErrNotFound)
-	}
+	rows, err := s.read.QueryContext(ctx, `SELECT uuid, type, value1, value2 FROM attributes WHERE event_id = ? AND deleted = 0 ORDER BY id`, int64(eventID))
 	if err != nil {
-		return nil, fmt.Errorf("feed hits of event %s: %w", eventRef, err)
-	}
-	rows, err := s.read.QueryContext(ctx, `SELECT uuid, type, value1, value2 FROM attributes WHERE event_id = ? AND deleted = 0 ORDER BY id`, eventID)
-	if err != nil {
-		return nil, fmt.Errorf("feed hits of event %s: %w", eventRef, err)
+		return nil, fmt.Errorf("feed hits of event %d: %w", eventID, err)
 	}
 	type attr struct {
 		uuid, typ, value string
@@ -529,7 +520,7 @@ func (s *Store) FeedHits(ctx context.Context, eventRef string) ([]AttributeFeedH
 			WHERE h.md5 IN (?` + strings.Repeat(`, ?`, len(part)-1) + `) ORDER BY f.id, h.event_uuid`
 		rows, err := s.read.QueryContext(ctx, q, args...)
 		if err != nil {
-			return nil, fmt.Errorf("feed hits of event %s: %w", eventRef, err)
+			return nil, fmt.Errorf("feed hits of event %d: %w", eventID, err)
 		}
 		for rows.Next() {
 			var h, name, ev string

@@ -115,7 +115,7 @@ func TestFeedHits(t *testing.T) {
 	if err := s.ReplaceFeedCache(ctx, b.ID, []FeedHash{{MD5: ValueMD5s("domain", "evil.example")[0], EventUUID: feedEv}}); err != nil {
 		t.Fatal(err)
 	}
-	hits, err := s.FeedHits(ctx, ev.UUID)
+	hits, err := s.FeedHits(ctx, eventID(t, s, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestFeedHits(t *testing.T) {
 	if f, _ := s.Feed(ctx, "A"); f.CacheCount != 2 {
 		t.Errorf("cache count = %d, want 2 (the bad line dropped)", f.CacheCount)
 	}
-	if _, err := s.FeedHits(ctx, "99"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.FeedHits(ctx, 99); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown event: %v", err)
 	}
 }

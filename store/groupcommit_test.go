@@ -42,14 +42,14 @@ func TestGroupWriterCommitsEachAndIsolatesFailures(t *testing.T) {
 			continue
 		}
 		// Acknowledged means committed: another connection reads it.
-		if _, err := s.EventMetadata(ctx, e.UUID); err != nil {
+		if _, err := s.ResolveEvent(ctx, e.UUID); err != nil {
 			t.Errorf("event %s acknowledged but not readable: %v", e.UUID, err)
 		}
 	}
 	if err := errs[len(events)]; !errors.Is(err, ErrInvalidEvent) {
 		t.Errorf("the invalid event: %v, want ErrInvalidEvent", err)
 	}
-	if _, err := s.EventMetadata(ctx, bad.UUID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ResolveEvent(ctx, bad.UUID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the invalid event was stored: %v", err)
 	}
 	// Sent again, each is not newer: skipped, still one copy.
@@ -88,7 +88,7 @@ func TestGroupWriterCancelled(t *testing.T) {
 	if _, err := s.NewGroupWriter(0).UpsertEvent(ctx, e, UpsertOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := s.EventMetadata(context.Background(), e.UUID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ResolveEvent(context.Background(), e.UUID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("stored anyway: %v", err)
 	}
 }

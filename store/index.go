@@ -16,7 +16,7 @@ import (
 // IndexRow is one event as an index lists it: the event-level fields visibility needs
 // (owner, distribution, sharing group, published) and what MISP's index rows show.
 type IndexRow struct {
-	ID                 int64
+	ID                 EventID
 	UUID               string
 	Info               string
 	Date               string
@@ -236,14 +236,10 @@ func (s *Store) eventIndex(ctx context.Context, conds []string, args []any, asce
 	return nil
 }
 
-// EventRow is the index row of one event by id or UUID.
-func (s *Store) EventRow(ctx context.Context, ref string) (*IndexRow, error) {
-	ref = strings.TrimSpace(ref)
-	if ref == "" {
-		return nil, fmt.Errorf("event %q: %w", ref, ErrNotFound)
-	}
+// EventRow is the index row of one event.
+func (s *Store) EventRow(ctx context.Context, id EventID) (*IndexRow, error) {
 	var out *IndexRow
-	err := s.EventIndex(ctx, IndexQuery{EventIDs: []string{ref}}, func(r *IndexRow) bool {
+	err := s.eventIndex(ctx, []string{"e.id = ?"}, []any{int64(id)}, false, false, func(r *IndexRow) bool {
 		c := *r
 		out = &c
 		return false
@@ -252,7 +248,7 @@ func (s *Store) EventRow(ctx context.Context, ref string) (*IndexRow, error) {
 		return nil, err
 	}
 	if out == nil {
-		return nil, fmt.Errorf("event %q: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("event %d: %w", id, ErrNotFound)
 	}
 	return out, nil
 }

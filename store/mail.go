@@ -486,8 +486,8 @@ func (s *Store) AlertsWritten(ctx context.Context, alertIDs []int64, mails []Mai
 
 // PublishAlert is events/alert: Publish, and in the same transaction an alert of the
 // event to the users who asked for alerts, sender aside.
-func (s *Store) PublishAlert(ctx context.Context, ref string, senderUserID int64) (*PublishResult, error) {
-	return s.publish(ctx, ref, func(tx *sql.Tx, res *PublishResult) error {
+func (s *Store) PublishAlert(ctx context.Context, id EventID, senderUserID int64) (*PublishResult, error) {
+	return s.publish(ctx, id, func(tx *sql.Tx, res *PublishResult) error {
 		return queueAlert(ctx, tx, s.now().Unix(), Alert{EventUUID: res.UUID, Source: AlertPublish, SenderUserID: senderUserID})
 	})
 }

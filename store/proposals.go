@@ -62,8 +62,8 @@ func (r *ProposalRow) ForSync() misp.ShadowAttribute {
 }
 
 // Proposals lists proposals changed at or after since (0: all), of non-deleted ones
-// unless withDeleted, oldest first, with their events.
-func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, eventRef string) ([]ProposalRow, error) {
+// unless withDeleted, of one event (0: of every event), oldest first, with their events.
+func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, eventID EventID) ([]ProposalRow, error) {
 	q := `SELECT p.uuid, p.event_id, e.uuid, p.attribute_uuid, ifnull(a.id, 0), p.org_id, p.type, p.category, p.value, p.to_ids,
 		p.comment, p.deleted, p.proposal_to_delete, p.timestamp, p.disable_correlation, p.first_seen, p.last_seen, p.data, p.id
 		FROM shadow_attributes p JOIN events e ON e.id = p.event_id
@@ -73,14 +73,9 @@ func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, ev
 	if !withDeleted {
 		q += ` AND p.deleted = 0`
 	}
-	if eventRef != "" {
-		if id, err := strconv.ParseInt(eventRef, 10, 64); err == nil {
-			q += ` AND e.id = ?`
-			args = append(args, id)
-		} else {
-			q += ` AND e.uuid = ?`
-			args = append(args, strings.ToLower(eventRef))
-		}
+	if eventID != 0 {
+		q += ` AND e.id = ?`
+		args = append(args, int64(eventID))
 	}
 	rows, err := s.read.QueryContext(ctx, q+` ORDER BY p.timestamp, p.id`, args...)
 	if err != nil {
@@ -114,7 +109,7 @@ func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, ev
 	for i := range out {
 		eid := int64(out[i].Proposal.EventID)
 		if _, ok := events[eid]; !ok {
-			r, err := s.EventRow(ctx, strconv.FormatInt(eid, 10))
+			r, err := s.EventRow(ctx, EventID(eid))
 			if err != nil {
 				return nil, err
 			}
@@ -145,7 +140,7 @@ func (s *Store) Proposal(ctx context.Context, ref string) (*ProposalRow, string,
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.Proposals(ctx, 0, false, strconv.FormatInt(el.EventID, 10))
+	rows, err := s.Proposals(ctx, 0, false, el.EventID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -159,7 +154,7 @@ func (s *Store) Proposal(ctx context.Context, ref string) (*ProposalRow, string,
 
 // AddProposal stores a proposal on an event (attrUUID "" proposes a new attribute) from
 // an organisation, with a random UUID.
-func (s *Store) AddProposal(ctx context.Context, eventID int64, attrUUID string, orgID int64, p misp.ShadowAttribute) (int64, error) {
+func (s *Store) AddProposal(ctx context.Context, eventID EventID, attrUUID string, orgID int64, p misp.ShadowAttribute) (int64, error) {
 	if p.UUID == "" {
 		p.UUID = uuid.NewString()
 	}
@@ -300,7 +295,7 @@ func (s *Store) SaveProposals(ctx context.Context, proposals []misp.ShadowAttrib
 			default:
 				p.UUID = oldUUID
 			}
-			res := UpsertResult{UUID: eventUUID, EventID: id}
+			res := UpsertResult{UUID: eventUUID, EventID: EventID(id)}
 			w := &eventWriter{txStmts: txStmts{s: s, ctx: ctx, tx: tx}, res: &res, eventID: id, tags: map[string]int64{}}
 			if err := w.proposal(&p, attrUUID); err != nil {
 				return err

@@ -86,7 +86,7 @@ func TestFixtureEventsRoundTrip(t *testing.T) {
 				t.Errorf("%s: outcome %v (%s), want created", f, res.Outcome, res.Reason)
 				continue
 			}
-			got, err := s.Event(ctx, e.UUID)
+			got, err := s.Event(ctx, eventID(t, s, e.UUID))
 			if err != nil {
 				t.Fatalf("%s: read back: %v", f, err)
 			}

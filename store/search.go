@@ -223,7 +223,7 @@ const (
 type ElementRef struct {
 	ID       int64
 	UUID     string
-	EventID  int64
+	EventID  EventID
 	ObjectID int64 // attributes and references: the object they belong to, 0 for none
 	Deleted  bool
 	// Path is the element's sharing below its event, outermost first: an object attribute
@@ -320,14 +320,10 @@ func (s *Store) HardDeleteElement(ctx context.Context, table string, id int64) e
 // DeleteEvent removes an event with everything attached to it, and the pushes queued for
 // it that no worker holds. With block it also puts the UUID on the event blocklist (MISP's
 // "blocklist on delete"), in the same transaction.
-func (s *Store) DeleteEvent(ctx context.Context, ref string, block bool, comment string) error {
+func (s *Store) DeleteEvent(ctx context.Context, id EventID, block bool, comment string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var (
-			id         int64
-			uuid, info string
-			orgc       string
-		)
-		if err := eventIDByRef(ctx, tx, ref, &id, &uuid); err != nil {
+		var uuid, info, orgc string
+		if err := eventUUID(ctx, tx, id, &uuid); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT e.info, o.name FROM events e JOIN orgs o ON o.id = e.orgc_id WHERE e.id = ?`, id).Scan(&info, &orgc); err != nil {

@@ -57,13 +57,13 @@ type Server struct {
 	OrgID       int64  `json:"org_id"`
 	RemoteOrgID int64  `json:"remote_org_id"`
 	ServerOptions
-	Priority     int64 `json:"priority"`
-	LastPushedID int64 `json:"lastpushedid"`
-	LastPulledID int64 `json:"lastpulledid"`
-	Created      int64 `json:"created"`
-	Modified     int64 `json:"modified"`
-	Organisation Org   `json:"Organisation"`
-	RemoteOrg    Org   `json:"RemoteOrg"`
+	Priority     int64   `json:"priority"`
+	LastPushedID EventID `json:"lastpushedid"`
+	LastPulledID int64   `json:"lastpulledid"`
+	Created      int64   `json:"created"`
+	Modified     int64   `json:"modified"`
+	Organisation Org     `json:"Organisation"`
+	RemoteOrg    Org     `json:"RemoteOrg"`
 }
 
 // ServerSpec is a sync link as AddServer and UpdateServer take it. Organisations are given

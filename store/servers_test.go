@@ -273,7 +273,7 @@ func TestLocalChangesForgetSyncState(t *testing.T) {
 		name   string
 		change func() error
 	}{
-		{"event deleted", func() error { return s.DeleteEvent(ctx, ev.UUID, true, "") }},
+		{"event deleted", func() error { return s.DeleteEvent(ctx, eventID(t, s, ev.UUID), true, "") }},
 		{"blocklist entry removed", func() error { return s.DeleteEventBlock(ctx, ev.UUID) }},
 		{"server edited", func() error { _, err := s.UpdateServer(ctx, "peer", sv.Spec()); return err }},
 	} {

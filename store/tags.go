@@ -147,7 +147,7 @@ func (s *Store) DeleteTag(ctx context.Context, ref string) error {
 // SetLocalTag attaches (attach) or detaches a local tag to an event (attributeID 0) or
 // one of its attributes. Local tags never travel, so the event's timestamp stays. An
 // unknown tag is created when attaching. It reports whether anything changed.
-func (s *Store) SetLocalTag(ctx context.Context, eventID, attributeID int64, tagName string, attach bool) (bool, error) {
+func (s *Store) SetLocalTag(ctx context.Context, eventID EventID, attributeID int64, tagName string, attach bool) (bool, error) {
 	changed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var tagID int64
@@ -192,8 +192,8 @@ func (s *Store) TagNames(ctx context.Context) ([]string, error) {
 }
 
 // EventTagsOf returns the tags of the given events, by event id.
-func (s *Store) EventTagsOf(ctx context.Context, ids []int64) (map[int64][]misp.Tag, error) {
-	out := map[int64][]misp.Tag{}
+func (s *Store) EventTagsOf(ctx context.Context, ids []EventID) (map[EventID][]misp.Tag, error) {
+	out := map[EventID][]misp.Tag{}
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		a := make([]any, n)
@@ -209,7 +209,7 @@ func (s *Store) EventTagsOf(ctx context.Context, ids []int64) (map[int64][]misp.
 		}
 		for rows.Next() {
 			var (
-				eid        int64
+				eid        EventID
 				t          misp.Tag
 				exportable bool
 			)

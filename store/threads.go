@@ -22,7 +22,7 @@ type Thread struct {
 	UserID         int64
 	OrgID          int64
 	OrgName        string
-	EventID        int64 // 0: a discussion
+	EventID        EventID // 0: a discussion
 	Title          string
 	Distribution   int
 	SharingGroupID int64
@@ -129,7 +129,7 @@ func (s *Store) PostByID(ctx context.Context, id int64) (*Post, error) {
 type NewPost struct {
 	UserID, OrgID int64
 	ThreadID      int64
-	EventID       int64
+	EventID       EventID
 	ReplyTo       int64 // the post answered (0: none)
 	// Title, Distribution and SharingGroupID shape a new thread (an event's thread takes
 	// the event's distribution).

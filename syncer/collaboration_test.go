@@ -172,12 +172,7 @@ func freshUUIDs(e *misp.Event) {
 }
 
 func eventID(t *testing.T, n *node, uuid string) string {
-	t.Helper()
-	r, err := n.st.EventRow(context.Background(), uuid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strconv.FormatInt(r.ID, 10)
+	return strconv.FormatInt(int64(localEvent(t, n.st, uuid)), 10)
 }
 
 // useRelay points n's mail at a relay on addr, without TLS.

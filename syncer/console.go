@@ -21,8 +21,8 @@ type PushTarget struct {
 // it there: the event-level decision of a push on publish (push flag, blocklists,
 // distribution and sharing group, push rules), taken as if the event were published. The
 // console names these servers before a publish.
-func (e *Engine) PublishTargets(ctx context.Context, eventRef string) ([]PushTarget, error) {
-	ev, err := e.st.EventMetadata(ctx, eventRef)
+func (e *Engine) PublishTargets(ctx context.Context, eventID store.EventID) ([]PushTarget, error) {
+	ev, err := e.st.EventMetadata(ctx, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("publish targets: %w", err)
 	}

@@ -21,12 +21,12 @@ type Explanation struct {
 
 // ExplainPush decides, without sending anything, whether a local event would be pushed to
 // a server now (as a push run would) and in what form.
-func (e *Engine) ExplainPush(ctx context.Context, eventRef, serverRef string) (*Explanation, error) {
+func (e *Engine) ExplainPush(ctx context.Context, eventID store.EventID, serverRef string) (*Explanation, error) {
 	r, err := e.explainRun(ctx, serverRef, store.DirPush)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := e.st.Event(ctx, eventRef)
+	ev, err := e.st.Event(ctx, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}

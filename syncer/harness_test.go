@@ -135,7 +135,11 @@ func (n *node) importFile(t testing.TB, path string, edit func(*misp.Event)) *mi
 
 func (n *node) event(t testing.TB, uuid string) *misp.Event {
 	t.Helper()
-	e, err := n.st.Event(context.Background(), uuid)
+	id, err := n.st.ResolveEvent(context.Background(), uuid)
+	if err != nil {
+		return nil
+	}
+	e, err := n.st.Event(context.Background(), id)
 	if err != nil {
 		return nil
 	}
@@ -158,4 +162,14 @@ const (
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
+}
+
+// localEvent is the local id of the event uuid names, which must exist here.
+func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
+	t.Helper()
+	id, err := st.ResolveEvent(context.Background(), uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

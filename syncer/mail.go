@@ -136,7 +136,11 @@ func (e *Engine) alertMails(ctx context.Context, cfg *store.MailConfig, alerts [
 	}
 	rows := make([]*store.IndexRow, len(alerts))
 	for i, a := range alerts {
-		r, err := e.st.EventRow(ctx, a.EventUUID)
+		id, err := e.st.ResolveEvent(ctx, a.EventUUID)
+		var r *store.IndexRow
+		if err == nil {
+			r, err = e.st.EventRow(ctx, id)
+		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}

@@ -134,7 +134,7 @@ func TestPullLeavesProposalsOnHiddenAttributesBehind(t *testing.T) {
 			t.Errorf("B's copy of the event shows %s", s)
 		}
 	}
-	rows, err := b.st.Proposals(ctx, 0, true, "")
+	rows, err := b.st.Proposals(ctx, 0, true, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

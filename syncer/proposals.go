@@ -43,7 +43,7 @@ func (r *runContext) pullProposals(ctx context.Context) {
 // one events/pushProposals request, as far as the gate lets the remote's organisation
 // see them (the event, the attribute a proposal would change, and the proposal).
 func (r *runContext) pushProposals(ctx context.Context) {
-	rows, err := r.e.st.Proposals(ctx, 0, true, "")
+	rows, err := r.e.st.Proposals(ctx, 0, true, 0)
 	if err != nil {
 		r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, "proposals: "+err.Error(), time.Time{}, 0)
 		return

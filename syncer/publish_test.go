@@ -61,8 +61,8 @@ func TestIncrementalPush(t *testing.T) {
 		t.Fatalf("first incremental push: %s %v %v", sum.Line(), err, sum.Errors)
 	}
 	srv, _ := a.st.Server(ctx, "B")
-	firstRow, _ := a.st.EventMetadata(ctx, first.UUID)
-	if srv.LastPushedID != int64(firstRow.ID) {
+	firstRow, _ := a.st.EventMetadata(ctx, localEvent(t, a.st, first.UUID))
+	if srv.LastPushedID != store.EventID(firstRow.ID) {
 		t.Fatalf("lastpushedid %d, want %d", srv.LastPushedID, firstRow.ID)
 	}
 	second := a.importFile(t, objEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
@@ -81,8 +81,8 @@ func TestIncrementalPush(t *testing.T) {
 		t.Fatalf("the incremental push sent the edited older event: %+v", got)
 	}
 	srv, _ = a.st.Server(ctx, "B")
-	secondRow, _ := a.st.EventMetadata(ctx, second.UUID)
-	if srv.LastPushedID != int64(secondRow.ID) {
+	secondRow, _ := a.st.EventMetadata(ctx, localEvent(t, a.st, second.UUID))
+	if srv.LastPushedID != store.EventID(secondRow.ID) {
 		t.Errorf("lastpushedid %d, want %d", srv.LastPushedID, secondRow.ID)
 	}
 	sum, err = a.eng.Push(ctx, "B", RunOptions{})

@@ -46,11 +46,15 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	// (id above the server's lastpushedid), as MISP's.
 	var rows []store.EventSummary
 	if single {
-		ev, err := r.e.st.EventMetadata(ctx, technique)
+		id, err := r.e.st.ResolveEvent(ctx, technique)
 		if err != nil {
 			return err
 		}
-		rows = []store.EventSummary{{ID: int64(ev.ID), UUID: ev.UUID, Timestamp: int64(ev.Timestamp), Published: bool(ev.Published)}}
+		ev, err := r.e.st.EventMetadata(ctx, id)
+		if err != nil {
+			return err
+		}
+		rows = []store.EventSummary{{ID: id, UUID: ev.UUID, Timestamp: int64(ev.Timestamp), Published: bool(ev.Published)}}
 	} else {
 		published := true
 		if rows, err = r.e.st.ListEvents(ctx, store.EventFilter{Published: &published, Sort: "timestamp", Ascending: true}); err != nil {
@@ -79,7 +83,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 	}
 	// Event-level decisions first, on metadata: only events that may go are ever named to
 	// the remote; the payload of each wanted one is prepared when it is sent.
-	ids := make(map[string]int64, len(rows))
+	ids := make(map[string]store.EventID, len(rows))
 	var allowed []remote.UUIDTimestamp
 	book := newPushBook()
 	for _, row := range rows {
@@ -87,7 +91,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 			return err
 		}
 		ids[row.UUID] = row.ID
-		meta, err := r.e.st.EventMetadata(ctx, row.UUID)
+		meta, err := r.e.st.EventMetadata(ctx, row.ID)
 		if err != nil {
 			sum.fail(row.UUID, fmt.Errorf("event %s: %w", row.UUID, err))
 			book.failed(row.ID)
@@ -169,13 +173,13 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 // pushBook keeps the local ids a push dealt with, for Server.lastpushedid.
 type pushBook struct {
 	mu                sync.Mutex
-	lowestFail, maxOK int64
+	lowestFail, maxOK store.EventID
 	anyFail, anyDone  bool
 }
 
 func newPushBook() *pushBook { return &pushBook{} }
 
-func (b *pushBook) failed(id int64) {
+func (b *pushBook) failed(id store.EventID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.anyFail || id < b.lowestFail {
@@ -184,7 +188,7 @@ func (b *pushBook) failed(id int64) {
 	b.anyFail = true
 }
 
-func (b *pushBook) done(id int64) {
+func (b *pushBook) done(id store.EventID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.maxOK, b.anyDone = max(b.maxOK, id), true
@@ -192,7 +196,7 @@ func (b *pushBook) done(id int64) {
 
 // lastPushedID is MISP's rule: the lowest failed id less one when anything failed (so an
 // incremental push tries it again), else the highest id pushed.
-func (b *pushBook) lastPushedID() (int64, bool) {
+func (b *pushBook) lastPushedID() (store.EventID, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -209,7 +213,11 @@ func (b *pushBook) lastPushedID() (int64, bool) {
 // publication skips the question and finds out from a refused edit; asking first spares
 // the remote an event it has or holds as its own, and the outbox a retry that cannot work.
 func (r *runContext) remoteWants(ctx context.Context, uuid string) (bool, error) {
-	meta, err := r.e.st.EventMetadata(ctx, uuid)
+	id, err := r.e.st.ResolveEvent(ctx, uuid)
+	if err != nil {
+		return false, err
+	}
+	meta, err := r.e.st.EventMetadata(ctx, id)
 	if err != nil {
 		return false, err
 	}
@@ -244,7 +252,11 @@ func (r *runContext) checkCanPush(ctx context.Context) (*remote.Version, error) 
 
 // decidePush loads an event and asks policy whether and how it may go to the server.
 func (r *runContext) decidePush(ctx context.Context, uuid string, trig policy.Trigger) (policy.PushResult, error) {
-	ev, err := r.e.st.Event(ctx, uuid)
+	id, err := r.e.st.ResolveEvent(ctx, uuid)
+	if err != nil {
+		return policy.PushResult{}, err
+	}
+	ev, err := r.e.st.Event(ctx, id)
 	if err != nil {
 		return policy.PushResult{}, fmt.Errorf("event %s: %w", uuid, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"mispdesk/policy"
+	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/gate"
 )
@@ -44,7 +45,7 @@ func (e *Engine) RulesDryRun(ctx context.Context, serverRef string, kind policy.
 			return nil, err
 		}
 		if ev.Distribution == misp.SharingGroupDist && ev.SharingGroup == nil {
-			if ev, err = e.st.EventMetadata(ctx, ev.UUID); err != nil {
+			if ev, err = e.st.EventMetadata(ctx, store.EventID(ev.ID)); err != nil {
 				return nil, fmt.Errorf("rules dry run: %w", err)
 			}
 		}

@@ -91,7 +91,11 @@ func (r *runContext) pushSightings(ctx context.Context, ver *remote.Version, uui
 // pushEventSightings sends the sightings of one event that the remote lacks and its
 // organisation may see; it returns how many were sent.
 func (r *runContext) pushEventSightings(ctx context.Context, uuid string) (int, error) {
-	ev, err := r.e.st.Event(ctx, uuid)
+	id, err := r.e.st.ResolveEvent(ctx, uuid)
+	if err != nil {
+		return 0, nil
+	}
+	ev, err := r.e.st.Event(ctx, id)
 	if err != nil || ev.SightingTimestamp == 0 {
 		return 0, nil
 	}

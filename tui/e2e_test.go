@@ -113,7 +113,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := ast.UpsertEvent(ctx, ev, store.UpsertOptions{DefaultDistribution: misp.AllCommunities}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ast.Publish(ctx, ev.UUID); err != nil {
+	if _, err := ast.Publish(ctx, localEvent(t, ast, ev.UUID)); err != nil {
 		t.Fatal(err)
 	}
 	m.c.Engine.Wake()
@@ -132,7 +132,7 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(screen(m), "↑ push instance-b") || !strings.Contains(screen(m), shortUUID(ev.UUID)) {
 		t.Errorf("the push is not on screen:\n%s", screen(m))
 	}
-	if _, err := bst.Event(ctx, ev.UUID); err != nil {
+	if _, err := bst.Event(ctx, localEvent(t, bst, ev.UUID)); err != nil {
 		t.Errorf("B does not have the event: %v", err)
 	}
 }

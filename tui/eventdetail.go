@@ -127,11 +127,16 @@ func (d *eventDetail) load() tea.Cmd {
 func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, gen int, uuid string) tea.Cmd {
 	return func() tea.Msg {
 		msg := eventDetailMsg{gen: gen, uuid: uuid}
-		msg.ev, msg.err = st.Event(ctx, uuid)
+		id, err := st.ResolveEvent(ctx, uuid)
+		if err != nil {
+			msg.err = err
+			return msg
+		}
+		msg.ev, msg.err = st.Event(ctx, id)
 		if msg.err != nil {
 			return msg
 		}
-		msg.hits, msg.err = st.FeedHits(ctx, uuid)
+		msg.hits, msg.err = st.FeedHits(ctx, id)
 		if msg.err != nil {
 			return msg
 		}
@@ -147,7 +152,7 @@ func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, g
 		}
 		onPublish := map[int64]*syncer.PushTarget{}
 		if eng != nil && !bool(msg.ev.Published) {
-			targets, err := eng.PublishTargets(ctx, uuid)
+			targets, err := eng.PublishTargets(ctx, id)
 			if err != nil {
 				msg.err = err
 				return msg
@@ -159,7 +164,7 @@ func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, g
 		for _, sv := range servers {
 			r := whereRow{server: sv, state: states[sv.ID], onPublish: onPublish[sv.ID]}
 			if eng != nil {
-				r.exp, r.err = eng.ExplainPush(ctx, uuid, strconv.FormatInt(sv.ID, 10))
+				r.exp, r.err = eng.ExplainPush(ctx, id, strconv.FormatInt(sv.ID, 10))
 			}
 			msg.where = append(msg.where, r)
 		}

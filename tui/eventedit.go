@@ -90,7 +90,11 @@ func createEvent(ctx context.Context, st *store.Store, eng *syncer.Engine, inst 
 // editEvent runs fn through store.EditEvent and reports the change.
 func editEvent(ctx context.Context, st *store.Store, eventUUID, done string, f *miniForm, fn func(ev *misp.Event, now misp.Int) error) tea.Cmd {
 	return func() tea.Msg {
-		_, res, err := st.EditEvent(ctx, eventUUID, 0, fn)
+		id, err := st.ResolveEvent(ctx, eventUUID)
+		var res store.UpsertResult
+		if err == nil {
+			_, res, err = st.EditEvent(ctx, id, 0, fn)
+		}
 		if err == nil && res.Outcome == store.Skipped {
 			err = errors.New(res.Reason)
 		}
@@ -234,7 +238,7 @@ func newTagForm(c *Context, ev *misp.Event, attach bool) *tagForm {
 		}
 		return nil
 	}
-	eventUUID, eventID, info := ev.UUID, int64(ev.ID), ev.Info
+	eventUUID, eventID, info := ev.UUID, store.EventID(ev.ID), ev.Info
 	f.save = func(f *miniForm) tea.Cmd {
 		v := f.value("tag")
 		if !attach && isLocalTag(ev.Tag, v) {
@@ -313,7 +317,7 @@ func isLocalTag(tags []misp.Tag, name string) bool {
 }
 
 // removeLocalTag detaches a local tag: it never travels, so the event stays as is.
-func removeLocalTag(ctx context.Context, st *store.Store, eventUUID string, eventID int64, name string, f *miniForm) tea.Cmd {
+func removeLocalTag(ctx context.Context, st *store.Store, eventUUID string, eventID store.EventID, name string, f *miniForm) tea.Cmd {
 	return func() tea.Msg {
 		_, err := st.SetLocalTag(ctx, eventID, 0, name, false)
 		return formDoneMsg{form: f, err: err, then: func() tea.Msg {
@@ -403,9 +407,13 @@ func askPublish(c *Context, eventUUID, info string) tea.Cmd {
 	if c.Engine == nil {
 		return flash(store.LevelError, "No sync engine: cannot publish from here")
 	}
-	ctx, eng := c.Ctx, c.Engine
+	ctx, st, eng := c.Ctx, c.Store, c.Engine
 	return func() tea.Msg {
-		t, err := eng.PublishTargets(ctx, eventUUID)
+		id, err := st.ResolveEvent(ctx, eventUUID)
+		var t []syncer.PushTarget
+		if err == nil {
+			t, err = eng.PublishTargets(ctx, id)
+		}
 		return publishAskMsg{uuid: eventUUID, info: info, targets: t, err: err}
 	}
 }
@@ -446,7 +454,11 @@ func publishConfirm(c *Context, msg publishAskMsg) tea.Cmd {
 
 func publishEvent(ctx context.Context, st *store.Store, eng *syncer.Engine, eventUUID, info string, servers int) tea.Cmd {
 	return func() tea.Msg {
-		res, err := st.Publish(ctx, eventUUID)
+		id, err := st.ResolveEvent(ctx, eventUUID)
+		var res *store.PublishResult
+		if err == nil {
+			res, err = st.Publish(ctx, id)
+		}
 		if err != nil {
 			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
@@ -465,7 +477,11 @@ func publishEvent(ctx context.Context, st *store.Store, eng *syncer.Engine, even
 
 func unpublishEvent(ctx context.Context, st *store.Store, eventUUID, info string) tea.Cmd {
 	return func() tea.Msg {
-		if err := st.Unpublish(ctx, eventUUID); err != nil {
+		id, err := st.ResolveEvent(ctx, eventUUID)
+		if err == nil {
+			err = st.Unpublish(ctx, id)
+		}
+		if err != nil {
 			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		return eventChangedMsg{eventUUID, "Unpublished " + truncate(clean(info), 40)}

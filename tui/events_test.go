@@ -274,11 +274,11 @@ func TestCreateEventAddAttributeTagPublish(t *testing.T) {
 		t.Errorf("question %q", c.question)
 	}
 	press(t, m, "enter") // the default is No
-	if row, _ := st.EventRow(ctx, ev.UUID); row.Published {
+	if row, _ := st.EventRow(ctx, localEvent(t, st, ev.UUID)); row.Published {
 		t.Fatal("enter published")
 	}
 	press(t, m, "p", "y")
-	row, _ := st.EventRow(ctx, ev.UUID)
+	row, _ := st.EventRow(ctx, localEvent(t, st, ev.UUID))
 	if !row.Published {
 		t.Fatal("y did not publish")
 	}
@@ -290,7 +290,7 @@ func TestCreateEventAddAttributeTagPublish(t *testing.T) {
 	}
 	// an edit unpublishes, as MISP does
 	press(t, m, "T", "type:tlp:green", "enter")
-	if row, _ := st.EventRow(ctx, ev.UUID); row.Published || len(d.ev.Tag) != 0 {
+	if row, _ := st.EventRow(ctx, localEvent(t, st, ev.UUID)); row.Published || len(d.ev.Tag) != 0 {
 		t.Errorf("after untag: published %v tags %+v", row.Published, d.ev.Tag)
 	}
 	// distribution

@@ -23,7 +23,7 @@ func TestRulesPaneEditDryRunSave(t *testing.T) {
 	// (the decision a push makes) lets it go, unpublished and org-only events included.
 	pass := 0
 	for _, v := range p.verdicts {
-		ex, err := m.c.Engine.ExplainPush(context.Background(), v.EventUUID, "peer")
+		ex, err := m.c.Engine.ExplainPush(context.Background(), localEvent(t, m.c.Store, v.EventUUID), "peer")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -122,7 +122,7 @@ func eventTable(w io.Writer, events []store.EventSummary) error {
 	const orgMax = 16
 	idW, orgW, attrW := len("ID"), len("ORG"), len("ATTRS")
 	for _, e := range events {
-		idW = max(idW, len(strconv.FormatInt(e.ID, 10)))
+		idW = max(idW, len(strconv.FormatInt(int64(e.ID), 10)))
 		orgW = min(max(orgW, runewidth.StringWidth(safe(e.Orgc.Name))), orgMax)
 		attrW = max(attrW, len(strconv.FormatInt(e.AttributeCount, 10)))
 	}
@@ -140,7 +140,7 @@ func eventTable(w io.Writer, events []store.EventSummary) error {
 		if e.Published {
 			pub = "yes"
 		}
-		b.WriteString(row(strconv.FormatInt(e.ID, 10), fit(safe(e.Date), 10), safe(e.Orgc.Name), e.Distribution.Abbrev(), pub,
+		b.WriteString(row(strconv.FormatInt(int64(e.ID), 10), fit(safe(e.Date), 10), safe(e.Orgc.Name), e.Distribution.Abbrev(), pub,
 			strconv.FormatInt(e.AttributeCount, 10), safe(e.Info)) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
@@ -177,7 +177,11 @@ func runEventShow(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	e, err := s.Event(ctx, ref)
+	id, err := s.ResolveEvent(ctx, ref)
+	if err != nil {
+		return eventRecord.refErr(ref, err)
+	}
+	e, err := s.Event(ctx, id)
 	if err != nil {
 		return eventRecord.refErr(ref, err)
 	}

@@ -30,7 +30,11 @@ func runEventPublish(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	res, err := s.Publish(ctx, ref)
+	id, err := s.ResolveEvent(ctx, ref)
+	if err != nil {
+		return storeErr(eventRecord.refErr(ref, err))
+	}
+	res, err := s.Publish(ctx, id)
 	if err != nil {
 		return storeErr(eventRecord.refErr(ref, err))
 	}
@@ -94,7 +98,11 @@ func runEventUnpublish(ctx context.Context, env *Env, args []string) (err error)
 		return err
 	}
 	defer closeStore(s, &err)
-	if err := s.Unpublish(ctx, ref); err != nil {
+	id, err := s.ResolveEvent(ctx, ref)
+	if err != nil {
+		return storeErr(eventRecord.refErr(ref, err))
+	}
+	if err := s.Unpublish(ctx, id); err != nil {
 		return storeErr(eventRecord.refErr(ref, err))
 	}
 	fmt.Fprintf(env.Stdout, "Unpublished event %s; pushes still queued for it were dropped\n", safe(ref))

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mispdesk/syncer"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"mispdesk/syncer"
 )
 
 // lockedBuffer is a bytes.Buffer safe for a goroutine writing while a test reads.

@@ -118,7 +118,7 @@ func withEvent(t *testing.T, src, distribution string, published bool) string {
 
 func hasEvent(t *testing.T, db, uuid string) bool {
 	t.Helper()
-	_, err := openT(t, db).Event(context.Background(), uuid)
+	_, err := openT(t, db).ResolveEvent(context.Background(), uuid)
 	return err == nil
 }
 

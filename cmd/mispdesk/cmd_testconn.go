@@ -239,12 +239,13 @@ func runExplain(ctx context.Context, env *Env, args []string) (err error) {
 	if *pull {
 		ex, err = eng.ExplainPull(ctx, eventRef, fmt.Sprint(sv.ID))
 	} else {
-		if _, err := s.Event(ctx, eventRef); errors.Is(err, store.ErrNotFound) {
+		id, rerr := s.ResolveEvent(ctx, eventRef)
+		if errors.Is(rerr, store.ErrNotFound) {
 			return inputf("no event %q here: give its id or UUID (see mispdesk event list)", eventRef)
-		} else if err != nil {
-			return err
+		} else if rerr != nil {
+			return rerr
 		}
-		ex, err = eng.ExplainPush(ctx, eventRef, fmt.Sprint(sv.ID))
+		ex, err = eng.ExplainPush(ctx, id, fmt.Sprint(sv.ID))
 	}
 	if err != nil {
 		if inner := errors.Unwrap(err); inner != nil {

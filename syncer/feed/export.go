@@ -62,7 +62,7 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
-		e, err := st.Event(ctx, row.UUID)
+		e, err := st.Event(ctx, row.ID)
 		if err != nil {
 			return sum, err
 		}

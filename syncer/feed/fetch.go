@@ -581,7 +581,10 @@ func (r *run) cache(ctx context.Context, m Manifest) (int, error) {
 		u = strings.ToLower(u)
 		var ev *misp.Event
 		if st, ok := stamps[u]; ok && st.Timestamp >= int64(entry.Timestamp) {
-			ev, err = r.ft.Store.Event(ctx, u)
+			var id store.EventID
+			if id, err = r.ft.Store.ResolveEvent(ctx, u); err == nil {
+				ev, err = r.ft.Store.Event(ctx, id)
+			}
 		} else {
 			var b []byte
 			if b, _, err = r.src.get(ctx, u+".json", "", MaxEventFile); err == nil {

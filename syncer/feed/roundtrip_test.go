@@ -38,8 +38,8 @@ func TestExportFetchRoundTrip(t *testing.T) {
 		t.Fatalf("A holds %d events, exported %d", len(list), exp.Events)
 	}
 	for _, row := range list {
-		ea, _ := a.Event(ctx, row.UUID)
-		eb, err := b.Event(ctx, row.UUID)
+		ea, _ := a.Event(ctx, localEvent(t, a, row.UUID))
+		eb, err := b.Event(ctx, localEvent(t, b, row.UUID))
 		if err != nil {
 			t.Errorf("event %s missing on B: %v", row.UUID, err)
 			continue

@@ -197,9 +197,9 @@ func (c *Check) Row(r *store.IndexRow) (bool, error) {
 	return ok, nil
 }
 
-// EventRow finds an event by id or UUID that the viewer may see.
-func (c *Check) EventRow(ref string) (*store.IndexRow, error) {
-	r, err := c.g.st.EventRow(c.ctx, ref)
+// EventRow finds an event that the viewer may see.
+func (c *Check) EventRow(id store.EventID) (*store.IndexRow, error) {
+	r, err := c.g.st.EventRow(c.ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +208,7 @@ func (c *Check) EventRow(ref string) (*store.IndexRow, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("event %q: %w", ref, store.ErrNotFound)
+		return nil, fmt.Errorf("event %d: %w", id, store.ErrNotFound)
 	}
 	return r, nil
 }
@@ -316,7 +316,7 @@ func (c *Check) Element(table, ref string) (*store.ElementRef, *store.IndexRow, 
 	if err != nil {
 		return nil, nil, err
 	}
-	row, err := c.EventRow(strconv.FormatInt(el.EventID, 10))
+	row, err := c.EventRow(el.EventID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -347,7 +347,7 @@ func (c *Check) Element(table, ref string) (*store.ElementRef, *store.IndexRow, 
 // viewer may see is left out, and so is a reference to what the viewer may not see, so
 // the event is read and judged by Visible, as events/view would show it.
 func (c *Check) inVisibleEvent(table string, el *store.ElementRef) (bool, error) {
-	ev, err := c.g.st.Event(c.ctx, strconv.FormatInt(el.EventID, 10))
+	ev, err := c.g.st.Event(c.ctx, el.EventID)
 	if err != nil {
 		return false, err
 	}
@@ -404,7 +404,11 @@ func (c *Check) Target(uuid string) error { return c.target(uuid, 0) }
 const maxAnalystDepth = 8
 
 func (c *Check) target(uuid string, depth int) error {
-	if _, err := c.EventRow(uuid); !errors.Is(err, store.ErrNotFound) {
+	id, err := c.g.st.ResolveEvent(c.ctx, uuid)
+	if err == nil {
+		_, err = c.EventRow(id)
+	}
+	if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	for _, table := range [...]string{store.ElemAttribute, store.ElemObject, store.ElemReport} {

@@ -73,7 +73,7 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: r.owner, LocalIDs: true}); err != nil {
 			t.Fatalf("%s: %v", r.name, err)
 		}
-		if index[i], err = st.EventRow(ctx, ev.UUID); err != nil {
+		if index[i], err = st.EventRow(ctx, localEvent(t, st, ev.UUID)); err != nil {
 			t.Fatalf("%s: %v", r.name, err)
 		}
 		if index[i].Distribution != r.dist {
@@ -148,7 +148,7 @@ func TestProposalNeedsItsAttribute(t *testing.T) {
 	if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	row, err := st.EventRow(ctx, ev.UUID)
+	row, err := st.EventRow(ctx, localEvent(t, st, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,4 +177,14 @@ func TestProposalNeedsItsAttribute(t *testing.T) {
 			t.Errorf("OTHERORG's proposal on an organisation-only attribute: %v, want not found", err)
 		}
 	}
+}
+
+// localEvent is the local id of the event uuid names, which must exist here.
+func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
+	t.Helper()
+	id, err := st.ResolveEvent(context.Background(), uuid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -2,7 +2,6 @@ package gate
 
 import (
 	"errors"
-	"strconv"
 
 	"mispdesk/policy"
 	"mispdesk/store"
@@ -17,7 +16,7 @@ func (c *Check) Thread(t *store.Thread) (bool, error) {
 		if !c.inst.CanSeeComments(c.Viewer).Allowed {
 			return false, nil
 		}
-		_, err := c.EventRow(strconv.FormatInt(t.EventID, 10))
+		_, err := c.EventRow(t.EventID)
 		if errors.Is(err, store.ErrNotFound) {
 			return false, nil
 		}

@@ -34,7 +34,7 @@ func (s Site) subject(rest string) string {
 	return oneLine(fmt.Sprintf("[%s MISP] %s", s.Org, rest))
 }
 
-func (s Site) eventURL(id int64) string {
+func (s Site) eventURL(id store.EventID) string {
 	return fmt.Sprintf("%s/events/view/%d", strings.TrimRight(s.BaseURL, "/"), id)
 }
 

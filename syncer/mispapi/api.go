@@ -501,4 +501,4 @@ func (c *call) writeError(err error) {
 }
 
 // itoa is MISP's integer-as-string.
-func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+func itoa[T ~int64](i T) string { return strconv.FormatInt(int64(i), 10) }

@@ -287,7 +287,7 @@ func (c *call) eventsAlert() error {
 	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
 		return forbidden("You do not have the permission to do that.")
 	}
-	res, err := c.a.st.PublishAlert(c.ctx, itoa(row.ID), c.who.User.ID)
+	res, err := c.a.st.PublishAlert(c.ctx, row.ID, c.who.User.ID)
 	if err != nil {
 		return notFoundOr(err, "Invalid event")
 	}

@@ -27,7 +27,11 @@ func (c *call) visibleRow(ref string) (*store.IndexRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := chk.EventRow(ref)
+	id, err := c.a.st.ResolveEvent(c.ctx, ref)
+	if err != nil {
+		return nil, notFoundOr(err, "Invalid event")
+	}
+	r, err := chk.EventRow(id)
 	if err != nil {
 		return nil, notFoundOr(err, "Invalid event")
 	}
@@ -57,7 +61,7 @@ func (c *call) eventsView() error {
 		c.w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	ev, err := c.a.st.Event(c.ctx, itoa(row.ID))
+	ev, err := c.a.st.Event(c.ctx, row.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("Invalid event")
 	}
@@ -157,13 +161,13 @@ func (c *call) eventsAdd() error {
 	if err != nil {
 		return err
 	}
-	if row, err := c.a.st.EventRow(c.ctx, ev.UUID); err == nil {
+	if id, err := c.a.st.ResolveEvent(c.ctx, ev.UUID); err == nil {
 		base := ""
 		if inst, err := c.instance(); err == nil && len(inst.BaseURLs) > 0 {
 			base = strings.TrimRight(inst.BaseURLs[0], "/")
 		}
 		e := notFound("Event already exists, if you would like to edit it, use the url in the location header.")
-		e.header = http.Header{"Location": {base + "/events/" + itoa(row.ID)}}
+		e.header = http.Header{"Location": {base + "/events/" + itoa(id)}}
 		return e
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -360,7 +364,7 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 	if c.path.Flag("metadata") {
 		read = c.a.st.EventMetadata // a pusher asks for metadata only: no need to read the rest
 	}
-	saved, err := read(c.ctx, itoa(res.EventID))
+	saved, err := read(c.ctx, res.EventID)
 	if err != nil {
 		return err
 	}

@@ -210,7 +210,7 @@ func TestGateSightingOnHiddenAttribute(t *testing.T) {
 	if r.status == 200 {
 		t.Errorf("a sighting by value reached a hidden attribute: %s", r.body)
 	}
-	ev, err := e.st.Event(context.Background(), gateEvent)
+	ev, err := e.st.Event(context.Background(), localEvent(t, e.st, gateEvent))
 	if err != nil {
 		t.Fatal(err)
 	}

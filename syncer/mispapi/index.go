@@ -275,7 +275,7 @@ func minimalIndex(rows []store.IndexRow) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":"`...)
-		b = strconv.AppendInt(b, r.ID, 10)
+		b = strconv.AppendInt(b, int64(r.ID), 10)
 		b = append(b, `","timestamp":"`...)
 		b = strconv.AppendInt(b, r.Timestamp, 10)
 		b = append(b, `","sighting_timestamp":"`...)
@@ -294,7 +294,7 @@ func minimalIndex(rows []store.IndexRow) []byte {
 // fullIndex is the non-minimal index: flat event records with Org, Orgc, SharingGroup
 // and EventTag, as PyMISP's search_index reads them.
 func (c *call) fullIndex(rows []store.IndexRow, vis *gate.Check) ([]map[string]any, error) {
-	ids := make([]int64, len(rows))
+	ids := make([]store.EventID, len(rows))
 	for i := range rows {
 		ids[i] = rows[i].ID
 	}

@@ -217,7 +217,17 @@ func (c *call) shadowAttributesIndex() error {
 	}
 	limit := atoiDefault(scalar(params["limit"]), 0)
 	page := max(atoiDefault(scalar(params["page"]), 1), 1)
-	rows, err := c.a.st.Proposals(c.ctx, since, withDeleted, scalar(params["eventid"]))
+	var eventID store.EventID
+	if ref := scalar(params["eventid"]); ref != "" {
+		eventID, err = c.a.st.ResolveEvent(c.ctx, ref)
+		if isNotFound(err) {
+			return c.reply(http.StatusOK, []any{}) // no such event: no proposals
+		}
+		if err != nil {
+			return err
+		}
+	}
+	rows, err := c.a.st.Proposals(c.ctx, since, withDeleted, eventID)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func (c *call) checkProtected(ev *misp.Event, local *store.IndexRow) error {
 	}
 	keys := ev.Extra["CryptographicKey"]
 	if storedProtected {
-		stored, err := c.a.st.Event(c.ctx, local.UUID)
+		stored, err := c.a.st.Event(c.ctx, local.ID)
 		if err != nil {
 			return err
 		}

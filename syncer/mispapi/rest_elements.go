@@ -45,7 +45,7 @@ func (c *call) changeEvent(row *store.IndexRow, failName string, fn func(ev *mis
 		return nil, err
 	}
 	var fnErr error
-	saved, res, err := c.a.st.EditEvent(c.ctx, itoa(row.ID), c.who.User.ID, func(ev *misp.Event, now misp.Int) error {
+	saved, res, err := c.a.st.EditEvent(c.ctx, row.ID, c.who.User.ID, func(ev *misp.Event, now misp.Int) error {
 		fnErr = fn(ev, now)
 		return fnErr
 	})
@@ -327,7 +327,7 @@ func (c *call) attributesView() error {
 
 // visibleEvent loads an event as the caller may see it.
 func (c *call) visibleEvent(row *store.IndexRow) (*misp.Event, error) {
-	ev, err := c.a.st.Event(c.ctx, itoa(row.ID))
+	ev, err := c.a.st.Event(c.ctx, row.ID)
 	if err != nil {
 		return nil, notFoundOr(err, "Invalid event")
 	}

@@ -77,7 +77,7 @@ func (c *call) eventsDelete() error {
 		return err
 	}
 	block := c.a.cfg.BlocklistOnDelete || c.path.Flag("blocklist")
-	if err := c.a.st.DeleteEvent(c.ctx, itoa(row.ID), block, "Deleted over the API by "+c.who.User.Email); err != nil {
+	if err := c.a.st.DeleteEvent(c.ctx, row.ID, block, "Deleted over the API by "+c.who.User.Email); err != nil {
 		return notFoundOr(err, "Invalid event")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Event deleted.", "Event deleted.", itoa(row.ID)))
@@ -92,7 +92,7 @@ func (c *call) eventsPublish() error {
 	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
 		return forbidden("You do not have the permission to do that.")
 	}
-	res, err := c.a.st.Publish(c.ctx, itoa(row.ID))
+	res, err := c.a.st.Publish(c.ctx, row.ID)
 	if err != nil {
 		return notFoundOr(err, "Invalid event")
 	}
@@ -111,7 +111,7 @@ func (c *call) eventsUnpublish() error {
 	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
 		return forbidden("You do not have the permission to do that.")
 	}
-	if err := c.a.st.Unpublish(c.ctx, itoa(row.ID)); err != nil {
+	if err := c.a.st.Unpublish(c.ctx, row.ID); err != nil {
 		return notFoundOr(err, "Invalid event")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Event unpublished.", "Event unpublished.", itoa(row.ID)))
@@ -343,9 +343,9 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 		}
 		batch := rows
 		rows = nil
-		var tags map[int64][]misp.Tag
+		var tags map[store.EventID][]misp.Tag
 		if s.metadata {
-			ids := make([]int64, len(batch))
+			ids := make([]store.EventID, len(batch))
 			for i := range batch {
 				ids[i] = batch[i].ID
 			}
@@ -380,7 +380,7 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 					ev.Tag = dropLocal(ev.Tag)
 				}
 			} else {
-				full, err := c.a.st.Event(c.ctx, itoa(r.ID))
+				full, err := c.a.st.Event(c.ctx, r.ID)
 				if errors.Is(err, store.ErrNotFound) {
 					continue
 				}
@@ -445,7 +445,7 @@ func (s *search) matchesBelowEvent() bool {
 // matchesVisible reports whether the event of r still matches the search's attribute and
 // tag filters once trimmed to what the caller may see.
 func (c *call) matchesVisible(r *store.IndexRow, s *search) (bool, error) {
-	full, err := c.a.st.Event(c.ctx, itoa(r.ID))
+	full, err := c.a.st.Event(c.ctx, r.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -68,7 +68,7 @@ func (c *call) sightingsAdd() error {
 		s.filterAttrs = true
 		err := c.searchEvents(s, func(ev *misp.Event) bool {
 			add := func(a *misp.Attribute) {
-				targets = append(targets, &store.ElementRef{ID: int64(a.ID), UUID: a.UUID, EventID: int64(ev.ID)})
+				targets = append(targets, &store.ElementRef{ID: int64(a.ID), UUID: a.UUID, EventID: store.EventID(ev.ID)})
 			}
 			for i := range ev.Attribute {
 				add(&ev.Attribute[i])
@@ -89,7 +89,7 @@ func (c *call) sightingsAdd() error {
 	}
 	var last misp.Sighting
 	for _, t := range targets {
-		row, err := c.a.st.EventRow(c.ctx, itoa(t.EventID))
+		row, err := c.a.st.EventRow(c.ctx, t.EventID)
 		if err != nil {
 			return err
 		}

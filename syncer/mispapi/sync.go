@@ -189,7 +189,11 @@ func (c *call) sightingsRestSearch() error {
 	var refs []string
 	visible := map[string]bool{}
 	for _, u := range uuids {
-		r, err := c.a.st.EventRow(c.ctx, u)
+		id, err := c.a.st.ResolveEvent(c.ctx, u)
+		var r *store.IndexRow
+		if err == nil {
+			r, err = c.a.st.EventRow(c.ctx, id)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}

@@ -36,7 +36,7 @@ func upsertCorr(t *testing.T, s *Store, e *misp.Event) int64 {
 	if res.Outcome == Skipped {
 		t.Fatalf("event %s skipped: %s", e.UUID, res.Reason)
 	}
-	return res.EventID
+	return int64(res.EventID)
 }
 
 // related lists "value→other event id" for an event's correlations, sorted.
@@ -155,7 +155,7 @@ func TestCorrelationFollowsEditsAndDeletes(t *testing.T) {
 	if len(related(t, s, e3)) != 1 {
 		t.Fatal("event 3 does not correlate with event 1")
 	}
-	if err := s.DeleteEvent(ctx, fmt.Sprint(e1), false, ""); err != nil {
+	if err := s.DeleteEvent(ctx, EventID(e1), false, ""); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, s, `SELECT count(*) FROM correlations`); n != 0 {

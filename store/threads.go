@@ -87,8 +87,8 @@ func (s *Store) Thread(ctx context.Context, id int64) (*Thread, error) {
 }
 
 // EventThread reads the comments thread of an event; ErrNotFound when it has none.
-func (s *Store) EventThread(ctx context.Context, eventID int64) (*Thread, error) {
-	return s.threadWhere(ctx, s.read, `t.event_id = ?`, eventID)
+func (s *Store) EventThread(ctx context.Context, eventID EventID) (*Thread, error) {
+	return s.threadWhere(ctx, s.read, `t.event_id = ?`, int64(eventID))
 }
 
 func (s *Store) threadWhere(ctx context.Context, q queryer, where string, arg int64) (*Thread, error) {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	tea "charm.land/bubbletea/v2"
 
@@ -87,7 +86,14 @@ func loadProposals(ctx context.Context, st *store.Store, eventUUID string) tea.C
 			return msg
 		}
 		msg.hostOrgID = a.inst.HostOrg.ID
-		rows, err := st.Proposals(ctx, 0, false, eventUUID)
+		var id store.EventID // 0: every event's proposals
+		if eventUUID != "" {
+			id, err = st.ResolveEvent(ctx, eventUUID)
+		}
+		var rows []store.ProposalRow
+		if err == nil {
+			rows, err = st.Proposals(ctx, 0, false, id)
+		}
 		if err != nil {
 			msg.err = err
 			return msg
@@ -117,7 +123,7 @@ func acceptProposal(ctx context.Context, st *store.Store, pr store.ProposalRow) 
 			return flashMsg{"warn", "Only " + clean(pr.Event.OrgName) + ", the event's owner, accepts its proposals"}
 		}
 		p := pr.Proposal
-		_, res, err := st.EditEvent(ctx, strconv.FormatInt(pr.Event.ID, 10), a.user.ID, func(ev *misp.Event, now misp.Int) error {
+		_, res, err := st.EditEvent(ctx, pr.Event.ID, a.user.ID, func(ev *misp.Event, now misp.Int) error {
 			return store.ApplyProposal(ev, &p, pr.AttributeUUID(), now)
 		})
 		if err == nil && res.Outcome == store.Skipped {
@@ -151,7 +157,7 @@ func addProposal(ctx context.Context, st *store.Store, eventUUID, attrUUID strin
 		if err != nil {
 			return formDoneMsg{form: f, err: err}
 		}
-		row, err := st.EventRow(ctx, eventUUID)
+		row, err := eventRow(ctx, st, eventUUID)
 		if err != nil {
 			return formDoneMsg{form: f, err: err}
 		}
@@ -219,7 +225,7 @@ func loadPosts(ctx context.Context, st *store.Store, threadID int64, eventUUID s
 		var err error
 		if eventUUID != "" {
 			var row *store.IndexRow
-			if row, err = st.EventRow(ctx, eventUUID); err == nil {
+			if row, err = eventRow(ctx, st, eventUUID); err == nil {
 				msg.thread, err = st.EventThread(ctx, row.ID)
 			}
 			if errors.Is(err, store.ErrNotFound) {
@@ -246,7 +252,7 @@ func addPost(ctx context.Context, st *store.Store, threadID int64, eventUUID, ti
 		}
 		np := store.NewPost{UserID: a.user.ID, OrgID: a.user.OrgID, ThreadID: threadID, Title: title, Distribution: 1, Contents: contents}
 		if eventUUID != "" {
-			row, err := st.EventRow(ctx, eventUUID)
+			row, err := eventRow(ctx, st, eventUUID)
 			if err != nil {
 				return formDoneMsg{form: f, err: err}
 			}
@@ -273,7 +279,7 @@ func contactReporter(ctx context.Context, st *store.Store, eventUUID, message st
 		if err != nil {
 			return formDoneMsg{form: f, err: err}
 		}
-		row, err := st.EventRow(ctx, eventUUID)
+		row, err := eventRow(ctx, st, eventUUID)
 		if err != nil {
 			return formDoneMsg{form: f, err: err}
 		}
@@ -283,4 +289,13 @@ func contactReporter(ctx context.Context, st *store.Store, eventUUID, message st
 		}
 		return formDoneMsg{form: f, then: flash(store.LevelInfo, "%s (queued: the daemon sends it)", res.Line())}
 	}
+}
+
+// eventRow is the index row of the event uuid names.
+func eventRow(ctx context.Context, st *store.Store, uuid string) (*store.IndexRow, error) {
+	id, err := st.ResolveEvent(ctx, uuid)
+	if err != nil {
+		return nil, err
+	}
+	return st.EventRow(ctx, id)
 }

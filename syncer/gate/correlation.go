@@ -3,7 +3,6 @@ package gate
 import (
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 
 	"mispdesk/store"
@@ -67,7 +66,7 @@ func (c *Check) related(all []store.Correlation, own map[int64]struct{}) (*Relat
 		}
 		row, seen := rows[cor.Other.EventID]
 		if !seen {
-			r, err := c.EventRow(strconv.FormatInt(cor.Other.EventID, 10))
+			r, err := c.EventRow(store.EventID(cor.Other.EventID))
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
@@ -84,7 +83,7 @@ func (c *Check) related(all []store.Correlation, own map[int64]struct{}) (*Relat
 			continue
 		}
 		out.Correlations = append(out.Correlations, cor)
-		out.Events[row.ID] = row
+		out.Events[int64(row.ID)] = row
 	}
 	return out, nil
 }

@@ -12,13 +12,13 @@ import (
 
 // cmdLine is the : command line on the status line: :pull NAME, :push NAME,
 // :test NAME, :add, :edit NAME, :delete NAME, :servers, :events, :rules,
-// :log, :discussions, :proposals, :settings, :help, :q. tab completes commands and server names.
+// :log, :discussions, :proposals, :correlations, :settings, :help, :q. tab completes commands and server names.
 type cmdLine struct {
 	c     *Context
 	input textinput.Model
 }
 
-var cmdWords = []string{"pull", "push", "test", "add", "edit", "delete", "servers", "events", "rules", "log", "discussions", "proposals", "settings", "help", "quit", "q"}
+var cmdWords = []string{"pull", "push", "test", "add", "edit", "delete", "servers", "events", "rules", "log", "discussions", "proposals", "correlations", "settings", "help", "quit", "q"}
 
 func newCmdLine(c *Context) *cmdLine {
 	in := newInput(c.Styles, ":", "", 300)
@@ -101,6 +101,8 @@ func (m *model) execute(line string) tea.Cmd {
 		return openScreen(newDiscussionsScreen(m.c))
 	case "proposals":
 		return openScreen(newProposalsScreen(m.c, "", ""))
+	case "correlations":
+		return openScreen(newCorrelationsScreen(m.c))
 	case "settings":
 		return openSettings(m.c)
 	case "pull", "push":
@@ -141,5 +143,5 @@ func (m *model) execute(line string) tea.Cmd {
 		}
 		return confirmDelete(m.c, *sv)
 	}
-	return flash(store.LevelWarn, "Unknown command %q: try :pull NAME, :push NAME, :test NAME, :add, :edit NAME, :log, :discussions, :proposals, :settings, :q (? lists them)", clean(verb))
+	return flash(store.LevelWarn, "Unknown command %q: try :pull NAME, :push NAME, :test NAME, :add, :edit NAME, :log, :discussions, :proposals, :correlations, :settings, :q (? lists them)", clean(verb))
 }

@@ -19,8 +19,9 @@ import (
 
 // eventDetail is one event: its fields, tags and sharing group, where it went
 // (for each server, pushed or not and why, from policy, and the outbox), its
-// attributes and objects with feed hits. Its keys edit it: add an attribute,
-// add or remove a tag, change the distribution, publish, unpublish.
+// attributes and objects, the events related to it and its feed hits (each with the
+// values shared; o jumps to the related event selected, esc comes back). Its keys edit
+// it: add an attribute, add or remove a tag, change the distribution, publish, unpublish.
 type eventDetail struct {
 	c    *Context
 	uuid string
@@ -29,16 +30,21 @@ type eventDetail struct {
 
 	ev      *misp.Event
 	hits    map[string][]store.FeedHit // by attribute UUID
-	where   []whereRow
-	err     error
-	loading bool
-	gen     int
+	feeds   []feedMatch
+	related []relatedEvent
+	// relatedErr is why the related events could not be read (the rest still shows).
+	relatedErr error
+	where      []whereRow
+	err        error
+	loading    bool
+	gen        int
 
 	proposals []store.ProposalRow
 	comments  []store.Post
 
 	scroll int // first line shown
 	sel    int // the server selected in "where it went"
+	relSel int // the related event selected
 	height int
 }
 
@@ -55,16 +61,16 @@ type whereRow struct {
 type eventDetailKeys struct {
 	Back, Up, Down, PgUp, PgDown, Top, Bottom, Server, Why key.Binding
 	AddAttr, Tag, Untag, Dist, Publish, Unpublish, Reload  key.Binding
-	Copy                                                   key.Binding
+	Copy, Related, OpenRelated                             key.Binding
 	Propose, Proposals, Comment, Contact                   key.Binding
 }
 
 func (k eventDetailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, k.Why, k.Untag, k.Dist, k.Unpublish, k.Copy}
+	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, k.OpenRelated, k.Why, k.Untag, k.Dist, k.Unpublish, k.Copy}
 }
 
 func (k eventDetailKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Server, k.Why, k.Reload, k.Copy, k.Back},
+	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Server, k.Why, k.Related, k.OpenRelated, k.Reload, k.Copy, k.Back},
 		{k.AddAttr, k.Tag, k.Untag, k.Dist, k.Publish, k.Unpublish}, {k.Propose, k.Proposals, k.Comment, k.Contact}}
 }
 
@@ -75,31 +81,36 @@ type eventDetailMsg struct {
 	hits  []store.AttributeFeedHits
 	where []whereRow
 	err   error
+
+	related    []relatedEvent
+	relatedErr error
 }
 
 func newEventDetail(c *Context, uuid, info string) *eventDetail {
 	return &eventDetail{c: c, uuid: uuid, info: info, keys: eventDetailKeys{
-		Back:      key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
-		Up:        keyUp,
-		Down:      keyDown,
-		PgUp:      keyPgUp,
-		PgDown:    keyPgDown,
-		Top:       keyTop,
-		Bottom:    keyBottom,
-		Server:    key.NewBinding(key.WithKeys("[", "]"), key.WithHelp("[/]", "select server")),
-		Why:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "all rules")),
-		AddAttr:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add attribute")),
-		Tag:       key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tag")),
-		Untag:     key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "untag")),
-		Dist:      key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "distribution")),
-		Publish:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "publish")),
-		Unpublish: key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpublish")),
-		Reload:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
-		Copy:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy UUID")),
-		Propose:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "propose a change")),
-		Proposals: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "review proposals")),
-		Comment:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "comment")),
-		Contact:   key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "contact reporter")),
+		Back:        key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
+		Up:          keyUp,
+		Down:        keyDown,
+		PgUp:        keyPgUp,
+		PgDown:      keyPgDown,
+		Top:         keyTop,
+		Bottom:      keyBottom,
+		Server:      key.NewBinding(key.WithKeys("[", "]"), key.WithHelp("[/]", "select server")),
+		Why:         key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "all rules")),
+		AddAttr:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add attribute")),
+		Tag:         key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tag")),
+		Untag:       key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "untag")),
+		Dist:        key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "distribution")),
+		Publish:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "publish")),
+		Unpublish:   key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unpublish")),
+		Reload:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		Copy:        key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy UUID")),
+		Related:     key.NewBinding(key.WithKeys("{", "}"), key.WithHelp("{/}", "select related event")),
+		OpenRelated: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open related")),
+		Propose:     key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "propose a change")),
+		Proposals:   key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "review proposals")),
+		Comment:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "comment")),
+		Contact:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "contact reporter")),
 	}}
 }
 
@@ -140,6 +151,7 @@ func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, g
 		if msg.err != nil {
 			return msg
 		}
+		msg.related, msg.relatedErr = relatedEvents(ctx, st, msg.ev)
 		servers, err := st.Servers(ctx)
 		if err != nil {
 			msg.err = err
@@ -187,7 +199,10 @@ func (d *eventDetail) Update(msg tea.Msg) tea.Cmd {
 		for _, h := range msg.hits {
 			d.hits[h.AttributeUUID] = h.Feeds
 		}
+		d.feeds = feedMatches(msg.hits)
+		d.related, d.relatedErr = msg.related, msg.relatedErr
 		d.sel = min(d.sel, max(len(d.where)-1, 0))
+		d.relSel = min(d.relSel, max(len(d.related)-1, 0))
 	case proposalsMsg:
 		if msg.eventUUID == d.uuid && msg.err == nil {
 			d.proposals = msg.rows
@@ -252,6 +267,20 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 		if d.sel < len(d.where) {
 			return openScreen(newWhyScreen(d.c, d.ev, d.where[d.sel]))
 		}
+	case key.Matches(msg, d.keys.Related):
+		if n := len(d.related); n > 0 {
+			if msg.String() == "}" {
+				d.relSel = (d.relSel + 1) % n
+			} else {
+				d.relSel = (d.relSel + n - 1) % n
+			}
+		}
+	case key.Matches(msg, d.keys.OpenRelated):
+		if d.relSel >= len(d.related) {
+			return flash(store.LevelWarn, "No related event to open")
+		}
+		r := d.related[d.relSel].row
+		return openScreen(newEventDetail(d.c, r.UUID, r.Info))
 	}
 	if d.ev == nil {
 		return nil
@@ -337,6 +366,8 @@ func (d *eventDetail) lines(w int) []string {
 	for i, r := range d.where {
 		add(d.whereLines(i, r, w)...)
 	}
+	add(d.relatedLines(w)...)
+	add(d.feedLines(w)...)
 	// attributes
 	attrs := 0
 	for _, a := range ev.Attribute {
@@ -370,18 +401,6 @@ func (d *eventDetail) lines(w int) []string {
 	}
 	add(d.proposalLines(w)...)
 	add(d.commentLines(w)...)
-	if len(d.hits) > 0 {
-		add("", " "+s.Bold.Render(fmt.Sprintf("Feed hits (%d attributes)", len(d.hits))))
-		for _, a := range ev.Attribute {
-			if feeds := d.hits[a.UUID]; len(feeds) > 0 {
-				var names []string
-				for _, f := range feeds {
-					names = append(names, clean(f.FeedName))
-				}
-				add("  " + truncate(clean(a.Value), 40) + s.Dim.Render(" in ") + strings.Join(names, ", "))
-			}
-		}
-	}
 	for i, l := range out {
 		out[i] = ansi.Truncate(l, w, "…")
 	}

@@ -65,6 +65,7 @@ func (h *helpScreen) View(w, ht int) string {
 		s.Bold.Render(pad(":add :edit NAME", 16))+" server form",
 		s.Bold.Render(pad(":servers :log", 16))+" go to a pane",
 		s.Bold.Render(pad(":discussions", 16))+" forums; :proposals, :settings",
+		s.Bold.Render(pad(":correlations", 16))+" most correlated values",
 		s.Bold.Render(pad(":q", 16))+" quit",
 		s.Dim.Render("tab completes server names"))
 	var lines []string

@@ -87,3 +87,16 @@ func (c *Check) related(all []store.Correlation, own map[int64]struct{}) (*Relat
 	}
 	return out, nil
 }
+
+// ErrSiteAdminOnly: MISP shows the most correlated values (correlations/top) to site
+// admins only, since a value counted across every event tells what events hold.
+var ErrSiteAdminOnly = errors.New("only a site admin sees the most correlated values")
+
+// TopCorrelations lists the most correlated values (store.TopCorrelations) to a site
+// admin, as MISP's ACL allows correlations/top.
+func (c *Check) TopCorrelations(limit int) ([]store.CorrelationCount, error) {
+	if !c.Viewer.SiteAdmin {
+		return nil, ErrSiteAdminOnly
+	}
+	return c.g.st.TopCorrelations(c.ctx, limit)
+}

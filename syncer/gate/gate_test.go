@@ -179,6 +179,42 @@ func TestProposalNeedsItsAttribute(t *testing.T) {
 	}
 }
 
+// The most correlated values count every event's values: MISP shows them to site admins
+// only (correlations/top); anyone else is refused, whatever they may see.
+func TestTopCorrelationsSiteAdminOnly(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "gate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	res, err := st.Init(ctx, store.InitOptions{OrgName: "HOSTORG"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, uuid := range []string{"6a7e0000-0000-4000-8000-000000000011", "6a7e0000-0000-4000-8000-000000000012"} {
+		ev := &misp.Event{UUID: uuid, Info: "shares", Date: "2026-01-02", Timestamp: 1767312000, Distribution: misp.CommunityOnly, ThreatLevelID: 2,
+			Attribute: []misp.Attribute{{UUID: fmt.Sprintf("6a7e0000-0000-4000-9000-00000000001%d", i), Type: "domain", Category: "Network activity",
+				Value: "shared.example", Timestamp: 1767312000}}}
+		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inst, err := gate.Instance(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gate.New(st)
+	top, err := g.For(ctx, inst, &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID, SiteAdmin: true}).TopCorrelations(10)
+	if err != nil || len(top) != 1 || top[0].Value != "shared.example" {
+		t.Fatalf("site admin: %+v, %v", top, err)
+	}
+	top, err = g.For(ctx, inst, &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID}).TopCorrelations(10)
+	if !errors.Is(err, gate.ErrSiteAdminOnly) || top != nil {
+		t.Errorf("a user of the host organisation: %+v, %v; want refused", top, err)
+	}
+}
+
 // localEvent is the local id of the event uuid names, which must exist here.
 func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
 	t.Helper()

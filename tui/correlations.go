@@ -1,0 +1,260 @@
+package tui
+
+// Correlation in the console: an event's related events (those the console's user may
+// see, as the gate decides: gate.Check.Related) and its feed hits, each with the values
+// shared, on the event detail; and the most correlated values (:correlations), MISP's
+// correlations/top.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// relatedEvent is an event sharing values with the one shown.
+type relatedEvent struct {
+	row    *store.IndexRow
+	shared []string // the values shared, sorted
+}
+
+// feedMatch is a feed holding values of the event shown.
+type feedMatch struct {
+	name   string
+	shared []string // the values it holds, sorted
+}
+
+// relatedEvents reads the events related to ev that the console's user may see, newest
+// first, each with the values it shares.
+func relatedEvents(ctx context.Context, st *store.Store, ev *misp.Event) ([]relatedEvent, error) {
+	a, err := consoleActor(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	visible, _, err := a.check.Event(ev)
+	if err != nil {
+		return nil, fmt.Errorf("related events: %w", err)
+	}
+	if visible == nil {
+		return nil, nil
+	}
+	rel, err := a.check.Related(visible)
+	if err != nil {
+		return nil, fmt.Errorf("related events: %w", err)
+	}
+	values := map[int64][]string{}
+	for _, c := range rel.Correlations {
+		if !slices.Contains(values[c.Other.EventID], c.Value) {
+			values[c.Other.EventID] = append(values[c.Other.EventID], c.Value)
+		}
+	}
+	var out []relatedEvent
+	for _, id := range rel.EventIDs() {
+		slices.Sort(values[id])
+		out = append(out, relatedEvent{row: rel.Events[id], shared: values[id]})
+	}
+	return out, nil
+}
+
+// feedMatches groups an event's feed hits by feed, in the order the feeds first appear.
+func feedMatches(hits []store.AttributeFeedHits) []feedMatch {
+	var out []feedMatch
+	at := map[int64]int{}
+	for _, h := range hits {
+		for _, f := range h.Feeds {
+			i, ok := at[f.FeedID]
+			if !ok {
+				i, at[f.FeedID] = len(out), len(out)
+				out = append(out, feedMatch{name: f.FeedName})
+			}
+			if !slices.Contains(out[i].shared, h.Value) {
+				out[i].shared = append(out[i].shared, h.Value)
+			}
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i].shared)
+	}
+	return out
+}
+
+// sharedLine lists shared values in the width left, saying how many did not fit.
+func sharedLine(s *Styles, values []string, w int) string {
+	head := s.Dim.Render(fmt.Sprintf("%d shared: ", len(values)))
+	w -= ansi.StringWidth(head)
+	var b strings.Builder
+	for i, v := range values {
+		part := clean(v)
+		if i > 0 {
+			part = ", " + part
+		}
+		rest := ""
+		if left := len(values) - i - 1; left > 0 {
+			rest = fmt.Sprintf(", +%d more", left)
+		}
+		if ansi.StringWidth(b.String()+part+rest) > w {
+			if i == 0 {
+				return head + truncate(part, w-len(rest)) + s.Dim.Render(rest)
+			}
+			return head + b.String() + s.Dim.Render(fmt.Sprintf(", +%d more", len(values)-i))
+		}
+		b.WriteString(part)
+	}
+	return head + b.String()
+}
+
+// relatedLines is the Related events section of the detail; sel marks the selected one.
+func (d *eventDetail) relatedLines(w int) []string {
+	s := d.c.Styles
+	switch {
+	case d.relatedErr != nil:
+		return []string{"", " " + s.Bold.Render("Related events") + " " + s.Error.Render("?") + " " + oneLine(d.relatedErr.Error())}
+	case len(d.related) == 0:
+		return []string{"", " " + s.Bold.Render("Related events") + s.Dim.Render("  none: no value is shared with an event you may see")}
+	}
+	out := []string{"", " " + s.Bold.Render(fmt.Sprintf("Related events (%d)", len(d.related))) + s.Dim.Render("  ({ } selects, o opens; esc comes back)")}
+	for i, r := range d.related {
+		mark := "  "
+		if i == d.relSel {
+			mark = s.Bold.Render("▸ ")
+		}
+		head := mark + clean(r.row.Date) + " " + pad(truncate(clean(r.row.OrgcName), 12), 12) + " "
+		line := head + clean(r.row.Info)
+		shared := "    " + sharedLine(s, r.shared, w-4)
+		if i == d.relSel {
+			line = s.Selected.Render(pad(ansi.Truncate(ansi.Strip(line), w, "…"), w))
+		}
+		out = append(out, line, shared)
+	}
+	return out
+}
+
+// feedLines is the Feed hits section, shown as the related events are.
+func (d *eventDetail) feedLines(w int) []string {
+	if len(d.feeds) == 0 {
+		return nil
+	}
+	s := d.c.Styles
+	out := []string{"", " " + s.Bold.Render(fmt.Sprintf("Feed hits (%d)", len(d.feeds)))}
+	for _, f := range d.feeds {
+		out = append(out, "  "+clean(f.name), "    "+sharedLine(s, f.shared, w-4))
+	}
+	return out
+}
+
+// topCorrelationsLimit is how many values of each kind :correlations lists.
+const topCorrelationsLimit = 100
+
+type topCorrelationsMsg struct {
+	rows []store.CorrelationCount
+	err  error
+}
+
+func loadTopCorrelations(ctx context.Context, st *store.Store) tea.Cmd {
+	return func() tea.Msg {
+		a, err := consoleActor(ctx, st)
+		if err != nil {
+			return topCorrelationsMsg{err: err}
+		}
+		rows, err := a.check.TopCorrelations(topCorrelationsLimit)
+		return topCorrelationsMsg{rows: rows, err: err}
+	}
+}
+
+// correlationsScreen is :correlations: the values correlated most (MISP's top
+// correlations), then those no longer correlated for matching too many attributes.
+type correlationsScreen struct {
+	c      *Context
+	rows   []store.CorrelationCount
+	err    error
+	loaded bool
+	sel    int
+	scroll scroller
+	keys   correlationsKeys
+}
+
+type correlationsKeys struct{ Up, Down, Copy, Reload, Back key.Binding }
+
+func (k correlationsKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Copy, k.Reload, k.Back}
+}
+func (k correlationsKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down}, {k.Copy, k.Reload, k.Back}}
+}
+
+func newCorrelationsScreen(c *Context) *correlationsScreen {
+	return &correlationsScreen{c: c, keys: correlationsKeys{
+		Up: keyUp, Down: keyDown,
+		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy value")),
+		Reload: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		Back:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
+	}}
+}
+
+func (p *correlationsScreen) Title() string { return "Most correlated values" }
+func (p *correlationsScreen) Keys() KeyHelp { return p.keys }
+func (p *correlationsScreen) Init() tea.Cmd { return loadTopCorrelations(p.c.Ctx, p.c.Store) }
+func (*correlationsScreen) view()           {}
+
+func (p *correlationsScreen) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case topCorrelationsMsg:
+		p.loaded, p.err, p.rows = true, msg.err, msg.rows
+		p.sel = max(min(p.sel, len(p.rows)-1), 0)
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, p.keys.Back):
+			return closeScreen
+		case key.Matches(msg, p.keys.Up):
+			p.sel = max(p.sel-1, 0)
+		case key.Matches(msg, p.keys.Down):
+			p.sel = min(p.sel+1, max(len(p.rows)-1, 0))
+		case key.Matches(msg, p.keys.Reload):
+			return p.Init()
+		case key.Matches(msg, p.keys.Copy) && p.sel < len(p.rows):
+			return copyText("the value", p.rows[p.sel].Value)
+		}
+	}
+	return nil
+}
+
+func (p *correlationsScreen) View(w, h int) string {
+	s := p.c.Styles
+	switch {
+	case p.err != nil:
+		return "\n " + s.Error.Render("ERROR") + " " + oneLine(p.err.Error())
+	case !p.loaded:
+		return "\n Loading the most correlated values…"
+	case len(p.rows) == 0:
+		return "\n " + s.Dim.Render("No correlations yet: values correlate when two events share them.")
+	}
+	lines := []string{" " + s.Dim.Render(pad("LINKS", 7)+" VALUE")}
+	over := false
+	for i, r := range p.rows {
+		if r.Over && !over {
+			over = true
+			lines = append(lines, " "+s.Dim.Render(pad("SEEN", 7)+" OVER-CORRELATING: matched too many attributes, no longer correlated"))
+		}
+		line := " " + pad(strconv.Itoa(r.Count), 7) + " " + clean(r.Value)
+		if i == p.sel {
+			line = s.Selected.Render(pad(ansi.Truncate(line, w, "…"), w))
+		} else {
+			line = ansi.Truncate(line, w, "…")
+		}
+		lines = append(lines, line)
+	}
+	at := p.sel + 1 // the selected row's line: under the heading, and the second one if past it
+	if p.rows[p.sel].Over {
+		at++
+	}
+	p.scroll.off = max(at+2-h, 0)
+	return p.scroll.window(s, lines, h)
+}

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -99,4 +100,65 @@ func (c *Check) TopCorrelations(limit int) ([]store.CorrelationCount, error) {
 		return nil, ErrSiteAdminOnly
 	}
 	return c.g.st.TopCorrelations(c.ctx, limit)
+}
+
+// RelatedTags lists, for each attribute of the event Related was read for (by attribute
+// id), the tags of what it correlates with, as MISP's includeRelatedTags gives them: the
+// other event's tags and the other attribute's own. Each related event is read as the
+// viewer may see it (Check.Event), so a tag the viewer may not see there (a local tag for
+// a sync account, an attribute it may not see) is never named; excludeLocal leaves local
+// tags out, as MISP's excludeLocalTags. A tag is listed once per attribute, by name.
+func (c *Check) RelatedTags(rel *Related, excludeLocal bool) (map[int64][]misp.Tag, error) {
+	events := map[int64]*misp.Event{} // as the viewer sees it; nil: not at all
+	out := map[int64][]misp.Tag{}
+	add := func(own int64, tags []misp.Tag) {
+		for _, t := range tags {
+			if excludeLocal && bool(t.Local) {
+				continue
+			}
+			if !slices.ContainsFunc(out[own], func(x misp.Tag) bool { return x.Name == t.Name }) {
+				out[own] = append(out[own], t)
+			}
+		}
+	}
+	for _, cor := range rel.Correlations {
+		ev, read := events[cor.Other.EventID]
+		if !read {
+			full, err := c.g.st.Event(c.ctx, store.EventID(cor.Other.EventID))
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("related tags: %w", err)
+			}
+			if full != nil {
+				if ev, _, err = c.Event(full); err != nil {
+					return nil, fmt.Errorf("related tags: %w", err)
+				}
+			}
+			events[cor.Other.EventID] = ev
+		}
+		if ev == nil {
+			continue
+		}
+		if a := findAttribute(ev, cor.Other.AttributeID); a != nil {
+			add(cor.Own.AttributeID, ev.Tag)
+			add(cor.Own.AttributeID, a.Tag)
+		}
+	}
+	return out, nil
+}
+
+// findAttribute finds an attribute of an event, in it or in one of its objects.
+func findAttribute(ev *misp.Event, id int64) *misp.Attribute {
+	for i := range ev.Attribute {
+		if int64(ev.Attribute[i].ID) == id {
+			return &ev.Attribute[i]
+		}
+	}
+	for i := range ev.Object {
+		for j := range ev.Object[i].Attribute {
+			if int64(ev.Object[i].Attribute[j].ID) == id {
+				return &ev.Object[i].Attribute[j]
+			}
+		}
+	}
+	return nil
 }

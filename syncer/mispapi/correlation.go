@@ -3,7 +3,8 @@ package mispapi
 // Correlations on the REST API: RelatedEvent on events/view (MISP's default; a puller asks
 // includeEventCorrelations:0, as MISP's own pull does, and receivers drop it anyway),
 // RelatedAttribute on attributes with includeGranularCorrelations (events/view) or
-// includeCorrelations (restSearch), and MISP's correlation exclusion list
+// includeCorrelations (restSearch), RelatedTags on attributes with includeRelatedTags,
+// and MISP's correlation exclusion list
 // (CorrelationExclusionsController). What a viewer sees of correlations is decided by the
 // gate (gate.Check.Related).
 
@@ -30,10 +31,13 @@ func (a *API) registerCorrelation() {
 // correlationWants says which correlations an answer carries.
 type correlationWants struct {
 	events, attributes bool
+	// tags: RelatedTags on each attribute (includeRelatedTags, which implies attributes);
+	// noLocalTags leaves local tags out of them (excludeLocalTags).
+	tags, noLocalTags bool
 }
 
 // attachCorrelations puts on an event the viewer sees (out, as the gate returned it)
-// MISP's RelatedEvent and, per attribute, RelatedAttribute.
+// MISP's RelatedEvent and, per attribute, RelatedAttribute and RelatedTags.
 func (c *call) attachCorrelations(out *misp.Event, want correlationWants) error {
 	if !want.events && !want.attributes {
 		return nil
@@ -55,34 +59,62 @@ func (c *call) attachCorrelations(out *misp.Event, want correlationWants) error 
 			return err
 		}
 	}
-	if want.attributes {
-		byAttr := map[int64][]any{}
-		for _, cor := range rel.Correlations {
-			ev := rel.Events[cor.Other.EventID]
-			byAttr[cor.Own.AttributeID] = append(byAttr[cor.Own.AttributeID], map[string]any{
-				"id": itoa(cor.Other.AttributeID), "value": cor.Value, "org_id": itoa(ev.OrgcID),
-				"info": ev.Info, "event_id": itoa(ev.ID)})
-		}
-		attach := func(as []misp.Attribute) error {
-			for i := range as {
-				if list, ok := byAttr[int64(as[i].ID)]; ok {
-					if err := setExtra(&as[i].Extra, "RelatedAttribute", list); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}
-		if err := attach(out.Attribute); err != nil {
+	if !want.attributes {
+		return nil
+	}
+	byAttr := map[int64][]any{}
+	for _, cor := range rel.Correlations {
+		ev := rel.Events[cor.Other.EventID]
+		byAttr[cor.Own.AttributeID] = append(byAttr[cor.Own.AttributeID], map[string]any{
+			"id": itoa(ev.ID), "attribute_id": itoa(cor.Other.AttributeID), "value": cor.Value,
+			"org_id": itoa(ev.OrgcID), "info": ev.Info, "date": ev.Date})
+	}
+	tagsByAttr := map[int64][]any{}
+	if want.tags {
+		tags, err := chk.RelatedTags(rel, want.noLocalTags)
+		if err != nil {
 			return err
 		}
-		for i := range out.Object {
-			if err := attach(out.Object[i].Attribute); err != nil {
-				return err
+		for id, ts := range tags {
+			for _, t := range ts {
+				tagsByAttr[id] = append(tagsByAttr[id], relatedTagJSON(&t))
 			}
 		}
 	}
+	attach := func(as []misp.Attribute) error {
+		for i := range as {
+			id := int64(as[i].ID)
+			if list, ok := byAttr[id]; ok {
+				if err := setExtra(&as[i].Extra, "RelatedAttribute", list); err != nil {
+					return err
+				}
+			}
+			if list, ok := tagsByAttr[id]; ok {
+				if err := setExtra(&as[i].Extra, "RelatedTags", list); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := attach(out.Attribute); err != nil {
+		return err
+	}
+	for i := range out.Object {
+		if err := attach(out.Object[i].Attribute); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// relatedTagJSON is a tag as MISP's includeRelatedTags lists it.
+func relatedTagJSON(t *misp.Tag) map[string]any {
+	var num any
+	if t.NumericalValue != "" {
+		num = string(t.NumericalValue)
+	}
+	return map[string]any{"id": itoa(int64(t.ID)), "name": t.Name, "colour": t.Colour, "numerical_value": num}
 }
 
 // relatedEventJSON is a related event as MISP's getRelatedEvents lists it.
@@ -144,7 +176,9 @@ func (c *call) viewCorrelations() correlationWants {
 	if v := c.path.Param("includeEventCorrelations"); v != "" && !c.path.Flag("includeEventCorrelations") {
 		w.events = false
 	}
-	w.attributes = c.path.Flag("includeGranularCorrelations") || c.path.Flag("includeRelatedTags")
+	w.tags = c.path.Flag("includeRelatedTags")
+	w.attributes = c.path.Flag("includeGranularCorrelations") || w.tags
+	w.noLocalTags = c.path.Flag("excludeLocalTags")
 	return w
 }
 

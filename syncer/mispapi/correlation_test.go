@@ -17,21 +17,86 @@ const (
 	corrD = "c0000000-0000-4000-8000-00000000000d" // everyone
 )
 
+// corrFixture holds four events sharing one value (shared.example), tagged so that
+// RelatedTags tells which were seen: each event's tags and its attribute's name the event.
 func corrFixture(t *testing.T) *env {
 	t.Helper()
 	e := newEnv(t)
-	add := func(uuid string, dist, attrDist misp.Distribution) {
+	add := func(uuid string, dist, attrDist misp.Distribution, evTags, attrTags []misp.Tag) {
 		ev := testEvent(uuid, dist, true, 1767312000)
 		ev.Attribute[0].Value, ev.Attribute[0].Type, ev.Attribute[0].Distribution = "shared.example", "domain", attrDist
+		ev.Tag, ev.Attribute[0].Tag = evTags, attrTags
 		if _, err := e.st.UpsertEvent(context.Background(), ev, store.UpsertOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	add(corrA, misp.CommunityOnly, misp.InheritEvent)
-	add(corrB, misp.OrgOnly, misp.InheritEvent)
-	add(corrC, misp.CommunityOnly, misp.OrgOnly)
-	add(corrD, misp.CommunityOnly, misp.InheritEvent)
+	tags := func(names ...string) []misp.Tag {
+		var out []misp.Tag
+		for _, n := range names {
+			_, local := strings.CutSuffix(n, "(local)")
+			out = append(out, misp.Tag{Name: strings.TrimSuffix(n, "(local)"), Local: misp.Bool(local)})
+		}
+		return out
+	}
+	add(corrA, misp.CommunityOnly, misp.InheritEvent, tags("a:event"), tags("a:attribute"))
+	add(corrB, misp.OrgOnly, misp.InheritEvent, tags("b:event"), tags("b:attribute"))
+	add(corrC, misp.CommunityOnly, misp.OrgOnly, tags("c:event"), tags("c:attribute"))
+	add(corrD, misp.CommunityOnly, misp.InheritEvent, tags("tlp:green", "d:local(local)"), tags("d:attribute"))
 	return e
+}
+
+// relatedTagNames lists the names in the first attribute's RelatedTags, sorted.
+func relatedTagNames(t *testing.T, ev map[string]any) []string {
+	t.Helper()
+	var out []string
+	list, _ := ev["Attribute"].([]any)[0].(map[string]any)["RelatedTags"].([]any)
+	for _, x := range list {
+		tag := x.(map[string]any)
+		wantKeys(t, tag, "id", "name", "colour", "numerical_value")
+		out = append(out, tag["name"].(string))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// includeRelatedTags names the tags of the events and attributes an attribute correlates
+// with, only those the viewer may see: a user of another organisation sees neither the
+// host's organisation-only event B nor C's organisation-only attribute (so not C's event
+// tags either), a sync account no local tag; excludeLocalTags leaves local ones out.
+func TestCorrelationRelatedTagsByViewer(t *testing.T) {
+	e := corrFixture(t)
+	const view = "/events/view/" + corrA + "/includeRelatedTags:1"
+	for _, c := range []struct {
+		who, key, path string
+		want           []string
+	}{
+		{"site admin", e.admin, view, []string{"b:attribute", "b:event", "c:attribute", "c:event", "d:attribute", "d:local", "tlp:green"}},
+		{"user of another organisation", e.other, view, []string{"d:attribute", "d:local", "tlp:green"}},
+		{"user of another organisation, excludeLocalTags", e.other, view + "/excludeLocalTags:1", []string{"d:attribute", "tlp:green"}},
+		{"sync user", e.syncKey, view, []string{"d:attribute", "tlp:green"}},
+	} {
+		r := e.do("GET", c.path, c.key, nil)
+		wantStatus(t, r, 200)
+		ev := r.obj(t)["Event"].(map[string]any)
+		if got := relatedTagNames(t, ev); !slices.Equal(got, c.want) {
+			t.Errorf("%s: RelatedTags %v, want %v", c.who, got, c.want)
+		}
+		// includeRelatedTags implies includeGranularCorrelations, as in MISP
+		if rel, _ := ev["Attribute"].([]any)[0].(map[string]any)["RelatedAttribute"].([]any); len(rel) == 0 {
+			t.Errorf("%s: no RelatedAttribute with includeRelatedTags", c.who)
+		}
+	}
+	r := e.do("POST", "/events/restSearch", e.other, map[string]any{"eventid": corrA, "includeRelatedTags": 1})
+	wantStatus(t, r, 200)
+	evs := r.obj(t)["response"].([]any)
+	if got, want := relatedTagNames(t, evs[0].(map[string]any)["Event"].(map[string]any)), []string{"d:attribute", "d:local", "tlp:green"}; !slices.Equal(got, want) {
+		t.Errorf("restSearch: RelatedTags %v, want %v", got, want)
+	}
+	for _, path := range []string{"/events/view/" + corrA + "/includeGranularCorrelations:1", "/events/view/" + corrA} {
+		if r := e.do("GET", path, e.admin, nil); strings.Contains(string(r.body), "RelatedTags") {
+			t.Errorf("%s: RelatedTags without includeRelatedTags", path)
+		}
+	}
 }
 
 func relatedUUIDs(t *testing.T, ev map[string]any) []string {
@@ -67,8 +132,15 @@ func TestCorrelationRelatedEventByViewer(t *testing.T) {
 		if len(rel) != len(c.want) {
 			t.Errorf("%s: RelatedAttribute %v, want %d", who, rel, len(c.want))
 		}
+		var eventIDs []any
+		for _, r := range ev["RelatedEvent"].([]any) {
+			eventIDs = append(eventIDs, r.(map[string]any)["Event"].(map[string]any)["id"])
+		}
 		for _, x := range rel {
-			wantKeys(t, x.(map[string]any), "id", "value", "org_id", "info", "event_id")
+			wantKeys(t, x.(map[string]any), "id", "attribute_id", "value", "org_id", "info", "date")
+			if id := x.(map[string]any)["id"]; !slices.Contains(eventIDs, id) { // MISP's id is the related event's
+				t.Errorf("%s: RelatedAttribute id %v is none of the related events %v", who, id, eventIDs)
+			}
 		}
 		if who != "site admin" && (strings.Contains(string(r.body), corrB) || strings.Contains(string(r.body), corrC)) {
 			t.Errorf("%s: the answer names an event it may not see", who)

@@ -187,8 +187,11 @@ func (c *call) parseSearch(forAttributes bool) (*search, error) {
 			s.includeEventUUID = truthy(v)
 		case "includeeventcorrelations":
 			s.correlations.events = truthy(v)
-		case "includecorrelations", "includegranularcorrelations", "includerelatedtags":
+		case "includecorrelations", "includegranularcorrelations":
 			s.correlations.attributes = s.correlations.attributes || truthy(v)
+		case "includerelatedtags":
+			s.correlations.tags = truthy(v)
+			s.correlations.attributes = s.correlations.attributes || s.correlations.tags
 		case "date":
 			from, to, err := timeRange(v, now)
 			if err != nil {

@@ -39,11 +39,11 @@ test: ## go vet, staticcheck (alongside the tests), go test -race ./...
 mutate: ## the mutation check of the sharing rules: plants one-line bugs in policy and the gate, and fails unless the tests catch every one
 	$(GO) run ./.ci/mutate
 
-bench: ## import speed vs raw inserts and as the store grows; 2,000 events synced by pull and push; a 200,000-attribute event; nothing new over 100,000; then the ratios
+bench: ## import speed vs raw inserts and as the store grows; 2,000 events synced by pull and push; a 200,000-attribute event; nothing new over 100,000; correlation's cost on import and pull; then the ratios
 	@out="$$(mktemp)"; trap 'rm -f "$$out"' EXIT; \
 	$(GO) test -run '^$$' -bench 'BenchmarkImportFeed|BenchmarkRawAttributeInsert|BenchmarkCorrelationImport' -benchtime 5x ./store/ | tee "$$out"; \
-	$(GO) test -run '^$$' -bench 'BenchmarkImportGrowth' -benchtime 1x -timeout 60m ./store/ | tee -a "$$out"; \
-	$(GO) test -run '^$$' -bench 'BenchmarkSync$$|BenchmarkPullBigEvent|BenchmarkPullNothingNew' -benchtime 1x -timeout 60m ./syncer/ | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench 'BenchmarkImportGrowth|BenchmarkCorrelateMany' -benchtime 1x -timeout 60m ./store/ | tee -a "$$out"; \
+	$(GO) test -run '^$$' -bench 'BenchmarkSync$$|BenchmarkSyncCorrelation|BenchmarkPullBigEvent|BenchmarkPullNothingNew' -benchtime 1x -timeout 60m ./syncer/ | tee -a "$$out"; \
 	awk -f .ci/bench-ratios.awk "$$out"
 
 bench-all: ## every benchmark of every package, with allocation counts

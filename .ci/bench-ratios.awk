@@ -8,6 +8,7 @@
 		if ($i == "attrs/s") rate[name] = $(i - 1)
 		if ($i == "grown-cost-x") grown = $(i - 1)
 		if ($i == "file-B/attr") fileb = $(i - 1)
+		if ($i == "on/off") onoff[name] = $(i - 1)
 	}
 }
 function ratio(label, a, b) {
@@ -17,6 +18,10 @@ function ratio(label, a, b) {
 	}
 	printf "  %-34s %5.2f  (%.0f vs %.0f attributes/s)\n", label, rate[a] / rate[b], rate[a], rate[b]
 }
+function cost(label, name) {
+	if (onoff[name] == "") printf "  %-34s not measured (see above)\n", label
+	else printf "  %-34s %5.2f  (time with correlation on / off)\n", label, onoff[name]
+}
 END {
 	print "ratios:"
 	ratio("import / raw insert", "BenchmarkImportFeed", "BenchmarkRawAttributeInsert")
@@ -24,6 +29,8 @@ END {
 	ratio("push / import", "BenchmarkSync/push", "BenchmarkSync/import")
 	ratio("pull / raw insert", "BenchmarkSync/pull", "BenchmarkRawAttributeInsert")
 	ratio("push / raw insert", "BenchmarkSync/push", "BenchmarkRawAttributeInsert")
+	cost("correlation on / off, import", "BenchmarkCorrelationImport")
+	cost("correlation on / off, pull", "BenchmarkSyncCorrelation")
 	if (grown == "") printf "  %-34s not measured (see above)\n", "grown store / empty store cost"
 	else printf "  %-34s %5.2f  (goal <= 1.3; %s bytes per attribute, goal < 250)\n", "grown store / empty store cost", grown, fileb
 }

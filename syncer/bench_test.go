@@ -287,3 +287,61 @@ func BenchmarkPullNothingNew(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSyncCorrelation pulls the same events (MISPDESK_BENCH_CORR_EVENTS, default 500:
+// about 72,000 attributes, each value in about seven of them) into an instance with
+// correlation off and into one with it on, in the same run, and reports both rates and
+// the ratio of the times (on/off): what correlating costs a pull.
+func BenchmarkSyncCorrelation(b *testing.B) {
+	n := 500
+	if v, err := strconv.Atoi(os.Getenv("MISPDESK_BENCH_CORR_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	events := benchEvents(b, n)
+	attrs := 0
+	for _, e := range events {
+		attrs += countAttributes(e)
+	}
+	b.Logf("%d events, %d attributes", len(events), attrs)
+	ctx := context.Background()
+	var off, on time.Duration
+	for range b.N {
+		for _, enabled := range []bool{false, true} {
+			b.StopTimer()
+			a, bn := newNode(b, "A"), newNode(b, "B")
+			bn.eng.tuneCl = benchClient(len(events))
+			for st, disabled := range map[*store.Store]bool{a.st: true, bn.st: !enabled} {
+				if err := st.SetInstanceSetting(ctx, store.SettingCorrelationDisabled, strconv.FormatBool(disabled)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			loadInto(b, a.st, events)
+			connect(b, bn, a, store.ServerOptions{Pull: true})
+			runtime.GC()
+			b.StartTimer()
+			start := time.Now()
+			sum, err := bn.eng.Pull(ctx, "A", RunOptions{})
+			d := time.Since(start)
+			b.StopTimer()
+			if err != nil || sum.Done != len(events) {
+				notMeasured(b, fmt.Sprintf("pull with correlation %v", enabled), err, sum)
+			}
+			top, err := bn.st.TopCorrelations(ctx, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if enabled != (len(top) > 0) {
+				b.Fatalf("correlation %v, yet the most correlated values are %v", enabled, top)
+			}
+			if enabled {
+				on += d
+			} else {
+				off += d
+			}
+		}
+	}
+	total := float64(attrs * b.N)
+	b.ReportMetric(total/off.Seconds(), "attrs/s-off")
+	b.ReportMetric(total/on.Seconds(), "attrs/s-on")
+	b.ReportMetric(on.Seconds()/off.Seconds(), "on/off")
+}

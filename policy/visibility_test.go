@@ -402,6 +402,9 @@ func visGiven(t *testing.T, ev *misp.Event) map[string]bool {
 }
 
 func TestVisibleMatchesOracleForEveryChildKind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every share of every child kind: the non-race pass of make test runs it")
+	}
 	inst := instance(orgA, hereURL)
 	checked := 0
 	for _, es := range visEventShares {

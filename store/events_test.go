@@ -57,6 +57,9 @@ func count(t testing.TB, s *Store, query string) int {
 // Importing a whole feed stores what the source holds, link for link; importing it again
 // changes nothing.
 func TestFeedImportCountsAndIdempotence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a whole feed, twice: the non-race pass of make test runs it")
+	}
 	s := openTest(t)
 	initHost(t, s)
 	ctx := context.Background()
@@ -230,6 +233,9 @@ func TestUpsertAttributeOfAnotherEvent(t *testing.T) {
 }
 
 func TestListEventsFilters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a whole feed: the non-race pass of make test runs it")
+	}
 	s := openTest(t)
 	initHost(t, s)
 	ctx := context.Background()

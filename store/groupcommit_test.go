@@ -16,7 +16,7 @@ func TestGroupWriterCommitsEachAndIsolatesFailures(t *testing.T) {
 	s := openTest(t)
 	initHost(t, s)
 	ctx := context.Background()
-	events := feedEvents(t, "osint-mixed")
+	events := feedEvents(t, "osint-mixed")[:24] // enough writers for several groups of 4
 	bad := *events[0]
 	bad.UUID = "00000000-0000-4000-8000-0000000000ba"
 	bad.Distribution = misp.Distribution(9) // refused by the writer

@@ -55,6 +55,9 @@ func fixtureEventFiles(t testing.TB) []string {
 // gets its own database: tags and galaxy clusters are shared by all events of an instance
 // (the newest cluster version, the first tag colour win), as in MISP.
 func TestFixtureEventsRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every fixture file: the non-race pass of make test runs it")
+	}
 	ctx := context.Background()
 	var events, attrs, objects int
 	for _, f := range fixtureEventFiles(t) {

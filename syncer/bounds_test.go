@@ -111,6 +111,9 @@ func post(t testing.TB, n *node, key, path string, body io.Reader, header ...str
 // A 200 MB event inflating from a small gzip body is refused with 413 at the limit, in one
 // line naming it; nothing is stored.
 func TestAPIRefusesGzipBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 200 MB bomb: the non-race pass of make test runs it")
+	}
 	b := newNode(t, "B")
 	b.setHandler(mispapi.New(mispapi.Config{Store: b.st, MaxBodyBytes: 4 << 20}))
 	key := syncKey(t, b)
@@ -208,6 +211,9 @@ func TestAPIRefusesOverlongInfo(t *testing.T) {
 // the pull fail with one line naming the server and the limit, never the key; the client
 // stops reading at its limit.
 func TestPullFromHostilePeerStopsAtLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 1.5 GB answer: the non-race pass of make test runs it")
+	}
 	for _, tc := range []struct {
 		name, path string
 		answer     func(w http.ResponseWriter)

@@ -7,11 +7,7 @@ import (
 )
 
 func TestCorrelationCommands(t *testing.T) {
-	db, _ := initT(t)
-	// The same feed imported events that share values: rebuild finds their correlations.
-	if code, _, stderr := runT(t, "import", "--db", db, "../../testdata/feeds/osint-mixed"); code != 0 {
-		t.Fatalf("import: %s", stderr)
-	}
+	db := importedT(t) // the fixture feeds hold events that share values: rebuild finds their correlations
 	code, stdout, stderr := runT(t, "correlation", "rebuild", "--db", db)
 	if code != 0 || !strings.HasPrefix(stdout, "correlated ") {
 		t.Fatalf("rebuild: exit %d %q %q", code, stdout, stderr)

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mattn/go-runewidth"
@@ -13,14 +16,53 @@ import (
 	"mispdesk/store/misp"
 )
 
-// importedT is a database holding every fixture event.
+// imported is the database every fixture event is imported into once per test
+// binary (by the import command, as TestImportFixtures checks); importedT hands
+// each test its own copy.
+var imported struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// importedT is a copy of a database holding every fixture event.
 func importedT(t *testing.T) string {
 	t.Helper()
-	db, _ := initT(t)
-	if code, _, stderr := runT(t, append([]string{"import", "--db", db}, fixtures...)...); code != 0 {
-		t.Fatalf("import: %s", stderr)
+	if testing.Short() {
+		t.Skip("every fixture file: the non-race pass of make test runs it")
 	}
-	return db
+	imported.once.Do(func() {
+		if imported.dir, imported.err = os.MkdirTemp("", "mispdesk-cmd-test-"); imported.err != nil {
+			return
+		}
+		db := filepath.Join(imported.dir, "m.db")
+		var out, errOut strings.Builder
+		if code := run(context.Background(), []string{"init", "--db", db, "--org", "Host Org"}, strings.NewReader(""), &out, &errOut); code != 0 {
+			imported.err = fmt.Errorf("init: exit %d: %s", code, errOut.String())
+			return
+		}
+		if code := run(context.Background(), append([]string{"import", "--db", db}, fixtures...), strings.NewReader(""), &out, &errOut); code != 0 {
+			imported.err = fmt.Errorf("import: exit %d: %s", code, errOut.String())
+		}
+	})
+	if imported.err != nil {
+		t.Fatal(imported.err)
+	}
+	dir := t.TempDir()
+	files, err := filepath.Glob(filepath.Join(imported.dir, "m.db*")) // the database, and a WAL if one was left
+	if err != nil || len(files) == 0 {
+		t.Fatalf("fixture database: %v (%d files)", err, len(files))
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o600)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "m.db")
 }
 
 func TestEventListJSONContract(t *testing.T) {

@@ -96,10 +96,7 @@ func TestFeedCommands(t *testing.T) {
 
 // export --feed leaves org-only events home unless --distribution 0 asks for them.
 func TestExportFeedDistribution(t *testing.T) {
-	db, _ := initT(t)
-	if code, _, stderr := runT(t, "import", "--db", db, "../../testdata/feeds/osint-mixed"); code != 0 {
-		t.Fatal(stderr)
-	}
+	db := importedT(t)
 	count := func(args ...string) int {
 		out := t.TempDir()
 		code, _, stderr := runT(t, append([]string{"export", "--db", db, "--out", out, "--feed", "--unpublished"}, args...)...)

@@ -47,6 +47,9 @@ func summary(t *testing.T, stdout string) [4]int {
 }
 
 func TestImportFixtures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every fixture file: the non-race pass of make test runs it")
+	}
 	db, _ := initT(t)
 	code, stdout, stderr := runT(t, append([]string{"import", "--db", db}, fixtures...)...)
 	if code != 0 || stderr != "" {
@@ -149,10 +152,7 @@ func TestImportUsage(t *testing.T) {
 }
 
 func TestExportFeedThenImport(t *testing.T) {
-	a, _ := initT(t)
-	if code, _, stderr := runT(t, append([]string{"import", "--db", a}, fixtures...)...); code != 0 {
-		t.Fatal(stderr)
-	}
+	a := importedT(t)
 	out := filepath.Join(t.TempDir(), "feed")
 	code, stdout, stderr := runT(t, "export", "--db", a, "--out", out, "--feed", "--unpublished", "--distribution", "0")
 	if code != 0 || stderr != "" {

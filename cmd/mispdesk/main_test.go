@@ -17,6 +17,14 @@ import (
 	"mispdesk/tui"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if imported.dir != "" {
+		os.RemoveAll(imported.dir)
+	}
+	os.Exit(code)
+}
+
 // runT runs mispdesk with args and returns its exit status, stdout and stderr.
 func runT(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()

@@ -204,6 +204,9 @@ func FuzzParseEvents(f *testing.F) {
 }
 
 func TestReadEventMatchesParseEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every fixture file: the non-race pass of make test runs it")
+	}
 	for _, file := range fixtureFiles(t) {
 		raw, err := os.ReadFile(file)
 		if err != nil {

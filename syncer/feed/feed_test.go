@@ -47,6 +47,9 @@ func copyDir(t testing.TB, src, dst string) {
 }
 
 func TestImportEveryFixture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every fixture file: the non-race pass of make test runs it")
+	}
 	s := newStore(t)
 	ctx := context.Background()
 	im := &Importer{Store: s, Options: store.UpsertOptions{DefaultDistribution: misp.CommunityOnly}}
@@ -140,6 +143,9 @@ func TestImportFeedFileMustMatchManifest(t *testing.T) {
 
 // A feed exported from one instance and imported on another arrives whole.
 func TestExportFeedRoundTrip(t *testing.T) {
+	if testing.Short() {
+		t.Skip("every fixture through a feed: the non-race pass of make test runs it")
+	}
 	ctx := context.Background()
 	a := newStore(t)
 	if _, err := (&Importer{Store: a}).ImportPaths(ctx, []string{"../../testdata/feeds/osint-mixed"}); err != nil {

@@ -14,7 +14,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN       := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 STATICCHECK := $(GOBIN)/staticcheck
 
-.PHONY: build run test mutate bench bench-all lint help staticcheck clean
+.PHONY: build run test race mutate bench bench-all lint help staticcheck clean
 
 build: ## build bin/mispdesk: static (CGO_ENABLED=0), version stamped from git
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/mispdesk
@@ -25,21 +25,28 @@ run: build ## build, then open the console on the default database (ARGS="..." t
 # staticcheck is installed (built from source on a fresh machine) and run in the
 # background while go vet and the tests run, so its build overlaps theirs; its output is
 # printed after the tests and its exit status decides with theirs.
-# Every test runs once without the race detector; then the race detector runs the
-# suite with -short, which leaves out the data-heavy tests (whole fixture feeds,
-# bombs, 10,000 property sequences): instrumented, the pure-Go SQLite makes them
-# 10-20 times slower while they exercise no concurrency the others do not.
-test: ## go vet, staticcheck (alongside the tests), go test ./..., go test -race -short ./...
+# Every test runs once without the race detector; then the race detector runs, with
+# -short, the tests of the packages whose code starts goroutines (RACE_PKGS: the store's
+# writers, the engine, outbox and daemon, feed fetches, the client, serve and log
+# --follow; the REST handlers run concurrently under the engine's tests). -short leaves
+# out the data-heavy tests (whole fixture feeds, bombs, 10,000 property sequences, 200
+# events where 40 show the same): instrumented, the pure-Go SQLite makes them 10-20
+# times slower while they exercise no concurrency the others do not.
+RACE_PKGS := ./store ./syncer ./syncer/feed ./syncer/remote ./cmd/...
+test: ## go vet, staticcheck (alongside the tests), go test ./..., go test -race -short on RACE_PKGS
 	@sclog="$$(mktemp)"; trap 'rm -f "$$sclog"' EXIT; \
 	{ $(MAKE) --no-print-directory staticcheck && $(STATICCHECK) ./...; } > "$$sclog" 2>&1 & sc=$$!; \
 	status=0; \
 	$(GO) vet ./... || status=$$?; \
 	$(GO) test ./... || status=$$?; \
-	$(GO) test -race -short ./... || status=$$?; \
+	$(GO) test -race -short $(RACE_PKGS) || status=$$?; \
 	scstatus=0; wait $$sc || scstatus=$$?; \
 	echo "staticcheck:"; cat "$$sclog"; \
 	if [ $$scstatus -ne 0 ]; then echo "staticcheck failed (exit $$scstatus)"; status=1; fi; \
 	exit $$status
+
+race: ## the race detector over every package and every test (slow: the instrumented SQLite)
+	$(GO) test -race ./...
 
 mutate: ## the mutation check of the sharing rules: plants one-line bugs in policy and the gate, and fails unless the tests catch every one
 	$(GO) run ./.ci/mutate

@@ -82,6 +82,9 @@ type mxCluster struct {
 	sg        *mxGroup
 	org       string
 	json      misp.GalaxyCluster
+	// stored is set once an event embeds the cluster: the store learns a cluster only
+	// from an event here, so one the events never picked does not exist
+	stored bool
 }
 
 // mxViewer is one row of the matrix.
@@ -273,6 +276,7 @@ func (m *matrix) galaxies(parent *mxItem, max int) []misp.Galaxy {
 			continue
 		}
 		seen[c] = true
+		c.stored = true
 		g.GalaxyCluster = append(g.GalaxyCluster, c.json)
 		m.items = append(m.items, &mxItem{kind: "cluster", tok: c.tok, uuid: c.uuid, ev: parent.ev, parent: parent, cl: c})
 	}
@@ -465,10 +469,11 @@ func levelAdmits(v mxViewer, d misp.Distribution, g *mxGroup) bool {
 
 func (v mxViewer) owns(ev *mxEvent) bool { return v.org == ev.owner }
 
-// clusterSees is the rule for a galaxy cluster on its own: library clusters are everyone's;
-// a custom one its organisation's, a site admin's, and by its own distribution.
+// clusterSees is the rule for a galaxy cluster on its own: one no event embedded does not
+// exist; library clusters are everyone's; a custom one its organisation's, a site admin's,
+// and by its own distribution.
 func clusterSees(v mxViewer, c *mxCluster) bool {
-	return c.library || v.admin || v.org == c.org || (c.dist != misp.InheritEvent && levelAdmits(v, c.dist, c.sg))
+	return c.stored && (c.library || v.admin || v.org == c.org || (c.dist != misp.InheritEvent && levelAdmits(v, c.dist, c.sg)))
 }
 
 // sees is the oracle: whether viewer v may see it.

@@ -578,6 +578,29 @@ func (s *Store) EventCorrelations(ctx context.Context, eventID int64) ([]Correla
 	if err != nil {
 		return nil, fmt.Errorf("read correlations: %w", err)
 	}
+	return scanCorrelations(rows)
+}
+
+var sqlValueCorrelations = preparedRead(`SELECT c.value, ` + correlationSideCols("0") + `, ` + correlationSideCols("1") + `
+	FROM correlations c
+	JOIN attributes a0 ON a0.id = c.attribute_id LEFT JOIN objects o0 ON o0.id = a0.object_id
+	JOIN attributes a1 ON a1.id = c.attribute_id_1 LEFT JOIN objects o1 ON o1.id = a1.object_id
+	WHERE c.value = ?1 LIMIT ?2`)
+
+// ValueCorrelations lists the correlations of one value, at most limit, unfiltered: the
+// gate decides what a viewer sees of them. Own and Other are the two attributes in the
+// order stored.
+func (s *Store) ValueCorrelations(ctx context.Context, value string, limit int) ([]Correlation, error) {
+	rows, err := s.readStmts[sqlValueCorrelations].QueryContext(ctx, value, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read correlations of a value: %w", err)
+	}
+	return scanCorrelations(rows)
+}
+
+// scanCorrelations reads rows of a correlations query (a value, then two sides) and
+// closes them.
+func scanCorrelations(rows *sql.Rows) ([]Correlation, error) {
 	defer rows.Close()
 	var out []Correlation
 	for rows.Next() {

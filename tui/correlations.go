@@ -3,7 +3,7 @@ package tui
 // Correlation in the console: an event's related events (those the console's user may
 // see, as the gate decides: gate.Check.Related) and its feed hits, each with the values
 // shared, on the event detail; and the most correlated values (:correlations), MISP's
-// correlations/top.
+// correlations/top, each opening the events that hold it.
 
 import (
 	"context"
@@ -181,18 +181,19 @@ type correlationsScreen struct {
 	keys   correlationsKeys
 }
 
-type correlationsKeys struct{ Up, Down, Copy, Reload, Back key.Binding }
+type correlationsKeys struct{ Up, Down, Open, Copy, Reload, Back key.Binding }
 
 func (k correlationsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Copy, k.Reload, k.Back}
+	return []key.Binding{k.Open, k.Copy, k.Reload, k.Back}
 }
 func (k correlationsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down}, {k.Copy, k.Reload, k.Back}}
+	return [][]key.Binding{{k.Up, k.Down}, {k.Open, k.Copy, k.Reload, k.Back}}
 }
 
 func newCorrelationsScreen(c *Context) *correlationsScreen {
 	return &correlationsScreen{c: c, keys: correlationsKeys{
 		Up: keyUp, Down: keyDown,
+		Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "events")),
 		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy value")),
 		Reload: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
 		Back:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
@@ -221,6 +222,11 @@ func (p *correlationsScreen) Update(msg tea.Msg) tea.Cmd {
 			return p.Init()
 		case key.Matches(msg, p.keys.Copy) && p.sel < len(p.rows):
 			return copyText("the value", p.rows[p.sel].Value)
+		case key.Matches(msg, p.keys.Open) && p.sel < len(p.rows):
+			if r := p.rows[p.sel]; r.Over {
+				return flash(store.LevelWarn, "%s matched too many attributes: it is no longer correlated", truncate(clean(r.Value), 40))
+			}
+			return openScreen(newValueEventsScreen(p.c, p.rows[p.sel].Value))
 		}
 	}
 	return nil
@@ -257,4 +263,99 @@ func (p *correlationsScreen) View(w, h int) string {
 	}
 	p.scroll.off = max(at+2-h, 0)
 	return p.scroll.window(s, lines, h)
+}
+
+type valueEventsMsg struct {
+	value string
+	rows  []*store.IndexRow
+	err   error
+}
+
+func loadValueEvents(ctx context.Context, st *store.Store, value string) tea.Cmd {
+	return func() tea.Msg {
+		a, err := consoleActor(ctx, st)
+		if err != nil {
+			return valueEventsMsg{value: value, err: err}
+		}
+		rows, err := a.check.ValueEvents(value)
+		return valueEventsMsg{value: value, rows: rows, err: err}
+	}
+}
+
+// valueEventsScreen lists the events holding one correlated value; enter opens one.
+type valueEventsScreen struct {
+	c      *Context
+	value  string
+	rows   []*store.IndexRow
+	err    error
+	loaded bool
+	sel    int
+	scroll scroller
+	keys   valueEventsKeys
+}
+
+type valueEventsKeys struct{ Up, Down, Open, Back key.Binding }
+
+func (k valueEventsKeys) ShortHelp() []key.Binding { return []key.Binding{k.Open, k.Back} }
+func (k valueEventsKeys) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Up, k.Down}, {k.Open, k.Back}}
+}
+
+func newValueEventsScreen(c *Context, value string) *valueEventsScreen {
+	return &valueEventsScreen{c: c, value: value, keys: valueEventsKeys{
+		Up: keyUp, Down: keyDown,
+		Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "open event")),
+		Back: key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
+	}}
+}
+
+func (v *valueEventsScreen) Title() string { return "Events with " + truncate(clean(v.value), 30) }
+func (v *valueEventsScreen) Keys() KeyHelp { return v.keys }
+func (v *valueEventsScreen) Init() tea.Cmd { return loadValueEvents(v.c.Ctx, v.c.Store, v.value) }
+func (*valueEventsScreen) view()           {}
+
+func (v *valueEventsScreen) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case valueEventsMsg:
+		if msg.value == v.value {
+			v.loaded, v.err, v.rows = true, msg.err, msg.rows
+			v.sel = max(min(v.sel, len(v.rows)-1), 0)
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, v.keys.Back):
+			return closeScreen
+		case key.Matches(msg, v.keys.Up):
+			v.sel = max(v.sel-1, 0)
+		case key.Matches(msg, v.keys.Down):
+			v.sel = min(v.sel+1, max(len(v.rows)-1, 0))
+		case key.Matches(msg, v.keys.Open) && v.sel < len(v.rows):
+			return openScreen(newEventDetail(v.c, v.rows[v.sel].UUID, v.rows[v.sel].Info))
+		}
+	}
+	return nil
+}
+
+func (v *valueEventsScreen) View(w, h int) string {
+	s := v.c.Styles
+	switch {
+	case v.err != nil:
+		return "\n " + s.Error.Render("ERROR") + " " + oneLine(v.err.Error())
+	case !v.loaded:
+		return "\n Loading the events with " + clean(v.value) + "…"
+	case len(v.rows) == 0:
+		return "\n " + s.Dim.Render("No event you may see holds it any more.")
+	}
+	lines := []string{" " + s.Dim.Render(pad("DATE", 10)+" "+pad("CREATOR", 12)+" INFO")}
+	for i, r := range v.rows {
+		line := " " + clean(r.Date) + " " + pad(truncate(clean(r.OrgcName), 12), 12) + " " + clean(r.Info)
+		if i == v.sel {
+			line = s.Selected.Render(pad(ansi.Truncate(line, w, "…"), w))
+		} else {
+			line = ansi.Truncate(line, w, "…")
+		}
+		lines = append(lines, line)
+	}
+	v.scroll.off = max(v.sel+3-h, 0)
+	return v.scroll.window(s, lines, h)
 }

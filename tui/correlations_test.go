@@ -137,9 +137,26 @@ func TestCorrelationsScreen(t *testing.T) {
 	if scr := screen(m); !strings.Contains(scr, "3       198.51.100.7") {
 		t.Errorf("screen:\n%s", scr)
 	}
-	press(t, m, "esc")
+	// enter lists the events holding the value, newest first; enter opens one
+	press(t, m, "enter")
+	v, ok := m.topScreen().(*valueEventsScreen)
+	if !ok || !await(t, m, 10*time.Second, func() bool { return v.loaded }) {
+		t.Fatalf("enter opens %T", m.topScreen())
+	}
+	var infos []string
+	for _, r := range v.rows {
+		infos = append(infos, r.Info)
+	}
+	if v.err != nil || strings.Join(infos, ",") != "Phishing wave,Loader,C2 infrastructure" {
+		t.Fatalf("events with 198.51.100.7: %v (%v)", infos, v.err)
+	}
+	press(t, m, "j", "enter")
+	if d, ok := m.topScreen().(*eventDetail); !ok || d.info != "Loader" {
+		t.Fatalf("enter opens %T", m.topScreen())
+	}
+	press(t, m, "esc", "esc", "esc")
 	if m.topScreen() != nil {
-		t.Errorf("esc leaves %T", m.topScreen())
+		t.Errorf("esc esc esc leaves %T", m.topScreen())
 	}
 }
 
@@ -153,6 +170,8 @@ func TestGoldenCorrelation(t *testing.T) {
 		goldenScreen(t, "eventdetail_related", m)
 		press(t, m, "esc", ":", "type:correlations", "enter")
 		goldenScreen(t, "correlations", m)
-		press(t, m, "esc")
+		press(t, m, "enter")
+		goldenScreen(t, "valueevents", m)
+		press(t, m, "esc", "esc")
 	}
 }

@@ -162,3 +162,43 @@ func findAttribute(ev *misp.Event, id int64) *misp.Attribute {
 	}
 	return nil
 }
+
+// maxValueCorrelations bounds the correlations ValueEvents reads of one value.
+const maxValueCorrelations = 5000
+
+// ValueEvents lists the events holding a correlated value in an attribute the viewer may
+// see (its event, object and own distribution), newest date first: where a value of the
+// most correlated ones (TopCorrelations) is found.
+func (c *Check) ValueEvents(value string) ([]*store.IndexRow, error) {
+	all, err := c.g.st.ValueCorrelations(c.ctx, value, maxValueCorrelations)
+	if err != nil {
+		return nil, err
+	}
+	rel := &Related{Events: map[int64]*store.IndexRow{}}
+	rows := map[int64]*store.IndexRow{} // nil: the viewer may not see the event
+	for _, cor := range all {
+		for _, side := range []store.CorrelationSide{cor.Own, cor.Other} {
+			row, seen := rows[side.EventID]
+			if !seen {
+				r, err := c.EventRow(store.EventID(side.EventID))
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return nil, err
+				}
+				row, rows[side.EventID] = r, r
+			}
+			if row == nil {
+				continue
+			}
+			if ok, err := c.path(row, side.Path); err != nil {
+				return nil, err
+			} else if ok {
+				rel.Events[side.EventID] = row
+			}
+		}
+	}
+	out := make([]*store.IndexRow, 0, len(rel.Events))
+	for _, id := range rel.EventIDs() {
+		out = append(out, rel.Events[id])
+	}
+	return out, nil
+}

@@ -192,10 +192,15 @@ func TestTopCorrelationsSiteAdminOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, uuid := range []string{"6a7e0000-0000-4000-8000-000000000011", "6a7e0000-0000-4000-8000-000000000012"} {
-		ev := &misp.Event{UUID: uuid, Info: "shares", Date: "2026-01-02", Timestamp: 1767312000, Distribution: misp.CommunityOnly, ThreatLevelID: 2,
+	other, err := st.AddOrg(ctx, store.Org{Name: "OTHERORG", Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dists := []misp.Distribution{misp.CommunityOnly, misp.CommunityOnly, misp.OrgOnly}
+	for i, uuid := range []string{"6a7e0000-0000-4000-8000-000000000011", "6a7e0000-0000-4000-8000-000000000012", "6a7e0000-0000-4000-8000-000000000013"} {
+		ev := &misp.Event{UUID: uuid, Info: fmt.Sprint("shares ", i), Date: "2026-01-02", Timestamp: 1767312000, Published: true, Distribution: dists[i], ThreatLevelID: 2,
 			Attribute: []misp.Attribute{{UUID: fmt.Sprintf("6a7e0000-0000-4000-9000-00000000001%d", i), Type: "domain", Category: "Network activity",
-				Value: "shared.example", Timestamp: 1767312000}}}
+				Value: "shared.example", Distribution: misp.InheritEvent, Timestamp: 1767312000}}}
 		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -212,6 +217,25 @@ func TestTopCorrelationsSiteAdminOnly(t *testing.T) {
 	top, err = g.For(ctx, inst, &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID}).TopCorrelations(10)
 	if !errors.Is(err, gate.ErrSiteAdminOnly) || top != nil {
 		t.Errorf("a user of the host organisation: %+v, %v; want refused", top, err)
+	}
+	// Where the value is found: only the events whose attribute the viewer sees.
+	for _, c := range []struct {
+		who    string
+		viewer *policy.Viewer
+		want   int
+	}{
+		{"site admin", &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID, SiteAdmin: true}, 3},
+		{"another organisation", &policy.Viewer{OrgID: other.ID, OrgUUID: other.UUID}, 2},
+	} {
+		rows, err := g.For(ctx, inst, c.viewer).ValueEvents("shared.example")
+		if err != nil || len(rows) != c.want {
+			t.Errorf("%s: %d events hold the value (%v), want %d", c.who, len(rows), err, c.want)
+		}
+		for _, r := range rows {
+			if c.want == 2 && r.Distribution == misp.OrgOnly {
+				t.Errorf("%s is shown the organisation-only event %q", c.who, r.Info)
+			}
+		}
 	}
 }
 

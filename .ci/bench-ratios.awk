@@ -7,6 +7,7 @@
 	for (i = 4; i <= NF; i++) {
 		if ($i == "attrs/s") rate[name] = $(i - 1)
 		if ($i == "grown-cost-x") grown = $(i - 1)
+		if ($i == "grown-cpu-x") growncpu = $(i - 1)
 		if ($i == "file-B/attr") fileb = $(i - 1)
 		if ($i == "on/off") onoff[name] = $(i - 1)
 	}
@@ -33,4 +34,5 @@ END {
 	cost("correlation on / off, pull", "BenchmarkSyncCorrelation")
 	if (grown == "") printf "  %-34s not measured (see above)\n", "grown store / empty store cost"
 	else printf "  %-34s %5.2f  (goal <= 1.3; %s bytes per attribute, goal < 250)\n", "grown store / empty store cost", grown, fileb
+	if (growncpu != "") printf "  %-34s %5.2f  (CPU time: what a loaded machine distorts least)\n", "grown store / empty store CPU", growncpu
 }

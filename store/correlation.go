@@ -57,6 +57,21 @@ func correlationSettingValue(d *SettingDef, value string) (string, error) {
 	return strconv.Itoa(n), nil
 }
 
+// CheckCorrelationSetting checks a value of a correlation setting as SetInstanceSetting
+// does before it writes it, so that a form of several is checked whole first.
+func CheckCorrelationSetting(name, value string) error {
+	for i := range CorrelationSettings {
+		if d := &CorrelationSettings[i]; d.Name == name {
+			if d.Type == "numeric" {
+				_, err := correlationSettingValue(d, value)
+				return err
+			}
+			return d.Check(value)
+		}
+	}
+	return fmt.Errorf("setting %s: %w", name, ErrNotFound)
+}
+
 // nonCorrelatingTypes never correlate (MispAttribute::NON_CORRELATING_TYPES).
 var nonCorrelatingTypes = []string{"comment", "http-method", "aba-rtn", "gender", "counter", "integer", "float",
 	"port", "nationality", "cortex", "boolean", "anonymised"}

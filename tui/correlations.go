@@ -181,22 +181,23 @@ type correlationsScreen struct {
 	keys   correlationsKeys
 }
 
-type correlationsKeys struct{ Up, Down, Open, Copy, Reload, Back key.Binding }
+type correlationsKeys struct{ Up, Down, Open, Copy, Settings, Reload, Back key.Binding }
 
 func (k correlationsKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Copy, k.Reload, k.Back}
+	return []key.Binding{k.Open, k.Copy, k.Settings, k.Reload, k.Back}
 }
 func (k correlationsKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down}, {k.Open, k.Copy, k.Reload, k.Back}}
+	return [][]key.Binding{{k.Up, k.Down}, {k.Open, k.Copy, k.Settings, k.Reload, k.Back}}
 }
 
 func newCorrelationsScreen(c *Context) *correlationsScreen {
 	return &correlationsScreen{c: c, keys: correlationsKeys{
 		Up: keyUp, Down: keyDown,
-		Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "events")),
-		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy value")),
-		Reload: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
-		Back:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "events")),
+		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy value")),
+		Settings: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "settings")),
+		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload")),
+		Back:     key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "back")),
 	}}
 }
 
@@ -220,6 +221,8 @@ func (p *correlationsScreen) Update(msg tea.Msg) tea.Cmd {
 			p.sel = min(p.sel+1, max(len(p.rows)-1, 0))
 		case key.Matches(msg, p.keys.Reload):
 			return p.Init()
+		case key.Matches(msg, p.keys.Settings):
+			return openCorrelationSettings(p.c)
 		case key.Matches(msg, p.keys.Copy) && p.sel < len(p.rows):
 			return copyText("the value", p.rows[p.sel].Value)
 		case key.Matches(msg, p.keys.Open) && p.sel < len(p.rows):
@@ -358,4 +361,77 @@ func (v *valueEventsScreen) View(w, h int) string {
 	}
 	v.scroll.off = max(v.sel+3-h, 0)
 	return v.scroll.window(s, lines, h)
+}
+
+// correlationSettingLabels are the correlation settings form's short labels (errors name
+// the setting by MISP's name).
+var correlationSettingLabels = map[string]string{
+	store.SettingCorrelationDisabled: "Disabled", store.SettingAdvancedCorrelations: "CIDR matching",
+	store.SettingCorrelationLimit: "Limit", store.SettingMaxCorrelationsPerEvent: "Max per event",
+}
+
+// openCorrelationSettings reads the correlation settings, then opens their form.
+func openCorrelationSettings(c *Context) tea.Cmd {
+	ctx, st := c.Ctx, c.Store
+	return func() tea.Msg {
+		values, err := st.InstanceSettingValues(ctx)
+		if err != nil {
+			return flashMsg{store.LevelError, oneLine(err.Error())}
+		}
+		return openScreenMsg{newCorrelationSettingsForm(c, values)}
+	}
+}
+
+// newCorrelationSettingsForm sets MISP's correlation settings as servers/serverSettingsEdit
+// does, every value checked before any is written.
+func newCorrelationSettingsForm(c *Context, values map[string]string) *miniForm {
+	var fields []*formField
+	for _, d := range store.CorrelationSettings {
+		v := values[d.Name]
+		if d.Type == "boolean" {
+			fields = append(fields, &formField{id: d.Name, label: correlationSettingLabels[d.Name], kind: boolField, on: v == "true"})
+			continue
+		}
+		fl := textFormField(c, d.Name, correlationSettingLabels[d.Name], d.Default, 8)
+		fl.input.SetValue(v)
+		fields = append(fields, fl)
+	}
+	f := newMiniForm(c, "Correlation settings", "MISP's correlation settings (mispdesk settings list names them). A change applies to "+
+		"what is written from now on; mispdesk correlation rebuild correlates what is stored again.", fields)
+	f.check = func(f *miniForm) map[string]string {
+		errs := map[string]string{}
+		for i := range store.CorrelationSettings {
+			d := &store.CorrelationSettings[i]
+			if v, ok := settingValue(f, d); ok {
+				if err := store.CheckCorrelationSetting(d.Name, v); err != nil {
+					errs[d.Name] = err.Error()
+				}
+			}
+		}
+		if len(errs) == 0 {
+			return nil
+		}
+		return errs
+	}
+	f.save = func(f *miniForm) tea.Cmd {
+		set := map[string]string{}
+		for i := range store.CorrelationSettings {
+			d := &store.CorrelationSettings[i]
+			if v, ok := settingValue(f, d); ok && v != values[d.Name] {
+				set[d.Name] = v
+			}
+		}
+		ctx, st := c.Ctx, c.Store
+		return func() tea.Msg {
+			for _, d := range store.CorrelationSettings {
+				if v, ok := set[d.Name]; ok {
+					if err := st.SetInstanceSetting(ctx, d.Name, v); err != nil {
+						return formDoneMsg{form: f, err: err}
+					}
+				}
+			}
+			return formDoneMsg{form: f, then: flash(store.LevelInfo, "Saved %d correlation settings", len(set))}
+		}
+	}
+	return f
 }

@@ -175,3 +175,30 @@ func TestGoldenCorrelation(t *testing.T) {
 		press(t, m, "esc", "esc")
 	}
 }
+
+// s on :correlations sets MISP's correlation settings; a bad number keeps the form open,
+// saying which, and writes nothing.
+func TestCorrelationSettingsForm(t *testing.T) {
+	st := corrStore(t)
+	ctx := context.Background()
+	m := newTest(t, st, 80, 24)
+	press(t, m, ":", "type:correlations", "enter", "s")
+	f, ok := m.topScreen().(*miniForm)
+	if !ok || f.title != "Correlation settings" {
+		t.Fatalf("s opens %T:\n%s", m.topScreen(), screen(m))
+	}
+	goldenScreen(t, "correlationsettings", m)
+	// CIDR on, then the limit made 0: refused whole
+	press(t, m, "tab", "space", "tab", "backspace", "backspace", "type:0", "enter")
+	if m.topScreen() != f || !strings.Contains(screen(m), "MISP.correlation_limit") {
+		t.Fatalf("a limit of 0 was not refused:\n%s", screen(m))
+	}
+	if vals, _ := st.InstanceSettingValues(ctx); vals[store.SettingAdvancedCorrelations] != "false" {
+		t.Fatalf("a refused form wrote %s=%s", store.SettingAdvancedCorrelations, vals[store.SettingAdvancedCorrelations])
+	}
+	press(t, m, "backspace", "type:30", "enter")
+	vals, err := st.InstanceSettingValues(ctx)
+	if err != nil || vals[store.SettingAdvancedCorrelations] != "true" || vals[store.SettingCorrelationLimit] != "30" {
+		t.Fatalf("saved %v (%v):\n%s", vals, err, screen(m))
+	}
+}

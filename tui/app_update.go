@@ -209,6 +209,9 @@ func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.cmdlineKey(msg)
 	}
 	if s := m.topScreen(); s != nil {
+		if c, ok := s.(interface{ Capturing() bool }); ok && c.Capturing() {
+			return s.Update(msg) // its search input has focus
+		}
 		if _, view := s.(viewer); view {
 			// a view (an event, an entry) takes the pane keys too: 1–4
 			// leave it for that pane, : and ! work as on a pane

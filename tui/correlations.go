@@ -265,7 +265,7 @@ func (p *correlationsScreen) View(w, h int) string {
 		at++
 	}
 	p.scroll.off = max(at+2-h, 0)
-	return p.scroll.window(s, lines, h)
+	return p.scroll.window(s, lines, w, h)
 }
 
 type valueEventsMsg struct {
@@ -360,7 +360,7 @@ func (v *valueEventsScreen) View(w, h int) string {
 		lines = append(lines, line)
 	}
 	v.scroll.off = max(v.sel+3-h, 0)
-	return v.scroll.window(s, lines, h)
+	return v.scroll.window(s, lines, w, h)
 }
 
 // correlationSettingLabels are the correlation settings form's short labels (errors name

@@ -42,10 +42,9 @@ type eventDetail struct {
 	proposals []store.ProposalRow
 	comments  []store.Post
 
-	scroll int // first line shown
+	scroll scroller
 	sel    int // the server selected in "where it went"
 	relSel int // the related event selected
-	height int
 }
 
 // whereRow is one server's answer for the event.
@@ -66,11 +65,11 @@ type eventDetailKeys struct {
 }
 
 func (k eventDetailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, k.OpenRelated, k.Why, k.Untag, k.Dist, k.Unpublish, k.Copy}
+	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, k.OpenRelated, k.Why, keySearch, k.Untag, k.Dist, k.Unpublish, k.Copy}
 }
 
 func (k eventDetailKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, {k.Server, k.Why, k.Related, k.OpenRelated, k.Reload, k.Copy, k.Back},
+	return [][]key.Binding{{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom}, searchKeys(), {k.Server, k.Why, k.Related, k.OpenRelated, k.Reload, k.Copy, k.Back},
 		{k.AddAttr, k.Tag, k.Untag, k.Dist, k.Publish, k.Unpublish}, {k.Propose, k.Proposals, k.Comment, k.Contact}}
 }
 
@@ -235,22 +234,15 @@ func (d *eventDetail) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
-	page := max(d.height-2, 1)
+	if cmd, ok := d.scroll.search(d.c.Styles, msg); ok {
+		return cmd
+	}
+	if d.scroll.key(msg) {
+		return nil
+	}
 	switch {
 	case key.Matches(msg, d.keys.Back):
 		return closeScreen
-	case key.Matches(msg, d.keys.Up):
-		d.scroll = max(d.scroll-1, 0)
-	case key.Matches(msg, d.keys.Down):
-		d.scroll++
-	case key.Matches(msg, d.keys.PgUp):
-		d.scroll = max(d.scroll-page, 0)
-	case key.Matches(msg, d.keys.PgDown):
-		d.scroll += page
-	case key.Matches(msg, d.keys.Top):
-		d.scroll = 0
-	case key.Matches(msg, d.keys.Bottom):
-		d.scroll = 1 << 30
 	case key.Matches(msg, d.keys.Reload):
 		return d.load()
 	case key.Matches(msg, d.keys.Copy):
@@ -315,23 +307,13 @@ func (d *eventDetail) key(msg tea.KeyPressMsg) tea.Cmd {
 
 func (d *eventDetail) View(w, h int) string {
 	s := d.c.Styles
-	d.height = h
 	switch {
 	case d.err != nil:
 		return "\n " + s.Error.Render("ERROR") + " " + oneLine(d.err.Error()) + "\n\n esc goes back."
 	case d.ev == nil:
 		return "\n Loading " + clean(d.info) + "…"
 	}
-	lines := d.lines(w)
-	d.scroll = max(min(d.scroll, len(lines)-h), 0)
-	end := min(d.scroll+h, len(lines))
-	out := lines[d.scroll:end]
-	if len(lines) > h && h > 0 {
-		// say where we are on the last line
-		more := fmt.Sprintf(" ── %d–%d of %d lines (j/k, pgdn) ", d.scroll+1, end, len(lines))
-		out = append(out[:len(out)-1:len(out)-1], s.Dim.Render(more))
-	}
-	return strings.Join(out, "\n")
+	return d.scroll.window(s, d.lines(w), w, h)
 }
 
 // lines renders the whole detail; View shows a window of it.
@@ -592,9 +574,12 @@ func outcomeWord(s *Styles, o policy.Outcome) string {
 }
 
 func (w *whyScreen) Title() string { return w.title }
-func (w *whyScreen) Keys() KeyHelp { return w.keys }
+func (w *whyScreen) Keys() KeyHelp { return searchable{w.keys} }
 func (w *whyScreen) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if cmd, ok := w.scroll.search(w.c.Styles, k); ok {
+			return cmd
+		}
 		if key.Matches(k, w.keys.Back) {
 			return closeScreen
 		}
@@ -607,9 +592,15 @@ func (w *whyScreen) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (w *whyScreen) View(width, h int) string {
-	return w.scroll.window(w.c.Styles, hangAll(w.lines, width, 8), h)
+	return w.scroll.window(w.c.Styles, hangAll(w.lines, width, 8), width, h)
 }
 
 func (*eventDetail) view() {}
 
+// Capturing: the search input has focus.
+func (d *eventDetail) Capturing() bool { return d.scroll.Capturing() }
+
 func (*whyScreen) view() {}
+
+// Capturing: the search input has focus.
+func (w *whyScreen) Capturing() bool { return w.scroll.Capturing() }

@@ -53,3 +53,24 @@ var (
 	keyEnter  = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details"))
 	keyFilter = key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter"))
 )
+
+// Search keys, in the Log pane and every detail that scrolls (see finder).
+var (
+	keySearch      = key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search"))
+	keyNextMatch   = key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next match"))
+	keyPrevMatch   = key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "previous match"))
+	keyClearSearch = key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear search"))
+)
+
+// searchKeys are the search keys as a column of the help overlay (esc, which
+// clears the search before it goes back, is the screen's own).
+func searchKeys() []key.Binding { return []key.Binding{keySearch, keyNextMatch, keyPrevMatch} }
+
+// searchable adds the search keys to a screen's help: / on its footer, all of
+// them in the ? overlay.
+type searchable struct{ KeyHelp }
+
+func (k searchable) ShortHelp() []key.Binding { return append(k.KeyHelp.ShortHelp(), keySearch) }
+func (k searchable) FullHelp() [][]key.Binding {
+	return append(k.KeyHelp.FullHelp(), searchKeys())
+}

@@ -81,10 +81,13 @@ func newHistoryScreen(c *Context, items []notice) *historyScreen {
 }
 
 func (h *historyScreen) Title() string { return "Messages" }
-func (h *historyScreen) Keys() KeyHelp { return h.keys }
+func (h *historyScreen) Keys() KeyHelp { return searchable{h.keys} }
 
 func (h *historyScreen) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if cmd, ok := h.scroll.search(h.c.Styles, k); ok {
+			return cmd
+		}
 		if key.Matches(k, h.keys.Close) {
 			return closeScreen
 		}
@@ -103,7 +106,7 @@ func (h *historyScreen) View(w, ht int) string {
 		n := h.items[i]
 		lines = append(lines, " "+s.Dim.Render(n.at.Format("15:04:05"))+" "+s.level(n.level)+" "+n.text)
 	}
-	return h.scroll.window(s, hangAll(lines, w, 16), ht)
+	return h.scroll.window(s, hangAll(lines, w, 16), w, ht)
 }
 
 // copyText puts text on the terminal's clipboard with OSC 52, which also
@@ -116,3 +119,6 @@ func copyText(what, text string) tea.Cmd {
 var copyKey = key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy"))
 
 func (*historyScreen) view() {}
+
+// Capturing: the search input has focus.
+func (h *historyScreen) Capturing() bool { return h.scroll.Capturing() }

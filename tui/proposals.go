@@ -133,7 +133,7 @@ func (p *proposalsScreen) View(w, h int) string {
 		lines = append(lines, line)
 	}
 	p.scroll.off = max(p.sel+2-h, 0)
-	return p.scroll.window(s, lines, h)
+	return p.scroll.window(s, lines, w, h)
 }
 
 // proposalLine is one proposal: what it would do, the proposed attribute, by whom, when.

@@ -37,7 +37,7 @@ func newServerDetail(c *Context, sv store.Server, pull, push, test store.LogEntr
 }
 
 func (d *serverDetail) Title() string { return clean(d.sv.Name) }
-func (d *serverDetail) Keys() KeyHelp { return d.keys }
+func (d *serverDetail) Keys() KeyHelp { return searchable{d.keys} }
 
 func (d *serverDetail) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -48,6 +48,9 @@ func (d *serverDetail) Update(msg tea.Msg) tea.Cmd {
 			}
 		}
 	case tea.KeyPressMsg:
+		if cmd, ok := d.scroll.search(d.c.Styles, msg); ok {
+			return cmd
+		}
 		sv := d.sv
 		switch {
 		case key.Matches(msg, d.keys.Back):
@@ -107,7 +110,7 @@ func (d *serverDetail) View(w, h int) string {
 		row("Last push", res(d.push)),
 		row("Last test", res(d.test)),
 	}
-	return d.scroll.window(s, hangAll(lines, w, 17), h)
+	return d.scroll.window(s, hangAll(lines, w, 17), w, h)
 }
 
 // maskKey shows a key as its first and last four characters.
@@ -127,3 +130,6 @@ func rulesText(r string) string {
 }
 
 func (*serverDetail) view() {}
+
+// Capturing: the search input has focus.
+func (d *serverDetail) Capturing() bool { return d.scroll.Capturing() }

@@ -26,8 +26,10 @@ type Styles struct {
 	OK                lipgloss.Style
 	Box               lipgloss.Style
 	Label, Invalid    lipgloss.Style
-	Help              help.Styles
-	Table             table.Styles
+	// Match is a search's hit, MatchCurrent the one n/N is on.
+	Match, MatchCurrent lipgloss.Style
+	Help                help.Styles
+	Table               table.Styles
 }
 
 // NewStyles builds the styles for a dark (isDark) or light background.
@@ -53,6 +55,8 @@ func NewStyles(isDark bool) *Styles {
 	s.Box = lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(accent).Padding(0, 1)
 	s.Label = lipgloss.NewStyle().Foreground(dim)
 	s.Invalid = lipgloss.NewStyle().Foreground(ld(c(160), c(203)))
+	s.Match = lipgloss.NewStyle().Underline(true).Background(ld(c(229), c(58)))
+	s.MatchCurrent = lipgloss.NewStyle().Bold(true).Reverse(true)
 	s.Help = help.DefaultStyles(isDark)
 	s.Table = table.Styles{
 		Header:   lipgloss.NewStyle().Bold(true).Padding(0, 1),

@@ -20,7 +20,8 @@ const logCap = 5000
 // logPane is the live sync log: entries from this process's engine (the bus)
 // and from the store (another process's, e.g. mispdesk serve), merged by id.
 // It follows new entries until scrolled up, then counts them (PAUSED +N new)
-// until G. Filters: server, direction, least level, text.
+// until G. Filters (f): server, direction, least level, text; / searches
+// the shown lines, n/N step through the hits.
 type logPane struct {
 	c       *Context
 	entries []logLine
@@ -35,6 +36,7 @@ type logPane struct {
 	f         logFilter
 	input     textinput.Model
 	filtering bool
+	find      finder // over the shown lines
 	keys      logKeys
 	styles    *Styles // the styles the cached lines were made with
 }
@@ -116,14 +118,14 @@ type logKeys struct {
 }
 
 func (k logKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Bottom, k.Detail, k.Filter, k.Level, k.Dir, k.Cancel}
+	return []key.Binding{k.Filter, keySearch, k.Level, k.Bottom, k.Cancel, k.Detail, k.Dir}
 }
 
 func (k logKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom},
-		{k.Detail, k.Filter, k.Server, k.Dir, k.Level, k.Clear, k.Copy},
-		{k.Cancel},
+		{k.Detail, k.Filter, k.Server, k.Dir, k.Level, k.Clear, k.Copy, k.Cancel},
+		searchKeys(),
 	}
 }
 
@@ -136,22 +138,22 @@ func newLogPane(c *Context) Pane {
 		Top:    keyTop,
 		Bottom: key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G", "follow")),
 		Detail: keyEnter,
-		Filter: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Filter: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filter")),
 		Server: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "server: next")),
 		Dir:    key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "direction")),
 		Level:  key.NewBinding(key.WithKeys("L"), key.WithHelp("L", "level")),
 		Cancel: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "cancel run")),
-		Clear:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
+		Clear:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear search, filter")),
 		Copy:   key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy line")),
 	}}
-	p.input = newInput(c.Styles, "/", "server:NAME dir:pull|push|test level:warn|error words", 300)
+	p.input = newInput(c.Styles, "f ", "server:NAME dir:pull|push|test level:warn|error words", 300)
 	return p
 }
 
 func (p *logPane) Title() string   { return "Log" }
 func (p *logPane) Init() tea.Cmd   { return nil }
 func (p *logPane) Keys() KeyHelp   { return p.keys }
-func (p *logPane) Capturing() bool { return p.filtering }
+func (p *logPane) Capturing() bool { return p.filtering || p.find.typing }
 
 func (p *logPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -246,6 +248,10 @@ func (p *logPane) key(msg tea.KeyPressMsg) tea.Cmd {
 		var cmd tea.Cmd
 		p.input, cmd = p.input.Update(msg)
 		p.setFilter(parseLogFilter(p.input.Value()))
+		return cmd
+	}
+	if cmd, ok := p.find.key(p.c.Styles, msg); ok {
+		p.seek()
 		return cmd
 	}
 	page := max(p.rows-1, 1)
@@ -351,6 +357,38 @@ func (p *logPane) scrollTo(i int) {
 	}
 }
 
+// seek finds the search's hits among the shown lines and, when asked, puts
+// the cursor on the current one: after a new search, the hit nearest above
+// the cursor (the newest before it).
+func (p *logPane) seek() {
+	f := &p.find
+	f.find(len(p.shown), func(i int) string { return p.plain(p.shown[i]) })
+	if !f.seek || f.typing {
+		return
+	}
+	f.seek = false
+	if f.fresh {
+		f.fresh = false
+		for i, hit := range f.hits {
+			if hit <= p.cursor {
+				f.at = i
+			}
+		}
+	}
+	if cur := f.current(); cur >= 0 {
+		p.scrollTo(cur)
+	}
+}
+
+// plain is entry i's line without colour, made once.
+func (p *logPane) plain(i int) string {
+	l := &p.entries[i]
+	if l.plain == "" {
+		l.plain, l.styled = formatLogLine(p.c.Styles, &l.e)
+	}
+	return l.plain
+}
+
 func (p *logPane) current() *store.LogEntry {
 	if p.cursor < 0 || p.cursor >= len(p.shown) {
 		return nil
@@ -374,12 +412,19 @@ func (p *logPane) View(w, h int) string {
 	if !p.f.empty() {
 		title += s.Dim.Render("  filter: ") + clean(p.f.String())
 	}
-	if w >= 100 {
+	if p.find.query != "" && !p.find.typing {
+		p.find.find(len(p.shown), func(i int) string { return p.plain(p.shown[i]) })
+		title += " " + p.find.status(s, w)
+	}
+	if w >= 100 && !p.find.active() {
 		title += "  " + throughputLine(s, &p.c.Throughput, 0, p.c.Now(), 20)
 	}
 	lines := []string{title}
 	if p.filtering {
 		lines = append(lines, " "+inputView(&p.input, w-2))
+	}
+	if p.find.typing {
+		lines = append(lines, p.find.status(s, w))
 	}
 	for _, r := range p.c.Runs {
 		lines = append(lines, " "+s.Info.Render(arrow(r.Direction))+clean(r.Server)+progressText(r.Progress)+" "+bar(r.Progress.Done, r.Progress.Total, 20)+s.Dim.Render("  x cancels"))
@@ -411,9 +456,12 @@ func (p *logPane) View(w, h int) string {
 		if l.plain == "" {
 			l.plain, l.styled = formatLogLine(s, &l.e)
 		}
-		if i == p.cursor && !p.follow {
+		switch {
+		case i == p.cursor && !p.follow:
 			lines = append(lines, s.Selected.Render(pad(ansi.Truncate(l.plain, w, "…"), w)))
-		} else {
+		case p.find.holds(l.plain):
+			lines = append(lines, ansi.Truncate(p.find.mark(s, l.plain, i == p.find.current()), w, "…"))
+		default:
 			lines = append(lines, ansi.Truncate(l.styled, w, "…"))
 		}
 	}
@@ -475,10 +523,13 @@ func newLogDetail(c *Context, e store.LogEntry) *logDetail {
 }
 
 func (d *logDetail) Title() string { return fmt.Sprintf("Entry %d", d.e.ID) }
-func (d *logDetail) Keys() KeyHelp { return d.keys }
+func (d *logDetail) Keys() KeyHelp { return searchable{d.keys} }
 
 func (d *logDetail) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if cmd, ok := d.scroll.search(d.c.Styles, k); ok {
+			return cmd
+		}
 		if key.Matches(k, d.keys.Close) {
 			return closeScreen
 		}
@@ -524,7 +575,10 @@ func (d *logDetail) View(w, h int) string {
 			lines = append(lines, "   "+wl)
 		}
 	}
-	return d.scroll.window(s, hangAll(lines, w, 14), h)
+	return d.scroll.window(s, hangAll(lines, w, 14), w, h)
 }
 
 func (*logDetail) view() {}
+
+// Capturing: the search input has focus.
+func (d *logDetail) Capturing() bool { return d.scroll.Capturing() }

@@ -104,7 +104,7 @@ func (d *discussionsScreen) View(w, h int) string {
 		lines = append(lines, line)
 	}
 	d.scroll.off = max(d.sel+2-h, 0)
-	return d.scroll.window(s, lines, h)
+	return d.scroll.window(s, lines, w, h)
 }
 
 // threadScreen is one thread with its posts; r replies.
@@ -132,9 +132,12 @@ func newThreadScreen(c *Context, t store.Thread) *threadScreen {
 }
 
 func (t *threadScreen) Title() string { return truncate(clean(t.thread.Title), 40) }
-func (t *threadScreen) Keys() KeyHelp { return t.keys }
+func (t *threadScreen) Keys() KeyHelp { return searchable{t.keys} }
 func (t *threadScreen) Init() tea.Cmd { return loadPosts(t.c.Ctx, t.c.Store, t.thread.ID, "") }
 func (*threadScreen) view()           {}
+
+// Capturing: the search input has focus.
+func (t *threadScreen) Capturing() bool { return t.scroll.Capturing() }
 
 func (t *threadScreen) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -148,6 +151,9 @@ func (t *threadScreen) Update(msg tea.Msg) tea.Cmd {
 	case collabDoneMsg:
 		return t.Init()
 	case tea.KeyPressMsg:
+		if cmd, ok := t.scroll.search(t.c.Styles, msg); ok {
+			return cmd
+		}
 		switch {
 		case key.Matches(msg, t.keys.Back):
 			return closeScreen
@@ -170,7 +176,7 @@ func (t *threadScreen) View(w, h int) string {
 		lines = append(lines, postLines(t.c, &t.posts[i], w, " ")...)
 		lines = append(lines, "")
 	}
-	return t.scroll.window(s, lines, h)
+	return t.scroll.window(s, lines, w, h)
 }
 
 // newPostForm writes a post: a reply in threadID, a comment on eventUUID, or with

@@ -365,7 +365,7 @@ func TestLogPaneFollowPauseFilter(t *testing.T) {
 	if p.f.level != "warn" || len(p.shown) != 1 {
 		t.Errorf("level filter: %q shows %d", p.f.level, len(p.shown))
 	}
-	press(t, m, "esc", "/", "type:dir:push level:error refused", "enter")
+	press(t, m, "esc", "f", "type:dir:push level:error refused", "enter")
 	if p.f.dir != "push" || p.f.level != "error" || p.f.text != "refused" || len(p.shown) != 1 {
 		t.Errorf("filter %+v shows %d", p.f, len(p.shown))
 	}

@@ -16,19 +16,26 @@ import (
 // EventID is an event's local id.
 type EventID int64
 
-// ResolveEvent finds the event a person or a peer names by local id or UUID (ErrNotFound
-// when there is none).
-func (s *Store) ResolveEvent(ctx context.Context, ref string) (EventID, error) {
-	key := strings.ToLower(strings.TrimSpace(ref))
-	q, arg := `SELECT id FROM events WHERE uuid = ?`, any(key)
-	if n, err := strconv.ParseInt(key, 10, 64); err == nil {
-		q, arg = `SELECT id FROM events WHERE id = ?`, n
+// lookupID is the id of the row of table a person or a peer names by ref: the row with that
+// id when ref is a number, else the row whose column by (which may carry a COLLATE clause)
+// equals ref; ErrNotFound when there is none.
+func lookupID(ctx context.Context, q queryer, table, by, ref string) (int64, error) {
+	query, arg := `SELECT id FROM `+table+` WHERE `+by+` = ?`, any(ref)
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		query, arg = `SELECT id FROM `+table+` WHERE id = ?`, n
 	}
 	var id int64
-	err := s.read.QueryRowContext(ctx, q, arg).Scan(&id)
+	err := q.QueryRowContext(ctx, query, arg).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
+	return id, err
+}
+
+// ResolveEvent finds the event a person or a peer names by local id or UUID (ErrNotFound
+// when there is none).
+func (s *Store) ResolveEvent(ctx context.Context, ref string) (EventID, error) {
+	id, err := lookupID(ctx, s.read, "events", "uuid", strings.ToLower(strings.TrimSpace(ref)))
 	if err != nil {
 		return 0, fmt.Errorf("event %s: %w", ref, err)
 	}

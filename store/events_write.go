@@ -51,7 +51,7 @@ type UpsertOptions struct {
 	// with push enabled except QueueExcept, in the same transaction: a pulled or received
 	// published event flows on, as MISP re-publishes it, and never without its pushes.
 	QueuePushes bool
-	QueueExcept int64
+	QueueExcept ServerID
 	// LocalIDs says that sharing_group_id values are this instance's ids (an edit from a
 	// local user) rather than the sender's (sync, files): only then is an element with
 	// distribution 4 and no embedded SharingGroup kept as a sharing-group element.

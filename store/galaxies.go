@@ -242,7 +242,7 @@ func (s *Store) PublishGalaxyCluster(ctx context.Context, raw jsontext.Value) (b
 // that was written is passed along as MISP's captureCluster publishes it: queued to every
 // server with push and push_galaxy_clusters except link, the sync link it was pulled over
 // (0 for a push received, which MISP passes to all).
-func (s *Store) CaptureGalaxyCluster(ctx context.Context, raw jsontext.Value, ownerOrgID, link int64) (bool, error) {
+func (s *Store) CaptureGalaxyCluster(ctx context.Context, raw jsontext.Value, ownerOrgID int64, link ServerID) (bool, error) {
 	if ownerOrgID == 0 {
 		return false, errors.New("galaxy cluster: a received cluster needs its owner organisation")
 	}
@@ -255,7 +255,7 @@ const noClusterPushes = -1
 // enqueueClusterPushes queues the push of a published cluster (a push_cluster row, its
 // UUID in the row's event_uuid column) to every server with push and push_galaxy_clusters
 // but link, in tx. MISP's uploadClusterToServersRouter.
-func (s *Store) enqueueClusterPushes(ctx context.Context, tx *sql.Tx, clusterUUID string, link int64) error {
+func (s *Store) enqueueClusterPushes(ctx context.Context, tx *sql.Tx, clusterUUID string, link ServerID) error {
 	now := s.now().Unix()
 	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (server_id, kind, event_uuid, created, next_attempt)
 		SELECT id, ?, ?, ?, ? FROM servers WHERE push = 1 AND push_galaxy_clusters = 1 AND id <> ?`+enqueueSQL,
@@ -283,7 +283,7 @@ type peerGalaxy struct {
 // upsertCluster writes a cluster (ownerOrgID 0: made here) and, when it was written
 // published, queues its pushes to every cluster push server but link (noClusterPushes:
 // none).
-func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgID, link int64) (bool, error) {
+func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgID int64, link ServerID) (bool, error) {
 	var members map[string]jsontext.Value
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return false, fmt.Errorf("galaxy cluster: %w", err)

@@ -440,7 +440,7 @@ type Alert struct {
 	EventUUID    string
 	Source       string // AlertPublish, AlertSync or AlertREST
 	SenderUserID int64
-	ServerID     int64
+	ServerID     ServerID
 	Created      int64
 }
 

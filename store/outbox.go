@@ -26,26 +26,26 @@ var ErrLeaseLost = errors.New("outbox row not held by this worker")
 // OutboxItem is one piece of sync work: push an event (or its sightings) to a server.
 // Times are unix seconds.
 type OutboxItem struct {
-	ID          int64  `json:"id"`
-	ServerID    int64  `json:"server_id"`
-	Kind        string `json:"kind"`
-	EventUUID   string `json:"event_uuid"`
-	Created     int64  `json:"created"`
-	Attempts    int    `json:"attempts"`
-	NextAttempt int64  `json:"next_attempt"`
-	LeaseOwner  string `json:"lease_owner"`
-	LeaseUntil  int64  `json:"lease_until"`
-	LastError   string `json:"last_error"`
+	ID          int64    `json:"id"`
+	ServerID    ServerID `json:"server_id"`
+	Kind        string   `json:"kind"`
+	EventUUID   string   `json:"event_uuid"`
+	Created     int64    `json:"created"`
+	Attempts    int      `json:"attempts"`
+	NextAttempt int64    `json:"next_attempt"`
+	LeaseOwner  string   `json:"lease_owner"`
+	LeaseUntil  int64    `json:"lease_until"`
+	LastError   string   `json:"last_error"`
 }
 
 // OutboxStat is what the outbox holds for one server.
 type OutboxStat struct {
-	ServerID   int64  `json:"server_id"`
-	ServerName string `json:"server_name"`
-	Queued     int    `json:"queued"`  // rows waiting, failed or not
-	Failing    int    `json:"failing"` // rows that failed at least once
-	Leased     int    `json:"leased"`  // rows a worker holds now
-	LastError  string `json:"last_error"`
+	ServerID   ServerID `json:"server_id"`
+	ServerName string   `json:"server_name"`
+	Queued     int      `json:"queued"`  // rows waiting, failed or not
+	Failing    int      `json:"failing"` // rows that failed at least once
+	Leased     int      `json:"leased"`  // rows a worker holds now
+	LastError  string   `json:"last_error"`
 }
 
 // enqueueSQL queues one row; queueing it again makes it due now. A row being pushed keeps
@@ -54,7 +54,7 @@ const enqueueSQL = ` ON CONFLICT (server_id, kind, event_uuid) DO UPDATE SET nex
 
 // Enqueue queues work for a server, due now. With a non-nil tx it joins that transaction
 // (so a publish and its pushes commit together); with nil it runs on its own.
-func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, serverID int64, kind, eventUUID string) error {
+func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, serverID ServerID, kind, eventUUID string) error {
 	if kind != OutboxPushEvent && kind != OutboxPushSightings {
 		return fmt.Errorf("enqueue %s for server %d: unknown kind %q", eventUUID, serverID, kind)
 	}
@@ -79,7 +79,7 @@ func (s *Store) Enqueue(ctx context.Context, tx *sql.Tx, serverID int64, kind, e
 // published, it is queued, in the same transaction, to every server with push enabled
 // except link, the sync link it arrived by (0: none), so it never goes back where it came
 // from (MISP's passAlong). A pull and a received push both store through it.
-func (o UpsertOptions) PassAlong(link int64) UpsertOptions {
+func (o UpsertOptions) PassAlong(link ServerID) UpsertOptions {
 	o.QueuePushes, o.QueueExcept = true, link
 	return o
 }
@@ -92,7 +92,7 @@ func (s *Store) EnqueuePushes(ctx context.Context, tx *sql.Tx, eventUUID string)
 
 // EnqueuePushesExcept is EnqueuePushes leaving out one server: the one a pulled event came
 // from (MISP's passAlong). With a nil tx it runs on its own.
-func (s *Store) EnqueuePushesExcept(ctx context.Context, tx *sql.Tx, eventUUID string, exceptServerID int64) (int, error) {
+func (s *Store) EnqueuePushesExcept(ctx context.Context, tx *sql.Tx, eventUUID string, exceptServerID ServerID) (int, error) {
 	var n int64
 	run := func(tx *sql.Tx) error {
 		now := s.now().Unix()
@@ -185,7 +185,7 @@ func (s *Store) Postpone(ctx context.Context, id int64, owner string, wait time.
 
 // RetryServerNow makes every queued row of a server that is not being worked on due now
 // (the server is back, or an operator asks), and returns how many.
-func (s *Store) RetryServerNow(ctx context.Context, serverID int64) (int, error) {
+func (s *Store) RetryServerNow(ctx context.Context, serverID ServerID) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
@@ -278,7 +278,7 @@ func (s *Store) EventOutboxes(ctx context.Context, uuids []string) (map[string]E
 
 // EventPushState is what happened to one event's pushes to one server.
 type EventPushState struct {
-	ServerID int64
+	ServerID ServerID
 	// Last is the newest sync log entry of a push of this event to the server (ID 0: none
 	// kept in the last logScanRows entries).
 	Last LogEntry
@@ -295,9 +295,9 @@ const logScanRows = 200000
 
 // EventPushStates returns, by server id, the last logged push of the event and its queued
 // push if any.
-func (s *Store) EventPushStates(ctx context.Context, eventUUID string) (map[int64]*EventPushState, error) {
-	out := map[int64]*EventPushState{}
-	get := func(id int64) *EventPushState {
+func (s *Store) EventPushStates(ctx context.Context, eventUUID string) (map[ServerID]*EventPushState, error) {
+	out := map[ServerID]*EventPushState{}
+	get := func(id ServerID) *EventPushState {
 		if out[id] == nil {
 			out[id] = &EventPushState{ServerID: id}
 		}
@@ -329,7 +329,7 @@ func (s *Store) EventPushStates(ctx context.Context, eventUUID string) (map[int6
 	}
 	defer q.Close()
 	for q.Next() {
-		var id int64
+		var id ServerID
 		var st EventPushState
 		if err := q.Scan(&id, &st.Attempts, &st.NextTry, &st.LastError); err != nil {
 			return nil, fmt.Errorf("event pushes: %w", err)

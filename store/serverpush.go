@@ -9,7 +9,7 @@ import (
 // SetLastPushedID records the highest local event id a push to the server has dealt with
 // (MISP's Server.lastpushedid, where an incremental push starts). It does not count as an
 // edit of the server record.
-func (s *Store) SetLastPushedID(ctx context.Context, serverID int64, eventID EventID) error {
+func (s *Store) SetLastPushedID(ctx context.Context, serverID ServerID, eventID EventID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE servers SET lastpushedid = ? WHERE id = ?`, max(eventID, 0), serverID)
 		if err != nil {

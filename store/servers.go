@@ -49,9 +49,9 @@ type ServerOptions struct {
 // Server is a sync link to another MISP instance: every column of the servers table, with
 // the local organisation owning the link and the remote's host organisation.
 type Server struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-	URL  string `json:"url"`
+	ID   ServerID `json:"id"`
+	Name string   `json:"name"`
+	URL  string   `json:"url"`
 	// Authkey is the remote's key for us; it never leaves through JSON.
 	Authkey     string `json:"-"`
 	OrgID       int64  `json:"org_id"`
@@ -125,42 +125,53 @@ func (s *Store) Servers(ctx context.Context) ([]Server, error) {
 	return out, rows.Err()
 }
 
-// Server finds a sync link by id or name (case-insensitive).
-func (s *Store) Server(ctx context.Context, ref string) (*Server, error) {
-	return findServer(ctx, s.read, ref)
+// ServerID is a sync link's local id.
+type ServerID int64
+
+// ResolveServer finds the sync link a person names by id or name (case-insensitive;
+// ErrNotFound when there is none).
+func (s *Store) ResolveServer(ctx context.Context, ref string) (ServerID, error) {
+	return lookupServer(ctx, s.read, ref)
 }
 
-// ServerAuthKey is the key to send to the server (id or name).
-func (s *Store) ServerAuthKey(ctx context.Context, ref string) (string, error) {
-	sv, err := s.Server(ctx, ref)
+func lookupServer(ctx context.Context, q queryer, ref string) (ServerID, error) {
+	ref = strings.TrimSpace(ref)
+	id, err := lookupID(ctx, q, "servers", "name COLLATE NOCASE", ref)
+	if err != nil {
+		return 0, fmt.Errorf("server %q: %w", ref, err)
+	}
+	return ServerID(id), nil
+}
+
+// Server reads a sync link.
+func (s *Store) Server(ctx context.Context, id ServerID) (*Server, error) {
+	return findServer(ctx, s.read, id)
+}
+
+// ServerAuthKey is the key to send to the server.
+func (s *Store) ServerAuthKey(ctx context.Context, id ServerID) (string, error) {
+	sv, err := s.Server(ctx, id)
 	if err != nil {
 		return "", err
 	}
 	return sv.Authkey, nil
 }
 
-func findServer(ctx context.Context, q queryer, ref string) (*Server, error) {
-	ref = strings.TrimSpace(ref)
-	var row *sql.Row
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		row = q.QueryRowContext(ctx, serverSelect+` WHERE s.id = ?`, id)
-	} else {
-		row = q.QueryRowContext(ctx, serverSelect+` WHERE s.name = ? COLLATE NOCASE`, ref)
-	}
+func findServer(ctx context.Context, q queryer, id ServerID) (*Server, error) {
 	var sv Server
-	err := row.Scan(sv.dest()...)
+	err := q.QueryRowContext(ctx, serverSelect+` WHERE s.id = ?`, id).Scan(sv.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("server %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("server %q: %w", ref, err)
+		return nil, fmt.Errorf("server %d: %w", id, err)
 	}
 	return &sv, nil
 }
 
 // AddServer creates a sync link. It gets the next priority (MISP: max+1).
 func (s *Store) AddServer(ctx context.Context, spec ServerSpec) (*Server, error) {
-	var id int64
+	var id ServerID
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		sv, err := s.resolveServer(ctx, tx, spec, nil)
 		if err != nil {
@@ -181,20 +192,20 @@ func (s *Store) AddServer(ctx context.Context, spec ServerSpec) (*Server, error)
 		if err != nil {
 			return fmt.Errorf("add server %q: %w", sv.Name, err)
 		}
-		id, err = res.LastInsertId()
+		n, err := res.LastInsertId()
+		id = ServerID(n)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Server(ctx, strconv.FormatInt(id, 10))
+	return s.Server(ctx, id)
 }
 
-// UpdateServer replaces a sync link's settings (the server given by id or name) with spec.
-func (s *Store) UpdateServer(ctx context.Context, ref string, spec ServerSpec) (*Server, error) {
-	var id int64
+// UpdateServer replaces a sync link's settings with spec.
+func (s *Store) UpdateServer(ctx context.Context, id ServerID, spec ServerSpec) (*Server, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := findServer(ctx, tx, ref)
+		old, err := findServer(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("edit server: %w", err)
 		}
@@ -202,7 +213,6 @@ func (s *Store) UpdateServer(ctx context.Context, ref string, spec ServerSpec) (
 		if err != nil {
 			return fmt.Errorf("edit server %q: %w", old.Name, err)
 		}
-		id = old.ID
 		o := &sv.ServerOptions
 		_, err = tx.ExecContext(ctx, `UPDATE servers SET name = ?, url = ?, authkey = ?, org_id = ?, remote_org_id = ?,
 			push = ?, pull = ?, push_sightings = ?, push_galaxy_clusters = ?, pull_galaxy_clusters = ?,
@@ -223,7 +233,7 @@ func (s *Store) UpdateServer(ctx context.Context, ref string, spec ServerSpec) (
 	if err != nil {
 		return nil, err
 	}
-	return s.Server(ctx, strconv.FormatInt(id, 10))
+	return s.Server(ctx, id)
 }
 
 // resolveServer checks spec and turns it into the row to write; old is the server being
@@ -233,7 +243,7 @@ func (s *Store) resolveServer(ctx context.Context, tx *sql.Tx, spec ServerSpec, 
 	if sv.Name == "" {
 		return nil, errors.New("name is empty")
 	}
-	var clash int64
+	var clash ServerID
 	err := tx.QueryRowContext(ctx, `SELECT id FROM servers WHERE name = ? COLLATE NOCASE`, sv.Name).Scan(&clash)
 	if err == nil && (old == nil || clash != old.ID) {
 		return nil, fmt.Errorf("%w: another server is named %q", ErrConflict, sv.Name)
@@ -315,11 +325,11 @@ func rulesObject(field, rules, def string) (string, error) {
 	return rules, nil
 }
 
-// DeleteServer removes a sync link (id or name) with its queued work and its sharing-group
-// memberships; users tied to it are untied.
-func (s *Store) DeleteServer(ctx context.Context, ref string) error {
+// DeleteServer removes a sync link with its queued work and its sharing-group memberships;
+// users tied to it are untied.
+func (s *Store) DeleteServer(ctx context.Context, id ServerID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		sv, err := findServer(ctx, tx, ref)
+		sv, err := findServer(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("delete server: %w", err)
 		}

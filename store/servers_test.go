@@ -62,18 +62,24 @@ func TestAddServer(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Name != "Server A" || list[1].Name != "B" {
 		t.Fatalf("Servers = %+v, %v", list, err)
 	}
-	for _, ref := range []string{"server a", "1"} {
-		if got, err := s.Server(ctx, ref); err != nil || got.ID != a.ID {
-			t.Errorf("Server(%q) = %v, %v", ref, got, err)
+	for _, ref := range []string{"server a", " 1 "} {
+		if id, err := s.ResolveServer(ctx, ref); err != nil || id != a.ID {
+			t.Errorf("ResolveServer(%q) = %v, %v", ref, id, err)
 		}
 	}
-	if key, err := s.ServerAuthKey(ctx, "B"); err != nil || key != testKey {
+	if got, err := s.Server(ctx, a.ID); err != nil || got.Name != "Server A" {
+		t.Errorf("Server(%d) = %v, %v", a.ID, got, err)
+	}
+	if key, err := s.ServerAuthKey(ctx, serverID(t, s, "B")); err != nil || key != testKey {
 		t.Errorf("ServerAuthKey = %q, %v", key, err)
 	}
-	if _, err := s.Server(ctx, "C"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ResolveServer(ctx, "C"); !errors.Is(err, ErrNotFound) || err.Error() != `server "C": not found` {
 		t.Errorf("unknown server: %v", err)
 	}
-	if _, err := s.ServerAuthKey(ctx, "C"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Server(ctx, 99); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown server: %v", err)
+	}
+	if _, err := s.ServerAuthKey(ctx, 99); !errors.Is(err, ErrNotFound) {
 		t.Errorf("key of unknown server: %v", err)
 	}
 }
@@ -154,7 +160,7 @@ func TestUpdateAndDeleteServer(t *testing.T) {
 	spec.PushRules = `{"tags":{"OR":[],"NOT":["3"]}}`
 	spec.RemoteOrgRef = "HOST"
 	spec.Internal = true
-	got, err := s.UpdateServer(ctx, "A", spec)
+	got, err := s.UpdateServer(ctx, serverID(t, s, "A"), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,25 +170,25 @@ func TestUpdateAndDeleteServer(t *testing.T) {
 	}
 	spec = got.Spec()
 	spec.Name = "b"
-	if _, err := s.UpdateServer(ctx, "A renamed", spec); !errors.Is(err, ErrConflict) {
+	if _, err := s.UpdateServer(ctx, got.ID, spec); !errors.Is(err, ErrConflict) {
 		t.Errorf("rename onto B: %v", err)
 	}
 	spec = got.Spec()
 	spec.RemoteOrgRef = "REMOTE"
-	if _, err := s.UpdateServer(ctx, "A renamed", spec); err == nil || !strings.Contains(err.Error(), "internal") {
+	if _, err := s.UpdateServer(ctx, got.ID, spec); err == nil || !strings.Contains(err.Error(), "internal") {
 		t.Errorf("internal kept with a foreign remote org: %v", err)
 	}
-	if _, err := s.UpdateServer(ctx, "Z", spec); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateServer(ctx, 99, spec); !errors.Is(err, ErrNotFound) {
 		t.Errorf("edit unknown server: %v", err)
 	}
 
-	if err := s.DeleteServer(ctx, "A renamed"); err != nil {
+	if err := s.DeleteServer(ctx, got.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Server(ctx, "A renamed"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.ResolveServer(ctx, "A renamed"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted server still found: %v", err)
 	}
-	if err := s.DeleteServer(ctx, "A renamed"); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteServer(ctx, got.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("delete twice: %v", err)
 	}
 	c, err := s.AddServer(ctx, ServerSpec{Name: "C", URL: "https://c.example", Authkey: testKey, RemoteOrgRef: "REMOTE"})
@@ -201,7 +207,7 @@ func TestSetLastPushedID(t *testing.T) {
 	if err := s.SetLastPushedID(ctx, srv.ID, 42); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Server(ctx, srv.Name)
+	got, err := s.Server(ctx, srv.ID)
 	if err != nil || got.LastPushedID != 42 || got.Modified != srv.Modified {
 		t.Fatalf("server after SetLastPushedID: %+v %v", got, err)
 	}
@@ -228,7 +234,7 @@ func TestDeleteServerForgetsItsSyncState(t *testing.T) {
 	if err := s.SetServerState(ctx, sv.ID, "index_etag", `"abc"`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteServer(ctx, "peer"); err != nil {
+	if err := s.DeleteServer(ctx, sv.ID); err != nil {
 		t.Fatal(err)
 	}
 	again, err := s.AddServer(ctx, spec)
@@ -275,7 +281,7 @@ func TestLocalChangesForgetSyncState(t *testing.T) {
 	}{
 		{"event deleted", func() error { return s.DeleteEvent(ctx, eventID(t, s, ev.UUID), true, "") }},
 		{"blocklist entry removed", func() error { return s.DeleteEventBlock(ctx, ev.UUID) }},
-		{"server edited", func() error { _, err := s.UpdateServer(ctx, "peer", sv.Spec()); return err }},
+		{"server edited", func() error { _, err := s.UpdateServer(ctx, sv.ID, sv.Spec()); return err }},
 	} {
 		if err := s.SetServerState(ctx, sv.ID, "index_etag", `"etag"`); err != nil {
 			t.Fatal(err)
@@ -287,4 +293,13 @@ func TestLocalChangesForgetSyncState(t *testing.T) {
 			t.Errorf("%s: the index ETag %q is still remembered", c.name, v)
 		}
 	}
+}
+
+func serverID(t testing.TB, s *Store, ref string) ServerID {
+	t.Helper()
+	id, err := s.ResolveServer(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -9,12 +9,12 @@ import (
 // Sync keeps a little state per server between runs (the ETag of the remote's event index,
 // so an unchanged index costs one 304). It lives in settings under "server:<id>:<key>"
 // and goes when the server does.
-func serverStateKey(serverID int64, key string) string {
+func serverStateKey(serverID ServerID, key string) string {
 	return fmt.Sprintf("server:%d:%s", serverID, key)
 }
 
 // ServerState reads one piece of a server's sync state ("" when unset).
-func (s *Store) ServerState(ctx context.Context, serverID int64, key string) (string, error) {
+func (s *Store) ServerState(ctx context.Context, serverID ServerID, key string) (string, error) {
 	v, err := s.setting(ctx, s.read, serverStateKey(serverID, key))
 	if err != nil {
 		return "", fmt.Errorf("read sync state of server %d: %w", serverID, err)
@@ -23,7 +23,7 @@ func (s *Store) ServerState(ctx context.Context, serverID int64, key string) (st
 }
 
 // SetServerState records one piece of a server's sync state; "" removes it.
-func (s *Store) SetServerState(ctx context.Context, serverID int64, key, value string) error {
+func (s *Store) SetServerState(ctx context.Context, serverID ServerID, key, value string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if value == "" {
 			_, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, serverStateKey(serverID, key))
@@ -38,7 +38,7 @@ func (s *Store) SetServerState(ctx context.Context, serverID int64, key, value s
 // changes what a pull would do with an unchanged remote: an event deleted here (a pull
 // would bring it back), an entry leaving a blocklist, a server's rules or address edited,
 // the server itself deleted (a server added later may reuse its id).
-func forgetServerState(ctx context.Context, tx *sql.Tx, serverID int64) error {
+func forgetServerState(ctx context.Context, tx *sql.Tx, serverID ServerID) error {
 	pattern := "server:%"
 	if serverID != 0 {
 		pattern = fmt.Sprintf("server:%d:%%", serverID)

@@ -303,15 +303,11 @@ func (s *Store) RemoveSharingGroupOrg(ctx context.Context, sgRef, orgRef string)
 }
 
 // sgServerID resolves a server given to a sharing group: "0" or "local" is this instance.
-func sgServerID(ctx context.Context, tx *sql.Tx, ref string) (int64, error) {
+func sgServerID(ctx context.Context, tx *sql.Tx, ref string) (ServerID, error) {
 	if r := strings.TrimSpace(ref); r == "0" || strings.EqualFold(r, "local") {
 		return 0, nil
 	}
-	sv, err := findServer(ctx, tx, ref)
-	if err != nil {
-		return 0, err
-	}
-	return sv.ID, nil
+	return lookupServer(ctx, tx, ref)
 }
 
 // AddSharingGroupServer adds a server (id or name; "0" or "local" for this instance) to a

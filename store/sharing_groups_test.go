@@ -141,7 +141,7 @@ func TestSharingGroupMembers(t *testing.T) {
 	if got.Modified != "2025-03-01 12:01:01" || got.Modified == sg.Modified {
 		t.Errorf("modified = %s, want bumped", got.Modified)
 	}
-	if got.SharingGroupServer[1].Server.Name != "peer" || int64(got.SharingGroupServer[1].ServerID) != srv.ID {
+	if got.SharingGroupServer[1].Server.Name != "peer" || ServerID(got.SharingGroupServer[1].ServerID) != srv.ID {
 		t.Errorf("server entry = %+v", got.SharingGroupServer[1].Server)
 	}
 
@@ -162,7 +162,7 @@ func TestSharingGroupMembers(t *testing.T) {
 		t.Errorf("remove twice: %v", err)
 	}
 	// Deleting the server takes it out of the group.
-	must(s.DeleteServer(ctx, "peer"))
+	must(s.DeleteServer(ctx, srv.ID))
 	got, err = s.SharingGroup(ctx, "SG")
 	must(err)
 	if o, v := sgOrgs(got), sgServers(got); o != "HOST:1" || v != "" {
@@ -229,7 +229,7 @@ func TestCaptureSharingGroup(t *testing.T) {
 	if o := sgOrgs(got); o != "Creator:1 REMOTE_1:0 HOST:0" {
 		t.Errorf("orgs = %s", o)
 	}
-	if v := sgServers(got); v != "1:https://peer.example:0 0:https://me.example:1" || int64(got.SharingGroupServer[0].ServerID) != peer.ID {
+	if v := sgServers(got); v != "1:https://peer.example:0 0:https://me.example:1" || ServerID(got.SharingGroupServer[0].ServerID) != peer.ID {
 		t.Errorf("servers = %s", v)
 	}
 	if _, ok := got.Extra["org_count"]; !ok {

@@ -106,7 +106,7 @@ type LogEntry struct {
 	ID         int64      `json:"id"`
 	TsMs       int64      `json:"ts_ms"` // set by AppendLog
 	RunID      string     `json:"run_id"`
-	ServerID   int64      `json:"server_id"`
+	ServerID   ServerID   `json:"server_id"`
 	ServerName string     `json:"server_name"`
 	Direction  Direction  `json:"direction"`
 	Level      Level      `json:"level"` // empty: info
@@ -124,7 +124,7 @@ func (e *LogEntry) Time() time.Time { return time.UnixMilli(e.TsMs) }
 
 // LogFilter narrows LogSince; zero fields match everything.
 type LogFilter struct {
-	ServerID  int64
+	ServerID  ServerID
 	Direction Direction
 	// Level is the least severe level shown: LevelWarn shows warn and error.
 	Level Level

@@ -110,14 +110,14 @@ func findRole(ctx context.Context, q queryer, ref string) (*Role, error) {
 
 // User is an account on this instance, with its organisation and role.
 type User struct {
-	ID        int64  `json:"id"`
-	Email     string `json:"email"`
-	OrgID     int64  `json:"org_id"`
-	RoleID    int64  `json:"role_id"`
-	ServerID  int64  `json:"server_id"`
-	Disabled  bool   `json:"disabled"`
-	Created   int64  `json:"date_created"`
-	LastLogin int64  `json:"last_login"`
+	ID        int64    `json:"id"`
+	Email     string   `json:"email"`
+	OrgID     int64    `json:"org_id"`
+	RoleID    int64    `json:"role_id"`
+	ServerID  ServerID `json:"server_id"`
+	Disabled  bool     `json:"disabled"`
+	Created   int64    `json:"date_created"`
+	LastLogin int64    `json:"last_login"`
 	// Autoalert, Contactalert and GPGKey are MISP's mail settings of the user (see mail.go).
 	Autoalert    bool   `json:"autoalert"`
 	Contactalert bool   `json:"contactalert"`

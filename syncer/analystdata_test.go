@@ -89,7 +89,7 @@ func TestAnalystDataPush(t *testing.T) {
 	}
 	connect(t, a, d, store.ServerOptions{Push: true})
 	for _, name := range []string{"B", "C", "D"} {
-		if _, err := a.eng.Push(ctx, name, RunOptions{}); err != nil {
+		if _, err := a.eng.Push(ctx, a.serverID(name), RunOptions{}); err != nil {
 			t.Fatalf("push to %s: %v", name, err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestAnalystDataPush(t *testing.T) {
 	}
 
 	// Nothing changed on A: the remote wants nothing, and B's copies stay as they are.
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	wantHeld(t, b, map[string]int64{notes[2]: 1, notes[3]: 3, notes[4]: 4})
@@ -129,7 +129,7 @@ func TestAnalystDataPull(t *testing.T) {
 	}
 	connect(t, d, a, store.ServerOptions{Pull: true})
 	for _, n := range []*node{b, c, d} {
-		if _, err := n.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+		if _, err := n.eng.Pull(ctx, n.serverID("A"), RunOptions{}); err != nil {
 			t.Fatalf("%s pulls: %v", n.name, err)
 		}
 	}
@@ -165,7 +165,7 @@ func TestAnalystDataEmbedded(t *testing.T) {
 	connect(t, a, b, store.ServerOptions{Push: true, PushAnalystData: true})
 	connect(t, a, c, store.ServerOptions{Push: true})
 	for _, name := range []string{"B", "C"} {
-		if _, err := a.eng.Push(ctx, name, RunOptions{}); err != nil {
+		if _, err := a.eng.Push(ctx, a.serverID(name), RunOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,7 +197,7 @@ func TestAnalystDataEmbedded(t *testing.T) {
 	connect(t, d, a, store.ServerOptions{Pull: true, PullAnalystData: true})
 	connect(t, e, a, store.ServerOptions{Pull: true})
 	for _, n := range []*node{d, e} {
-		if _, err := n.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+		if _, err := n.eng.Pull(ctx, n.serverID("A"), RunOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,7 +2,8 @@ package syncer
 
 import (
 	"context"
-	"strconv"
+
+	"mispdesk/store"
 )
 
 // APIRunner lets the REST API (servers/pull, servers/push, servers/testConnection) start
@@ -10,8 +11,8 @@ import (
 type APIRunner struct{ Engine *Engine }
 
 // Pull runs a pull of the server and returns its one-line summary.
-func (a APIRunner) Pull(ctx context.Context, serverID int64, technique string) (string, error) {
-	sum, err := a.Engine.Pull(ctx, strconv.FormatInt(serverID, 10), RunOptions{Technique: technique})
+func (a APIRunner) Pull(ctx context.Context, serverID store.ServerID, technique string) (string, error) {
+	sum, err := a.Engine.Pull(ctx, serverID, RunOptions{Technique: technique})
 	if sum == nil {
 		return "", err
 	}
@@ -19,8 +20,8 @@ func (a APIRunner) Pull(ctx context.Context, serverID int64, technique string) (
 }
 
 // Push runs a push to the server and returns its one-line summary.
-func (a APIRunner) Push(ctx context.Context, serverID int64, technique string) (string, error) {
-	sum, err := a.Engine.Push(ctx, strconv.FormatInt(serverID, 10), RunOptions{Technique: technique})
+func (a APIRunner) Push(ctx context.Context, serverID store.ServerID, technique string) (string, error) {
+	sum, err := a.Engine.Push(ctx, serverID, RunOptions{Technique: technique})
 	if sum == nil {
 		return "", err
 	}
@@ -28,8 +29,8 @@ func (a APIRunner) Push(ctx context.Context, serverID int64, technique string) (
 }
 
 // TestConnection runs the connection test of the server.
-func (a APIRunner) TestConnection(ctx context.Context, serverID int64) (any, error) {
-	return a.Engine.TestConnection(ctx, strconv.FormatInt(serverID, 10))
+func (a APIRunner) TestConnection(ctx context.Context, serverID store.ServerID) (any, error) {
+	return a.Engine.TestConnection(ctx, serverID)
 }
 
 // Wake nudges the engine's outbox worker (see Engine.Wake).

@@ -35,7 +35,7 @@ func TestPullNormalisesAndDropsAsMISP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := b.event(t, ev.UUID)

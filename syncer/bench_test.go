@@ -183,7 +183,7 @@ func BenchmarkSync(b *testing.B) {
 			runtime.GC()
 			resetPeakRSS()
 			start := time.Now()
-			sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+			sum, err := bn.eng.Pull(context.Background(), bn.serverID("A"), RunOptions{})
 			elapsed += time.Since(start)
 			if err != nil || sum.Done != len(events) {
 				notMeasured(b, "pull", err, sum)
@@ -201,7 +201,7 @@ func BenchmarkSync(b *testing.B) {
 			runtime.GC()
 			resetPeakRSS()
 			start := time.Now()
-			sum, err := a.eng.Push(context.Background(), "B", RunOptions{})
+			sum, err := a.eng.Push(context.Background(), a.serverID("B"), RunOptions{})
 			elapsed += time.Since(start)
 			if err != nil || sum.Done != len(events) {
 				notMeasured(b, "push", fmt.Errorf("%v %v", err, sum.Errors), sum)
@@ -226,7 +226,7 @@ func BenchmarkPullBigEvent(b *testing.B) {
 		runtime.GC()
 		resetPeakRSS()
 		start := time.Now()
-		sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+		sum, err := bn.eng.Pull(context.Background(), bn.serverID("A"), RunOptions{})
 		elapsed += time.Since(start)
 		if err != nil || sum.Done != 1 || sum.Attributes != 200_000 {
 			notMeasured(b, "pull of a 200,000-attribute event", fmt.Errorf("%v %v", err, sum.Errors), sum)
@@ -267,7 +267,7 @@ func BenchmarkPullNothingNew(b *testing.B) {
 	loadInto(b, bn.st, tiny) // B already has every event
 	srv := connect(b, bn, a, store.ServerOptions{Pull: true})
 	bn.eng.tuneCl = benchClient(len(tiny))
-	if sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{}); err != nil {
+	if sum, err := bn.eng.Pull(context.Background(), bn.serverID("A"), RunOptions{}); err != nil {
 		notMeasured(b, "the first pull of a 100,000-event index", err, sum)
 	}
 	for _, withETag := range []bool{true, false} {
@@ -276,7 +276,7 @@ func BenchmarkPullNothingNew(b *testing.B) {
 				if !withETag {
 					bn.st.SetServerState(context.Background(), srv.ID, stateIndexETag, "")
 				}
-				sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+				sum, err := bn.eng.Pull(context.Background(), bn.serverID("A"), RunOptions{})
 				if err != nil {
 					notMeasured(b, "a pull with nothing new", err, sum)
 				}

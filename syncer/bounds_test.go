@@ -244,7 +244,7 @@ func TestPullFromHostilePeerStopsAtLimit(t *testing.T) {
 				mu.Unlock()
 			})
 			bn.eng.tuneCl = func(c *remote.Config) { fastClient(c); c.MaxBodyBytes = 4 << 20 }
-			sum, err := bn.eng.Pull(ctx, "A", RunOptions{})
+			sum, err := bn.eng.Pull(ctx, bn.serverID("A"), RunOptions{})
 			msg := ""
 			if err != nil {
 				msg = err.Error()
@@ -324,7 +324,7 @@ func BenchmarkBoundsPeakMemory(b *testing.B) {
 			})
 			bn.eng.tuneCl = nil // the default limits
 			measure(b, func() {
-				sum, err := bn.eng.Pull(context.Background(), "A", RunOptions{})
+				sum, err := bn.eng.Pull(context.Background(), bn.serverID("A"), RunOptions{})
 				if err == nil && len(sum.Errors) == 0 {
 					b.Fatalf("pull of a 1.5 GB answer succeeded: %s", sum.Line())
 				}
@@ -339,7 +339,7 @@ func BenchmarkBoundsPeakMemory(b *testing.B) {
 		})
 		bn.eng.tuneCl = nil
 		measure(b, func() {
-			if _, err := bn.eng.Pull(context.Background(), "A", RunOptions{}); err == nil {
+			if _, err := bn.eng.Pull(context.Background(), bn.serverID("A"), RunOptions{}); err == nil {
 				b.Fatal("pull of a 1.5 GB index succeeded")
 			}
 		})

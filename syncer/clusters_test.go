@@ -58,7 +58,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 
 	// Not published yet: nothing goes.
 	connect(t, b, a, store.ServerOptions{Pull: true, PullGalaxyClusters: true})
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.st.GalaxyClusterJSON(ctx, uuid); err == nil {
@@ -66,7 +66,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	}
 	rest(t, a, adminKey, "POST", "/galaxy_clusters/publish/"+uuid, nil)
 
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := b.st.GalaxyClusterJSON(ctx, uuid)
@@ -81,7 +81,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	}
 
 	connect(t, a, c, store.ServerOptions{Push: true, PushGalaxyClusters: true})
-	if _, err := a.eng.Push(ctx, "C", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = c.st.GalaxyClusterJSON(ctx, uuid)
@@ -95,10 +95,10 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	// Flags off: neither a pull nor a push moves it.
 	connect(t, d, a, store.ServerOptions{Pull: true})
 	connect(t, a, d, store.ServerOptions{Push: true})
-	if _, err := d.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := d.eng.Pull(ctx, d.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.eng.Push(ctx, "D", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("D"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.st.GalaxyClusterJSON(ctx, uuid); err == nil {
@@ -217,10 +217,10 @@ func TestCustomGalaxiesByPushAndPull(t *testing.T) {
 	}
 	connect(t, a, c, store.ServerOptions{Push: true, PushGalaxyClusters: true})
 	connect(t, b, a, store.ServerOptions{Pull: true, PullGalaxyClusters: true})
-	if _, err := a.eng.Push(ctx, "C", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	const no = -1

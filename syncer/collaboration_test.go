@@ -400,7 +400,7 @@ func TestAlertsGateAndDigest(t *testing.T) {
 			freshUUIDs(e)
 		})
 	}
-	if _, err := b.eng.Push(ctx, srvOnB.Name, RunOptions{}); err != nil {
+	if _, err := b.eng.Push(ctx, b.serverID(srvOnB.Name), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.eng.MailRound(ctx, 0); err != nil {
@@ -425,7 +425,7 @@ func TestAlertsGateAndDigest(t *testing.T) {
 		freshUUIDs(e)
 	})
 	link := connect(t, a, c, store.ServerOptions{Pull: true, PublishWithoutEmail: true})
-	if _, err := a.eng.Pull(ctx, link.Name, RunOptions{}); err != nil {
+	if _, err := a.eng.Pull(ctx, a.serverID(link.Name), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if a.event(t, "7a0a9aa9-23a4-4607-b6df-41a9950d2100") == nil {
@@ -465,11 +465,11 @@ func TestCommentsAndDiscussionsNeverLeave(t *testing.T) {
 
 	// push A → B, pull C ← A
 	toB := connect(t, a, b, store.ServerOptions{Push: true})
-	if _, err := a.eng.Push(ctx, toB.Name, RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID(toB.Name), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	fromA := connect(t, c, a, store.ServerOptions{Pull: true})
-	if _, err := c.eng.Pull(ctx, fromA.Name, RunOptions{}); err != nil {
+	if _, err := c.eng.Pull(ctx, c.serverID(fromA.Name), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range []*node{b, c} {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -134,10 +133,10 @@ func (e *Engine) runOutbox(ctx context.Context, every time.Duration) {
 
 // Delivery is what the outbox did with one queued row, as a command reports it.
 type Delivery struct {
-	ServerID  int64  `json:"server_id"`
-	Server    string `json:"server"`
-	EventUUID string `json:"event_uuid"`
-	Kind      string `json:"kind"` // store.OutboxPushEvent or store.OutboxPushSightings
+	ServerID  store.ServerID `json:"server_id"`
+	Server    string         `json:"server"`
+	EventUUID string         `json:"event_uuid"`
+	Kind      string         `json:"kind"` // store.OutboxPushEvent or store.OutboxPushSightings
 	// Outcome is store.OutcomePushed, OutcomeSkipped (by policy, or the remote has this
 	// version: nothing to retry), OutcomeRefused (the remote refused it for good),
 	// OutcomeFailed (kept queued, retried with backoff) or OutcomeQueued (not tried: the
@@ -196,7 +195,7 @@ func tried(d Delivery) bool { return d.Outcome != store.OutcomeQueued }
 // backoff.
 func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 	d := Delivery{ServerID: it.ServerID, EventUUID: it.EventUUID, Kind: it.Kind, Outcome: store.OutcomeFailed}
-	r, err := e.newRun(ctx, fmt.Sprint(it.ServerID), store.DirPush)
+	r, err := e.newRun(ctx, it.ServerID, store.DirPush)
 	if errors.Is(err, store.ErrNotFound) {
 		e.st.Complete(context.WithoutCancel(ctx), it.ID, e.holder)
 		d.Outcome, d.Reason = store.OutcomeSkipped, "the server is gone"
@@ -300,7 +299,7 @@ func (e *Engine) failItem(ctx context.Context, it store.OutboxItem, cause error)
 
 // runScheduler pulls every pull-enabled server each interval, servers in parallel.
 func (e *Engine) runScheduler(ctx context.Context, interval time.Duration) {
-	last := map[int64]time.Time{}
+	last := map[store.ServerID]time.Time{}
 	tick := time.NewTicker(min(interval, schedulerTick))
 	defer tick.Stop()
 	for {
@@ -316,7 +315,7 @@ func (e *Engine) runScheduler(ctx context.Context, interval time.Duration) {
 			}
 		}
 		forEach(ctx, len(due)+1, due, func(s store.Server) {
-			if _, err := e.Pull(ctx, fmt.Sprint(s.ID), RunOptions{}); err != nil && !errors.Is(err, ErrBusy) {
+			if _, err := e.Pull(ctx, s.ID, RunOptions{}); err != nil && !errors.Is(err, ErrBusy) {
 				e.log.Warn("scheduled pull", "server", s.Name, "err", err)
 			}
 		})

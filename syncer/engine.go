@@ -49,7 +49,7 @@ type Engine struct {
 	logw      logWriter
 	closeOnce sync.Once
 	mu        sync.Mutex
-	clients   map[int64]cachedClient
+	clients   map[store.ServerID]cachedClient
 	wake      chan struct{} // nudges the outbox worker after a local publish
 	leader    atomic.Bool   // Run holds the leader lease and runs the outbox
 	health    peerHealth    // every server's state, fed by every request
@@ -70,7 +70,7 @@ func New(st *store.Store, opts Options) *Engine {
 		conc:    opts.Concurrency,
 		now:     opts.Now,
 		tuneCl:  opts.ClientConfig,
-		clients: map[int64]cachedClient{},
+		clients: map[store.ServerID]cachedClient{},
 		wake:    make(chan struct{}, 1),
 		logw:    logWriter{stop: make(chan struct{}), stopped: make(chan struct{})},
 	}
@@ -120,7 +120,7 @@ func (e *Engine) client(ctx context.Context, srv *store.Server) (*remote.Client,
 	if ok && c.modified == srv.Modified {
 		return c.client, nil
 	}
-	key, err := e.st.ServerAuthKey(ctx, fmt.Sprint(srv.ID))
+	key, err := e.st.ServerAuthKey(ctx, srv.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +167,8 @@ type runContext struct {
 	stop context.CancelCauseFunc
 }
 
-func (e *Engine) newRun(ctx context.Context, serverRef string, dir store.Direction) (*runContext, error) {
-	srv, err := e.st.Server(ctx, serverRef)
+func (e *Engine) newRun(ctx context.Context, server store.ServerID, dir store.Direction) (*runContext, error) {
+	srv, err := e.st.Server(ctx, server)
 	if err != nil {
 		return nil, err
 	}

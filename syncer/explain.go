@@ -21,8 +21,8 @@ type Explanation struct {
 
 // ExplainPush decides, without sending anything, whether a local event would be pushed to
 // a server now (as a push run would) and in what form.
-func (e *Engine) ExplainPush(ctx context.Context, eventID store.EventID, serverRef string) (*Explanation, error) {
-	r, err := e.explainRun(ctx, serverRef, store.DirPush)
+func (e *Engine) ExplainPush(ctx context.Context, eventID store.EventID, server store.ServerID) (*Explanation, error) {
+	r, err := e.explainRun(ctx, server, store.DirPush)
 	if err != nil {
 		return nil, err
 	}
@@ -36,8 +36,8 @@ func (e *Engine) ExplainPush(ctx context.Context, eventID store.EventID, serverR
 
 // ExplainPull fetches an event from a server and decides, without storing anything,
 // whether a pull would bring it here and in what form.
-func (e *Engine) ExplainPull(ctx context.Context, eventUUID, serverRef string) (*Explanation, error) {
-	r, err := e.explainRun(ctx, serverRef, store.DirPull)
+func (e *Engine) ExplainPull(ctx context.Context, eventUUID string, server store.ServerID) (*Explanation, error) {
+	r, err := e.explainRun(ctx, server, store.DirPull)
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +56,8 @@ func (e *Engine) ExplainPull(ctx context.Context, eventUUID, serverRef string) (
 	return &Explanation{Event: remoteEv.UUID, Server: r.srv.Name, Direction: store.DirPull, Decision: res.Decision, Sent: res.Event}, nil
 }
 
-func (e *Engine) explainRun(ctx context.Context, serverRef string, dir store.Direction) (*runContext, error) {
-	r, err := e.newRun(ctx, serverRef, dir)
+func (e *Engine) explainRun(ctx context.Context, server store.ServerID, dir store.Direction) (*runContext, error) {
+	r, err := e.newRun(ctx, server, dir)
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}

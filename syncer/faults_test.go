@@ -187,7 +187,7 @@ func TestPullFaults(t *testing.T) {
 			})
 			connect(t, b, a, store.ServerOptions{Pull: true})
 			faultOn(a, tc.path, tc.fault)
-			sum, err := b.eng.Pull(ctx, "A", RunOptions{})
+			sum, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{})
 			if err != nil {
 				t.Fatalf("the run itself failed: %v", err)
 			}
@@ -202,7 +202,7 @@ func TestPullFaults(t *testing.T) {
 				t.Errorf("the failure was not logged: %+v", logged)
 			}
 			// Nothing new was recorded as complete: the next pull tries again.
-			if etag, _ := b.st.ServerState(ctx, sum.serverID(b), stateIndexETag); etag != "" {
+			if etag, _ := b.st.ServerState(ctx, b.serverID(sum.Server), stateIndexETag); etag != "" {
 				t.Error("a failed pull recorded the index ETag")
 			}
 		})
@@ -214,14 +214,14 @@ func TestWrongAuthkeyNamesTheServer(t *testing.T) {
 	srv := connect(t, b, a, store.ServerOptions{Pull: true})
 	spec := srv.Spec()
 	spec.Authkey = strings.Repeat("x", 40)
-	if _, err := b.st.UpdateServer(ctx, "A", spec); err != nil {
+	if _, err := b.st.UpdateServer(ctx, b.serverID("A"), spec); err != nil {
 		t.Fatal(err)
 	}
-	_, err := b.eng.Pull(ctx, "A", RunOptions{})
+	_, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{})
 	if err == nil || !errors.Is(err, remote.ErrAuth) || !strings.Contains(err.Error(), `"A"`) || strings.Contains(err.Error(), strings.Repeat("x", 40)) {
 		t.Fatalf("err = %v; want an authentication error naming server A, without the key", err)
 	}
-	tc, err := b.eng.TestConnection(ctx, "A")
+	tc, err := b.eng.TestConnection(ctx, b.serverID("A"))
 	if err != nil || tc.Status != remote.StatusAuthFailed {
 		t.Fatalf("test connection: %+v, %v; want status 4", tc, err)
 	}
@@ -230,7 +230,7 @@ func TestWrongAuthkeyNamesTheServer(t *testing.T) {
 func TestConnectionTestShowsBothSides(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	connect(t, b, a, store.ServerOptions{Pull: true})
-	tc, err := b.eng.TestConnection(ctx, "A")
+	tc, err := b.eng.TestConnection(ctx, b.serverID("A"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,14 +240,6 @@ func TestConnectionTestShowsBothSides(t *testing.T) {
 	if tc.User == nil || tc.User.Org.UUID != b.host.UUID || !tc.User.PermSync {
 		t.Errorf("remote user %+v; want B's sync user of B's organisation", tc.User)
 	}
-}
-
-func (s *RunSummary) serverID(n *node) int64 {
-	srv, err := n.st.Server(ctx, s.Server)
-	if err != nil {
-		return 0
-	}
-	return srv.ID
 }
 
 // A run can be cancelled: a pull stuck on a slow peer returns as soon as its context ends,
@@ -263,7 +255,7 @@ func TestPullCanBeCancelled(t *testing.T) {
 	})
 	runCtx, cancel := contextWithCancel()
 	go func() { <-started; cancel() }()
-	_, err := b.eng.Pull(runCtx, "A", RunOptions{})
+	_, err := b.eng.Pull(runCtx, b.serverID("A"), RunOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -278,7 +270,7 @@ func TestOutboxSkipsWhatTheRemoteHoldsAsItsOwn(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published, e.Locked = misp.AllCommunities, true, false })
 	connect(t, b, a, store.ServerOptions{Pull: true, Push: true})
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.st.Publish(ctx, localEvent(t, b.st, ev.UUID)); err != nil {

@@ -28,6 +28,16 @@ type node struct {
 	handler http.Handler
 }
 
+// serverID is the id of n's sync link named name, or 0 (no server) when there is none, so
+// that the engine answers "not found" as it does for any unknown server.
+func (n *node) serverID(name string) store.ServerID {
+	id, err := n.st.ResolveServer(context.Background(), name)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
 func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
 	h := n.handler

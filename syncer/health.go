@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -65,7 +64,7 @@ func (h PeerHealth) String() string {
 // peerHealth is the tracker of every server's health in this engine.
 type peerHealth struct {
 	mu    sync.Mutex
-	peers map[int64]*peer
+	peers map[store.ServerID]*peer
 }
 
 type peer struct {
@@ -75,9 +74,9 @@ type peer struct {
 	probing bool // a down server's one trial request is under way
 }
 
-func (e *Engine) peer(id int64, name string) *peer {
+func (e *Engine) peer(id store.ServerID, name string) *peer {
 	if e.health.peers == nil {
-		e.health.peers = map[int64]*peer{}
+		e.health.peers = map[store.ServerID]*peer{}
 	}
 	p := e.health.peers[id]
 	if p == nil {
@@ -88,13 +87,13 @@ func (e *Engine) peer(id int64, name string) *peer {
 }
 
 // observer is the remote client's Observe hook for one server.
-func (e *Engine) observer(id int64, name string) func(remote.Signal) {
+func (e *Engine) observer(id store.ServerID, name string) func(remote.Signal) {
 	return func(s remote.Signal) { e.observe(id, name, s) }
 }
 
 // observe moves a server's state on the outcome of one request; a change of state is
 // stored for other processes and logged once.
-func (e *Engine) observe(id int64, name string, s remote.Signal) {
+func (e *Engine) observe(id store.ServerID, name string, s remote.Signal) {
 	now := e.now()
 	e.health.mu.Lock()
 	p := e.peer(id, name)
@@ -143,7 +142,7 @@ func nextRetry(last time.Duration) time.Duration {
 }
 
 // healthChanged stores the new state and logs the change in one line.
-func (e *Engine) healthChanged(id int64, name string, old, cur PeerHealth) {
+func (e *Engine) healthChanged(id store.ServerID, name string, old, cur PeerHealth) {
 	ctx := context.Background()
 	if b, err := json.Marshal(cur); err == nil {
 		if err := e.st.SetServerState(ctx, id, stateHealth, string(b)); err != nil {
@@ -174,7 +173,7 @@ func (e *Engine) healthChanged(id int64, name string, old, cur PeerHealth) {
 // holdOff says whether an outbox row of a server must wait, and how long: while the
 // server is down or refuses our key, one row at a time tries it when its retry is due,
 // the others wait for that retry.
-func (e *Engine) holdOff(id int64) time.Duration {
+func (e *Engine) holdOff(id store.ServerID) time.Duration {
 	now := e.now()
 	e.health.mu.Lock()
 	defer e.health.mu.Unlock()
@@ -191,7 +190,7 @@ func (e *Engine) holdOff(id int64) time.Duration {
 
 // probeDone ends a trial of a down server however it went (a request's outcome has
 // already moved its state).
-func (e *Engine) probeDone(id int64) {
+func (e *Engine) probeDone(id store.ServerID) {
 	e.health.mu.Lock()
 	if p := e.health.peers[id]; p != nil {
 		p.probing = false
@@ -201,7 +200,7 @@ func (e *Engine) probeDone(id int64) {
 
 // peerBlocked is the health of a server when it is down or refuses our key, for a run
 // to stop rather than fail event after event.
-func (e *Engine) peerBlocked(id int64) (PeerHealth, bool) {
+func (e *Engine) peerBlocked(id store.ServerID) (PeerHealth, bool) {
 	e.health.mu.Lock()
 	defer e.health.mu.Unlock()
 	if p := e.health.peers[id]; p != nil && p.h.Blocked() {
@@ -212,10 +211,10 @@ func (e *Engine) peerBlocked(id int64) (PeerHealth, bool) {
 
 // ResumeServer ends the wait of a down server's outbox at once: its queued pushes are due
 // now, and the worker is woken. The console's "retry now".
-func (e *Engine) ResumeServer(ctx context.Context, serverRef string) error {
-	srv, err := e.st.Server(ctx, serverRef)
+func (e *Engine) ResumeServer(ctx context.Context, server store.ServerID) error {
+	srv, err := e.st.Server(ctx, server)
 	if err != nil {
-		return fmt.Errorf("resume %s: %w", serverRef, err)
+		return fmt.Errorf("resume %d: %w", server, err)
 	}
 	e.health.mu.Lock()
 	if p := e.health.peers[srv.ID]; p != nil {
@@ -231,14 +230,14 @@ func (e *Engine) ResumeServer(ctx context.Context, serverRef string) error {
 
 // ReadPeerHealth is a server's health as the process running its sync last stored it
 // (State "" when nothing is known yet).
-func ReadPeerHealth(ctx context.Context, st *store.Store, serverID int64) (PeerHealth, error) {
+func ReadPeerHealth(ctx context.Context, st *store.Store, serverID store.ServerID) (PeerHealth, error) {
 	var h PeerHealth
 	raw, err := st.ServerState(ctx, serverID, stateHealth)
 	if err != nil || raw == "" {
 		return h, err
 	}
 	if err := json.Unmarshal([]byte(raw), &h); err != nil {
-		return h, fmt.Errorf("health of server %s: %w", strconv.FormatInt(serverID, 10), err)
+		return h, fmt.Errorf("health of server %d: %w", serverID, err)
 	}
 	return h, nil
 }

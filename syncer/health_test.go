@@ -84,13 +84,13 @@ func (f *front) revive(t *testing.T) {
 // pointAt moves n's server record for name to url.
 func pointAt(t *testing.T, n *node, name, url string) *store.Server {
 	t.Helper()
-	srv, err := n.st.Server(ctx, name)
+	srv, err := n.st.Server(ctx, n.serverID(name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	spec := srv.Spec()
 	spec.URL = url
-	if srv, err = n.st.UpdateServer(ctx, name, spec); err != nil {
+	if srv, err = n.st.UpdateServer(ctx, n.serverID(name), spec); err != nil {
 		t.Fatal(err)
 	}
 	return srv
@@ -155,7 +155,7 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 		})
 	}
 
-	sum, err := a.eng.Push(ctx, "B", RunOptions{})
+	sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{})
 	var down *PeerDownError
 	if !errors.As(err, &down) || !strings.Contains(err.Error(), "down since") || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("push: %v; want it stopped as the server is down", err)
@@ -220,7 +220,7 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 	mu.Lock()
 	adds = 0
 	mu.Unlock()
-	if err := a.eng.ResumeServer(ctx, "B"); err != nil {
+	if err := a.eng.ResumeServer(ctx, a.serverID("B")); err != nil {
 		t.Fatal(err)
 	}
 	for round := 0; round < 40; round++ {

@@ -81,13 +81,13 @@ func peerProcess(tb testing.TB, n *node, from *node) {
 	if err != nil {
 		tb.Fatalf("peer process: %v", err)
 	}
-	srv, err := from.st.Server(context.Background(), n.name)
+	srv, err := from.st.Server(context.Background(), from.serverID(n.name))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	spec := srv.Spec()
 	spec.URL = strings.TrimSpace(url)
-	if _, err := from.st.UpdateServer(context.Background(), n.name, spec); err != nil {
+	if _, err := from.st.UpdateServer(context.Background(), from.serverID(n.name), spec); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -82,7 +82,7 @@ func overshareFixture(t *testing.T) (a, b *node) {
 		misp.ShadowAttribute{Type: "domain", Category: "Network activity", Value: "public-proposal.example", Timestamp: 1767312001}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{Technique: "full"}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{Technique: "full"}); err != nil {
 		t.Fatal(err)
 	}
 	return a, b

@@ -17,7 +17,7 @@ func proposalBed(t *testing.T, a, b *node) (ev *misp.Event, accepted, discarded 
 	ev = a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true})
 	connect(t, b, a, store.ServerOptions{Push: true, Pull: true})
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	accepted, discarded = ev.Attribute[0].UUID, ev.Attribute[2].UUID
@@ -26,7 +26,7 @@ func proposalBed(t *testing.T, a, b *node) (ev *misp.Event, accepted, discarded 
 	rest(t, b, bUser, "POST", "/shadow_attributes/edit/"+discarded, map[string]any{"comment": "to be discarded"})
 
 	// B's push: A holds the event as its own (so it is not sent), the proposals go.
-	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Push(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	onA := a.event(t, ev.UUID)
@@ -63,7 +63,7 @@ func proposalBed(t *testing.T, a, b *node) (ev *misp.Event, accepted, discarded 
 func TestProposalsConvergeByPush(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	ev, accepted, discarded := proposalBed(t, a, b)
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkConverged(t, b, ev.UUID, accepted, discarded)
@@ -74,7 +74,7 @@ func TestProposalsConvergeByPush(t *testing.T) {
 func TestProposalsConvergeByPull(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	ev, accepted, discarded := proposalBed(t, a, b)
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkConverged(t, b, ev.UUID, accepted, discarded)

@@ -40,7 +40,7 @@ func TestProtectedEventsNeverLeaveUnsigned(t *testing.T) {
 	ev := a.importFile(t, smallEvent, protect)
 	plain := a.importFile(t, objEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true})
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if b.event(t, ev.UUID) != nil {
@@ -65,7 +65,7 @@ func TestProtectedEventsNeverLeaveUnsigned(t *testing.T) {
 			t.Errorf("A's index %v for B's sync user (%d) should list the plain event and not the protected one: %.300s", filter, status, index)
 		}
 	}
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if b.event(t, ev.UUID) != nil {

@@ -16,7 +16,7 @@ func TestSightingsPushedOnAdd(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true})
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	connect(t, b, a, store.ServerOptions{PushSightings: true})
@@ -56,11 +56,11 @@ func TestIncrementalPush(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	first := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true})
-	sum, err := a.eng.Push(ctx, "B", RunOptions{Technique: "incremental"})
+	sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{Technique: "incremental"})
 	if err != nil || sum.Done != 1 {
 		t.Fatalf("first incremental push: %s %v %v", sum.Line(), err, sum.Errors)
 	}
-	srv, _ := a.st.Server(ctx, "B")
+	srv, _ := a.st.Server(ctx, a.serverID("B"))
 	firstRow, _ := a.st.EventMetadata(ctx, localEvent(t, a.st, first.UUID))
 	if srv.LastPushedID != store.EventID(firstRow.ID) {
 		t.Fatalf("lastpushedid %d, want %d", srv.LastPushedID, firstRow.ID)
@@ -73,19 +73,19 @@ func TestIncrementalPush(t *testing.T) {
 	if _, err := a.st.UpsertEvent(ctx, edited, store.UpsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sum, err = a.eng.Push(ctx, "B", RunOptions{Technique: "incremental"})
+	sum, err = a.eng.Push(ctx, a.serverID("B"), RunOptions{Technique: "incremental"})
 	if err != nil || sum.Done != 1 || sum.Created != 1 || b.event(t, second.UUID) == nil {
 		t.Fatalf("second incremental push: %s %v %v", sum.Line(), err, sum.Errors)
 	}
 	if got := b.event(t, first.UUID); got == nil || got.Info == edited.Info {
 		t.Fatalf("the incremental push sent the edited older event: %+v", got)
 	}
-	srv, _ = a.st.Server(ctx, "B")
+	srv, _ = a.st.Server(ctx, a.serverID("B"))
 	secondRow, _ := a.st.EventMetadata(ctx, localEvent(t, a.st, second.UUID))
 	if srv.LastPushedID != store.EventID(secondRow.ID) {
 		t.Errorf("lastpushedid %d, want %d", srv.LastPushedID, secondRow.ID)
 	}
-	sum, err = a.eng.Push(ctx, "B", RunOptions{})
+	sum, err = a.eng.Push(ctx, a.serverID("B"), RunOptions{})
 	if err != nil || sum.Done != 1 || sum.Updated != 1 {
 		t.Fatalf("full push: %s %v %v", sum.Line(), err, sum.Errors)
 	}

@@ -25,8 +25,8 @@ var ErrBusy = errors.New("already running")
 // fetched whole, transformed (downgraded, locked, owned by the link's organisation) and
 // stored in its own transaction. An index unchanged since the last complete pull costs one
 // request (ETag). Every step goes to the sync log.
-func (e *Engine) Pull(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
-	return e.runOne(ctx, serverRef, store.DirPull, opts, (*runContext).pull)
+func (e *Engine) Pull(ctx context.Context, server store.ServerID, opts RunOptions) (*RunSummary, error) {
+	return e.runOne(ctx, server, store.DirPull, opts, (*runContext).pull)
 }
 
 func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary) error {

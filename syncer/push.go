@@ -19,8 +19,8 @@ import (
 // rules, blocklists), the remote asked which of those it wants (filterEventIdsForPush:
 // what it lacks or holds older), then each sent in the form policy prepared. Only events
 // that may go are ever named to the remote.
-func (e *Engine) Push(ctx context.Context, serverRef string, opts RunOptions) (*RunSummary, error) {
-	return e.runOne(ctx, serverRef, store.DirPush, opts, (*runContext).push)
+func (e *Engine) Push(ctx context.Context, server store.ServerID, opts RunOptions) (*RunSummary, error) {
+	return e.runOne(ctx, server, store.DirPush, opts, (*runContext).push)
 }
 
 // errNotSyncUser is the refusal when the remote account may not receive events.

@@ -16,8 +16,8 @@ import (
 // then the rules), not the rules alone. The console's Rules pane shows it while rules are
 // edited. events are metadata with tags (store.RuleSample); an event shared with a
 // sharing group is read again with its group.
-func (e *Engine) RulesDryRun(ctx context.Context, serverRef string, kind policy.RulesKind, rules policy.Rules, events []*misp.Event) ([]policy.RuleVerdict, error) {
-	srv, err := e.st.Server(ctx, serverRef)
+func (e *Engine) RulesDryRun(ctx context.Context, server store.ServerID, kind policy.RulesKind, rules policy.Rules, events []*misp.Event) ([]policy.RuleVerdict, error) {
+	srv, err := e.st.Server(ctx, server)
 	if err != nil {
 		return nil, fmt.Errorf("rules dry run: %w", err)
 	}

@@ -212,10 +212,10 @@ func (s *RunSummary) Line() string {
 // runOne runs a pull or push of one server: one at a time per server and direction, timed,
 // its summary the last line it logs. A run the caller cancels is logged as cancelled, with
 // what it did before; a run whose server goes down stops, naming the state.
-func (e *Engine) runOne(ctx context.Context, serverRef string, dir store.Direction, opts RunOptions, body func(*runContext, context.Context, RunOptions, *RunSummary) error) (*RunSummary, error) {
-	r, err := e.newRun(ctx, serverRef, dir)
+func (e *Engine) runOne(ctx context.Context, server store.ServerID, dir store.Direction, opts RunOptions, body func(*runContext, context.Context, RunOptions, *RunSummary) error) (*RunSummary, error) {
+	r, err := e.newRun(ctx, server, dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", dir, serverRef, err)
+		return nil, fmt.Errorf("%s %d: %w", dir, server, err)
 	}
 	key := fmt.Sprintf("%s:%d", dir, r.srv.ID)
 	if !e.runs.enter(key) {

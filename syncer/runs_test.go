@@ -126,11 +126,11 @@ func TestRunSummariesAddUpAndDryRunsMatch(t *testing.T) {
 	var progress []Progress
 	record := func(p Progress) { mu.Lock(); progress = append(progress, p); mu.Unlock() }
 
-	dry, err := a.eng.Push(ctx, "B", RunOptions{DryRun: true})
+	dry, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, err := a.eng.Push(ctx, "B", RunOptions{Verdicts: true, Progress: record})
+	real, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{Verdicts: true, Progress: record})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,14 +148,14 @@ func TestRunSummariesAddUpAndDryRunsMatch(t *testing.T) {
 	// C pulls from A: the same promises on the other side.
 	connect(t, c, a, store.ServerOptions{Pull: true})
 	progress = nil
-	dryPull, err := c.eng.Pull(ctx, "A", RunOptions{DryRun: true})
+	dryPull, err := c.eng.Pull(ctx, c.serverID("A"), RunOptions{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.count(t) != 0 {
 		t.Fatal("a dry pull stored events")
 	}
-	pull, err := c.eng.Pull(ctx, "A", RunOptions{Verdicts: true, Progress: record})
+	pull, err := c.eng.Pull(ctx, c.serverID("A"), RunOptions{Verdicts: true, Progress: record})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestRunSummariesAddUpAndDryRunsMatch(t *testing.T) {
 		t.Errorf("pull: %s, C holds %d", pull.Line(), c.count(t))
 	}
 	// Pulled again: everything is skipped as the local copy is not older, under one code.
-	again, err := c.eng.Pull(ctx, "A", RunOptions{Technique: "update"})
+	again, err := c.eng.Pull(ctx, c.serverID("A"), RunOptions{Technique: "update"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestPullOfAnEventNotOffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := b.eng.Pull(ctx, "A", RunOptions{Technique: ev.UUID})
+	sum, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{Technique: ev.UUID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestCancelIsLoggedAsCancel(t *testing.T) {
 		cancel()
 		<-r.Context().Done()
 	})
-	sum, err := b.eng.Pull(runCtx, "A", RunOptions{})
+	sum, err := b.eng.Pull(runCtx, b.serverID("A"), RunOptions{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

@@ -54,7 +54,7 @@ func TestPulledSightingsFollowThePolicy(t *testing.T) {
 				rest(t, a, admin, "POST", "/servers/serverSettingsEdit/"+name, map[string]any{"value": v})
 			}
 			connect(t, b, a, store.ServerOptions{Pull: true})
-			if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+			if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			got := b.event(t, ev.UUID)
@@ -83,7 +83,7 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true})
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s := misp.Sighting{UUID: "00000000-0000-4000-8000-000000005401", AttributeUUID: ev.Attribute[0].UUID, EventUUID: ev.UUID, DateSighting: 1700000000}
@@ -107,7 +107,7 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(v)
 	}))
-	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Push(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if findSighting(a.event(t, ev.UUID), s.UUID) != nil {
@@ -143,7 +143,7 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 	}
 
 	a.setHandler(real)
-	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Push(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []string{s.UUID, second.UUID} {

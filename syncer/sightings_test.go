@@ -14,7 +14,7 @@ func TestSightingsAndProposalsFlowToTheOwner(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true, Pull: true})
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	attr := ev.Attribute[0]
@@ -28,7 +28,7 @@ func TestSightingsAndProposalsFlowToTheOwner(t *testing.T) {
 		t.Fatalf("proposal on B: %d, %v", n, err)
 	}
 
-	if _, err := a.eng.Pull(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Pull(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := a.event(t, ev.UUID)
@@ -49,7 +49,7 @@ func TestSightingsAndProposalsFlowToTheOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	connect(t, b, a, store.ServerOptions{Push: true, PushSightings: true})
-	if _, err := b.eng.Push(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Push(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if findSighting(a.event(t, ev.UUID), second.UUID) == nil {

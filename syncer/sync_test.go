@@ -20,7 +20,7 @@ func TestPullThenPushAcrossThreeInstances(t *testing.T) {
 	connect(t, b, a, store.ServerOptions{Pull: true})
 	connect(t, b, c, store.ServerOptions{Push: true})
 
-	sum, err := b.eng.Pull(ctx, "A", RunOptions{})
+	sum, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,12 +35,12 @@ func TestPullThenPushAcrossThreeInstances(t *testing.T) {
 		t.Errorf("pulled %d attributes of the object event, source has %d", n, countAttributes(objs))
 	}
 
-	again, err := b.eng.Pull(ctx, "A", RunOptions{})
+	again, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{})
 	if err != nil || again.Done != 0 || !again.NotModified {
 		t.Errorf("second pull: %s, %v; want nothing fetched, the index unchanged", again.Line(), err)
 	}
 
-	pushed, err := b.eng.Push(ctx, "C", RunOptions{})
+	pushed, err := b.eng.Push(ctx, b.serverID("C"), RunOptions{})
 	if err != nil || pushed.Done != 2 {
 		t.Fatalf("push: %v %v %v", pushed.Line(), err, pushed.Errors)
 	}
@@ -48,7 +48,7 @@ func TestPullThenPushAcrossThreeInstances(t *testing.T) {
 	if onC == nil || countAttributes(onC) != countAttributes(objs) || onC.Orgc.UUID != objs.Orgc.UUID {
 		t.Fatalf("pushed copy on C: %v", onC)
 	}
-	twice, err := b.eng.Push(ctx, "C", RunOptions{})
+	twice, err := b.eng.Push(ctx, b.serverID("C"), RunOptions{})
 	if err != nil || twice.Done != 0 || c.count(t) != 2 {
 		t.Errorf("second push: %s %v; C holds %d events", twice.Line(), err, c.count(t))
 	}
@@ -118,10 +118,10 @@ func TestScenarioTablesOverTheWire(t *testing.T) {
 			var sum *RunSummary
 			if tc.push {
 				connect(t, src, dst, opts)
-				sum, err = src.eng.Push(ctx, "D", RunOptions{})
+				sum, err = src.eng.Push(ctx, src.serverID("D"), RunOptions{})
 			} else {
 				connect(t, dst, src, opts)
-				sum, err = dst.eng.Pull(ctx, "S", RunOptions{})
+				sum, err = dst.eng.Pull(ctx, dst.serverID("S"), RunOptions{})
 			}
 			if err != nil || sum.Failed != 0 {
 				t.Fatalf("%v %s %v", err, sum.Line(), sum.Errors)
@@ -193,7 +193,7 @@ func TestPullOrgOnlyEventOfTheSyncUsersOrg(t *testing.T) {
 		t.Fatal(err)
 	}
 	others := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.OrgOnly, true })
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := b.event(t, mine.UUID)
@@ -225,7 +225,7 @@ func TestPropagationChain(t *testing.T) {
 		from *node
 		to   string
 	}{{a, "B"}, {b, "C"}, {c, "D"}} {
-		if _, err := hop.from.eng.Push(ctx, hop.to, RunOptions{}); err != nil {
+		if _, err := hop.from.eng.Push(ctx, hop.from.serverID(hop.to), RunOptions{}); err != nil {
 			t.Fatalf("%s → %s: %v", hop.from.name, hop.to, err)
 		}
 	}
@@ -250,10 +250,10 @@ func TestUnpublishedNeverLeaves(t *testing.T) {
 	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, false })
 	connect(t, a, b, store.ServerOptions{Push: true})
 	connect(t, b, a, store.ServerOptions{Pull: true})
-	if _, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil {
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil {
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if b.event(t, ev.UUID) != nil {
@@ -281,7 +281,7 @@ func TestPushRulesBlockTagAndOrg(t *testing.T) {
 	fine := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 	connect(t, a, b, store.ServerOptions{Push: true,
 		PushRules: `{"tags":{"OR":[],"NOT":["tlp:red"]},"orgs":{"OR":[],"NOT":["Setec Astronomy"]},"url_params":""}`})
-	sum, err := a.eng.Push(ctx, "B", RunOptions{})
+	sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,20 +303,20 @@ func TestReceivedEventPassedAlong(t *testing.T) {
 	connect(t, a, b, store.ServerOptions{Push: true})
 	toA := connect(t, b, a, store.ServerOptions{Push: true, Pull: true})
 	toC := connect(t, b, c, store.ServerOptions{Push: true})
-	queued := func() map[int64][]string {
+	queued := func() map[store.ServerID][]string {
 		t.Helper()
 		items, err := b.st.Claim(ctx, "test", time.Hour, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := map[int64][]string{}
+		out := map[store.ServerID][]string{}
 		for _, it := range items {
 			out[it.ServerID] = append(out[it.ServerID], it.EventUUID)
 		}
 		return out
 	}
 
-	if sum, err := a.eng.Push(ctx, "B", RunOptions{}); err != nil || sum.Done != 1 {
+	if sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil || sum.Done != 1 {
 		t.Fatalf("A pushes to B: %v %v", sum, err)
 	}
 	if got := queued(); len(got) != 2 || len(got[toA.ID]) != 1 || len(got[toC.ID]) != 1 || got[toC.ID][0] != pushed.UUID {
@@ -324,7 +324,7 @@ func TestReceivedEventPassedAlong(t *testing.T) {
 	}
 
 	pulled := a.importFile(t, objEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
-	if sum, err := b.eng.Pull(ctx, "A", RunOptions{}); err != nil || sum.Created != 1 {
+	if sum, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil || sum.Created != 1 {
 		t.Fatalf("B pulls from A: %v %v", sum, err)
 	}
 	if got := queued(); len(got) != 1 || len(got[toC.ID]) != 1 || got[toC.ID][0] != pulled.UUID {

@@ -12,10 +12,10 @@ import (
 
 // TestConnection runs MISP's connection test against a server — versions side by side,
 // the remote user's organisation and permissions, the POST test, TLS — and logs the verdict.
-func (e *Engine) TestConnection(ctx context.Context, serverRef string) (*remote.ConnectionTest, error) {
-	r, err := e.newRun(ctx, serverRef, store.DirTest)
+func (e *Engine) TestConnection(ctx context.Context, server store.ServerID) (*remote.ConnectionTest, error) {
+	r, err := e.newRun(ctx, server, store.DirTest)
 	if err != nil {
-		return nil, fmt.Errorf("test connection %s: %w", serverRef, err)
+		return nil, fmt.Errorf("test connection %d: %w", server, err)
 	}
 	t0 := time.Now()
 	res, err := r.client.TestConnection(ctx, localVersion())

@@ -25,7 +25,7 @@ func TestConnectionTestComparesOrgUUIDs(t *testing.T) {
 	if _, err := a.st.AddServer(ctx, store.ServerSpec{Name: "B", URL: b.http.URL, Authkey: key, RemoteOrgRef: b.host.UUID, ServerOptions: store.ServerOptions{Push: true}}); err != nil {
 		t.Fatal(err)
 	}
-	ct, err := a.eng.TestConnection(ctx, "B")
+	ct, err := a.eng.TestConnection(ctx, a.serverID("B"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,19 +36,19 @@ func TestConnectionTestComparesOrgUUIDs(t *testing.T) {
 	// The right organisation passes; a link whose remote organisation is our own warns.
 	c := newNode(t, "C")
 	connect(t, a, c, store.ServerOptions{Push: true})
-	if ct, err := a.eng.TestConnection(ctx, "C"); err != nil || ct.Status != 1 || !strings.HasPrefix(ct.Verdict, "OK") {
+	if ct, err := a.eng.TestConnection(ctx, a.serverID("C")); err != nil || ct.Status != 1 || !strings.HasPrefix(ct.Verdict, "OK") {
 		t.Fatalf("a proper link: %v %+v", err, ct)
 	}
-	srv, err := a.st.Server(ctx, "C")
+	srv, err := a.st.Server(ctx, a.serverID("C"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	spec := srv.Spec()
 	spec.RemoteOrgRef = a.host.UUID
-	if _, err := a.st.UpdateServer(ctx, "C", spec); err != nil {
+	if _, err := a.st.UpdateServer(ctx, a.serverID("C"), spec); err != nil {
 		t.Fatal(err)
 	}
-	ct, err = a.eng.TestConnection(ctx, "C")
+	ct, err = a.eng.TestConnection(ctx, a.serverID("C"))
 	if err != nil || ct.Status != 1 || !strings.HasPrefix(ct.Verdict, "WARN") || len(ct.Warnings) != 1 || !strings.Contains(ct.Warnings[0], "this instance's own") {
 		t.Errorf("remote host org ours: %v status %d verdict %q", err, ct.Status, ct.Verdict)
 	}

@@ -68,7 +68,7 @@ func newModel(ctx context.Context, st *store.Store, eng *syncer.Engine, opts Opt
 		Styles: NewStyles(true), // dark until the terminal says otherwise
 		Keys:   newGlobalKeys(),
 		Now:    time.Now,
-		Stats:  map[int64]store.OutboxStat{},
+		Stats:  map[store.ServerID]store.OutboxStat{},
 	}
 	m := &model{c: c, opts: opts, help: help.New(), progCh: make(chan progressMsg, 64)}
 	m.help.Styles = c.Styles.Help

@@ -115,7 +115,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case serversMsg:
 		if msg.err == nil {
 			m.c.Servers = msg.servers
-			m.c.Stats = map[int64]store.OutboxStat{}
+			m.c.Stats = map[store.ServerID]store.OutboxStat{}
 			for _, st := range msg.stats {
 				m.c.Stats[st.ServerID] = st
 			}

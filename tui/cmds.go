@@ -25,7 +25,7 @@ type (
 	serversMsg struct {
 		servers []store.Server
 		stats   []store.OutboxStat
-		health  map[int64]syncer.PeerHealth
+		health  map[store.ServerID]syncer.PeerHealth
 		err     error
 	}
 	// logEntriesMsg carries sync log entries, oldest first. fromTail: read from
@@ -49,7 +49,7 @@ type (
 		err   error
 	}
 	connTestMsg struct {
-		serverID int64
+		serverID store.ServerID
 		ct       *remote.ConnectionTest
 		err      error
 	}
@@ -86,7 +86,7 @@ func loadServers(ctx context.Context, st *store.Store) tea.Cmd {
 			return serversMsg{err: err}
 		}
 		// Health as the process running the sync stored it (this one, or mispdesk serve).
-		health := map[int64]syncer.PeerHealth{}
+		health := map[store.ServerID]syncer.PeerHealth{}
 		for _, sv := range servers {
 			h, err := syncer.ReadPeerHealth(ctx, st, sv.ID)
 			if err != nil {
@@ -167,7 +167,7 @@ func tailTick() tea.Cmd {
 // runSync runs a pull or push; its progress goes to ch without ever waiting
 // (a full channel drops a report: the next one says more).
 func runSync(ctx context.Context, eng *syncer.Engine, run *SyncRun, ch chan<- progressMsg) tea.Cmd {
-	id, ref, dir := run.ID, fmt.Sprint(run.ServerID), run.Direction
+	id, server, dir := run.ID, run.ServerID, run.Direction
 	return func() tea.Msg {
 		opts := syncer.RunOptions{Progress: func(p syncer.Progress) {
 			select {
@@ -178,9 +178,9 @@ func runSync(ctx context.Context, eng *syncer.Engine, run *SyncRun, ch chan<- pr
 		var sum *syncer.RunSummary
 		var err error
 		if dir == store.DirPull {
-			sum, err = eng.Pull(ctx, ref, opts)
+			sum, err = eng.Pull(ctx, server, opts)
 		} else {
-			sum, err = eng.Push(ctx, ref, opts)
+			sum, err = eng.Push(ctx, server, opts)
 		}
 		return runDoneMsg{id, sum, err}
 	}
@@ -188,14 +188,14 @@ func runSync(ctx context.Context, eng *syncer.Engine, run *SyncRun, ch chan<- pr
 
 func testConnection(ctx context.Context, eng *syncer.Engine, sv store.Server) tea.Cmd {
 	return func() tea.Msg {
-		ct, err := eng.TestConnection(ctx, fmt.Sprint(sv.ID))
+		ct, err := eng.TestConnection(ctx, sv.ID)
 		return connTestMsg{sv.ID, ct, err}
 	}
 }
 
 func deleteServer(ctx context.Context, st *store.Store, sv store.Server) tea.Cmd {
 	return func() tea.Msg {
-		if err := st.DeleteServer(ctx, fmt.Sprint(sv.ID)); err != nil {
+		if err := st.DeleteServer(ctx, sv.ID); err != nil {
 			return flashMsg{store.LevelError, "delete " + clean(sv.Name) + ": " + oneLine(err.Error())}
 		}
 		return serverChangedMsg{text: "Deleted server " + clean(sv.Name)}

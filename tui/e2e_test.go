@@ -78,7 +78,7 @@ func TestEndToEnd(t *testing.T) {
 	if m.topScreen() != nil {
 		t.Fatalf("form not saved: %q\n%s", f.err, screen(m))
 	}
-	sv, err := ast.Server(ctx, "instance-b")
+	sv, err := ast.Server(ctx, serverID(ast, "instance-b"))
 	if err != nil || !sv.Push || !sv.Pull {
 		t.Fatalf("server %+v, %v", sv, err)
 	}

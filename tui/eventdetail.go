@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -161,7 +160,7 @@ func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, g
 			msg.err = err
 			return msg
 		}
-		onPublish := map[int64]*syncer.PushTarget{}
+		onPublish := map[store.ServerID]*syncer.PushTarget{}
 		if eng != nil && !bool(msg.ev.Published) {
 			targets, err := eng.PublishTargets(ctx, id)
 			if err != nil {
@@ -175,7 +174,7 @@ func loadEventDetail(ctx context.Context, st *store.Store, eng *syncer.Engine, g
 		for _, sv := range servers {
 			r := whereRow{server: sv, state: states[sv.ID], onPublish: onPublish[sv.ID]}
 			if eng != nil {
-				r.exp, r.err = eng.ExplainPush(ctx, id, strconv.FormatInt(sv.ID, 10))
+				r.exp, r.err = eng.ExplainPush(ctx, id, sv.ID)
 			}
 			msg.where = append(msg.where, r)
 		}

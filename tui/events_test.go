@@ -54,6 +54,16 @@ func eventsStore(t testing.TB) *store.Store {
 }
 
 // addPushServer adds a server with push on to a peer org.
+// serverID is the id of the server named name, or 0 (no server) when there is none, so that
+// reading it answers "not found".
+func serverID(st *store.Store, name string) store.ServerID {
+	id, err := st.ResolveServer(context.Background(), name)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
 func addPushServer(t testing.TB, st *store.Store, name string, rules string) *store.Server {
 	t.Helper()
 	org := addPeerOrg(t, st, name+" org")

@@ -29,7 +29,7 @@ func fixture(t *testing.T, w, h int) *model {
 	}
 	m.Update(serversMsg{servers: servers, stats: []store.OutboxStat{{ServerID: 2, ServerName: "backup", Queued: 3, Failing: 1, LastError: "push: 503 Service Unavailable"}}})
 	var entries []store.LogEntry
-	add := func(sv int64, name string, dir store.Direction, level store.Level, outcome store.LogOutcome, msg string, status int, ms int64, done, total int) {
+	add := func(sv store.ServerID, name string, dir store.Direction, level store.Level, outcome store.LogOutcome, msg string, status int, ms int64, done, total int) {
 		id := int64(len(entries) + 1)
 		entries = append(entries, store.LogEntry{ID: id, TsMs: fixedNow.Add(-time.Duration(40-id) * 7 * time.Second).UnixMilli(),
 			ServerID: sv, ServerName: name, Direction: dir, Level: level, Outcome: outcome, Message: msg, HTTPStatus: status, DurationMs: ms, Done: done, Total: total,
@@ -168,7 +168,7 @@ func downFixture(t *testing.T, w, h int) *model {
 	m := fixture(t, w, h)
 	since := fixedNow.Add(-4 * time.Minute)
 	m.Update(serversMsg{servers: m.c.Servers, stats: []store.OutboxStat{{ServerID: 2, ServerName: "backup", Queued: 20, Failing: 20, LastError: "connection refused"}},
-		health: map[int64]syncer.PeerHealth{
+		health: map[store.ServerID]syncer.PeerHealth{
 			1: {State: syncer.PeerUp, Since: since},
 			2: {State: syncer.PeerDown, Since: since, Cause: "connection refused", Failures: 5, RetryAt: fixedNow.Add(40 * time.Second)},
 		}})

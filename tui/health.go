@@ -63,7 +63,7 @@ type resumedMsg struct {
 func resumeServer(c *Context, sv store.Server) tea.Cmd {
 	ctx, eng := c.Ctx, c.Engine
 	return func() tea.Msg {
-		return resumedMsg{sv.Name, eng.ResumeServer(ctx, fmt.Sprint(sv.ID))}
+		return resumedMsg{sv.Name, eng.ResumeServer(ctx, sv.ID)}
 	}
 }
 
@@ -74,11 +74,11 @@ const throughputMinutes = 60
 // (pushed, pulled, fetched) and failed.
 type throughput struct {
 	// moved and failed by server id (0: all) and unix minute
-	moved, failed map[int64]map[int64]int
+	moved, failed map[store.ServerID]map[int64]int
 }
 
 func (t *throughput) add(e store.LogEntry) {
-	var into *map[int64]map[int64]int
+	var into *map[store.ServerID]map[int64]int
 	switch {
 	case e.EventUUID == "":
 		return
@@ -90,10 +90,10 @@ func (t *throughput) add(e store.LogEntry) {
 		return
 	}
 	if *into == nil {
-		*into = map[int64]map[int64]int{}
+		*into = map[store.ServerID]map[int64]int{}
 	}
 	minute := e.TsMs / 60000
-	for _, id := range []int64{0, e.ServerID} {
+	for _, id := range []store.ServerID{0, e.ServerID} {
 		m := (*into)[id]
 		if m == nil {
 			m = map[int64]int{}
@@ -112,7 +112,7 @@ func (t *throughput) add(e store.LogEntry) {
 
 // series is the last n minutes of a server's (0: all) moved and failed counts, oldest
 // first.
-func (t *throughput) series(server int64, now time.Time, n int) (moved, failed []int) {
+func (t *throughput) series(server store.ServerID, now time.Time, n int) (moved, failed []int) {
 	last := now.UnixMilli() / 60000
 	moved, failed = make([]int, n), make([]int, n)
 	for i := range n {
@@ -143,7 +143,7 @@ func sparkline(counts []int) string {
 
 // throughputLine is "sync/min ▁▁▃█▅ 120 moved, 3 failed (last 30 min)" for a server
 // (0: all), width cells of sparkline.
-func throughputLine(s *Styles, t *throughput, server int64, now time.Time, width int) string {
+func throughputLine(s *Styles, t *throughput, server store.ServerID, now time.Time, width int) string {
 	moved, failed := t.series(server, now, width)
 	sum := func(xs []int) int {
 		n := 0

@@ -17,13 +17,13 @@ func TestServersRetryNow(t *testing.T) {
 	st := openStore(t, "Host")
 	sv := addPushServer(t, st, "peer", "")
 	m := newTest(t, st, 80, 24)
-	m.Update(serversMsg{servers: []store.Server{*sv}, health: map[int64]syncer.PeerHealth{sv.ID: {State: syncer.PeerUp, Since: fixedNow}}})
+	m.Update(serversMsg{servers: []store.Server{*sv}, health: map[store.ServerID]syncer.PeerHealth{sv.ID: {State: syncer.PeerUp, Since: fixedNow}}})
 	press(t, m, "r")
 	if !strings.Contains(m.flashText, "nothing waits for a retry") {
 		t.Errorf("r on an up server: %q", m.flashText)
 	}
 	down := syncer.PeerHealth{State: syncer.PeerDown, Since: fixedNow, Cause: "connection refused", RetryAt: fixedNow.Add(time.Minute)}
-	m.Update(serversMsg{servers: []store.Server{*sv}, health: map[int64]syncer.PeerHealth{sv.ID: down}})
+	m.Update(serversMsg{servers: []store.Server{*sv}, health: map[store.ServerID]syncer.PeerHealth{sv.ID: down}})
 	if !strings.Contains(m.headerLine(), "syncer error") || !strings.Contains(ansi.Strip(m.headerLine()), "peer down: connection refused") {
 		t.Errorf("header with a down server: %q", m.headerLine())
 	}

@@ -86,9 +86,9 @@ type Context struct {
 	Instance *store.Instance
 	// Servers and Stats are the latest load (serversMsg), Stats by server id.
 	Servers []store.Server
-	Stats   map[int64]store.OutboxStat
+	Stats   map[store.ServerID]store.OutboxStat
 	// Health is each server's health as the process running its sync last stored it.
-	Health map[int64]syncer.PeerHealth
+	Health map[store.ServerID]syncer.PeerHealth
 	// Throughput counts the events moved and failed per minute, from the sync log.
 	Throughput throughput
 	// Runs are the pulls and pushes started from this console, oldest first.
@@ -108,7 +108,7 @@ func (c *Context) serverByName(name string) *store.Server {
 // SyncRun is a pull or push started from the console.
 type SyncRun struct {
 	ID        int
-	ServerID  int64
+	ServerID  store.ServerID
 	Server    string
 	Direction store.Direction
 	Started   time.Time

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -101,7 +100,7 @@ type (
 		value string
 	}
 	rulesSavedMsg struct {
-		serverID int64
+		serverID store.ServerID
 		err      error
 	}
 )
@@ -215,9 +214,9 @@ func (p *rulesPane) dryRun() tea.Cmd {
 	}
 	p.dryGen++
 	gen, kind, r, evs := p.dryGen, p.kind(), cloneRules(p.rules), p.sample
-	ctx, eng, ref := p.c.Ctx, p.c.Engine, strconv.FormatInt(p.current().ID, 10)
+	ctx, eng, server := p.c.Ctx, p.c.Engine, p.current().ID
 	return func() tea.Msg {
-		v, err := eng.RulesDryRun(ctx, ref, kind, r, evs)
+		v, err := eng.RulesDryRun(ctx, server, kind, r, evs)
 		return dryRunMsg{gen: gen, verdicts: v, err: err}
 	}
 }
@@ -380,7 +379,7 @@ func saveRules(ctx context.Context, st *store.Store, sv store.Server, pull bool,
 		} else {
 			spec.PushRules = text
 		}
-		_, err := st.UpdateServer(ctx, fmt.Sprint(sv.ID), spec)
+		_, err := st.UpdateServer(ctx, sv.ID, spec)
 		return rulesSavedMsg{serverID: sv.ID, err: err}
 	}
 }

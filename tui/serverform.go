@@ -528,7 +528,7 @@ func (f *serverForm) save() tea.Cmd {
 		newOrg = &store.Org{Name: strings.TrimSpace(f.field("neworg").input.Value()),
 			UUID: strings.ToLower(strings.TrimSpace(f.field("neworguuid").input.Value()))}
 	}
-	var editID int64
+	var editID store.ServerID
 	if f.edit != nil {
 		editID = f.edit.ID
 	}
@@ -538,7 +538,7 @@ func (f *serverForm) save() tea.Cmd {
 
 // saveServer reads the certificate files, adds a new external org if asked,
 // and adds or updates the server.
-func saveServer(ctx context.Context, st *store.Store, editID int64, spec store.ServerSpec, newOrg *store.Org, caPath, certPath string) tea.Cmd {
+func saveServer(ctx context.Context, st *store.Store, editID store.ServerID, spec store.ServerSpec, newOrg *store.Org, caPath, certPath string) tea.Cmd {
 	return func() tea.Msg {
 		var err error
 		switch caPath {
@@ -570,7 +570,7 @@ func saveServer(ctx context.Context, st *store.Store, editID int64, spec store.S
 		if editID == 0 {
 			sv, err = st.AddServer(ctx, spec)
 		} else {
-			sv, err = st.UpdateServer(ctx, fmt.Sprint(editID), spec)
+			sv, err = st.UpdateServer(ctx, editID, spec)
 		}
 		if err != nil {
 			return formErrMsg{err}

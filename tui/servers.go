@@ -28,7 +28,7 @@ type serversPane struct {
 	shown     []store.Server // the rows, after the filter
 
 	// last results seen in the sync log, by server id
-	lastPull, lastPush, lastTest map[int64]store.LogEntry
+	lastPull, lastPush, lastTest map[store.ServerID]store.LogEntry
 
 	// feeds is the feeds section, shown instead of the servers while showFeeds.
 	feeds     *feedsView
@@ -68,9 +68,9 @@ func newServersPane(c *Context) Pane {
 			Feeds:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "feeds")),
 		},
 		feeds:    newFeedsView(c),
-		lastPull: map[int64]store.LogEntry{},
-		lastPush: map[int64]store.LogEntry{},
-		lastTest: map[int64]store.LogEntry{},
+		lastPull: map[store.ServerID]store.LogEntry{},
+		lastPush: map[store.ServerID]store.LogEntry{},
+		lastTest: map[store.ServerID]store.LogEntry{},
 	}
 	km := table.KeyMap{
 		LineUp:     keyUp,
@@ -267,7 +267,7 @@ func (p *serversPane) rebuild() {
 }
 
 // lastResult is the newest of the server's last pull, push and test, short.
-func (p *serversPane) lastResult(id int64) string {
+func (p *serversPane) lastResult(id store.ServerID) string {
 	var best store.LogEntry
 	for _, e := range []store.LogEntry{p.lastPull[id], p.lastPush[id], p.lastTest[id]} {
 		if e.ID > best.ID {

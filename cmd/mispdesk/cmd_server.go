@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -267,7 +266,7 @@ func runServerEdit(ctx context.Context, env *Env, args []string) (err error) {
 	if err := checkServerSpec(ctx, s, inst, &spec); err != nil {
 		return err
 	}
-	sv, err := s.UpdateServer(ctx, strconv.FormatInt(old.ID, 10), spec)
+	sv, err := s.UpdateServer(ctx, old.ID, spec)
 	if err != nil {
 		return storeErr(err)
 	}
@@ -315,7 +314,7 @@ type serverListJSON struct {
 }
 
 // serverHealth is a server's health for listing: "unknown" when nothing is known yet.
-func serverHealth(ctx context.Context, s *store.Store, id int64) (syncer.PeerHealth, error) {
+func serverHealth(ctx context.Context, s *store.Store, id store.ServerID) (syncer.PeerHealth, error) {
 	h, err := syncer.ReadPeerHealth(ctx, s, id)
 	if err != nil {
 		return h, fmt.Errorf("server %d: %w", id, err)
@@ -466,7 +465,7 @@ func runServerRm(ctx context.Context, env *Env, args []string) (err error) {
 	if err := confirmDelete(env, *yes, serverRecord, sv.Name, question); err != nil {
 		return err
 	}
-	if err := s.DeleteServer(ctx, strconv.FormatInt(sv.ID, 10)); err != nil {
+	if err := s.DeleteServer(ctx, sv.ID); err != nil {
 		return storeErr(err)
 	}
 	fmt.Fprintf(env.Stdout, "Deleted server %q (id %d)\n", safe(sv.Name), sv.ID)

@@ -96,7 +96,7 @@ func runSync(ctx context.Context, env *Env, dir store.Direction, synopsis string
 			if dir == store.DirPush {
 				run = eng.Push
 			}
-			sum, err := run(ctx, fmt.Sprint(sv.ID), o)
+			sum, err := run(ctx, sv.ID, o)
 			if sum == nil {
 				sum = &syncer.RunSummary{Server: sv.Name, Direction: dir, DryRun: opts.DryRun}
 			}
@@ -196,7 +196,11 @@ func syncServers(ctx context.Context, s *store.Store, dir store.Direction, args 
 // findServer finds a server by id or name; an unknown one is bad input naming it.
 func findServer(ctx context.Context, s *store.Store, ref string) (*store.Server, error) {
 	ref = strings.TrimSpace(ref)
-	sv, err := s.Server(ctx, ref)
+	id, err := s.ResolveServer(ctx, ref)
+	if err != nil {
+		return nil, serverRecord.refErr(ref, err)
+	}
+	sv, err := s.Server(ctx, id)
 	return sv, serverRecord.refErr(ref, err)
 }
 

@@ -35,7 +35,7 @@ func runTestConnection(ctx context.Context, env *Env, args []string) (err error)
 	defer closeStore(s, &err)
 	eng := syncer.New(s, syncer.Options{})
 	defer eng.Close()
-	ct, err := eng.TestConnection(ctx, fmt.Sprint(sv.ID))
+	ct, err := eng.TestConnection(ctx, sv.ID)
 	if err != nil {
 		if inner := errors.Unwrap(err); inner != nil {
 			err = inner
@@ -237,7 +237,7 @@ func runExplain(ctx context.Context, env *Env, args []string) (err error) {
 	defer eng.Close()
 	var ex *syncer.Explanation
 	if *pull {
-		ex, err = eng.ExplainPull(ctx, eventRef, fmt.Sprint(sv.ID))
+		ex, err = eng.ExplainPull(ctx, eventRef, sv.ID)
 	} else {
 		id, rerr := s.ResolveEvent(ctx, eventRef)
 		if errors.Is(rerr, store.ErrNotFound) {
@@ -245,7 +245,7 @@ func runExplain(ctx context.Context, env *Env, args []string) (err error) {
 		} else if rerr != nil {
 			return rerr
 		}
-		ex, err = eng.ExplainPush(ctx, id, fmt.Sprint(sv.ID))
+		ex, err = eng.ExplainPush(ctx, id, sv.ID)
 	}
 	if err != nil {
 		if inner := errors.Unwrap(err); inner != nil {

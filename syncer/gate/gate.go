@@ -80,7 +80,7 @@ func Server(srv *store.Server) (*policy.Server, error) {
 		return nil, fmt.Errorf("server %q: %w", srv.Name, err)
 	}
 	return &policy.Server{
-		ID:                 srv.ID,
+		ID:                 int64(srv.ID),
 		Name:               srv.Name,
 		URL:                srv.URL,
 		Internal:           srv.Internal,

@@ -31,9 +31,9 @@ import (
 // SyncRunner runs the sync work some endpoints trigger (servers/pull, servers/push,
 // servers/testConnection). The sync engine implements it.
 type SyncRunner interface {
-	Pull(ctx context.Context, serverID int64, technique string) (summary string, err error)
-	Push(ctx context.Context, serverID int64, technique string) (string, error)
-	TestConnection(ctx context.Context, serverID int64) (any, error)
+	Pull(ctx context.Context, serverID store.ServerID, technique string) (summary string, err error)
+	Push(ctx context.Context, serverID store.ServerID, technique string) (string, error)
+	TestConnection(ctx context.Context, serverID store.ServerID) (any, error)
 	// Wake tells the outbox worker that a call queued pushes, so that it delivers them at
 	// once rather than at its next poll.
 	Wake()

@@ -52,19 +52,19 @@ type fakeRunner struct {
 	calls []string
 }
 
-func (f *fakeRunner) Pull(_ context.Context, id int64, technique string) (string, error) {
+func (f *fakeRunner) Pull(_ context.Context, id store.ServerID, technique string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "pull "+itoa(id)+" "+technique)
 	return "1 events pulled", nil
 }
-func (f *fakeRunner) Push(_ context.Context, id int64, technique string) (string, error) {
+func (f *fakeRunner) Push(_ context.Context, id store.ServerID, technique string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "push "+itoa(id)+" "+technique)
 	return "1 events pushed", nil
 }
-func (f *fakeRunner) TestConnection(_ context.Context, id int64) (any, error) {
+func (f *fakeRunner) TestConnection(_ context.Context, id store.ServerID) (any, error) {
 	return map[string]any{"status": 1, "local_version": "2.5.1", "version": "2.5.1"}, nil
 }
 func (f *fakeRunner) Wake() {

@@ -337,11 +337,11 @@ func withNote(body map[string]any, note string) map[string]any {
 }
 
 func (c *call) serverArg() (*store.Server, error) {
-	id := c.path.Arg(0)
-	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+	id, err := strconv.ParseInt(c.path.Arg(0), 10, 64)
+	if err != nil {
 		return nil, notFound("Invalid server")
 	}
-	s, err := c.a.st.Server(c.ctx, id)
+	s, err := c.a.st.Server(c.ctx, store.ServerID(id))
 	if err != nil {
 		return nil, notFoundOr(err, "Invalid server")
 	}
@@ -362,7 +362,7 @@ func (c *call) serversEdit() error {
 	if err != nil {
 		return err
 	}
-	s, err := c.a.st.UpdateServer(c.ctx, itoa(old.ID), spec)
+	s, err := c.a.st.UpdateServer(c.ctx, old.ID, spec)
 	if err != nil {
 		return saveFail(c, "Could not edit Server", itoa(old.ID), map[string]any{"Server": []string{err.Error()}})
 	}
@@ -374,7 +374,7 @@ func (c *call) serversDelete() error {
 	if err != nil {
 		return err
 	}
-	if err := c.a.st.DeleteServer(c.ctx, itoa(s.ID)); err != nil {
+	if err := c.a.st.DeleteServer(c.ctx, s.ID); err != nil {
 		return notFoundOr(err, "Invalid server")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Server deleted", "Server deleted", itoa(s.ID)))

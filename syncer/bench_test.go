@@ -320,7 +320,7 @@ func BenchmarkSyncCorrelation(b *testing.B) {
 			runtime.GC()
 			b.StartTimer()
 			start := time.Now()
-			sum, err := bn.eng.Pull(ctx, "A", RunOptions{})
+			sum, err := bn.eng.Pull(ctx, bn.serverID("A"), RunOptions{})
 			d := time.Since(start)
 			b.StopTimer()
 			if err != nil || sum.Done != len(events) {

@@ -64,7 +64,7 @@ type eventDetailKeys struct {
 }
 
 func (k eventDetailKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, k.OpenRelated, k.Why, keySearch, k.Untag, k.Dist, k.Unpublish, k.Copy}
+	return []key.Binding{k.Back, k.AddAttr, k.Tag, k.Publish, keySearch, k.OpenRelated, k.Why, k.Untag, k.Dist, k.Unpublish, k.Copy}
 }
 
 func (k eventDetailKeys) FullHelp() [][]key.Binding {

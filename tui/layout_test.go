@@ -28,6 +28,10 @@ func TestFooterAndTabsAt80(t *testing.T) {
 		if own < 3 {
 			t.Errorf("%s footer shows %d of its keys: %q", p.Title(), own, foot)
 		}
+		// the key a pane is there for: retry a down server now, search the log
+		if want := map[string]string{"Servers": "r retry now", "Log": "/ search"}[p.Title()]; !strings.Contains(foot, want) {
+			t.Errorf("%s footer lacks %q: %q", p.Title(), want, foot)
+		}
 	}
 	press(t, m, "1")
 	m.Update(openScreenMsg{newConfirm(m.c, strings.Repeat("A very long breadcrumb ", 8), "?", "", nil)})

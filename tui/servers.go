@@ -40,7 +40,7 @@ type serverKeys struct {
 }
 
 func (k serverKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Add, k.Edit, k.Delete, pullPushHelp, k.Test, k.Feeds}
+	return []key.Binding{k.Add, pullPushHelp, k.Test, k.Retry, k.Edit, k.Delete, k.Feeds}
 }
 
 // pullPushHelp is p and P in one footer entry.

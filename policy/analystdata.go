@@ -125,8 +125,20 @@ func takeAnalyst(x *misp.Extra, downgrade bool, t *tally) {
 // pullClusters is the pull table applied to the custom clusters of a pulled element: each
 // keeps its own distribution, downgraded (community becomes organisation only, connected
 // communities community), and a cluster shared with a sharing group is removed, its group not
-// being captured here. Library clusters are everyone's and stay.
+// being captured here. Library clusters are everyone's and stay. A custom galaxy's own
+// distribution is downgraded the same way (PullGalaxy), one shared with a sharing group
+// becoming organisation only.
 func pullClusters(gs []misp.Galaxy, t *tally) []misp.Galaxy {
+	for i := range gs {
+		if s := gs[i].Sharing(); s.Custom && s.Stated {
+			switch {
+			case s.Distribution == misp.SharingGroupDist || s.Distribution == misp.InheritEvent:
+				gs[i].SetDistribution(misp.OrgOnly)
+			case pullDowngrade(s.Distribution) != s.Distribution:
+				gs[i].SetDistribution(pullDowngrade(s.Distribution))
+			}
+		}
+	}
 	return sieveClusters(gs, t, func(c *misp.GalaxyCluster) verdict {
 		s := c.Sharing()
 		switch {

@@ -102,8 +102,12 @@ var (
 	// clusters pushed before or after it). A galaxy made here (galaxies/add) has no stored
 	// JSON of a peer's: its columns are it.
 	sqlReadEventGalaxyClusters = preparedRead(`SELECT x.owner, x.link, c.id, c.galaxy_id, c.extra, g.id,
-		ifnull(g.extra, json_object('uuid', g.uuid, 'name', g.name, 'type', g.type, 'description', g.description,
-			'version', g.version, 'icon', g.icon, 'namespace', g.namespace))
+		CASE WHEN g.is_default THEN ifnull(g.extra, json_object('uuid', g.uuid, 'name', g.name, 'type', g.type,
+			'description', g.description, 'version', g.version, 'icon', g.icon, 'namespace', g.namespace))
+		ELSE json_patch(ifnull(g.extra, '{}'), json_object('uuid', g.uuid, 'name', g.name, 'type', g.type,
+			'description', g.description, 'version', g.version, 'icon', g.icon, 'namespace', g.namespace, 'default', json('false'),
+			'distribution', CAST(g.distribution AS TEXT),
+			'Orgc', json((SELECT json_object('uuid', o.uuid, 'name', o.name) FROM orgs o WHERE o.id = g.orgc_id)))) END
 		FROM (
 			SELECT ifnull(l.attribute_id, 0) AS owner, l.extra AS link, l.cluster_id AS cluster, 0 AS src, l.id AS ord
 				FROM event_galaxy_clusters l WHERE l.event_id = ?1

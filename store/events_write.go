@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -138,8 +139,10 @@ var (
 		ON CONFLICT (tag_name) DO UPDATE SET uuid = excluded.uuid, galaxy_id = excluded.galaxy_id, type = excluded.type,
 			value = excluded.value, description = excluded.description, version = excluded.version, extra = excluded.extra
 		RETURNING id`)
-	sqlSelectGalaxyCluster       = prepared(`SELECT id, version FROM galaxy_clusters WHERE tag_name = ?`)
-	sqlSelectGalaxy              = prepared(`SELECT id, version FROM galaxies WHERE uuid = ?`)
+	sqlSelectGalaxyCluster = prepared(`SELECT id, version, json_extract(extra, '$.locked') FROM galaxy_clusters WHERE tag_name = ?`)
+	sqlSelectGalaxy        = prepared(`SELECT id, version, is_default FROM galaxies WHERE uuid = ?`)
+	sqlCaptureGalaxy       = prepared(`INSERT INTO galaxies (uuid, name, type, description, version, icon, namespace, is_default,
+		distribution, org_id, orgc_id, locked, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 1, ?, ?) RETURNING id`)
 	sqlInsertEventGalaxyClusters = prepared(`INSERT INTO event_galaxy_clusters (event_id, attribute_id, cluster_id, extra) VALUES (?, ?, ?, ?)
 		ON CONFLICT DO UPDATE SET extra = excluded.extra`)
 )
@@ -732,27 +735,7 @@ func (w *eventWriter) galaxies(gs []misp.Galaxy, attrID int64, replace bool) err
 	}
 	for gi := range gs {
 		g := &gs[gi]
-		galaxyKey := strings.ToLower(g.UUID)
-		if galaxyKey == "" {
-			galaxyKey = misp.DerivedUUID("galaxy", g.Type)
-		}
-		// A galaxy is written when new or of another version; most events name galaxies
-		// this instance already has.
-		var (
-			galaxyID      int64
-			storedVersion string
-		)
-		err := w.queryRow(sqlSelectGalaxy, galaxyKey).Scan(&galaxyID, &storedVersion)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && storedVersion != string(g.Version)) {
-			body := *g
-			body.ID, body.GalaxyCluster = 0, nil
-			galaxyJSON, merr := json.Marshal(&body, json.Deterministic(true))
-			if merr != nil {
-				return merr
-			}
-			err = w.queryRow(sqlInsertGalaxies, galaxyKey, g.Name, g.Type, g.Description, string(g.Version), g.Icon, g.Namespace,
-				string(galaxyJSON)).Scan(&galaxyID)
-		}
+		galaxyID, err := w.galaxy(g)
 		if err != nil {
 			return fmt.Errorf("galaxy %s: %w", g.UUID, err)
 		}
@@ -763,6 +746,90 @@ func (w *eventWriter) galaxies(gs []misp.Galaxy, attrID int64, replace bool) err
 		}
 	}
 	return nil
+}
+
+// galaxy returns the id of an embedded galaxy, storing it when new. A library galaxy is
+// rewritten when of another version (most events name galaxies this instance already
+// has); a custom galaxy here, made here or captured, is never changed by an event. A new
+// one that says it is custom ("default": false, as MISP 2.5 and this instance embed them)
+// is captured (captureGalaxy); one that says nothing is a library galaxy, as older MISP
+// versions embed them.
+func (w *eventWriter) galaxy(g *misp.Galaxy) (int64, error) {
+	key := strings.ToLower(g.UUID)
+	if key == "" {
+		key = misp.DerivedUUID("galaxy", g.Type)
+	}
+	var (
+		id            int64
+		storedVersion string
+		library       bool
+	)
+	err := w.queryRow(sqlSelectGalaxy, key).Scan(&id, &storedVersion, &library)
+	switch {
+	case err == nil && (!library || storedVersion == string(g.Version)):
+		return id, nil
+	case errors.Is(err, sql.ErrNoRows) && g.Sharing().Custom:
+		return w.captureGalaxy(g, key)
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return 0, err
+	}
+	body := *g
+	body.ID, body.GalaxyCluster = 0, nil
+	galaxyJSON, err := json.Marshal(&body, json.Deterministic(true))
+	if err != nil {
+		return 0, err
+	}
+	err = w.queryRow(sqlInsertGalaxies, key, g.Name, g.Type, g.Description, string(g.Version), g.Icon, g.Namespace,
+		string(galaxyJSON)).Scan(&id)
+	return id, err
+}
+
+// captureGalaxy stores a custom galaxy this instance learns from an event, as MISP's
+// Galaxy::captureGalaxy with GalaxyCluster::captureCluster's ownership: owned here by the
+// event's owner (the pushing user's or the pulling server's organisation), created by its
+// Orgc captured by UUID (else the owner), locked, by UUID. Its distribution never widens
+// who may see it: the one it states (a sharing group, which does not travel with it,
+// becomes organisation only), else the widest of its clusters', which the galaxy must
+// admit for them to be seen.
+func (w *eventWriter) captureGalaxy(g *misp.Galaxy, key string) (int64, error) {
+	narrow := func(d misp.Distribution) misp.Distribution {
+		if d < misp.OrgOnly || d > misp.AllCommunities {
+			return misp.OrgOnly
+		}
+		return d
+	}
+	dist := misp.OrgOnly
+	if s := g.Sharing(); s.Stated {
+		dist = narrow(s.Distribution)
+	} else {
+		for i := range g.GalaxyCluster {
+			dist = max(dist, narrow(g.GalaxyCluster[i].Sharing().Distribution))
+		}
+	}
+	orgcID := w.orgID
+	if orgc := embeddedOrgc(g.Extra); orgc != nil {
+		var err error
+		if orgcID, err = w.s.captureOrg(w.ctx, w.tx, orgc); err != nil {
+			return 0, fmt.Errorf("its Orgc: %w", err)
+		}
+	}
+	// the galaxy's other members are kept as sent (an event shows them again), but for the
+	// sender's ids and its sharing and organisations, which the columns hold as captured
+	body := *g
+	body.ID, body.GalaxyCluster = 0, nil
+	body.Extra = maps.Clone(g.Extra)
+	for _, k := range []string{"id", "org_id", "orgc_id", "Org", "Orgc", "sharing_group_id", "SharingGroup", "default", "distribution", "locked"} {
+		delete(body.Extra, k)
+	}
+	galaxyJSON, err := json.Marshal(&body, json.Deterministic(true))
+	if err != nil {
+		return 0, err
+	}
+	now := w.s.now().Unix()
+	var id int64
+	err = w.queryRow(sqlCaptureGalaxy, key, g.Name, g.Type, g.Description, string(g.Version), g.Icon, g.Namespace,
+		int(dist), w.orgID, orgcID, now, now, string(galaxyJSON)).Scan(&id)
+	return id, err
 }
 
 // clusterLinkKeys are the members of a cluster in an event that describe its attachment to
@@ -781,18 +848,30 @@ func (w *eventWriter) cluster(c *misp.GalaxyCluster, galaxyID, attrID int64) err
 		}
 	}
 	// Most events carry clusters this instance already has at the same version: only a
-	// new cluster or a newer version is written.
-	var clusterID, storedVersion int64
-	err := w.queryRow(sqlSelectGalaxyCluster, tagName).Scan(&clusterID, &storedVersion)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && int64(c.Version) > storedVersion) {
+	// new cluster or a newer version is written, and a custom one made here (not locked)
+	// never by an event.
+	custom := !c.Sharing().Default
+	var (
+		clusterID, storedVersion int64
+		locked                   sql.NullString
+	)
+	err := w.queryRow(sqlSelectGalaxyCluster, tagName).Scan(&clusterID, &storedVersion, &locked)
+	madeHere := err == nil && custom && !ClusterFlag(locked.String)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && int64(c.Version) > storedVersion && !madeHere) {
 		body := *c
 		body.ID, body.GalaxyID, body.Local, body.RelationshipType = 0, 0, false, ""
-		if len(link) > 0 {
-			body.Extra = make(misp.Extra, len(c.Extra))
-			for k, v := range c.Extra {
-				if _, isLink := link[k]; !isLink {
-					body.Extra[k] = v
-				}
+		body.Extra = make(misp.Extra, len(c.Extra))
+		for k, v := range c.Extra {
+			if _, isLink := link[k]; !isLink {
+				body.Extra[k] = v
+			}
+		}
+		if custom && !w.opts.LocalIDs {
+			// received (sync, feed, file): owned here as GalaxyCluster::captureCluster owns
+			// it, never by the sender's ids; a local user's write names this instance's
+			// organisations already and keeps them
+			if err := w.s.ownCluster(w.ctx, w.tx, body.Extra, w.orgID, embeddedOrgc(c.Extra)); err != nil {
+				return fmt.Errorf("galaxy cluster %s: %w", tagName, err)
 			}
 		}
 		clusterJSON, merr := json.Marshal(&body, json.Deterministic(true))
@@ -818,6 +897,21 @@ func (w *eventWriter) cluster(c *misp.GalaxyCluster, galaxyID, attrID int64) err
 	}
 	_, err = w.exec(sqlInsertEventGalaxyClusters, w.eventID, nullID(attrID), clusterID, linkJSON)
 	return err
+}
+
+// embeddedOrgc is the creator an embedded galaxy or cluster names (its Orgc member), or
+// nil when it names none that decodes: the owner is then the creator too.
+func embeddedOrgc(x misp.Extra) *misp.Org {
+	raw, ok := x["Orgc"]
+	if !ok {
+		return nil
+	}
+	var o misp.Org
+	if json.Unmarshal(raw, &o) != nil || (o.UUID == "" && o.Name == "") {
+		return nil
+	}
+	o.UUID = strings.ToLower(o.UUID)
+	return &o
 }
 
 // encodeExtra writes unknown members as a JSON object, or NULL when there are none.

@@ -245,7 +245,7 @@ func semanticDiff(path string, src, got any, renamed map[string]bool) []string {
 				return
 			}
 			for k, v := range x {
-				if localKeys[k] || (k == "local" && isOrgPath(path)) {
+				if localKeys[k] || (k == "local" && isOrgPath(path)) || capturedClusterKey(path, k) {
 					continue
 				}
 				w, ok := y[k]
@@ -264,7 +264,7 @@ func semanticDiff(path string, src, got any, renamed map[string]bool) []string {
 				cmp(path+"."+k, v, w)
 			}
 			for k, w := range y {
-				if _, ok := x[k]; ok || localKeys[k] || addedKeys[k] || isZero(w) {
+				if _, ok := x[k]; ok || localKeys[k] || addedKeys[k] || isZero(w) || capturedClusterKey(path, k) {
 					continue
 				}
 				diffs = append(diffs, fmt.Sprintf("%s.%s: added %s", path, k, short(w)))
@@ -287,6 +287,16 @@ func semanticDiff(path string, src, got any, renamed map[string]bool) []string {
 	cmp(path, src, got)
 	sort.Strings(diffs)
 	return diffs
+}
+
+// capturedClusterKey says whether member k at path is one a custom galaxy cluster takes
+// from the instance that captures it (as MISP's captureCluster): its locked flag, and its
+// creator's record beyond the UUID and name it is captured by.
+func capturedClusterKey(path, k string) bool {
+	if !strings.Contains(path, ".GalaxyCluster[") {
+		return false
+	}
+	return (k == "locked" && strings.HasSuffix(path, "]")) || (strings.HasSuffix(path, "].Orgc") && k != "uuid" && k != "name")
 }
 
 // isOrgPath says whether path names an organisation, whose "local" flag says which pool

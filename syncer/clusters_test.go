@@ -337,3 +337,62 @@ func TestPublishedEventCarriesItsClusters(t *testing.T) {
 		t.Errorf("the event on B does not show the cluster its tag %s names: %+v", tagName, got.Galaxy)
 	}
 }
+
+// An event added on B by a sync account (PyMISP's add_event with the JSON A shows its site admin) that embeds
+// a cluster of a custom galaxy B does not have captures the galaxy as MISP's captureGalaxy
+// and captureCluster do: custom, locked, by UUID, owned by the sync account's organisation
+// and created by A's (captured by UUID), with the distribution it states (here 0): so B's
+// other organisations see neither galaxy nor cluster, the owner's users see both. A pull
+// or push carries no Galaxy member (excludeGalaxy, as MISP), only the tags.
+func TestEventEmbedsUnknownCustomGalaxy(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	key := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
+	g := rest(t, a, key, "POST", "/galaxies/add", map[string]any{"name": "A's own", "namespace": "test", "distribution": 0, "description": "made on A"})
+	galaxyUUID := fmt.Sprint(g["Galaxy"].(map[string]any)["uuid"])
+	added := rest(t, a, key, "POST", "/galaxy_clusters/add/"+galaxyUUID,
+		map[string]any{"GalaxyCluster": map[string]any{"value": "A's actor", "description": "made on A", "distribution": 1}})
+	cl := added["GalaxyCluster"].(map[string]any)
+	clusterUUID, tagName := fmt.Sprint(cl["uuid"]), fmt.Sprint(cl["tag_name"])
+	ev := rest(t, a, key, "POST", "/events/add", map[string]any{"Event": map[string]any{"info": "embeds a custom cluster", "distribution": 3,
+		"Attribute": []any{map[string]any{"type": "domain", "category": "Network activity", "value": "embed.example"}},
+		"Tag":       []any{map[string]any{"name": tagName}}}})
+	eventUUID := fmt.Sprint(ev["Event"].(map[string]any)["uuid"])
+	st, shown := restStatus(t, a, key, "GET", "/events/view/"+eventUUID, nil)
+	if st != http.StatusOK || !bytes.Contains(shown, []byte(clusterUUID)) {
+		t.Fatalf("A's events/view does not embed the cluster: %d %s", st, shown)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(shown, &body); err != nil {
+		t.Fatal(err)
+	}
+
+	body["Event"].(map[string]any)["locked"] = true // a push, as a sync account sends it
+	ownerOrg := mustOrg(t, b, "Copier")
+	copier := userKey(t, b, "copier@b.test", ownerOrg, "sync")
+	rest(t, b, copier, "POST", "/events/add", body)
+	got, err := b.st.Galaxy(ctx, galaxyUUID)
+	if err != nil {
+		t.Fatalf("B lacks the galaxy the added event embeds: %v", err)
+	}
+	if got.Default || !got.Locked || got.Distribution != 0 || got.Orgc.UUID != a.host.UUID || got.Org.UUID != ownerOrg {
+		t.Errorf("captured galaxy: default %v locked %v distribution %d org %s orgc %s; want custom, locked, 0, owned by the adder's organisation %s, created by A's %s",
+			got.Default, got.Locked, got.Distribution, got.Org.UUID, got.Orgc.UUID, ownerOrg, a.host.UUID)
+	}
+	c, err := b.st.GalaxyClusterJSON(ctx, clusterUUID)
+	if err != nil {
+		t.Fatalf("B lacks the cluster: %v", err)
+	}
+	owner, _ := b.st.Org(ctx, ownerOrg)
+	if store.ClusterInt(c["distribution"]) != 1 || !store.ClusterFlag(c["locked"]) || int64(store.ClusterInt(c["org_id"])) != owner.ID {
+		t.Errorf("captured cluster: distribution %v locked %v org_id %v; want 1, locked, owned by %d", c["distribution"], c["locked"], c["org_id"], owner.ID)
+	}
+	elsewhere := userKey(t, b, "user@b.test", mustOrg(t, b, "Elsewhere"), "user")
+	for who, k := range map[string]string{"another organisation": elsewhere, "the owner": copier} {
+		want := map[string]int{"another organisation": http.StatusNotFound, "the owner": http.StatusOK}[who]
+		for _, path := range []string{"/galaxies/view/" + galaxyUUID, "/galaxy_clusters/view/" + clusterUUID} {
+			if st, raw := restStatus(t, b, k, "GET", path, nil); st != want {
+				t.Errorf("%s on B: GET %s = %d, want %d: %s", who, path, st, want, raw)
+			}
+		}
+	}
+}

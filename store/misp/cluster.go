@@ -78,9 +78,39 @@ func SetClusterSharingGroup(c *GalaxyCluster, sg *SharingGroup) error {
 }
 
 // SetDistribution writes the cluster's distribution member, as MISP writes it (a string).
-func (c *GalaxyCluster) SetDistribution(d Distribution) {
-	if c.Extra == nil {
-		c.Extra = Extra{}
+func (c *GalaxyCluster) SetDistribution(d Distribution) { setDistribution(&c.Extra, d) }
+
+// SetDistribution writes the galaxy's distribution member, as MISP writes it (a string).
+func (g *Galaxy) SetDistribution(d Distribution) { setDistribution(&g.Extra, d) }
+
+func setDistribution(x *Extra, d Distribution) {
+	if *x == nil {
+		*x = Extra{}
 	}
-	c.Extra["distribution"] = []byte(`"` + string(rune('0'+d)) + `"`)
+	(*x)["distribution"] = []byte(`"` + string(rune('0'+d)) + `"`)
+}
+
+// GalaxySharing is what a galaxy embedded in an event says of its own sharing (MISP's
+// Galaxy members default and distribution).
+type GalaxySharing struct {
+	// Custom: the galaxy says it is not one of MISP's library galaxies ("default": false).
+	Custom bool
+	// Distribution is the galaxy's own, when Stated.
+	Distribution Distribution
+	Stated       bool
+}
+
+// Sharing reads the galaxy's default and distribution members. A galaxy that says nothing
+// is taken as a library galaxy, as older MISP versions embed them; a default member that
+// does not decode makes it custom, so that it is never shared on a guess.
+func (g *Galaxy) Sharing() GalaxySharing {
+	var s GalaxySharing
+	if raw, ok := g.Extra["default"]; ok {
+		var b Bool
+		s.Custom = json.Unmarshal(raw, &b) != nil || !bool(b)
+	}
+	if raw, ok := g.Extra["distribution"]; ok {
+		s.Stated = json.Unmarshal(raw, &s.Distribution) == nil
+	}
+	return s
 }

@@ -563,16 +563,17 @@ func correlationSideCols(n string) string {
 		a%[1]s.value1, a%[1]s.value2, ifnull(o%[1]s.distribution, -1), ifnull(o%[1]s.sharing_group_id, 0), a%[1]s.distribution, ifnull(a%[1]s.sharing_group_id, 0)`, n)
 }
 
-// correlationsQuery reads the correlations of rows whose own side column (event_id) is
-// the argument, from both directions, without excluded or
-// over-correlating values, at most limit from each direction as MISP fetches them.
-func correlationsQuery(own string) string {
+// correlationsQuery reads the correlations of the attributes of event ?1 from both
+// directions, found through the event's attributes (there is no index by event id),
+// without excluded or over-correlating values, at most limit from each direction as MISP
+// fetches them.
+func correlationsQuery() string {
 	side := func(mine, theirs string) string {
 		return `SELECT c.value, ` + correlationSideCols("0") + `, ` + correlationSideCols("1") + `
 		FROM correlations c
 		JOIN attributes a0 ON a0.id = c.attribute_id` + mine + ` LEFT JOIN objects o0 ON o0.id = a0.object_id
 		JOIN attributes a1 ON a1.id = c.attribute_id` + theirs + ` LEFT JOIN objects o1 ON o1.id = a1.object_id
-		WHERE c.` + own + mine + ` = ?1
+		WHERE c.attribute_id` + mine + ` IN (SELECT id FROM attributes WHERE event_id = ?1)
 			AND c.value NOT IN (SELECT value FROM correlation_exclusions)
 			AND lower(c.value) NOT IN (SELECT value FROM over_correlating_values)
 		LIMIT ?2`
@@ -580,7 +581,7 @@ func correlationsQuery(own string) string {
 	return `SELECT * FROM (` + side("", "_1") + `) UNION ALL SELECT * FROM (` + side("_1", "") + `)`
 }
 
-var sqlEventCorrelations = preparedRead(correlationsQuery("event_id"))
+var sqlEventCorrelations = preparedRead(correlationsQuery())
 
 // EventCorrelations lists the correlations of an event's attributes, unfiltered: the
 // gate decides what a viewer sees of them.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 )
 
@@ -317,7 +318,7 @@ func TestPublishedEventCarriesItsClusters(t *testing.T) {
 		"Attribute": []any{map[string]any{"type": "domain", "category": "Network activity", "value": "carrier.example"}},
 		"Tag":       []any{map[string]any{"name": tagName}}}})
 	eventUUID := fmt.Sprint(ev["Event"].(map[string]any)["uuid"])
-	if _, err := a.st.Publish(ctx, localEvent(t, a.st, eventUUID)); err != nil {
+	if _, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, eventUUID)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.eng.DeliverDue(ctx); err != nil {

@@ -23,6 +23,7 @@ import (
 	smtp "github.com/emersion/go-smtp"
 	"github.com/google/uuid"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/feed"
@@ -172,7 +173,7 @@ func freshUUIDs(e *misp.Event) {
 }
 
 func eventID(t *testing.T, n *node, uuid string) string {
-	return strconv.FormatInt(int64(localEvent(t, n.st, uuid)), 10)
+	return strconv.FormatInt(int64(testsupport.LocalEvent(t, n.st, uuid)), 10)
 }
 
 // useRelay points n's mail at a relay on addr, without TLS.

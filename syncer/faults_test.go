@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/remote"
@@ -71,7 +72,7 @@ func TestOutboxDeliversExactlyOnceAfterPeerOutage(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 
-	res, err := a.st.Publish(ctx, localEvent(t, a.st, ev.UUID))
+	res, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, ev.UUID))
 	if err != nil || res.Queued != 1 {
 		t.Fatalf("publish: %+v %v", res, err)
 	}
@@ -91,7 +92,7 @@ func TestOutboxDeliversExactlyOnceAfterPeerOutage(t *testing.T) {
 
 	down.Store(false)
 	// Publishing again (or the backoff running out) makes the row due now.
-	if _, err := a.st.Publish(ctx, localEvent(t, a.st, ev.UUID)); err != nil {
+	if _, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, ev.UUID)); err != nil {
 		t.Fatal(err)
 	}
 	if ds, err := a.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
@@ -124,7 +125,7 @@ func TestDaemonPushesOnPublish(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	// The daemon takes the leader lease at once; publish and nudge it as the console does.
-	if _, err := a.st.Publish(ctx, localEvent(t, a.st, ev.UUID)); err != nil {
+	if _, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, ev.UUID)); err != nil {
 		t.Fatal(err)
 	}
 	a.eng.Wake()
@@ -273,7 +274,7 @@ func TestOutboxSkipsWhatTheRemoteHoldsAsItsOwn(t *testing.T) {
 	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.st.Publish(ctx, localEvent(t, b.st, ev.UUID)); err != nil {
+	if _, err := b.st.Publish(ctx, testsupport.LocalEvent(t, b.st, ev.UUID)); err != nil {
 		t.Fatal(err)
 	}
 	if ds, err := b.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {
@@ -304,7 +305,7 @@ func TestOutboxDoesNotRetryAFinalRefusal(t *testing.T) {
 	if _, err := b.st.AddEventBlock(ctx, store.EventBlock{EventUUID: ev.UUID, Comment: "not wanted here"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.st.Publish(ctx, localEvent(t, a.st, ev.UUID)); err != nil {
+	if _, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, ev.UUID)); err != nil {
 		t.Fatal(err)
 	}
 	if ds, err := a.eng.DeliverDue(ctx); err != nil || len(ds) != 1 {

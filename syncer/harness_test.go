@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/mispapi"
@@ -28,15 +29,8 @@ type node struct {
 	handler http.Handler
 }
 
-// serverID is the id of n's sync link named name, or 0 (no server) when there is none, so
-// that the engine answers "not found" as it does for any unknown server.
-func (n *node) serverID(name string) store.ServerID {
-	id, err := n.st.ResolveServer(context.Background(), name)
-	if err != nil {
-		return 0
-	}
-	return id
-}
+// serverID is the id of n's sync link named name (0 when there is none).
+func (n *node) serverID(name string) store.ServerID { return testsupport.ServerID(n.st, name) }
 
 func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n.mu.Lock()
@@ -172,14 +166,4 @@ const (
 
 func contextWithCancel() (context.Context, context.CancelFunc) {
 	return context.WithCancel(context.Background())
-}
-
-// localEvent is the local id of the event uuid names, which must exist here.
-func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
-	t.Helper()
-	id, err := st.ResolveEvent(context.Background(), uuid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -185,7 +186,7 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 	for i := range 20 {
 		uuid := fmt.Sprintf("00000000-0000-4000-8000-2000000000%02d", i)
 		publishedEvent(a, t, uuid)
-		if res, err := a.st.Publish(ctx, localEvent(t, a.st, uuid)); err != nil || res.Queued != 1 {
+		if res, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, uuid)); err != nil || res.Queued != 1 {
 			t.Fatalf("publish: %+v %v", res, err)
 		}
 		queued = append(queued, uuid)

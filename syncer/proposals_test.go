@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -78,7 +79,7 @@ func TestProposalsConvergeByPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkConverged(t, b, ev.UUID, accepted, discarded)
-	rows, err := b.st.Proposals(ctx, 0, true, localEvent(t, b.st, ev.UUID))
+	rows, err := b.st.Proposals(ctx, 0, true, testsupport.LocalEvent(t, b.st, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +130,7 @@ func TestPushProposalsGate(t *testing.T) {
 	if out["success"] != true || fmt.Sprint(out["counter"]) != "1" {
 		t.Errorf("pushProposals answered %v, want success with counter 1", out)
 	}
-	rows, err := a.st.Proposals(ctx, 0, true, localEvent(t, a.st, ev.UUID))
+	rows, err := a.st.Proposals(ctx, 0, true, testsupport.LocalEvent(t, a.st, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}

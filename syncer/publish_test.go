@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -61,7 +62,7 @@ func TestIncrementalPush(t *testing.T) {
 		t.Fatalf("first incremental push: %s %v %v", sum.Line(), err, sum.Errors)
 	}
 	srv, _ := a.st.Server(ctx, a.serverID("B"))
-	firstRow, _ := a.st.EventMetadata(ctx, localEvent(t, a.st, first.UUID))
+	firstRow, _ := a.st.EventMetadata(ctx, testsupport.LocalEvent(t, a.st, first.UUID))
 	if srv.LastPushedID != store.EventID(firstRow.ID) {
 		t.Fatalf("lastpushedid %d, want %d", srv.LastPushedID, firstRow.ID)
 	}
@@ -81,7 +82,7 @@ func TestIncrementalPush(t *testing.T) {
 		t.Fatalf("the incremental push sent the edited older event: %+v", got)
 	}
 	srv, _ = a.st.Server(ctx, a.serverID("B"))
-	secondRow, _ := a.st.EventMetadata(ctx, localEvent(t, a.st, second.UUID))
+	secondRow, _ := a.st.EventMetadata(ctx, testsupport.LocalEvent(t, a.st, second.UUID))
 	if srv.LastPushedID != store.EventID(secondRow.ID) {
 		t.Errorf("lastpushedid %d, want %d", srv.LastPushedID, secondRow.ID)
 	}

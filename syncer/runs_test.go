@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -179,7 +180,7 @@ func TestPullOfAnEventNotOffered(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.OrgOnly, true })
 	connect(t, b, a, store.ServerOptions{Pull: true})
-	ev, err := a.st.EventMetadata(ctx, localEvent(t, a.st, "5a0a9aa9-23a4-4607-b6df-41a9950d210f"))
+	ev, err := a.st.EventMetadata(ctx, testsupport.LocalEvent(t, a.st, "5a0a9aa9-23a4-4607-b6df-41a9950d210f"))
 	if err != nil {
 		t.Fatal(err)
 	}

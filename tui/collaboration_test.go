@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -85,7 +86,7 @@ func TestProposeOnOthersEvent(t *testing.T) {
 	if m.topScreen() == f {
 		t.Fatalf("the form stayed: %s", f.err)
 	}
-	rows, err := st.Proposals(context.Background(), 0, false, localEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016201"))
+	rows, err := st.Proposals(context.Background(), 0, false, testsupport.LocalEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016201"))
 	if err != nil || len(rows) != 1 || rows[0].Proposal.Value != "crutch2.example.net" || rows[0].AttributeUUID() != "0ac0a0a0-0000-4000-8000-000000000001" {
 		t.Fatalf("proposals %+v (%v)", rows, err)
 	}
@@ -109,7 +110,7 @@ func TestAcceptAndDiscardProposals(t *testing.T) {
 		t.Fatalf(":proposals opens %T with %d rows", m.topScreen(), len(p.rows))
 	}
 	press(t, m, "a") // the change of 203.0.113.7
-	ev, err := st.Event(ctx, localEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
+	ev, err := st.Event(ctx, testsupport.LocalEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestAcceptAndDiscardProposals(t *testing.T) {
 	if err != nil || len(rows) != 0 {
 		t.Fatalf("live proposals after discard: %d (%v)", len(rows), err)
 	}
-	ev, _ = st.Event(ctx, localEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
+	ev, _ = st.Event(ctx, testsupport.LocalEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
 	if len(ev.Attribute) != 1 {
 		t.Errorf("the discarded proposal was added: %d attributes", len(ev.Attribute))
 	}
@@ -146,7 +147,7 @@ func TestCommentContactAndDiscussion(t *testing.T) {
 	}
 	m := newTest(t, st, 120, 40)
 	press(t, m, "2", "/", "type:Phishing", "enter", "enter", "c", "type:Seen in our mail gateway too.", "enter")
-	row, _ := st.EventRow(ctx, localEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
+	row, _ := st.EventRow(ctx, testsupport.LocalEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
 	th, err := st.EventThread(ctx, row.ID)
 	if err != nil {
 		t.Fatalf("no comments thread: %v", err)
@@ -226,7 +227,7 @@ func TestGoldenCollaboration(t *testing.T) {
 	st, _ := collabStore(t)
 	ctx := context.Background()
 	admin, _ := st.User(ctx, "1")
-	row, _ := st.EventRow(ctx, localEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
+	row, _ := st.EventRow(ctx, testsupport.LocalEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
 	if _, err := st.AddPost(ctx, store.EventComment(row, admin.ID, admin.OrgID, "Blocked at the proxy since Friday."), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mispdesk/assets"
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer"
@@ -78,7 +79,7 @@ func TestEndToEnd(t *testing.T) {
 	if m.topScreen() != nil {
 		t.Fatalf("form not saved: %q\n%s", f.err, screen(m))
 	}
-	sv, err := ast.Server(ctx, serverID(ast, "instance-b"))
+	sv, err := ast.Server(ctx, testsupport.ServerID(ast, "instance-b"))
 	if err != nil || !sv.Push || !sv.Pull {
 		t.Fatalf("server %+v, %v", sv, err)
 	}
@@ -113,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := ast.UpsertEvent(ctx, ev, store.UpsertOptions{DefaultDistribution: misp.AllCommunities}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ast.Publish(ctx, localEvent(t, ast, ev.UUID)); err != nil {
+	if _, err := ast.Publish(ctx, testsupport.LocalEvent(t, ast, ev.UUID)); err != nil {
 		t.Fatal(err)
 	}
 	m.c.Engine.Wake()
@@ -132,7 +133,7 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(screen(m), "↑ push instance-b") || !strings.Contains(screen(m), shortUUID(ev.UUID)) {
 		t.Errorf("the push is not on screen:\n%s", screen(m))
 	}
-	if _, err := bst.Event(ctx, localEvent(t, bst, ev.UUID)); err != nil {
+	if _, err := bst.Event(ctx, testsupport.LocalEvent(t, bst, ev.UUID)); err != nil {
 		t.Errorf("B does not have the event: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store/misp"
 )
 
@@ -33,7 +34,7 @@ func TestAddAttributeValueAsMISP(t *testing.T) {
 	if !strings.Contains(screen(m), "✗ "+msg) {
 		t.Errorf("the message is not shown under the field:\n%s", screen(m))
 	}
-	ev, err := st.Event(t.Context(), localEvent(t, st, d.ev.UUID))
+	ev, err := st.Event(t.Context(), testsupport.LocalEvent(t, st, d.ev.UUID))
 	if err != nil || len(ev.Attribute) != 0 {
 		t.Fatalf("attributes stored after a refusal: %+v, %v", ev.Attribute, err)
 	}
@@ -56,7 +57,7 @@ func TestAddAttributeValueAsMISP(t *testing.T) {
 	if m.topScreen() != d {
 		t.Fatalf("form still open: value %q err %q type %q\n%s", af.value("value"), af.field("value").err, af.value("type"), screen(m))
 	}
-	ev, err = st.Event(t.Context(), localEvent(t, st, d.ev.UUID))
+	ev, err = st.Event(t.Context(), testsupport.LocalEvent(t, st, d.ev.UUID))
 	if err != nil || len(ev.Attribute) != 1 {
 		t.Fatalf("attributes %+v, %v", ev.Attribute, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -54,16 +55,6 @@ func eventsStore(t testing.TB) *store.Store {
 }
 
 // addPushServer adds a server with push on to a peer org.
-// serverID is the id of the server named name, or 0 (no server) when there is none, so that
-// reading it answers "not found".
-func serverID(st *store.Store, name string) store.ServerID {
-	id, err := st.ResolveServer(context.Background(), name)
-	if err != nil {
-		return 0
-	}
-	return id
-}
-
 func addPushServer(t testing.TB, st *store.Store, name string, rules string) *store.Server {
 	t.Helper()
 	org := addPeerOrg(t, st, name+" org")
@@ -284,11 +275,11 @@ func TestCreateEventAddAttributeTagPublish(t *testing.T) {
 		t.Errorf("question %q", c.question)
 	}
 	press(t, m, "enter") // the default is No
-	if row, _ := st.EventRow(ctx, localEvent(t, st, ev.UUID)); row.Published {
+	if row, _ := st.EventRow(ctx, testsupport.LocalEvent(t, st, ev.UUID)); row.Published {
 		t.Fatal("enter published")
 	}
 	press(t, m, "p", "y")
-	row, _ := st.EventRow(ctx, localEvent(t, st, ev.UUID))
+	row, _ := st.EventRow(ctx, testsupport.LocalEvent(t, st, ev.UUID))
 	if !row.Published {
 		t.Fatal("y did not publish")
 	}
@@ -300,7 +291,7 @@ func TestCreateEventAddAttributeTagPublish(t *testing.T) {
 	}
 	// an edit unpublishes, as MISP does
 	press(t, m, "T", "type:tlp:green", "enter")
-	if row, _ := st.EventRow(ctx, localEvent(t, st, ev.UUID)); row.Published || len(d.ev.Tag) != 0 {
+	if row, _ := st.EventRow(ctx, testsupport.LocalEvent(t, st, ev.UUID)); row.Published || len(d.ev.Tag) != 0 {
 		t.Errorf("after untag: published %v tags %+v", row.Published, d.ev.Tag)
 	}
 	// distribution

@@ -315,13 +315,3 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", t.Name(), path, got, want)
 	}
 }
-
-// localEvent is the local id of the event uuid names, which must exist here.
-func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
-	t.Helper()
-	id, err := st.ResolveEvent(context.Background(), uuid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/policy"
 )
 
@@ -23,7 +24,7 @@ func TestRulesPaneEditDryRunSave(t *testing.T) {
 	// (the decision a push makes) lets it go, unpublished and org-only events included.
 	pass := 0
 	for _, v := range p.verdicts {
-		ex, err := m.c.Engine.ExplainPush(context.Background(), localEvent(t, m.c.Store, v.EventUUID), serverID(m.c.Store, "peer"))
+		ex, err := m.c.Engine.ExplainPush(context.Background(), testsupport.LocalEvent(t, m.c.Store, v.EventUUID), testsupport.ServerID(m.c.Store, "peer"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +58,7 @@ func TestRulesPaneEditDryRunSave(t *testing.T) {
 		t.Fatalf("switched to %s with unsaved changes", p.current().Name)
 	}
 	press(t, m, "w")
-	sv, _ := st.Server(context.Background(), serverID(st, "peer"))
+	sv, _ := st.Server(context.Background(), testsupport.ServerID(st, "peer"))
 	r, err := policy.ParseRules(policy.PushRules, sv.PushRules)
 	if err != nil || len(r.Tags.NOT) != 1 || r.Tags.NOT[0] != "ESET" || p.dirty {
 		t.Fatalf("saved %q (%v), dirty %v", sv.PushRules, err, p.dirty)
@@ -69,7 +70,7 @@ func TestRulesPaneEditDryRunSave(t *testing.T) {
 	}
 	press(t, m, "j", "d") // remove tlp:red
 	press(t, m, "w")
-	sv, _ = st.Server(context.Background(), serverID(st, "second"))
+	sv, _ = st.Server(context.Background(), testsupport.ServerID(st, "second"))
 	r, _ = policy.ParseRules(policy.PushRules, sv.PushRules)
 	if len(r.Tags.NOT) != 0 || len(r.TypeAttributes.NOT) != 1 {
 		t.Errorf("saved %q", sv.PushRules)

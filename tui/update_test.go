@@ -10,6 +10,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/syncer"
 )
@@ -175,7 +176,7 @@ func TestServerFormValidatesAndSaves(t *testing.T) {
 	if m.topScreen() != nil {
 		t.Fatalf("form still open: %s\n%s", f.err, screen(m))
 	}
-	sv, err := st.Server(context.Background(), serverID(st, "peer"))
+	sv, err := st.Server(context.Background(), testsupport.ServerID(st, "peer"))
 	if err != nil || sv.URL != "https://peer.example.org" || sv.RemoteOrg.Name != "Peer Org" || !sv.Pull || sv.Push || sv.Authkey != testKey {
 		t.Fatalf("stored %+v, %v", sv, err)
 	}
@@ -190,7 +191,7 @@ func TestServerFormValidatesAndSaves(t *testing.T) {
 	}
 	f.field("push").on = true
 	press(t, m, "ctrl+s")
-	if sv, _ := st.Server(context.Background(), serverID(st, "peer")); !sv.Push || sv.Authkey != testKey {
+	if sv, _ := st.Server(context.Background(), testsupport.ServerID(st, "peer")); !sv.Push || sv.Authkey != testKey {
 		t.Errorf("edit: push %v, key kept %v", sv.Push, sv.Authkey == testKey)
 	}
 }
@@ -212,7 +213,7 @@ func TestServerFormNewExternalOrgAndStoreError(t *testing.T) {
 	f.field("neworguuid").input.SetValue("")
 	f.field("authkey").input.SetValue(testKey)
 	press(t, m, "ctrl+s")
-	sv, err := st.Server(context.Background(), serverID(st, "b"))
+	sv, err := st.Server(context.Background(), testsupport.ServerID(st, "b"))
 	if err != nil || sv.RemoteOrg.Name != "B Org" || sv.RemoteOrg.Local {
 		t.Fatalf("%+v %v", sv, err)
 	}
@@ -246,11 +247,11 @@ func TestDeleteServerTypesTheName(t *testing.T) {
 		t.Fatalf("d does not ask:\n%s", screen(m))
 	}
 	press(t, m, "enter") // nothing typed: No
-	if _, err := st.Server(context.Background(), serverID(st, "peer")); err != nil || m.topScreen() != nil {
+	if _, err := st.Server(context.Background(), testsupport.ServerID(st, "peer")); err != nil || m.topScreen() != nil {
 		t.Fatal("deleted without the name")
 	}
 	press(t, m, "d", "type:pee", "enter")
-	if _, err := st.Server(context.Background(), serverID(st, "peer")); err != nil {
+	if _, err := st.Server(context.Background(), testsupport.ServerID(st, "peer")); err != nil {
 		t.Fatal("deleted with a wrong name")
 	}
 	// a typo keeps the prompt, with a message: the next keys stay in it
@@ -258,7 +259,7 @@ func TestDeleteServerTypesTheName(t *testing.T) {
 		t.Fatalf("a typo closed the prompt or said nothing:\n%s", screen(m))
 	}
 	press(t, m, "type:r", "enter")
-	if _, err := st.Server(context.Background(), serverID(st, "peer")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.Server(context.Background(), testsupport.ServerID(st, "peer")); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("not deleted: %v", err)
 	}
 	if len(m.c.Servers) != 0 || !strings.Contains(m.flashText, "Deleted server peer") {

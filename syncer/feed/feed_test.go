@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -184,8 +185,8 @@ func TestExportFeedRoundTrip(t *testing.T) {
 		t.Fatalf("import of the export: %s %v %v", got, err, got.Errors)
 	}
 	for _, row := range mustList(t, a) {
-		ea, _ := a.Event(ctx, localEvent(t, a, row.UUID))
-		eb, err := b.Event(ctx, localEvent(t, b, row.UUID))
+		ea, _ := a.Event(ctx, testsupport.LocalEvent(t, a, row.UUID))
+		eb, err := b.Event(ctx, testsupport.LocalEvent(t, b, row.UUID))
 		if err != nil {
 			t.Fatalf("%s missing on B: %v", row.UUID, err)
 		}
@@ -203,14 +204,4 @@ func mustList(t testing.TB, s *store.Store) []store.EventSummary {
 		t.Fatal(err)
 	}
 	return l
-}
-
-// localEvent is the local id of the event uuid names, which must exist here.
-func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
-	t.Helper()
-	id, err := st.ResolveEvent(context.Background(), uuid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

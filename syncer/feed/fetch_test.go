@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -308,7 +309,7 @@ func TestFetchUpdatedEvent(t *testing.T) {
 	if sum.Updated != 1 || sum.Created != 0 || sum.Unchanged != 1 || total != 2 || byName[u+".json"] != 1 {
 		t.Errorf("%s; requests %v", sum.Line(), byName)
 	}
-	e, err := s.Event(ctx, localEvent(t, s, u))
+	e, err := s.Event(ctx, testsupport.LocalEvent(t, s, u))
 	if err != nil || e.Timestamp != 1474461824 || !strings.Contains(e.Info, "(updated)") {
 		t.Errorf("event after update: %v %v", e.Info, err)
 	}
@@ -373,7 +374,7 @@ func TestFetchFaultsCostOnlyTheBadEvent(t *testing.T) {
 			t.Errorf("log line for %s = %q, want it to say %q", u, byUUID[u], want)
 		}
 	}
-	if _, err := s.Event(ctx, localEvent(t, s, flaky)); err != nil {
+	if _, err := s.Event(ctx, testsupport.LocalEvent(t, s, flaky)); err != nil {
 		t.Errorf("the event behind a single 503 did not arrive: %v", err)
 	}
 	if got, _ := s.Feed(ctx, "chrome"); got.ETag != "" || !strings.Contains(got.LastResult, "failed 4") {
@@ -441,10 +442,10 @@ func TestFetchDistribution(t *testing.T) {
 	s := newStore(t)
 	addFeed(t, s, store.FeedSpec{Name: "inherit", URL: dir, Distribution: misp.InheritEvent})
 	fetch(t, s, "inherit")
-	if e, _ := s.Event(ctx, localEvent(t, s, withDist)); e.Distribution != orig.Distribution {
+	if e, _ := s.Event(ctx, testsupport.LocalEvent(t, s, withDist)); e.Distribution != orig.Distribution {
 		t.Errorf("feed 5, event with distribution %d: stored %d", orig.Distribution, e.Distribution)
 	}
-	if e, _ := s.Event(ctx, localEvent(t, s, noDist)); e.Distribution != misp.OrgOnly {
+	if e, _ := s.Event(ctx, testsupport.LocalEvent(t, s, noDist)); e.Distribution != misp.OrgOnly {
 		t.Errorf("feed 5, event without distribution: stored %d, want 0", e.Distribution)
 	}
 
@@ -467,7 +468,7 @@ func TestFetchDistribution(t *testing.T) {
 			t.Fatal(sum.Errors)
 		}
 		for _, u := range []string{withDist, noDist} {
-			e, err := s.Event(ctx, localEvent(t, s, u))
+			e, err := s.Event(ctx, testsupport.LocalEvent(t, s, u))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -569,11 +570,11 @@ func TestFetchCache(t *testing.T) {
 			u = k
 			break
 		}
-		hits, err := s.FeedHits(ctx, localEvent(t, s, u))
+		hits, err := s.FeedHits(ctx, testsupport.LocalEvent(t, s, u))
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, _ := s.Event(ctx, localEvent(t, s, u))
+		e, _ := s.Event(ctx, testsupport.LocalEvent(t, s, u))
 		if len(e.Attribute) > 0 && (len(hits) == 0 || hits[0].Feeds[0].FeedName != tc.name) {
 			t.Errorf("%s: hits %+v", tc.name, hits)
 		}

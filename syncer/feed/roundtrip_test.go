@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -38,8 +39,8 @@ func TestExportFetchRoundTrip(t *testing.T) {
 		t.Fatalf("A holds %d events, exported %d", len(list), exp.Events)
 	}
 	for _, row := range list {
-		ea, _ := a.Event(ctx, localEvent(t, a, row.UUID))
-		eb, err := b.Event(ctx, localEvent(t, b, row.UUID))
+		ea, _ := a.Event(ctx, testsupport.LocalEvent(t, a, row.UUID))
+		eb, err := b.Event(ctx, testsupport.LocalEvent(t, b, row.UUID))
 		if err != nil {
 			t.Errorf("event %s missing on B: %v", row.UUID, err)
 			continue

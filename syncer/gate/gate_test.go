@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -73,7 +74,7 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: r.owner, LocalIDs: true}); err != nil {
 			t.Fatalf("%s: %v", r.name, err)
 		}
-		if index[i], err = st.EventRow(ctx, localEvent(t, st, ev.UUID)); err != nil {
+		if index[i], err = st.EventRow(ctx, testsupport.LocalEvent(t, st, ev.UUID)); err != nil {
 			t.Fatalf("%s: %v", r.name, err)
 		}
 		if index[i].Distribution != r.dist {
@@ -148,7 +149,7 @@ func TestProposalNeedsItsAttribute(t *testing.T) {
 	if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	row, err := st.EventRow(ctx, localEvent(t, st, ev.UUID))
+	row, err := st.EventRow(ctx, testsupport.LocalEvent(t, st, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,14 +238,4 @@ func TestTopCorrelationsSiteAdminOnly(t *testing.T) {
 			}
 		}
 	}
-}
-
-// localEvent is the local id of the event uuid names, which must exist here.
-func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
-	t.Helper()
-	id, err := st.ResolveEvent(context.Background(), uuid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

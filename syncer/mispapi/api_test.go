@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -324,7 +325,7 @@ func TestEventsAddEdit(t *testing.T) {
 	if a, _ := got["Attribute"].([]any); len(a) != 0 {
 		t.Fatal("metadata:1 answer carries attributes")
 	}
-	stored, err := e.st.Event(ctx, localEvent(t, e.st, ev.UUID))
+	stored, err := e.st.Event(ctx, testsupport.LocalEvent(t, e.st, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +356,7 @@ func TestEventsAddEdit(t *testing.T) {
 	ev.Timestamp++
 	ev.Info = "edited"
 	wantStatus(t, e.do("POST", "/events/edit/"+ev.UUID+"/metadata:1", e.syncKey, map[string]any{"Event": ev}), 200)
-	if s, _ := e.st.Event(ctx, localEvent(t, e.st, ev.UUID)); s.Info != "edited" {
+	if s, _ := e.st.Event(ctx, testsupport.LocalEvent(t, e.st, ev.UUID)); s.Info != "edited" {
 		t.Fatal("edit not stored")
 	}
 	// malformed bodies: MISP's validation envelopes, never a 500

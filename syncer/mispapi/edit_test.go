@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 )
 
@@ -135,7 +136,7 @@ func TestEventModifyRoles(t *testing.T) {
 			t.Errorf("a colleague with perm_modify: %s %s answered %d: %.200s", w.method, w.path, r.status, r.body)
 		}
 	}
-	if _, err := e.st.EventRow(ctx, localEvent(t, e.st, id)); err != nil {
+	if _, err := e.st.EventRow(ctx, testsupport.LocalEvent(t, e.st, id)); err != nil {
 		t.Fatalf("the colleague deleted the author's event: %v", err)
 	}
 	wantStatus(t, e.do("POST", "/attributes/edit/"+attrID, author, `{"comment":"mine"}`), http.StatusOK)

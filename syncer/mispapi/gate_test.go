@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -210,7 +211,7 @@ func TestGateSightingOnHiddenAttribute(t *testing.T) {
 	if r.status == 200 {
 		t.Errorf("a sighting by value reached a hidden attribute: %s", r.body)
 	}
-	ev, err := e.st.Event(context.Background(), localEvent(t, e.st, gateEvent))
+	ev, err := e.st.Event(context.Background(), testsupport.LocalEvent(t, e.st, gateEvent))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -263,13 +263,3 @@ func newRecorder() *recorder                    { return &recorder{h: http.Heade
 func (r *recorder) Header() http.Header         { return r.h }
 func (r *recorder) Write(b []byte) (int, error) { return r.buf.Write(b) }
 func (r *recorder) WriteHeader(c int)           { r.code = c }
-
-// localEvent is the local id of the event uuid names, which must exist here.
-func localEvent(t testing.TB, st *store.Store, uuid string) store.EventID {
-	t.Helper()
-	id, err := st.ResolveEvent(context.Background(), uuid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -70,10 +71,10 @@ func TestIndexETagFollowsChanges(t *testing.T) {
 			_, err := e.st.UpsertEvent(ctx, newer, store.UpsertOptions{})
 			return err
 		}},
-		{"event unpublished", func() error { return e.st.Unpublish(ctx, localEvent(t, e.st, newer.UUID)) }},
-		{"event published", func() error { _, err := e.st.Publish(ctx, localEvent(t, e.st, newer.UUID)); return err }},
+		{"event unpublished", func() error { return e.st.Unpublish(ctx, testsupport.LocalEvent(t, e.st, newer.UUID)) }},
+		{"event published", func() error { _, err := e.st.Publish(ctx, testsupport.LocalEvent(t, e.st, newer.UUID)); return err }},
 		{"event tagged", func() error {
-			row, err := e.st.EventRow(ctx, localEvent(t, e.st, ev.UUID))
+			row, err := e.st.EventRow(ctx, testsupport.LocalEvent(t, e.st, ev.UUID))
 			if err != nil {
 				return err
 			}
@@ -97,7 +98,7 @@ func TestIndexETagFollowsChanges(t *testing.T) {
 			return err
 		}},
 		{"base URL changed", func() error { return e.st.SetBaseURL(ctx, "https://misp-b2.example") }},
-		{"event deleted", func() error { return e.st.DeleteEvent(ctx, localEvent(t, e.st, newer.UUID), false, "") }},
+		{"event deleted", func() error { return e.st.DeleteEvent(ctx, testsupport.LocalEvent(t, e.st, newer.UUID), false, "") }},
 		{"store opened again", func() error {
 			other, err := store.Open(ctx, e.st.Path())
 			if err != nil {

@@ -1,0 +1,31 @@
+// Package testsupport holds the helpers the tests of several packages share, so that each
+// is written once.
+package testsupport
+
+import (
+	"context"
+	"testing"
+
+	"mispdesk/store"
+)
+
+// LocalEvent is the local id of the event ref (a UUID or an id) names, which must exist in
+// st: the test fails when it does not.
+func LocalEvent(t testing.TB, st *store.Store, ref string) store.EventID {
+	t.Helper()
+	id, err := st.ResolveEvent(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// ServerID is the id of the sync link named name in st, or 0 (no server) when there is
+// none, so that what a test does with it answers "not found" as for any unknown server.
+func ServerID(st *store.Store, name string) store.ServerID {
+	id, err := st.ResolveServer(context.Background(), name)
+	if err != nil {
+		return 0
+	}
+	return id
+}

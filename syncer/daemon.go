@@ -267,7 +267,7 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 		return d
 	case err != nil:
 		d.Outcome, d.Reason = store.OutcomeRefused, remote.Cause(err)
-		r.step(ctx, store.LevelError, it.EventUUID, store.OutcomeRefused, "not retried: the remote refuses this push as such ("+err.Error()+")", time.Time{}, statusOf(err))
+		r.step(ctx, store.LevelError, it.EventUUID, store.OutcomeRefused, err.Error()+" (not retried: the remote refuses this push as such)", time.Time{}, statusOf(err))
 	}
 	// Delivered, refused by policy or by the remote, or the event is gone: nothing more to do.
 	if err := e.st.Complete(ctx, it.ID, e.holder); err != nil && !errors.Is(err, store.ErrLeaseLost) {

@@ -38,7 +38,7 @@ func (r *runContext) pull(ctx context.Context, opts RunOptions, sum *RunSummary)
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
-		r.step(ctx, store.LevelError, "", store.OutcomeFailed, "version check: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelError, "", store.OutcomeFailed, err.Error()+" (at the version check)", t0, statusOf(err))
 		return err
 	}
 	r.step(ctx, store.LevelInfo, "", store.OutcomeConnected, fmt.Sprintf("remote MISP %s (sync %v)", ver.Version, ver.PermSync), t0, 200)

@@ -93,7 +93,7 @@ func (r *runContext) push(ctx context.Context, opts RunOptions, sum *RunSummary)
 		ids[row.UUID] = row.ID
 		meta, err := r.e.st.EventMetadata(ctx, row.ID)
 		if err != nil {
-			sum.fail(row.UUID, fmt.Errorf("event %s: %w", row.UUID, err))
+			sum.fail(row.UUID, fmt.Errorf("%w (event %s)", err, row.UUID))
 			book.failed(row.ID)
 			continue
 		}
@@ -239,7 +239,7 @@ func (r *runContext) checkCanPush(ctx context.Context) (*remote.Version, error) 
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
-		r.step(ctx, store.LevelError, "", store.OutcomeFailed, "version check: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelError, "", store.OutcomeFailed, err.Error()+" (at the version check)", t0, statusOf(err))
 		return nil, err
 	}
 	if !ver.PermSync {
@@ -258,7 +258,7 @@ func (r *runContext) decidePush(ctx context.Context, uuid string, trig policy.Tr
 	}
 	ev, err := r.e.st.Event(ctx, id)
 	if err != nil {
-		return policy.PushResult{}, fmt.Errorf("event %s: %w", uuid, err)
+		return policy.PushResult{}, fmt.Errorf("%w (event %s)", err, uuid)
 	}
 	return r.inst.PushOwned(r.psrv, ev, trig, r.bl), nil
 }
@@ -300,7 +300,7 @@ func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigg
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		err = fmt.Errorf("event %s: %w", uuid, err)
+		err = fmt.Errorf("%w (event %s)", err, uuid)
 		r.failed(sum, uuid, err)
 		r.progressStep(ctx, sum, store.LevelError, uuid, store.OutcomeFailed, err.Error(), t0, statusOf(err))
 		return err

@@ -153,7 +153,7 @@ func (r *runContext) deliverSightings(ctx context.Context, uuid string) error {
 	t0 := time.Now()
 	ver, err := r.client.GetVersion(ctx)
 	if err != nil {
-		r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, "sightings: version check: "+err.Error(), t0, statusOf(err))
+		r.step(ctx, store.LevelWarn, uuid, store.OutcomeFailed, err.Error()+" (at the version check of the sightings push)", t0, statusOf(err))
 		return err
 	}
 	if !r.maySight(ctx, uuid, ver) {

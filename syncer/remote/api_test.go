@@ -305,7 +305,7 @@ func TestIndexRefusals(t *testing.T) {
 			if !errors.As(err, &e) || e.Status != 200 {
 				t.Fatalf("err %v", err)
 			}
-			mustContain(t, err.Error(), `server "B" POST /events/index: HTTP 200: malformed answer`)
+			mustContain(t, err.Error(), `HTTP 200: malformed answer`, `(server "B" POST /events/index)`)
 			if n := p.count("POST /events/index"); n != 1 {
 				t.Errorf("malformed answer retried: %d requests", n)
 			}
@@ -320,11 +320,11 @@ func TestMalformedJSON(t *testing.T) {
 	p.json("GET /users/view/me.json", 200, `[1,2]`)
 	c := p.client(t, nil)
 	_, err := c.GetVersion(context.Background())
-	mustContain(t, errString(err), `server "B" GET /servers/getVersion: HTTP 200: malformed JSON`)
+	mustContain(t, errString(err), `HTTP 200: malformed JSON`, `(server "B" GET /servers/getVersion)`)
 	_, err = c.ViewEvent(context.Background(), evUUID, false)
 	mustContain(t, errString(err), `server "B" GET /events/view/`+evUUID, "HTTP 200: malformed answer: event: at /Event/info")
 	_, err = c.Me(context.Background())
-	mustContain(t, errString(err), "users/view/me.json: HTTP 200: malformed JSON")
+	mustContain(t, errString(err), "HTTP 200: malformed JSON", "users/view/me.json)")
 
 	p.json("GET /servers/getVersion", 200, `{"perm_sync":true}`)
 	_, err = c.GetVersion(context.Background())

@@ -34,30 +34,33 @@ type Error struct {
 	key     string // to redact, never printed
 }
 
-// Error is one line: server "B" POST /events/add/metadata:1: HTTP 403: Event blocked by
-// event blocklist.
+// Error is one line, the cause first so a narrow screen keeps it, then where:
+// HTTP 403: Event blocked by event blocklist. (server "B" POST /events/add/metadata:1);
+// connection refused (server "B" GET https://b.example/servers/getVersion).
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "server %q %s ", e.Server, e.Method)
-	if e.Status == 0 && e.URL != "" {
-		b.WriteString(e.URL)
-	} else {
-		b.WriteString(e.Path)
-	}
-	if e.Status != 0 {
-		fmt.Fprintf(&b, ": HTTP %d", e.Status)
-	}
 	msg := e.Message
 	if msg == "" && e.Err != nil && !(errors.Is(e.Err, ErrAuth) && e.Status != 0) {
 		msg = e.Err.Error()
+		if c := Cause(e.Err); e.Status == 0 && strings.HasSuffix(msg, c) {
+			msg = c // a transport failure: its last words, not net's chain ("dial tcp …: connect: …")
+		}
 	}
 	if msg == "" && e.Status != 0 {
 		msg = http.StatusText(e.Status)
 	}
-	if msg != "" {
-		b.WriteString(": ")
-		b.WriteString(msg)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "HTTP %d", e.Status)
+		if msg != "" {
+			b.WriteString(": ")
+		}
 	}
+	b.WriteString(msg)
+	where := e.Path
+	if e.Status == 0 && e.URL != "" {
+		where = e.URL
+	}
+	fmt.Fprintf(&b, " (server %q %s %s)", e.Server, e.Method, where)
 	return redactKey(b.String(), e.key)
 }
 

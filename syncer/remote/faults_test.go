@@ -43,7 +43,7 @@ func TestRetriesExhausted(t *testing.T) {
 	p := newPeer(t).start()
 	p.json("GET /servers/getVersion", 503, `{"name":"Service busy","message":"Service busy","url":"/servers/getVersion"}`)
 	_, err := p.client(t, func(c *Config) { c.Retries = 2 }).GetVersion(context.Background())
-	if got := errString(err); got != `server "B" GET /servers/getVersion: HTTP 503: Service busy` {
+	if got := errString(err); got != `HTTP 503: Service busy (server "B" GET /servers/getVersion)` {
 		t.Errorf("err %q", got)
 	}
 	if n := p.count("GET /servers/getVersion"); n != 3 {
@@ -89,7 +89,7 @@ func TestTimeoutReported(t *testing.T) {
 	p := newPeer(t).start()
 	p.handle("GET /servers/getVersion", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	_, err := p.client(t, func(c *Config) { c.Timeout = 100 * time.Millisecond; c.Retries = 1 }).GetVersion(context.Background())
-	mustContain(t, errString(err), `server "B" GET `+p.srv.URL+`/servers/getVersion: timed out after 100ms`)
+	mustContain(t, errString(err), "timed out after 100ms", `(server "B" GET `+p.srv.URL+`/servers/getVersion)`)
 	if n := p.count("GET /servers/getVersion"); n != 2 {
 		t.Errorf("%d attempts, want 2", n)
 	}
@@ -141,7 +141,7 @@ func TestBodyLargerThanMax(t *testing.T) {
 	p.json("GET "+viewURI, 200, eventBody)
 	c := p.client(t, func(c *Config) { c.MaxBodyBytes = 500 })
 	_, _, err := c.Index(context.Background(), nil, "")
-	mustContain(t, errString(err), "POST /events/index: HTTP 200: answer larger than 500 bytes")
+	mustContain(t, errString(err), "HTTP 200: answer larger than 500 bytes", "POST /events/index)")
 	_, err = c.ViewEvent(context.Background(), evUUID, false)
 	mustContain(t, errString(err), "answer larger than 500 bytes")
 	if n := p.count("POST /events/index"); n != 1 {
@@ -208,7 +208,7 @@ func TestSlowBodyRespectsContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v", err)
 	}
-	mustContain(t, err.Error(), `server "B" POST `+p.srv.URL+"/events/index: context deadline exceeded")
+	mustContain(t, err.Error(), `context deadline exceeded (server "B" POST `+p.srv.URL+"/events/index)")
 	if n := p.count("POST /events/index"); n != 1 {
 		t.Errorf("%d attempts after the caller's deadline", n)
 	}
@@ -230,7 +230,10 @@ func TestConnectionRefused(t *testing.T) {
 	if !errors.As(err, &e) || e.Status != 0 {
 		t.Fatalf("err %v", err)
 	}
-	mustContain(t, err.Error(), `server "down" GET http://`+addr+`/servers/getVersion: `, "connection refused")
+	// the cause first, where after it, the URL once (not net's "dial tcp …" chain)
+	if got, want := err.Error(), `connection refused (server "down" GET http://`+addr+`/servers/getVersion)`; got != want {
+		t.Errorf("err %q, want %q", got, want)
+	}
 }
 
 func TestRedirectNotFollowed(t *testing.T) {

@@ -77,14 +77,14 @@ func TestPushEvent(t *testing.T) {
 		{"blocklist is an error with the remote's words", func(p *peer) {
 			p.json(headKey, 404, "")
 			p.json(addKey, 403, `{"name":"Event blocked by event blocklist.","message":"Event blocked by event blocklist.","url":"\/events\/add\/metadata:1"}`)
-		}, PushResult{}, []string{headKey, addKey}, `server "B" POST /events/add/metadata:1: HTTP 403: Event blocked by event blocklist.`},
+		}, PushResult{}, []string{headKey, addKey}, `HTTP 403: Event blocked by event blocklist. (server "B" POST /events/add/metadata:1)`},
 		{"validation errors are named", func(p *peer) {
 			p.json(headKey, 404, "")
 			p.json(addKey, 403, `{"saved":false,"name":"Could not add Event","message":"Could not add Event","url":"/events/add","errors":{"Event":{"info":["Info cannot be empty."]}}}`)
 		}, PushResult{}, []string{headKey, addKey}, `HTTP 403: Could not add Event: Event: info: Info cannot be empty.`},
 		{"add 404 without Location is an error", func(p *peer) {
 			p.json(headKey, 404, "")
-		}, PushResult{}, []string{headKey, addKey}, `POST /events/add/metadata:1: HTTP 404: Not Found`},
+		}, PushResult{}, []string{headKey, addKey}, `HTTP 404: Not Found (server "B" POST /events/add/metadata:1)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,11 +12,17 @@ import (
 	"mispdesk/store/misp"
 )
 
-// collabStore is a store whose clock is fixed (posts and proposals carry stable times
-// for the goldens): the host "Example CERT", a peer organisation "CIRCL", the peer's
-// event "Turla Crutch" with one attribute, and the host's event "Phishing wave" on which
-// CIRCL proposed a change and a new attribute.
-func collabStore(t testing.TB) (*store.Store, *store.Org) {
+// orgsStore is a store whose clock is fixed (posts, proposals and correlations carry
+// stable times for the goldens) with the host "Example CERT" and a peer organisation
+// "CIRCL"; event stores a community event.
+type orgsStore struct {
+	st          *store.Store
+	peer        *store.Org
+	host, circl *misp.Org
+	ts          misp.Int // the events' timestamp
+}
+
+func newOrgsStore(t testing.TB) *orgsStore {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"), store.WithClock(func() time.Time { return fixedNow.Add(-time.Hour) }))
@@ -32,18 +38,35 @@ func collabStore(t testing.TB) (*store.Store, *store.Org) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host := &misp.Org{ID: misp.Int(res.Org.ID), UUID: res.Org.UUID, Name: res.Org.Name}
-	circl := &misp.Org{ID: misp.Int(peer.ID), UUID: peer.UUID, Name: peer.Name}
-	ts := misp.Int(fixedNow.Add(-2 * time.Hour).Unix())
+	return &orgsStore{st: st, peer: peer,
+		host:  &misp.Org{ID: misp.Int(res.Org.ID), UUID: res.Org.UUID, Name: res.Org.Name},
+		circl: &misp.Org{ID: misp.Int(peer.ID), UUID: peer.UUID, Name: peer.Name},
+		ts:    misp.Int(fixedNow.Add(-2 * time.Hour).Unix())}
+}
+
+// event stores a community event of orgc, dated date, holding attrs.
+func (o *orgsStore) event(t testing.TB, uuid, info, date string, orgc *misp.Org, attrs ...misp.Attribute) {
+	t.Helper()
+	ev := &misp.Event{UUID: uuid, Info: info, Date: date, Timestamp: o.ts, Orgc: orgc, Org: orgc,
+		Distribution: misp.CommunityOnly, ThreatLevelID: 2, Attribute: attrs, Object: []misp.Object{}}
+	if err := ev.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.st.UpsertEvent(context.Background(), ev, store.UpsertOptions{LocalIDs: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// collabStore is an orgsStore with the peer's event "Turla Crutch" with one attribute,
+// and the host's event "Phishing wave" on which CIRCL proposed a change and a new
+// attribute.
+func collabStore(t testing.TB) (*store.Store, *store.Org) {
+	t.Helper()
+	ctx := context.Background()
+	o := newOrgsStore(t)
+	st, peer, host, circl, ts := o.st, o.peer, o.host, o.circl, o.ts
 	mk := func(uuid, info string, orgc *misp.Org, attrs ...misp.Attribute) {
-		ev := &misp.Event{UUID: uuid, Info: info, Date: "2026-03-13", Timestamp: ts, Orgc: orgc, Org: orgc,
-			Distribution: misp.CommunityOnly, ThreatLevelID: 2, Attribute: attrs, Object: []misp.Object{}}
-		if err := ev.Normalize(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{LocalIDs: true}); err != nil {
-			t.Fatal(err)
-		}
+		o.event(t, uuid, info, "2026-03-13", orgc, attrs...)
 	}
 	mk("5bad1b96-53bc-4148-87eb-50d50a016201", "Turla Crutch", circl,
 		misp.Attribute{UUID: "0ac0a0a0-0000-4000-8000-000000000001", Type: "domain", Category: "Network activity", Value: "crutch.example.net", Timestamp: ts})

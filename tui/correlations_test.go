@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,22 +17,8 @@ import (
 func corrStore(t testing.TB) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"), store.WithClock(func() time.Time { return fixedNow.Add(-time.Hour) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	res, err := st.Init(ctx, store.InitOptions{OrgName: "Example CERT", OrgUUID: "11111111-2222-4333-8444-555555555555"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := st.AddOrg(ctx, store.Org{Name: "CIRCL", UUID: "55f6ea5e-2c60-40e5-964f-47a8950d210f"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := &misp.Org{ID: misp.Int(res.Org.ID), UUID: res.Org.UUID, Name: res.Org.Name}
-	circl := &misp.Org{ID: misp.Int(peer.ID), UUID: peer.UUID, Name: peer.Name}
-	ts := misp.Int(fixedNow.Add(-2 * time.Hour).Unix())
+	o := newOrgsStore(t)
+	st, host, circl, ts := o.st, o.host, o.circl, o.ts
 	n := 0
 	attr := func(typ, value string) misp.Attribute {
 		n++
@@ -41,14 +26,7 @@ func corrStore(t testing.TB) *store.Store {
 			Type: typ, Category: "Network activity", Value: value, Timestamp: ts}
 	}
 	mk := func(uuid, info, date string, orgc *misp.Org, attrs ...misp.Attribute) {
-		ev := &misp.Event{UUID: uuid, Info: info, Date: date, Timestamp: ts, Orgc: orgc, Org: orgc,
-			Distribution: misp.CommunityOnly, ThreatLevelID: 2, Attribute: attrs, Object: []misp.Object{}}
-		if err := ev.Normalize(); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{LocalIDs: true}); err != nil {
-			t.Fatal(err)
-		}
+		o.event(t, uuid, info, date, orgc, attrs...)
 	}
 	mk("5bad1b96-53bc-4148-87eb-50d50a016201", "C2 infrastructure", "2026-03-10", circl,
 		attr("domain", "evil.example"), attr("ip-dst", "198.51.100.7"))

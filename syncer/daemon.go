@@ -209,7 +209,7 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 	d.Server = r.srv.Name
 	// A server that is down (or refuses our key) is tried by one row when its retry is
 	// due; the others wait for it without counting an attempt.
-	if wait := e.holdOff(it.ServerID); wait > 0 {
+	if wait := e.holdOff(ctx, it.ServerID); wait > 0 {
 		if err := e.st.Postpone(context.WithoutCancel(ctx), it.ID, e.holder, wait); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			e.log.Error("outbox postpone", "id", it.ID, "err", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ const (
 	peerMaxRetry   = 5 * time.Minute
 	// stateHealth is the server state key of the health, for other processes to read.
 	stateHealth = "health"
+	// stateResume is the server state key of the last "retry now" (Unix ms), for the
+	// process whose outbox waits for the server (mispdesk serve) to honour it.
+	stateResume = "resume"
 )
 
 // PeerHealth is one server's health as this instance last saw it.
@@ -71,7 +75,8 @@ type peer struct {
 	name    string
 	h       PeerHealth
 	backoff time.Duration
-	probing bool // a down server's one trial request is under way
+	probing bool  // a down server's one trial request is under way
+	resumed int64 // the last stored "retry now" honoured (Unix ms)
 }
 
 func (e *Engine) peer(id store.ServerID, name string) *peer {
@@ -172,14 +177,29 @@ func (e *Engine) healthChanged(id store.ServerID, name string, old, cur PeerHeal
 
 // holdOff says whether an outbox row of a server must wait, and how long: while the
 // server is down or refuses our key, one row at a time tries it when its retry is due,
-// the others wait for that retry.
-func (e *Engine) holdOff(id store.ServerID) time.Duration {
+// the others wait for that retry. A "retry now" stored since it went down (by the
+// console, in this process or another) makes the retry due at once.
+func (e *Engine) holdOff(ctx context.Context, id store.ServerID) time.Duration {
+	e.health.mu.Lock()
+	p := e.health.peers[id]
+	waiting := p != nil && p.h.Blocked() && p.h.RetryAt.After(e.now())
+	e.health.mu.Unlock()
+	var resumed int64
+	if waiting {
+		raw, err := e.st.ServerState(ctx, id, stateResume)
+		if err != nil {
+			e.log.Error("server resume", "server", id, "err", err)
+		}
+		resumed, _ = strconv.ParseInt(raw, 10, 64)
+	}
 	now := e.now()
 	e.health.mu.Lock()
 	defer e.health.mu.Unlock()
-	p := e.health.peers[id]
 	if p == nil || !p.h.Blocked() {
 		return 0
+	}
+	if resumed > p.resumed && resumed >= p.h.Since.UnixMilli() {
+		p.resumed, p.h.RetryAt, p.probing = resumed, time.Time{}, false
 	}
 	if wait := p.h.RetryAt.Sub(now); wait > 0 || p.probing {
 		return max(wait, time.Second)
@@ -210,17 +230,22 @@ func (e *Engine) peerBlocked(id store.ServerID) (PeerHealth, bool) {
 }
 
 // ResumeServer ends the wait of a down server's outbox at once: its queued pushes are due
-// now, and the worker is woken. The console's "retry now".
+// now, and the worker is woken. The console's "retry now". It is stored too, for the
+// outbox of another process (mispdesk serve) to see before it waits again (holdOff).
 func (e *Engine) ResumeServer(ctx context.Context, server store.ServerID) error {
 	srv, err := e.st.Server(ctx, server)
 	if err != nil {
 		return fmt.Errorf("resume %d: %w", server, err)
 	}
+	at := e.now().UnixMilli()
 	e.health.mu.Lock()
 	if p := e.health.peers[srv.ID]; p != nil {
-		p.h.RetryAt, p.probing = time.Time{}, false
+		p.h.RetryAt, p.probing, p.resumed = time.Time{}, false, at
 	}
 	e.health.mu.Unlock()
+	if err := e.st.SetServerState(ctx, srv.ID, stateResume, strconv.FormatInt(at, 10)); err != nil {
+		return fmt.Errorf("resume %s: %w", srv.Name, err)
+	}
 	if _, err := e.st.RetryServerNow(ctx, srv.ID); err != nil {
 		return fmt.Errorf("resume %s: %w", srv.Name, err)
 	}

@@ -258,3 +258,68 @@ func TestPeerKilledMidPushIsDownThenRecovers(t *testing.T) {
 		t.Errorf("recovery not logged: %+v", lines)
 	}
 }
+
+// The console's "retry now" reaches the outbox of another process: an engine over a
+// second handle of the database resumes the server, and the running engine (serve)
+// tries it at once rather than at the end of its backoff.
+func TestResumeReachesAnotherProcess(t *testing.T) {
+	clock := &stepClock{t: time.Now()}
+	a := newNodeAt(t, "A", store.InitOptions{OrgName: "OrgA"}, clock.now)
+	b := newNode(t, "B")
+	connect(t, a, b, store.ServerOptions{Push: true})
+	f := startFront(t, b)
+	f.kill()
+	srv := pointAt(t, a, "B", "http://"+f.addr)
+	const uuid = "00000000-0000-4000-8000-300000000001"
+	publishedEvent(a, t, uuid)
+	if res, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, uuid)); err != nil || res.Queued != 1 {
+		t.Fatalf("publish: %+v %v", res, err)
+	}
+	// serve's outbox fails until B is down, then waits for its retry (seconds away)
+	for i := 0; ; i++ {
+		if _, err := a.eng.DeliverDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, down := a.eng.peerBlocked(srv.ID); down {
+			break
+		}
+		if i == 200 {
+			t.Fatal("B is never down")
+		}
+		clock.advance(250 * time.Millisecond)
+	}
+	f.revive(t)
+	deliver := func() []Delivery {
+		ds, err := a.eng.DeliverDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	deliver() // the row waits for B's retry
+	if b.event(t, uuid) != nil {
+		t.Fatal("pushed before the retry was due or asked for")
+	}
+
+	// the console: its own store handle and engine, on the same file
+	st2, err := store.Open(ctx, a.st.Path(), store.WithClock(clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st2.Close() })
+	console := New(st2, Options{ClientConfig: fastClient, Holder: "console", Now: clock.now})
+	t.Cleanup(console.Close)
+	clock.advance(time.Second)
+	if err := console.ResumeServer(ctx, srv.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // no time passes: only the resume makes the row due
+		deliver()
+	}
+	if b.event(t, uuid) == nil {
+		t.Fatal("B lacks the event after retry now in another process")
+	}
+	if h, _ := a.eng.peerBlocked(srv.ID); h.State != "" {
+		t.Errorf("B still %+v after it answered", h)
+	}
+}

@@ -244,8 +244,6 @@ func TestSettingsForm(t *testing.T) {
 	}
 }
 
-var collabSizes = []struct{ w, h int }{{80, 24}, {120, 40}}
-
 func TestGoldenCollaboration(t *testing.T) {
 	st, _ := collabStore(t)
 	ctx := context.Background()
@@ -258,7 +256,7 @@ func TestGoldenCollaboration(t *testing.T) {
 		Contents: "Who has rules for Crutch?"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, sz := range collabSizes {
+	for _, sz := range goldenSizes {
 		m := newTest(t, st, sz.w, sz.h)
 		fixedInstance(m)
 		press(t, m, ":", "type:proposals", "enter")

@@ -48,3 +48,27 @@ func TestFeedsViewToggleAndFetch(t *testing.T) {
 		t.Error("f does not go back to the servers")
 	}
 }
+
+// TestGoldenFeeds: the Feeds view of the Servers pane, one feed on, one off,
+// neither fetched yet.
+func TestGoldenFeeds(t *testing.T) {
+	st := openStore(t, "Host")
+	ctx := context.Background()
+	for _, f := range []store.FeedSpec{
+		{Name: "CIRCL OSINT Feed", Provider: "CIRCL", URL: "https://www.circl.lu/doc/misp/feed-osint", Enabled: true},
+		{Name: "Botvrij.eu Data", Provider: "Botvrij.eu", URL: "https://www.botvrij.eu/data/feed-osint"},
+	} {
+		if _, err := st.AddFeed(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sz := range goldenSizes {
+		m := newTest(t, st, sz.w, sz.h)
+		fixedInstance(m)
+		press(t, m, "f")
+		if !strings.Contains(screen(m), "Feeds (2)") {
+			t.Fatalf("no feeds view:\n%s", screen(m))
+		}
+		goldenScreen(t, "feeds", m)
+	}
+}

@@ -239,7 +239,7 @@ func (r *eventReader) org(id int64) (*misp.Org, error) {
 	if o, ok := r.orgs[id]; ok {
 		return o, nil
 	}
-	o, err := findOrg(r.ctx, r.tx, strconv.FormatInt(id, 10))
+	o, err := orgByID(r.ctx, r.tx, OrgID(id))
 	if err != nil {
 		return nil, err
 	}

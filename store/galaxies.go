@@ -387,7 +387,7 @@ func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgI
 // local ids, Org/Orgc the local records (the UUIDs every decision reads). The sender's
 // ids mean other organisations here and are never kept.
 func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jsontext.Value, ownerOrgID int64, orgc *misp.Org) error {
-	owner, err := findOrg(ctx, tx, strconv.FormatInt(ownerOrgID, 10))
+	owner, err := orgByID(ctx, tx, OrgID(ownerOrgID))
 	if err != nil {
 		return err
 	}
@@ -398,7 +398,7 @@ func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jso
 		if err != nil {
 			return fmt.Errorf("its Orgc: %w", err)
 		}
-		if creator, err = findOrg(ctx, tx, strconv.FormatInt(id, 10)); err != nil {
+		if creator, err = orgByID(ctx, tx, OrgID(id)); err != nil {
 			return err
 		}
 	}

@@ -50,7 +50,7 @@ func (s *Store) Init(ctx context.Context, opts InitOptions) (*InitResult, error)
 	res := &InitResult{}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if id, err := s.hostOrgID(ctx, tx); err == nil {
-			host, err := findOrg(ctx, tx, strconv.FormatInt(id, 10))
+			host, err := orgByID(ctx, tx, OrgID(id))
 			if err != nil {
 				return fmt.Errorf("init: %w: host %w", ErrAlreadyInitialised, err)
 			}

@@ -118,33 +118,65 @@ func (s *Store) Orgs(ctx context.Context) ([]Org, error) {
 	return out, rows.Err()
 }
 
-// Org finds an organisation by id, UUID or name (case-insensitive).
-func (s *Store) Org(ctx context.Context, ref string) (*Org, error) {
-	return findOrg(ctx, s.read, ref)
+// OrgID is an organisation's local id.
+type OrgID int64
+
+// ResolveOrg finds the organisation a person or a peer names by id, UUID or name
+// (ErrNotFound when there is none).
+func (s *Store) ResolveOrg(ctx context.Context, ref string) (OrgID, error) {
+	return lookupOrg(ctx, s.read, ref)
+}
+
+func lookupOrg(ctx context.Context, q queryer, ref string) (OrgID, error) {
+	ref = strings.TrimSpace(ref)
+	by, key := "name", ref
+	if misp.IsUUID(ref) {
+		by, key = "uuid", strings.ToLower(ref)
+	}
+	id, err := lookupID(ctx, q, "orgs", by, key)
+	if err != nil {
+		return 0, fmt.Errorf("organisation %q: %w", ref, err)
+	}
+	return OrgID(id), nil
+}
+
+// Org reads an organisation.
+func (s *Store) Org(ctx context.Context, id OrgID) (*Org, error) {
+	return orgByID(ctx, s.read, id)
 }
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func findOrg(ctx context.Context, q queryer, ref string) (*Org, error) {
-	ref = strings.TrimSpace(ref)
-	var row *sql.Row
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		row = q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = ?`, id)
-	} else if misp.IsUUID(ref) {
-		row = q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE uuid = ?`, strings.ToLower(ref))
-	} else {
-		row = q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE name = ?`, ref)
-	}
-	o, err := scanOrg(row)
+// OrgByUUID reads the organisation with that UUID (ErrNotFound when there is none).
+func (s *Store) OrgByUUID(ctx context.Context, uuid string) (*Org, error) {
+	return orgWhere(ctx, s.read, "uuid", strings.ToLower(strings.TrimSpace(uuid)))
+}
+
+func orgByID(ctx context.Context, q queryer, id OrgID) (*Org, error) {
+	return orgWhere(ctx, q, "id", id)
+}
+
+// orgWhere reads the organisation whose column col is key.
+func orgWhere(ctx context.Context, q queryer, col string, key any) (*Org, error) {
+	o, err := scanOrg(q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE `+col+` = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("organisation %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("organisation %q: %w", ref, err)
+		return nil, fmt.Errorf("organisation %v: %w", key, err)
 	}
 	return o, nil
+}
+
+// findOrg reads the organisation ref names (id, UUID or name).
+func findOrg(ctx context.Context, q queryer, ref string) (*Org, error) {
+	id, err := lookupOrg(ctx, q, ref)
+	if err != nil {
+		return nil, err
+	}
+	return orgByID(ctx, q, id)
 }
 
 // captureOrg finds the organisation an incoming element names (by UUID, else by name) and
@@ -206,10 +238,10 @@ func (s *Store) OrgNames(ctx context.Context) ([]string, error) {
 }
 
 // UpdateOrg changes an organisation's descriptive fields (and its local flag).
-func (s *Store) UpdateOrg(ctx context.Context, ref string, o Org) (*Org, error) {
+func (s *Store) UpdateOrg(ctx context.Context, id OrgID, o Org) (*Org, error) {
 	var out *Org
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := findOrg(ctx, tx, ref)
+		old, err := orgByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -225,7 +257,7 @@ func (s *Store) UpdateOrg(ctx context.Context, ref string, o Org) (*Org, error) 
 			}
 			return err
 		}
-		out, err = findOrg(ctx, tx, strconv.FormatInt(old.ID, 10))
+		out, err = orgByID(ctx, tx, OrgID(old.ID))
 		return err
 	})
 	return out, err
@@ -233,9 +265,9 @@ func (s *Store) UpdateOrg(ctx context.Context, ref string, o Org) (*Org, error) 
 
 // DeleteOrg removes an organisation that has no users, events, servers or sharing groups
 // (MISP refuses to delete an organisation with users or data).
-func (s *Store) DeleteOrg(ctx context.Context, ref string) error {
+func (s *Store) DeleteOrg(ctx context.Context, id OrgID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		o, err := findOrg(ctx, tx, ref)
+		o, err := orgByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}

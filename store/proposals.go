@@ -119,7 +119,7 @@ func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, ev
 		oid := int64(out[i].Proposal.OrgID)
 		if oid != 0 {
 			if _, ok := orgs[oid]; !ok {
-				org, err := findOrg(ctx, s.read, strconv.FormatInt(oid, 10))
+				org, err := orgByID(ctx, s.read, OrgID(oid))
 				if err == nil {
 					orgs[oid] = &misp.Org{ID: misp.Int(org.ID), UUID: org.UUID, Name: org.Name}
 				} else {

@@ -194,7 +194,7 @@ func decodeSG(t *testing.T, js string) *misp.SharingGroup {
 func TestCaptureSharingGroup(t *testing.T) {
 	ctx := context.Background()
 	s, _ := initTest(t)
-	host, _ := s.Org(ctx, "HOST")
+	host, _ := findOrg(ctx, s.read, "HOST")
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"mispdesk/store/misp"
@@ -53,7 +52,7 @@ func (s *Store) EventSightings(ctx context.Context, eventUUIDs []string) ([]misp
 		}
 		o, ok := orgs[id]
 		if !ok {
-			org, err := findOrg(ctx, s.read, strconv.FormatInt(id, 10))
+			org, err := orgByID(ctx, s.read, OrgID(id))
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return nil, err
 			}

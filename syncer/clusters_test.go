@@ -148,7 +148,7 @@ func TestPushedClusterOwnedByUUIDNotSenderIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	aOnB, err := b.st.Org(ctx, a.host.UUID)
+	aOnB, err := b.st.OrgByUUID(ctx, a.host.UUID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestEventEmbedsUnknownCustomGalaxy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("B lacks the cluster: %v", err)
 	}
-	owner, _ := b.st.Org(ctx, ownerOrg)
+	owner, _ := b.st.OrgByUUID(ctx, ownerOrg)
 	if store.ClusterInt(c["distribution"]) != 1 || !store.ClusterFlag(c["locked"]) || int64(store.ClusterInt(c["org_id"])) != owner.ID {
 		t.Errorf("captured cluster: distribution %v locked %v org_id %v; want 1, locked, owned by %d", c["distribution"], c["locked"], c["org_id"], owner.ID)
 	}

@@ -97,7 +97,7 @@ func newNodeAt(t testing.TB, name string, init store.InitOptions, now func() tim
 func connect(t testing.TB, from, to *node, opts store.ServerOptions) *store.Server {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := to.st.Org(ctx, from.host.UUID); err != nil {
+	if _, err := to.st.OrgByUUID(ctx, from.host.UUID); err != nil {
 		if _, err := to.st.AddOrg(ctx, store.Org{Name: from.host.Name, UUID: from.host.UUID, Local: true}); err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +106,7 @@ func connect(t testing.TB, from, to *node, opts store.ServerOptions) *store.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := from.st.Org(ctx, to.host.UUID); err != nil {
+	if _, err := from.st.OrgByUUID(ctx, to.host.UUID); err != nil {
 		if _, err := from.st.AddOrg(ctx, store.Org{Name: to.host.Name, UUID: to.host.UUID}); err != nil {
 			t.Fatal(err)
 		}

@@ -74,7 +74,7 @@ func overshareFixture(t *testing.T) (a, b *node) {
 		misp.ShadowAttribute{Type: "domain", Category: "Network activity", Value: "hidden-proposal.example", Comment: "secret change", Timestamp: 1767312001}); err != nil {
 		t.Fatal(err)
 	}
-	bOnA, err := a.st.Org(ctx, b.host.UUID)
+	bOnA, err := a.st.OrgByUUID(ctx, b.host.UUID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,7 @@ func findObject(e *misp.Event, uuid string) *misp.Distribution {
 func TestPullOrgOnlyEventOfTheSyncUsersOrg(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	connect(t, b, a, store.ServerOptions{Pull: true})
-	bOnA, err := a.st.Org(ctx, b.host.UUID)
+	bOnA, err := a.st.OrgByUUID(ctx, b.host.UUID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -207,10 +207,14 @@ func unwrapPath(err error) error {
 // checkServerSpec checks what only the database can tell: the remote org
 // exists, and internal goes only with this instance's host org.
 func checkServerSpec(ctx context.Context, s *store.Store, inst *store.Instance, spec *store.ServerSpec) error {
-	org, err := s.Org(ctx, spec.RemoteOrgRef)
+	id, err := s.ResolveOrg(ctx, spec.RemoteOrgRef)
 	if errors.Is(err, store.ErrNotFound) {
 		return inputf("--org %q: no such organisation: add it first (mispdesk org add --external --name NAME --uuid UUID)", spec.RemoteOrgRef)
 	} else if err != nil {
+		return err
+	}
+	org, err := s.Org(ctx, id)
+	if err != nil {
 		return err
 	}
 	if spec.Internal && org.ID != inst.HostOrg.ID {

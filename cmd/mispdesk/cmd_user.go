@@ -59,7 +59,7 @@ func runUserAdd(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	if _, err := s.Org(ctx, nu.OrgRef); errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ResolveOrg(ctx, nu.OrgRef); errors.Is(err, store.ErrNotFound) {
 		return inputf("unknown organisation %q: give its name, UUID or id (see mispdesk org list)", nu.OrgRef)
 	} else if err != nil {
 		return err

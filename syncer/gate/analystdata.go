@@ -27,7 +27,7 @@ func (c *Check) AnalystItem(d *store.AnalystData) (*misp.AnalystData, *misp.Org,
 		m.SharingGroup = sg
 	}
 	orgc := &misp.Org{UUID: d.OrgcUUID}
-	if o, err := c.g.st.Org(c.ctx, d.OrgcUUID); err == nil {
+	if o, err := c.g.st.OrgByUUID(c.ctx, d.OrgcUUID); err == nil {
 		orgc = &misp.Org{ID: misp.Int(o.ID), UUID: o.UUID, Name: o.Name}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, nil, err
@@ -147,7 +147,7 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = id(d.SharingGroupID, 10), d.Created, d.Modified, d.Locked
 	m["note_type_name"] = d.Kind
 	for key, uuid := range map[string]string{"Orgc": d.OrgcUUID, "Org": d.OrgUUID} {
-		if o, err := c.g.st.Org(c.ctx, uuid); err == nil {
+		if o, err := c.g.st.OrgByUUID(c.ctx, uuid); err == nil {
 			m[key] = map[string]any{"id": id(o.ID, 10), "uuid": o.UUID, "name": o.Name, "local": o.Local}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err

@@ -228,7 +228,14 @@ func (c *call) orgcFilter(names []string) (func(string) bool, error) {
 	var in, out []string
 	for _, n := range names {
 		neg := strings.HasPrefix(n, "!")
-		o, err := c.a.st.Org(c.ctx, strings.TrimPrefix(n, "!"))
+		id, err := c.a.st.ResolveOrg(c.ctx, strings.TrimPrefix(n, "!"))
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		o, err := c.a.st.Org(c.ctx, id)
 		if isNotFound(err) {
 			continue
 		}

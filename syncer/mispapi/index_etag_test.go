@@ -90,7 +90,11 @@ func TestIndexETagFollowsChanges(t *testing.T) {
 		}},
 		{"sharing group member added", func() error { return e.st.AddSharingGroupOrg(ctx, sgUUID, "PEERORG", false) }},
 		{"organisation renamed", func() error {
-			_, err := e.st.UpdateOrg(ctx, "OTHERORG", store.Org{Name: "OTHERORG renamed"})
+			id, err := e.st.ResolveOrg(ctx, "OTHERORG")
+			if err != nil {
+				return err
+			}
+			_, err = e.st.UpdateOrg(ctx, id, store.Org{Name: "OTHERORG renamed"})
 			return err
 		}},
 		{"event blocklisted", func() error {

@@ -278,18 +278,35 @@ func (c *call) orgBlocklistsDelete() error {
 
 // organisations
 
+// orgArg is the organisation the path names by id, UUID or name, resolved once.
+func (c *call) orgArg() (*store.Org, error) {
+	ref := c.path.Arg(0)
+	if ref == "" {
+		return nil, notFound("Invalid organisation")
+	}
+	id, err := c.a.st.ResolveOrg(c.ctx, ref)
+	if err != nil {
+		return nil, notFound("Invalid organisation")
+	}
+	o, err := c.a.st.Org(c.ctx, id)
+	if err != nil {
+		return nil, notFound("Invalid organisation")
+	}
+	return o, nil
+}
+
 func (c *call) organisationsView() error {
-	o, err := c.a.st.Org(c.ctx, c.path.Arg(0))
-	if err != nil || c.path.Arg(0) == "" {
-		return notFound("Invalid organisation")
+	o, err := c.orgArg()
+	if err != nil {
+		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"Organisation": orgJSON(o)})
 }
 
 func (c *call) organisationsEdit() error {
-	old, err := c.a.st.Org(c.ctx, c.path.Arg(0))
-	if err != nil || c.path.Arg(0) == "" {
-		return notFound("Invalid organisation")
+	old, err := c.orgArg()
+	if err != nil {
+		return err
 	}
 	f, err := c.fields("Organisation")
 	if err != nil {
@@ -305,7 +322,7 @@ func (c *call) organisationsEdit() error {
 	if f.has("local") {
 		o.Local = f.flag("local")
 	}
-	out, err := c.a.st.UpdateOrg(c.ctx, itoa(old.ID), o)
+	out, err := c.a.st.UpdateOrg(c.ctx, store.OrgID(old.ID), o)
 	if err != nil {
 		return saveFail(c, "The organisation could not be saved.", itoa(old.ID), map[string][]string{"name": {err.Error()}})
 	}
@@ -313,11 +330,11 @@ func (c *call) organisationsEdit() error {
 }
 
 func (c *call) organisationsDelete() error {
-	o, err := c.a.st.Org(c.ctx, c.path.Arg(0))
-	if err != nil || c.path.Arg(0) == "" {
-		return notFound("Invalid organisation")
+	o, err := c.orgArg()
+	if err != nil {
+		return err
 	}
-	if err := c.a.st.DeleteOrg(c.ctx, itoa(o.ID)); err != nil {
+	if err := c.a.st.DeleteOrg(c.ctx, store.OrgID(o.ID)); err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			return saveFail(c, "Organisation could not be deleted.", itoa(o.ID), err.Error())
 		}

@@ -312,7 +312,14 @@ func (c *call) internalOnlyWithinHostOrg(spec *store.ServerSpec) (string, error)
 	if err != nil {
 		return "", err
 	}
-	remote, err := c.a.st.Org(c.ctx, spec.RemoteOrgRef)
+	remoteID, err := c.a.st.ResolveOrg(c.ctx, spec.RemoteOrgRef)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil // the store names the unknown remote organisation when saving
+	}
+	if err != nil {
+		return "", fmt.Errorf("remote org of server %q: %w", spec.Name, err)
+	}
+	remote, err := c.a.st.Org(c.ctx, remoteID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil // the store names the unknown remote organisation when saving
 	}

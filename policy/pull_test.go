@@ -155,3 +155,34 @@ func TestDecisionCodeIsStable(t *testing.T) {
 		t.Errorf("allowed decision has code %q", ok.Code())
 	}
 }
+
+// A pulled event's custom galaxy keeps its own distribution downgraded as its clusters'
+// (2 becomes 1, 1 becomes 0, 3 stays; a sharing group, which does not travel, becomes 0);
+// a library galaxy, which says nothing of its sharing, is left as it came.
+func TestPullDowngradesCustomGalaxies(t *testing.T) {
+	b := instance(orgB, "https://b.example")
+	srv := link(4, "https://a.example", orgB, orgA, false)
+	cluster := misp.GalaxyCluster{UUID: "c2000000-0000-4000-8000-000000000001", Type: "t", Value: "v",
+		Extra: misp.Extra{"default": []byte("false"), "distribution": []byte(`"3"`)}}
+	for in, want := range map[string]string{`"2"`: `"1"`, `"1"`: `"0"`, `"3"`: `"3"`, `"4"`: `"0"`, "": ""} {
+		remote := &misp.Event{UUID: "e2000000-0000-4000-8000-000000000001", Info: "galaxy", Date: "2026-01-02", Distribution: misp.AllCommunities,
+			Published: true, Timestamp: 1700000000, Orgc: &orgA,
+			Attribute: []misp.Attribute{{UUID: "a2000000-0000-4000-8000-000000000001", Type: "domain", Category: "Network activity",
+				Value: "g.example", Distribution: misp.InheritEvent, Timestamp: 1700000000}}}
+		g := misp.Galaxy{UUID: "d2000000-0000-4000-8000-000000000001", Name: "g", Type: "t", GalaxyCluster: []misp.GalaxyCluster{cluster}}
+		if in != "" {
+			g.Extra = misp.Extra{"default": []byte("false"), "distribution": []byte(in)}
+		}
+		remote.Galaxy = []misp.Galaxy{g}
+		res := b.Pull(srv, remote, nil, Blocklists{})
+		if !res.Allowed || len(res.Event.Galaxy) != 1 {
+			t.Fatalf("galaxy distribution %s: %s %+v", in, res.Decision, res.Event)
+		}
+		if got := string(res.Event.Galaxy[0].Extra["distribution"]); got != want {
+			t.Errorf("a custom galaxy pulled at distribution %s arrives at %s, want %s", in, got, want)
+		}
+		if in != "" && string(remote.Galaxy[0].Extra["distribution"]) != in {
+			t.Errorf("Pull changed its input galaxy")
+		}
+	}
+}

@@ -29,7 +29,7 @@ const (
 // Feed is a MISP feed this instance reads: every column of the feeds table, with the names
 // of its sharing group and tag.
 type Feed struct {
-	ID           int64  `json:"id"`
+	ID           FeedID `json:"id"`
 	Name         string `json:"name"`
 	Provider     string `json:"provider"`
 	URL          string `json:"url"`
@@ -126,26 +126,33 @@ func (s *Store) Feeds(ctx context.Context) ([]Feed, error) {
 	return out, rows.Err()
 }
 
-// Feed finds a feed by id or name (case-insensitive).
-func (s *Store) Feed(ctx context.Context, ref string) (*Feed, error) {
-	return findFeed(ctx, s.read, ref)
+// FeedID is a feed's local id.
+type FeedID int64
+
+// ResolveFeed finds the feed a person names by id or name (case-insensitive; ErrNotFound
+// when there is none).
+func (s *Store) ResolveFeed(ctx context.Context, ref string) (FeedID, error) {
+	ref = strings.TrimSpace(ref)
+	id, err := lookupID(ctx, s.read, "feeds", "name COLLATE NOCASE", ref)
+	if err != nil {
+		return 0, fmt.Errorf("feed %q: %w", ref, err)
+	}
+	return FeedID(id), nil
 }
 
-func findFeed(ctx context.Context, q queryer, ref string) (*Feed, error) {
-	ref = strings.TrimSpace(ref)
-	var row *sql.Row
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		row = q.QueryRowContext(ctx, feedSelect+` WHERE f.id = ?`, id)
-	} else {
-		row = q.QueryRowContext(ctx, feedSelect+` WHERE f.name = ? COLLATE NOCASE`, ref)
-	}
+// Feed reads a feed.
+func (s *Store) Feed(ctx context.Context, id FeedID) (*Feed, error) {
+	return findFeed(ctx, s.read, id)
+}
+
+func findFeed(ctx context.Context, q queryer, id FeedID) (*Feed, error) {
 	var f Feed
-	err := row.Scan(f.dest()...)
+	err := q.QueryRowContext(ctx, feedSelect+` WHERE f.id = ?`, id).Scan(f.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("feed %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("feed %q: %w", ref, err)
+		return nil, fmt.Errorf("feed %d: %w", id, err)
 	}
 	return &f, nil
 }
@@ -158,7 +165,7 @@ type feedRow struct {
 
 // AddFeed creates a feed.
 func (s *Store) AddFeed(ctx context.Context, spec FeedSpec) (*Feed, error) {
-	var id int64
+	var id FeedID
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := s.resolveFeed(ctx, tx, spec, 0)
 		if err != nil {
@@ -173,21 +180,21 @@ func (s *Store) AddFeed(ctx context.Context, spec FeedSpec) (*Feed, error) {
 		if err != nil {
 			return fmt.Errorf("add feed %q: %w", r.Name, err)
 		}
-		id, err = res.LastInsertId()
+		n, err := res.LastInsertId()
+		id = FeedID(n)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Feed(ctx, strconv.FormatInt(id, 10))
+	return s.Feed(ctx, id)
 }
 
-// UpdateFeed replaces a feed's settings (the feed given by id or name) with spec. A
-// changed URL or source forgets the manifest's ETag and the cache.
-func (s *Store) UpdateFeed(ctx context.Context, ref string, spec FeedSpec) (*Feed, error) {
-	var id int64
+// UpdateFeed replaces a feed's settings with spec. A changed URL or source forgets the
+// manifest's ETag and the cache.
+func (s *Store) UpdateFeed(ctx context.Context, id FeedID, spec FeedSpec) (*Feed, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := findFeed(ctx, tx, ref)
+		old, err := findFeed(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("edit feed: %w", err)
 		}
@@ -195,7 +202,6 @@ func (s *Store) UpdateFeed(ctx context.Context, ref string, spec FeedSpec) (*Fee
 		if err != nil {
 			return fmt.Errorf("edit feed %q: %w", old.Name, err)
 		}
-		id = old.ID
 		_, err = tx.ExecContext(ctx, `UPDATE feeds SET name = ?, provider = ?, url = ?, input_source = ?, source_format = ?,
 			enabled = ?, caching_enabled = ?, distribution = ?, sharing_group_id = ?, tag_id = ?, rules = ?, headers = ?,
 			settings = ?, schedule_seconds = ?, is_default = ?, modified = ? WHERE id = ?`,
@@ -217,13 +223,13 @@ func (s *Store) UpdateFeed(ctx context.Context, ref string, spec FeedSpec) (*Fee
 	if err != nil {
 		return nil, err
 	}
-	return s.Feed(ctx, strconv.FormatInt(id, 10))
+	return s.Feed(ctx, id)
 }
 
-// DeleteFeed removes a feed (id or name) and its cache. The events it brought stay.
-func (s *Store) DeleteFeed(ctx context.Context, ref string) error {
+// DeleteFeed removes a feed and its cache. The events it brought stay.
+func (s *Store) DeleteFeed(ctx context.Context, id FeedID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		f, err := findFeed(ctx, tx, ref)
+		f, err := findFeed(ctx, tx, id)
 		if err != nil {
 			return fmt.Errorf("delete feed: %w", err)
 		}
@@ -238,7 +244,7 @@ func (s *Store) DeleteFeed(ctx context.Context, ref string) error {
 }
 
 // resolveFeed checks spec; id is the feed being edited, 0 on add.
-func (s *Store) resolveFeed(ctx context.Context, tx *sql.Tx, spec FeedSpec, id int64) (*feedRow, error) {
+func (s *Store) resolveFeed(ctx context.Context, tx *sql.Tx, spec FeedSpec, id FeedID) (*feedRow, error) {
 	r := &feedRow{FeedSpec: spec}
 	r.Name = strings.TrimSpace(r.Name)
 	r.Provider = strings.TrimSpace(r.Provider)
@@ -249,7 +255,7 @@ func (s *Store) resolveFeed(ctx context.Context, tx *sql.Tx, spec FeedSpec, id i
 	if hasControl(r.Name) || hasControl(r.Provider) || hasControl(r.URL) {
 		return nil, errors.New("name, provider and url may not hold control characters")
 	}
-	var clash int64
+	var clash FeedID
 	err := tx.QueryRowContext(ctx, `SELECT id FROM feeds WHERE name = ? COLLATE NOCASE`, r.Name).Scan(&clash)
 	if err == nil && clash != id {
 		return nil, fmt.Errorf("%w: another feed is named %q", ErrConflict, r.Name)
@@ -367,7 +373,7 @@ func hasControl(s string) bool {
 
 // RecordFeedFetch stores the outcome of a fetch: when, a one-line result, and the
 // manifest validator to send next time ("" to read the manifest in full next time).
-func (s *Store) RecordFeedFetch(ctx context.Context, feedID int64, at time.Time, result, etag string) error {
+func (s *Store) RecordFeedFetch(ctx context.Context, feedID FeedID, at time.Time, result, etag string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE feeds SET last_fetched = ?, last_result = ?, etag = ? WHERE id = ?`,
 			at.Unix(), result, etag, feedID)
@@ -386,7 +392,7 @@ type FeedHash struct {
 }
 
 // ReplaceFeedCache replaces a feed's cache with hashes, in one transaction.
-func (s *Store) ReplaceFeedCache(ctx context.Context, feedID int64, hashes []FeedHash) error {
+func (s *Store) ReplaceFeedCache(ctx context.Context, feedID FeedID, hashes []FeedHash) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := clearFeedCache(ctx, tx, feedID); err != nil {
 			return err
@@ -413,7 +419,7 @@ func (s *Store) ReplaceFeedCache(ctx context.Context, feedID int64, hashes []Fee
 	})
 }
 
-func clearFeedCache(ctx context.Context, tx *sql.Tx, feedID int64) error {
+func clearFeedCache(ctx context.Context, tx *sql.Tx, feedID FeedID) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM feed_hashes WHERE feed_id = ?`, feedID); err != nil {
 		return fmt.Errorf("feed %d: clear cache: %w", feedID, err)
 	}

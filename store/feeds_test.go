@@ -60,7 +60,7 @@ func TestFeedCRUD(t *testing.T) {
 	if err := s.ReplaceFeedCache(ctx, f.ID, []FeedHash{{MD5: strings.Repeat("a", 32), EventUUID: "57c4445b-c548-4654-af0b-4be3950d210f"}}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := s.UpdateFeed(ctx, "CIRCL OSINT FEED", spec)
+	g, err := s.UpdateFeed(ctx, feedID(s, "CIRCL OSINT FEED"), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestFeedCRUD(t *testing.T) {
 	}
 	spec = g.Spec()
 	spec.URL = "https://mirror.example/feed"
-	if g, err = s.UpdateFeed(ctx, "1", spec); err != nil {
+	if g, err = s.UpdateFeed(ctx, feedID(s, "1"), spec); err != nil {
 		t.Fatal(err)
 	}
 	if g.ETag != "" || g.CacheCount != 0 {
@@ -79,13 +79,13 @@ func TestFeedCRUD(t *testing.T) {
 	if err != nil || len(all) != 2 || all[0].Name != "CIRCL OSINT Feed" {
 		t.Fatalf("feeds = %+v, %v", all, err)
 	}
-	if err := s.DeleteFeed(ctx, "usb"); err != nil {
+	if err := s.DeleteFeed(ctx, feedID(s, "usb")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Feed(ctx, "usb"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Feed(ctx, feedID(s, "usb")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted feed: %v", err)
 	}
-	if err := s.DeleteFeed(ctx, "usb"); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteFeed(ctx, feedID(s, "usb")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("delete twice: %v", err)
 	}
 }
@@ -123,10 +123,19 @@ func TestFeedHits(t *testing.T) {
 		hits[1].Value != "evil.example|203.0.113.9" || len(hits[1].Feeds) != 2 || hits[1].Feeds[1].EventUUIDs[0] != feedEv {
 		t.Errorf("hits = %+v", hits)
 	}
-	if f, _ := s.Feed(ctx, "A"); f.CacheCount != 2 {
+	if f, _ := s.Feed(ctx, feedID(s, "A")); f.CacheCount != 2 {
 		t.Errorf("cache count = %d, want 2 (the bad line dropped)", f.CacheCount)
 	}
 	if _, err := s.FeedHits(ctx, 99); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown event: %v", err)
 	}
+}
+
+// feedID is the id of the feed ref names, or 0 (no feed) when there is none.
+func feedID(s *Store, ref string) FeedID {
+	id, err := s.ResolveFeed(context.Background(), ref)
+	if err != nil {
+		return 0
+	}
+	return id
 }

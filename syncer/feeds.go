@@ -13,12 +13,12 @@ import (
 // feedTick is how often the daemon looks for feeds due for a scheduled fetch.
 var feedTick = 30 * time.Second
 
-// FetchFeed fetches one feed (id or name) now, with its steps in this engine's sync log
-// and on its bus. A run of the same feed already going returns ErrBusy.
-func (e *Engine) FetchFeed(ctx context.Context, ref string, progress func(feed.FetchProgress)) (*feed.FetchSummary, error) {
-	f, err := e.st.Feed(ctx, ref)
+// FetchFeed fetches one feed now, with its steps in this engine's sync log and on its bus.
+// A run of the same feed already going returns ErrBusy.
+func (e *Engine) FetchFeed(ctx context.Context, id store.FeedID, progress func(feed.FetchProgress)) (*feed.FetchSummary, error) {
+	f, err := e.st.Feed(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("fetch feed %s: %w", ref, err)
+		return nil, fmt.Errorf("fetch feed %d: %w", id, err)
 	}
 	key := fmt.Sprintf("feed:%d", f.ID)
 	if !e.runs.enter(key) {
@@ -30,10 +30,10 @@ func (e *Engine) FetchFeed(ctx context.Context, ref string, progress func(feed.F
 }
 
 // CacheFeed refreshes one feed's cache (hashes.csv, or its events hashed) now.
-func (e *Engine) CacheFeed(ctx context.Context, ref string) (int, error) {
-	f, err := e.st.Feed(ctx, ref)
+func (e *Engine) CacheFeed(ctx context.Context, id store.FeedID) (int, error) {
+	f, err := e.st.Feed(ctx, id)
 	if err != nil {
-		return 0, fmt.Errorf("cache feed %s: %w", ref, err)
+		return 0, fmt.Errorf("cache feed %d: %w", id, err)
 	}
 	key := fmt.Sprintf("feed:%d", f.ID)
 	if !e.runs.enter(key) {
@@ -72,7 +72,7 @@ func (e *Engine) runFeedScheduler(ctx context.Context) {
 			if !due {
 				continue
 			}
-			if _, err := e.FetchFeed(ctx, fmt.Sprint(f.ID), nil); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
+			if _, err := e.FetchFeed(ctx, f.ID, nil); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
 				e.log.Warn("scheduled feed fetch", "feed", f.Name, "err", err)
 			}
 		}

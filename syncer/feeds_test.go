@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -43,7 +44,7 @@ func TestDaemonFetchesScheduledFeeds(t *testing.T) {
 				if a.count(t) != 2 {
 					t.Fatalf("after the scheduled fetch A holds %d events, want 2", a.count(t))
 				}
-				f, _ := a.st.Feed(ctx, "circl")
+				f, _ := a.st.Feed(ctx, testsupport.FeedID(a.st, "circl"))
 				if f.LastFetched == 0 {
 					t.Error("last fetch time not recorded")
 				}
@@ -58,21 +59,21 @@ func TestDaemonFetchesScheduledFeeds(t *testing.T) {
 func TestEngineFetchFeedBusyAndUnknown(t *testing.T) {
 	ctx := context.Background()
 	a := newNode(t, "A")
-	if _, err := a.eng.FetchFeed(ctx, "nope", nil); err == nil {
+	if _, err := a.eng.FetchFeed(ctx, testsupport.FeedID(a.st, "nope"), nil); err == nil {
 		t.Error("unknown feed fetched")
 	}
 	dir, _ := filepath.Abs("../testdata/feeds/act-workers-circl")
 	f, _ := a.st.AddFeed(ctx, store.FeedSpec{Name: "circl", URL: dir, Caching: true})
-	sum, err := a.eng.FetchFeed(ctx, "circl", nil)
+	sum, err := a.eng.FetchFeed(ctx, testsupport.FeedID(a.st, "circl"), nil)
 	if err != nil || sum.Created != 2 || sum.Cached == 0 {
 		t.Fatalf("%+v %v", sum, err)
 	}
-	if n, err := a.eng.CacheFeed(ctx, "circl"); err != nil || n == 0 {
+	if n, err := a.eng.CacheFeed(ctx, testsupport.FeedID(a.st, "circl")); err != nil || n == 0 {
 		t.Errorf("cache: %d %v", n, err)
 	}
 	a.eng.runs.enter("feed:1")
 	defer a.eng.runs.leave("feed:1")
-	if _, err := a.eng.FetchFeed(ctx, f.Name, nil); err == nil {
+	if _, err := a.eng.FetchFeed(ctx, testsupport.FeedID(a.st, f.Name), nil); err == nil {
 		t.Error("a second run of the same feed was not refused")
 	}
 }

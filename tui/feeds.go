@@ -23,7 +23,7 @@ type feedsView struct {
 	loaded   bool
 	err      error
 	cursor   int
-	fetching map[int64]bool
+	fetching map[store.FeedID]bool
 	keys     feedKeys
 }
 
@@ -45,7 +45,7 @@ type (
 		err   error
 	}
 	feedFetchedMsg struct {
-		id   int64
+		id   store.FeedID
 		name string
 		sum  *feed.FetchSummary
 		err  error
@@ -54,7 +54,7 @@ type (
 )
 
 func newFeedsView(c *Context) *feedsView {
-	return &feedsView{c: c, fetching: map[int64]bool{}, keys: feedKeys{
+	return &feedsView{c: c, fetching: map[store.FeedID]bool{}, keys: feedKeys{
 		Up: keyUp, Down: keyDown,
 		Fetch:  key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "fetch now")),
 		Toggle: key.NewBinding(key.WithKeys("space", "e"), key.WithHelp("space", "enable/disable")),
@@ -132,7 +132,7 @@ func (v *feedsView) key(msg tea.KeyPressMsg) tea.Cmd {
 
 func fetchFeed(ctx context.Context, eng *syncer.Engine, f store.Feed) tea.Cmd {
 	return func() tea.Msg {
-		sum, err := eng.FetchFeed(ctx, fmt.Sprint(f.ID), nil)
+		sum, err := eng.FetchFeed(ctx, f.ID, nil)
 		return feedFetchedMsg{id: f.ID, name: f.Name, sum: sum, err: err}
 	}
 }
@@ -141,7 +141,7 @@ func setFeedEnabled(ctx context.Context, st *store.Store, f store.Feed, on bool)
 	return func() tea.Msg {
 		spec := f.Spec()
 		spec.Enabled = on
-		if _, err := st.UpdateFeed(ctx, fmt.Sprint(f.ID), spec); err != nil {
+		if _, err := st.UpdateFeed(ctx, f.ID, spec); err != nil {
 			return flashMsg{store.LevelError, oneLine(err.Error())}
 		}
 		word := "Disabled"

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 )
 
@@ -29,7 +30,7 @@ func TestFeedsViewToggleAndFetch(t *testing.T) {
 		}
 	}
 	press(t, m, "space")
-	if f, _ := st.Feed(ctx, "circl-excerpt"); !f.Enabled {
+	if f, _ := st.Feed(ctx, testsupport.FeedID(st, "circl-excerpt")); !f.Enabled {
 		t.Fatal("space did not enable the feed")
 	}
 	press(t, m, "F")

@@ -234,7 +234,7 @@ func runFeedEdit(ctx context.Context, env *Env, args []string) (err error) {
 	if err := f.apply(&spec, false); err != nil {
 		return err
 	}
-	fd, err := s.UpdateFeed(ctx, strconv.FormatInt(old.ID, 10), spec)
+	fd, err := s.UpdateFeed(ctx, old.ID, spec)
 	if err != nil {
 		return inputErr(err)
 	}
@@ -247,7 +247,11 @@ func runFeedEdit(ctx context.Context, env *Env, args []string) (err error) {
 
 // findFeed finds a feed by id or name; an unknown one is bad input naming it.
 func findFeed(ctx context.Context, s *store.Store, ref string) (*store.Feed, error) {
-	fd, err := s.Feed(ctx, ref)
+	id, err := s.ResolveFeed(ctx, ref)
+	if err != nil {
+		return nil, feedRecord.refErr(ref, err)
+	}
+	fd, err := s.Feed(ctx, id)
 	return fd, feedRecord.refErr(ref, err)
 }
 
@@ -403,7 +407,7 @@ func runFeedRm(ctx context.Context, env *Env, args []string) (err error) {
 	if err := confirmDelete(env, *yes, feedRecord, fd.Name, question); err != nil {
 		return err
 	}
-	if err := s.DeleteFeed(ctx, strconv.FormatInt(fd.ID, 10)); err != nil {
+	if err := s.DeleteFeed(ctx, fd.ID); err != nil {
 		return storeErr(err)
 	}
 	fmt.Fprintf(env.Stdout, "Deleted feed %q (id %d)\n", safe(fd.Name), fd.ID)
@@ -461,7 +465,7 @@ func runFeedFetch(ctx context.Context, env *Env, args []string) (err error) {
 	results := []feedRunJSON{}
 	failed := 0
 	for _, fd := range feeds {
-		sum, err := eng.FetchFeed(ctx, strconv.FormatInt(fd.ID, 10), func(p feed.FetchProgress) {
+		sum, err := eng.FetchFeed(ctx, fd.ID, func(p feed.FetchProgress) {
 			prog.update(fmt.Sprintf("%s: %d of %d events, %s events/s, %d failed", cut(safe(p.Feed), 30), p.Done, p.Total,
 				rate(p.Done, p.Elapsed), p.Failed), p.Done == p.Total)
 		})
@@ -532,7 +536,7 @@ func runFeedCache(ctx context.Context, env *Env, args []string) (err error) {
 	out := []cacheJSON{}
 	failed := 0
 	for _, fd := range feeds {
-		n, err := eng.CacheFeed(ctx, strconv.FormatInt(fd.ID, 10))
+		n, err := eng.CacheFeed(ctx, fd.ID)
 		c := cacheJSON{Feed: fd.Name, Hashes: n}
 		if err != nil {
 			failed++

@@ -29,3 +29,12 @@ func ServerID(st *store.Store, name string) store.ServerID {
 	}
 	return id
 }
+
+// FeedID is the id of the feed named name in st, or 0 (no feed) when there is none.
+func FeedID(st *store.Store, name string) store.FeedID {
+	id, err := st.ResolveFeed(context.Background(), name)
+	if err != nil {
+		return 0
+	}
+	return id
+}

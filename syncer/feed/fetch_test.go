@@ -142,7 +142,7 @@ func addFeed(t testing.TB, s *store.Store, spec store.FeedSpec) *store.Feed {
 func fetch(t testing.TB, s *store.Store, name string) *FetchSummary {
 	t.Helper()
 	ctx := context.Background()
-	f, err := s.Feed(ctx, name)
+	f, err := s.Feed(ctx, testsupport.FeedID(s, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestFetchFixtureFeedsOverHTTP(t *testing.T) {
 			if !again.NotModified || total != 1 || byName["manifest.json"] != 1 {
 				t.Errorf("second fetch: %s, %d requests %v; want the manifest only, not modified", again.Line(), total, byName)
 			}
-			f, _ := s.Feed(ctx, name)
+			f, _ := s.Feed(ctx, testsupport.FeedID(s, name))
 			if f.LastFetched == 0 || !strings.Contains(f.LastResult, "manifest unchanged") || f.ETag == "" {
 				t.Errorf("feed record after fetch: %+v", f)
 			}
@@ -240,7 +240,7 @@ func TestFetchFromDirectory(t *testing.T) {
 		if again := fetch(t, s, name); !again.NotModified {
 			t.Errorf("second fetch from a directory: %s", again.Line())
 		}
-		f, _ := s.Feed(ctx, name)
+		f, _ := s.Feed(ctx, testsupport.FeedID(s, name))
 		if f.InputSource != store.FeedLocal || !strings.HasPrefix(f.ETag, "file:") {
 			t.Errorf("feed = %+v", f)
 		}
@@ -377,7 +377,7 @@ func TestFetchFaultsCostOnlyTheBadEvent(t *testing.T) {
 	if _, err := s.Event(ctx, testsupport.LocalEvent(t, s, flaky)); err != nil {
 		t.Errorf("the event behind a single 503 did not arrive: %v", err)
 	}
-	if got, _ := s.Feed(ctx, "chrome"); got.ETag != "" || !strings.Contains(got.LastResult, "failed 4") {
+	if got, _ := s.Feed(ctx, testsupport.FeedID(s, "chrome")); got.ETag != "" || !strings.Contains(got.LastResult, "failed 4") {
 		t.Errorf("after a fetch with failures: etag %q, result %q; want no etag kept", got.ETag, got.LastResult)
 	}
 	// The next fetch tries exactly the failed ones again.
@@ -406,7 +406,7 @@ func TestFetchDeadURLAndBadManifest(t *testing.T) {
 	if _, err := ft.Fetch(ctx, g); err == nil || !strings.Contains(err.Error(), "not an event UUID") {
 		t.Errorf("bad manifest: %v", err)
 	}
-	got, _ := s.Feed(ctx, "dead")
+	got, _ := s.Feed(ctx, testsupport.FeedID(s, "dead"))
 	if !strings.HasPrefix(got.LastResult, "failed: manifest") {
 		t.Errorf("last result %q", got.LastResult)
 	}
@@ -579,7 +579,7 @@ func TestFetchCache(t *testing.T) {
 			t.Errorf("%s: hits %+v", tc.name, hits)
 		}
 		// Cache by hand, without fetching events: the same count.
-		f, _ := s.Feed(ctx, tc.name)
+		f, _ := s.Feed(ctx, testsupport.FeedID(s, tc.name))
 		n, err := (&Fetcher{Store: s}).Cache(ctx, f)
 		if err != nil || int64(n) < f.CacheCount-1 || n == 0 {
 			t.Errorf("%s: Cache = %d, %v; record says %d", tc.name, n, err, f.CacheCount)

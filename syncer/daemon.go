@@ -277,10 +277,14 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 }
 
 // refusedForGood reports whether the remote refused a push in a way no retry changes: a
-// 4xx answer about the event (blocklisted, not newer, not its owner's to edit, invalid),
+// 4xx answer about the event (blocklisted, not newer, not its owner's to edit, invalid) or
+// attributes it dropped,
 // as opposed to a transport failure, a 5xx, a timeout, throttling, or a key that no longer
 // works (fixed by an operator, after which the queued push must still go).
 func refusedForGood(err error) bool {
+	if errors.Is(err, remote.ErrDropped) {
+		return true // saved without what it refused: the same push would be refused again
+	}
 	var re *remote.Error
 	if !errors.As(err, &re) || errors.Is(err, remote.ErrAuth) {
 		return false

@@ -565,7 +565,14 @@ func (c *Client) pushEvent(ctx context.Context, e *misp.Event, check bool) (Push
 		return PushResult{}, err
 	}
 	if resp.status >= 200 && resp.status < 300 {
-		return PushResult{Outcome: outcome, RemoteID: savedID(resp.body)}, nil
+		saved := readSavedEvent(resp.body)
+		res := PushResult{Outcome: outcome, RemoteID: escapeText(string(saved.ID), 40)}
+		// The answer (metadata:1, as MISP's push asks) holds the remote copy's count of
+		// attributes alive; fewer than the push sent alive means the remote dropped some.
+		if sent := liveAttributes(e); saved.AttributeCount != nil && int(*saved.AttributeCount) < sent {
+			return res, &DroppedError{Server: c.cfg.Name, Event: e.UUID, Sent: sent, Kept: int(*saved.AttributeCount)}
+		}
+		return res, nil
 	}
 	if resp.status == http.StatusForbidden && isNotNewer(resp.body) {
 		return PushResult{Outcome: NotNewer}, nil
@@ -588,16 +595,43 @@ func locationRef(loc string) string {
 	return ""
 }
 
-func savedID(body []byte) string {
+// savedEvent is what a push's answer says of the remote's copy: its id, and its count of
+// attributes alive (nil when the answer does not say).
+type savedEvent struct {
+	ID             misp.Str  `json:"id"`
+	AttributeCount *misp.Int `json:"attribute_count"`
+}
+
+func readSavedEvent(body []byte) savedEvent {
 	var w struct {
-		Event struct {
-			ID misp.Str `json:"id"`
-		} `json:"Event"`
+		Event savedEvent `json:"Event"`
 	}
 	if json.Unmarshal(trimBOM(body), &w, lenient) != nil {
-		return ""
+		return savedEvent{}
 	}
-	return escapeText(string(w.Event.ID), 40)
+	return w.Event
+}
+
+// liveAttributes counts the attributes of e, its objects' included, that are not deleted
+// (as MISP's attribute_count does).
+func liveAttributes(e *misp.Event) int {
+	n := 0
+	for i := range e.Attribute {
+		if !bool(e.Attribute[i].Deleted) {
+			n++
+		}
+	}
+	for i := range e.Object {
+		if bool(e.Object[i].Deleted) {
+			continue
+		}
+		for j := range e.Object[i].Attribute {
+			if !bool(e.Object[i].Attribute[j].Deleted) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func isNotNewer(body []byte) bool {

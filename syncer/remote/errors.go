@@ -18,7 +18,27 @@ var (
 	ErrAuth = errors.New("authentication failed")
 	// ErrNotModified is Index's answer when the remote index has the ETag sent.
 	ErrNotModified = errors.New("not modified")
+	// ErrDropped marks a push the remote saved without some of its attributes (MISP drops
+	// an element it refuses, such as an object without a description or a duplicate value,
+	// and still answers 200): errors.Is(err, ErrDropped).
+	ErrDropped = errors.New("attributes dropped by the remote")
 )
+
+// DroppedError is a push the remote answered with fewer attributes on its copy of the
+// event than the push sent alive.
+type DroppedError struct {
+	Server string
+	Event  string // UUID
+	Sent   int    // attributes the push sent, deleted ones left out
+	Kept   int    // the remote's attribute_count after the push
+}
+
+func (e *DroppedError) Error() string {
+	return fmt.Sprintf("%d attributes dropped by the remote: it kept %d of %d (server %q, event %s)",
+		e.Sent-e.Kept, e.Kept, e.Sent, e.Server, e.Event)
+}
+
+func (e *DroppedError) Unwrap() error { return ErrDropped }
 
 // Error is a failed call to a remote server: a transport failure (Status 0, Err set), an
 // HTTP status the call does not accept (Status, Message), or a body that could not be

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,5 +132,43 @@ func TestPushEventAuthFailureStops(t *testing.T) {
 	}
 	if n := len(p.requests()); n != 1 {
 		t.Errorf("%d requests after an auth failure", n)
+	}
+}
+
+// An answer whose attribute_count is below the attributes sent alive is a DroppedError
+// (the event is saved, without some of them); an equal count or none is success.
+func TestPushEventDroppedAttributes(t *testing.T) {
+	alive := 0
+	for _, a := range testEvent(t).Attribute {
+		if !bool(a.Deleted) {
+			alive++
+		}
+	}
+	if alive == 0 {
+		t.Fatal("the test event has no attribute alive")
+	}
+	for _, tc := range []struct {
+		answer  string
+		dropped bool
+	}{
+		{`{"Event":{"id":"77","attribute_count":"0"}}`, true},
+		{`{"Event":{"id":"77","attribute_count":"` + strconv.Itoa(alive) + `"}}`, false},
+		{saved, false},
+	} {
+		p := newPeer(t).start()
+		p.json(headKey, 404, "")
+		p.json(addKey, 200, tc.answer)
+		res, err := p.client(t, nil).PushEvent(context.Background(), testEvent(t))
+		var d *DroppedError
+		if got := errors.As(err, &d); got != tc.dropped || (!tc.dropped && err != nil) {
+			t.Errorf("%s: err %v", tc.answer, err)
+			continue
+		}
+		if tc.dropped && (d.Sent != alive || d.Kept != 0 || !errors.Is(err, ErrDropped) || Cause(err) != "attributes dropped by the remote") {
+			t.Errorf("%s: %+v, cause %q", tc.answer, d, Cause(err))
+		}
+		if res != (PushResult{Created, "77"}) {
+			t.Errorf("%s: result %+v", tc.answer, res)
+		}
 	}
 }

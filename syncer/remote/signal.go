@@ -73,6 +73,8 @@ func Cause(err error) string {
 		return "cancelled"
 	case errors.Is(err, ErrAuth):
 		return "authentication failed"
+	case errors.Is(err, ErrDropped):
+		return ErrDropped.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

@@ -1,0 +1,100 @@
+package syncer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"mispdesk/internal/testsupport"
+	"mispdesk/store"
+	"mispdesk/store/misp"
+)
+
+// A remote that saves a pushed event without some of its attributes (MISP drops what it
+// refuses and still answers 200) makes the push a failure the summary and the log name,
+// and a queued push of it is not retried.
+func TestPushReportsAttributesTheRemoteDropped(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	connect(t, a, b, store.ServerOptions{Push: true})
+	// B's API, behind a fault that takes the first attribute out of every event added.
+	api := b.handler
+	b.setHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/events/add") {
+			body := io.Reader(r.Body)
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				zr, err := gzip.NewReader(r.Body)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				body = zr
+			}
+			raw, _ := io.ReadAll(body)
+			e, err := misp.ParseEvent(raw)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			e.Attribute = e.Attribute[1:]
+			out, _ := misp.MarshalEvent(e)
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(out)), int64(len(out))
+			r.Header.Del("Content-Encoding")
+		}
+		api.ServeHTTP(w, r)
+	}))
+	sent := a.importFile(t, smallEvent, func(e *misp.Event) { e.Published = true })
+	alive := 0
+	for _, at := range sent.Attribute {
+		if !bool(at.Deleted) {
+			alive++
+		}
+	}
+	for _, o := range sent.Object {
+		for _, at := range o.Attribute {
+			if !bool(at.Deleted) {
+				alive++
+			}
+		}
+	}
+
+	sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cause = "attributes dropped by the remote"
+	if sum.Failed != 1 || sum.Done != 0 || sum.FailCauses[cause] != 1 {
+		t.Errorf("push: %s %v; want the event failed as %q", sum.Line(), sum.FailCauses, cause)
+	}
+	if b.count(t) != 1 {
+		t.Errorf("B holds %d events; the fault keeps the event, without one attribute", b.count(t))
+	}
+	want := "1 attributes dropped by the remote: it kept " + strconv.Itoa(alive-1) + " of " + strconv.Itoa(alive)
+	found := false
+	entries, _ := a.st.LogSince(ctx, 0, 1000, store.LogFilter{Direction: "push"})
+	for _, e := range entries {
+		if e.Level == store.LevelError && strings.HasPrefix(e.Message, want) && e.EventUUID == sent.UUID {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no error line %q in the push log: %+v", want, entries)
+	}
+
+	// At publication: the queued push is refused for good, not retried.
+	const second = "00000000-0000-4000-8000-d00000000001"
+	publishedEvent(a, t, second)
+	if res, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, second)); err != nil || res.Queued != 1 {
+		t.Fatalf("publish: %+v %v", res, err)
+	}
+	ds, err := a.eng.DeliverDue(ctx)
+	if err != nil || len(ds) != 1 || ds[0].Outcome != store.OutcomeRefused || ds[0].Reason != cause {
+		t.Fatalf("delivered %+v %v; want one refused as %q", ds, err, cause)
+	}
+	if q, _ := outboxQueued(t, a); q != 0 {
+		t.Errorf("%d pushes still queued", q)
+	}
+}

@@ -195,7 +195,7 @@ func scanAuthKey(row interface{ Scan(...any) error }) (*AuthKey, error) {
 
 // AuthKeys lists a user's keys (id or email), oldest first.
 func (s *Store) AuthKeys(ctx context.Context, userRef string) ([]AuthKey, error) {
-	u, err := s.User(ctx, userRef)
+	u, err := findUser(ctx, s.read, userRef)
 	if err != nil {
 		return nil, fmt.Errorf("list auth keys: %w", err)
 	}

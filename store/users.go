@@ -227,26 +227,46 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 	return out, rows.Err()
 }
 
-// User finds a user by id or email (case-insensitive).
-func (s *Store) User(ctx context.Context, ref string) (*User, error) {
-	return findUser(ctx, s.read, ref)
+// UserID is a user's local id.
+type UserID int64
+
+// ResolveUser finds the user a person names by id or e-mail (ErrNotFound when there is
+// none).
+func (s *Store) ResolveUser(ctx context.Context, ref string) (UserID, error) {
+	return lookupUser(ctx, s.read, ref)
 }
 
-func findUser(ctx context.Context, q queryer, ref string) (*User, error) {
+func lookupUser(ctx context.Context, q queryer, ref string) (UserID, error) {
 	ref = strings.TrimSpace(ref)
-	var row *sql.Row
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		row = q.QueryRowContext(ctx, userSelect+` WHERE u.id = ?`, id)
-	} else {
-		row = q.QueryRowContext(ctx, userSelect+` WHERE u.email = ?`, ref)
+	id, err := lookupID(ctx, q, "users", "email", ref)
+	if err != nil {
+		return 0, fmt.Errorf("user %q: %w", ref, err)
 	}
+	return UserID(id), nil
+}
+
+// User reads a user.
+func (s *Store) User(ctx context.Context, id UserID) (*User, error) {
+	return userByID(ctx, s.read, id)
+}
+
+// findUser reads the user ref names (id or e-mail).
+func findUser(ctx context.Context, q queryer, ref string) (*User, error) {
+	id, err := lookupUser(ctx, q, ref)
+	if err != nil {
+		return nil, err
+	}
+	return userByID(ctx, q, id)
+}
+
+func userByID(ctx context.Context, q queryer, id UserID) (*User, error) {
 	var u User
-	err := row.Scan(u.dest()...)
+	err := q.QueryRowContext(ctx, userSelect+` WHERE u.id = ?`, id).Scan(u.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("user %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("user %q: %w", ref, err)
+		return nil, fmt.Errorf("user %d: %w", id, err)
 	}
 	return &u, nil
 }
@@ -276,10 +296,10 @@ type UserChange struct {
 }
 
 // UpdateUser changes a user's e-mail, organisation, role or disabled flag.
-func (s *Store) UpdateUser(ctx context.Context, ref string, ch UserChange) (*User, error) {
+func (s *Store) UpdateUser(ctx context.Context, id UserID, ch UserChange) (*User, error) {
 	var out *User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := findUser(ctx, tx, ref)
+		u, err := userByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -314,16 +334,16 @@ func (s *Store) UpdateUser(ctx context.Context, ref string, ch UserChange) (*Use
 			}
 			return err
 		}
-		out, err = findUser(ctx, tx, strconv.FormatInt(u.ID, 10))
+		out, err = userByID(ctx, tx, id)
 		return err
 	})
 	return out, err
 }
 
 // DeleteUser removes a user and its keys.
-func (s *Store) DeleteUser(ctx context.Context, ref string) error {
+func (s *Store) DeleteUser(ctx context.Context, id UserID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := findUser(ctx, tx, ref)
+		u, err := userByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}

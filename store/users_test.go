@@ -65,7 +65,7 @@ func TestAddUser(t *testing.T) {
 		t.Fatalf("the first key does not authenticate: %v", err)
 	}
 	for _, ref := range []string{"sync@orga.test", "SYNC@ORGA.TEST", "1"} {
-		got, err := s.User(ctx, ref)
+		got, err := findUser(ctx, s.read, ref)
 		if err != nil || got.Email != "sync@orga.test" || got.Org.UUID != org.UUID || !got.Role.PermSync {
 			t.Errorf("User(%q) = %+v, %v", ref, got, err)
 		}
@@ -88,13 +88,13 @@ func TestAddUser(t *testing.T) {
 	if err != nil || len(users) != 1 {
 		t.Fatalf("Users = %v, %v; want the one user", users, err)
 	}
-	if _, err := s.User(ctx, "ghost@x.test"); !errors.Is(err, ErrNotFound) {
+	if _, err := findUser(ctx, s.read, "ghost@x.test"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown user: err = %v", err)
 	}
 	if err := s.SetUserDisabled(ctx, "sync@orga.test", true); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.User(ctx, "sync@orga.test"); !got.Disabled {
+	if got, _ := findUser(ctx, s.read, "sync@orga.test"); !got.Disabled {
 		t.Error("user not disabled")
 	}
 	if err := s.SetUserDisabled(ctx, "ghost@x.test", true); !errors.Is(err, ErrNotFound) {

@@ -257,7 +257,7 @@ func TestContactMailEncryptedThroughRelayDownThenUp(t *testing.T) {
 	reporter, reporterKey := addUser(t, a, "reporter@a.test", a.host.UUID, "publisher")
 	pub, priv := pgpKey(t, reporter.Email)
 	mustCall(t, a, reporterKey, "POST", "/users/edit", map[string]any{"User": map[string]any{"gpgkey": pub, "autoalert": true}})
-	if u, _ := a.st.User(ctx, reporter.Email); u.GPGKey == "" || !u.Autoalert {
+	if u, _ := a.st.User(ctx, testsupport.UserID(a.st, reporter.Email)); u.GPGKey == "" || !u.Autoalert {
 		t.Fatalf("users/edit did not keep gpgkey and autoalert: %+v", u)
 	}
 	if status, b := call(t, a, reporterKey, "POST", "/users/edit", map[string]any{"gpgkey": "not a key"}); status != http.StatusForbidden ||

@@ -160,7 +160,7 @@ func TestAcceptAndDiscardProposals(t *testing.T) {
 func TestCommentContactAndDiscussion(t *testing.T) {
 	st, _ := collabStore(t)
 	ctx := context.Background()
-	admin, err := st.User(ctx, "1")
+	admin, err := st.User(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestSettingsForm(t *testing.T) {
 		t.Fatalf("a bad port was not refused:\n%s", screen(m))
 	}
 	cfg, _ := st.MailConfig(ctx)
-	if u, _ := st.User(ctx, "1"); u.Autoalert || cfg.Host != "" {
+	if u, _ := st.User(ctx, 1); u.Autoalert || cfg.Host != "" {
 		t.Fatalf("something was written on a refused form: autoalert %v host %q", u.Autoalert, cfg.Host)
 	}
 	f.field(store.SettingSMTPPort).input.SetValue("587")
@@ -237,7 +237,7 @@ func TestSettingsForm(t *testing.T) {
 	if m.topScreen() == f {
 		t.Fatalf("the form stayed: %s", f.err)
 	}
-	u, _ := st.User(ctx, "1")
+	u, _ := st.User(ctx, 1)
 	cfg, _ = st.MailConfig(ctx)
 	if !u.Autoalert || cfg.Host != "relay.example.org" || cfg.Port != 587 {
 		t.Errorf("saved: autoalert %v, relay %s:%d", u.Autoalert, cfg.Host, cfg.Port)
@@ -247,7 +247,7 @@ func TestSettingsForm(t *testing.T) {
 func TestGoldenCollaboration(t *testing.T) {
 	st, _ := collabStore(t)
 	ctx := context.Background()
-	admin, _ := st.User(ctx, "1")
+	admin, _ := st.User(ctx, 1)
 	row, _ := st.EventRow(ctx, testsupport.LocalEvent(t, st, "5bad1b96-53bc-4148-87eb-50d50a016202"))
 	if _, err := st.AddPost(ctx, store.EventComment(row, admin.ID, admin.OrgID, "Blocked at the proxy since Friday."), nil); err != nil {
 		t.Fatal(err)

@@ -38,3 +38,13 @@ func FeedID(st *store.Store, name string) store.FeedID {
 	}
 	return id
 }
+
+// UserID is the id of the user ref names (id or e-mail) in st, or 0 (no user) when there is
+// none.
+func UserID(st *store.Store, ref string) store.UserID {
+	id, err := st.ResolveUser(context.Background(), ref)
+	if err != nil {
+		return 0
+	}
+	return id
+}

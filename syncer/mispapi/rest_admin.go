@@ -366,11 +366,20 @@ func (c *call) usersIndex() error {
 	return c.reply(http.StatusOK, out)
 }
 
+// userByRef is the user a request names by id or e-mail, resolved once.
+func (c *call) userByRef(ref string) (*store.User, error) {
+	id, err := c.a.st.ResolveUser(c.ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return c.a.st.User(c.ctx, id)
+}
+
 func (c *call) userArg() (*store.User, error) {
 	if c.path.Arg(0) == "" {
 		return nil, notFound("Invalid user")
 	}
-	u, err := c.a.st.User(c.ctx, c.path.Arg(0))
+	u, err := c.userByRef(c.path.Arg(0))
 	if err != nil || !c.mayAdminUser(u) {
 		return nil, notFound("Invalid user")
 	}
@@ -404,7 +413,7 @@ func (c *call) usersEdit() error {
 	if err := c.setUserMail(u.ID, f); err != nil {
 		return err
 	}
-	out, err := c.a.st.UpdateUser(c.ctx, itoa(u.ID), ch)
+	out, err := c.a.st.UpdateUser(c.ctx, store.UserID(u.ID), ch)
 	if err != nil {
 		return saveFail(c, "The user could not be saved.", itoa(u.ID), map[string][]string{"User": {err.Error()}})
 	}
@@ -419,7 +428,7 @@ func (c *call) usersDelete() error {
 	if u.ID == c.who.User.ID {
 		return forbidden("You cannot delete yourself.")
 	}
-	if err := c.a.st.DeleteUser(c.ctx, itoa(u.ID)); err != nil {
+	if err := c.a.st.DeleteUser(c.ctx, store.UserID(u.ID)); err != nil {
 		return notFoundOr(err, "Invalid user")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "User deleted.", "User deleted.", itoa(u.ID)))
@@ -434,7 +443,7 @@ func (c *call) keyUser(ref string) (*store.User, error) {
 	if ref == "" || ref == "me" || ref == itoa(me.ID) {
 		return me, nil
 	}
-	u, err := c.a.st.User(c.ctx, ref)
+	u, err := c.userByRef(ref)
 	if err != nil || !c.mayAdminUser(u) {
 		return nil, notFound("Invalid user")
 	}

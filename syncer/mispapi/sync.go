@@ -104,7 +104,7 @@ func (c *call) usersView() error {
 		if !u.Role.PermSiteAdmin {
 			return notFound("Invalid user")
 		}
-		other, err := c.a.st.User(c.ctx, ref)
+		other, err := c.userByRef(ref)
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("Invalid user")
 		}

@@ -32,6 +32,17 @@ func lookupID(ctx context.Context, q queryer, table, by, ref string) (int64, err
 	return id, err
 }
 
+// resolve is lookupID for a kind of record with its own id type; an error names the kind
+// and the ref as given (trimmed).
+func resolve[T ~int64](ctx context.Context, q queryer, kind, table, by, ref string) (T, error) {
+	ref = strings.TrimSpace(ref)
+	id, err := lookupID(ctx, q, table, by, ref)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", kind, ref, err)
+	}
+	return T(id), nil
+}
+
 // ResolveEvent finds the event a person or a peer names by local id or UUID (ErrNotFound
 // when there is none).
 func (s *Store) ResolveEvent(ctx context.Context, ref string) (EventID, error) {

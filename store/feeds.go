@@ -132,12 +132,7 @@ type FeedID int64
 // ResolveFeed finds the feed a person names by id or name (case-insensitive; ErrNotFound
 // when there is none).
 func (s *Store) ResolveFeed(ctx context.Context, ref string) (FeedID, error) {
-	ref = strings.TrimSpace(ref)
-	id, err := lookupID(ctx, s.read, "feeds", "name COLLATE NOCASE", ref)
-	if err != nil {
-		return 0, fmt.Errorf("feed %q: %w", ref, err)
-	}
-	return FeedID(id), nil
+	return resolve[FeedID](ctx, s.read, "feed", "feeds", "name COLLATE NOCASE", ref)
 }
 
 // Feed reads a feed.

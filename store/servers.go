@@ -135,12 +135,7 @@ func (s *Store) ResolveServer(ctx context.Context, ref string) (ServerID, error)
 }
 
 func lookupServer(ctx context.Context, q queryer, ref string) (ServerID, error) {
-	ref = strings.TrimSpace(ref)
-	id, err := lookupID(ctx, q, "servers", "name COLLATE NOCASE", ref)
-	if err != nil {
-		return 0, fmt.Errorf("server %q: %w", ref, err)
-	}
-	return ServerID(id), nil
+	return resolve[ServerID](ctx, q, "server", "servers", "name COLLATE NOCASE", ref)
 }
 
 // Server reads a sync link.

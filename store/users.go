@@ -237,12 +237,7 @@ func (s *Store) ResolveUser(ctx context.Context, ref string) (UserID, error) {
 }
 
 func lookupUser(ctx context.Context, q queryer, ref string) (UserID, error) {
-	ref = strings.TrimSpace(ref)
-	id, err := lookupID(ctx, q, "users", "email", ref)
-	if err != nil {
-		return 0, fmt.Errorf("user %q: %w", ref, err)
-	}
-	return UserID(id), nil
+	return resolve[UserID](ctx, q, "user", "users", "email", ref)
 }
 
 // User reads a user.

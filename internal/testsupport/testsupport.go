@@ -23,26 +23,23 @@ func LocalEvent(t testing.TB, st *store.Store, ref string) store.EventID {
 // ServerID is the id of the sync link named name in st, or 0 (no server) when there is
 // none, so that what a test does with it answers "not found" as for any unknown server.
 func ServerID(st *store.Store, name string) store.ServerID {
-	id, err := st.ResolveServer(context.Background(), name)
-	if err != nil {
-		return 0
-	}
-	return id
+	return orZero(st.ResolveServer, name)
 }
 
 // FeedID is the id of the feed named name in st, or 0 (no feed) when there is none.
 func FeedID(st *store.Store, name string) store.FeedID {
-	id, err := st.ResolveFeed(context.Background(), name)
-	if err != nil {
-		return 0
-	}
-	return id
+	return orZero(st.ResolveFeed, name)
 }
 
 // UserID is the id of the user ref names (id or e-mail) in st, or 0 (no user) when there is
 // none.
 func UserID(st *store.Store, ref string) store.UserID {
-	id, err := st.ResolveUser(context.Background(), ref)
+	return orZero(st.ResolveUser, ref)
+}
+
+// orZero is the id resolve finds for ref, or 0 (no record) when it finds none.
+func orZero[T ~int64](resolve func(context.Context, string) (T, error), ref string) T {
+	id, err := resolve(context.Background(), ref)
 	if err != nil {
 		return 0
 	}

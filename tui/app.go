@@ -65,11 +65,12 @@ func newModel(ctx context.Context, st *store.Store, eng *syncer.Engine, opts Opt
 		Ctx:    ctx,
 		Store:  st,
 		Engine: eng,
-		Styles: NewStyles(true), // dark until the terminal says otherwise
+		Styles: opts.Config.theme(NewStyles(true)), // dark until the terminal says otherwise
 		Keys:   newGlobalKeys(),
 		Now:    time.Now,
 		Stats:  map[store.ServerID]store.OutboxStat{},
 	}
+	opts.Config.rebind(c.Keys)
 	m := &model{c: c, opts: opts, help: help.New(), progCh: make(chan progressMsg, 64)}
 	m.help.Styles = c.Styles.Help
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Line))
@@ -95,11 +96,11 @@ func (m *model) shutdown() {
 }
 
 func (m *model) Init() tea.Cmd {
-	return tea.Batch(
-		loadInstance(m.c.Ctx, m.c.Store),
-		tea.RequestBackgroundColor,
-		waitProgress(m.progCh),
-	)
+	cmds := []tea.Cmd{loadInstance(m.c.Ctx, m.c.Store), tea.RequestBackgroundColor, waitProgress(m.progCh)}
+	if err := m.opts.ConfigErr; err != nil {
+		cmds = append(cmds, flash(store.LevelWarn, "Config not used, defaults kept: %s", oneLine(err.Error())))
+	}
+	return tea.Batch(cmds...)
 }
 
 // ready starts the console proper, once the instance exists.
@@ -219,7 +220,7 @@ func (m *model) setFlash(level store.Level, text string) tea.Cmd {
 }
 
 func (m *model) setDark(dark bool) {
-	m.c.Styles = NewStyles(dark)
+	m.c.Styles = m.opts.Config.theme(NewStyles(dark))
 	m.help.Styles = m.c.Styles.Help
 }
 

@@ -31,6 +31,10 @@ type Options struct {
 	Daemon bool
 	// NoColor drops colours (NO_COLOR, --no-color); bold and reverse stay.
 	NoColor bool
+	// Config rebinds keys and sets colours (Run reads it from ConfigPath).
+	Config Config
+	// ConfigErr is why the config file was not used, said once at start.
+	ConfigErr error
 	// ProgramOptions are added to the program's (tests give input and output).
 	ProgramOptions []tea.ProgramOption
 }
@@ -56,6 +60,11 @@ func Run(parent context.Context, st *store.Store, eng *syncer.Engine, opts Optio
 		popts = append(popts, tea.WithColorProfile(colorprofile.ASCII))
 	}
 	popts = append(popts, opts.ProgramOptions...)
+	if path, err := ConfigPath(); err != nil {
+		opts.ConfigErr = err
+	} else {
+		opts.Config, opts.ConfigErr = LoadConfig(path)
+	}
 	m := newModel(ctx, st, eng, opts)
 	_, err := tea.NewProgram(m, popts...).Run()
 	m.shutdown()

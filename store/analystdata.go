@@ -74,6 +74,49 @@ func (s *Store) AddAnalystData(ctx context.Context, d AnalystData) (*AnalystData
 	return &d, nil
 }
 
+// EditAnalystData saves a user's edit of a stored element: its distribution, sharing
+// group (kept only for distribution 4) and body, modified set to now so that pushes and
+// pulls compare it as newer (MISP's AnalystDataController::edit). The edited record is
+// returned; a missing one is ErrNotFound.
+func (s *Store) EditAnalystData(ctx context.Context, d AnalystData) (*AnalystData, error) {
+	if d.Distribution != int64(misp.SharingGroupDist) {
+		d.SharingGroupID = 0
+	}
+	if len(d.Body) == 0 {
+		d.Body = jsontext.Value("{}")
+	}
+	d.Modified = s.now().UTC().Format(sgTimeLayout)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE analyst_data SET distribution = ?, sharing_group_id = ?, modified = ?, body = ? WHERE id = ?`,
+			d.Distribution, nullID(d.SharingGroupID), d.Modified, string(d.Body), d.ID)
+		if err != nil {
+			return fmt.Errorf("edit %s %s: %w", d.Kind, d.UUID, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("edit %s %d: %w", d.Kind, d.ID, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// DeleteAnalystData removes a stored element by id; a missing one is ErrNotFound.
+func (s *Store) DeleteAnalystData(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM analyst_data WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete analyst data %d: %w", id, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("delete analyst data %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
 const analystCols = `id, uuid, kind, object_uuid, object_type, orgc_uuid, org_uuid, distribution, ifnull(sharing_group_id, 0), created, modified, locked, body`
 
 func scanAnalyst(row interface{ Scan(...any) error }) (*AnalystData, error) {
@@ -87,14 +130,14 @@ func scanAnalyst(row interface{ Scan(...any) error }) (*AnalystData, error) {
 	return &d, nil
 }
 
-// AnalystDataByRef finds an element of a kind by id or UUID.
+// AnalystDataByRef finds an element of a kind ("" any kind) by id or UUID.
 func (s *Store) AnalystDataByRef(ctx context.Context, kind, ref string) (*AnalystData, error) {
 	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `uuid = ?`, any(ref)
+	where, arg := `uuid = ?2`, any(ref)
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `id = ?`, id
+		where, arg = `id = ?2`, id
 	}
-	d, err := scanAnalyst(s.read.QueryRowContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE kind = ? AND `+where, kind, arg))
+	d, err := scanAnalyst(s.read.QueryRowContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE (?1 = '' OR kind = ?1) AND `+where, kind, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s %q: %w", kind, ref, ErrNotFound)
 	}

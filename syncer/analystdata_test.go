@@ -3,7 +3,9 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -206,5 +208,42 @@ func TestAnalystDataEmbedded(t *testing.T) {
 	}
 	if got := embedded(e); len(got) != 0 {
 		t.Errorf("E (no pull_analyst_data) kept embedded notes %v", got)
+	}
+}
+
+// A note edited on A over the REST API (analyst_data/edit, as PyMISP's update_note)
+// replaces the copies its peers hold: B's next pull and A's next push to C take it,
+// because the edit moved its modified on.
+func TestAnalystDataEditReachesPeers(t *testing.T) {
+	clock := &stepClock{t: time.Now()}
+	a, b, c := newNodeAt(t, "A", store.InitOptions{OrgName: "OrgA"}, clock.now), newNode(t, "B"), newNode(t, "C")
+	notes := analystFixture(t, a, b)
+	connect(t, b, a, store.ServerOptions{Pull: true, PullAnalystData: true})
+	connect(t, a, c, store.ServerOptions{Push: true, PushAnalystData: true})
+	exchange := func() {
+		t.Helper()
+		if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
+			t.Fatalf("B pulls: %v", err)
+		}
+		if _, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil {
+			t.Fatalf("A pushes: %v", err)
+		}
+	}
+	exchange()
+	_, key, err := a.st.AddUser(ctx, store.NewUser{Email: "analyst@a.test", OrgRef: a.host.UUID, RoleRef: "user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(2 * time.Second)
+	rest(t, a, key, "POST", "/analyst_data/edit/Note/"+notes[3], map[string]any{"Note": map[string]any{"note": "revised on A"}})
+	exchange()
+	for _, n := range []*node{b, c} {
+		got, err := n.st.AnalystDataByRef(ctx, "Note", notes[3])
+		if err != nil {
+			t.Fatalf("%s: %v", n.name, err)
+		}
+		if !strings.Contains(string(got.Body), "revised on A") {
+			t.Errorf("%s holds %s, not the edit", n.name, got.Body)
+		}
 	}
 }

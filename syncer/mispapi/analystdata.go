@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -20,6 +21,8 @@ import (
 func (a *API) registerAnalystData() {
 	a.handleWrite("analyst_data/add", methodsPost, permAnalyst, (*call).analystDataAdd)
 	a.handle("analyst_data/view", methodsGet, permAuth, (*call).analystDataView)
+	a.handleWrite("analyst_data/edit", methodsPost, permAnalyst, (*call).analystDataEdit)
+	a.handleWrite("analyst_data/delete", methodsDelete, permAnalyst, (*call).analystDataDelete)
 	a.handle("analyst_data/index", methodsGetPost, permAuth, (*call).analystDataIndex)
 	a.handle("analyst_data/indexMinimal", methodsGetPost, permAuth, (*call).analystDataIndexMinimal)
 	a.handle("analyst_data/filterAnalystDataForPush", methodsPost, permSync, (*call).filterAnalystDataForPush)
@@ -33,6 +36,50 @@ func analystKind(s string) string {
 		}
 	}
 	return ""
+}
+
+// analystTarget is the item /analyst_data/<action>/<Kind|all>/<id|uuid> names, when the
+// caller may see it (the gate): MISP's 405 for an unknown kind, and its 404 ("Invalid
+// <Kind>.", or "Invalid UUID" for kind all) alike for an item that does not exist and for
+// one the caller may not see.
+func (c *call) analystTarget() (*store.AnalystData, error) {
+	kind, ref := analystKind(c.path.Arg(0)), c.path.Arg(1)
+	missing := "Invalid " + kind + "."
+	if kind == "" {
+		if !strings.EqualFold(c.path.Arg(0), "all") || !misp.IsUUID(ref) {
+			return nil, httpError(http.StatusMethodNotAllowed, "Invalid type.")
+		}
+		missing = "Invalid UUID"
+	}
+	d, err := c.a.st.AnalystDataByRef(c.ctx, kind, ref)
+	if err != nil {
+		return nil, notFoundOr(err, missing)
+	}
+	if ok, err := c.analystVisible(d); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, notFound(missing)
+	}
+	return d, nil
+}
+
+// mayEditAnalyst is MISP's canEditAnalystData: a site admin, or a user of the
+// organisation that created the item.
+func (c *call) mayEditAnalyst(d *store.AnalystData) error {
+	if c.who.User.Role.PermSiteAdmin || strings.EqualFold(d.OrgcUUID, c.who.User.Org.UUID) {
+		return nil
+	}
+	return httpError(http.StatusMethodNotAllowed, "You are not authorised to do that.")
+}
+
+// analystEditable are the members a user's edit may change, by kind (MISP's
+// getEditableFields; relationship_type for a Relationship, which MISP's model declares
+// but does not apply).
+var analystEditable = map[string][]string{
+	"":             {"language", "authors"},
+	"Note":         {"note"},
+	"Opinion":      {"opinion", "comment"},
+	"Relationship": {"relationship_type"},
 }
 
 // analystJSON is a stored item as the gate shows it (Check.AnalystJSON).
@@ -72,7 +119,7 @@ func (c *call) analystVisible(d *store.AnalystData) (bool, error) {
 func (c *call) analystDataAdd() error {
 	kind := analystKind(c.path.Arg(0))
 	if kind == "" {
-		return notFound("Invalid analyst data type.")
+		return httpError(http.StatusMethodNotAllowed, "Invalid type.")
 	}
 	objUUID, objType := strings.ToLower(c.path.Arg(1)), c.path.Arg(2)
 	if !misp.IsUUID(objUUID) {
@@ -120,20 +167,87 @@ func (c *call) analystDataAdd() error {
 }
 
 func (c *call) analystDataView() error {
-	kind := analystKind(c.path.Arg(0))
-	if kind == "" {
-		return notFound("Invalid analyst data type.")
-	}
-	d, err := c.a.st.AnalystDataByRef(c.ctx, kind, c.path.Arg(1))
+	d, err := c.analystTarget()
 	if err != nil {
-		return notFoundOr(err, "Invalid "+kind+".")
-	}
-	if ok, err := c.analystVisible(d); err != nil {
 		return err
-	} else if !ok {
-		return notFound("Invalid " + kind + ".")
 	}
 	return c.replyAnalyst(d)
+}
+
+// analystDataEdit is POST /analyst_data/edit/<Kind|all>/<id|uuid> (AnalystDataController::
+// edit): the creator organisation or a site admin changes the editable members, the
+// distribution and the sharing group; modified becomes now, so that a push or pull
+// carries the edit to peers holding the item. The answer is the item, {"<Kind>":{…}}.
+func (c *call) analystDataEdit() error {
+	d, err := c.analystTarget()
+	if err != nil {
+		return err
+	}
+	if err := c.mayEditAnalyst(d); err != nil {
+		return err
+	}
+	f, err := c.fields(d.Kind)
+	if err != nil {
+		return err
+	}
+	fail := func(field, msg string) error {
+		return saveFail(c, "Could not edit "+d.Kind, d.ID, map[string][]string{field: {msg}})
+	}
+	if f.has("note") && strings.TrimSpace(f.str("note")) == "" {
+		return fail("note", "A note needs a text.")
+	}
+	if f.has("opinion") {
+		if o, err := strconv.Atoi(f.str("opinion")); err != nil || o < 0 || o > 100 {
+			return fail("opinion", "An opinion is a number from 0 to 100.")
+		}
+	}
+	if f.has("distribution") {
+		d.Distribution = atoi64(f.str("distribution"))
+		if d.Distribution < 0 || d.Distribution > 5 || f.str("distribution") == "" {
+			return fail("distribution", "Invalid distribution.")
+		}
+	}
+	if f.has("sharing_group_id") {
+		d.SharingGroupID = atoi64(f.str("sharing_group_id"))
+	}
+	if err := c.mayUseSharingGroup(&misp.Event{Distribution: misp.Distribution(d.Distribution), SharingGroupID: misp.Int(d.SharingGroupID)}); err != nil {
+		return err
+	}
+	body := map[string]jsontext.Value{}
+	if err := json.Unmarshal(d.Body, &body); err != nil {
+		return fmt.Errorf("%s %s: stored body: %w", d.Kind, d.UUID, err)
+	}
+	for _, k := range append(analystEditable[""], analystEditable[d.Kind]...) {
+		if v, ok := f[k]; ok {
+			body[k] = v
+		}
+	}
+	delete(body, "distribution") // columns, which AnalystJSON shows
+	delete(body, "sharing_group_id")
+	if d.Body, err = json.Marshal(body, json.Deterministic(true)); err != nil {
+		return fmt.Errorf("%s %s: %w", d.Kind, d.UUID, err)
+	}
+	saved, err := c.a.st.EditAnalystData(c.ctx, *d)
+	if err != nil {
+		return err
+	}
+	return c.replyAnalyst(saved)
+}
+
+// analystDataDelete is POST|DELETE /analyst_data/delete/<Kind|all>/<id|uuid>
+// (AnalystDataController::delete): the creator organisation or a site admin removes it.
+func (c *call) analystDataDelete() error {
+	d, err := c.analystTarget()
+	if err != nil {
+		return err
+	}
+	if err := c.mayEditAnalyst(d); err != nil {
+		return err
+	}
+	if err := c.a.st.DeleteAnalystData(c.ctx, d.ID); err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, d.Kind+" deleted.", d.Kind+" deleted.", itoa(d.ID)))
 }
 
 // analystDataIndex is /analyst_data/index/<Kind>[/object_uuid:…][/uuid[]:…]: the items of

@@ -21,7 +21,9 @@ func permTagger(r *store.Role) bool    { return r.PermTagger || r.PermSiteAdmin 
 func permTagEditor(r *store.Role) bool { return r.PermTagEditor || r.PermSiteAdmin }
 func permGalaxy(r *store.Role) bool    { return r.PermGalaxyEditor || r.PermSiteAdmin }
 func permAdmin(r *store.Role) bool     { return r.PermAdmin || r.PermSiteAdmin }
-func permAnalyst(r *store.Role) bool   { return r.PermAnalystData || r.PermSiteAdmin }
+
+// permAnalyst is MISP's ACL for analyst data add, edit and delete: perm_add and perm_analyst_data.
+func permAnalyst(r *store.Role) bool { return (r.PermAdd && r.PermAnalystData) || r.PermSiteAdmin }
 
 // registerREST adds the endpoints PyMISP and users' scripts call.
 func (a *API) registerREST() {

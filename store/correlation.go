@@ -622,10 +622,11 @@ func scanCorrelations(rows *sql.Rows) ([]Correlation, error) {
 	for rows.Next() {
 		var c Correlation
 		var sides [2]struct {
-			v2             string
-			objDist, objSG int64
-			dist           misp.Distribution
-			sg             int64
+			v2      string
+			objDist int64
+			objSG   SharingGroupID
+			dist    misp.Distribution
+			sg      SharingGroupID
 		}
 		dest := []any{&c.Value}
 		for i, sd := range []*CorrelationSide{&c.Own, &c.Other} {

@@ -40,7 +40,7 @@ type EventSummary struct {
 	ThreatLevelID  int               `json:"threat_level_id"`
 	Analysis       int               `json:"analysis"`
 	Distribution   misp.Distribution `json:"distribution"`
-	SharingGroupID int64             `json:"sharing_group_id"`
+	SharingGroupID SharingGroupID    `json:"sharing_group_id"`
 	Published      bool              `json:"published"`
 	Locked         bool              `json:"locked"`
 	Orgc           OrgRef            `json:"orgc"`

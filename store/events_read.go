@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/go-json-experiment/json"
 
@@ -16,41 +14,10 @@ import (
 // EventID is an event's local id.
 type EventID int64
 
-// lookupID is the id of the row of table a person or a peer names by ref: the row with that
-// id when ref is a number, else the row whose column by (which may carry a COLLATE clause)
-// equals ref; ErrNotFound when there is none.
-func lookupID(ctx context.Context, q queryer, table, by, ref string) (int64, error) {
-	query, arg := `SELECT id FROM `+table+` WHERE `+by+` = ?`, any(ref)
-	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		query, arg = `SELECT id FROM `+table+` WHERE id = ?`, n
-	}
-	var id int64
-	err := q.QueryRowContext(ctx, query, arg).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	return id, err
-}
-
-// resolve is lookupID for a kind of record with its own id type; an error names the kind
-// and the ref as given (trimmed).
-func resolve[T ~int64](ctx context.Context, q queryer, kind, table, by, ref string) (T, error) {
-	ref = strings.TrimSpace(ref)
-	id, err := lookupID(ctx, q, table, by, ref)
-	if err != nil {
-		return 0, fmt.Errorf("%s %q: %w", kind, ref, err)
-	}
-	return T(id), nil
-}
-
 // ResolveEvent finds the event a person or a peer names by local id or UUID (ErrNotFound
 // when there is none).
 func (s *Store) ResolveEvent(ctx context.Context, ref string) (EventID, error) {
-	id, err := lookupID(ctx, s.read, "events", "uuid", strings.ToLower(strings.TrimSpace(ref)))
-	if err != nil {
-		return 0, fmt.Errorf("event %s: %w", ref, err)
-	}
-	return EventID(id), nil
+	return resolve[EventID](ctx, s.read, eventRefs, ref)
 }
 
 // Event reads an event with everything attached to it in the shape MISP's events/view
@@ -266,7 +233,7 @@ func (r *eventReader) sharingGroup(id sql.NullInt64) (*misp.SharingGroup, error)
 	if g, ok := r.sgs[id.Int64]; ok {
 		return g, nil
 	}
-	g, err := r.s.SharingGroup(r.ctx, strconv.FormatInt(id.Int64, 10))
+	g, err := r.s.SharingGroup(r.ctx, SharingGroupID(id.Int64))
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ type Feed struct {
 	// Distribution and SharingGroupID are what the feed's events get here (MISP's rule:
 	// 5 keeps the event's own distribution when it has one).
 	Distribution     misp.Distribution `json:"distribution"`
-	SharingGroupID   int64             `json:"sharing_group_id"`
+	SharingGroupID   SharingGroupID    `json:"sharing_group_id"`
 	SharingGroupName string            `json:"sharing_group,omitempty"`
 	TagID            int64             `json:"tag_id"`
 	Tag              string            `json:"tag"` // added to every event of the feed; "" none
@@ -85,7 +85,7 @@ type FeedSpec struct {
 func (f *Feed) Spec() FeedSpec {
 	sg := ""
 	if f.SharingGroupID != 0 {
-		sg = strconv.FormatInt(f.SharingGroupID, 10)
+		sg = strconv.FormatInt(int64(f.SharingGroupID), 10)
 	}
 	return FeedSpec{Name: f.Name, Provider: f.Provider, URL: f.URL, InputSource: f.InputSource, SourceFormat: f.SourceFormat,
 		Enabled: f.Enabled, Caching: f.Caching, Distribution: f.Distribution, SharingGroupRef: sg, Tag: f.Tag,
@@ -132,7 +132,7 @@ type FeedID int64
 // ResolveFeed finds the feed a person names by id or name (case-insensitive; ErrNotFound
 // when there is none).
 func (s *Store) ResolveFeed(ctx context.Context, ref string) (FeedID, error) {
-	return resolve[FeedID](ctx, s.read, "feed", "feeds", "name COLLATE NOCASE", ref)
+	return resolve[FeedID](ctx, s.read, feedRefs, ref)
 }
 
 // Feed reads a feed.
@@ -298,11 +298,11 @@ func (s *Store) resolveFeed(ctx context.Context, tx *sql.Tx, spec FeedSpec, id F
 		if strings.TrimSpace(r.SharingGroupRef) == "" {
 			return nil, errors.New("distribution 4 (sharing group) needs a sharing group")
 		}
-		sgID, err := findSharingGroupID(ctx, tx, r.SharingGroupRef)
+		sgID, err := resolve[SharingGroupID](ctx, tx, sharingGroupRefs, r.SharingGroupRef)
 		if err != nil {
 			return nil, fmt.Errorf("sharing group: %w", err)
 		}
-		r.sgID = sql.NullInt64{Int64: sgID, Valid: true}
+		r.sgID = sql.NullInt64{Int64: int64(sgID), Valid: true}
 	}
 	if r.Tag = strings.TrimSpace(r.Tag); r.Tag != "" {
 		if hasControl(r.Tag) {

@@ -29,7 +29,7 @@ type IndexRow struct {
 	Published          bool
 	Locked             bool
 	Distribution       misp.Distribution
-	SharingGroupID     int64
+	SharingGroupID     SharingGroupID
 	Protected          sql.NullInt64
 	DisableCorrelation bool
 	ExtendsUUID        string

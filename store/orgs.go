@@ -128,16 +128,7 @@ func (s *Store) ResolveOrg(ctx context.Context, ref string) (OrgID, error) {
 }
 
 func lookupOrg(ctx context.Context, q queryer, ref string) (OrgID, error) {
-	ref = strings.TrimSpace(ref)
-	by, key := "name", ref
-	if misp.IsUUID(ref) {
-		by, key = "uuid", strings.ToLower(ref)
-	}
-	id, err := lookupID(ctx, q, "orgs", by, key)
-	if err != nil {
-		return 0, fmt.Errorf("organisation %q: %w", ref, err)
-	}
-	return OrgID(id), nil
+	return resolve[OrgID](ctx, q, orgRefs, ref)
 }
 
 // Org reads an organisation.

@@ -238,7 +238,7 @@ type ElementRef struct {
 // ElementSharing is one element's distribution and, for 4, its sharing group's local id.
 type ElementSharing struct {
 	Distribution   misp.Distribution
-	SharingGroupID int64
+	SharingGroupID SharingGroupID
 }
 
 // Element finds an attribute, object, report, reference or proposal by id or UUID.

@@ -135,7 +135,7 @@ func (s *Store) ResolveServer(ctx context.Context, ref string) (ServerID, error)
 }
 
 func lookupServer(ctx context.Context, q queryer, ref string) (ServerID, error) {
-	return resolve[ServerID](ctx, q, "server", "servers", "name COLLATE NOCASE", ref)
+	return resolve[ServerID](ctx, q, serverRefs, ref)
 }
 
 // Server reads a sync link.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -43,7 +42,7 @@ func (s *Store) AddSharingGroup(ctx context.Context, nsg NewSharingGroup) (*misp
 	if !misp.IsUUID(sgUUID) {
 		return nil, fmt.Errorf("add sharing group %q: uuid %q is not a UUID", name, nsg.UUID)
 	}
-	var id int64
+	var id SharingGroupID
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var orgID int64
 		if nsg.OrgRef != "" {
@@ -73,9 +72,11 @@ func (s *Store) AddSharingGroup(ctx context.Context, nsg NewSharingGroup) (*misp
 		if err != nil {
 			return fmt.Errorf("add sharing group %q: %w", name, err)
 		}
-		if id, err = res.LastInsertId(); err != nil {
+		n, err := res.LastInsertId()
+		if err != nil {
 			return err
 		}
+		id = SharingGroupID(n)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, 1)`, id, orgID); err != nil {
 			return fmt.Errorf("add sharing group %q: %w", name, err)
 		}
@@ -96,9 +97,9 @@ func (s *Store) SharingGroups(ctx context.Context) ([]misp.SharingGroup, error) 
 	if err != nil {
 		return nil, fmt.Errorf("list sharing groups: %w", err)
 	}
-	var ids []int64
+	var ids []SharingGroupID
 	for rows.Next() {
-		var id int64
+		var id SharingGroupID
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("list sharing groups: %w", err)
@@ -120,12 +121,17 @@ func (s *Store) SharingGroups(ctx context.Context) ([]misp.SharingGroup, error) 
 	return out, nil
 }
 
-// SharingGroup finds a sharing group by id, UUID or name, with its members in MISP's shape.
-func (s *Store) SharingGroup(ctx context.Context, ref string) (*misp.SharingGroup, error) {
-	id, err := findSharingGroupID(ctx, s.read, ref)
-	if err != nil {
-		return nil, err
-	}
+// SharingGroupID is a sharing group's local id.
+type SharingGroupID int64
+
+// ResolveSharingGroup finds the sharing group a person or a peer names by id, UUID or name
+// (case-insensitive; ErrNotFound when there is none, an error when several share the name).
+func (s *Store) ResolveSharingGroup(ctx context.Context, ref string) (SharingGroupID, error) {
+	return resolve[SharingGroupID](ctx, s.read, sharingGroupRefs, ref)
+}
+
+// SharingGroup reads a sharing group with its members in MISP's shape.
+func (s *Store) SharingGroup(ctx context.Context, id SharingGroupID) (*misp.SharingGroup, error) {
 	return s.loadSharingGroup(ctx, s.read, id)
 }
 
@@ -135,46 +141,9 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func findSharingGroupID(ctx context.Context, q querier, ref string) (int64, error) {
-	ref = strings.TrimSpace(ref)
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-		rows, err = q.QueryContext(ctx, `SELECT id FROM sharing_groups WHERE id = ?`, id)
-	} else if misp.IsUUID(ref) {
-		rows, err = q.QueryContext(ctx, `SELECT id FROM sharing_groups WHERE uuid = ?`, strings.ToLower(ref))
-	} else {
-		rows, err = q.QueryContext(ctx, `SELECT id FROM sharing_groups WHERE name = ? COLLATE NOCASE`, ref)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("sharing group %q: %w", ref, err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return 0, fmt.Errorf("sharing group %q: %w", ref, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("sharing group %q: %w", ref, err)
-	}
-	switch len(ids) {
-	case 0:
-		return 0, fmt.Errorf("sharing group %q: %w", ref, ErrNotFound)
-	case 1:
-		return ids[0], nil
-	}
-	return 0, fmt.Errorf("sharing group %q: %d sharing groups have that name; give its id or uuid", ref, len(ids))
-}
-
 // loadSharingGroup reads a sharing group with its creator, member organisations and member
 // servers. Server 0 is this instance, named by its base URL.
-func (s *Store) loadSharingGroup(ctx context.Context, q querier, id int64) (*misp.SharingGroup, error) {
+func (s *Store) loadSharingGroup(ctx context.Context, q querier, id SharingGroupID) (*misp.SharingGroup, error) {
 	var (
 		sg      misp.SharingGroup
 		creator Org
@@ -254,92 +223,91 @@ func (s *Store) loadSharingGroup(ctx context.Context, q querier, id int64) (*mis
 	return &sg, nil
 }
 
-// editSharingGroup runs fn on the sharing group sgRef names inside a transaction, then
-// marks the group modified so peers take the change.
-func (s *Store) editSharingGroup(ctx context.Context, what, sgRef string, fn func(tx *sql.Tx, sgID int64) error) error {
+// editSharingGroup runs fn inside a transaction, then marks sharing group id modified so
+// peers take the change; an unknown group is ErrNotFound and nothing changes.
+func (s *Store) editSharingGroup(ctx context.Context, what string, id SharingGroupID, fn func(tx *sql.Tx) error) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		id, err := findSharingGroupID(ctx, tx, sgRef)
-		if err != nil {
+		if err := s.touchSharingGroup(ctx, tx, id); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		if err := fn(tx, id); err != nil {
+		if err := fn(tx); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sharing_groups SET modified = ? WHERE id = ?`, s.now().UTC().Format(sgTimeLayout), id)
-		return err
+		return nil
 	})
+}
+
+// touchSharingGroup marks a sharing group modified now; ErrNotFound when there is none.
+func (s *Store) touchSharingGroup(ctx context.Context, tx *sql.Tx, id SharingGroupID) error {
+	res, err := tx.ExecContext(ctx, `UPDATE sharing_groups SET modified = ? WHERE id = ?`, s.now().UTC().Format(sgTimeLayout), id)
+	if err != nil {
+		return fmt.Errorf("sharing group %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("sharing group %d: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // AddSharingGroupOrg makes an organisation a member of a sharing group, or changes its
 // extend flag (may it edit the group).
-func (s *Store) AddSharingGroupOrg(ctx context.Context, sgRef, orgRef string, extend bool) error {
-	return s.editSharingGroup(ctx, "add organisation to sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
-		org, err := findOrg(ctx, tx, orgRef)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, ?)
-			ON CONFLICT (sharing_group_id, org_id) DO UPDATE SET extend = excluded.extend`, sgID, org.ID, boolInt(extend))
+func (s *Store) AddSharingGroupOrg(ctx context.Context, sg SharingGroupID, org OrgID, extend bool) error {
+	return s.editSharingGroup(ctx, "add organisation to sharing group", sg, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_orgs (sharing_group_id, org_id, extend) VALUES (?, ?, ?)
+			ON CONFLICT (sharing_group_id, org_id) DO UPDATE SET extend = excluded.extend`, sg, org, boolInt(extend))
 		return err
 	})
 }
 
 // RemoveSharingGroupOrg takes an organisation out of a sharing group.
-func (s *Store) RemoveSharingGroupOrg(ctx context.Context, sgRef, orgRef string) error {
-	return s.editSharingGroup(ctx, "remove organisation from sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
-		org, err := findOrg(ctx, tx, orgRef)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_orgs WHERE sharing_group_id = ? AND org_id = ?`, sgID, org.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("organisation %q is not a member: %w", org.Name, ErrNotFound)
-		}
-		return nil
+func (s *Store) RemoveSharingGroupOrg(ctx context.Context, sg SharingGroupID, org OrgID) error {
+	return s.editSharingGroup(ctx, "remove organisation from sharing group", sg, func(tx *sql.Tx) error {
+		return deleteMember(ctx, tx, `DELETE FROM sharing_group_orgs WHERE sharing_group_id = ? AND org_id = ?`, sg, "organisation", int64(org))
 	})
 }
 
-// sgServerID resolves a server given to a sharing group: "0" or "local" is this instance.
-func sgServerID(ctx context.Context, tx *sql.Tx, ref string) (ServerID, error) {
+// ResolveSharingGroupServer finds the server a person names as a sharing group's member:
+// "0" or "local" is this instance (0), else a sync link by id or name.
+func (s *Store) ResolveSharingGroupServer(ctx context.Context, ref string) (ServerID, error) {
 	if r := strings.TrimSpace(ref); r == "0" || strings.EqualFold(r, "local") {
 		return 0, nil
 	}
-	return lookupServer(ctx, tx, ref)
+	return s.ResolveServer(ctx, ref)
 }
 
-// AddSharingGroupServer adds a server (id or name; "0" or "local" for this instance) to a
-// sharing group, or changes its all_orgs flag (every org of that server may see the data).
-func (s *Store) AddSharingGroupServer(ctx context.Context, sgRef, serverRef string, allOrgs bool) error {
-	return s.editSharingGroup(ctx, "add server to sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
-		id, err := sgServerID(ctx, tx, serverRef)
-		if err != nil {
-			return err
+// AddSharingGroupServer adds a server (0 for this instance) to a sharing group, or changes
+// its all_orgs flag (every org of that server may see the data).
+func (s *Store) AddSharingGroupServer(ctx context.Context, sg SharingGroupID, server ServerID, allOrgs bool) error {
+	return s.editSharingGroup(ctx, "add server to sharing group", sg, func(tx *sql.Tx) error {
+		if server != 0 {
+			if _, err := findServer(ctx, tx, server); err != nil {
+				return err
+			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sharing_group_servers (sharing_group_id, server_id, all_orgs) VALUES (?, ?, ?)
-			ON CONFLICT (sharing_group_id, server_id) DO UPDATE SET all_orgs = excluded.all_orgs`, sgID, id, boolInt(allOrgs))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sharing_group_servers (sharing_group_id, server_id, all_orgs) VALUES (?, ?, ?)
+			ON CONFLICT (sharing_group_id, server_id) DO UPDATE SET all_orgs = excluded.all_orgs`, sg, server, boolInt(allOrgs))
 		return err
 	})
 }
 
-// RemoveSharingGroupServer takes a server (id or name; "0" or "local") out of a sharing group.
-func (s *Store) RemoveSharingGroupServer(ctx context.Context, sgRef, serverRef string) error {
-	return s.editSharingGroup(ctx, "remove server from sharing group", sgRef, func(tx *sql.Tx, sgID int64) error {
-		id, err := sgServerID(ctx, tx, serverRef)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_servers WHERE sharing_group_id = ? AND server_id = ?`, sgID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("server %q is not a member: %w", serverRef, ErrNotFound)
-		}
-		return nil
+// RemoveSharingGroupServer takes a server (0 for this instance) out of a sharing group.
+func (s *Store) RemoveSharingGroupServer(ctx context.Context, sg SharingGroupID, server ServerID) error {
+	return s.editSharingGroup(ctx, "remove server from sharing group", sg, func(tx *sql.Tx) error {
+		return deleteMember(ctx, tx, `DELETE FROM sharing_group_servers WHERE sharing_group_id = ? AND server_id = ?`, sg, "server", int64(server))
 	})
+}
+
+// deleteMember runs query, which deletes member id (a what) of sharing group sg;
+// ErrNotFound when it is not a member.
+func deleteMember(ctx context.Context, tx *sql.Tx, query string, sg SharingGroupID, what string, id int64) error {
+	res, err := tx.ExecContext(ctx, query, sg, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%s %d is not a member: %w", what, id, ErrNotFound)
+	}
+	return nil
 }
 
 // captureSharingGroup stores a sharing group that arrived with an event, as MISP's
@@ -484,11 +452,9 @@ type SharingGroupChange struct {
 }
 
 // UpdateSharingGroup changes a sharing group's own fields.
-func (s *Store) UpdateSharingGroup(ctx context.Context, ref string, ch SharingGroupChange) (*misp.SharingGroup, error) {
-	var id int64
+func (s *Store) UpdateSharingGroup(ctx context.Context, id SharingGroupID, ch SharingGroupChange) (*misp.SharingGroup, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if id, err = findSharingGroupID(ctx, tx, ref); err != nil {
+		if err := s.touchSharingGroup(ctx, tx, id); err != nil {
 			return err
 		}
 		set := func(col string, v any) error {
@@ -512,21 +478,17 @@ func (s *Store) UpdateSharingGroup(ctx context.Context, ref string, ch SharingGr
 				}
 			}
 		}
-		return set("modified", s.now().UTC().Format(sgTimeLayout))
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.SharingGroup(ctx, strconv.FormatInt(id, 10))
+	return s.SharingGroup(ctx, id)
 }
 
 // DeleteSharingGroup removes a sharing group no event or element uses (MISP refuses too).
-func (s *Store) DeleteSharingGroup(ctx context.Context, ref string) error {
+func (s *Store) DeleteSharingGroup(ctx context.Context, id SharingGroupID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		id, err := findSharingGroupID(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
 		var n int64
 		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM events WHERE sharing_group_id = ?1) + (SELECT count(*) FROM attributes WHERE sharing_group_id = ?1)
 			+ (SELECT count(*) FROM objects WHERE sharing_group_id = ?1) + (SELECT count(*) FROM event_reports WHERE sharing_group_id = ?1)
@@ -534,9 +496,15 @@ func (s *Store) DeleteSharingGroup(ctx context.Context, ref string) error {
 			return err
 		}
 		if n > 0 {
-			return fmt.Errorf("sharing group %s is used by %d events or elements: %w", ref, n, ErrInUse)
+			return fmt.Errorf("sharing group %d is used by %d events or elements: %w", id, n, ErrInUse)
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sharing_groups WHERE id = ?`, id)
-		return err
+		res, err := tx.ExecContext(ctx, `DELETE FROM sharing_groups WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("sharing group %d: %w", id, ErrNotFound)
+		}
+		return nil
 	})
 }

@@ -67,11 +67,11 @@ func TestAddSharingGroup(t *testing.T) {
 		t.Errorf("servers = %s", got)
 	}
 	for _, ref := range []string{"trusted", sg.UUID, strings.ToUpper(sg.UUID), "1"} {
-		if got, err := s.SharingGroup(ctx, ref); err != nil || got.UUID != sg.UUID {
+		if got, err := sharingGroupByRef(ctx, s, ref); err != nil || got.UUID != sg.UUID {
 			t.Errorf("SharingGroup(%q) = %v, %v", ref, got, err)
 		}
 	}
-	if _, err := s.SharingGroup(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := sharingGroupByRef(ctx, s, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown: %v", err)
 	}
 	if _, err := s.AddSharingGroup(ctx, NewSharingGroup{Name: "TRUSTED"}); !errors.Is(err, ErrConflict) {
@@ -113,7 +113,7 @@ func TestSharingGroupMembers(t *testing.T) {
 	if _, err := s.Init(ctx, InitOptions{OrgName: "HOST"}); err != nil {
 		t.Fatal(err)
 	}
-	mustOrg(t, s, "PARTNER")
+	partner := mustOrg(t, s, "PARTNER").ID
 	sg, err := s.AddSharingGroup(ctx, NewSharingGroup{Name: "SG"})
 	if err != nil {
 		t.Fatal(err)
@@ -129,11 +129,18 @@ func TestSharingGroupMembers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(s.AddSharingGroupOrg(ctx, "SG", "PARTNER", false))
-	must(s.AddSharingGroupOrg(ctx, "SG", "PARTNER", true)) // changes extend
-	must(s.AddSharingGroupServer(ctx, "SG", "peer", true))
-	must(s.AddSharingGroupServer(ctx, "SG", "local", true))
-	got, err := s.SharingGroup(ctx, "SG")
+	id := SharingGroupID(sg.ID)
+	server := func(ref string) ServerID {
+		t.Helper()
+		id, err := s.ResolveSharingGroupServer(ctx, ref)
+		must(err)
+		return id
+	}
+	must(s.AddSharingGroupOrg(ctx, id, OrgID(partner), false))
+	must(s.AddSharingGroupOrg(ctx, id, OrgID(partner), true)) // changes extend
+	must(s.AddSharingGroupServer(ctx, id, server("peer"), true))
+	must(s.AddSharingGroupServer(ctx, id, server("local"), true))
+	got, err := sharingGroupByRef(ctx, s, "SG")
 	must(err)
 	if o, v := sgOrgs(got), sgServers(got); o != "HOST:1 PARTNER:1" || v != "0::1 1:https://peer.example:1" {
 		t.Errorf("members = %s / %s", o, v)
@@ -145,25 +152,27 @@ func TestSharingGroupMembers(t *testing.T) {
 		t.Errorf("server entry = %+v", got.SharingGroupServer[1].Server)
 	}
 
+	_, unknownServer := s.ResolveSharingGroupServer(ctx, "NOPE")
 	for what, err := range map[string]error{
-		"unknown group":      s.AddSharingGroupOrg(ctx, "NOPE", "PARTNER", false),
-		"unknown org":        s.AddSharingGroupOrg(ctx, "SG", "NOPE", false),
-		"unknown server":     s.AddSharingGroupServer(ctx, "SG", "NOPE", false),
-		"remove non-member":  s.RemoveSharingGroupOrg(ctx, "SG", mustOrg(t, s, "OTHER").Name),
-		"remove unknown srv": s.RemoveSharingGroupServer(ctx, "SG", "NOPE"),
+		"unknown group":      s.AddSharingGroupOrg(ctx, id+100, OrgID(partner), false),
+		"unknown server":     unknownServer,
+		"add unknown server": s.AddSharingGroupServer(ctx, id, srv.ID+100, false),
+		"remove non-member":  s.RemoveSharingGroupOrg(ctx, id, OrgID(mustOrg(t, s, "OTHER").ID)),
+		"remove from none":   s.RemoveSharingGroupServer(ctx, id+100, 0),
+		"remove unknown srv": s.RemoveSharingGroupServer(ctx, id, srv.ID+100),
 	} {
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: err = %v, want ErrNotFound", what, err)
 		}
 	}
-	must(s.RemoveSharingGroupOrg(ctx, "SG", "PARTNER"))
-	must(s.RemoveSharingGroupServer(ctx, "SG", "0"))
-	if err := s.RemoveSharingGroupServer(ctx, "SG", "0"); !errors.Is(err, ErrNotFound) {
+	must(s.RemoveSharingGroupOrg(ctx, id, OrgID(partner)))
+	must(s.RemoveSharingGroupServer(ctx, id, server("0")))
+	if err := s.RemoveSharingGroupServer(ctx, id, 0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("remove twice: %v", err)
 	}
 	// Deleting the server takes it out of the group.
 	must(s.DeleteServer(ctx, srv.ID))
-	got, err = s.SharingGroup(ctx, "SG")
+	got, err = sharingGroupByRef(ctx, s, "SG")
 	must(err)
 	if o, v := sgOrgs(got), sgServers(got); o != "HOST:1" || v != "" {
 		t.Errorf("members after removals = %q / %q", o, v)
@@ -219,7 +228,7 @@ func TestCaptureSharingGroup(t *testing.T) {
 			{"server_id":"5","all_orgs":true,"Server":{"id":"5","url":"https://stranger.example","name":"x"}}]}`)
 	id, err := capture(t, s, in, host.ID)
 	must(err)
-	got, err := s.SharingGroup(ctx, sgUUID)
+	got, err := sharingGroupByRef(ctx, s, sgUUID)
 	must(err)
 	if int64(got.ID) != id || got.Name != "Remote SG" || bool(got.Local) || got.Organisation.Name != "Creator" || got.Created != "2024-01-01 10:00:00" {
 		t.Errorf("captured = %+v", got)
@@ -242,7 +251,7 @@ func TestCaptureSharingGroup(t *testing.T) {
 	if id2, err := capture(t, s, older, host.ID); err != nil || id2 != id {
 		t.Fatalf("older capture = %d, %v", id2, err)
 	}
-	got, _ = s.SharingGroup(ctx, sgUUID)
+	got, _ = sharingGroupByRef(ctx, s, sgUUID)
 	if got.Name != "Remote SG" || sgOrgs(got) != "Creator:1 REMOTE_1:0 HOST:0" {
 		t.Errorf("an older copy changed the group: %s, %s", got.Name, sgOrgs(got))
 	}
@@ -253,7 +262,7 @@ func TestCaptureSharingGroup(t *testing.T) {
 	if _, err := capture(t, s, newer, host.ID); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.SharingGroup(ctx, sgUUID)
+	got, _ = sharingGroupByRef(ctx, s, sgUUID)
 	if got.Name != "Renamed" || got.Releasability != "r2" || got.Description != "d2" || !bool(got.Roaming) || got.Modified != "2024-02-01 10:00:00" ||
 		sgOrgs(got) != "Creator:1 REMOTE_1:1 HOST:0" {
 		t.Errorf("newer capture: %+v orgs %s", got, sgOrgs(got))
@@ -267,7 +276,7 @@ func TestCaptureSharingGroup(t *testing.T) {
 	if id, err := capture(t, s, hijack, host.ID); err != nil || id != int64(mine.ID) {
 		t.Fatalf("capture of a local group = %d, %v", id, err)
 	}
-	got, _ = s.SharingGroup(ctx, mine.UUID)
+	got, _ = sharingGroupByRef(ctx, s, mine.UUID)
 	if got.Name != "Mine" || sgOrgs(got) != "HOST:1" {
 		t.Errorf("a capture changed a local group: %s %s", got.Name, sgOrgs(got))
 	}
@@ -276,7 +285,7 @@ func TestCaptureSharingGroup(t *testing.T) {
 	if _, err := capture(t, s, decodeSG(t, `{"uuid":"99999999-2222-4333-8444-555555555555","name":"Renamed"}`), host.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SharingGroup(ctx, "Renamed"); err == nil || !strings.Contains(err.Error(), "2 sharing groups") {
+	if _, err := sharingGroupByRef(ctx, s, "Renamed"); err == nil || !strings.Contains(err.Error(), "2 sharing groups") {
 		t.Errorf("ambiguous name: %v", err)
 	}
 
@@ -285,4 +294,13 @@ func TestCaptureSharingGroup(t *testing.T) {
 			t.Errorf("captured %s", bad)
 		}
 	}
+}
+
+// sharingGroupByRef reads the sharing group ref names (id, UUID or name).
+func sharingGroupByRef(ctx context.Context, s *Store, ref string) (*misp.SharingGroup, error) {
+	id, err := s.ResolveSharingGroup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.SharingGroup(ctx, id)
 }

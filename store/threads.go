@@ -25,7 +25,7 @@ type Thread struct {
 	EventID        EventID // 0: a discussion
 	Title          string
 	Distribution   int
-	SharingGroupID int64
+	SharingGroupID SharingGroupID
 	PostCount      int
 }
 
@@ -135,7 +135,7 @@ type NewPost struct {
 	// the event's distribution).
 	Title          string
 	Distribution   int
-	SharingGroupID int64
+	SharingGroupID SharingGroupID
 	Contents       string
 }
 

@@ -237,7 +237,7 @@ func (s *Store) ResolveUser(ctx context.Context, ref string) (UserID, error) {
 }
 
 func lookupUser(ctx context.Context, q queryer, ref string) (UserID, error) {
-	return resolve[UserID](ctx, q, "user", "users", "email", ref)
+	return resolve[UserID](ctx, q, userRefs, ref)
 }
 
 // User reads a user.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -25,7 +26,7 @@ func analystFixture(t *testing.T, a, b *node) map[int]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.st.AddSharingGroupOrg(ctx, sg.UUID, b.host.UUID, false); err != nil {
+	if err := a.st.AddSharingGroupOrg(ctx, testsupport.SharingGroupID(a.st, sg.UUID), testsupport.OrgID(a.st, b.host.UUID), false); err != nil {
 		t.Fatal(err)
 	}
 	notes := map[int]string{}
@@ -108,7 +109,7 @@ func TestAnalystDataPush(t *testing.T) {
 	if got.OrgUUID != a.host.UUID || got.OrgcUUID != a.host.UUID {
 		t.Errorf("B's group note: org %s orgc %s, want A's %s", got.OrgUUID, got.OrgcUUID, a.host.UUID)
 	}
-	sg, err := b.st.SharingGroup(ctx, fmt.Sprint(got.SharingGroupID))
+	sg, err := b.st.SharingGroup(ctx, store.SharingGroupID(got.SharingGroupID))
 	if err != nil || sg.Name != "A and B" {
 		t.Fatalf("B's group note's sharing group: %v %v", sg, err)
 	}

@@ -37,6 +37,17 @@ func UserID(st *store.Store, ref string) store.UserID {
 	return orZero(st.ResolveUser, ref)
 }
 
+// OrgID is the id of the organisation ref names (id, UUID or name) in st, or 0 (none).
+func OrgID(st *store.Store, ref string) store.OrgID {
+	return orZero(st.ResolveOrg, ref)
+}
+
+// SharingGroupID is the id of the sharing group ref names (id, UUID or name) in st, or 0
+// (none).
+func SharingGroupID(st *store.Store, ref string) store.SharingGroupID {
+	return orZero(st.ResolveSharingGroup, ref)
+}
+
 // orZero is the id resolve finds for ref, or 0 (no record) when it finds none.
 func orZero[T ~int64](resolve func(context.Context, string) (T, error), ref string) T {
 	id, err := resolve(context.Background(), ref)

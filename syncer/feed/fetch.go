@@ -474,7 +474,7 @@ func (r *run) get(ctx context.Context, c candidate) got {
 // none; any other feed distribution becomes the event's (with the feed's sharing group for
 // 4) and every attribute, object, object attribute and report inherits it (5). It reports
 // whether sharing group ids in the event are this instance's (the feed's own group).
-func ApplyFeedDistribution(ev *misp.Event, dist misp.Distribution, sgID int64) (localIDs bool) {
+func ApplyFeedDistribution(ev *misp.Event, dist misp.Distribution, sgID store.SharingGroupID) (localIDs bool) {
 	if dist == misp.InheritEvent {
 		if ev.Distribution == misp.DistributionUnknown {
 			ev.Distribution, ev.SharingGroupID, ev.SharingGroup = misp.OrgOnly, 0, nil

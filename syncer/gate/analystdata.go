@@ -20,7 +20,7 @@ func (c *Check) AnalystItem(d *store.AnalystData) (*misp.AnalystData, *misp.Org,
 	m := &misp.AnalystData{UUID: d.UUID, ObjectUUID: d.ObjectUUID, ObjectType: d.ObjectType, OrgUUID: d.OrgUUID,
 		OrgcUUID: d.OrgcUUID, Distribution: misp.Distribution(d.Distribution), SharingGroupID: misp.Int(d.SharingGroupID)}
 	if m.Distribution == misp.SharingGroupDist {
-		sg, err := c.SharingGroup(d.SharingGroupID)
+		sg, err := c.SharingGroup(store.SharingGroupID(d.SharingGroupID))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -154,7 +154,7 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 		}
 	}
 	if d.Distribution == int64(misp.SharingGroupDist) {
-		sg, err := c.SharingGroup(d.SharingGroupID)
+		sg, err := c.SharingGroup(store.SharingGroupID(d.SharingGroupID))
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 
 	"mispdesk/policy"
 	"mispdesk/store"
@@ -123,30 +122,30 @@ type Check struct {
 	Viewer *policy.Viewer
 	inst   *policy.Instance
 	memo   map[rowKey]bool
-	sgs    map[int64]*misp.SharingGroup
+	sgs    map[store.SharingGroupID]*misp.SharingGroup
 }
 
 type rowKey struct {
 	owner     bool
 	dist      misp.Distribution
-	sg        int64
+	sg        store.SharingGroupID
 	published bool
 }
 
 // For starts the questions of viewer v about the data of this instance inst.
 func (g *Gate) For(ctx context.Context, inst *policy.Instance, v *policy.Viewer) *Check {
-	return &Check{g: g, ctx: ctx, Viewer: v, inst: inst, memo: map[rowKey]bool{}, sgs: map[int64]*misp.SharingGroup{}}
+	return &Check{g: g, ctx: ctx, Viewer: v, inst: inst, memo: map[rowKey]bool{}, sgs: map[store.SharingGroupID]*misp.SharingGroup{}}
 }
 
 // SharingGroup reads a local sharing group once per check; nil when there is none.
-func (c *Check) SharingGroup(id int64) (*misp.SharingGroup, error) {
+func (c *Check) SharingGroup(id store.SharingGroupID) (*misp.SharingGroup, error) {
 	if id == 0 {
 		return nil, nil
 	}
 	if sg, ok := c.sgs[id]; ok {
 		return sg, nil
 	}
-	sg, err := c.g.st.SharingGroup(c.ctx, strconv.FormatInt(id, 10))
+	sg, err := c.g.st.SharingGroup(c.ctx, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
@@ -264,9 +263,15 @@ func (c *Check) clusterGroup(cl *misp.GalaxyCluster) error {
 	if s.Distribution != misp.SharingGroupDist || s.SharingGroup == nil {
 		return nil
 	}
-	sg, err := c.g.st.SharingGroup(c.ctx, strings.ToLower(s.SharingGroup.UUID))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+	var sg *misp.SharingGroup
+	if misp.IsUUID(s.SharingGroup.UUID) { // a peer's group is named by UUID, never by its id there
+		id, err := c.g.st.ResolveSharingGroup(c.ctx, s.SharingGroup.UUID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if sg, err = c.SharingGroup(id); err != nil {
+			return err
+		}
 	}
 	return misp.SetClusterSharingGroup(cl, sg)
 }
@@ -298,7 +303,7 @@ func (c *Check) Cluster(cl *misp.GalaxyCluster) (bool, error) {
 func (c *Check) Galaxy(g *store.GalaxyRow) (bool, error) {
 	s := g.Sharing()
 	if s.Distribution == misp.SharingGroupDist {
-		sg, err := c.SharingGroup(g.SharingGroupID)
+		sg, err := c.SharingGroup(store.SharingGroupID(g.SharingGroupID))
 		if err != nil {
 			return false, err
 		}
@@ -440,7 +445,7 @@ func (c *Check) AnalystData(d *store.AnalystData) error { return c.analystData(d
 func (c *Check) analystData(d *store.AnalystData, depth int) error {
 	m := misp.AnalystData{UUID: d.UUID, OrgUUID: d.OrgUUID, OrgcUUID: d.OrgcUUID, Distribution: misp.Distribution(d.Distribution)}
 	if m.Distribution == misp.SharingGroupDist {
-		sg, err := c.SharingGroup(d.SharingGroupID)
+		sg, err := c.SharingGroup(store.SharingGroupID(d.SharingGroupID))
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.AddSharingGroupOrg(ctx, with.UUID, "OTHERORG", false); err != nil {
+	if err := st.AddSharingGroupOrg(ctx, testsupport.SharingGroupID(st, with.UUID), testsupport.OrgID(st, "OTHERORG"), false); err != nil {
 		t.Fatal(err)
 	}
 	without, err := st.AddSharingGroup(ctx, store.NewSharingGroup{Name: "without other"})

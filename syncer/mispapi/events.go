@@ -394,7 +394,7 @@ func (c *call) mayUseSharingGroup(ev *misp.Event) error {
 		ref = ev.SharingGroup.UUID
 	}
 	refused := httpError(http.StatusMethodNotAllowed, "Invalid Sharing Group or not authorised.")
-	sg, err := c.a.st.SharingGroup(c.ctx, ref)
+	sg, err := store.ReadByRef(c.ctx, c.a.st.ResolveSharingGroup, c.a.st.SharingGroup, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		return refused
 	}

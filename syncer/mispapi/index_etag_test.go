@@ -88,7 +88,9 @@ func TestIndexETagFollowsChanges(t *testing.T) {
 			}
 			return err
 		}},
-		{"sharing group member added", func() error { return e.st.AddSharingGroupOrg(ctx, sgUUID, "PEERORG", false) }},
+		{"sharing group member added", func() error {
+			return e.st.AddSharingGroupOrg(ctx, testsupport.SharingGroupID(e.st, sgUUID), testsupport.OrgID(e.st, "PEERORG"), false)
+		}},
 		{"organisation renamed", func() error {
 			id, err := e.st.ResolveOrg(ctx, "OTHERORG")
 			if err != nil {

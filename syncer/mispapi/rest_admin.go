@@ -60,8 +60,13 @@ func hostOrgOnly(fn handler) handler {
 	}
 }
 
+// sharingGroupArg is the sharing group the path's first argument names (id, UUID or name).
+func (c *call) sharingGroupArg() (*misp.SharingGroup, error) {
+	return store.ReadByRef(c.ctx, c.a.st.ResolveSharingGroup, c.a.st.SharingGroup, c.path.Arg(0))
+}
+
 func (c *call) sharingGroupsEdit() error {
-	sg, err := c.a.st.SharingGroup(c.ctx, c.path.Arg(0))
+	sg, err := c.sharingGroupArg()
 	if err != nil || c.path.Arg(0) == "" {
 		return notFound("Invalid sharing group")
 	}
@@ -85,7 +90,7 @@ func (c *call) sharingGroupsEdit() error {
 		return &b
 	}
 	ch.Name, ch.Releasability, ch.Description, ch.Active, ch.Roaming = str("name"), str("releasability"), str("description"), flag("active"), flag("roaming")
-	out, err := c.a.st.UpdateSharingGroup(c.ctx, itoa(int64(sg.ID)), ch)
+	out, err := c.a.st.UpdateSharingGroup(c.ctx, store.SharingGroupID(sg.ID), ch)
 	if err != nil {
 		return saveFail(c, "The sharing group could not be edited.", itoa(int64(sg.ID)), map[string][]string{"SharingGroup": {err.Error()}})
 	}
@@ -93,11 +98,11 @@ func (c *call) sharingGroupsEdit() error {
 }
 
 func (c *call) sharingGroupsDelete() error {
-	sg, err := c.a.st.SharingGroup(c.ctx, c.path.Arg(0))
+	sg, err := c.sharingGroupArg()
 	if err != nil || c.path.Arg(0) == "" {
 		return notFound("Invalid sharing group")
 	}
-	if err := c.a.st.DeleteSharingGroup(c.ctx, itoa(int64(sg.ID))); err != nil {
+	if err := c.a.st.DeleteSharingGroup(c.ctx, store.SharingGroupID(sg.ID)); err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			return saveFail(c, "Sharing group could not be deleted.", itoa(int64(sg.ID)), err.Error())
 		}
@@ -111,7 +116,11 @@ func (c *call) sharingGroupsRemoveOrg() error {
 	if sgRef == "" || orgRef == "" {
 		return notFound("Invalid sharing group or organisation")
 	}
-	if err := c.a.st.RemoveSharingGroupOrg(c.ctx, sgRef, orgRef); err != nil {
+	sg, org, err := resolveBoth(c.ctx, c.a.st.ResolveSharingGroup, sgRef, c.a.st.ResolveOrg, orgRef)
+	if err == nil {
+		err = c.a.st.RemoveSharingGroupOrg(c.ctx, sg, org)
+	}
+	if err != nil {
 		return notFoundOr(err, "Invalid sharing group or organisation")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Organisation removed from the sharing group.", "Organisation removed from the sharing group.", sgRef))
@@ -122,7 +131,11 @@ func (c *call) sharingGroupsRemoveServer() error {
 	if sgRef == "" || srvRef == "" {
 		return notFound("Invalid sharing group or server")
 	}
-	if err := c.a.st.RemoveSharingGroupServer(c.ctx, sgRef, srvRef); err != nil {
+	sg, srv, err := resolveBoth(c.ctx, c.a.st.ResolveSharingGroup, sgRef, c.a.st.ResolveSharingGroupServer, srvRef)
+	if err == nil {
+		err = c.a.st.RemoveSharingGroupServer(c.ctx, sg, srv)
+	}
+	if err != nil {
 		return notFoundOr(err, "Invalid sharing group or server")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Server removed from the sharing group.", "Server removed from the sharing group.", sgRef))
@@ -368,11 +381,7 @@ func (c *call) usersIndex() error {
 
 // userByRef is the user a request names by id or e-mail, resolved once.
 func (c *call) userByRef(ref string) (*store.User, error) {
-	id, err := c.a.st.ResolveUser(c.ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return c.a.st.User(c.ctx, id)
+	return store.ReadByRef(c.ctx, c.a.st.ResolveUser, c.a.st.User, ref)
 }
 
 func (c *call) userArg() (*store.User, error) {

@@ -1,6 +1,7 @@
 package mispapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -491,7 +492,7 @@ func (c *call) sharingGroupsIndex() error {
 }
 
 func (c *call) sharingGroupsView() error {
-	sg, err := c.a.st.SharingGroup(c.ctx, c.path.Arg(0))
+	sg, err := c.sharingGroupArg()
 	if err != nil || c.path.Arg(0) == "" {
 		if err == nil {
 			err = store.ErrNotFound
@@ -527,8 +528,11 @@ func (c *call) sharingGroupsAddOrg() error {
 	if sgRef == "" || orgRef == "" {
 		return notFound("Invalid sharing group or organisation")
 	}
-	extend := c.path.Flag("extend")
-	if err := c.a.st.AddSharingGroupOrg(c.ctx, sgRef, orgRef, extend); err != nil {
+	sg, org, err := resolveBoth(c.ctx, c.a.st.ResolveSharingGroup, sgRef, c.a.st.ResolveOrg, orgRef)
+	if err == nil {
+		err = c.a.st.AddSharingGroupOrg(c.ctx, sg, org, c.path.Flag("extend"))
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("Invalid sharing group or organisation")
 		}
@@ -542,13 +546,29 @@ func (c *call) sharingGroupsAddServer() error {
 	if sgRef == "" || srvRef == "" {
 		return notFound("Invalid sharing group or server")
 	}
-	if err := c.a.st.AddSharingGroupServer(c.ctx, sgRef, srvRef, c.path.Flag("all_orgs")); err != nil {
+	sg, srv, err := resolveBoth(c.ctx, c.a.st.ResolveSharingGroup, sgRef, c.a.st.ResolveSharingGroupServer, srvRef)
+	if err == nil {
+		err = c.a.st.AddSharingGroupServer(c.ctx, sg, srv, c.path.Flag("all_orgs"))
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("Invalid sharing group or server")
 		}
 		return saveFail(c, "Server could not be added to the sharing group.", sgRef, err.Error())
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Server added to the sharing group.", "Server added to the sharing group.", sgRef))
+}
+
+// resolveBoth resolves the two refs a route names (a sharing group and a member, say),
+// stopping at the first that names nothing.
+func resolveBoth[A, B ~int64](ctx context.Context, resolveA func(context.Context, string) (A, error), refA string,
+	resolveB func(context.Context, string) (B, error), refB string) (A, B, error) {
+	a, err := resolveA(ctx, refA)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := resolveB(ctx, refB)
+	return a, b, err
 }
 
 // isNotFound reports whether err says that something does not exist, or is not visible

@@ -17,6 +17,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/feed"
@@ -209,17 +210,17 @@ func (m *matrix) setUp() {
 		for _, o := range s.members {
 			g.members[o] = true
 			if o != mxOwner {
-				if err := st.AddSharingGroupOrg(ctx, sg.UUID, o, false); err != nil {
+				if err := st.AddSharingGroupOrg(ctx, store.SharingGroupID(sg.ID), testsupport.OrgID(st, o), false); err != nil {
 					m.t.Fatal(err)
 				}
 			}
 		}
 		if s.allOrgs {
-			if err := st.AddSharingGroupServer(ctx, sg.UUID, "0", true); err != nil {
+			if err := st.AddSharingGroupServer(ctx, store.SharingGroupID(sg.ID), 0, true); err != nil {
 				m.t.Fatal(err)
 			}
 		}
-		if g.sg, err = st.SharingGroup(ctx, sg.UUID); err != nil {
+		if g.sg, err = st.SharingGroup(ctx, store.SharingGroupID(sg.ID)); err != nil {
 			m.t.Fatal(err)
 		}
 		m.groups = append(m.groups, g)

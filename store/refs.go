@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"mispdesk/store/misp"
+)
+
+// refKind is how people and peers name the records of one kind: by local id (a number), by
+// UUID when the kind has one, else by a name.
+type refKind struct {
+	kind  string // what an error calls one record
+	table string
+	uuid  bool   // a UUID names the row whose uuid column holds it (lower-cased)
+	name  string // the column (may carry a COLLATE clause) a name matches; "": no names
+}
+
+var (
+	eventRefs        = refKind{kind: "event", table: "events", uuid: true}
+	orgRefs          = refKind{kind: "organisation", table: "orgs", uuid: true, name: "name"}
+	serverRefs       = refKind{kind: "server", table: "servers", name: "name COLLATE NOCASE"}
+	feedRefs         = refKind{kind: "feed", table: "feeds", name: "name COLLATE NOCASE"}
+	userRefs         = refKind{kind: "user", table: "users", name: "email"}
+	sharingGroupRefs = refKind{kind: "sharing group", table: "sharing_groups", uuid: true, name: "name COLLATE NOCASE"}
+)
+
+// resolve is the local id of the record of kind k that ref names (trimmed): the row with
+// that id when ref is a number, else the row with that UUID or name. An error names the kind
+// and the ref: ErrNotFound when there is none; a name several records share is refused.
+func resolve[T ~int64](ctx context.Context, q queryer, k refKind, ref string) (T, error) {
+	ref = strings.TrimSpace(ref)
+	by, arg := k.name, any(ref)
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		by, arg = "id", n
+	} else if k.uuid && misp.IsUUID(ref) {
+		by, arg = "uuid", strings.ToLower(ref)
+	}
+	if by == "" {
+		return 0, fmt.Errorf("%s %q: %w", k.kind, ref, ErrNotFound)
+	}
+	var id, n int64
+	err := q.QueryRowContext(ctx, `SELECT id, count(*) OVER () FROM `+k.table+` WHERE `+by+` = ? LIMIT 1`, arg).Scan(&id, &n)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("%s %q: %w", k.kind, ref, ErrNotFound)
+	case err != nil:
+		return 0, fmt.Errorf("%s %q: %w", k.kind, ref, err)
+	case n > 1:
+		return 0, fmt.Errorf("%s %q: %d %ss have that name; give its id or uuid", k.kind, ref, n, k.kind)
+	}
+	return T(id), nil
+}
+
+// ReadByRef reads the record ref names: resolve finds its id once, read reads it by that id.
+func ReadByRef[ID ~int64, R any](ctx context.Context, resolve func(context.Context, string) (ID, error),
+	read func(context.Context, ID) (*R, error), ref string) (*R, error) {
+	id, err := resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return read(ctx, id)
+}

@@ -130,7 +130,11 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case logEntriesMsg:
 		var cmds []tea.Cmd
 		for _, e := range msg.entries {
-			m.c.Throughput.add(e)
+			if msg.fromTail {
+				// The store holds every process's entries once; the bus repeats
+				// this process's, so only the tail counts for the sparkline.
+				m.c.Throughput.add(e)
+			}
 			if e.Direction == store.DirHealth && m.mode == modeReady {
 				cmds = append(cmds, loadServers(m.c.Ctx, m.c.Store)) // a server's state moved
 			}

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,35 @@ func TestSparkline(t *testing.T) {
 	}
 	if all, _ := tp.series(0, fixedNow, 3); all[1] != 3 {
 		t.Errorf("all servers %v", all)
+	}
+}
+
+// Sync/min counts each moved event once: the engine's entries reach the console twice,
+// on its bus and in the stored log's tail (which also carries other processes'), and
+// only one of the two may count. 5 pushes in one minute and 3 in the next show as 8.
+func TestThroughputCountsEachEventOnce(t *testing.T) {
+	st := openStore(t, "Host")
+	sv := addPushServer(t, st, "peer", "")
+	m := newTest(t, st, 80, 24)
+	m.Update(serversMsg{servers: []store.Server{*sv}})
+	var entries []store.LogEntry
+	for i, at := range []time.Duration{-90, -85, -80, -75, -70, -30, -25, -20} {
+		entries = append(entries, store.LogEntry{TsMs: fixedNow.Add(at * time.Second).UnixMilli(), ServerID: sv.ID, ServerName: sv.Name,
+			Direction: store.DirPush, EventUUID: fmt.Sprintf("5bad1b96-53bc-4148-87eb-50d50a0162%02d", i), Outcome: store.OutcomePushed, Message: "pushed"})
+	}
+	entries = append(entries, store.LogEntry{TsMs: fixedNow.Add(-10 * time.Second).UnixMilli(), ServerID: sv.ID, ServerName: sv.Name,
+		Direction: store.DirPush, Outcome: store.OutcomeFinished, Message: "push peer: 8 of 8 pushed"})
+	// As the engine's log writer does: stored (ids set), then the same entries on the bus.
+	if err := st.AppendLogs(context.Background(), entries); err != nil {
+		t.Fatal(err)
+	}
+	m.Update(logEntriesMsg{entries: entries})
+	settle(t, m, tailLog(m.c.Ctx, st, m.tailAfter))
+	moved, _ := m.c.Throughput.series(sv.ID, fixedNow, 3)
+	if moved[1] != 5 || moved[2] != 3 {
+		t.Errorf("per minute %v, want [_ 5 3]", moved)
+	}
+	if got := screen(m); !strings.Contains(got, "8 moved") {
+		t.Errorf("Sync/min does not say 8 moved:\n%s", got)
 	}
 }

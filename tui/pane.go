@@ -89,7 +89,7 @@ type Context struct {
 	Stats   map[store.ServerID]store.OutboxStat
 	// Health is each server's health as the process running its sync last stored it.
 	Health map[store.ServerID]syncer.PeerHealth
-	// Throughput counts the events moved and failed per minute, from the sync log.
+	// Throughput counts the events moved and failed per minute, from the stored sync log.
 	Throughput throughput
 	// Runs are the pulls and pushes started from this console, oldest first.
 	Runs []*SyncRun

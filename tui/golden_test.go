@@ -167,7 +167,8 @@ func TestGoldenMessages(t *testing.T) {
 func downFixture(t *testing.T, w, h int) *model {
 	m := fixture(t, w, h)
 	since := fixedNow.Add(-4 * time.Minute)
-	m.Update(serversMsg{servers: m.c.Servers, stats: []store.OutboxStat{{ServerID: 2, ServerName: "backup", Queued: 20, Failing: 20, LastError: "connection refused"}},
+	m.Update(serversMsg{servers: m.c.Servers, stats: []store.OutboxStat{{ServerID: 2, ServerName: "backup", Queued: 20, Failing: 20,
+		LastError: `connection refused (server "backup" POST https://misp-backup.example.org:8443/events/add)`}},
 		health: map[store.ServerID]syncer.PeerHealth{
 			1: {State: syncer.PeerUp, Since: since},
 			2: {State: syncer.PeerDown, Since: since, Cause: "connection refused", Failures: 5, RetryAt: fixedNow.Add(40 * time.Second)},
@@ -184,6 +185,10 @@ func TestGoldenServerDown(t *testing.T) {
 		goldenScreen(t, "serverdown", m)
 		if got := screen(m); !strings.Contains(got, "backup down: connection refused") || !strings.Contains(got, "down since 09:22: connection refused") || strings.Contains(got, "syncer idle") {
 			t.Errorf("%dx%d:\n%s", sz.w, sz.h, got)
+		}
+		// The outbox's last failure: cause first, the request at the end, the URL only in the row.
+		if got := screen(m); !strings.Contains(got, "20 failing: connection refused · POST /events/add") || strings.Count(got, "misp-backup.example") > 1 {
+			t.Errorf("%dx%d outbox line:\n%s", sz.w, sz.h, got)
 		}
 	}
 }

@@ -82,12 +82,7 @@ func (d *serverDetail) View(w, h int) string {
 	pair := func(l1, v1, l2, v2 string) string {
 		return " " + s.Label.Render(pad(l1, 16)) + pad(v1, 10) + s.Label.Render(pad(l2, 22)) + v2
 	}
-	res := func(e store.LogEntry) string {
-		if e.ID == 0 {
-			return "-"
-		}
-		return oneLine(e.Message) + s.Dim.Render(" ("+ago(d.c.Now(), e.Time())+")")
-	}
+	res := func(e store.LogEntry) string { return resultText(s, d.c.Now(), e) }
 	st := d.c.Stats[sv.ID]
 	lines := []string{
 		" " + s.Title.Render(clean(sv.Name)) + s.Dim.Render(fmt.Sprintf("  server %d", sv.ID)),
@@ -105,7 +100,7 @@ func (d *serverDetail) View(w, h int) string {
 		row("Client cert", describePEM(sv.ClientCertFile)),
 		row("Push rules", rulesText(sv.PushRules)),
 		row("Pull rules", rulesText(sv.PullRules)),
-		row("Outbox", fmt.Sprintf("%d queued, %d failing %s", st.Queued, st.Failing, oneLine(st.LastError))),
+		row("Outbox", outboxText(s, st)),
 		row("Last pull", res(d.pull)),
 		row("Last push", res(d.push)),
 		row("Last test", res(d.test)),

@@ -12,6 +12,7 @@ import (
 
 	"mispdesk/store"
 	"mispdesk/syncer"
+	"mispdesk/syncer/remote"
 )
 
 // serversPane lists the sync links: name, URL, remote org, push/pull and
@@ -338,17 +339,8 @@ func (p *serversPane) summary(w int) []string {
 		return nil
 	}
 	line := func(label, text string) string { return " " + s.Label.Render(pad(label, 11)) + text }
-	res := func(e store.LogEntry) string {
-		if e.ID == 0 {
-			return "-"
-		}
-		return oneLine(e.Message) + s.Dim.Render(" ("+ago(p.c.Now(), e.Time())+")")
-	}
+	res := func(e store.LogEntry) string { return resultText(s, p.c.Now(), e) }
 	st := p.c.Stats[sv.ID]
-	queue := fmt.Sprintf("%d queued, %d failing", st.Queued, st.Failing)
-	if st.LastError != "" {
-		queue += ": " + s.Error.Render(oneLine(st.LastError))
-	}
 	h := p.c.Health[sv.ID]
 	health := healthText(h)
 	switch {
@@ -365,7 +357,7 @@ func (p *serversPane) summary(w int) []string {
 		line("Last pull", res(p.lastPull[sv.ID])),
 		line("Last push", res(p.lastPush[sv.ID])),
 		line("Last test", res(p.lastTest[sv.ID])),
-		line("Outbox", queue),
+		line("Outbox", outboxText(s, st)),
 		line("Sync/min", throughputLine(s, &p.c.Throughput, sv.ID, p.c.Now(), min(throughputMinutes, max(w/3, 10)))),
 	}
 }
@@ -386,6 +378,35 @@ func (p *serversPane) setColumns(w int) {
 		{Title: "Sync", Width: sync}, {Title: "Q/F", Width: queue}, {Title: "Last result", Width: last},
 	})
 	p.table.SetWidth(w)
+}
+
+// resultText is a server's last pull, push or test as its detail shows it: the message,
+// cause first and the request it failed on last (the server's name and URL, which the
+// place shows already, left out), then how long ago.
+func resultText(s *Styles, now time.Time, e store.LogEntry) string {
+	if e.ID == 0 {
+		return "-"
+	}
+	return causeText(s, e.Message) + s.Dim.Render(" ("+ago(now, e.Time())+")")
+}
+
+// outboxText is a server's queue and the last failure of a queued push, cause first.
+func outboxText(s *Styles, st store.OutboxStat) string {
+	queue := fmt.Sprintf("%d queued, %d failing", st.Queued, st.Failing)
+	if st.LastError != "" {
+		queue += ": " + causeText(s, st.LastError)
+	}
+	return queue
+}
+
+// causeText is a failure's text where the server is named already: the cause, then the
+// request (method and path) dim, without the server's name and URL.
+func causeText(s *Styles, text string) string {
+	cause, req := remote.SplitRequest(strings.TrimSpace(text))
+	if req == "" {
+		return oneLine(cause)
+	}
+	return oneLine(cause) + s.Dim.Render(" · "+oneLine(req))
 }
 
 // ago says how long ago t was, in one short word.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -82,6 +84,25 @@ func (e *Error) Error() string {
 	}
 	fmt.Fprintf(&b, " (server %q %s %s)", e.Server, e.Method, where)
 	return redactKey(b.String(), e.key)
+}
+
+// requestSuffix matches the "(server "B" GET where)" an Error's text ends with.
+var requestSuffix = regexp.MustCompile(` \(server "(?:[^"\\]|\\.)*" ([A-Z]+) (\S+)\)$`)
+
+// SplitRequest splits an Error's text (or a text ending with one) into its cause and the
+// request it names, method and path ("GET /servers/getVersion"), the server's name and
+// base URL left out: for places that already name the server. A text without a request
+// is all cause.
+func SplitRequest(text string) (cause, request string) {
+	m := requestSuffix.FindStringSubmatchIndex(text)
+	if m == nil {
+		return text, ""
+	}
+	method, where := text[m[2]:m[3]], text[m[4]:m[5]]
+	if u, err := url.Parse(where); err == nil && u.Host != "" {
+		where = u.RequestURI()
+	}
+	return text[:m[0]], method + " " + where
 }
 
 func (e *Error) Unwrap() error { return e.Err }

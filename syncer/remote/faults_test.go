@@ -234,6 +234,24 @@ func TestConnectionRefused(t *testing.T) {
 	if got, want := err.Error(), `connection refused (server "down" GET http://`+addr+`/servers/getVersion)`; got != want {
 		t.Errorf("err %q, want %q", got, want)
 	}
+	// Split for a place that names the server already: the cause, then the request.
+	if cause, req := SplitRequest("push 5bad1b96: " + err.Error()); cause != "push 5bad1b96: connection refused" || req != "GET /servers/getVersion" {
+		t.Errorf("split %q, %q", cause, req)
+	}
+}
+
+// SplitRequest leaves a text that names no request whole, and takes an answered
+// error's path as it is.
+func TestSplitRequest(t *testing.T) {
+	for _, c := range []struct{ text, cause, req string }{
+		{`HTTP 403: Event blocked by event blocklist. (server "B \"x\"" POST /events/add/metadata:1)`, "HTTP 403: Event blocked by event blocklist.", "POST /events/add/metadata:1"},
+		{"distribution: org only", "distribution: org only", ""},
+		{`connection refused (server "B" GET https://b.example:8443/servers/getVersion?x=1)`, "connection refused", "GET /servers/getVersion?x=1"},
+	} {
+		if cause, req := SplitRequest(c.text); cause != c.cause || req != c.req {
+			t.Errorf("SplitRequest(%q) = %q, %q; want %q, %q", c.text, cause, req, c.cause, c.req)
+		}
+	}
 }
 
 func TestRedirectNotFollowed(t *testing.T) {

@@ -41,6 +41,23 @@ type Progress struct {
 	Elapsed   time.Duration
 }
 
+// Rate is the events done per second so far; 0 before any is done.
+func (p Progress) Rate() float64 {
+	if p.Done == 0 || p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Done) / p.Elapsed.Seconds()
+}
+
+// ETA is the time left at the rate so far, to the second; false while there is no rate.
+func (p Progress) ETA() (time.Duration, bool) {
+	r := p.Rate()
+	if r == 0 || p.Total < p.Done {
+		return 0, false
+	}
+	return (time.Duration(float64(p.Total-p.Done)/r*float64(time.Second)) + time.Second/2).Truncate(time.Second), true
+}
+
 // Counters are a run's numbers. The engine owns them; the CLI's lines and --json, the
 // console and the sync log all read them, so each says the same. Every candidate ends in
 // exactly one of Done (pushed or pulled), Skipped or Failed, unless the run stopped first.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"mispdesk/internal/testsupport"
 	"mispdesk/store"
@@ -232,5 +233,22 @@ func TestCancelIsLoggedAsCancel(t *testing.T) {
 		if e.Level == "error" || strings.Contains(e.Message, "context canceled") {
 			t.Errorf("logged as a failure: %s %s %q", e.Level, e.Outcome, e.Message)
 		}
+	}
+}
+
+// A running sync's rate and time left come from its own numbers: none before the first
+// event is done, none left once all are.
+func TestProgressRateAndETA(t *testing.T) {
+	p := Progress{Done: 0, Total: 200, Elapsed: 3 * time.Second}
+	if _, ok := p.ETA(); ok || p.Rate() != 0 {
+		t.Errorf("nothing done yet: rate %v", p.Rate())
+	}
+	p = Progress{Done: 50, Total: 200, Elapsed: 10 * time.Second}
+	if eta, ok := p.ETA(); !ok || p.Rate() != 5 || eta != 30*time.Second {
+		t.Errorf("rate %v, eta %v %v", p.Rate(), eta, ok)
+	}
+	p.Done = 200
+	if eta, ok := p.ETA(); !ok || eta != 0 {
+		t.Errorf("all done: eta %v %v", eta, ok)
 	}
 }

@@ -204,17 +204,40 @@ func progressText(p syncer.Progress) string {
 	if p.Failed > 0 {
 		t += fmt.Sprintf(", %d failed", p.Failed)
 	}
-	return t
+	return t + rateText(p)
 }
 
+// rateText is a running sync's events per second and time left, once it has a rate:
+// ", 41/s, ETA 1m25s".
+func rateText(p syncer.Progress) string {
+	eta, ok := p.ETA()
+	if !ok {
+		return ""
+	}
+	r := p.Rate()
+	if r >= 100 {
+		return fmt.Sprintf(", %.0f/s, ETA %s", r, eta)
+	}
+	return fmt.Sprintf(", %.1f/s, ETA %s", r, eta)
+}
+
+// arrow is a run's direction with its mark: "↑ push ".
 func arrow(dir store.Direction) string {
-	switch dir {
-	case store.DirPull:
-		return "↓ pull "
-	case store.DirPush:
-		return "↑ push "
+	if m := dirMark(dir); m != "" {
+		return m + " " + string(dir) + " "
 	}
 	return string(dir) + " "
+}
+
+// dirMark is ↓ for a pull, ↑ for a push.
+func dirMark(dir store.Direction) string {
+	switch dir {
+	case store.DirPull:
+		return "↓"
+	case store.DirPush:
+		return "↑"
+	}
+	return ""
 }
 
 func shortUUID(u string) string {

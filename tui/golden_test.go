@@ -192,3 +192,18 @@ func TestGoldenServerDown(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenServersRunning: a running push shows on its server's row (done/total) and,
+// whole, under the table (done of total, events/s, ETA), at 80 columns too.
+func TestGoldenServersRunning(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		m.c.Runs = []*SyncRun{{ID: 1, ServerID: 1, Server: "circl-misp", Direction: store.DirPush, cancel: func() {}}}
+		m.Update(progressMsg{runID: 1, p: syncer.Progress{Server: "circl-misp", Direction: store.DirPush, Done: 120, Total: 3543, Moved: 100, Skipped: 20, Elapsed: 30 * time.Second}})
+		goldenScreen(t, "serversrunning", m)
+		got := screen(m)
+		if !strings.Contains(got, "↑ 120/3543") || !strings.Contains(got, " Running    ↑ push 120 of 3543 events, 4.0/s, ETA 14m16s") {
+			t.Errorf("%dx%d: the run's progress is not on the Servers pane:\n%s", sz.w, sz.h, got)
+		}
+	}
+}

@@ -105,6 +105,17 @@ func (c *Context) serverByName(name string) *store.Server {
 	return nil
 }
 
+// run is the newest console run of a server, or nil.
+func (c *Context) run(id store.ServerID) *SyncRun {
+	var r *SyncRun
+	for _, x := range c.Runs {
+		if x.ServerID == id {
+			r = x
+		}
+	}
+	return r
+}
+
 // SyncRun is a pull or push started from the console.
 type SyncRun struct {
 	ID        int

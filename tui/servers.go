@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -117,6 +118,8 @@ func (p *serversPane) Update(msg tea.Msg) tea.Cmd {
 			p.noteResult(e)
 		}
 		p.rebuild()
+	case progressMsg, runDoneMsg:
+		p.rebuild() // a run's progress on its row
 	case feedsMsg, feedFetchedMsg, feedChangedMsg:
 		return p.feeds.Update(msg)
 	case tea.KeyPressMsg:
@@ -256,6 +259,9 @@ func (p *serversPane) rebuild() {
 		st := p.c.Stats[sv.ID]
 		queue := fmt.Sprintf("%d/%d", st.Queued, st.Failing)
 		last := p.lastResult(sv.ID)
+		if r := p.c.run(sv.ID); r != nil {
+			last = fmt.Sprintf("%s %d/%d", dirMark(r.Direction), r.Progress.Done, r.Progress.Total) // what runs now
+		}
 		if h := p.c.Health[sv.ID]; h.State != "" && h.State != syncer.PeerUp {
 			last = shortHealth(h) // what is wrong now, before what last ran
 		}
@@ -316,19 +322,15 @@ func (p *serversPane) View(w, h int) string {
 	case len(p.shown) == 0:
 		return strings.Join(append(lines, "", " No server matches /"+clean(p.filter.Value())+" (esc clears the filter)"), "\n")
 	}
-	detailH := 7
-	if h < 20 {
-		detailH = 0
+	var detail []string
+	if h >= 20 {
+		detail = p.summary(w)
 	}
-	tableH := max(h-len(lines)-detailH, 3)
 	p.setColumns(w)
-	p.table.SetHeight(tableH)
+	p.table.SetHeight(max(h-len(lines)-len(detail), 3))
 	p.table.SetStyles(s.Table)
 	lines = append(lines, p.table.View())
-	if detailH > 0 {
-		lines = append(lines, p.summary(w)...)
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(append(lines, detail...), "\n")
 }
 
 // summary describes the selected server under the table.
@@ -351,15 +353,20 @@ func (p *serversPane) summary(w int) []string {
 	case h.State == syncer.PeerUp:
 		health = s.OK.Render(health)
 	}
-	return []string{
+	lines := []string{
 		s.Dim.Render(" " + strings.Repeat("─", max(w-2, 0))),
 		line("Health", health),
+	}
+	if r := p.c.run(sv.ID); r != nil {
+		lines = append(lines, line("Running", s.Info.Render(arrow(r.Direction))+cmp.Or(strings.TrimSpace(progressText(r.Progress)), "starting…")+s.Dim.Render(" · x on Log cancels")))
+	}
+	return append(lines,
 		line("Last pull", res(p.lastPull[sv.ID])),
 		line("Last push", res(p.lastPush[sv.ID])),
 		line("Last test", res(p.lastTest[sv.ID])),
 		line("Outbox", outboxText(s, st)),
 		line("Sync/min", throughputLine(s, &p.c.Throughput, sv.ID, p.c.Now(), min(throughputMinutes, max(w/3, 10)))),
-	}
+	)
 }
 
 func (p *serversPane) setColumns(w int) {

@@ -259,9 +259,11 @@ func (p *multiProgress) draw() {
 
 func progressText(name string, st syncer.Progress) string {
 	dir := cmp.Or(string(st.Direction), "waiting")
-	line := fmt.Sprintf("%s %s: %d of %d events, %s events/s, %d failed",
-		dir, safe(name), st.Done, st.Total, rate(st.Done, st.Elapsed), st.Failed)
-	return fit(line, tableWidth)
+	line := fmt.Sprintf("%s %s: %d of %d events, %s events/s", dir, safe(name), st.Done, st.Total, rate(st.Done, st.Elapsed))
+	if eta, ok := st.ETA(); ok && st.Done < st.Total {
+		line += ", ETA " + eta.String()
+	}
+	return fit(line+fmt.Sprintf(", %d failed", st.Failed), tableWidth)
 }
 
 // clear removes the lines, leaving the cursor where the first one was.

@@ -404,7 +404,7 @@ func TestMultiProgress(t *testing.T) {
 	p.set(1, syncer.Progress{Server: "C", Direction: "pull", Done: 2, Total: 2, Failed: 1, Elapsed: time.Second})
 	p.clear()
 	out := b.String()
-	for _, want := range []string{"pull B: 1 of 4 events, 1.0 events/s, 0 failed", `C\x1b]0;x\a`, "2 of 2 events", "1 failed", "\x1b[1A\r\x1b[J"} {
+	for _, want := range []string{"pull B: 1 of 4 events, 1.0 events/s, ETA 3s, 0 failed", `C\x1b]0;x\a`, "2 of 2 events, 2.0 events/s, 1 failed", "\x1b[1A\r\x1b[J"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("progress output lacks %q: %q", want, out)
 		}

@@ -93,6 +93,37 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 		t.Errorf("pushed cluster's distribution %v, want 1", got["distribution"])
 	}
 
+	// Edited on A (galaxy_clusters/edit, PyMISP's update_galaxy_cluster), the cluster is
+	// unpublished: B's pull keeps the old one until A publishes the edit, which then
+	// reaches B by pull and C by push.
+	rest(t, a, adminKey, "POST", "/galaxy_clusters/edit/"+uuid, map[string]any{"GalaxyCluster": map[string]any{"value": "Renamed Actor", "distribution": "2"}})
+	held := func(n *node) any {
+		t.Helper()
+		got, err := n.st.GalaxyClusterJSON(ctx, uuid)
+		if err != nil {
+			t.Fatalf("%s: %v", n.name, err)
+		}
+		return got["value"]
+	}
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := held(b); v != "Custom Actor" {
+		t.Errorf("B pulled an unpublished edit: %v", v)
+	}
+	rest(t, a, adminKey, "POST", "/galaxy_clusters/publish/"+uuid, nil)
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*node{b, c} {
+		if v := held(n); v != "Renamed Actor" {
+			t.Errorf("%s holds %v after the edit was published", n.name, v)
+		}
+	}
+
 	// Flags off: neither a pull nor a push moves it.
 	connect(t, d, a, store.ServerOptions{Pull: true})
 	connect(t, a, d, store.ServerOptions{Push: true})

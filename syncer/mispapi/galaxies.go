@@ -38,6 +38,7 @@ func (a *API) registerGalaxies() {
 	a.handleWrite("galaxy_clusters/publish", methodsPost, permGalaxy, (*call).galaxyClustersPublish)
 	a.handle("galaxy_clusters/index", methodsGetPost, permAuth, (*call).galaxyClustersIndex)
 	a.handleWrite("galaxy_clusters/delete", methodsDelete, permGalaxy, (*call).galaxyClustersDelete)
+	a.handleWrite("galaxy_clusters/edit", methodsPost, permGalaxy, (*call).galaxyClustersEdit)
 }
 
 // visibleGalaxy finds a galaxy by id or UUID that the caller may see; 404 "Invalid galaxy"
@@ -268,8 +269,8 @@ func (c *call) galaxyClustersIndex() error {
 	context, needle := strings.ToLower(scalar(params["context"])), strings.ToLower(scalar(params["searchall"]))
 	org := c.who.User.Org.UUID
 	keep := func(cl map[string]any) bool {
-		var mc misp.GalaxyCluster
-		if b, err := json.Marshal(cl); err != nil || json.Unmarshal(b, &mc) != nil {
+		mc, err := clusterModel(cl)
+		if err != nil {
 			return false
 		}
 		s := mc.Sharing()
@@ -419,21 +420,189 @@ func (c *call) galaxyClustersRestSearch() error {
 	return c.reply(http.StatusOK, map[string]any{"response": out})
 }
 
-// clusterVisible reports whether the caller may see a stored cluster (the gate).
-func (c *call) clusterVisible(cl map[string]any) (bool, error) {
+// clusterModel is a stored cluster (GalaxyClusterJSON) as the model reads it.
+func clusterModel(cl map[string]any) (*misp.GalaxyCluster, error) {
 	b, err := json.Marshal(cl)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var mc misp.GalaxyCluster
 	if err := json.Unmarshal(b, &mc); err != nil {
+		return nil, err
+	}
+	return &mc, nil
+}
+
+// clusterVisible reports whether the caller may see a stored cluster (the gate).
+func (c *call) clusterVisible(cl map[string]any) (bool, error) {
+	mc, err := clusterModel(cl)
+	if err != nil {
 		return false, err
 	}
 	chk, err := c.check()
 	if err != nil {
 		return false, err
 	}
-	return chk.Cluster(&mc)
+	return chk.Cluster(mc)
+}
+
+// mayModifyCluster is MISP's GalaxyCluster::fetchIfAuthorized for edit and delete: a
+// site admin, or the organisation that created the cluster (MISP's 405 otherwise).
+func (c *call) mayModifyCluster(cl map[string]any) error {
+	if c.who.User.Role.PermSiteAdmin {
+		return nil
+	}
+	mc, err := clusterModel(cl)
+	if err != nil {
+		return err
+	}
+	if s := mc.Sharing(); s.Default || !strings.EqualFold(s.OrgcUUID, c.who.User.Org.UUID) {
+		return httpError(http.StatusMethodNotAllowed, "Only the creator organisation can modify the galaxy cluster")
+	}
+	return nil
+}
+
+// galaxyClustersEdit is POST /galaxy_clusters/edit/<id|uuid> (GalaxyClustersController::
+// edit, GalaxyCluster::editCluster), PyMISP's update_galaxy_cluster: the creator
+// organisation or a site admin sets value, description, source, authors (a list, JSON or
+// comma separated; none clears them), elements (GalaxyElement, or elements as JSON; none
+// clears them, as MISP's does), distribution and sharing group. A default cluster is not
+// editable. The cluster gets a new version and is unpublished until published again,
+// which is what carries the edit to peers. The answer is the cluster, {"GalaxyCluster":{…}}.
+func (c *call) galaxyClustersEdit() error {
+	cl, err := c.visibleCluster(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := c.mayModifyCluster(cl); err != nil {
+		return err
+	}
+	if store.ClusterFlag(cl["default"]) {
+		return httpError(http.StatusMethodNotAllowed, "Default galaxy cluster cannot be edited")
+	}
+	id, _ := cl["id"].(string)
+	f, err := c.fields("GalaxyCluster")
+	if err != nil {
+		return err
+	}
+	fail := func(msg string) error { return saveFail(c, "Could not edit GalaxyCluster", id, msg) }
+	for _, k := range []string{"value", "description", "source"} {
+		if f.has(k) {
+			cl[k] = f.str(k)
+		}
+	}
+	if strings.TrimSpace(fmt.Sprint(cl["value"])) == "" {
+		return fail("A cluster needs a value.")
+	}
+	authors, err := clusterAuthors(f["authors"])
+	if err != nil {
+		return fail(err.Error())
+	}
+	cl["authors"] = authors
+	elements, err := clusterElements(f)
+	if err != nil {
+		return fail(err.Error())
+	}
+	cl["GalaxyElement"] = elements
+	dist := misp.Distribution(store.ClusterInt(cl["distribution"]))
+	if f.has("distribution") {
+		d, err := strconv.Atoi(strings.TrimSpace(f.str("distribution")))
+		if err != nil || d < 0 || d > 4 {
+			return fail("Invalid distribution.")
+		}
+		dist = misp.Distribution(d)
+	}
+	sgID := int64(store.ClusterInt(cl["sharing_group_id"]))
+	if f.has("sharing_group_id") {
+		sgID = atoi64(f.str("sharing_group_id"))
+	}
+	if dist != misp.SharingGroupDist {
+		sgID = 0
+	}
+	if err := c.mayUseSharingGroup(&misp.Event{Distribution: dist, SharingGroupID: misp.Int(sgID)}); err != nil {
+		return err
+	}
+	cl["distribution"], cl["sharing_group_id"] = itoa(int64(dist)), itoa(sgID)
+	delete(cl, "SharingGroup")
+	if dist == misp.SharingGroupDist {
+		// the gate reads a cluster's group by the UUID of its SharingGroup member
+		chk, err := c.check()
+		if err != nil {
+			return err
+		}
+		if cl["SharingGroup"], err = chk.SharingGroup(store.SharingGroupID(sgID)); err != nil {
+			return err
+		}
+	}
+	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
+	cl["version"] = itoa(max(time.Now().Unix(), old+1))
+	cl["published"], cl["default"] = false, false
+	raw, err := json.Marshal(cl, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+		return fail(err.Error())
+	}
+	saved, err := c.visibleCluster(id)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": saved})
+}
+
+// clusterAuthors reads a cluster's authors as MISP's edit takes them: a list, a JSON list
+// in a string, or names separated by commas; absent or empty is none.
+func clusterAuthors(v jsontext.Value) ([]string, error) {
+	out := []string{}
+	if len(v) == 0 || v.Kind() == 'n' {
+		return out, nil
+	}
+	if v.Kind() == '[' {
+		if err := json.Unmarshal(v, &out); err != nil {
+			return nil, fmt.Errorf("authors: %w", err)
+		}
+		return out, nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, fmt.Errorf("authors: a list or a text, not %s", v.Kind())
+	}
+	if strings.TrimSpace(s) == "" || json.Unmarshal([]byte(s), &out) == nil {
+		return out, nil
+	}
+	for _, a := range strings.Split(s, ",") {
+		out = append(out, strings.TrimSpace(a))
+	}
+	return out, nil
+}
+
+// clusterElement is one of a cluster's elements (MISP's GalaxyElement).
+type clusterElement struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// clusterElements reads a cluster's elements from GalaxyElement, or from elements as a
+// JSON text (MISP's form field); absent is none.
+func clusterElements(f fields) ([]clusterElement, error) {
+	out := []clusterElement{}
+	v := f["GalaxyElement"]
+	if s := f.str("elements"); s != "" {
+		v = jsontext.Value(s)
+	}
+	if len(v) == 0 || v.Kind() == 'n' {
+		return out, nil
+	}
+	if err := json.Unmarshal(v, &out); err != nil {
+		return nil, errors.New("elements: not a JSON list of {key, value}")
+	}
+	for _, e := range out {
+		if strings.TrimSpace(e.Key) == "" {
+			return nil, errors.New("elements: an element needs a key")
+		}
+	}
+	return out, nil
 }
 
 // galaxyClustersPublish is POST /galaxy_clusters/publish/<id|uuid>: the cluster becomes
@@ -468,6 +637,9 @@ func (c *call) galaxyClustersDelete() error {
 	}
 	if d, _ := cl["default"].(jsontext.Value); string(d) == "true" && !c.who.User.Role.PermSiteAdmin {
 		return forbidden("Default galaxy clusters cannot be deleted.")
+	}
+	if err := c.mayModifyCluster(cl); err != nil {
+		return err
 	}
 	id, _ := cl["id"].(string)
 	if err := c.a.st.DeleteGalaxyCluster(c.ctx, id); err != nil {

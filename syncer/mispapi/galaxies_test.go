@@ -1,0 +1,102 @@
+package mispapi
+
+import (
+	"context"
+	"strconv"
+	"testing"
+
+	"mispdesk/store"
+)
+
+// galaxy_clusters/edit as PyMISP's update_galaxy_cluster calls it, and galaxy_clusters/delete:
+// the creator organisation's galaxy editor changes the cluster (a new version, unpublished,
+// elements and authors replaced); another organisation's editor that sees it is refused
+// with MISP's 405; one that may not see it gets the 404 of a cluster that does not exist;
+// a default cluster is not editable; a read-only key is refused.
+func TestGalaxyClusterEdit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	key := func(email, org string, readOnly bool) string {
+		t.Helper()
+		_, k, err := e.st.AddUser(ctx, store.NewUser{Email: email, OrgRef: org, RoleRef: "org_admin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if readOnly {
+			if _, k, err = e.st.AddAuthKey(ctx, email, store.AuthKeyOptions{ReadOnly: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return k
+	}
+	editor, outsider, readOnly := key("oa@host.test", "HOSTORG", false), key("oa@other.test", "OTHERORG", false), key("oa2@host.test", "HOSTORG", true)
+	r := e.do("POST", "/galaxies/add", e.admin, map[string]any{"name": "Shared galaxy", "namespace": "test", "distribution": 3})
+	wantStatus(t, r, 200)
+	gid := get[string](t, r.obj(t), "Galaxy", "id")
+	add := func(value, dist string) (string, string) {
+		t.Helper()
+		r := e.do("POST", "/galaxy_clusters/add/"+gid, editor, map[string]any{"GalaxyCluster": map[string]any{"value": value, "distribution": dist,
+			"authors": []string{"first"}, "GalaxyElement": []map[string]string{{"key": "country", "value": "FR"}}}})
+		wantStatus(t, r, 200)
+		return get[string](t, r.obj(t), "GalaxyCluster", "id"), get[string](t, r.obj(t), "GalaxyCluster", "uuid")
+	}
+	shared, sharedUUID := add("Shared actor", "3")
+	_, hidden := add("Hidden actor", "0")
+	wantStatus(t, e.do("POST", "/galaxy_clusters/publish/"+shared, editor, nil), 200)
+	r = e.do("GET", "/galaxy_clusters/view/"+shared, editor, nil)
+	before, _ := strconv.ParseInt(get[string](t, r.obj(t), "GalaxyCluster", "version"), 10, 64)
+
+	r = e.do("POST", "/galaxyClusters/edit/"+sharedUUID, editor, map[string]any{"GalaxyCluster": map[string]any{
+		"value": "Renamed actor", "description": "seen again", "authors": "alice, bob", "distribution": "2",
+		"GalaxyElement": []map[string]string{{"key": "country", "value": "BE"}, {"key": "synonyms", "value": "RA"}}}})
+	wantStatus(t, r, 200)
+	cl := r.obj(t)
+	if get[string](t, cl, "GalaxyCluster", "value") != "Renamed actor" || get[string](t, cl, "GalaxyCluster", "description") != "seen again" ||
+		get[string](t, cl, "GalaxyCluster", "distribution") != "2" || get[bool](t, cl, "GalaxyCluster", "published") {
+		t.Fatalf("edit: %s", r.body)
+	}
+	if v, _ := strconv.ParseInt(get[string](t, cl, "GalaxyCluster", "version"), 10, 64); v <= before {
+		t.Errorf("version %d not after %d", v, before)
+	}
+	if a := get[[]any](t, cl, "GalaxyCluster", "authors"); len(a) != 2 || a[1] != "bob" {
+		t.Errorf("authors: %v", a)
+	}
+	if el := get[[]any](t, cl, "GalaxyCluster", "GalaxyElement"); len(el) != 2 || el[0].(map[string]any)["value"] != "BE" {
+		t.Errorf("elements: %v", el)
+	}
+
+	// another organisation's editor sees the cluster but did not create it
+	wantStatus(t, e.do("GET", "/galaxy_clusters/view/"+shared, outsider, nil), 200)
+	for _, path := range []string{"/galaxy_clusters/edit/" + shared, "/galaxy_clusters/delete/" + shared} {
+		wantEnvelope(t, e.do("POST", path, outsider, map[string]any{"value": "taken"}), 405, "Only the creator organisation can modify the galaxy cluster")
+	}
+	// nor may it tell a cluster it may not see from one that does not exist
+	for _, ref := range []string{hidden, "00000000-0000-4000-8000-00000000dead"} {
+		wantEnvelope(t, e.do("POST", "/galaxy_clusters/edit/"+ref, outsider, map[string]any{"value": "x"}), 404, "Invalid galaxy cluster")
+		wantEnvelope(t, e.do("POST", "/galaxy_clusters/delete/"+ref, outsider, nil), 404, "Invalid galaxy cluster")
+	}
+	wantEnvelope(t, e.do("POST", "/galaxy_clusters/edit/"+shared, readOnly, map[string]any{"value": "ro"}), 403, msgNoPerm)
+	wantEnvelope(t, e.do("POST", "/galaxy_clusters/edit/"+shared, e.sameOrgUser, map[string]any{"value": "no perm"}), 403, msgNoPerm)
+	wantStatus(t, e.do("POST", "/galaxy_clusters/edit/"+shared, editor, map[string]any{"value": " "}), 403)
+	wantStatus(t, e.do("POST", "/galaxy_clusters/edit/"+shared, editor, map[string]any{"value": "x", "distribution": "4", "sharing_group_id": "999"}), 405)
+
+	// a library cluster is not editable, not even by the site admin
+	if _, err := e.st.UpsertGalaxyCluster(ctx, []byte(`{"uuid":"00000000-0000-4000-8000-0000000c1a00","type":"threat-actor",
+		"value":"Library Actor","version":"1","default":true,"distribution":"3",
+		"Galaxy":{"uuid":"698774c7-8022-42c4-917f-8d6e4f06ada3","name":"Threat Actor","type":"threat-actor"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	wantEnvelope(t, e.do("POST", "/galaxy_clusters/edit/00000000-0000-4000-8000-0000000c1a00", e.admin, map[string]any{"value": "x"}), 405,
+		"Default galaxy cluster cannot be edited")
+	wantEnvelope(t, e.do("POST", "/galaxy_clusters/edit/00000000-0000-4000-8000-0000000c1a00", editor, map[string]any{"value": "x"}), 405,
+		"Only the creator organisation can modify the galaxy cluster")
+
+	// the site admin edits another organisation's cluster; the creator deletes it
+	r = e.do("POST", "/galaxy_clusters/edit/"+shared, e.admin, map[string]any{"value": "Moderated actor"})
+	wantStatus(t, r, 200)
+	if get[string](t, r.obj(t), "GalaxyCluster", "value") != "Moderated actor" {
+		t.Errorf("site admin's edit: %s", r.body)
+	}
+	wantStatus(t, e.do("POST", "/galaxy_clusters/delete/"+shared, editor, nil), 200)
+	wantStatus(t, e.do("GET", "/galaxy_clusters/view/"+shared, editor, nil), 404)
+}

@@ -43,7 +43,7 @@ func (m *model) render() string {
 	case modeLoading:
 		return fit(m.headerLine()+"\n\nOpening the database…", w, h)
 	case modeFatal:
-		return fit(m.headerLine()+"\n\n"+s.Error.Render("ERROR")+" "+oneLine(m.err.Error())+"\n\nq quits.", w, h)
+		return fit(m.headerLine()+"\n\n"+s.errorLine(m.err)+"\n\nq quits.", w, h)
 	case modeFirstRun:
 		body := m.first.View(w, h-2)
 		return fit(m.headerLine()+"\n"+fit(body, w, h-2)+"\n"+m.footer(m.first.Keys()), w, h)

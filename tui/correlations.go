@@ -237,13 +237,9 @@ func (p *correlationsScreen) Update(msg tea.Msg) tea.Cmd {
 
 func (p *correlationsScreen) View(w, h int) string {
 	s := p.c.Styles
-	switch {
-	case p.err != nil:
-		return "\n " + s.Error.Render("ERROR") + " " + oneLine(p.err.Error())
-	case !p.loaded:
-		return "\n Loading the most correlated values…"
-	case len(p.rows) == 0:
-		return "\n " + s.Dim.Render("No correlations yet: values correlate when two events share them.")
+	if v, ok := s.listState(p.err, p.loaded, len(p.rows), "Loading the most correlated values…",
+		"No correlations yet: values correlate when two events share them."); ok {
+		return v
 	}
 	lines := []string{" " + s.Dim.Render(pad("LINKS", 7)+" VALUE")}
 	over := false
@@ -341,13 +337,9 @@ func (v *valueEventsScreen) Update(msg tea.Msg) tea.Cmd {
 
 func (v *valueEventsScreen) View(w, h int) string {
 	s := v.c.Styles
-	switch {
-	case v.err != nil:
-		return "\n " + s.Error.Render("ERROR") + " " + oneLine(v.err.Error())
-	case !v.loaded:
-		return "\n Loading the events with " + clean(v.value) + "…"
-	case len(v.rows) == 0:
-		return "\n " + s.Dim.Render("No event you may see holds it any more.")
+	if st, ok := s.listState(v.err, v.loaded, len(v.rows), "Loading the events with "+clean(v.value)+"…",
+		"No event you may see holds it any more."); ok {
+		return st
 	}
 	lines := []string{" " + s.Dim.Render(pad("DATE", 10)+" "+pad("CREATOR", 12)+" INFO")}
 	for i, r := range v.rows {

@@ -308,7 +308,7 @@ func (d *eventDetail) View(w, h int) string {
 	s := d.c.Styles
 	switch {
 	case d.err != nil:
-		return "\n " + s.Error.Render("ERROR") + " " + oneLine(d.err.Error()) + "\n\n esc goes back."
+		return "\n " + s.errorLine(d.err) + "\n\n esc goes back."
 	case d.ev == nil:
 		return "\n Loading " + clean(d.info) + "…"
 	}
@@ -523,7 +523,7 @@ func newWhyScreen(c *Context, ev *misp.Event, r whereRow) *whyScreen {
 	w.lines = append(w.lines, " "+s.Title.Render("Would "+info+" be pushed to "+clean(r.server.Name)+"?"), "")
 	switch {
 	case r.err != nil:
-		w.lines = append(w.lines, " "+s.Error.Render("ERROR")+" "+oneLine(r.err.Error()))
+		w.lines = append(w.lines, " "+s.errorLine(r.err))
 	case r.exp != nil:
 		verdict := s.OK.Render("allowed")
 		if !r.exp.Decision.Allowed {

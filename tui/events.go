@@ -338,7 +338,7 @@ func (p *eventsPane) View(w, h int) string {
 	case p.parsed.err != "":
 		return strings.Join(append(lines, "", " "+s.Warn.Render("WARN")+" "+clean(p.parsed.err)+" (/ edits the filter, esc clears it)"), "\n")
 	case p.err != nil:
-		return strings.Join(append(lines, "", " "+s.Error.Render("ERROR")+" "+oneLine(p.err.Error())), "\n")
+		return strings.Join(append(lines, "", " "+s.errorLine(p.err)), "\n")
 	case p.total < 0:
 		return strings.Join(append(lines, "", " Loading events…"), "\n")
 	case p.total == 0 && p.query != "":

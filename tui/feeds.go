@@ -159,7 +159,7 @@ func (v *feedsView) View(w, h int) string {
 	case !v.loaded:
 		return strings.Join(append(lines, "", " Loading feeds…"), "\n")
 	case v.err != nil:
-		return strings.Join(append(lines, "", " "+s.Error.Render("ERROR")+" "+oneLine(v.err.Error())), "\n")
+		return strings.Join(append(lines, "", " "+s.errorLine(v.err)), "\n")
 	case len(v.feeds) == 0:
 		return strings.Join(append(lines, "",
 			" No feeds yet. Add one on the command line:",

@@ -108,15 +108,12 @@ func (p *proposalsScreen) Update(msg tea.Msg) tea.Cmd {
 
 func (p *proposalsScreen) View(w, h int) string {
 	s := p.c.Styles
-	switch {
-	case p.err != nil:
-		return "\n " + s.Error.Render("ERROR") + " " + oneLine(p.err.Error())
-	case !p.loaded:
-		return "\n Loading proposals…"
-	case len(p.rows) == 0 && p.eventUUID == "":
-		return "\n " + s.Dim.Render("No proposals wait on your organisation's events. Others propose changes with e on an event's detail.")
-	case len(p.rows) == 0:
-		return "\n " + s.Dim.Render("No proposals on this event.")
+	empty := "No proposals on this event."
+	if p.eventUUID == "" {
+		empty = "No proposals wait on your organisation's events. Others propose changes with e on an event's detail."
+	}
+	if v, ok := s.listState(p.err, p.loaded, len(p.rows), "Loading proposals…", empty); ok {
+		return v
 	}
 	lines := []string{" " + s.Dim.Render(pad("WHAT", 8)+" "+pad("PROPOSED", 40)+" BY · WHEN")}
 	for i := range p.rows {

@@ -488,7 +488,7 @@ func (p *rulesPane) dryRunLines(w, h int) []string {
 	s := p.c.Styles
 	switch {
 	case p.sampleErr != nil:
-		return []string{" " + s.Error.Render("ERROR") + " " + oneLine(p.sampleErr.Error())}
+		return []string{" " + s.errorLine(p.sampleErr)}
 	case p.sample == nil:
 		return []string{" Dry run: loading events…"}
 	case len(p.sample) == 0:

@@ -314,7 +314,7 @@ func (p *serversPane) View(w, h int) string {
 	case !p.loaded:
 		return strings.Join(append(lines, "", " Loading servers…"), "\n")
 	case p.err != nil:
-		return strings.Join(append(lines, "", " "+s.Error.Render("ERROR")+" "+oneLine(p.err.Error())), "\n")
+		return strings.Join(append(lines, "", " "+s.errorLine(p.err)), "\n")
 	case len(p.c.Servers) == 0:
 		return strings.Join(append(lines, "",
 			" No servers yet. Press a to add one: the remote's URL, its host organisation",

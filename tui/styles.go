@@ -79,6 +79,27 @@ func (s *Styles) level(lvl store.Level) string {
 	return s.Info.Render("INFO ")
 }
 
+// errorLine is a failure as the console shows it in place of what failed to load:
+// "ERROR <the error, one line>".
+func (s *Styles) errorLine(err error) string {
+	return s.Error.Render("ERROR") + " " + oneLine(err.Error())
+}
+
+// listState is what a list screen shows instead of its rows, and true: its load error,
+// loading (the words while it loads), or empty (the words for no rows). With rows to
+// show, it is "" and false.
+func (s *Styles) listState(err error, loaded bool, rows int, loading, empty string) (string, bool) {
+	switch {
+	case err != nil:
+		return "\n " + s.errorLine(err), true
+	case !loaded:
+		return "\n " + loading, true
+	case rows == 0:
+		return "\n " + s.Dim.Render(empty), true
+	}
+	return "", false
+}
+
 // newInput is a text input in the console's style: a steady cursor (a
 // blinking one redraws the screen twice a second, over SSH too).
 func newInput(s *Styles, prompt, placeholder string, limit int) textinput.Model {

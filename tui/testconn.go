@@ -98,7 +98,7 @@ func (t *testConnScreen) View(w, h int) string {
 	case t.busy:
 		return head + "\n\n " + t.spin.View() + " Asking " + clean(t.sv.URL) + " for its version, user and permissions…\n\n " + s.Dim.Render("esc goes back; the test goes on and its result reaches the log.")
 	case t.err != nil:
-		return head + "\n\n " + s.Error.Render("ERROR") + " " + oneLine(t.err.Error())
+		return head + "\n\n " + s.errorLine(t.err)
 	case t.ct == nil:
 		return head
 	}

@@ -77,13 +77,9 @@ func (d *discussionsScreen) Update(msg tea.Msg) tea.Cmd {
 
 func (d *discussionsScreen) View(w, h int) string {
 	s := d.c.Styles
-	switch {
-	case d.err != nil:
-		return "\n " + s.Error.Render("ERROR") + " " + oneLine(d.err.Error())
-	case !d.loaded:
-		return "\n Loading discussions…"
-	case len(d.threads) == 0:
-		return "\n " + s.Dim.Render("No discussions yet: n starts one. They stay on this instance.")
+	if v, ok := s.listState(d.err, d.loaded, len(d.threads), "Loading discussions…",
+		"No discussions yet: n starts one. They stay on this instance."); ok {
+		return v
 	}
 	lines := []string{" " + s.Dim.Render(pad("TITLE", 44)+" "+pad("POSTS", 5)+" LAST POST")}
 	for i, t := range d.threads {
@@ -168,7 +164,7 @@ func (t *threadScreen) Update(msg tea.Msg) tea.Cmd {
 func (t *threadScreen) View(w, h int) string {
 	s := t.c.Styles
 	if t.err != nil {
-		return "\n " + s.Error.Render("ERROR") + " " + oneLine(t.err.Error())
+		return "\n " + s.errorLine(t.err)
 	}
 	lines := []string{" " + s.Title.Render(truncate(clean(t.thread.Title), w-2)),
 		" " + s.Dim.Render(fmt.Sprintf("started by %s · %d posts · r replies", clean(t.thread.OrgName), t.thread.PostCount)), ""}

@@ -53,11 +53,17 @@ func growthEvent(salt string, i int) *misp.Event {
 // importGenerated stores events [from, to) of a corpus through a Batch, as an import does,
 // and returns the attributes stored.
 func importGenerated(tb testing.TB, s *Store, salt string, from, to int) int {
+	return batchImport(tb, s, to-from, func(i int) *misp.Event { return growthEvent(salt, from+i) })
+}
+
+// batchImport stores n events, made one at a time by event, through one Batch, as an
+// import or a pull writes them, and returns the attributes stored.
+func batchImport(tb testing.TB, s *Store, n int, event func(int) *misp.Event) int {
 	tb.Helper()
 	batch := s.BeginBatch(context.Background())
 	attrs := 0
-	for i := from; i < to; i++ {
-		res, err := batch.UpsertEvent(growthEvent(salt, i), UpsertOptions{})
+	for i := range n {
+		res, err := batch.UpsertEvent(event(i), UpsertOptions{})
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json"
+
 	"mispdesk/store/misp"
 )
 
@@ -96,6 +98,13 @@ var (
 		WHERE a.value2 = ?1 AND a.value2 <> '' AND a.event_id <> ?2 AND a.deleted = 0 AND a.disable_correlation = 0 AND e.disable_correlation = 0
 			AND a.type NOT IN (` + sqlList(nonCorrelatingTypes) + `, ` + sqlList(primaryOnlyTypes) + `)
 		LIMIT ?3`)
+	// sqlCorrelationProbe finds which values of a JSON array (?1) an attribute of another
+	// event holds as value1 or value2, whatever its type, flags or event: a superset of
+	// the values sqlCorrelationMatch finds anything for, found for a whole event in one
+	// statement instead of one query per value (most values of a new event match nothing).
+	sqlCorrelationProbe = prepared(`SELECT j.value FROM json_each(?1) j
+		WHERE EXISTS (SELECT 1 FROM attributes a WHERE a.value1 = j.value AND a.event_id <> ?2)
+			OR EXISTS (SELECT 1 FROM attributes a WHERE a.value2 = j.value AND a.value2 <> '' AND a.event_id <> ?2)`)
 	sqlCorrelationInsert = prepared(`INSERT INTO correlations (value, attribute_id, event_id, attribute_id_1, event_id_1)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	sqlCorrelationDeleteA  = prepared(`DELETE FROM correlations WHERE attribute_id = ?`)
@@ -224,6 +233,67 @@ type corrAttr struct {
 type correlator struct {
 	t   *txStmts
 	cfg *correlationConfig
+	// matchable, when not nil, holds the values that may have matches (probe): any
+	// other value has none and is not looked up.
+	matchable map[string]bool
+}
+
+// probeBatch bounds the values of one probe statement.
+const probeBatch = 1000
+
+// probe finds which values of attrs (all of event eventID) an attribute of another event
+// holds, so that attribute and value look up only those. A value that is not valid
+// UTF-8 cannot travel in JSON and is always looked up.
+func (c *correlator) probe(attrs []corrAttr, eventID int64) error {
+	c.matchable = nil
+	if c.cfg.disabled {
+		return nil
+	}
+	var values []string
+	seen := map[string]bool{}
+	for i := range attrs {
+		for _, v := range []string{attrs[i].value1, attrs[i].value2} {
+			if v != "" && !seen[v] {
+				seen[v] = true
+				values = append(values, v)
+			}
+		}
+	}
+	matchable := make(map[string]bool)
+	for len(values) > 0 {
+		n := min(len(values), probeBatch)
+		var list []string
+		for _, v := range values[:n] {
+			if utf8.ValidString(v) {
+				list = append(list, v)
+			} else {
+				matchable[v] = true
+			}
+		}
+		values = values[n:]
+		arg, err := json.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("probe correlations of event %d: %w", eventID, err)
+		}
+		rows, err := c.t.query(sqlCorrelationProbe, string(arg), eventID)
+		if err != nil {
+			return fmt.Errorf("probe correlations of event %d: %w", eventID, err)
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return fmt.Errorf("probe correlations of event %d: %w", eventID, err)
+			}
+			matchable[v] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("probe correlations of event %d: %w", eventID, err)
+		}
+	}
+	c.matchable = matchable
+	return nil
 }
 
 func newCorrelator(t *txStmts) (*correlator, error) {
@@ -289,6 +359,9 @@ type corrMatch struct {
 // value links a to the attributes of other events that hold v (or, advanced, one of
 // extra), unless they are more than the limit.
 func (c *correlator) value(a *corrAttr, v string, extra []string) error {
+	if len(extra) == 0 && c.matchable != nil && !c.matchable[v] {
+		return nil
+	}
 	limit := c.cfg.limit
 	var matches []corrMatch
 	for _, x := range append([]string{v}, extra...) {
@@ -443,6 +516,9 @@ func (w *eventWriter) correlate(disabled bool) error {
 	if changed {
 		return c.correlateEvent(w.eventID, disabled, true)
 	}
+	if err := c.probe(w.corr, w.eventID); err != nil {
+		return err
+	}
 	for i := range w.corr {
 		if err := c.attribute(&w.corr[i], disabled); err != nil {
 			return err
@@ -470,6 +546,9 @@ func (c *correlator) correlateEvent(eventID int64, eventDisabled, live bool) err
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := c.probe(attrs, eventID); err != nil {
 		return err
 	}
 	for i := range attrs {

@@ -282,3 +282,50 @@ func TestCorrelationCompletelyDisabled(t *testing.T) {
 		t.Fatalf("correlated while disabled: %v", got)
 	}
 }
+
+// An event's values are probed in one statement before any is looked up: a match is found
+// however many values the event holds (past one probe's batch), and a value that cannot
+// travel in the probe's JSON (not valid UTF-8) is looked up anyway.
+func TestCorrelationProbe(t *testing.T) {
+	s := openTest(t)
+	initHost(t, s)
+	odd := "bad\xffbytes.example"
+	e1 := upsertCorr(t, s, corrEvent(1, 100, "domain=last.example", "domain="+odd))
+	var attrs []string
+	for i := range probeBatch + 5 {
+		attrs = append(attrs, fmt.Sprintf("domain=v%d.example", i))
+	}
+	attrs = append(attrs, "domain=last.example", "domain="+odd)
+	e2 := upsertCorr(t, s, corrEvent(2, 100, attrs...))
+	want := []string{fmt.Sprintf("%s→%d", odd, e1), fmt.Sprintf("last.example→%d", e1)}
+	if got := related(t, s, e2); !slices.Equal(got, want) {
+		t.Fatalf("event 2: %v, want %v", got, want)
+	}
+	if n := count(t, s, `SELECT count(*) FROM correlations`); n != 2 {
+		t.Fatalf("%d rows, want 2", n)
+	}
+	// The probe seeks each value in the value indexes, never scans the attributes.
+	rows, err := s.write.Query(`EXPLAIN QUERY PLAN `+sqlCorrelationProbe, `["x"]`, e2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "; ")
+	for _, want := range []string{"SEARCH a USING INDEX attributes_value1 (value1=?)", "SEARCH a USING INDEX attributes_value2 (value2=?)"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("probe plan %q lacks %q", joined, want)
+		}
+	}
+	if strings.Contains(joined, "SCAN a") {
+		t.Fatalf("probe plan scans the attributes: %q", joined)
+	}
+}

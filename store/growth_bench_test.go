@@ -183,6 +183,7 @@ func BenchmarkImportGrowth(b *testing.B) {
 	// hold in its own cache with one read call, so the reads count its cache misses.
 	for k, io := range io {
 		n := float64(feedAttrs * b.N)
+		b.ReportMetric(float64(cpu[k].Microseconds())/n, label[k]+"-cpu-us/attr")
 		b.ReportMetric(float64(io.reads)/n, label[k]+"-reads/attr")
 		b.ReportMetric(float64(io.writeBytes)/n, label[k]+"-writeB/attr")
 	}

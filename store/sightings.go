@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"mispdesk/store/misp"
@@ -176,4 +177,63 @@ func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.S
 		return err
 	})
 	return added, err
+}
+
+// SightingRef is where a stored sighting is: its event and the organisation that made it
+// (0: anonymous).
+type SightingRef struct {
+	ID      int64
+	UUID    string
+	EventID EventID
+	OrgID   OrgID
+}
+
+// Sighting finds a sighting by id or UUID; ErrNotFound when there is none.
+func (s *Store) Sighting(ctx context.Context, ref string) (*SightingRef, error) {
+	ref = strings.ToLower(strings.TrimSpace(ref))
+	where, arg := `uuid = ?`, any(ref)
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		where, arg = `id = ?`, id
+	}
+	var r SightingRef
+	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, event_id, org_id FROM sightings WHERE `+where, arg).Scan(&r.ID, &r.UUID, &r.EventID, &r.OrgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sighting %q: %w", ref, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sighting %q: %w", ref, err)
+	}
+	return &r, nil
+}
+
+// DeleteSighting removes a sighting by id; ErrNotFound when there is none.
+func (s *Store) DeleteSighting(ctx context.Context, id int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM sightings WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete sighting %d: %w", id, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("delete sighting %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// SightedEvents lists the events that have sightings, by id.
+func (s *Store) SightedEvents(ctx context.Context) ([]EventID, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT event_id FROM sightings ORDER BY event_id`)
+	if err != nil {
+		return nil, fmt.Errorf("sighted events: %w", err)
+	}
+	defer rows.Close()
+	var out []EventID
+	for rows.Next() {
+		var id EventID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sighted events: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -1,6 +1,6 @@
 package mispapi
 
-// Sightings (MISP's SightingsController): sightings/add and listSightings.
+// Sightings (MISP's SightingsController): sightings/add, delete, index and listSightings.
 
 import (
 	"net/http"
@@ -17,6 +17,13 @@ import (
 func (a *API) registerSightings() {
 	a.handleWrite("sightings/add", methodsPost, permSighting, (*call).sightingsAdd)
 	a.handle("sightings/listSightings", methodsGetPost, permAuth, (*call).sightingsList)
+	a.handle("sightings/index", methodsGet, permAuth, (*call).sightingsIndex)
+	a.handleWrite("sightings/delete", methodsPost, permSightingDelete, (*call).sightingsDelete)
+}
+
+// permSightingDelete is MISP's ACL for sightings/delete: perm_sighting and perm_modify_org.
+func permSightingDelete(r *store.Role) bool {
+	return (r.PermSighting && r.PermModifyOrg) || r.PermSiteAdmin
 }
 
 // sightingsAdd is POST /sightings/add[/<attribute id|uuid>]: a sighting of one
@@ -109,21 +116,110 @@ func (c *call) sightingsAdd() error {
 	return c.reply(http.StatusOK, saveSuccess(c, msg, msg, nil))
 }
 
-// visibleSightings adds to seen the UUIDs of the event's sightings the caller may see:
-// those left on its attributes once the gate has trimmed the event for the caller (the
-// attribute visible on its whole path; the event's owner sees every organisation's
-// sightings, others their own organisation's).
-func (c *call) visibleSightings(row *store.IndexRow, seen map[string]bool) error {
+// eventSightings are the event's sightings the caller may see, as it may see them: those
+// left on its attributes once the gate has trimmed the event for the caller (the
+// attribute visible on its whole path; which organisations' sightings, and whether named,
+// as Plugin.Sightings_policy and anonymisation say), each with its attribute's UUID.
+func (c *call) eventSightings(row *store.IndexRow) ([]misp.Sighting, error) {
 	ev, err := c.visibleEvent(row)
+	if err != nil {
+		return nil, err
+	}
+	var out []misp.Sighting
+	ev.ForEachAttribute(func(a *misp.Attribute) {
+		for _, s := range a.Sighting {
+			if s.AttributeUUID == "" {
+				s.AttributeUUID = a.UUID
+			}
+			out = append(out, s)
+		}
+	})
+	return out, nil
+}
+
+// visibleSightings adds to seen the UUIDs of the event's sightings the caller may see
+// (eventSightings).
+func (c *call) visibleSightings(row *store.IndexRow, seen map[string]bool) error {
+	list, err := c.eventSightings(row)
+	for _, s := range list {
+		seen[strings.ToLower(s.UUID)] = true
+	}
+	return err
+}
+
+// sightingsIndex is GET /sightings/index[/<event id|uuid>] (SightingsController::index):
+// the sightings the caller may see, of that event or of every event, as a flat list. An
+// event the caller may not see has none, as in MISP.
+func (c *call) sightingsIndex() error {
+	chk, err := c.check()
 	if err != nil {
 		return err
 	}
-	ev.ForEachAttribute(func(a *misp.Attribute) {
-		for _, s := range a.Sighting {
-			seen[strings.ToLower(s.UUID)] = true
+	var ids []store.EventID
+	if ref := c.path.Arg(0); ref != "" {
+		id, err := c.a.st.ResolveEvent(c.ctx, ref)
+		if err != nil && !isNotFound(err) {
+			return err
 		}
-	})
-	return nil
+		if err == nil {
+			ids = append(ids, id)
+		}
+	} else if ids, err = c.a.st.SightedEvents(c.ctx); err != nil {
+		return err
+	}
+	out := []misp.Sighting{}
+	for _, id := range ids {
+		row, err := chk.EventRow(id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		list, err := c.eventSightings(row)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, list...)
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// sightingsDelete is POST /sightings/delete/<id|uuid> (SightingsController::delete): a site
+// admin, or an org admin of the organisation that made it, removes a sighting. Any other
+// caller, and one that may not see it, gets MISP's 404 for a sighting that does not exist.
+func (c *call) sightingsDelete() error {
+	const missing = "Invalid sighting."
+	s, err := c.a.st.Sighting(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, missing)
+	}
+	me := &c.who.User
+	if !me.Role.PermSiteAdmin && (!me.Role.PermModifyOrg || int64(s.OrgID) != int64(me.OrgID)) {
+		return notFound(missing)
+	}
+	chk, err := c.check()
+	if err != nil {
+		return err
+	}
+	row, err := chk.EventRow(s.EventID)
+	if err != nil {
+		return notFoundOr(err, missing)
+	}
+	visible := map[string]bool{}
+	if err := c.visibleSightings(row, visible); err != nil {
+		return notFoundOr(err, missing)
+	}
+	if !visible[s.UUID] {
+		return notFound(missing)
+	}
+	if err := c.a.st.DeleteSighting(c.ctx, s.ID); err != nil {
+		return notFoundOr(err, missing)
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Sighting successfully deleted.", "Sighting successfully deleted.", c.path.Arg(0)))
 }
 
 // sightingsList is GET|POST /sightings/listSightings/<id|uuid>/<attribute|event>[/<org>]:

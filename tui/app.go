@@ -70,13 +70,13 @@ func newModel(ctx context.Context, st *store.Store, eng *syncer.Engine, opts Opt
 		Now:    time.Now,
 		Stats:  map[store.ServerID]store.OutboxStat{},
 	}
-	opts.Config.rebind(c.Keys)
 	m := &model{c: c, opts: opts, help: help.New(), progCh: make(chan progressMsg, 64)}
 	m.help.Styles = c.Styles.Help
 	m.spin = spinner.New(spinner.WithSpinner(spinner.Line))
 	for _, mk := range panes {
 		m.panes = append(m.panes, mk(c))
 	}
+	opts.Config.rebind(c.Keys, m.panes)
 	if opts.Daemon {
 		m.daemonSince = time.Now()
 	}

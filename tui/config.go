@@ -1,25 +1,31 @@
 package tui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/lipgloss/v2"
+
+	"mispdesk/store"
 )
 
 // Config is the console's optional file, $XDG_CONFIG_HOME/mispdesk/config.json
-// (~/.config/mispdesk/config.json without XDG_CONFIG_HOME): the global keys
-// rebound by name and the colours by role, as ANSI-256 indices.
+// (~/.config/mispdesk/config.json without XDG_CONFIG_HOME): keys rebound by name
+// (the global ones by theirs, a pane's as pane.key) and the colours by role, as
+// ANSI-256 indices.
 //
-//	{"keys": {"quit": ["q", "ctrl+q"], "help": ["?", "f1"]},
+//	{"keys": {"quit": ["q", "ctrl+q"], "help": ["?", "f1"], "servers.add": ["+"]},
 //	 "colors": {"accent": 33, "warn": 214}}
 type Config struct {
 	Keys   map[string][]string `json:"keys"`
@@ -58,7 +64,7 @@ func LoadConfig(path string) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := c.check(newGlobalKeys()); err != nil {
+	if err := c.check(newGlobalKeys(), defaultPanes()); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
@@ -67,11 +73,14 @@ func LoadConfig(path string) (Config, error) {
 // themeRoles are the colours a Config may set.
 var themeRoles = []string{"accent", "dim", "warn", "error", "ok"}
 
-func (c Config) check(k *GlobalKeys) error {
-	named := k.named()
+// check finds the first fault of the file: a key name no binding has, a key that is
+// not one, a key a pane shares with another of its own or that a global key takes
+// first, a colour that is not one.
+func (c Config) check(k *GlobalKeys, panes []Pane) error {
+	named := bindings(k, panes)
 	for _, name := range sortedKeys(c.Keys) {
 		if _, ok := named[name]; !ok {
-			return fmt.Errorf("keys.%s: no such key (known: %s)", name, strings.Join(sortedKeys(named), ", "))
+			return fmt.Errorf("keys.%s: no such key (%s)", name, knownKeys(named, name))
 		}
 		if len(c.Keys[name]) == 0 {
 			return fmt.Errorf("keys.%s: no key given", name)
@@ -79,6 +88,30 @@ func (c Config) check(k *GlobalKeys) error {
 		for _, s := range c.Keys[name] {
 			if strings.TrimSpace(s) == "" || len(s) > 20 {
 				return fmt.Errorf("keys.%s: %q is not a key", name, s)
+			}
+		}
+	}
+	final := func(name string) []string { // a binding's keys once the file is applied
+		if keys, ok := c.Keys[name]; ok {
+			return keys
+		}
+		return named[name].Keys()
+	}
+	for _, name := range sortedKeys(c.Keys) {
+		pane, _, ok := strings.Cut(name, ".")
+		for _, other := range sortedKeys(named) {
+			otherPane, _, otherOK := strings.Cut(other, ".")
+			switch {
+			case other == name,
+				ok && otherOK && otherPane != pane, // another pane's key
+				ok && !otherOK && !shadows(other),  // a global key the pane sees first
+				!ok && otherOK && !shadows(name):   // likewise
+				continue
+			}
+			for _, s := range c.Keys[name] {
+				if slices.Contains(final(other), s) {
+					return fmt.Errorf("keys.%s: %q is %s's key already", name, s, other)
+				}
 			}
 		}
 	}
@@ -93,15 +126,83 @@ func (c Config) check(k *GlobalKeys) error {
 	return nil
 }
 
-// rebind gives the global keys the Config's keys (a checked Config).
-func (c Config) rebind(k *GlobalKeys) {
-	named := k.named()
+// rebind gives the global keys and the panes' the Config's keys (a checked Config).
+func (c Config) rebind(k *GlobalKeys, panes []Pane) {
+	named := bindings(k, panes)
 	for name, keys := range c.Keys {
 		if b := named[name]; b != nil {
 			b.SetKeys(keys...)
 			b.SetHelp(strings.Join(keys, "/"), b.Help().Desc)
 		}
 	}
+	for _, p := range panes {
+		if r, ok := p.(interface{ rebound() }); ok {
+			r.rebound()
+		}
+	}
+}
+
+// keyMapper is a pane whose keys a Config rebinds: its key structs (pointers to structs
+// of key.Binding), by the name their keys go by in the file: "servers" for servers.add.
+type keyMapper interface{ keyMaps() map[string]any }
+
+// bindings are the global keys by name and the panes' keys by pane.field, lower case:
+// "quit", "servers.add", "log.cancel".
+func bindings(k *GlobalKeys, panes []Pane) map[string]*key.Binding {
+	out := k.named()
+	bindingType := reflect.TypeFor[key.Binding]()
+	for _, p := range panes {
+		km, ok := p.(keyMapper)
+		if !ok {
+			continue
+		}
+		for prefix, keys := range km.keyMaps() {
+			v := reflect.ValueOf(keys).Elem()
+			for i := range v.NumField() {
+				if f := v.Field(i); f.Type() == bindingType {
+					out[prefix+"."+strings.ToLower(v.Type().Field(i).Name)] = f.Addr().Interface().(*key.Binding)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// knownKeys lists the names a misspelt one may have meant: the keys of its pane, or the
+// global keys and the panes' names.
+func knownKeys(named map[string]*key.Binding, name string) string {
+	pane, _, ok := strings.Cut(name, ".")
+	var known []string
+	panes := map[string]bool{}
+	for _, n := range sortedKeys(named) {
+		p, _, isPane := strings.Cut(n, ".")
+		switch {
+		case ok && isPane && p == pane, !ok && !isPane:
+			known = append(known, n)
+		case isPane && !panes[p]:
+			panes[p] = true
+		}
+	}
+	if len(known) == 0 || !ok {
+		for _, p := range sortedKeys(panes) {
+			known = append(known, p+".…")
+		}
+	}
+	return "known: " + strings.Join(known, ", ")
+}
+
+// shadows reports a global key the root matches before the focused pane sees a key.
+func shadows(name string) bool { return name != "back" }
+
+// defaultPanes are the panes as built, to name their keys: no store, no engine.
+func defaultPanes() []Pane {
+	c := &Context{Ctx: context.Background(), Styles: NewStyles(true), Keys: newGlobalKeys(), Now: time.Now,
+		Stats: map[store.ServerID]store.OutboxStat{}}
+	var out []Pane
+	for _, mk := range panes {
+		out = append(out, mk(c))
+	}
+	return out
 }
 
 // theme sets the Config's colours on s.

@@ -5,8 +5,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 )
 
@@ -83,5 +85,62 @@ func TestConfigMissingIsDefaults(t *testing.T) {
 	path, _ := ConfigPath()
 	if cfg, err := LoadConfig(path); err != nil || cfg.Keys != nil {
 		t.Errorf("missing file: %+v %v", cfg, err)
+	}
+}
+
+// Pane keys rebind by pane.name the same way: the pane acts on the new key, no more on
+// the old one, and its footer names the new one.
+func TestConfigRebindsPaneKeys(t *testing.T) {
+	path := writeConfig(t, `{"keys": {"servers.add": ["+"], "log.cancel": ["C"], "servers.down": ["J", "down"]}}`)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, "Host")
+	addPushServer(t, st, "peer-one", "")
+	addPushServer(t, st, "peer-two", "")
+	m := newModel(t.Context(), st, nil, Options{Config: cfg})
+	m.c.Now = func() time.Time { return fixedNow }
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	settle(t, m, m.Init())
+	if got := screen(m); !strings.Contains(got, "+ add") || strings.Contains(got, "a add") {
+		t.Errorf("the footer does not name the new key:\n%s", got)
+	}
+	press(t, m, "a")
+	if m.topScreen() != nil {
+		t.Fatalf("a still opens %T", m.topScreen())
+	}
+	press(t, m, "J") // the table moves on the new down key
+	if sv := m.panes[0].(*serversPane).selected(); sv == nil || sv.Name != "peer-two" {
+		t.Errorf("J selects %+v", sv)
+	}
+	press(t, m, "+")
+	if _, ok := m.topScreen().(*serverForm); !ok {
+		t.Fatalf("+ opens %T", m.topScreen())
+	}
+	press(t, m, "esc")
+	if lp := m.panes[3].(*logPane); !key.Matches(keyMsg("C"), lp.keys.Cancel) || key.Matches(keyMsg("x"), lp.keys.Cancel) {
+		t.Errorf("log.cancel is %v", lp.keys.Cancel.Keys())
+	}
+}
+
+// A pane key with a bad name, or a key its pane (or a global key) has already, is one
+// line naming the file and the key; nothing of the file is used.
+func TestConfigBadPaneKey(t *testing.T) {
+	for _, c := range []struct{ body, want string }{
+		{`{"keys": {"servers.ad": ["+"]}}`, "keys.servers.ad: no such key (known: servers.add, "},
+		{`{"keys": {"sever.add": ["+"]}}`, "keys.sever.add: no such key (known: events.…, feeds.…, log.…, rules.…, servers.…)"},
+		{`{"keys": {"servers.add": ["p"]}}`, `keys.servers.add: "p" is servers.pull's key already`},
+		{`{"keys": {"log.cancel": ["q"]}}`, `keys.log.cancel: "q" is quit's key already`},
+		{`{"keys": {"quit": ["x"]}}`, `keys.quit: "x" is log.cancel's key already`},
+	} {
+		path := writeConfig(t, c.body)
+		cfg, err := LoadConfig(path)
+		if err == nil || !strings.HasPrefix(err.Error(), path+": ") || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err %v, want %q", c.body, err, c.want)
+		}
+		if cfg.Keys != nil {
+			t.Errorf("%s: half a config kept: %+v", c.body, cfg)
+		}
 	}
 }

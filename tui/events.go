@@ -84,7 +84,10 @@ func newEventsPane(c *Context) Pane {
 func (p *eventsPane) Title() string   { return "Events" }
 func (p *eventsPane) Keys() KeyHelp   { return p.keys }
 func (p *eventsPane) Capturing() bool { return p.filtering }
-func (p *eventsPane) Init() tea.Cmd   { return p.reload(true) }
+
+// keyMaps: the pane's keys, for a Config to rebind (events.…).
+func (p *eventsPane) keyMaps() map[string]any { return map[string]any{"events": &p.keys} }
+func (p *eventsPane) Init() tea.Cmd           { return p.reload(true) }
 
 // Messages of the pane.
 type (

@@ -80,7 +80,10 @@ func newRulesPane(c *Context) Pane {
 func (p *rulesPane) Title() string   { return "Rules" }
 func (p *rulesPane) Keys() KeyHelp   { return p.keys }
 func (p *rulesPane) Capturing() bool { return false }
-func (p *rulesPane) Init() tea.Cmd   { return p.loadSample() }
+
+// keyMaps: the pane's keys, for a Config to rebind (rules.…).
+func (p *rulesPane) keyMaps() map[string]any { return map[string]any{"rules": &p.keys} }
+func (p *rulesPane) Init() tea.Cmd           { return p.loadSample() }
 
 type (
 	ruleSampleMsg struct {

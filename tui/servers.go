@@ -99,6 +99,16 @@ func (p *serversPane) Keys() KeyHelp {
 }
 func (p *serversPane) Capturing() bool { return p.filtering }
 
+// keyMaps: the Servers pane's keys and its feeds section's, for a Config to rebind.
+func (p *serversPane) keyMaps() map[string]any {
+	return map[string]any{"servers": &p.keys, "feeds": &p.feeds.keys}
+}
+
+// rebound: the table moves with the pane's up and down keys, as a Config set them.
+func (p *serversPane) rebound() {
+	p.table.KeyMap.LineUp, p.table.KeyMap.LineDown = p.keys.Up, p.keys.Down
+}
+
 // selected is the server under the cursor, or nil.
 func (p *serversPane) selected() *store.Server {
 	i := p.table.Cursor()

@@ -155,6 +155,9 @@ func (p *logPane) Init() tea.Cmd   { return nil }
 func (p *logPane) Keys() KeyHelp   { return p.keys }
 func (p *logPane) Capturing() bool { return p.filtering || p.find.typing }
 
+// keyMaps: the pane's keys, for a Config to rebind (log.…).
+func (p *logPane) keyMaps() map[string]any { return map[string]any{"log": &p.keys} }
+
 func (p *logPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case logEntriesMsg:

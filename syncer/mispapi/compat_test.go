@@ -193,6 +193,18 @@ func TestAddRemoveTagEndpoints(t *testing.T) {
 	// an unknown event or tag, and a caller who may not change the event: saved false
 	saved(e.do("POST", "/events/addTag/999999/"+tagID, e.sameOrgUser, nil), false)
 	saved(e.do("POST", "/events/addTag/"+id+"/no-such-tag", e.sameOrgUser, nil), false)
+	// addTag only looks a name up, even for a tag editor (MISP's Tag::lookupTagIdForUser):
+	// an unknown name is "Invalid Tag." and no tag is created
+	for _, path := range []string{"/events/addTag/" + id + "/never-made", "/attributes/addTag/" + get[string](t, attr, "id") + "/never-made"} {
+		r = e.do("POST", path, e.admin, nil)
+		saved(r, false)
+		if msg := r.obj(t)["errors"]; msg != "Invalid Tag." {
+			t.Fatalf("%s: errors %v, want %q", path, msg, "Invalid Tag.")
+		}
+	}
+	if r := e.do("GET", "/tags/index/searchall:never-made", e.admin, nil); strings.Contains(string(r.body), "never-made") {
+		t.Fatalf("addTag created the unknown tag: %s", r.body)
+	}
 	saved(e.do("POST", "/events/addTag/"+id+"/"+tagID, e.admin, nil), true)
 	r = e.do("POST", "/events/addTag/"+id+"/"+tagID, e.other, nil)
 	if r.status == http.StatusOK && r.obj(t)["saved"] == true {

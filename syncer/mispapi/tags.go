@@ -153,7 +153,7 @@ func (c *call) tagLink(attach bool) error {
 	if err != nil {
 		return err
 	}
-	tag, err := c.linkTag(tg, tagRef, f.flag("local") || c.path.Flag("local"), f.str("relationship_type"), attach)
+	tag, err := c.linkTag(tg, tagRef, f.flag("local") || c.path.Flag("local"), f.str("relationship_type"), attach, true)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func tagAction(scope string, attach bool) handler {
 			if strings.TrimSpace(tagRef) == "" {
 				err = notFound("Invalid Tag.")
 			} else {
-				_, err = c.linkTag(tg, tagRef, local, f.str("relationship_type"), attach)
+				_, err = c.linkTag(tg, tagRef, local, f.str("relationship_type"), attach, false)
 			}
 		}
 		var ae *apiError
@@ -240,12 +240,14 @@ func tagAction(scope string, attach bool) handler {
 }
 
 // linkTag attaches the tag tagRef (id or name) to tg, or removes it, locally or not, and
-// returns the tag as stored.
-func (c *call) linkTag(tg *tagTarget, tagRef string, local bool, relationship string, attach bool) (*store.TagRow, error) {
+// returns the tag as stored. With create, an unknown name is created on attach as
+// tags/attachTagToObject does for a tag editor; events/addTag and attributes/addTag only
+// look the name up (Tag::lookupTagIdForUser) and answer "Invalid Tag.".
+func (c *call) linkTag(tg *tagTarget, tagRef string, local bool, relationship string, attach, create bool) (*store.TagRow, error) {
 	tag, err := c.a.st.Tag(c.ctx, tagRef)
 	switch {
 	case err == nil:
-	case errors.Is(err, store.ErrNotFound) && attach && !isNumeric(tagRef) && (permTagEditor(&c.who.User.Role) || local || c.isClusterTag(tagRef)):
+	case errors.Is(err, store.ErrNotFound) && create && attach && !isNumeric(tagRef) && (permTagEditor(&c.who.User.Role) || local || c.isClusterTag(tagRef)):
 		// MISP creates a galaxy cluster's tag on first use, whoever attaches it
 		tag = &store.TagRow{Name: strings.TrimSpace(tagRef)}
 	case errors.Is(err, store.ErrNotFound):

@@ -103,6 +103,35 @@ func (s *Store) AddTag(ctx context.Context, t TagRow) (*TagRow, error) {
 	return out, err
 }
 
+// EditTag changes a tag's name, colour and flags (MISP's tags/edit); the events and
+// attributes that carry it carry it renamed. Another tag of the new name (case-insensitive)
+// is ErrConflict; a missing tag ErrNotFound.
+func (s *Store) EditTag(ctx context.Context, t TagRow) (*TagRow, error) {
+	t.Name = strings.TrimSpace(t.Name)
+	if t.Name == "" {
+		return nil, fmt.Errorf("%w: a tag needs a name", ErrInvalidEvent)
+	}
+	var out *TagRow
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if other, err := findTag(ctx, tx, t.Name); err == nil && other.ID != t.ID {
+			return fmt.Errorf("tag %q: %w", t.Name, ErrConflict)
+		}
+		r, err := tx.ExecContext(ctx, `UPDATE tags SET name = ?, colour = ?, exportable = ?, hide_tag = ?, numerical_value = ?,
+			is_galaxy = ?, local_only = ?, org_id = ?, user_id = ? WHERE id = ?`, t.Name, t.Colour, boolInt(t.Exportable),
+			boolInt(t.HideTag), nullText(t.NumericalValue), boolInt(t.IsGalaxy || strings.HasPrefix(t.Name, "misp-galaxy:")),
+			boolInt(t.LocalOnly), t.OrgID, t.UserID, t.ID)
+		if err != nil {
+			return fmt.Errorf("tag %d: %w", t.ID, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			return fmt.Errorf("tag %d: %w", t.ID, ErrNotFound)
+		}
+		out, err = findTag(ctx, tx, strconv.FormatInt(t.ID, 10))
+		return err
+	})
+	return out, err
+}
+
 func insertTag(ctx context.Context, tx *sql.Tx, t *TagRow) (int64, error) {
 	if t.Colour == "" {
 		t.Colour = "#" + fmt.Sprintf("%06x", fnv24(t.Name))

@@ -24,6 +24,7 @@ func (a *API) registerProposals() {
 	a.handleWrite("shadow_attributes/accept", methodsPost, permModify, (*call).shadowAttributesAccept)
 	a.handleWrite("shadow_attributes/discard", methodsPost, permAuth, (*call).shadowAttributesDiscard)
 	a.handle("shadow_attributes/index", methodsGetPost, permAuth, (*call).shadowAttributesIndex)
+	a.handle("shadow_attributes/view", methodsGet, permAuth, (*call).shadowAttributesView)
 	a.handleWrite("events/pushProposals", methodsPost, permSync, (*call).eventsPushProposals)
 }
 
@@ -156,6 +157,20 @@ func (c *call) proposalOf(ref string) (*store.ProposalRow, string, error) {
 		return nil, "", notFoundOr(err, "Invalid proposal.")
 	}
 	return pr, attrUUID, nil
+}
+
+// shadowAttributesView is GET /shadow_attributes/view/<id|uuid> (ShadowAttributesController::
+// view, PyMISP's get_attribute_proposal): a proposal the caller may see (its event and the
+// attribute it would change), not an accepted or discarded one.
+func (c *call) shadowAttributesView() error {
+	pr, _, err := c.proposalOf(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if pr.Proposal.Deleted {
+		return notFound("Invalid proposal.")
+	}
+	return c.reply(http.StatusOK, map[string]any{"ShadowAttribute": proposalJSON(&pr.Proposal, pr.Event)})
 }
 
 // shadowAttributesAccept is POST /shadow_attributes/accept/<id>: the event's owner takes

@@ -38,12 +38,13 @@ var pymispRoutes = [][2]string{
 	{"servers/serverSettingsEdit", "POST"}, {"servers/testConnection", "POST"},
 	{"shadowAttributes/accept", "POST"}, {"shadowAttributes/add", "POST"}, {"shadowAttributes/delete", "POST"},
 	{"shadowAttributes/discard", "POST"}, {"shadowAttributes/edit", "POST"}, {"shadowAttributes/index", "GET"},
+	{"shadowAttributes/view", "GET"},
 	{"sharingGroups/add", "POST"}, {"sharingGroups/addOrg", "POST"}, {"sharingGroups/addServer", "POST"},
 	{"sharingGroups/delete", "POST"}, {"sharingGroups/index", "GET"}, {"sharingGroups/removeOrg", "POST"},
 	{"sharingGroups/removeServer", "POST"}, {"sharing_groups/edit", "POST"},
 	{"sharing_groups/view", "GET,HEAD"}, {"sightings/add", "POST"}, {"sightings/delete", "POST"}, {"sightings/index", "GET"}, {"sightings/listSightings", "?"},
 	{"sightings/restSearch", "?"}, {"tags/add", "POST"}, {"tags/attachTagToObject", "POST"},
-	{"tags/delete", "POST"}, {"tags/index", "GET"}, {"tags/removeTagFromObject", "POST"},
+	{"tags/delete", "POST"}, {"tags/edit", "POST"}, {"tags/index", "GET"}, {"tags/removeTagFromObject", "POST"},
 	{"tags/search", "POST"}, {"tags/view", "GET"}, {"users/edit", "?"}, {"users/view", "GET"},
 }
 
@@ -69,7 +70,7 @@ var pymispMissing = []string{
 	"objectTemplates/index", "objectTemplates/update", "objectTemplates/view", "orgBlocklists/edit",
 	"servers/createSync", "servers/dbSchemaDiagnostic", "servers/getWorkers", "servers/import",
 	"servers/killAllWorkers", "servers/queryACL", "servers/restartDeadWorkers", "servers/restartWorkers",
-	"servers/startWorker", "servers/stopWorker", "servers/update", "shadowAttributes/view", "tags/edit", "tags/tagStatistics", "taxonomies/addTag", "taxonomies/disable",
+	"servers/startWorker", "servers/stopWorker", "servers/update", "tags/tagStatistics", "taxonomies/addTag", "taxonomies/disable",
 	"taxonomies/disableTag", "taxonomies/enable", "taxonomies/index", "taxonomies/toggleRequired",
 	"taxonomies/update", "taxonomies/view", "userSettings/delete", "userSettings/getSetting",
 	"userSettings/index", "userSettings/setSetting", "users/acceptRegistrations", "users/change_pw",

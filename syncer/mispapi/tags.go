@@ -21,6 +21,7 @@ func (a *API) registerTags() {
 	a.handle("tags/search", methodsGetPost, permAuth, (*call).tagsIndex)
 	a.handleWrite("tags/add", methodsPost, permTagEditor, (*call).tagsAdd)
 	a.handleWrite("tags/delete", methodsDelete, permSiteAdmin, (*call).tagsDelete)
+	a.handleWrite("tags/edit", methodsPost, permSiteAdmin, (*call).tagsEdit)
 	a.handleWrite("tags/attachTagToObject", methodsPost, permTagger, (*call).tagsAttach)
 	a.handleWrite("tags/removeTagFromObject", methodsPost, permTagger, (*call).tagsRemove)
 	a.handleWrite("events/addTag", methodsPost, permTagger, tagAction("Event", true))
@@ -88,6 +89,45 @@ func (c *call) tagsAdd() error {
 			return saveFail(c, "Could not add Tag", nil, map[string][]string{"name": {"This field cannot be left empty."}})
 		}
 		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(out)})
+}
+
+// tagsEdit is POST /tags/edit/<id|name> (TagsController::edit, PyMISP's update_tag), a
+// site admin's: the fields given change, the rest stay; {"Tag":{…}} back. A name another
+// tag has is refused with MISP's 405.
+func (c *call) tagsEdit() error {
+	t, err := c.a.st.Tag(c.ctx, c.path.Arg(0))
+	if err != nil {
+		return notFoundOr(err, "Invalid tag")
+	}
+	f, err := c.fields("Tag")
+	if err != nil {
+		return err
+	}
+	for k, p := range map[string]*string{"name": &t.Name, "colour": &t.Colour, "numerical_value": &t.NumericalValue} {
+		if f.has(k) {
+			*p = f.str(k)
+		}
+	}
+	for k, p := range map[string]*bool{"exportable": &t.Exportable, "hide_tag": &t.HideTag, "local_only": &t.LocalOnly} {
+		if f.has(k) {
+			*p = f.flag(k)
+		}
+	}
+	for k, p := range map[string]*int64{"org_id": &t.OrgID, "user_id": &t.UserID} {
+		if f.has(k) {
+			*p = atoi64(f.str(k))
+		}
+	}
+	out, err := c.a.st.EditTag(c.ctx, *t)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return httpError(http.StatusMethodNotAllowed, "Could not add the Tag. [name]: A similar name already exists.")
+	case errors.Is(err, store.ErrInvalidEvent):
+		return httpError(http.StatusMethodNotAllowed, "Could not add the Tag. [name]: This field is required.")
+	case err != nil:
+		return notFoundOr(err, "Invalid tag")
 	}
 	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(out)})
 }

@@ -253,7 +253,7 @@ func (s *Store) SaveSyncedAnalystData(ctx context.Context, in SyncedAnalystData)
 		}
 		d.SharingGroupID = 0
 		if d.Distribution == int64(misp.SharingGroupDist) {
-			var owner int64
+			var owner OrgID
 			if err := tx.QueryRowContext(ctx, `SELECT id FROM orgs WHERE uuid = ?`, d.OrgUUID).Scan(&owner); err != nil {
 				return fmt.Errorf("analyst data %s: owner %s: %w", d.UUID, d.OrgUUID, err)
 			}

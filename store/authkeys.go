@@ -10,13 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
-
-	"mispdesk/store/misp"
 )
 
 // ErrAuthFailed is returned by Authenticate for every refused key; the wrapped message says
@@ -35,17 +32,17 @@ const lastUsedEvery = time.Minute
 // AuthKey is an advanced auth key as MISP lists it: never the key, only its first and last
 // four characters.
 type AuthKey struct {
-	ID           int64    `json:"id"`
-	UUID         string   `json:"uuid"`
-	UserID       int64    `json:"user_id"`
-	AuthkeyStart string   `json:"authkey_start"`
-	AuthkeyEnd   string   `json:"authkey_end"`
-	Created      int64    `json:"created"`
-	Expiration   int64    `json:"expiration"` // unix seconds; 0: never
-	ReadOnly     bool     `json:"read_only"`
-	Comment      string   `json:"comment"`
-	AllowedIPs   []string `json:"allowed_ips"`
-	LastUsed     int64    `json:"last_used"`
+	ID           AuthKeyID `json:"id"`
+	UUID         string    `json:"uuid"`
+	UserID       UserID    `json:"user_id"`
+	AuthkeyStart string    `json:"authkey_start"`
+	AuthkeyEnd   string    `json:"authkey_end"`
+	Created      int64     `json:"created"`
+	Expiration   int64     `json:"expiration"` // unix seconds; 0: never
+	ReadOnly     bool      `json:"read_only"`
+	Comment      string    `json:"comment"`
+	AllowedIPs   []string  `json:"allowed_ips"`
+	LastUsed     int64     `json:"last_used"`
 }
 
 // AuthKeyOptions are the settings of a new key.
@@ -63,7 +60,7 @@ type AuthKeyOptions struct {
 // actually grants.
 type Principal struct {
 	User     User
-	KeyID    int64
+	KeyID    AuthKeyID
 	ReadOnly bool
 	// Expiration is when the key expires; zero: never (MISP's X-Auth-Key-Expiration).
 	Expiration time.Time
@@ -121,15 +118,15 @@ func parseAllowedIPs(in []string) ([]string, error) {
 	return out, nil
 }
 
-// AddAuthKey creates a new key for the user (id or email) and returns it with the key in
-// clear: the only time it exists.
-func (s *Store) AddAuthKey(ctx context.Context, userRef string, opts AuthKeyOptions) (*AuthKey, string, error) {
+// AddAuthKey creates a new key for a user and returns it with the key in clear: the only
+// time it exists.
+func (s *Store) AddAuthKey(ctx context.Context, user UserID, opts AuthKeyOptions) (*AuthKey, string, error) {
 	var (
 		k   *AuthKey
 		key string
 	)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := findUser(ctx, tx, userRef)
+		u, err := userByID(ctx, tx, user)
 		if err != nil {
 			return fmt.Errorf("add auth key: %w", err)
 		}
@@ -145,7 +142,7 @@ func (s *Store) AddAuthKey(ctx context.Context, userRef string, opts AuthKeyOpti
 	return k, key, nil
 }
 
-func (s *Store) insertAuthKey(ctx context.Context, tx *sql.Tx, userID int64, opts AuthKeyOptions) (*AuthKey, string, error) {
+func (s *Store) insertAuthKey(ctx context.Context, tx *sql.Tx, userID UserID, opts AuthKeyOptions) (*AuthKey, string, error) {
 	now := s.now()
 	k := &AuthKey{UUID: uuid.NewString(), UserID: userID, Created: now.Unix(), ReadOnly: opts.ReadOnly, Comment: opts.Comment}
 	if !opts.Expiration.IsZero() {
@@ -170,9 +167,11 @@ func (s *Store) insertAuthKey(ctx context.Context, tx *sql.Tx, userID int64, opt
 	if err != nil {
 		return nil, "", err
 	}
-	if k.ID, err = res.LastInsertId(); err != nil {
+	id, err := res.LastInsertId()
+	if err != nil {
 		return nil, "", err
 	}
+	k.ID = AuthKeyID(id)
 	return k, key, nil
 }
 
@@ -193,9 +192,30 @@ func scanAuthKey(row interface{ Scan(...any) error }) (*AuthKey, error) {
 	return &k, nil
 }
 
-// AuthKeys lists a user's keys (id or email), oldest first.
-func (s *Store) AuthKeys(ctx context.Context, userRef string) ([]AuthKey, error) {
-	u, err := findUser(ctx, s.read, userRef)
+// AuthKeyID is an auth key's local id.
+type AuthKeyID int64
+
+// ResolveAuthKey finds the auth key a person names by id or UUID (ErrNotFound when there
+// is none).
+func (s *Store) ResolveAuthKey(ctx context.Context, ref string) (AuthKeyID, error) {
+	return resolve[AuthKeyID](ctx, s.read, authKeyRefs, ref)
+}
+
+// AuthKey reads an auth key (never the key itself).
+func (s *Store) AuthKey(ctx context.Context, id AuthKeyID) (*AuthKey, error) {
+	k, err := scanAuthKey(s.read.QueryRowContext(ctx, `SELECT `+authKeyColumns+` FROM auth_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth key %d: %w", id, err)
+	}
+	return k, nil
+}
+
+// AuthKeys lists a user's keys, oldest first.
+func (s *Store) AuthKeys(ctx context.Context, user UserID) ([]AuthKey, error) {
+	u, err := s.User(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("list auth keys: %w", err)
 	}
@@ -215,24 +235,15 @@ func (s *Store) AuthKeys(ctx context.Context, userRef string) ([]AuthKey, error)
 	return out, rows.Err()
 }
 
-// DeleteAuthKey removes a key given by id or UUID.
-func (s *Store) DeleteAuthKey(ctx context.Context, ref string) error {
-	ref = strings.TrimSpace(ref)
+// DeleteAuthKey removes a key.
+func (s *Store) DeleteAuthKey(ctx context.Context, id AuthKeyID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		var res sql.Result
-		var err error
-		if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
-			res, err = tx.ExecContext(ctx, `DELETE FROM auth_keys WHERE id = ?`, id)
-		} else if misp.IsUUID(ref) {
-			res, err = tx.ExecContext(ctx, `DELETE FROM auth_keys WHERE uuid = ?`, strings.ToLower(ref))
-		} else {
-			return fmt.Errorf("delete auth key %q: want an id or a UUID", ref)
-		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM auth_keys WHERE id = ?`, id)
 		if err != nil {
-			return fmt.Errorf("delete auth key %q: %w", ref, err)
+			return fmt.Errorf("delete auth key %d: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("delete auth key %q: %w", ref, ErrNotFound)
+			return fmt.Errorf("delete auth key %d: %w", id, ErrNotFound)
 		}
 		return nil
 	})

@@ -49,7 +49,7 @@ func TestAuthKeysStoredAsHash(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openClocked(t)
 	email, first := keyUser(t, s, "user")
-	k, key, err := s.AddAuthKey(ctx, email, AuthKeyOptions{Comment: "for PyMISP", AllowedIPs: []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32"}})
+	k, key, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{Comment: "for PyMISP", AllowedIPs: []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestAuthKeysStoredAsHash(t *testing.T) {
 	if string(raw) != string(hashKey(key)) {
 		t.Error("key_hash is not the key's SHA-256")
 	}
-	keys, err := s.AuthKeys(ctx, email)
+	keys, err := s.AuthKeys(ctx, mustUserID(t, s, email))
 	if err != nil || len(keys) != 2 || keys[1].Comment != "for PyMISP" {
 		t.Fatalf("AuthKeys = %+v, %v", keys, err)
 	}
@@ -77,31 +77,41 @@ func TestAuthKeysStoredAsHash(t *testing.T) {
 	if strings.Contains(string(b), key) || strings.Contains(string(b), first) {
 		t.Error("AuthKeys shows a clear key")
 	}
-	if _, err := s.AuthKeys(ctx, "ghost@x.test"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.AuthKeys(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AuthKeys of unknown user: %v", err)
 	}
-	if _, _, err := s.AddAuthKey(ctx, "ghost@x.test", AuthKeyOptions{}); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.AddAuthKey(ctx, 999, AuthKeyOptions{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AddAuthKey for unknown user: %v", err)
 	}
-	if _, _, err := s.AddAuthKey(ctx, email, AuthKeyOptions{AllowedIPs: []string{"10.0.0.300"}}); err == nil || !strings.Contains(err.Error(), "10.0.0.300") {
+	if _, _, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{AllowedIPs: []string{"10.0.0.300"}}); err == nil || !strings.Contains(err.Error(), "10.0.0.300") {
 		t.Errorf("bad allowed IP: %v", err)
 	}
-	if _, _, err := s.AddAuthKey(ctx, email, AuthKeyOptions{Expiration: s.now().Add(-time.Hour)}); err == nil {
+	if _, _, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{Expiration: s.now().Add(-time.Hour)}); err == nil {
 		t.Error("a key expiring in the past was accepted")
 	}
 
-	if err := s.DeleteAuthKey(ctx, keys[1].UUID); err != nil {
+	deleteByRef := func(ref string) error {
+		id, err := s.ResolveAuthKey(ctx, ref)
+		if err != nil {
+			return err
+		}
+		return s.DeleteAuthKey(ctx, id)
+	}
+	if err := deleteByRef(strings.ToUpper(keys[1].UUID)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Authenticate(ctx, key, "10.1.1.1"); !errors.Is(err, ErrAuthFailed) {
 		t.Errorf("deleted key authenticates: %v", err)
 	}
 	for _, ref := range []string{keys[1].UUID, "999", "nonsense"} {
-		if err := s.DeleteAuthKey(ctx, ref); err == nil {
-			t.Errorf("DeleteAuthKey(%q) succeeded", ref)
+		if err := deleteByRef(ref); !errors.Is(err, ErrNotFound) {
+			t.Errorf("delete auth key %q: %v, want ErrNotFound", ref, err)
 		}
 	}
-	if err := s.DeleteAuthKey(ctx, "1"); err != nil {
+	if err := s.DeleteAuthKey(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("DeleteAuthKey of no key: %v", err)
+	}
+	if err := deleteByRef("1"); err != nil {
 		t.Errorf("DeleteAuthKey by id: %v", err)
 	}
 }
@@ -137,7 +147,7 @@ func TestAuthenticate(t *testing.T) {
 	refused("empty key", "", "127.0.0.1")
 
 	// Expiry: valid until the second it expires.
-	exp, expKey, err := s.AddAuthKey(ctx, email, AuthKeyOptions{Expiration: clock.now().Add(time.Hour)})
+	exp, expKey, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{Expiration: clock.now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +159,7 @@ func TestAuthenticate(t *testing.T) {
 	refused("expired key", expKey, "127.0.0.1")
 
 	// Allowed IPs, with and without a port, IPv4 in IPv6.
-	_, ipKey, err := s.AddAuthKey(ctx, email, AuthKeyOptions{AllowedIPs: []string{"10.0.0.0/8", "2001:db8::1"}})
+	_, ipKey, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{AllowedIPs: []string{"10.0.0.0/8", "2001:db8::1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +173,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 
 	// Read-only: only perm_auth and perm_audit survive.
-	_, roKey, err := s.AddAuthKey(ctx, email, AuthKeyOptions{ReadOnly: true})
+	_, roKey, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +205,7 @@ func TestAuthenticateRecordsUseOncePerMinute(t *testing.T) {
 	s, clock := openClocked(t)
 	email, key := keyUser(t, s, "user")
 	lastUsed := func() int64 {
-		keys, err := s.AuthKeys(ctx, email)
+		keys, err := s.AuthKeys(ctx, mustUserID(t, s, email))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,4 +224,14 @@ func TestAuthenticateRecordsUseOncePerMinute(t *testing.T) {
 			t.Errorf("step %d: last_used = %d, want %d", i, got, step.want)
 		}
 	}
+}
+
+// mustUserID is the id of the user ref (id or e-mail) names; the test fails when there is none.
+func mustUserID(t testing.TB, s *Store, ref string) UserID {
+	t.Helper()
+	id, err := s.ResolveUser(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -17,7 +17,7 @@ import (
 // it too, the event is unpublished (pushes queued for the old version are dropped), its
 // owner stays, and sharing group ids are this instance's. userID is recorded as the
 // editor. A write the store refuses as not newer comes back as a Skipped result.
-func (s *Store) EditEvent(ctx context.Context, id EventID, userID int64, fn func(ev *misp.Event, now misp.Int) error) (*misp.Event, UpsertResult, error) {
+func (s *Store) EditEvent(ctx context.Context, id EventID, userID UserID, fn func(ev *misp.Event, now misp.Int) error) (*misp.Event, UpsertResult, error) {
 	row, err := s.EventRow(ctx, id)
 	if err != nil {
 		return nil, UpsertResult{}, err

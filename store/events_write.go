@@ -40,9 +40,9 @@ func (o Outcome) String() string {
 type UpsertOptions struct {
 	// OwnerOrgID becomes the event's org_id, its owner on this instance: the importing
 	// user's org, or the local org of the server it was pulled from. 0 means the host org.
-	OwnerOrgID int64
+	OwnerOrgID OrgID
 	// UserID is recorded as the event's creator here.
-	UserID int64
+	UserID UserID
 	// DefaultDistribution applies to an event that arrives without a distribution.
 	DefaultDistribution misp.Distribution
 	// RefuseUnlocked keeps an existing event that was created here (not locked) from
@@ -178,7 +178,7 @@ type eventWriter struct {
 	res  *UpsertResult
 
 	eventID int64
-	orgID   int64 // owner here: joins sharing groups it can only see through all_orgs
+	orgID   OrgID // owner here: joins sharing groups it can only see through all_orgs
 	// ts is the event's timestamp as written: the timestamp of an element that comes
 	// without one, as MISP stamps an attribute, object, reference or report it saves
 	// without a timestamp with the time of the save.
@@ -680,7 +680,7 @@ func (w *eventWriter) sighting(sg *misp.Sighting, attrID int64) error {
 	if sg.UUID == "" {
 		return nil // MISP gives every sighting a UUID; one without cannot be de-duplicated
 	}
-	var orgID int64
+	var orgID OrgID
 	if sg.Organisation != nil && (sg.Organisation.UUID != "" || sg.Organisation.Name != "") {
 		var err error
 		if orgID, err = w.s.captureOrg(w.ctx, w.tx, sg.Organisation); err != nil {
@@ -703,7 +703,7 @@ func (w *eventWriter) proposal(p *misp.ShadowAttribute, attrUUID string) error {
 	if id == "" {
 		id = misp.DerivedUUID(w.res.UUID, "proposal", attrUUID, p.Type, p.Category, p.Value, strconv.FormatBool(bool(p.ToIDs)), p.Comment)
 	}
-	var orgID int64
+	var orgID OrgID
 	if p.Org != nil && (p.Org.UUID != "" || p.Org.Name != "") {
 		var err error
 		if orgID, err = w.s.captureOrg(w.ctx, w.tx, p.Org); err != nil {

@@ -242,7 +242,7 @@ func (s *Store) PublishGalaxyCluster(ctx context.Context, raw jsontext.Value) (b
 // that was written is passed along as MISP's captureCluster publishes it: queued to every
 // server with push and push_galaxy_clusters except link, the sync link it was pulled over
 // (0 for a push received, which MISP passes to all).
-func (s *Store) CaptureGalaxyCluster(ctx context.Context, raw jsontext.Value, ownerOrgID int64, link ServerID) (bool, error) {
+func (s *Store) CaptureGalaxyCluster(ctx context.Context, raw jsontext.Value, ownerOrgID OrgID, link ServerID) (bool, error) {
 	if ownerOrgID == 0 {
 		return false, errors.New("galaxy cluster: a received cluster needs its owner organisation")
 	}
@@ -283,7 +283,7 @@ type peerGalaxy struct {
 // upsertCluster writes a cluster (ownerOrgID 0: made here) and, when it was written
 // published, queues its pushes to every cluster push server but link (noClusterPushes:
 // none).
-func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgID int64, link ServerID) (bool, error) {
+func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgID OrgID, link ServerID) (bool, error) {
 	var members map[string]jsontext.Value
 	if err := json.Unmarshal(raw, &members); err != nil {
 		return false, fmt.Errorf("galaxy cluster: %w", err)
@@ -386,7 +386,7 @@ func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgI
 // ownCluster gives a received cluster its local owner and creator: org_id/orgc_id are
 // local ids, Org/Orgc the local records (the UUIDs every decision reads). The sender's
 // ids mean other organisations here and are never kept.
-func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jsontext.Value, ownerOrgID int64, orgc *misp.Org) error {
+func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jsontext.Value, ownerOrgID OrgID, orgc *misp.Org) error {
 	owner, err := orgByID(ctx, tx, OrgID(ownerOrgID))
 	if err != nil {
 		return err
@@ -411,7 +411,7 @@ func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jso
 		return err
 	}
 	for k, v := range map[string]any{
-		"org_id": strconv.FormatInt(owner.ID, 10), "orgc_id": strconv.FormatInt(creator.ID, 10),
+		"org_id": strconv.FormatInt(int64(owner.ID), 10), "orgc_id": strconv.FormatInt(int64(creator.ID), 10),
 		"Org": owner.model(), "Orgc": creator.model(), "locked": true,
 	} {
 		if err := set(k, v); err != nil {
@@ -424,7 +424,7 @@ func (s *Store) ownCluster(ctx context.Context, tx *sql.Tx, extra map[string]jso
 // clusterGalaxy returns the id of a cluster's galaxy, storing it when new. A peer's custom
 // galaxy (ownerOrgID set) is stored locked with its distribution and organisations, and
 // updated from the peer only while it stays a received one.
-func (s *Store) clusterGalaxy(ctx context.Context, tx *sql.Tx, g *peerGalaxy, custom bool, ownerOrgID int64) (int64, error) {
+func (s *Store) clusterGalaxy(ctx context.Context, tx *sql.Tx, g *peerGalaxy, custom bool, ownerOrgID OrgID) (int64, error) {
 	var (
 		id     int64
 		locked bool

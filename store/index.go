@@ -34,15 +34,15 @@ type IndexRow struct {
 	DisableCorrelation bool
 	ExtendsUUID        string
 	ProposalEmailLock  bool
-	OrgID              int64
+	OrgID              OrgID
 	OrgUUID            string
 	OrgName            string
-	OrgcID             int64
+	OrgcID             OrgID
 	OrgcUUID           string
 	OrgcName           string
 	// UserID is the user who created the event here (MISP's user_id): perm_modify
 	// covers that user's events only. Not read for a minimal index.
-	UserID int64
+	UserID UserID
 }
 
 // IndexQuery selects events for an index. Zero fields do not filter. Tag and org lists

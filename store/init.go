@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -61,7 +60,7 @@ func (s *Store) Init(ctx context.Context, opts InitOptions) (*InitResult, error)
 		if err := s.insertOrg(ctx, tx, &org); err != nil {
 			return fmt.Errorf("init: %w", err)
 		}
-		if err := setSetting(ctx, tx, settingHostOrgID, strconv.FormatInt(org.ID, 10)); err != nil {
+		if err := setHostOrgID(ctx, tx, org.ID); err != nil {
 			return fmt.Errorf("init: %w", err)
 		}
 		if err := setSetting(ctx, tx, settingInstanceUUID, uuid.NewString()); err != nil {

@@ -70,7 +70,7 @@ func (s *Store) SetBaseURL(ctx context.Context, url string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return setSetting(ctx, tx, settingBaseURL, url) })
 }
 
-func (s *Store) hostOrgID(ctx context.Context, q queryer) (int64, error) {
+func (s *Store) hostOrgID(ctx context.Context, q queryer) (OrgID, error) {
 	v, err := s.setting(ctx, q, settingHostOrgID)
 	if err != nil {
 		return 0, err
@@ -78,21 +78,27 @@ func (s *Store) hostOrgID(ctx context.Context, q queryer) (int64, error) {
 	if v == "" {
 		return 0, ErrNotInitialised
 	}
-	return strconv.ParseInt(v, 10, 64)
+	id, err := strconv.ParseInt(v, 10, 64)
+	return OrgID(id), err
+}
+
+// setHostOrgID records which organisation is this instance's host organisation.
+func setHostOrgID(ctx context.Context, tx *sql.Tx, id OrgID) error {
+	return setSetting(ctx, tx, settingHostOrgID, strconv.FormatInt(int64(id), 10))
 }
 
 // SetHostOrg makes an existing local organisation this instance's host organisation, as
 // MISP's installers do with `cake Admin setSetting MISP.host_org_id`; an unknown or
 // external organisation is refused and nothing changes.
-func (s *Store) SetHostOrg(ctx context.Context, ref string) error {
+func (s *Store) SetHostOrg(ctx context.Context, id OrgID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		org, err := findOrg(ctx, tx, ref)
+		org, err := orgByID(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("set host organisation %q: %w", ref, err)
+			return fmt.Errorf("set host organisation: %w", err)
 		}
 		if !org.Local {
-			return fmt.Errorf("set host organisation %q: it is an external organisation", ref)
+			return fmt.Errorf("set host organisation %q: it is an external organisation", org.Name)
 		}
-		return setSetting(ctx, tx, settingHostOrgID, strconv.FormatInt(org.ID, 10))
+		return setHostOrgID(ctx, tx, org.ID)
 	})
 }

@@ -237,7 +237,7 @@ const MaxGPGKeyBytes = 64 << 10
 
 // SetUserMail applies a change to a user's mail settings. The key is checked by the
 // caller (it must parse as an OpenPGP public key); here only its size.
-func (s *Store) SetUserMail(ctx context.Context, userID int64, ch UserMailChange) error {
+func (s *Store) SetUserMail(ctx context.Context, userID UserID, ch UserMailChange) error {
 	if ch.GPGKey != nil && len(*ch.GPGKey) > MaxGPGKeyBytes {
 		return fmt.Errorf("user %d: gpgkey is %d bytes, more than %d", userID, len(*ch.GPGKey), MaxGPGKeyBytes)
 	}
@@ -278,7 +278,7 @@ func (s *Store) AlertUsers(ctx context.Context) ([]User, error) {
 // sendContactEmail picks them: the event's creator alone (creatorOnly; only while that
 // user is enabled and still in the creator organisation), or every enabled user of the
 // creator organisation who asked for contact mail (contactalert), the creator always.
-func (s *Store) ContactUsers(ctx context.Context, orgcID, creatorID int64, creatorOnly bool) ([]User, error) {
+func (s *Store) ContactUsers(ctx context.Context, orgcID OrgID, creatorID UserID, creatorOnly bool) ([]User, error) {
 	if creatorOnly {
 		return s.usersWhere(ctx, `u.id = ? AND u.org_id = ? AND u.disabled = 0`, creatorID, orgcID)
 	}
@@ -298,7 +298,7 @@ type Mail struct {
 	ID          int64  `json:"id"`
 	MessageID   string `json:"message_id"` // set by QueueMail
 	Kind        string `json:"kind"`
-	UserID      int64  `json:"user_id"`
+	UserID      UserID `json:"user_id"`
 	Recipient   string `json:"recipient"`
 	ReplyTo     string `json:"reply_to"`
 	Subject     string `json:"subject"`
@@ -439,7 +439,7 @@ type Alert struct {
 	ID           int64
 	EventUUID    string
 	Source       string // AlertPublish, AlertSync or AlertREST
-	SenderUserID int64
+	SenderUserID UserID
 	ServerID     ServerID
 	Created      int64
 }
@@ -486,7 +486,7 @@ func (s *Store) AlertsWritten(ctx context.Context, alertIDs []int64, mails []Mai
 
 // PublishAlert is events/alert: Publish, and in the same transaction an alert of the
 // event to the users who asked for alerts, sender aside.
-func (s *Store) PublishAlert(ctx context.Context, id EventID, senderUserID int64) (*PublishResult, error) {
+func (s *Store) PublishAlert(ctx context.Context, id EventID, senderUserID UserID) (*PublishResult, error) {
 	return s.publish(ctx, id, func(tx *sql.Tx, res *PublishResult) error {
 		return queueAlert(ctx, tx, s.now().Unix(), Alert{EventUUID: res.UUID, Source: AlertPublish, SenderUserID: senderUserID})
 	})

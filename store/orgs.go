@@ -16,7 +16,7 @@ import (
 // Org is an organisation known to this instance. Local orgs have users here; the others
 // are known remote organisations (creators of synced events, remote hosts of servers).
 type Org struct {
-	ID          int64  `json:"id"`
+	ID          OrgID  `json:"id"`
 	UUID        string `json:"uuid"`
 	Name        string `json:"name"`
 	Description string `json:"description"`
@@ -83,7 +83,8 @@ func (s *Store) insertOrg(ctx context.Context, tx *sql.Tx, o *Org) error {
 	if err != nil {
 		return fmt.Errorf("add organisation %q: %w", o.Name, err)
 	}
-	o.ID, err = res.LastInsertId()
+	id, err := res.LastInsertId()
+	o.ID = OrgID(id)
 	return err
 }
 
@@ -173,11 +174,11 @@ func findOrg(ctx context.Context, q queryer, ref string) (*Org, error) {
 // captureOrg finds the organisation an incoming element names (by UUID, else by name) and
 // creates it in the known-remote pool when it is new, as MISP's Organisation::captureOrg
 // does. A new org whose name is taken by another UUID gets a suffixed name.
-func (s *Store) captureOrg(ctx context.Context, tx *sql.Tx, in *misp.Org) (int64, error) {
+func (s *Store) captureOrg(ctx context.Context, tx *sql.Tx, in *misp.Org) (OrgID, error) {
 	if in == nil || (in.UUID == "" && in.Name == "") {
 		return 0, errors.New("organisation has neither uuid nor name")
 	}
-	var id int64
+	var id OrgID
 	if in.UUID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM orgs WHERE uuid = ?`, in.UUID).Scan(&id)
 		if err == nil {
@@ -218,7 +219,8 @@ func (s *Store) captureOrg(ctx context.Context, tx *sql.Tx, in *misp.Org) (int64
 			return 0, fmt.Errorf("capture organisation %q: %w", name, err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return res.LastInsertId()
+			id, err := res.LastInsertId()
+			return OrgID(id), err
 		}
 	}
 }
@@ -271,7 +273,7 @@ func (s *Store) DeleteOrg(ctx context.Context, id OrgID) error {
 			return fmt.Errorf("organisation %q has users, events, servers or sharing groups: %w", o.Name, ErrInUse)
 		}
 		var host string
-		if err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_org_id'`).Scan(&host); err == nil && host == strconv.FormatInt(o.ID, 10) {
+		if err := tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'host_org_id'`).Scan(&host); err == nil && host == strconv.FormatInt(int64(o.ID), 10) {
 			return fmt.Errorf("organisation %q is the host organisation: %w", o.Name, ErrInUse)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sharing_group_orgs WHERE org_id = ?`, o.ID); err != nil {

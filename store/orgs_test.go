@@ -17,8 +17,8 @@ func TestResolveOrg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ref := range []string{"Peer", " " + strings.ToUpper(o.UUID) + " ", strconv.FormatInt(o.ID, 10)} {
-		if id, err := s.ResolveOrg(ctx, ref); err != nil || int64(id) != o.ID {
+	for _, ref := range []string{"Peer", " " + strings.ToUpper(o.UUID) + " ", strconv.FormatInt(int64(o.ID), 10)} {
+		if id, err := s.ResolveOrg(ctx, ref); err != nil || id != o.ID {
 			t.Errorf("ResolveOrg(%q) = %d, %v; want %d", ref, id, err, o.ID)
 		}
 	}

@@ -154,7 +154,7 @@ func (s *Store) Proposal(ctx context.Context, ref string) (*ProposalRow, string,
 
 // AddProposal stores a proposal on an event (attrUUID "" proposes a new attribute) from
 // an organisation, with a random UUID.
-func (s *Store) AddProposal(ctx context.Context, eventID EventID, attrUUID string, orgID int64, p misp.ShadowAttribute) (int64, error) {
+func (s *Store) AddProposal(ctx context.Context, eventID EventID, attrUUID string, orgID OrgID, p misp.ShadowAttribute) (int64, error) {
 	if p.UUID == "" {
 		p.UUID = uuid.NewString()
 	}

@@ -27,6 +27,9 @@ var (
 	feedRefs         = refKind{kind: "feed", table: "feeds", name: "name COLLATE NOCASE"}
 	userRefs         = refKind{kind: "user", table: "users", name: "email"}
 	sharingGroupRefs = refKind{kind: "sharing group", table: "sharing_groups", uuid: true, name: "name COLLATE NOCASE"}
+	tagRefs          = refKind{kind: "tag", table: "tags", name: "name"}
+	roleRefs         = refKind{kind: "role", table: "roles", name: "name COLLATE NOCASE"}
+	authKeyRefs      = refKind{kind: "auth key", table: "auth_keys", uuid: true}
 )
 
 // resolve is the local id of the record of kind k that ref names (trimmed): the row with

@@ -54,8 +54,8 @@ type Server struct {
 	URL  string   `json:"url"`
 	// Authkey is the remote's key for us; it never leaves through JSON.
 	Authkey     string `json:"-"`
-	OrgID       int64  `json:"org_id"`
-	RemoteOrgID int64  `json:"remote_org_id"`
+	OrgID       OrgID  `json:"org_id"`
+	RemoteOrgID OrgID  `json:"remote_org_id"`
 	ServerOptions
 	Priority     int64   `json:"priority"`
 	LastPushedID EventID `json:"lastpushedid"`
@@ -82,7 +82,7 @@ type ServerSpec struct {
 func (sv *Server) Spec() ServerSpec {
 	return ServerSpec{
 		Name: sv.Name, URL: sv.URL, Authkey: sv.Authkey,
-		OrgRef: strconv.FormatInt(sv.OrgID, 10), RemoteOrgRef: strconv.FormatInt(sv.RemoteOrgID, 10),
+		OrgRef: strconv.FormatInt(int64(sv.OrgID), 10), RemoteOrgRef: strconv.FormatInt(int64(sv.RemoteOrgID), 10),
 		ServerOptions: sv.ServerOptions,
 	}
 }

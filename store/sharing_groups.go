@@ -44,7 +44,7 @@ func (s *Store) AddSharingGroup(ctx context.Context, nsg NewSharingGroup) (*misp
 	}
 	var id SharingGroupID
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var orgID int64
+		var orgID OrgID
 		if nsg.OrgRef != "" {
 			org, err := findOrg(ctx, tx, nsg.OrgRef)
 			if err != nil {
@@ -322,7 +322,7 @@ func deleteMember(ctx context.Context, tx *sql.Tx, query string, sg SharingGroup
 //
 // Whether the sender may create or change the group (perm_sharing_group, membership) is
 // the caller's decision.
-func (s *Store) captureSharingGroup(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, capturingOrgID int64) (int64, error) {
+func (s *Store) captureSharingGroup(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, capturingOrgID OrgID) (int64, error) {
 	sgUUID := strings.ToLower(strings.TrimSpace(in.UUID))
 	if !misp.IsUUID(sgUUID) {
 		return 0, fmt.Errorf("capture sharing group %q: uuid %q is not a UUID", in.Name, in.UUID)
@@ -359,7 +359,7 @@ func (s *Store) captureSharingGroup(ctx context.Context, tx *sql.Tx, in *misp.Sh
 	return id, nil
 }
 
-func (s *Store) insertCapturedSG(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, sgUUID string, capturingOrgID int64) (int64, error) {
+func (s *Store) insertCapturedSG(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, sgUUID string, capturingOrgID OrgID) (int64, error) {
 	name := strings.TrimSpace(in.Name)
 	if name == "" {
 		return 0, fmt.Errorf("capture sharing group %s: it has no name", sgUUID)
@@ -397,7 +397,7 @@ func (s *Store) insertCapturedSG(ctx context.Context, tx *sql.Tx, in *misp.Shari
 }
 
 // captureSGMembers writes the incoming member lists of a new or newer sharing group.
-func (s *Store) captureSGMembers(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, id, capturingOrgID int64) error {
+func (s *Store) captureSGMembers(ctx context.Context, tx *sql.Tx, in *misp.SharingGroup, id int64, capturingOrgID OrgID) error {
 	for _, m := range in.SharingGroupOrg {
 		if m.Organisation == nil {
 			continue // only an org id, which is the sender's

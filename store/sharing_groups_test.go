@@ -180,7 +180,7 @@ func TestSharingGroupMembers(t *testing.T) {
 }
 
 // capture runs captureSharingGroup in a transaction of its own.
-func capture(t *testing.T, s *Store, in *misp.SharingGroup, orgID int64) (int64, error) {
+func capture(t *testing.T, s *Store, in *misp.SharingGroup, orgID OrgID) (int64, error) {
 	t.Helper()
 	var id int64
 	err := s.tx(context.Background(), func(tx *sql.Tx) error {

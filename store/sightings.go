@@ -103,7 +103,7 @@ func (s *Store) KnownSightings(ctx context.Context, uuids []string) ([]string, e
 // sender's (senderOrgID). An expiration (type 2) replaces the org's previous one on that
 // attribute. Sightings added by a user here (not trustOrg) queue a push_sightings outbox
 // row for every server with push_sightings. It returns how many were added.
-func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.Sighting, trustOrg bool, senderOrgID int64) (int, error) {
+func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.Sighting, trustOrg bool, senderOrgID OrgID) (int, error) {
 	added := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var eventID int64

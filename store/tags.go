@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"mispdesk/store/misp"
@@ -16,7 +15,7 @@ import (
 
 // TagRow is a tag as tags/index lists it, with how many events and attributes carry it.
 type TagRow struct {
-	ID             int64  `json:"id"`
+	ID             TagID  `json:"id"`
 	Name           string `json:"name"`
 	Colour         string `json:"colour"`
 	Exportable     bool   `json:"exportable"`
@@ -25,8 +24,8 @@ type TagRow struct {
 	IsGalaxy       bool   `json:"is_galaxy"`
 	IsCustomGalaxy bool   `json:"is_custom_galaxy"`
 	LocalOnly      bool   `json:"local_only"`
-	OrgID          int64  `json:"org_id"`
-	UserID         int64  `json:"user_id"`
+	OrgID          OrgID  `json:"org_id"`
+	UserID         UserID `json:"user_id"`
 	EventCount     int64  `json:"count"`
 	AttributeCount int64  `json:"attribute_count"`
 }
@@ -61,23 +60,28 @@ func (s *Store) Tags(ctx context.Context, search string) ([]TagRow, error) {
 	return out, rows.Err()
 }
 
-// Tag finds a tag by id or name (case-insensitive).
-func (s *Store) Tag(ctx context.Context, ref string) (*TagRow, error) {
-	return findTag(ctx, s.read, ref)
+// TagID is a tag's local id.
+type TagID int64
+
+// ResolveTag finds the tag a person or a peer names by id or name (case-insensitive;
+// ErrNotFound when there is none).
+func (s *Store) ResolveTag(ctx context.Context, ref string) (TagID, error) {
+	return resolve[TagID](ctx, s.read, tagRefs, ref)
 }
 
-func findTag(ctx context.Context, q queryer, ref string) (*TagRow, error) {
-	ref = strings.TrimSpace(ref)
-	where, arg := `t.name = ?`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `t.id = ?`, id
-	}
-	t, err := scanTag(q.QueryRowContext(ctx, `SELECT `+tagCols+` FROM tags t WHERE `+where, arg))
-	if errors.Is(err, sql.ErrNoRows) || ref == "" {
-		return nil, fmt.Errorf("tag %q: %w", ref, ErrNotFound)
+// Tag reads a tag.
+func (s *Store) Tag(ctx context.Context, id TagID) (*TagRow, error) {
+	return tagWhere(ctx, s.read, "id", id)
+}
+
+// tagWhere reads the tag whose column col is key.
+func tagWhere(ctx context.Context, q queryer, col string, key any) (*TagRow, error) {
+	t, err := scanTag(q.QueryRowContext(ctx, `SELECT `+tagCols+` FROM tags t WHERE t.`+col+` = ?`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tag %q: %w", ref, err)
+		return nil, fmt.Errorf("tag %v: %w", key, err)
 	}
 	return t, nil
 }
@@ -90,14 +94,14 @@ func (s *Store) AddTag(ctx context.Context, t TagRow) (*TagRow, error) {
 	}
 	var out *TagRow
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := findTag(ctx, tx, t.Name); err == nil {
+		if _, err := tagWhere(ctx, tx, "name", t.Name); err == nil {
 			return fmt.Errorf("tag %q: %w", t.Name, ErrConflict)
 		}
 		id, err := insertTag(ctx, tx, &t)
 		if err != nil {
 			return err
 		}
-		out, err = findTag(ctx, tx, strconv.FormatInt(id, 10))
+		out, err = tagWhere(ctx, tx, "id", id)
 		return err
 	})
 	return out, err
@@ -113,7 +117,7 @@ func (s *Store) EditTag(ctx context.Context, t TagRow) (*TagRow, error) {
 	}
 	var out *TagRow
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if other, err := findTag(ctx, tx, t.Name); err == nil && other.ID != t.ID {
+		if other, err := tagWhere(ctx, tx, "name", t.Name); err == nil && other.ID != t.ID {
 			return fmt.Errorf("tag %q: %w", t.Name, ErrConflict)
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE tags SET name = ?, colour = ?, exportable = ?, hide_tag = ?, numerical_value = ?,
@@ -126,13 +130,13 @@ func (s *Store) EditTag(ctx context.Context, t TagRow) (*TagRow, error) {
 		if n, _ := r.RowsAffected(); n == 0 {
 			return fmt.Errorf("tag %d: %w", t.ID, ErrNotFound)
 		}
-		out, err = findTag(ctx, tx, strconv.FormatInt(t.ID, 10))
+		out, err = tagWhere(ctx, tx, "id", t.ID)
 		return err
 	})
 	return out, err
 }
 
-func insertTag(ctx context.Context, tx *sql.Tx, t *TagRow) (int64, error) {
+func insertTag(ctx context.Context, tx *sql.Tx, t *TagRow) (TagID, error) {
 	if t.Colour == "" {
 		t.Colour = "#" + fmt.Sprintf("%06x", fnv24(t.Name))
 	}
@@ -143,7 +147,8 @@ func insertTag(ctx context.Context, tx *sql.Tx, t *TagRow) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("tag %q: %w", t.Name, err)
 	}
-	return r.LastInsertId()
+	id, err := r.LastInsertId()
+	return TagID(id), err
 }
 
 // fnv24 is a stable colour for a tag created without one.
@@ -157,9 +162,9 @@ func fnv24(s string) uint32 {
 }
 
 // DeleteTag removes a tag and every link to it.
-func (s *Store) DeleteTag(ctx context.Context, ref string) error {
+func (s *Store) DeleteTag(ctx context.Context, id TagID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		t, err := findTag(ctx, tx, ref)
+		t, err := tagWhere(ctx, tx, "id", id)
 		if err != nil {
 			return err
 		}
@@ -179,8 +184,8 @@ func (s *Store) DeleteTag(ctx context.Context, ref string) error {
 func (s *Store) SetLocalTag(ctx context.Context, eventID EventID, attributeID int64, tagName string, attach bool) (bool, error) {
 	changed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var tagID int64
-		t, err := findTag(ctx, tx, tagName)
+		var tagID TagID
+		t, err := tagWhere(ctx, tx, "name", strings.TrimSpace(tagName))
 		switch {
 		case err == nil:
 			tagID = t.ID

@@ -19,8 +19,8 @@ type Thread struct {
 	ID             int64
 	DateCreated    int64
 	DateModified   int64
-	UserID         int64
-	OrgID          int64
+	UserID         UserID
+	OrgID          OrgID
 	OrgName        string
 	EventID        EventID // 0: a discussion
 	Title          string
@@ -34,13 +34,13 @@ type Thread struct {
 type Post struct {
 	ID           int64
 	ThreadID     int64
-	UserID       int64
+	UserID       UserID
 	PostID       int64 // the post it answers
 	Contents     string
 	DateCreated  int64
 	DateModified int64
 	UserEmail    string
-	UserOrgID    int64
+	UserOrgID    OrgID
 	UserOrgUUID  string
 	UserOrgName  string
 }
@@ -127,10 +127,11 @@ func (s *Store) PostByID(ctx context.Context, id int64) (*Post, error) {
 // NewPost is a post to write: into ThreadID, or into the comments of EventID (the
 // thread made on the first comment), or into a new discussion titled Title.
 type NewPost struct {
-	UserID, OrgID int64
-	ThreadID      int64
-	EventID       EventID
-	ReplyTo       int64 // the post answered (0: none)
+	UserID   UserID
+	OrgID    OrgID
+	ThreadID int64
+	EventID  EventID
+	ReplyTo  int64 // the post answered (0: none)
 	// Title, Distribution and SharingGroupID shape a new thread (an event's thread takes
 	// the event's distribution).
 	Title          string
@@ -141,7 +142,7 @@ type NewPost struct {
 
 // EventComment is a comment on the event of row by a user of an organisation: into the
 // event's thread, made on the first comment with the event's distribution and MISP's title.
-func EventComment(row *IndexRow, userID, orgID int64, contents string) NewPost {
+func EventComment(row *IndexRow, userID UserID, orgID OrgID, contents string) NewPost {
 	return NewPost{UserID: userID, OrgID: orgID, EventID: row.ID, Distribution: int(row.Distribution), SharingGroupID: row.SharingGroupID,
 		Title: fmt.Sprintf("Discussion about Event #%d (%s)", row.ID, row.Info), Contents: contents}
 }
@@ -232,7 +233,7 @@ func (s *Store) AddPost(ctx context.Context, p NewPost, notify PostMail) (*Threa
 // and disabled accounts aside: for an event's comments, the users of the event's owner
 // organisation who asked for contact mail and the event's creator; for a discussion,
 // who started it; and in both, everyone who posted in the thread before.
-func postRecipients(ctx context.Context, tx *sql.Tx, t *Thread, poster int64) ([]User, error) {
+func postRecipients(ctx context.Context, tx *sql.Tx, t *Thread, poster UserID) ([]User, error) {
 	where := `u.disabled = 0 AND u.id <> ?1 AND (u.id IN (SELECT user_id FROM posts WHERE thread_id = ?2) OR `
 	args := []any{poster, t.ID}
 	if t.EventID != 0 {

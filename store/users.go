@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"strconv"
 	"strings"
 )
 
 // Role is a set of MISP permission flags. The six default roles are MISP's: admin (site
 // admin), org_admin, user, publisher, sync and read_only.
 type Role struct {
-	ID                 int64  `json:"id"`
+	ID                 RoleID `json:"id"`
 	Name               string `json:"name"`
 	PermSiteAdmin      bool   `json:"perm_site_admin"`
 	PermAdmin          bool   `json:"perm_admin"`
@@ -84,36 +83,47 @@ func (s *Store) Roles(ctx context.Context) ([]Role, error) {
 	return out, rows.Err()
 }
 
-// Role finds a role by id or name (admin, org_admin, user, publisher, sync, read_only).
-func (s *Store) Role(ctx context.Context, ref string) (*Role, error) {
-	return findRole(ctx, s.read, ref)
+// RoleID is a role's local id.
+type RoleID int64
+
+// ResolveRole finds the role a person names by id or name (admin, org_admin, user,
+// publisher, sync, read_only; case-insensitive; ErrNotFound when there is none).
+func (s *Store) ResolveRole(ctx context.Context, ref string) (RoleID, error) {
+	return resolve[RoleID](ctx, s.read, roleRefs, ref)
 }
 
+// Role reads a role.
+func (s *Store) Role(ctx context.Context, id RoleID) (*Role, error) {
+	return roleByID(ctx, s.read, id)
+}
+
+// findRole reads the role ref names (id or name).
 func findRole(ctx context.Context, q queryer, ref string) (*Role, error) {
-	ref = strings.TrimSpace(ref)
-	var row *sql.Row
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		row = q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE id = ?`, id)
-	} else {
-		row = q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE name = ? COLLATE NOCASE`, ref)
+	id, err := resolve[RoleID](ctx, q, roleRefs, ref)
+	if err != nil {
+		return nil, err
 	}
+	return roleByID(ctx, q, id)
+}
+
+func roleByID(ctx context.Context, q queryer, id RoleID) (*Role, error) {
 	var r Role
-	err := row.Scan(r.dest()...)
+	err := q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE id = ?`, id).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("role %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("role %q: %w", ref, err)
+		return nil, fmt.Errorf("role %d: %w", id, err)
 	}
 	return &r, nil
 }
 
 // User is an account on this instance, with its organisation and role.
 type User struct {
-	ID        int64    `json:"id"`
+	ID        UserID   `json:"id"`
 	Email     string   `json:"email"`
-	OrgID     int64    `json:"org_id"`
-	RoleID    int64    `json:"role_id"`
+	OrgID     OrgID    `json:"org_id"`
+	RoleID    RoleID   `json:"role_id"`
 	ServerID  ServerID `json:"server_id"`
 	Disabled  bool     `json:"disabled"`
 	Created   int64    `json:"date_created"`
@@ -190,9 +200,11 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email string, org *O
 	if err != nil {
 		return nil, "", fmt.Errorf("add user %q: %w", email, err)
 	}
-	if u.ID, err = res.LastInsertId(); err != nil {
+	id, err := res.LastInsertId()
+	if err != nil {
 		return nil, "", fmt.Errorf("add user %q: %w", email, err)
 	}
+	u.ID = UserID(id)
 	_, key, err := s.insertAuthKey(ctx, tx, u.ID, AuthKeyOptions{Comment: "first key"})
 	if err != nil {
 		return nil, "", fmt.Errorf("add user %q: %w", email, err)

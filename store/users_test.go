@@ -22,17 +22,17 @@ func TestRoles(t *testing.T) {
 	if got := strings.Join(names, " "); got != "admin org_admin user publisher sync read_only" {
 		t.Fatalf("roles = %s", got)
 	}
-	sync, err := s.Role(ctx, "sync")
+	sync, err := ReadByRef(ctx, s.ResolveRole, s.Role, "sync")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !sync.PermSync || !sync.PermAuth || sync.PermSiteAdmin || !sync.PermSharingGroup || !sync.PermGalaxyEditor {
 		t.Errorf("sync role perms wrong: %+v", sync)
 	}
-	if byID, err := s.Role(ctx, "5"); err != nil || byID.Name != "sync" {
+	if byID, err := ReadByRef(ctx, s.ResolveRole, s.Role, "5"); err != nil || byID.Name != "sync" {
 		t.Errorf("Role(5) = %v, %v", byID, err)
 	}
-	if r, err := s.Role(ctx, "Read_Only"); err != nil || r.PermAdd || !r.PermAuth {
+	if r, err := ReadByRef(ctx, s.ResolveRole, s.Role, "Read_Only"); err != nil || r.PermAdd || !r.PermAuth {
 		t.Errorf("Role(Read_Only) = %+v, %v", r, err)
 	}
 	b, _ := json.Marshal(sync)
@@ -40,7 +40,7 @@ func TestRoles(t *testing.T) {
 		t.Errorf("role JSON lacks MISP's names: %s", b)
 	}
 	for _, ref := range []string{"superuser", "99", ""} {
-		if _, err := s.Role(ctx, ref); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), ref) {
+		if _, err := ReadByRef(ctx, s.ResolveRole, s.Role, ref); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), ref) {
 			t.Errorf("Role(%q) err = %v, want ErrNotFound naming it", ref, err)
 		}
 	}

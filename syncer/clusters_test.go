@@ -415,7 +415,7 @@ func TestEventEmbedsUnknownCustomGalaxy(t *testing.T) {
 		t.Fatalf("B lacks the cluster: %v", err)
 	}
 	owner, _ := b.st.OrgByUUID(ctx, ownerOrg)
-	if store.ClusterInt(c["distribution"]) != 1 || !store.ClusterFlag(c["locked"]) || int64(store.ClusterInt(c["org_id"])) != owner.ID {
+	if store.ClusterInt(c["distribution"]) != 1 || !store.ClusterFlag(c["locked"]) || store.OrgID(store.ClusterInt(c["org_id"])) != owner.ID {
 		t.Errorf("captured cluster: distribution %v locked %v org_id %v; want 1, locked, owned by %d", c["distribution"], c["locked"], c["org_id"], owner.ID)
 	}
 	elsewhere := userKey(t, b, "user@b.test", mustOrg(t, b, "Elsewhere"), "user")

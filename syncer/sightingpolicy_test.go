@@ -40,7 +40,7 @@ func TestPulledSightingsFollowThePolicy(t *testing.T) {
 			}
 			ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
 			attr := ev.Attribute[0].UUID
-			for i, org := range []int64{a.host.ID, x.ID} {
+			for i, org := range []store.OrgID{a.host.ID, x.ID} {
 				s := misp.Sighting{UUID: "00000000-0000-4000-8000-00000000530" + string(rune('0'+i)), AttributeUUID: attr, EventUUID: ev.UUID, DateSighting: 1700000000}
 				if _, err := a.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, org); err != nil {
 					t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 )
 
@@ -273,7 +274,7 @@ func newBed(t testing.TB) *bed {
 	// whose key INSTALL.sh resets with `cake user change_authkey 1`.
 	for i := 1; i <= num; i++ {
 		n := newNodeWith(t, "MISP_"+strconv.Itoa(i), store.InitOptions{OrgName: "ORGNAME"})
-		_, key, err := n.st.AddAuthKey(ctx, "1", store.AuthKeyOptions{Comment: "change_authkey 1"})
+		_, key, err := n.st.AddAuthKey(ctx, 1, store.AuthKeyOptions{Comment: "change_authkey 1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -312,7 +313,7 @@ func newBed(t testing.TB) *bed {
 			t.Fatalf("instance %d: no ORG_%d", i, host)
 		}
 		// `cake Admin setSetting MISP.host_org_id`: a console step, not REST.
-		if err := b.nodes[i].st.SetHostOrg(ctx, id); err != nil {
+		if err := b.nodes[i].st.SetHostOrg(ctx, testsupport.OrgID(b.nodes[i].st, id)); err != nil {
 			t.Fatal(err)
 		}
 		u := b.admin[i].obj("POST", "admin/users/add", map[string]any{"email": fmt.Sprintf("org%d@admin.test", i), "org_id": json.Number(id), "role_id": 2})

@@ -73,7 +73,7 @@ func collabDone(text, eventUUID string) tea.Msg {
 type proposalsMsg struct {
 	eventUUID string
 	rows      []store.ProposalRow
-	hostOrgID int64
+	hostOrgID store.OrgID
 	err       error
 }
 

@@ -22,7 +22,7 @@ type proposalsScreen struct {
 	eventUUID string // "": across events
 	title     string
 	rows      []store.ProposalRow
-	hostOrgID int64
+	hostOrgID store.OrgID
 	err       error
 	loaded    bool
 	sel       int

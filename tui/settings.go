@@ -127,7 +127,7 @@ func settingValue(f *miniForm, d *store.SettingDef) (string, bool) {
 
 // saveSettings reads the key file, checks the key as users/edit does, then writes the
 // user's alerts and the changed instance settings.
-func saveSettings(ctx context.Context, st *store.Store, userID int64, ch store.UserMailChange, keyFile string, set map[string]string, f *miniForm) tea.Cmd {
+func saveSettings(ctx context.Context, st *store.Store, userID store.UserID, ch store.UserMailChange, keyFile string, set map[string]string, f *miniForm) tea.Cmd {
 	return func() tea.Msg {
 		switch keyFile {
 		case "":

@@ -16,13 +16,13 @@ const initSynopsis = "init --org NAME [--org-uuid UUID] [--admin EMAIL] [--json]
 // {"org":{"id":1,"uuid":"…","name":"…"},"admin":{"id":1,"email":"…"},"authkey":"…"}.
 type initJSON struct {
 	Org struct {
-		ID   int64  `json:"id"`
-		UUID string `json:"uuid"`
-		Name string `json:"name"`
+		ID   store.OrgID `json:"id"`
+		UUID string      `json:"uuid"`
+		Name string      `json:"name"`
 	} `json:"org"`
 	Admin struct {
-		ID    int64  `json:"id"`
-		Email string `json:"email"`
+		ID    store.UserID `json:"id"`
+		Email string       `json:"email"`
 	} `json:"admin"`
 	AuthKey string `json:"authkey"`
 }

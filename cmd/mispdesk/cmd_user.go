@@ -64,7 +64,7 @@ func runUserAdd(ctx context.Context, env *Env, args []string) (err error) {
 	} else if err != nil {
 		return err
 	}
-	if _, err := s.Role(ctx, nu.RoleRef); errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ResolveRole(ctx, nu.RoleRef); errors.Is(err, store.ErrNotFound) {
 		return inputf("unknown role %q: want %s", nu.RoleRef, roleNames(ctx, s))
 	} else if err != nil {
 		return err

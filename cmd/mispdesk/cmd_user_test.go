@@ -28,10 +28,10 @@ func TestUserAddJSONKeyAuthenticates(t *testing.T) {
 			t.Fatalf("%s: exit %d, stderr %q", tc.email, code, stderr)
 		}
 		var got struct {
-			ID      int64  `json:"id"`
-			Email   string `json:"email"`
-			OrgID   int64  `json:"org_id"`
-			AuthKey string `json:"authkey"`
+			ID      store.UserID `json:"id"`
+			Email   string       `json:"email"`
+			OrgID   store.OrgID  `json:"org_id"`
+			AuthKey string       `json:"authkey"`
 			Org     struct {
 				Name string `json:"name"`
 				UUID string `json:"uuid"`

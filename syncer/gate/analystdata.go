@@ -148,7 +148,7 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m["note_type_name"] = d.Kind
 	for key, uuid := range map[string]string{"Orgc": d.OrgcUUID, "Org": d.OrgUUID} {
 		if o, err := c.g.st.OrgByUUID(c.ctx, uuid); err == nil {
-			m[key] = map[string]any{"id": id(o.ID, 10), "uuid": o.UUID, "name": o.Name, "local": o.Local}
+			m[key] = map[string]any{"id": id(int64(o.ID), 10), "uuid": o.UUID, "name": o.Name, "local": o.Local}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}

@@ -59,13 +59,13 @@ func Org(o store.Org) misp.Org { return misp.Org{ID: misp.Int(o.ID), UUID: o.UUI
 // Viewer is the user behind an API key as policy sees a viewer.
 func Viewer(p *store.Principal) *policy.Viewer {
 	u := &p.User
-	return &policy.Viewer{OrgID: u.OrgID, OrgUUID: u.Org.UUID, SiteAdmin: u.Role.PermSiteAdmin, PermSync: u.Role.PermSync}
+	return &policy.Viewer{OrgID: int64(u.OrgID), OrgUUID: u.Org.UUID, SiteAdmin: u.Role.PermSiteAdmin, PermSync: u.Role.PermSync}
 }
 
 // RemoteViewer is the remote instance of a sync link as a viewer here: a sync account of
 // its host organisation, as it would see this instance's data when it pulls.
 func RemoteViewer(srv *store.Server) *policy.Viewer {
-	return &policy.Viewer{OrgID: srv.RemoteOrg.ID, OrgUUID: srv.RemoteOrg.UUID, PermSync: true}
+	return &policy.Viewer{OrgID: int64(srv.RemoteOrg.ID), OrgUUID: srv.RemoteOrg.UUID, PermSync: true}
 }
 
 // Server describes a sync link to policy, parsing its rules.
@@ -180,7 +180,7 @@ func (c *Check) Row(r *store.IndexRow) (bool, error) {
 	if v.SiteAdmin {
 		return true, nil
 	}
-	k := rowKey{owner: r.OrgID == v.OrgID, dist: r.Distribution, published: r.Published}
+	k := rowKey{owner: int64(r.OrgID) == v.OrgID, dist: r.Distribution, published: r.Published}
 	if r.Distribution == misp.SharingGroupDist {
 		k.sg = r.SharingGroupID
 	}

@@ -54,7 +54,7 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 		visible bool
 	}
 	rows := []row{
-		{"OTHERORG's own, org only", other.ID, misp.OrgOnly, nil, true},
+		{"OTHERORG's own, org only", int64(other.ID), misp.OrgOnly, nil, true},
 		{"HOSTORG's, org only", 0, misp.OrgOnly, nil, false},
 		{"HOSTORG's, group with OTHERORG", 0, misp.SharingGroupDist, with, true},
 		{"HOSTORG's, group without OTHERORG", 0, misp.SharingGroupDist, without, false},
@@ -71,7 +71,7 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 		if r.sg != nil {
 			ev.SharingGroupID = r.sg.ID
 		}
-		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: r.owner, LocalIDs: true}); err != nil {
+		if _, err := st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: store.OrgID(r.owner), LocalIDs: true}); err != nil {
 			t.Fatalf("%s: %v", r.name, err)
 		}
 		if index[i], err = st.EventRow(ctx, testsupport.LocalEvent(t, st, ev.UUID)); err != nil {
@@ -87,7 +87,7 @@ func TestRowAnswersDoNotDependOnOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := gate.New(st)
-	viewer := &policy.Viewer{OrgID: other.ID, OrgUUID: other.UUID}
+	viewer := &policy.Viewer{OrgID: int64(other.ID), OrgUUID: other.UUID}
 	// Every order of the rows, each with a fresh check as a request has.
 	var permute func(order []int, rest []int)
 	orders := 0
@@ -157,7 +157,7 @@ func TestProposalNeedsItsAttribute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := gate.New(st).For(ctx, inst, &policy.Viewer{OrgID: other.ID, OrgUUID: other.UUID})
+	check := gate.New(st).For(ctx, inst, &policy.Viewer{OrgID: int64(other.ID), OrgUUID: other.UUID})
 	for _, c := range []struct {
 		attr    string
 		visible bool
@@ -211,11 +211,11 @@ func TestTopCorrelationsSiteAdminOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := gate.New(st)
-	top, err := g.For(ctx, inst, &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID, SiteAdmin: true}).TopCorrelations(10)
+	top, err := g.For(ctx, inst, &policy.Viewer{OrgID: int64(res.Org.ID), OrgUUID: res.Org.UUID, SiteAdmin: true}).TopCorrelations(10)
 	if err != nil || len(top) != 1 || top[0].Value != "shared.example" {
 		t.Fatalf("site admin: %+v, %v", top, err)
 	}
-	top, err = g.For(ctx, inst, &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID}).TopCorrelations(10)
+	top, err = g.For(ctx, inst, &policy.Viewer{OrgID: int64(res.Org.ID), OrgUUID: res.Org.UUID}).TopCorrelations(10)
 	if !errors.Is(err, gate.ErrSiteAdminOnly) || top != nil {
 		t.Errorf("a user of the host organisation: %+v, %v; want refused", top, err)
 	}
@@ -225,8 +225,8 @@ func TestTopCorrelationsSiteAdminOnly(t *testing.T) {
 		viewer *policy.Viewer
 		want   int
 	}{
-		{"site admin", &policy.Viewer{OrgID: res.Org.ID, OrgUUID: res.Org.UUID, SiteAdmin: true}, 3},
-		{"another organisation", &policy.Viewer{OrgID: other.ID, OrgUUID: other.UUID}, 2},
+		{"site admin", &policy.Viewer{OrgID: int64(res.Org.ID), OrgUUID: res.Org.UUID, SiteAdmin: true}, 3},
+		{"another organisation", &policy.Viewer{OrgID: int64(other.ID), OrgUUID: other.UUID}, 2},
 	} {
 		rows, err := g.For(ctx, inst, c.viewer).ValueEvents("shared.example")
 		if err != nil || len(rows) != c.want {

@@ -22,7 +22,7 @@ func (c *Check) Thread(t *store.Thread) (bool, error) {
 		}
 		return err == nil, err
 	}
-	d := &policy.Discussion{OrgID: t.OrgID, Distribution: misp.Distribution(t.Distribution)}
+	d := &policy.Discussion{OrgID: int64(t.OrgID), Distribution: misp.Distribution(t.Distribution)}
 	if d.Distribution == misp.SharingGroupDist {
 		sg, err := c.SharingGroup(t.SharingGroupID)
 		if err != nil {

@@ -258,7 +258,7 @@ func (a *API) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 				c.writeError(httpError(http.StatusInternalServerError, "An internal error has occurred."))
 			}
 		}
-		var uid int64
+		var uid store.UserID
 		if c.who != nil {
 			uid = c.who.User.ID
 		}

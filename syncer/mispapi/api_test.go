@@ -170,7 +170,7 @@ func TestEventsIndex(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	put := func(ev *misp.Event, owner int64) {
-		if _, err := e.st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: owner}); err != nil {
+		if _, err := e.st.UpsertEvent(ctx, ev, store.UpsertOptions{OwnerOrgID: store.OrgID(owner)}); err != nil {
 			t.Fatal(err)
 		}
 	}

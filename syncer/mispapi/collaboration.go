@@ -324,7 +324,7 @@ func (c *call) usersEditOwn() error {
 
 // setUserMail applies the mail settings a users/edit body names; a key that cannot
 // encrypt is refused with MISP's message.
-func (c *call) setUserMail(userID int64, f fields) error {
+func (c *call) setUserMail(userID store.UserID, f fields) error {
 	var ch store.UserMailChange
 	if f.has("autoalert") {
 		v := f.flag("autoalert")

@@ -185,7 +185,7 @@ func (c *call) galaxiesAdd() error {
 		return err
 	}
 	if err == nil {
-		spec.UUID, spec.Type, spec.OrgID = f.str("uuid"), f.str("type"), c.who.User.OrgID
+		spec.UUID, spec.Type, spec.OrgID = f.str("uuid"), f.str("type"), int64(c.who.User.OrgID)
 		var g *store.GalaxyRow
 		if g, err = c.a.st.AddGalaxy(c.ctx, spec); err == nil {
 			return c.reply(http.StatusOK, map[string]any{"Galaxy": store.GalaxyJSON(g)})

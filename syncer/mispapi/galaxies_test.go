@@ -18,12 +18,12 @@ func TestGalaxyClusterEdit(t *testing.T) {
 	ctx := context.Background()
 	key := func(email, org string, readOnly bool) string {
 		t.Helper()
-		_, k, err := e.st.AddUser(ctx, store.NewUser{Email: email, OrgRef: org, RoleRef: "org_admin"})
+		u, k, err := e.st.AddUser(ctx, store.NewUser{Email: email, OrgRef: org, RoleRef: "org_admin"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if readOnly {
-			if _, k, err = e.st.AddAuthKey(ctx, email, store.AuthKeyOptions{ReadOnly: true}); err != nil {
+			if _, k, err = e.st.AddAuthKey(ctx, u.ID, store.AuthKeyOptions{ReadOnly: true}); err != nil {
 				t.Fatal(err)
 			}
 		}

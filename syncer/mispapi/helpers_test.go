@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -106,10 +107,10 @@ func newEnv(t testing.TB) *env {
 	if _, e.sameOrgUser, err = st.AddUser(ctx, store.NewUser{Email: "pub@host.test", OrgRef: "HOSTORG", RoleRef: "publisher"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, e.readOnly, err = st.AddAuthKey(ctx, "pub@host.test", store.AuthKeyOptions{ReadOnly: true}); err != nil {
+	if _, e.readOnly, err = st.AddAuthKey(ctx, testsupport.UserID(st, "pub@host.test"), store.AuthKeyOptions{ReadOnly: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, e.expired, err = st.AddAuthKey(ctx, "pub@host.test", store.AuthKeyOptions{Expiration: ck.now().Add(time.Hour)}); err != nil {
+	if _, e.expired, err = st.AddAuthKey(ctx, testsupport.UserID(st, "pub@host.test"), store.AuthKeyOptions{Expiration: ck.now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	e.srv = httptest.NewServer(New(Config{Store: st, Syncer: e.syncer, MaxBodyBytes: 8 << 20}))

@@ -201,7 +201,7 @@ func (c *call) shadowAttributesDiscard() error {
 		return err
 	}
 	u := &c.who.User
-	if c.who.ReadOnly || !(u.Role.PermSiteAdmin || int64(pr.Proposal.OrgID) == u.OrgID ||
+	if c.who.ReadOnly || !(u.Role.PermSiteAdmin || int64(pr.Proposal.OrgID) == int64(u.OrgID) ||
 		(pr.Event.OrgcID == u.OrgID && permModify(&u.Role))) {
 		return forbidden("You do not have permission to do that.")
 	}

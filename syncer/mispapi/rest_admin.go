@@ -53,7 +53,7 @@ func hostOrgOnly(fn handler) handler {
 		if err != nil {
 			return err
 		}
-		if in.HostOrg.ID == 0 || int64(in.HostOrg.ID) != c.who.User.OrgID {
+		if in.HostOrg.ID == 0 || store.OrgID(in.HostOrg.ID) != c.who.User.OrgID {
 			return forbidden(msgNoPerm)
 		}
 		return fn(c)
@@ -414,7 +414,7 @@ func (c *call) usersEdit() error {
 		// an org admin keeps users in its organisation and cannot hand out site admin
 		ch.OrgRef = ""
 		if ch.RoleRef != "" {
-			if r, err := c.a.st.Role(c.ctx, ch.RoleRef); err != nil || r.PermSiteAdmin {
+			if r, err := store.ReadByRef(c.ctx, c.a.st.ResolveRole, c.a.st.Role, ch.RoleRef); err != nil || r.PermSiteAdmin {
 				return forbidden("You do not have permission to do that.")
 			}
 		}
@@ -505,7 +505,7 @@ func (c *call) authKeysIndex() error {
 	}
 	out := []any{}
 	for i := range users {
-		keys, err := c.a.st.AuthKeys(c.ctx, itoa(users[i].ID))
+		keys, err := c.a.st.AuthKeys(c.ctx, users[i].ID)
 		if err != nil {
 			return err
 		}
@@ -521,29 +521,21 @@ func (c *call) authKeysDelete() error {
 	if ref == "" {
 		return notFound("Invalid auth key")
 	}
-	users, err := c.a.st.Users(c.ctx)
+	k, err := store.ReadByRef(c.ctx, c.a.st.ResolveAuthKey, c.a.st.AuthKey, ref)
 	if err != nil {
-		return err
+		return notFoundOr(err, "Invalid auth key")
 	}
-	for i := range users {
-		u := &users[i]
-		if u.ID != c.who.User.ID && !c.mayAdminUser(u) {
-			continue
-		}
-		keys, err := c.a.st.AuthKeys(c.ctx, itoa(u.ID))
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if itoa(k.ID) == ref || strings.EqualFold(k.UUID, ref) {
-				if err := c.a.st.DeleteAuthKey(c.ctx, itoa(k.ID)); err != nil {
-					return notFoundOr(err, "Invalid auth key")
-				}
-				return c.reply(http.StatusOK, saveSuccess(c, "AuthKey deleted.", "AuthKey deleted.", itoa(k.ID)))
-			}
-		}
+	u, err := c.a.st.User(c.ctx, k.UserID)
+	if err != nil {
+		return notFoundOr(err, "Invalid auth key")
 	}
-	return notFound("Invalid auth key")
+	if u.ID != c.who.User.ID && !c.mayAdminUser(u) {
+		return notFound("Invalid auth key") // one the caller may not manage does not exist
+	}
+	if err := c.a.st.DeleteAuthKey(c.ctx, k.ID); err != nil {
+		return notFoundOr(err, "Invalid auth key")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "AuthKey deleted.", "AuthKey deleted.", itoa(k.ID)))
 }
 
 // rolesIndex is GET /roles/index: [{"Role":{…}},…].

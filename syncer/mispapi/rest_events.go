@@ -362,7 +362,7 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 			r := &batch[i]
 			var ev *misp.Event
 			if s.metadata {
-				if s.matchesBelowEvent() && !c.viewer.SiteAdmin && r.OrgID != c.viewer.OrgID {
+				if s.matchesBelowEvent() && !c.viewer.SiteAdmin && int64(r.OrgID) != c.viewer.OrgID {
 					// The store matched on every attribute and tag; a viewer who does not
 					// own the event must match on what it may see, or the answer confirms
 					// an indicator it may not see.

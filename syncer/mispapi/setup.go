@@ -163,10 +163,6 @@ func (c *call) usersAdd() error {
 }
 
 func (c *call) authKeysAdd() error {
-	user := c.path.Arg(0)
-	if user == "" || user == "me" {
-		user = itoa(c.who.User.ID)
-	}
 	f, err := c.fields("AuthKey")
 	if err != nil {
 		return err
@@ -188,7 +184,15 @@ func (c *call) authKeysAdd() error {
 		}
 		opts.AllowedIPs = list
 	}
-	k, key, err := c.a.st.AddAuthKey(c.ctx, user, opts)
+	user := c.who.User.ID
+	if ref := c.path.Arg(0); ref != "" && ref != "me" {
+		user, err = c.a.st.ResolveUser(c.ctx, ref)
+	}
+	var k *store.AuthKey
+	var key string
+	if err == nil {
+		k, key, err = c.a.st.AddAuthKey(c.ctx, user, opts)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("Invalid user")
 	}
@@ -327,7 +331,7 @@ func (c *call) internalOnlyWithinHostOrg(spec *store.ServerSpec) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("remote org of server %q: %w", spec.Name, err)
 	}
-	if in.HostOrg.ID != 0 && int64(in.HostOrg.ID) == remote.ID {
+	if in.HostOrg.ID != 0 && store.OrgID(in.HostOrg.ID) == remote.ID {
 		return "", nil
 	}
 	spec.Internal = false

@@ -53,8 +53,13 @@ func (c *call) tagsIndex() error {
 	return c.reply(http.StatusOK, map[string]any{"Tag": jsonList(tags, tagJSON)})
 }
 
+// tagByRef is the tag a request names by id or name, resolved once.
+func (c *call) tagByRef(ref string) (*store.TagRow, error) {
+	return store.ReadByRef(c.ctx, c.a.st.ResolveTag, c.a.st.Tag, ref)
+}
+
 func (c *call) tagsView() error {
-	t, err := c.a.st.Tag(c.ctx, c.path.Arg(0))
+	t, err := c.tagByRef(c.path.Arg(0))
 	if err != nil {
 		return notFoundOr(err, "Invalid tag")
 	}
@@ -73,13 +78,13 @@ func (c *call) tagsAdd() error {
 		t.Exportable = f.flag("exportable")
 	}
 	if f.flag("org_id") || f.str("org_id") != "" {
-		t.OrgID = atoi64(f.str("org_id"))
+		t.OrgID = store.OrgID(atoi64(f.str("org_id")))
 	}
 	out, err := c.a.st.AddTag(c.ctx, t)
 	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// MISP answers an add of a tag it has with that tag: scripts add tags idempotently
-			existing, err := c.a.st.Tag(c.ctx, t.Name)
+			existing, err := c.tagByRef(t.Name)
 			if err != nil {
 				return fmt.Errorf("tags/add: the tag %q exists but could not be read: %w", t.Name, err)
 			}
@@ -97,7 +102,7 @@ func (c *call) tagsAdd() error {
 // site admin's: the fields given change, the rest stay; {"Tag":{…}} back. A name another
 // tag has is refused with MISP's 405.
 func (c *call) tagsEdit() error {
-	t, err := c.a.st.Tag(c.ctx, c.path.Arg(0))
+	t, err := c.tagByRef(c.path.Arg(0))
 	if err != nil {
 		return notFoundOr(err, "Invalid tag")
 	}
@@ -115,10 +120,11 @@ func (c *call) tagsEdit() error {
 			*p = f.flag(k)
 		}
 	}
-	for k, p := range map[string]*int64{"org_id": &t.OrgID, "user_id": &t.UserID} {
-		if f.has(k) {
-			*p = atoi64(f.str(k))
-		}
+	if f.has("org_id") {
+		t.OrgID = store.OrgID(atoi64(f.str("org_id")))
+	}
+	if f.has("user_id") {
+		t.UserID = store.UserID(atoi64(f.str("user_id")))
 	}
 	out, err := c.a.st.EditTag(c.ctx, *t)
 	switch {
@@ -133,11 +139,11 @@ func (c *call) tagsEdit() error {
 }
 
 func (c *call) tagsDelete() error {
-	t, err := c.a.st.Tag(c.ctx, c.path.Arg(0))
+	t, err := c.tagByRef(c.path.Arg(0))
 	if err != nil {
 		return notFoundOr(err, "Invalid tag")
 	}
-	if err := c.a.st.DeleteTag(c.ctx, itoa(t.ID)); err != nil {
+	if err := c.a.st.DeleteTag(c.ctx, t.ID); err != nil {
 		return notFoundOr(err, "Invalid tag")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Tag deleted.", "Tag deleted.", itoa(t.ID)))
@@ -284,7 +290,7 @@ func tagAction(scope string, attach bool) handler {
 // tags/attachTagToObject does for a tag editor; events/addTag and attributes/addTag only
 // look the name up (Tag::lookupTagIdForUser) and answer "Invalid Tag.".
 func (c *call) linkTag(tg *tagTarget, tagRef string, local bool, relationship string, attach, create bool) (*store.TagRow, error) {
-	tag, err := c.a.st.Tag(c.ctx, tagRef)
+	tag, err := c.tagByRef(tagRef)
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound) && create && attach && !isNumeric(tagRef) && (permTagEditor(&c.who.User.Role) || local || c.isClusterTag(tagRef)):
@@ -348,7 +354,7 @@ func (c *call) linkTag(tg *tagTarget, tagRef string, local bool, relationship st
 			return nil, err
 		}
 	}
-	if t, err := c.a.st.Tag(c.ctx, tag.Name); err == nil {
+	if t, err := c.tagByRef(tag.Name); err == nil {
 		tag = t
 	}
 	return tag, nil

@@ -83,6 +83,21 @@ func (b blocklist) delete(ctx context.Context, s *Store, uuid string) error {
 	})
 }
 
+// update changes the descriptive columns (set, "col = ?, …") of the entry with id; its UUID
+// never changes. A missing entry is ErrNotFound.
+func (b blocklist) update(ctx context.Context, s *Store, id int64, set string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE `+b.table+` SET `+set+` WHERE id = ?`, append(args, id)...)
+		if err != nil {
+			return fmt.Errorf("edit %s entry %d: %w", b.what, id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("edit %s entry %d: %w", b.what, id, ErrNotFound)
+		}
+		return nil
+	})
+}
+
 func (b blocklist) has(ctx context.Context, s *Store, uuid string) (bool, error) {
 	var one int
 	err := s.read.QueryRowContext(ctx, `SELECT 1 FROM `+b.table+` WHERE `+b.uuidColumn+` = ?`,
@@ -145,6 +160,12 @@ func (s *Store) EventBlocks(ctx context.Context) ([]EventBlock, error) {
 	return out, rows.Err()
 }
 
+// EditEventBlock changes an entry's info, creator organisation and comment (MISP's
+// eventBlocklists/edit); its UUID stays.
+func (s *Store) EditEventBlock(ctx context.Context, e EventBlock) error {
+	return eventBlocklist.update(ctx, s, e.ID, `event_info = ?, event_orgc = ?, comment = ?`, e.EventInfo, e.EventOrgc, e.Comment)
+}
+
 // DeleteEventBlock takes an event UUID off the blocklist.
 func (s *Store) DeleteEventBlock(ctx context.Context, eventUUID string) error {
 	return eventBlocklist.delete(ctx, s, eventUUID)
@@ -185,6 +206,12 @@ func (s *Store) OrgBlocks(ctx context.Context) ([]OrgBlock, error) {
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// EditOrgBlock changes an entry's organisation name and comment (MISP's orgBlocklists/edit);
+// its UUID stays.
+func (s *Store) EditOrgBlock(ctx context.Context, o OrgBlock) error {
+	return orgBlocklist.update(ctx, s, o.ID, `org_name = ?, comment = ?`, o.OrgName, o.Comment)
 }
 
 // DeleteOrgBlock takes an organisation UUID off the blocklist.

@@ -3,7 +3,9 @@ package mispapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"mispdesk/internal/testsupport"
 	"mispdesk/store"
@@ -150,5 +152,43 @@ func TestEventModifyRoles(t *testing.T) {
 		t.Fatal(err)
 	} else if r := e.do("POST", "/events/delete/"+id, k, nil); r.status == http.StatusOK {
 		t.Fatalf("another organisation's org admin deleted the event: %s", r.body)
+	}
+}
+
+// attributes/restore as PyMISP's restore_attribute calls it: the owner brings a
+// soft-deleted attribute back (newer timestamps, so peers take it); another organisation
+// that sees it gets MISP's 405, one that may not see it the 404 of an attribute that does
+// not exist; a read-only key is refused.
+func TestAttributeRestore(t *testing.T) {
+	e := gateFixture(t)
+	before := get[string](t, e.do("GET", "/events/view/"+gateEvent, e.sameOrgUser, nil).obj(t), "Event", "timestamp")
+	wantStatus(t, e.do("POST", "/attributes/delete/"+gatePublicAttr, e.sameOrgUser, nil), http.StatusOK)
+	wantStatus(t, e.do("GET", "/attributes/view/"+gatePublicAttr, e.other, nil), http.StatusOK)
+	view := func() string {
+		t.Helper()
+		r := e.do("GET", "/events/view/"+gateEvent, e.other, nil)
+		wantStatus(t, r, http.StatusOK)
+		return string(r.body)
+	}
+	if strings.Contains(view(), gatePublicAttr) {
+		t.Fatal("the deleted attribute is still shown")
+	}
+	wantEnvelope(t, e.do("POST", "/attributes/restore/"+gatePublicAttr, e.other, nil), http.StatusMethodNotAllowed, "Invalid Attribute")
+	for _, ref := range []string{gateHiddenAttr, "999999"} {
+		wantEnvelope(t, e.do("POST", "/attributes/restore/"+ref, e.other, nil), http.StatusNotFound, "Invalid attribute")
+	}
+	wantEnvelope(t, e.do("POST", "/attributes/restore/"+gatePublicAttr, e.readOnly, nil), http.StatusForbidden, msgNoPerm)
+
+	e.clock.add(2 * time.Second)
+	r := e.do("POST", "/attributes/restore/"+gatePublicAttr, e.sameOrgUser, nil)
+	wantStatus(t, r, http.StatusOK)
+	if get[string](t, r.obj(t), "Attribute", "uuid") != gatePublicAttr || get[bool](t, r.obj(t), "Attribute", "deleted") {
+		t.Errorf("restore: %s", r.body)
+	}
+	if !strings.Contains(view(), gatePublicAttr) {
+		t.Error("the restored attribute is not shown")
+	}
+	if after := get[string](t, e.do("GET", "/events/view/"+gateEvent, e.sameOrgUser, nil).obj(t), "Event", "timestamp"); after <= before {
+		t.Errorf("the event's timestamp %s did not move on from %s", after, before)
 	}
 }

@@ -25,9 +25,11 @@ func (a *API) registerAdmin() {
 		a.handle(prefix+"eventBlocklists/index", methodsGet, permAdd, hostOrgOnly((*call).eventBlocklistsIndex))
 		a.handleWrite(prefix+"eventBlocklists/add", methodsPost, permAdd, hostOrgOnly((*call).eventBlocklistsAdd))
 		a.handleWrite(prefix+"eventBlocklists/delete", methodsDelete, permAdd, hostOrgOnly((*call).eventBlocklistsDelete))
+		a.handleWrite(prefix+"eventBlocklists/edit", methodsPost, permAdd, hostOrgOnly((*call).eventBlocklistsEdit))
 		a.handle(prefix+"orgBlocklists/index", methodsGet, permSiteAdmin, (*call).orgBlocklistsIndex)
 		a.handleWrite(prefix+"orgBlocklists/add", methodsPost, permSiteAdmin, (*call).orgBlocklistsAdd)
 		a.handleWrite(prefix+"orgBlocklists/delete", methodsDelete, permSiteAdmin, (*call).orgBlocklistsDelete)
+		a.handleWrite(prefix+"orgBlocklists/edit", methodsPost, permSiteAdmin, (*call).orgBlocklistsEdit)
 
 		a.handle(prefix+"organisations/view", methodsGet, permAuth, (*call).organisationsView)
 		a.handleWrite(prefix+"organisations/edit", methodsPost, permSiteAdmin, (*call).organisationsEdit)
@@ -214,21 +216,71 @@ func (c *call) eventBlocklistsAdd() error {
 	return c.reply(http.StatusOK, saveSuccess(c, "EventBlocklist saved", itoa(int64(len(uuids)))+" entries saved.", nil))
 }
 
-func (c *call) eventBlocklistsDelete() error {
+// eventBlockArg is the event blocklist entry the path names by id or event UUID; a 404 with
+// the message missing when there is none.
+func (c *call) eventBlockArg(missing string) (*store.EventBlock, error) {
 	ref := strings.ToLower(c.path.Arg(0))
 	list, err := c.a.st.EventBlocks(c.ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, b := range list {
+	for i, b := range list {
 		if itoa(b.ID) == ref || b.EventUUID == ref {
-			if err := c.a.st.DeleteEventBlock(c.ctx, b.EventUUID); err != nil {
-				return notFoundOr(err, "Invalid blocklist entry")
-			}
-			return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", itoa(b.ID)))
+			return &list[i], nil
 		}
 	}
-	return notFound("Invalid blocklist entry")
+	return nil, notFound(missing)
+}
+
+func (c *call) eventBlocklistsDelete() error {
+	b, err := c.eventBlockArg("Invalid blocklist entry")
+	if err != nil {
+		return err
+	}
+	if err := c.a.st.DeleteEventBlock(c.ctx, b.EventUUID); err != nil {
+		return notFoundOr(err, "Invalid blocklist entry")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", itoa(b.ID)))
+}
+
+// eventBlocklistsEdit is POST /eventBlocklists/edit/<id|event uuid> {"comment","event_info",
+// "event_orgc"} (bare, under EventBlocklist or under request), PyMISP's
+// update_event_blocklist: the given fields change, the UUID never (MISP's BlockList edit).
+func (c *call) eventBlocklistsEdit() error {
+	b, err := c.eventBlockArg("Blocklist item not found.")
+	if err != nil {
+		return err
+	}
+	f, err := c.blocklistFields("EventBlocklist")
+	if err != nil {
+		return err
+	}
+	for k, p := range map[string]*string{"comment": &b.Comment, "event_info": &b.EventInfo, "event_orgc": &b.EventOrgc} {
+		if f.has(k) {
+			*p = f.str(k)
+		}
+	}
+	if err := c.a.st.EditEventBlock(c.ctx, *b); err != nil {
+		return notFoundOr(err, "Blocklist item not found.")
+	}
+	return c.reply(http.StatusOK, eventBlockJSON(b))
+}
+
+// blocklistFields reads a blocklist edit's body: its fields bare, under the model or under
+// "request", as MISP's BlockListComponent takes them.
+func (c *call) blocklistFields(model string) (fields, error) {
+	f, err := c.fields("request")
+	if err != nil {
+		return nil, err
+	}
+	if inner, ok := f[model]; ok {
+		g := fields{}
+		if err := json.Unmarshal(inner, &g); err != nil {
+			return nil, httpError(http.StatusBadRequest, msgInvalidJSON)
+		}
+		return g, nil
+	}
+	return f, nil
 }
 
 func (c *call) orgBlocklistsIndex() error {
@@ -272,21 +324,53 @@ func (c *call) orgBlocklistsAdd() error {
 	return c.reply(http.StatusOK, saveSuccess(c, "OrgBlocklist saved", itoa(int64(len(uuids)))+" entries saved.", nil))
 }
 
-func (c *call) orgBlocklistsDelete() error {
+// orgBlockArg is the organisation blocklist entry the path names by id or organisation
+// UUID; a 404 with the message missing when there is none.
+func (c *call) orgBlockArg(missing string) (*store.OrgBlock, error) {
 	ref := strings.ToLower(c.path.Arg(0))
 	list, err := c.a.st.OrgBlocks(c.ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, b := range list {
+	for i, b := range list {
 		if itoa(b.ID) == ref || b.OrgUUID == ref {
-			if err := c.a.st.DeleteOrgBlock(c.ctx, b.OrgUUID); err != nil {
-				return notFoundOr(err, "Invalid blocklist entry")
-			}
-			return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", itoa(b.ID)))
+			return &list[i], nil
 		}
 	}
-	return notFound("Invalid blocklist entry")
+	return nil, notFound(missing)
+}
+
+func (c *call) orgBlocklistsDelete() error {
+	b, err := c.orgBlockArg("Invalid blocklist entry")
+	if err != nil {
+		return err
+	}
+	if err := c.a.st.DeleteOrgBlock(c.ctx, b.OrgUUID); err != nil {
+		return notFoundOr(err, "Invalid blocklist entry")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", itoa(b.ID)))
+}
+
+// orgBlocklistsEdit is POST /orgBlocklists/edit/<id|org uuid> {"comment","org_name"},
+// PyMISP's update_organisation_blocklist: as eventBlocklistsEdit.
+func (c *call) orgBlocklistsEdit() error {
+	b, err := c.orgBlockArg("Blocklist item not found.")
+	if err != nil {
+		return err
+	}
+	f, err := c.blocklistFields("OrgBlocklist")
+	if err != nil {
+		return err
+	}
+	for k, p := range map[string]*string{"comment": &b.Comment, "org_name": &b.OrgName} {
+		if f.has(k) {
+			*p = f.str(k)
+		}
+	}
+	if err := c.a.st.EditOrgBlock(c.ctx, *b); err != nil {
+		return notFoundOr(err, "Blocklist item not found.")
+	}
+	return c.reply(http.StatusOK, orgBlockJSON(b))
 }
 
 // organisations

@@ -23,6 +23,7 @@ func (a *API) registerElements() {
 	a.handleWrite("attributes/add", methodsPost, permAdd, (*call).attributesAdd)
 	a.handleWrite("attributes/edit", methodsPost, permModify, (*call).attributesEdit)
 	a.handleWrite("attributes/delete", methodsDelete, permModify, (*call).attributesDelete)
+	a.handleWrite("attributes/restore", methodsPost, permAdd, (*call).attributesRestore)
 	a.handle("attributes/view", methodsGet, permAuth, (*call).attributesView)
 	a.handleWrite("objects/add", methodsPost, permAdd, (*call).objectsAdd)
 	a.handleWrite("objects/edit", methodsPost, permModify, (*call).objectsEdit)
@@ -412,6 +413,34 @@ func (c *call) attributesDelete() error {
 		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"message": "Attribute deleted."})
+}
+
+// attributesRestore is POST /attributes/restore/<id|uuid> (AttributesController::restore,
+// PyMISP's restore_attribute): a soft-deleted attribute is live again, with a new
+// timestamp, its event edited and unpublished as every edit. The answer is the attribute,
+// as MISP's redirect to attributes/view gives it. One the caller may see but not modify
+// is MISP's 405; one it may not see is the 404 of one that does not exist.
+func (c *call) attributesRestore() error {
+	el, row, err := c.attributeRow(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if c.mayModify(row) != nil {
+		return httpError(http.StatusMethodNotAllowed, "Invalid Attribute")
+	}
+	_, err = c.changeEvent(row, "Could not restore Attribute", func(ev *misp.Event, now misp.Int) error {
+		a, _ := findAttribute(ev, el.UUID)
+		if a == nil {
+			return notFound("Invalid attribute")
+		}
+		a.Deleted = false
+		a.Timestamp = bump(a.Timestamp, now)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.attributesView()
 }
 
 // objectJSON is an object as MISP answers it.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mispdesk/store/misp"
 )
@@ -339,5 +340,36 @@ func TestBatchRollsBackOnlyTheFailedEvent(t *testing.T) {
 	}
 	if n := count(t, s, `SELECT count(*) FROM events`); n != 2 {
 		t.Errorf("%d events stored, want 2", n)
+	}
+}
+
+// A published event is published here when it is stored (MISP's Event::_add and _edit call
+// publish()): its publish_timestamp becomes this instance's time, whatever the sender's
+// was; an unpublished one keeps the one it came with.
+func TestUpsertStampsPublishTimestamp(t *testing.T) {
+	s, clock := openClocked(t)
+	initHost(t, s)
+	ctx := context.Background()
+	path := "../testdata/feeds/osint-mixed/5a0a9aa9-23a4-4607-b6df-41a9950d210f.json"
+	for i, published := range []bool{true, false} {
+		e := loadEvent(t, path)
+		e.Published = misp.Bool(published)
+		e.PublishTimestamp = 1500000000
+		e.Timestamp += misp.Int(i + 1) // each write is newer than the last
+		if _, err := s.UpsertEvent(ctx, e, UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Event(ctx, eventID(t, s, e.UUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1500000000)
+		if published {
+			want = clock.now().Unix()
+		}
+		if int64(got.PublishTimestamp) != want {
+			t.Errorf("published %v: publish_timestamp %d, want %d", published, got.PublishTimestamp, want)
+		}
+		clock.advance(time.Minute)
 	}
 }

@@ -274,8 +274,15 @@ func (w *eventWriter) upsert(e *misp.Event) error {
 		ts = w.s.now().Unix()
 	}
 	w.ts = ts
+	// A published event is published here when it is stored, as MISP's Event::_add and
+	// _edit call publish() for it: publish_timestamp is this instance's time of
+	// publication, not the sender's (restSearch's publish_timestamp and last filter on it).
+	pts := int64(e.PublishTimestamp)
+	if e.Published {
+		pts = w.s.now().Unix()
+	}
 	cols := []any{date, tl, e.Info, boolInt(bool(e.Published)), int64(e.Analysis), ts, int64(dist), nullID(sgID),
-		boolInt(bool(e.ProposalEmailLock)), boolInt(bool(e.Locked)), int64(e.PublishTimestamp), boolInt(bool(e.DisableCorrelation)),
+		boolInt(bool(e.ProposalEmailLock)), boolInt(bool(e.Locked)), pts, boolInt(bool(e.DisableCorrelation)),
 		strings.ToLower(e.ExtendsUUID), protected, e.EventCreatorEmail, extra}
 	if w.update {
 		// The owner (org_id) and creator (orgc_id) of an event never change on update, as in MISP.

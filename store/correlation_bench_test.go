@@ -88,8 +88,8 @@ func BenchmarkCorrelationImport(b *testing.B) {
 // already holding BASE attributes (MISPDESK_BENCH_CORR_BASE, default 100,000), one in five
 // drawn from a pool of BASE/50 shared values (every fifth of BASE/10), so that each
 // matches about ten stored attributes at any scale, under the correlation limit. The base
-// is written with correlation off, in long transactions (its own values are not linked to
-// each other); MISPDESK_BENCH_CORR_BASE_DB keeps it between runs (built there when
+// is written with correlation off, in long transactions (bulkBatch; its own values are not
+// linked to each other); MISPDESK_BENCH_CORR_BASE_DB keeps it between runs (built there when
 // missing, for the same BASE), and each run imports into a copy. It reports the rate, the
 // peak Go heap and the process's peak RSS during the import. The figure, 1M
 // against 10M: MISPDESK_BENCH_CORR_BASE=10000000 MISPDESK_BENCH_CORR_NEW=1000000.
@@ -117,10 +117,7 @@ func BenchmarkCorrelateMany(b *testing.B) {
 		if err := s.SetInstanceSetting(context.Background(), SettingCorrelationDisabled, "true"); err != nil {
 			b.Fatal(err)
 		}
-		for i := 0; i < base/per; i += 50 {
-			evs := corrBenchEvents(i, min(50, base/per-i), per, pool)
-			batchImport(b, s, len(evs), func(k int) *misp.Event { return evs[k] })
-		}
+		batchImport(b, bulkBatch(s), base/per, func(i int) *misp.Event { return corrBenchEvents(i, 1, per, pool)[0] })
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -150,7 +147,7 @@ func BenchmarkCorrelateMany(b *testing.B) {
 		first := base / per
 		for i := 0; i < fresh/per; i += 10 {
 			evs := corrBenchEvents(first+i, min(10, fresh/per-i), per, pool)
-			batchImport(b, s, len(evs), func(k int) *misp.Event { return evs[k] })
+			batchImport(b, s.BeginBatch(context.Background()), len(evs), func(k int) *misp.Event { return evs[k] })
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapAlloc)

@@ -10,6 +10,7 @@
 		if ($i == "grown-cpu-x") growncpu = $(i - 1)
 		if ($i == "file-B/attr") fileb = $(i - 1)
 		if ($i == "on/off") onoff[name] = $(i - 1)
+		if ($i ~ /^(empty|grown)-(writeB|reads)\/attr$/) io[$i] = $(i - 1)
 	}
 }
 function ratio(label, a, b) {
@@ -35,4 +36,6 @@ END {
 	if (grown == "") printf "  %-34s not measured (see above)\n", "grown store / empty store cost"
 	else printf "  %-34s %5.2f  (goal <= 1.3; %s bytes per attribute, goal < 250)\n", "grown store / empty store cost", grown, fileb
 	if (growncpu != "") printf "  %-34s %5.2f  (CPU time: what a loaded machine distorts least)\n", "grown store / empty store CPU", growncpu
+	if (io["empty-writeB/attr"] > 0) printf "  %-34s %5.1f  (%.0f vs %.0f bytes written per attribute: WAL and checkpoints)\n", "grown store / empty store writes", io["grown-writeB/attr"] / io["empty-writeB/attr"], io["grown-writeB/attr"], io["empty-writeB/attr"]
+	if (io["empty-reads/attr"] > 0) printf "  %-34s %5.0f  (%.2f vs %.2f read calls per attribute: page-cache misses)\n", "grown store / empty store reads", io["grown-reads/attr"] / io["empty-reads/attr"], io["grown-reads/attr"], io["empty-reads/attr"]
 }

@@ -278,6 +278,9 @@ func (r *runContext) pushOne(ctx context.Context, uuid string, trig policy.Trigg
 	t0 := time.Now()
 	res, err := r.decidePush(ctx, uuid, trig)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // cancelled while reading it: not done, not failed
+		}
 		r.failed(sum, uuid, err)
 		r.progressStep(ctx, sum, store.LevelError, uuid, store.OutcomeFailed, err.Error(), t0, 0)
 		return err

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +30,8 @@ import (
 // B is killed while A's queue drains: the console shows B down with the cause, the outbox
 // backs off; B comes back on the same port, r on the Servers pane retries, everything
 // queued arrives once and the down state clears; a push of 200 events never shows more
-// done than its total; q quits with exit 0.
+// done than its total; a push cancelled with x while B hangs is logged as cancelled, with
+// what was done before it, and no error; q quits with exit 0.
 func TestConsoleInATerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it in a terminal")
@@ -94,6 +99,26 @@ func TestConsoleInATerminal(t *testing.T) {
 	if p := con.progress(); p.seen == 0 || p.overshoot != "" {
 		t.Errorf("push progress: %d readings, overshoot %q", p.seen, p.overshoot)
 	}
+
+	// A push the user cancels: B, behind a proxy, stops answering once 5 of 30 new events
+	// went (as a hung peer does); x on the Log pane cancels; the log says cancelled, with
+	// what was done before it, and no error.
+	hang := newHangingProxy(t, bSrv.url, 5)
+	mustRun(t, "server", "edit", "B", "--db", a.db, "--url", hang.url)
+	importEvents(t, a.db, "cancelled", 30, true)
+	con.press(t, "1")
+	con.press(t, "P")
+	con.press(t, "4")
+	select {
+	case <-hang.holding:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the push never reached the hanging peer; the screen:\n%s", con.screen())
+	}
+	con.press(t, "x")
+	con.waitFor(t, "the cancel in the log", func(s string) bool {
+		return cancelled.MatchString(s) && strings.Contains(s, "Push B cancelled")
+	})
+	checkCancelLogged(t, a.db)
 
 	con.press(t, "q")
 	if err := con.wait(); err != nil {
@@ -294,7 +319,98 @@ var (
 	downRow    = regexp.MustCompile(`(?m)^ B .*down: conn`)
 	downDetail = regexp.MustCompile(`(?m)^ Health +down since \d\d:\d\d: connection refused`)
 	progressRe = regexp.MustCompile(`(\d+) of (\d+) events`)
+	// the cancelled push's last line on the Log pane
+	cancelled = regexp.MustCompile(`(?m) WARN  ↑ push B +finished +cancelled after \d+ of \d+`)
 )
+
+// hangingProxy passes requests to a peer until it has passed pushes event pushes, then
+// holds every request until its caller gives up: a peer that stops answering mid-run.
+type hangingProxy struct {
+	url     string
+	holding chan struct{} // closed when the first request is held
+}
+
+func newHangingProxy(t *testing.T, peer string, pushes int) *hangingProxy {
+	t.Helper()
+	target, err := url.Parse(peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwd := httputil.NewSingleHostReverseProxy(target)
+	p := &hangingProxy{holding: make(chan struct{})}
+	var mu sync.Mutex
+	passed := 0
+	var once sync.Once
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hold := passed >= pushes
+		if strings.HasPrefix(r.URL.Path, "/events/add") || strings.HasPrefix(r.URL.Path, "/events/edit") {
+			passed++
+		}
+		mu.Unlock()
+		if hold {
+			once.Do(func() { close(p.holding) })
+			select {
+			case <-r.Context().Done():
+			case <-release: // the test is over
+			}
+			return
+		}
+		fwd.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	p.url = srv.URL
+	return p
+}
+
+// checkCancelLogged: the newest push run of db ends in one WARN "cancelled after N of
+// total events" with N > 0, and none of its entries is an error or a failure.
+func checkCancelLogged(t *testing.T, db string) {
+	t.Helper()
+	var entries []struct {
+		RunID   string `json:"run_id"`
+		Level   string `json:"level"`
+		Outcome string `json:"outcome"`
+		Message string `json:"message"`
+	}
+	for line := range strings.Lines(mustRun(t, "log", "--db", db, "--direction", "push", "--limit", "0", "--json")) {
+		var e struct {
+			RunID   string `json:"run_id"`
+			Level   string `json:"level"`
+			Outcome string `json:"outcome"`
+			Message string `json:"message"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log --json line %q: %v", line, err)
+		}
+		entries = append(entries, e)
+	}
+	run := ""
+	for _, e := range entries {
+		if e.Outcome == "finished" && e.RunID != "" {
+			run = e.RunID // the newest run's
+		}
+	}
+	var done, n int
+	var last string
+	for _, e := range entries {
+		if e.RunID != run {
+			continue
+		}
+		n++
+		last = e.Level + " " + e.Message
+		if e.Level == "error" || e.Outcome == "failed" {
+			t.Errorf("the cancelled run logged %s %s %q", e.Level, e.Outcome, e.Message)
+		}
+	}
+	t.Logf("the cancelled run: %d entries, the last %q", n, last)
+	var total int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(last, "warn cancelled after "), "%d of %d", &done, &total); err != nil ||
+		!strings.HasPrefix(last, fmt.Sprintf("warn cancelled after %d of %d events", done, total)) || done == 0 || done >= total {
+		t.Errorf("the cancelled run (%d entries) ends %q, want a warning: cancelled after N of M events, 0 < N < M", n, last)
+	}
+}
 
 // read feeds the console's output to the emulator until the terminal closes, checking
 // the header after each piece.

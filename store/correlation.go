@@ -749,10 +749,10 @@ func (s *Store) settingInt(ctx context.Context, name string) (int, error) {
 
 // CorrelationExclusion is an entry of MISP's correlation exclusion list.
 type CorrelationExclusion struct {
-	ID       int64  `json:"id"`
-	Value    string `json:"value"`
-	FromJSON bool   `json:"from_json"`
-	Comment  string `json:"comment"`
+	ID       CorrelationExclusionID `json:"id"`
+	Value    string                 `json:"value"`
+	FromJSON bool                   `json:"from_json"`
+	Comment  string                 `json:"comment"`
 }
 
 // ErrExclusionExists is the refusal of a value already on the exclusion list.
@@ -783,7 +783,8 @@ func (s *Store) AddCorrelationExclusion(ctx context.Context, value, comment stri
 		if n, _ := r.RowsAffected(); n == 0 {
 			return ErrExclusionExists
 		}
-		x.ID, err = r.LastInsertId()
+		id, err := r.LastInsertId()
+		x.ID = CorrelationExclusionID(id)
 		return err
 	})
 	if err != nil {
@@ -810,28 +811,33 @@ func (s *Store) CorrelationExclusions(ctx context.Context) ([]CorrelationExclusi
 	return out, rows.Err()
 }
 
-// CorrelationExclusion finds an entry by id or value.
-func (s *Store) CorrelationExclusion(ctx context.Context, ref string) (*CorrelationExclusion, error) {
+// CorrelationExclusionID is a correlation exclusion's local id.
+type CorrelationExclusionID int64
+
+// ResolveCorrelationExclusion finds the entry a person names by id or value (ErrNotFound
+// when there is none).
+func (s *Store) ResolveCorrelationExclusion(ctx context.Context, ref string) (CorrelationExclusionID, error) {
+	return resolve[CorrelationExclusionID](ctx, s.read, exclusionRefs, ref)
+}
+
+// CorrelationExclusion reads an entry of the exclusion list.
+func (s *Store) CorrelationExclusion(ctx context.Context, id CorrelationExclusionID) (*CorrelationExclusion, error) {
 	var x CorrelationExclusion
-	where, arg := `value = ?`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `id = ?`, id
-	}
-	err := s.read.QueryRowContext(ctx, `SELECT id, value, from_json, comment FROM correlation_exclusions WHERE `+where, arg).
+	err := s.read.QueryRowContext(ctx, `SELECT id, value, from_json, comment FROM correlation_exclusions WHERE id = ?`, id).
 		Scan(&x.ID, &x.Value, &x.FromJSON, &x.Comment)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("correlation exclusion %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("correlation exclusion %q: %w", ref, err)
+		return nil, fmt.Errorf("correlation exclusion %d: %w", id, err)
 	}
 	return &x, nil
 }
 
-// DeleteCorrelationExclusion removes an entry (by id or value) and, in the same
-// transaction, correlates its value again (MISP's beforeDelete: correlateValue).
-func (s *Store) DeleteCorrelationExclusion(ctx context.Context, ref string) error {
-	x, err := s.CorrelationExclusion(ctx, ref)
+// DeleteCorrelationExclusion removes an entry and, in the same transaction, correlates its
+// value again (MISP's beforeDelete: correlateValue).
+func (s *Store) DeleteCorrelationExclusion(ctx context.Context, id CorrelationExclusionID) error {
+	x, err := s.CorrelationExclusion(ctx, id)
 	if err != nil {
 		return err
 	}

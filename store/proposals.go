@@ -132,33 +132,46 @@ func (s *Store) Proposals(ctx context.Context, since int64, withDeleted bool, ev
 	return out, nil
 }
 
-// Proposal finds a live (not yet accepted or discarded) proposal by id or UUID with its
-// event's index row and the UUID of the attribute it proposes to change ("" for a
-// proposed new attribute).
-func (s *Store) Proposal(ctx context.Context, ref string) (*ProposalRow, string, error) {
-	el, err := s.Element(ctx, ElemProposal, ref)
-	if err != nil {
-		return nil, "", err
+// ProposalID is a proposal's local id.
+type ProposalID int64
+
+// ResolveProposal finds the proposal a person or a peer names by id or UUID (ErrNotFound
+// when there is none).
+func (s *Store) ResolveProposal(ctx context.Context, ref string) (ProposalID, error) {
+	return resolve[ProposalID](ctx, s.read, proposalRefs, ref)
+}
+
+// Proposal reads a live (not yet accepted or discarded) proposal with its event's index
+// row and the UUID of the attribute it proposes to change ("" for a proposed new
+// attribute).
+func (s *Store) Proposal(ctx context.Context, id ProposalID) (*ProposalRow, string, error) {
+	var eventID EventID
+	err := s.read.QueryRowContext(ctx, `SELECT event_id FROM shadow_attributes WHERE id = ?`, id).Scan(&eventID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
 	}
-	rows, err := s.Proposals(ctx, 0, false, el.EventID)
+	if err != nil {
+		return nil, "", fmt.Errorf("proposal %d: %w", id, err)
+	}
+	rows, err := s.Proposals(ctx, 0, false, eventID)
 	if err != nil {
 		return nil, "", err
 	}
 	for i := range rows {
-		if int64(rows[i].Proposal.ID) == el.ID {
+		if ProposalID(rows[i].Proposal.ID) == id {
 			return &rows[i], rows[i].AttributeUUID(), nil
 		}
 	}
-	return nil, "", fmt.Errorf("proposal %q: %w", ref, ErrNotFound)
+	return nil, "", fmt.Errorf("proposal %d: %w", id, ErrNotFound)
 }
 
 // AddProposal stores a proposal on an event (attrUUID "" proposes a new attribute) from
 // an organisation, with a random UUID.
-func (s *Store) AddProposal(ctx context.Context, eventID EventID, attrUUID string, orgID OrgID, p misp.ShadowAttribute) (int64, error) {
+func (s *Store) AddProposal(ctx context.Context, eventID EventID, attrUUID string, orgID OrgID, p misp.ShadowAttribute) (ProposalID, error) {
 	if p.UUID == "" {
 		p.UUID = uuid.NewString()
 	}
-	var id int64
+	var id ProposalID
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `INSERT INTO shadow_attributes (uuid, event_id, attribute_uuid, org_id, type, category, value, to_ids, comment,
 			deleted, proposal_to_delete, timestamp, disable_correlation, first_seen, last_seen, data)
@@ -171,7 +184,8 @@ func (s *Store) AddProposal(ctx context.Context, eventID EventID, attrUUID strin
 			}
 			return err
 		}
-		id, err = r.LastInsertId()
+		n, err := r.LastInsertId()
+		id = ProposalID(n)
 		return err
 	})
 	return id, err

@@ -30,6 +30,8 @@ var (
 	tagRefs          = refKind{kind: "tag", table: "tags", name: "name"}
 	roleRefs         = refKind{kind: "role", table: "roles", name: "name COLLATE NOCASE"}
 	authKeyRefs      = refKind{kind: "auth key", table: "auth_keys", uuid: true}
+	exclusionRefs    = refKind{kind: "correlation exclusion", table: "correlation_exclusions", name: "value"}
+	proposalRefs     = refKind{kind: "proposal", table: "shadow_attributes", uuid: true}
 )
 
 // resolve is the local id of the record of kind k that ref names (trimmed): the row with

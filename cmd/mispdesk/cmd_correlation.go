@@ -105,7 +105,11 @@ func runCorrelationRm(ctx context.Context, env *Env, args []string) (err error) 
 		return err
 	}
 	defer closeStore(s, &err)
-	if err := s.DeleteCorrelationExclusion(ctx, pos[0]); err != nil {
+	id, err := s.ResolveCorrelationExclusion(ctx, pos[0])
+	if err == nil {
+		err = s.DeleteCorrelationExclusion(ctx, id)
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return inputErr(err)
 		}

@@ -166,7 +166,7 @@ func TestProposalNeedsItsAttribute(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pr, _, err := st.Proposal(ctx, fmt.Sprint(id))
+		pr, _, err := st.Proposal(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}

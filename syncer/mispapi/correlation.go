@@ -202,7 +202,7 @@ func (c *call) correlationExclusionsIndex() error {
 
 // correlationExclusionsView is GET /correlation_exclusions/view/<id>.
 func (c *call) correlationExclusionsView() error {
-	x, err := c.a.st.CorrelationExclusion(c.ctx, c.path.Arg(0))
+	x, err := store.ReadByRef(c.ctx, c.a.st.ResolveCorrelationExclusion, c.a.st.CorrelationExclusion, c.path.Arg(0))
 	if err != nil {
 		return notFoundOr(err, "Invalid CorrelationExclusion")
 	}
@@ -236,12 +236,11 @@ func (c *call) correlationExclusionsAdd() error {
 // correlationExclusionsDelete is POST|DELETE /correlation_exclusions/delete/<id>: the value
 // correlates again at once.
 func (c *call) correlationExclusionsDelete() error {
-	ref := c.path.Arg(0)
-	x, err := c.a.st.CorrelationExclusion(c.ctx, ref)
+	x, err := store.ReadByRef(c.ctx, c.a.st.ResolveCorrelationExclusion, c.a.st.CorrelationExclusion, c.path.Arg(0))
 	if err != nil {
 		return notFoundOr(err, "Invalid CorrelationExclusion")
 	}
-	if err := c.a.st.DeleteCorrelationExclusion(c.ctx, itoa(x.ID)); err != nil {
+	if err := c.a.st.DeleteCorrelationExclusion(c.ctx, x.ID); err != nil {
 		return notFoundOr(err, "Invalid CorrelationExclusion")
 	}
 	c.a.log.Info("correlation exclusion deleted", "value", x.Value, "by", c.who.User.Email)

@@ -110,7 +110,7 @@ func (c *call) shadowAttributesAdd() error {
 	if err != nil {
 		return saveFail(c, failName, nil, map[string][]string{"ShadowAttribute": {err.Error()}})
 	}
-	pr, _, err := c.a.st.Proposal(c.ctx, itoa(id))
+	pr, _, err := c.a.st.Proposal(c.ctx, id)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,11 @@ func (c *call) proposalOf(ref string) (*store.ProposalRow, string, error) {
 	if ref == "" {
 		return nil, "", notFound("Invalid proposal.")
 	}
-	pr, attrUUID, err := c.a.st.Proposal(c.ctx, ref)
+	id, err := c.a.st.ResolveProposal(c.ctx, ref)
+	if err != nil {
+		return nil, "", notFoundOr(err, "Invalid proposal.")
+	}
+	pr, attrUUID, err := c.a.st.Proposal(c.ctx, id)
 	if err != nil {
 		return nil, "", notFoundOr(err, "Invalid proposal.")
 	}

@@ -20,6 +20,25 @@ func (s *Store) ResolveEvent(ctx context.Context, ref string) (EventID, error) {
 	return resolve[EventID](ctx, s.read, eventRefs, ref)
 }
 
+// ExtendingEvents lists the events that extend the event of that UUID (their
+// extends_uuid), by id.
+func (s *Store) ExtendingEvents(ctx context.Context, uuid string) ([]EventID, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM events WHERE extends_uuid = ? COLLATE NOCASE ORDER BY id`, uuid)
+	if err != nil {
+		return nil, fmt.Errorf("events extending %s: %w", uuid, err)
+	}
+	defer rows.Close()
+	var out []EventID
+	for rows.Next() {
+		var id EventID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("events extending %s: %w", uuid, err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // Event reads an event with everything attached to it in the shape MISP's events/view
 // returns (local ids filled in).
 func (s *Store) Event(ctx context.Context, id EventID) (*misp.Event, error) {

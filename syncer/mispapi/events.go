@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,10 @@ func (c *call) view(ev *misp.Event) (*misp.Event, error) {
 	return out, nil
 }
 
-// eventsView is GET|HEAD /events/view/<id|uuid>[/named params].
+// eventsView is GET|HEAD /events/view/<id|uuid>[/named params], and POST with the body's
+// deleted and extended (PyMISP's get_event(deleted=…, extended=…)), which MISP reads as
+// those named parameters. extended merges in the events that extend this one, those the
+// caller may see and as it may see them (Event::__mergeExtensions).
 func (c *call) eventsView() error {
 	row, err := c.visibleRow(c.path.Arg(0))
 	if err != nil {
@@ -60,6 +64,9 @@ func (c *call) eventsView() error {
 	if c.r.Method == http.MethodHead {
 		c.w.WriteHeader(http.StatusOK)
 		return nil
+	}
+	if err := c.viewBodyParams(); err != nil {
+		return err
 	}
 	ev, err := c.a.st.Event(c.ctx, row.ID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -76,6 +83,11 @@ func (c *call) eventsView() error {
 		return notFound("Invalid event")
 	}
 	c.trimView(out)
+	if c.path.Flag("extended") {
+		if err := c.mergeExtensions(out); err != nil {
+			return err
+		}
+	}
 	if err := c.attachCorrelations(out, c.viewCorrelations()); err != nil {
 		return err
 	}
@@ -84,6 +96,111 @@ func (c *call) eventsView() error {
 		return err
 	}
 	c.replyRaw(http.StatusOK, b)
+	return nil
+}
+
+// viewBodyParams takes a POSTed view's deleted and extended (true, a number, or a list of
+// them) as the named parameters of those names.
+func (c *call) viewBodyParams() error {
+	if c.r.Method == http.MethodGet {
+		return nil
+	}
+	f, err := c.fields("Event")
+	if err != nil {
+		return err
+	}
+	for _, k := range []string{"deleted", "extended"} {
+		v, ok := f[k]
+		if !ok {
+			continue
+		}
+		var list []jsontext.Value
+		if json.Unmarshal(v, &list) != nil {
+			list = []jsontext.Value{v}
+		}
+		if c.path.Named == nil {
+			c.path.Named = map[string][]string{}
+		}
+		for _, x := range list {
+			switch s := strings.Trim(string(x), `"`); s {
+			case "true":
+				c.path.Named[k] = append(c.path.Named[k], "1")
+			case "false", "null":
+				c.path.Named[k] = append(c.path.Named[k], "0")
+			default:
+				c.path.Named[k] = append(c.path.Named[k], s)
+			}
+		}
+	}
+	return nil
+}
+
+// mergeExtensions adds to ev what the events extending it hold (attributes, objects,
+// proposals, galaxies, reports unless left out, tags it lacks), each extension as the
+// caller may see it, and names them in extensionEvents, as MISP's extended view.
+func (c *call) mergeExtensions(ev *misp.Event) error {
+	ids, err := c.a.st.ExtendingEvents(c.ctx, ev.UUID)
+	if err != nil {
+		return err
+	}
+	chk, err := c.check()
+	if err != nil {
+		return err
+	}
+	meta := map[string]any{}
+	for _, id := range ids {
+		if _, err := chk.EventRow(id); isNotFound(err) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		full, err := c.a.st.Event(c.ctx, id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		ext, err := c.view(full)
+		if err != nil {
+			return err
+		}
+		if ext == nil {
+			continue
+		}
+		c.trimView(ext)
+		m := map[string]any{"id": itoa(int64(ext.ID)), "info": ext.Info, "orgc_id": itoa(int64(ext.OrgcID))}
+		if u, ok := ext.Extra["user_id"]; ok {
+			m["user_id"] = u
+		}
+		if ext.Orgc != nil {
+			m["Orgc"] = map[string]any{"id": itoa(int64(ext.Orgc.ID)), "name": ext.Orgc.Name, "uuid": ext.Orgc.UUID}
+		}
+		meta[itoa(int64(ext.ID))] = m
+		ev.Attribute = append(ev.Attribute, ext.Attribute...)
+		ev.Object = append(ev.Object, ext.Object...)
+		ev.ShadowAttribute = append(ev.ShadowAttribute, ext.ShadowAttribute...)
+		ev.Galaxy = append(ev.Galaxy, ext.Galaxy...)
+		if !c.path.Flag("noEventReports") {
+			ev.EventReport = append(ev.EventReport, ext.EventReport...)
+		}
+		for _, t := range ext.Tag {
+			if !slices.ContainsFunc(ev.Tag, func(have misp.Tag) bool { return strings.EqualFold(have.Name, t.Name) }) {
+				ev.Tag = append(ev.Tag, t)
+			}
+		}
+	}
+	if len(meta) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(meta, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if ev.Extra == nil {
+		ev.Extra = misp.Extra{}
+	}
+	ev.Extra["extensionEvents"] = b
 	return nil
 }
 

@@ -350,3 +350,54 @@ func TestGateObjectWithoutVisibleAttribute(t *testing.T) {
 	}
 	wantStatus(t, e.do("GET", "/analyst_data/view/Note/"+note, e.sameOrgUser, nil), 200)
 }
+
+// events/view by POST, as PyMISP's get_event(deleted=…, extended=…) calls it: deleted
+// brings soft-deleted attributes back into the answer, extended merges in the events that
+// extend this one — only those the caller may see, trimmed for it — and names them in
+// extensionEvents.
+func TestGateEventViewPostDeletedExtended(t *testing.T) {
+	e := gateFixture(t)
+	ctx := context.Background()
+	extension := func(uuid string, dist misp.Distribution, value string) {
+		t.Helper()
+		ev := testEvent(uuid, dist, true, 1767312100)
+		ev.ExtendsUUID, ev.Orgc = gateEvent, &misp.Org{Name: "HOSTORG", UUID: e.hostOrg.UUID}
+		ev.Attribute[0].Value, ev.Attribute[0].UUID = value, misp.DerivedUUID(uuid, value)
+		if _, err := e.st.UpsertEvent(ctx, ev, store.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	extension("6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7e01", misp.CommunityOnly, "198.51.100.201")
+	extension("6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7e02", misp.OrgOnly, "198.51.100.202")
+	wantStatus(t, e.do("POST", "/attributes/delete/"+gatePublicAttr, e.sameOrgUser, nil), 200)
+	wantStatus(t, e.do("POST", "/events/publish/"+gateEvent, e.sameOrgUser, nil), 200) // the edit unpublished it
+
+	view := func(key string, body any) string {
+		t.Helper()
+		r := e.do("POST", "/events/view/"+gateEvent, key, body)
+		wantStatus(t, r, 200)
+		return string(r.body)
+	}
+	if s := view(e.other, map[string]any{}); strings.Contains(s, "public.example") || strings.Contains(s, "198.51.100.201") {
+		t.Errorf("a plain POST view shows the deleted attribute or an extension: %.300s", s)
+	}
+	for _, deleted := range []any{true, 1, []int{0, 1}} {
+		if s := view(e.other, map[string]any{"deleted": deleted}); !strings.Contains(s, "public.example") {
+			t.Errorf("deleted %v: the deleted attribute is not shown", deleted)
+		}
+	}
+	for who, key := range e.outsiders() {
+		s := view(key, map[string]any{"extended": 1})
+		if !strings.Contains(s, "198.51.100.201") || !strings.Contains(s, "extensionEvents") {
+			t.Errorf("%s: the visible extension is not merged: %.300s", who, s)
+		}
+		if strings.Contains(s, "198.51.100.202") || strings.Contains(s, "6b1f0e4c-4c1e-4a59-9c57-1e5c0a2d7e02") || strings.Contains(s, gateHiddenVal) {
+			t.Errorf("%s: extended shows what it may not see", who)
+		}
+	}
+	r := e.do("GET", "/events/view/"+gateEvent+"/extended:1", e.sameOrgUser, nil)
+	wantStatus(t, r, 200)
+	if s := string(r.body); !strings.Contains(s, "198.51.100.201") || !strings.Contains(s, "198.51.100.202") {
+		t.Errorf("the owner's extended view lacks an extension: %.300s", s)
+	}
+}

@@ -17,7 +17,7 @@ var pymispRoutes = [][2]string{
 	{"admin/users/index", "?"}, {"analyst_data/add", "POST"}, {"analyst_data/delete", "POST"},
 	{"analyst_data/edit", "POST"}, {"analyst_data/view", "GET"},
 	{"attributes/add", "POST"}, {"attributes/delete", "POST"}, {"attributes/describeTypes", "GET"},
-	{"attributes/edit", "POST"}, {"attributes/restore", "POST"}, {"attributes/view", "GET,HEAD"}, {"auth_keys/add", "POST"}, {"events/view", "GET,HEAD"},
+	{"attributes/edit", "POST"}, {"attributes/restore", "POST"}, {"attributes/view", "GET,HEAD"}, {"auth_keys/add", "POST"}, {"events/view", "GET,HEAD,POST"},
 	{"correlation_exclusions", "GET"}, {"correlation_exclusions/add", "POST"}, {"correlation_exclusions/clean", "POST"},
 	{"correlation_exclusions/delete", "POST"}, {"correlation_exclusions/view", "GET"},
 	{"eventBlocklists/add", "?"}, {"eventBlocklists/delete", "POST"}, {"eventBlocklists/edit", "POST"}, {"eventBlocklists/index", "GET"},
@@ -79,9 +79,8 @@ var pymispMissing = []string{
 	"warninglists/update", "warninglists/view",
 }
 
-// pymispWrongMethod are routes PyMISP calls with a method this instance refuses:
-// get_event(deleted=…, extended=…) posts to events/view.
-var pymispWrongMethod = []string{"events/view"}
+// pymispWrongMethod are routes PyMISP calls with a method this instance refuses.
+var pymispWrongMethod = []string{}
 
 // getVersion reports the MISP level whose endpoints work here: every route PyMISP calls
 // that is listed as answered is answered (not the router's 404, not 405 for PyMISP's

@@ -24,7 +24,7 @@ func (a *API) register() {
 	a.handle("users/view", methodsGet, permAuth, (*call).usersView)
 	a.handle("admin/users/view", methodsGet, permAuth, (*call).usersView)
 	a.handle("events/index", methodsGetPost, permAuth, (*call).eventsIndex)
-	a.handle("events/view", methodsGet, permAuth, (*call).eventsView)
+	a.handle("events/view", methodsGetPost, permAuth, (*call).eventsView)
 	a.handle("events/add", methodsPost, permAdd, (*call).eventsAdd)
 	a.handle("events/edit", methodsPost, permModify, (*call).eventsEdit)
 	a.handle("events/filterEventIdsForPush", methodsPost, permSync, (*call).filterEventIdsForPush)

@@ -472,3 +472,57 @@ func BenchmarkNormalizeValue(b *testing.B) {
 		}
 	}
 }
+
+// TestNormalizeSeenAndReports: first_seen and last_seen in MISP's stored form (UTC,
+// microseconds), whatever ISO 8601 form they came in, as a real MISP 2.5.1 answered the
+// same events/add; an attribute or an object last seen before it was first seen, and a
+// report without a name, are left out as MISP leaves them out (the object's attributes
+// listed as dropped with its reason).
+func TestNormalizeSeenAndReports(t *testing.T) {
+	doc := `{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","Attribute":[
+		{"uuid":"00000000-0000-4000-8000-000000000001","type":"comment","value":"a","first_seen":"2026-11-01T00:00:00Z","last_seen":"2026-12-01T10:00:00Z"},
+		{"uuid":"00000000-0000-4000-8000-000000000002","type":"comment","value":"b","first_seen":"2026-11-01","last_seen":"2026-12-01 10:00:00"},
+		{"uuid":"00000000-0000-4000-8000-000000000003","type":"comment","value":"c","first_seen":"2026-11-01T00:00:00+02:00"},
+		{"uuid":"00000000-0000-4000-8000-000000000004","type":"comment","value":"d","first_seen":"2026-12-01T00:00:00.123456789Z","last_seen":"2026-12-01T00:00:00.123456Z"},
+		{"uuid":"00000000-0000-4000-8000-000000000005","type":"comment","value":"e","first_seen":"2026-12-01T00:00:00Z","last_seen":"2026-11-01T00:00:00Z"}],
+	  "Object":[{"name":"x","uuid":"00000000-0000-4000-8000-0000000000a0","first_seen":"2026-12-01","last_seen":"2026-11-01","Attribute":[
+		{"uuid":"00000000-0000-4000-8000-000000000006","type":"text","object_relation":"t","value":"in a refused object"}]},
+		{"name":"y","uuid":"00000000-0000-4000-8000-0000000000b0","first_seen":"2026-11-01T12:00:00-0130","Attribute":[
+		{"uuid":"00000000-0000-4000-8000-000000000007","type":"text","object_relation":"t","value":"kept"}]}],
+	  "EventReport":[{"uuid":"00000000-0000-4000-8000-0000000000c0","name":"  ","content":"nameless"},
+		{"uuid":"00000000-0000-4000-8000-0000000000c1","name":"named","content":"kept"}]}}`
+	e, err := ParseEvent([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, a := range e.Attribute {
+		kept = append(kept, a.Value+" "+string(a.FirstSeen)+" "+string(a.LastSeen))
+	}
+	want := []string{
+		"a 2026-11-01T00:00:00.000000+00:00 2026-12-01T10:00:00.000000+00:00",
+		"b 2026-11-01T00:00:00.000000+00:00 2026-12-01T10:00:00.000000+00:00",
+		"c 2026-10-31T22:00:00.000000+00:00 ",
+		"d 2026-12-01T00:00:00.123456+00:00 2026-12-01T00:00:00.123456+00:00",
+	}
+	if !slices.Equal(kept, want) {
+		t.Errorf("kept %q, want %q", kept, want)
+	}
+	if len(e.Object) != 1 || e.Object[0].Name != "y" || e.Object[0].FirstSeen != "2026-11-01T13:30:00.000000+00:00" {
+		t.Errorf("objects %+v, want only y, first seen 2026-11-01T13:30:00.000000+00:00", e.Object)
+	}
+	var dropped []string
+	for _, d := range e.Dropped {
+		dropped = append(dropped, d.Where+" "+d.UUID[len(d.UUID)-1:]+": "+d.Reason)
+	}
+	wantDropped := []string{
+		"Attribute[4] 5: Last seen value should be greater than first seen value",
+		"Object[0].Attribute[0] 6: its object: Last seen value should be greater than first seen value",
+	}
+	if !slices.Equal(dropped, wantDropped) {
+		t.Errorf("dropped %q, want %q", dropped, wantDropped)
+	}
+	if len(e.EventReport) != 1 || e.EventReport[0].Name != "named" {
+		t.Errorf("reports %+v, want only the named one", e.EventReport)
+	}
+}

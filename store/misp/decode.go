@@ -232,7 +232,11 @@ func IsUUID(s string) bool { return uuidRE.MatchString(s) }
 //     same UUIDs;
 //   - a missing date is taken from the timestamp;
 //   - the event UUID must be a UUID and info must be present; every attribute needs a type
-//     and a value, every distribution must be a MISP level.
+//     and a value, every distribution must be a MISP level;
+//   - what MISP leaves out of an event it stores is left out here too: an attribute whose
+//     value MISP refuses, an attribute or an object (with its attributes) seen last before
+//     it was seen first (their attributes are listed in Dropped), a report without a
+//     name; first_seen and last_seen are brought to MISP's form.
 func (e *Event) Normalize() error {
 	e.UUID = strings.ToLower(strings.TrimSpace(e.UUID))
 	if e.UUID == "" && strings.TrimSpace(e.Info) != "" {
@@ -272,9 +276,21 @@ func (e *Event) Normalize() error {
 	if e.Attribute, err = e.normalizeAttributes(e.Attribute, "Attribute", seen); err != nil {
 		return fmt.Errorf("event %s: %w", e.UUID, err)
 	}
+	objects := e.Object[:0]
 	for i := range e.Object {
 		o := &e.Object[i]
 		where := fmt.Sprintf("Object[%d]", i)
+		var reason string
+		if o.FirstSeen, o.LastSeen, reason = normalizeSeen(o.FirstSeen, o.LastSeen); reason != "" {
+			// MISP refuses the object and saves none of its attributes.
+			for j := range o.Attribute {
+				a := &o.Attribute[j]
+				e.drop(DroppedAttribute{Where: fmt.Sprintf("%s.Attribute[%d]", where, j), UUID: strings.ToLower(a.UUID), Type: a.Type,
+					Value: truncate(a.Value, 80), Reason: "its object: " + reason})
+			}
+			slog.Warn("object dropped: MISP refuses it", "event", e.UUID, "where", where, "uuid", o.UUID, "reason", reason)
+			continue
+		}
 		if o.UUID == "" {
 			o.UUID = DerivedUUID(e.UUID, "object", o.Name, o.TemplateUUID, fmt.Sprint(i))
 		}
@@ -300,9 +316,18 @@ func (e *Event) Normalize() error {
 				return fmt.Errorf("event %s: %s.ObjectReference[%d].uuid %q is not a UUID", e.UUID, where, j, truncate(r.UUID, 60))
 			}
 		}
+		objects = append(objects, *o)
 	}
+	e.Object = objects
+	reports := e.EventReport[:0]
 	for i := range e.EventReport {
 		r := &e.EventReport[i]
+		if strings.TrimSpace(r.Name) == "" {
+			// MISP's EventReport requires a name (notBlank) and leaves the report out.
+			slog.Warn("event report dropped: MISP refuses it", "event", e.UUID, "where", fmt.Sprintf("EventReport[%d]", i),
+				"uuid", r.UUID, "reason", "the report has no name")
+			continue
+		}
 		if r.UUID == "" {
 			r.UUID = DerivedUUID(e.UUID, "report", r.Name, fmt.Sprint(i))
 		}
@@ -311,8 +336,55 @@ func (e *Event) Normalize() error {
 		if !IsUUID(r.UUID) {
 			return fmt.Errorf("event %s: EventReport[%d].uuid %q is not a UUID", e.UUID, i, truncate(r.UUID, 60))
 		}
+		reports = append(reports, *r)
 	}
+	e.EventReport = reports
 	return nil
+}
+
+// seenLayouts are the ISO 8601 forms of first_seen and last_seen that mispdesk reads, as
+// MISP's strtotime does: a fraction of a second may follow the seconds; a value without a
+// zone is UTC (MISP parses it in GMT).
+var seenLayouts = []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00",
+	"2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly}
+
+// normalizeSeen brings first_seen and last_seen to the form MISP stores and shows them in
+// (UTC, microseconds: 2006-01-02T15:04:05.000000+00:00, MISP's ISODatetimeToUTC and
+// microTimestampToIso) and answers MISP's reason when it refuses the pair: last seen
+// before first seen. A value in a form mispdesk does not read is kept as it came.
+func normalizeSeen(first, last Text) (Text, Text, string) {
+	f, fok := parseSeen(first)
+	l, lok := parseSeen(last)
+	if fok {
+		first = Text(f.Format("2006-01-02T15:04:05.000000-07:00"))
+	}
+	if lok {
+		last = Text(l.Format("2006-01-02T15:04:05.000000-07:00"))
+	}
+	if fok && lok && l.Before(f) {
+		return first, last, "Last seen value should be greater than first seen value"
+	}
+	return first, last, ""
+}
+
+func parseSeen(v Text) (time.Time, bool) {
+	s := strings.TrimSpace(string(v))
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range seenLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Truncate(time.Microsecond), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// drop records an attribute left out of the event as MISP refuses it, and logs it.
+func (e *Event) drop(d DroppedAttribute) {
+	e.Dropped = append(e.Dropped, d)
+	slog.Warn("attribute dropped: MISP refuses it", "event", e.UUID, "where", d.Where, "uuid", d.UUID,
+		"type", d.Type, "value", d.Value, "reason", d.Reason)
 }
 
 // DroppedAttribute is an attribute Normalize took out of an event, as MISP leaves out an
@@ -357,11 +429,11 @@ func (e *Event) normalizeAttributes(attrs []Attribute, list string, seen map[str
 				reason = err.Error()
 			}
 		}
+		if reason == "" {
+			a.FirstSeen, a.LastSeen, reason = normalizeSeen(a.FirstSeen, a.LastSeen)
+		}
 		if reason != "" {
-			d := DroppedAttribute{Where: where, UUID: strings.ToLower(a.UUID), Type: a.Type, Value: truncate(a.Value, 80), Reason: reason}
-			e.Dropped = append(e.Dropped, d)
-			slog.Warn("attribute dropped: MISP refuses it", "event", e.UUID, "where", d.Where, "uuid", d.UUID,
-				"type", d.Type, "value", d.Value, "reason", d.Reason)
+			e.drop(DroppedAttribute{Where: where, UUID: strings.ToLower(a.UUID), Type: a.Type, Value: truncate(a.Value, 80), Reason: reason})
 			continue
 		}
 		if err := e.normalizeAttribute(a, where, seen); err != nil {

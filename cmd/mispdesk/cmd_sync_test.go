@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -419,5 +421,82 @@ func TestMultiProgress(t *testing.T) {
 	p.clear()
 	if off.Len() != 0 {
 		t.Errorf("piped progress printed %q", off.String())
+	}
+}
+
+// push and pull --json of 200 mixed events (each distribution level, a fifth unpublished,
+// a seventh tagged tlp:red against push rules that refuse it): pushed or pulled + skipped
+// + failed = candidates, the skip reasons are few codes that add up, and the --dry-run's
+// verdicts are the real run's, event by event: what it would move is what moved.
+func TestRunJSONAddsUpAndDryRunMatches(t *testing.T) {
+	a, b, c := initInstance(t, "OrgA"), initInstance(t, "OrgB"), initInstance(t, "OrgC")
+	link(t, a, b, serveAPI(t, b), "B")
+	mustRun(t, "server", "edit", "B", "--db", a.db, "--push-rules", `{"tags":{"OR":[],"NOT":["tlp:red"]}}`)
+	importEvents(t, a.db, "mixed", 200, func(i int, ev map[string]any) {
+		ev["distribution"] = strconv.Itoa(i % 4)
+		ev["published"] = i%5 != 0
+		if i%7 == 0 {
+			ev["Tag"] = []map[string]any{{"name": "tlp:red"}}
+		}
+	})
+	checkRunJSON(t, a.db, b.db, "push", "B")
+	// C pulls from A what A's rules give C's sync user.
+	link(t, c, a, serveAPI(t, a), "A")
+	checkRunJSON(t, c.db, c.db, "pull", "A")
+}
+
+// checkRunJSON runs dir (push or pull) of server from db, dry then real, with --json, and
+// holds the summaries to their promises; to is the database the moved events land in.
+func checkRunJSON(t *testing.T, db, to, dir, server string) {
+	t.Helper()
+	type summary struct {
+		syncer.Counters
+		Verdicts []syncer.Verdict `json:"verdicts"`
+	}
+	run := func(args ...string) summary {
+		t.Helper()
+		var sums []summary
+		out := mustRun(t, append([]string{dir, server, "--db", db, "--json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &sums); err != nil || len(sums) != 1 {
+			t.Fatalf("%s --json %v: %q, %v", dir, args, out, err)
+		}
+		return sums[0]
+	}
+	dry := run("--dry-run")
+	real := run()
+	t.Logf("%s %s: candidates %d, done %d, skipped %d %v", dir, server, real.Candidates, real.Done, real.Skipped, real.SkipReasons)
+	if real.Candidates == 0 || real.Done+real.Skipped+real.Failed != real.Candidates || real.Failed != 0 {
+		t.Errorf("%s: done %d + skipped %d + failed %d != candidates %d", dir, real.Done, real.Skipped, real.Failed, real.Candidates)
+	}
+	reasons := 0
+	for _, n := range real.SkipReasons {
+		reasons += n
+	}
+	if reasons != real.Skipped || len(real.SkipReasons) > 10 {
+		t.Errorf("%s: %d skip reasons summing to %d of %d skipped: %v", dir, len(real.SkipReasons), reasons, real.Skipped, real.SkipReasons)
+	}
+	if dry.Candidates != real.Candidates || len(dry.Verdicts) != dry.Candidates {
+		t.Fatalf("%s: dry run %d verdicts of %d candidates, real run %d candidates", dir, len(dry.Verdicts), dry.Candidates, real.Candidates)
+	}
+	have := eventUUIDs(t, to)
+	moved, skips := 0, map[string]int{}
+	for _, v := range dry.Verdicts {
+		switch v.Verdict {
+		case dir:
+			moved++
+			if have[v.Event] != 1 {
+				t.Errorf("%s: the dry run would move %s, the real run did not", dir, v.Event)
+			}
+		case "skip":
+			skips[v.Code]++
+			if dir == "pull" && have[v.Event] != 0 {
+				t.Errorf("pull: the dry run skips %s (%s), the real run pulled it", v.Event, v.Code)
+			}
+		default:
+			t.Errorf("%s: dry run verdict %+v", dir, v)
+		}
+	}
+	if moved != real.Done || !maps.Equal(skips, real.SkipReasons) {
+		t.Errorf("%s: the dry run would move %d and skip %v; the real run moved %d and skipped %v", dir, moved, skips, real.Done, real.SkipReasons)
 	}
 }

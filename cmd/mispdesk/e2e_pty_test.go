@@ -43,8 +43,8 @@ func TestConsoleInATerminal(t *testing.T) {
 
 	// On A: 20 unpublished events, published during the kill; 200 published ones, queued
 	// nowhere, for the push run.
-	queued := importEvents(t, a.db, "queued", 20, false)
-	bulk := importEvents(t, a.db, "bulk", 200, true)
+	queued := importEvents(t, a.db, "queued", 20, nil)
+	bulk := importEvents(t, a.db, "bulk", 200, published)
 
 	con := startConsole(t, bin, a.db)
 	con.waitFor(t, "the Servers pane with B", func(s string) bool {
@@ -105,7 +105,7 @@ func TestConsoleInATerminal(t *testing.T) {
 	// what was done before it, and no error.
 	hang := newHangingProxy(t, bSrv.url, 5)
 	mustRun(t, "server", "edit", "B", "--db", a.db, "--url", hang.url)
-	importEvents(t, a.db, "cancelled", 30, true)
+	importEvents(t, a.db, "cancelled", 30, published)
 	con.press(t, "1")
 	con.press(t, "P")
 	con.press(t, "4")
@@ -188,9 +188,9 @@ func (p *serveProc) kill(t *testing.T) {
 	<-p.done
 }
 
-// importEvents imports n new events with distribution "all communities" into db (with
-// published set as given) and returns their UUIDs.
-func importEvents(t *testing.T, db, name string, n int, published bool) []string {
+// importEvents imports n new events with distribution "all communities" and one
+// attribute into db, each shaped by shape (nil: unpublished), and returns their UUIDs.
+func importEvents(t *testing.T, db, name string, n int, shape func(i int, ev map[string]any)) []string {
 	t.Helper()
 	dir := t.TempDir()
 	uuids := make([]string, n)
@@ -199,12 +199,15 @@ func importEvents(t *testing.T, db, name string, n int, published bool) []string
 		uuids[i] = uuid.NewString()
 		ev := map[string]any{"Event": map[string]any{
 			"uuid": uuids[i], "info": fmt.Sprintf("%s %d", name, i), "date": "2026-01-02",
-			"distribution": "3", "threat_level_id": "4", "analysis": "0", "published": published,
+			"distribution": "3", "threat_level_id": "4", "analysis": "0", "published": false,
 			"Attribute": []map[string]any{{
 				"uuid": uuid.NewString(), "type": "ip-dst", "category": "Network activity",
 				"value": fmt.Sprintf("198.51.100.%d", i%250+1), "to_ids": true, "distribution": "5",
 			}},
 		}}
+		if shape != nil {
+			shape(i, ev["Event"].(map[string]any))
+		}
 		raw, _ := json.Marshal(ev)
 		paths[i] = filepath.Join(dir, uuids[i]+".json")
 		if err := os.WriteFile(paths[i], raw, 0o600); err != nil {
@@ -214,6 +217,9 @@ func importEvents(t *testing.T, db, name string, n int, published bool) []string
 	mustRun(t, append([]string{"import", "--db", db}, paths...)...)
 	return uuids
 }
+
+// published shapes an event for importEvents: published.
+func published(_ int, ev map[string]any) { ev["published"] = true }
 
 // eventUUIDs counts db's events by UUID, as event list --json prints them.
 func eventUUIDs(t *testing.T, db string) map[string]int {

@@ -166,6 +166,12 @@ func TestCorrelationSettingsForm(t *testing.T) {
 		t.Fatalf("s opens %T:\n%s", m.topScreen(), screen(m))
 	}
 	goldenScreen(t, "correlationsettings", m)
+	for _, sz := range goldenSizes[1:] {
+		big := newTest(t, st, sz.w, sz.h)
+		fixedInstance(big)
+		press(t, big, ":", "type:correlations", "enter", "s")
+		goldenScreen(t, "correlationsettings", big)
+	}
 	// CIDR on, then the limit made 0: refused whole
 	press(t, m, "tab", "space", "tab", "backspace", "backspace", "type:0", "enter")
 	if m.topScreen() != f || !strings.Contains(screen(m), "MISP.correlation_limit") {

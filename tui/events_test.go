@@ -362,3 +362,36 @@ func TestGoldenEventDetail(t *testing.T) {
 		goldenScreen(t, "tagform", m)
 	}
 }
+
+// TestGoldenEditForms: the screens an analyst edits with, at every size: the new event
+// form, an attribute form with MISP's message under the value it refuses, the question a
+// dirty form's esc asks, the distribution form, the publish question naming where the
+// event goes, a rules entry, the command line, and the first-run screen.
+func TestGoldenEditForms(t *testing.T) {
+	for _, sz := range goldenSizes {
+		st := eventsStore(t)
+		addPushServer(t, st, "circl-misp", "")
+		m := newTest(t, st, sz.w, sz.h)
+		fixedInstance(m)
+		press(t, m, "2", "n")
+		goldenScreen(t, "eventform", m)
+		press(t, m, "type:values", "enter", "a", "type:ip-dst", "tab", "tab", "type:999.1.1.1", "enter")
+		goldenScreen(t, "attributeform", m)
+		press(t, m, "esc")
+		goldenScreen(t, "discardform", m)
+		press(t, m, "y", "d")
+		goldenScreen(t, "distform", m)
+		press(t, m, "esc", "p")
+		if _, ok := m.topScreen().(*confirm); !ok {
+			t.Fatalf("p opens %T", m.topScreen())
+		}
+		goldenScreen(t, "publishask", m)
+		press(t, m, "esc", "esc", "3", "j", "a")
+		goldenScreen(t, "ruleentry", m)
+		press(t, m, "esc", ":", "type:corr")
+		goldenScreen(t, "cmdline", m)
+
+		first := newTest(t, openStore(t, ""), sz.w, sz.h)
+		goldenScreen(t, "firstrun", first)
+	}
+}

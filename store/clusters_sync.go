@@ -58,9 +58,9 @@ func (s *Store) CustomClusters(ctx context.Context, eventUUID string) ([]SyncClu
 	if err != nil {
 		return nil, fmt.Errorf("custom clusters: %w", err)
 	}
-	var ids []int64
+	var ids []ClusterID
 	for rows.Next() {
-		var id int64
+		var id ClusterID
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("custom clusters: %w", err)
@@ -73,7 +73,7 @@ func (s *Store) CustomClusters(ctx context.Context, eventUUID string) ([]SyncClu
 	}
 	var out []SyncCluster
 	for _, id := range ids {
-		c, err := s.CustomCluster(ctx, strconv.FormatInt(id, 10))
+		c, err := s.CustomCluster(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -85,15 +85,15 @@ func (s *Store) CustomClusters(ctx context.Context, eventUUID string) ([]SyncClu
 	return out, nil
 }
 
-// CustomCluster is one custom published cluster by id or UUID, as a cluster push sends it;
-// ErrNotFound when there is none such (a library cluster, or not published).
-func (s *Store) CustomCluster(ctx context.Context, ref string) (*SyncCluster, error) {
-	m, err := s.GalaxyClusterJSON(ctx, ref)
+// CustomCluster is one custom published cluster, as a cluster push sends it; ErrNotFound
+// when it is not such (a library cluster, or not published).
+func (s *Store) CustomCluster(ctx context.Context, id ClusterID) (*SyncCluster, error) {
+	m, err := s.GalaxyClusterJSON(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if ClusterFlag(m["default"]) || !ClusterFlag(m["published"]) {
-		return nil, fmt.Errorf("galaxy cluster %s: not a custom published cluster: %w", ref, ErrNotFound)
+		return nil, fmt.Errorf("galaxy cluster %d: not a custom published cluster: %w", id, ErrNotFound)
 	}
 	v, _ := strconv.ParseInt(fmt.Sprint(m["version"]), 10, 64)
 	u, _ := m["uuid"].(string)

@@ -19,7 +19,7 @@ import (
 // GalaxyRow is a stored galaxy: MISP's library galaxies (Default) and custom ones with
 // their own owner, creator and distribution.
 type GalaxyRow struct {
-	ID             int64
+	ID             GalaxyID
 	UUID           string
 	Name           string
 	Type           string
@@ -29,7 +29,7 @@ type GalaxyRow struct {
 	Namespace      string
 	Default        bool
 	Distribution   misp.Distribution
-	SharingGroupID int64
+	SharingGroupID SharingGroupID
 	// Org owns the galaxy here, Orgc created it; zero for library galaxies.
 	Org, Orgc misp.Org
 	// Locked marks a galaxy received from a peer.
@@ -77,23 +77,27 @@ func (s *Store) Galaxies(ctx context.Context) ([]GalaxyRow, error) {
 	return out, rows.Err()
 }
 
-// Galaxy finds a galaxy by id or UUID.
-func (s *Store) Galaxy(ctx context.Context, ref string) (*GalaxyRow, error) {
-	return findGalaxy(ctx, s.read, ref)
+// GalaxyID is a galaxy's local id.
+type GalaxyID int64
+
+// ResolveGalaxy finds the galaxy a person or a peer names by id or UUID (ErrNotFound when
+// there is none).
+func (s *Store) ResolveGalaxy(ctx context.Context, ref string) (GalaxyID, error) {
+	return resolve[GalaxyID](ctx, s.read, galaxyRefs, ref)
 }
 
-func findGalaxy(ctx context.Context, q queryer, ref string) (*GalaxyRow, error) {
-	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `g.uuid = ?`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `g.id = ?`, id
-	}
-	g, err := scanGalaxy(q.QueryRowContext(ctx, galaxySelect+` WHERE `+where, arg))
+// Galaxy reads a galaxy.
+func (s *Store) Galaxy(ctx context.Context, id GalaxyID) (*GalaxyRow, error) {
+	return galaxyByID(ctx, s.read, id)
+}
+
+func galaxyByID(ctx context.Context, q queryer, id GalaxyID) (*GalaxyRow, error) {
+	g, err := scanGalaxy(q.QueryRowContext(ctx, galaxySelect+` WHERE g.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("galaxy %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("galaxy %q: %w", ref, err)
+		return nil, fmt.Errorf("galaxy %d: %w", id, err)
 	}
 	return g, nil
 }
@@ -108,8 +112,8 @@ type GalaxySpec struct {
 	Icon           string
 	Version        string
 	Distribution   misp.Distribution
-	SharingGroupID int64
-	OrgID          int64 // add only: the creating user's organisation, owner and creator
+	SharingGroupID SharingGroupID
+	OrgID          OrgID // add only: the creating user's organisation, owner and creator
 }
 
 func (g *GalaxySpec) check() error {
@@ -154,7 +158,7 @@ func (s *Store) AddGalaxy(ctx context.Context, spec GalaxySpec) (*GalaxyRow, err
 	var g *GalaxyRow
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.now().Unix()
-		var id int64
+		var id GalaxyID
 		err := tx.QueryRowContext(ctx, `INSERT INTO galaxies (uuid, name, type, description, version, icon, namespace, is_default,
 			distribution, sharing_group_id, org_id, orgc_id, locked, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, 0, ?, ?)
 			ON CONFLICT (uuid) DO NOTHING RETURNING id`,
@@ -166,7 +170,7 @@ func (s *Store) AddGalaxy(ctx context.Context, spec GalaxySpec) (*GalaxyRow, err
 		if err != nil {
 			return fmt.Errorf("add galaxy: %w", err)
 		}
-		g, err = findGalaxy(ctx, tx, strconv.FormatInt(id, 10))
+		g, err = galaxyByID(ctx, tx, id)
 		return err
 	})
 	return g, err
@@ -174,13 +178,13 @@ func (s *Store) AddGalaxy(ctx context.Context, spec GalaxySpec) (*GalaxyRow, err
 
 // EditGalaxy changes a custom galaxy's name, namespace, description, icon, version and
 // sharing. Library galaxies and galaxies received from a peer are not edited here.
-func (s *Store) EditGalaxy(ctx context.Context, ref string, spec GalaxySpec) (*GalaxyRow, error) {
+func (s *Store) EditGalaxy(ctx context.Context, id GalaxyID, spec GalaxySpec) (*GalaxyRow, error) {
 	if err := spec.check(); err != nil {
 		return nil, err
 	}
 	var g *GalaxyRow
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		old, err := findGalaxy(ctx, tx, ref)
+		old, err := galaxyByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -192,7 +196,7 @@ func (s *Store) EditGalaxy(ctx context.Context, ref string, spec GalaxySpec) (*G
 			spec.Version, int(spec.Distribution), nullID(spec.SharingGroupID), s.now().Unix(), old.ID); err != nil {
 			return fmt.Errorf("edit galaxy %s: %w", old.UUID, err)
 		}
-		g, err = findGalaxy(ctx, tx, strconv.FormatInt(old.ID, 10))
+		g, err = galaxyByID(ctx, tx, old.ID)
 		return err
 	})
 	return g, err
@@ -200,9 +204,9 @@ func (s *Store) EditGalaxy(ctx context.Context, ref string, spec GalaxySpec) (*G
 
 // DeleteGalaxy removes a galaxy and its clusters (their attachments to events go with
 // them; the tags naming them stay, as in MISP).
-func (s *Store) DeleteGalaxy(ctx context.Context, ref string) error {
+func (s *Store) DeleteGalaxy(ctx context.Context, id GalaxyID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		g, err := findGalaxy(ctx, tx, ref)
+		g, err := galaxyByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -470,30 +474,35 @@ func (s *Store) clusterGalaxy(ctx context.Context, tx *sql.Tx, g *peerGalaxy, cu
 	return id, err
 }
 
-// GalaxyClusterJSON returns a stored cluster (by id or UUID) as MISP's galaxy_clusters/view
-// member: the cluster's columns, its kept members and its Galaxy (GalaxyJSON).
-func (s *Store) GalaxyClusterJSON(ctx context.Context, ref string) (map[string]any, error) {
-	ref = strings.TrimSpace(ref)
-	where, arg := `c.uuid = ?`, any(strings.ToLower(ref))
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `c.id = ?`, id
-	}
+// ClusterID is a galaxy cluster's local id.
+type ClusterID int64
+
+// ResolveCluster finds the galaxy cluster a person or a peer names by id or UUID
+// (ErrNotFound when there is none).
+func (s *Store) ResolveCluster(ctx context.Context, ref string) (ClusterID, error) {
+	return resolve[ClusterID](ctx, s.read, clusterRefs, ref)
+}
+
+// GalaxyClusterJSON returns a stored cluster as MISP's galaxy_clusters/view member: the
+// cluster's columns, its kept members and its Galaxy (GalaxyJSON).
+func (s *Store) GalaxyClusterJSON(ctx context.Context, id ClusterID) (map[string]any, error) {
 	var (
-		id, gid, version             int64
+		gid                          GalaxyID
+		version                      int64
 		cuuid, typ, value, tag, desc string
 		extra                        sql.NullString
 	)
-	err := s.read.QueryRowContext(ctx, `SELECT c.id, c.uuid, c.type, c.value, c.tag_name, c.description, c.version, c.extra, c.galaxy_id
-		FROM galaxy_clusters c WHERE `+where+` LIMIT 1`, arg).Scan(&id, &cuuid, &typ, &value, &tag, &desc, &version, &extra, &gid)
+	err := s.read.QueryRowContext(ctx, `SELECT c.uuid, c.type, c.value, c.tag_name, c.description, c.version, c.extra, c.galaxy_id
+		FROM galaxy_clusters c WHERE c.id = ?`, id).Scan(&cuuid, &typ, &value, &tag, &desc, &version, &extra, &gid)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("galaxy cluster %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("galaxy cluster %q: %w", ref, err)
+		return nil, fmt.Errorf("galaxy cluster %d: %w", id, err)
 	}
-	g, err := s.Galaxy(ctx, strconv.FormatInt(gid, 10))
+	g, err := s.Galaxy(ctx, gid)
 	if err != nil {
-		return nil, fmt.Errorf("galaxy cluster %q: %w", ref, err)
+		return nil, fmt.Errorf("galaxy cluster %d: %w", id, err)
 	}
 	out := map[string]any{}
 	if extra.Valid && extra.String != "" {
@@ -504,13 +513,13 @@ func (s *Store) GalaxyClusterJSON(ctx context.Context, ref string) (map[string]a
 			}
 		}
 	}
-	out["id"] = strconv.FormatInt(id, 10)
+	out["id"] = strconv.FormatInt(int64(id), 10)
 	out["uuid"] = cuuid
 	out["type"] = typ
 	out["value"] = value
 	out["tag_name"] = tag
 	out["description"] = desc
-	out["galaxy_id"] = strconv.FormatInt(gid, 10)
+	out["galaxy_id"] = strconv.FormatInt(int64(gid), 10)
 	out["version"] = strconv.FormatInt(version, 10)
 	out["Galaxy"] = GalaxyJSON(g)
 	return out, nil
@@ -518,7 +527,7 @@ func (s *Store) GalaxyClusterJSON(ctx context.Context, ref string) (map[string]a
 
 // GalaxyJSON is a galaxy as MISP's galaxies/index and view show it, with its sharing.
 func GalaxyJSON(g *GalaxyRow) map[string]any {
-	id := strconv.FormatInt(g.ID, 10)
+	id := strconv.FormatInt(int64(g.ID), 10)
 	org := func(o misp.Org) any {
 		if o.UUID == "" {
 			return nil
@@ -531,7 +540,7 @@ func GalaxyJSON(g *GalaxyRow) map[string]any {
 		"org_id": strconv.FormatInt(int64(g.Org.ID), 10), "orgc_id": strconv.FormatInt(int64(g.Orgc.ID), 10),
 		"locked": g.Locked, "created": stamp(g.Created), "modified": stamp(g.Modified)}
 	if g.SharingGroupID != 0 {
-		m["sharing_group_id"] = strconv.FormatInt(g.SharingGroupID, 10)
+		m["sharing_group_id"] = strconv.FormatInt(int64(g.SharingGroupID), 10)
 	}
 	if o := org(g.Org); o != nil {
 		m["Org"] = o
@@ -551,14 +560,14 @@ func stamp(t int64) string {
 
 // ClusterQuery selects galaxy clusters; zero fields do not filter.
 type ClusterQuery struct {
-	GalaxyID int64
+	GalaxyID GalaxyID
 	Value    string // substring of value, tag name or description (case-insensitive)
 	UUIDs    []string
 	Limit    int
 }
 
 // GalaxyClusterRefs lists the ids of the clusters matching q, by value.
-func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]int64, error) {
+func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]ClusterID, error) {
 	var conds []string
 	var args []any
 	if q.GalaxyID != 0 {
@@ -591,9 +600,9 @@ func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]int64,
 		return nil, fmt.Errorf("galaxy clusters: %w", err)
 	}
 	defer rows.Close()
-	var out []int64
+	var out []ClusterID
 	for rows.Next() {
-		var id int64
+		var id ClusterID
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
@@ -604,19 +613,14 @@ func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]int64,
 
 // DeleteGalaxyCluster removes a cluster and its attachments to events. The tag naming it
 // stays on the events that carry it, as in MISP.
-func (s *Store) DeleteGalaxyCluster(ctx context.Context, ref string) error {
+func (s *Store) DeleteGalaxyCluster(ctx context.Context, id ClusterID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		ref = strings.ToLower(strings.TrimSpace(ref))
-		where, arg := `uuid = ?`, any(ref)
-		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-			where, arg = `id = ?`, id
-		}
-		r, err := tx.ExecContext(ctx, `DELETE FROM galaxy_clusters WHERE `+where, arg)
+		r, err := tx.ExecContext(ctx, `DELETE FROM galaxy_clusters WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
 		if n, _ := r.RowsAffected(); n == 0 {
-			return fmt.Errorf("galaxy cluster %q: %w", ref, ErrNotFound)
+			return fmt.Errorf("galaxy cluster %d: %w", id, ErrNotFound)
 		}
 		return nil
 	})

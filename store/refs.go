@@ -32,11 +32,14 @@ var (
 	authKeyRefs      = refKind{kind: "auth key", table: "auth_keys", uuid: true}
 	exclusionRefs    = refKind{kind: "correlation exclusion", table: "correlation_exclusions", name: "value"}
 	proposalRefs     = refKind{kind: "proposal", table: "shadow_attributes", uuid: true}
+	galaxyRefs       = refKind{kind: "galaxy", table: "galaxies", uuid: true}
+	clusterRefs      = refKind{kind: "galaxy cluster", table: "galaxy_clusters", uuid: true} // old data has clusters sharing a UUID: the first is taken
 )
 
 // resolve is the local id of the record of kind k that ref names (trimmed): the row with
-// that id when ref is a number, else the row with that UUID or name. An error names the kind
-// and the ref: ErrNotFound when there is none; a name several records share is refused.
+// that id when ref is a number, else the row with that UUID (the first, should several
+// share it) or name. An error names the kind and the ref: ErrNotFound when there is none; a
+// name several records share is refused.
 func resolve[T ~int64](ctx context.Context, q queryer, k refKind, ref string) (T, error) {
 	ref = strings.TrimSpace(ref)
 	by, arg := k.name, any(ref)
@@ -49,13 +52,13 @@ func resolve[T ~int64](ctx context.Context, q queryer, k refKind, ref string) (T
 		return 0, fmt.Errorf("%s %q: %w", k.kind, ref, ErrNotFound)
 	}
 	var id, n int64
-	err := q.QueryRowContext(ctx, `SELECT id, count(*) OVER () FROM `+k.table+` WHERE `+by+` = ? LIMIT 1`, arg).Scan(&id, &n)
+	err := q.QueryRowContext(ctx, `SELECT id, count(*) OVER () FROM `+k.table+` WHERE `+by+` = ? ORDER BY id LIMIT 1`, arg).Scan(&id, &n)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("%s %q: %w", k.kind, ref, ErrNotFound)
 	case err != nil:
 		return 0, fmt.Errorf("%s %q: %w", k.kind, ref, err)
-	case n > 1:
+	case n > 1 && by == k.name:
 		return 0, fmt.Errorf("%s %q: %d %ss have that name; give its id or uuid", k.kind, ref, n, k.kind)
 	}
 	return T(id), nil
@@ -63,10 +66,11 @@ func resolve[T ~int64](ctx context.Context, q queryer, k refKind, ref string) (T
 
 // ReadByRef reads the record ref names: resolve finds its id once, read reads it by that id.
 func ReadByRef[ID ~int64, R any](ctx context.Context, resolve func(context.Context, string) (ID, error),
-	read func(context.Context, ID) (*R, error), ref string) (*R, error) {
+	read func(context.Context, ID) (R, error), ref string) (R, error) {
 	id, err := resolve(ctx, ref)
 	if err != nil {
-		return nil, err
+		var none R
+		return none, err
 	}
 	return read(ctx, id)
 }

@@ -239,7 +239,7 @@ func boolInt(b bool) int64 {
 }
 
 // nullID turns MISP's "0 means none" ids into SQL NULL.
-func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+func nullID[T ~int64](id T) sql.NullInt64 { return sql.NullInt64{Int64: int64(id), Valid: id != 0} }
 
 func nullText(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 

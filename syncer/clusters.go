@@ -121,7 +121,7 @@ func (r *runContext) deliverCluster(ctx context.Context, clusterUUID string) err
 	if !r.srv.Push || !r.srv.PushGalaxyClusters {
 		return nil // the flags went off since: nothing to do
 	}
-	c, err := r.e.st.CustomCluster(ctx, clusterUUID)
+	c, err := store.ReadByRef(ctx, r.e.st.ResolveCluster, r.e.st.CustomCluster, clusterUUID)
 	if err != nil {
 		return err // gone or unpublished since: ErrNotFound ends the row
 	}

@@ -62,7 +62,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.st.GalaxyClusterJSON(ctx, uuid); err == nil {
+	if _, err := testsupport.ClusterJSON(b.st, uuid); err == nil {
 		t.Fatal("an unpublished cluster was pulled")
 	}
 	rest(t, a, adminKey, "POST", "/galaxy_clusters/publish/"+uuid, nil)
@@ -70,14 +70,14 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.st.GalaxyClusterJSON(ctx, uuid)
+	got, err := testsupport.ClusterJSON(b.st, uuid)
 	if err != nil {
 		t.Fatalf("B lacks the cluster after its pull: %v", err)
 	}
 	if store.ClusterInt(got["distribution"]) != 1 || !store.ClusterFlag(got["locked"]) || got["value"] != "Custom Actor" {
 		t.Errorf("pulled cluster: distribution %v locked %v value %v; want 1 (downgraded from 2), locked, the value", got["distribution"], got["locked"], got["value"])
 	}
-	if _, err := b.st.GalaxyClusterJSON(ctx, "00000000-0000-4000-8000-0000000c1a00"); err == nil {
+	if _, err := testsupport.ClusterJSON(b.st, "00000000-0000-4000-8000-0000000c1a00"); err == nil {
 		t.Error("a default cluster was pulled; only custom ones sync")
 	}
 
@@ -85,7 +85,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	if _, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = c.st.GalaxyClusterJSON(ctx, uuid)
+	got, err = testsupport.ClusterJSON(c.st, uuid)
 	if err != nil {
 		t.Fatalf("C lacks the cluster after A's push: %v", err)
 	}
@@ -99,7 +99,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	rest(t, a, adminKey, "POST", "/galaxy_clusters/edit/"+uuid, map[string]any{"GalaxyCluster": map[string]any{"value": "Renamed Actor", "distribution": "2"}})
 	held := func(n *node) any {
 		t.Helper()
-		got, err := n.st.GalaxyClusterJSON(ctx, uuid)
+		got, err := testsupport.ClusterJSON(n.st, uuid)
 		if err != nil {
 			t.Fatalf("%s: %v", n.name, err)
 		}
@@ -133,7 +133,7 @@ func TestGalaxyClustersByPullAndPush(t *testing.T) {
 	if _, err := a.eng.Push(ctx, a.serverID("D"), RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.st.GalaxyClusterJSON(ctx, uuid); err == nil {
+	if _, err := testsupport.ClusterJSON(d.st, uuid); err == nil {
 		t.Error("the cluster reached D over links without the cluster flags")
 	}
 }
@@ -175,7 +175,7 @@ func TestPushedClusterOwnedByUUIDNotSenderIDs(t *testing.T) {
 	if st, raw := restStatus(t, b, srv.Authkey, "POST", "/galaxies/pushCluster", []any{cluster}); st != http.StatusOK {
 		t.Fatalf("pushCluster: %d %s", st, raw)
 	}
-	got, err := b.st.GalaxyClusterJSON(ctx, cu)
+	got, err := testsupport.ClusterJSON(b.st, cu)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestPushedClusterOwnedByUUIDNotSenderIDs(t *testing.T) {
 	hostile := map[string]any{"GalaxyCluster": map[string]any{"uuid": lu, "type": gid, "value": "overwritten", "version": "99999999999",
 		"distribution": "3", "default": false, "Orgc": map[string]any{"uuid": a.host.UUID, "name": a.host.Name}}}
 	restStatus(t, b, srv.Authkey, "POST", "/galaxies/pushCluster", []any{hostile})
-	if kept, err := b.st.GalaxyClusterJSON(ctx, lu); err != nil || kept["value"] != "B's own" {
+	if kept, err := testsupport.ClusterJSON(b.st, lu); err != nil || kept["value"] != "B's own" {
 		t.Errorf("a pushed copy replaced a cluster made on B: %v %v", kept["value"], err)
 	}
 }
@@ -298,7 +298,7 @@ func TestCustomGalaxiesByPushAndPull(t *testing.T) {
 	check(b, "pull", [4]int{no, 0, 1, 3}, [4][4]int{{}, {no, 0, 1, 3}, {no, 0, 1, 3}, {no, 0, 1, 3}})
 
 	// Pulled galaxies are owned by B's link organisation and created by A's, by UUID.
-	g, err := b.st.Galaxy(ctx, all[3].galaxy)
+	g, err := testsupport.Galaxy(b.st, all[3].galaxy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestPublishedEventCarriesItsClusters(t *testing.T) {
 	if _, err := a.eng.DeliverDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.st.GalaxyClusterJSON(ctx, uuid); err != nil {
+	if _, err := testsupport.ClusterJSON(b.st, uuid); err != nil {
 		t.Fatalf("B lacks the cluster after the event's publication: %v", err)
 	}
 	got := b.event(t, eventUUID)
@@ -402,7 +402,7 @@ func TestEventEmbedsUnknownCustomGalaxy(t *testing.T) {
 	ownerOrg := mustOrg(t, b, "Copier")
 	copier := userKey(t, b, "copier@b.test", ownerOrg, "sync")
 	rest(t, b, copier, "POST", "/events/add", body)
-	got, err := b.st.Galaxy(ctx, galaxyUUID)
+	got, err := testsupport.Galaxy(b.st, galaxyUUID)
 	if err != nil {
 		t.Fatalf("B lacks the galaxy the added event embeds: %v", err)
 	}
@@ -410,7 +410,7 @@ func TestEventEmbedsUnknownCustomGalaxy(t *testing.T) {
 		t.Errorf("captured galaxy: default %v locked %v distribution %d org %s orgc %s; want custom, locked, 0, owned by the adder's organisation %s, created by A's %s",
 			got.Default, got.Locked, got.Distribution, got.Org.UUID, got.Orgc.UUID, ownerOrg, a.host.UUID)
 	}
-	c, err := b.st.GalaxyClusterJSON(ctx, clusterUUID)
+	c, err := testsupport.ClusterJSON(b.st, clusterUUID)
 	if err != nil {
 		t.Fatalf("B lacks the cluster: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
@@ -156,11 +157,11 @@ func TestPullLeavesOrgOnlyClustersBehind(t *testing.T) {
 	if strings.Contains(got, osOrgCluster) || strings.Contains(got, "Our Own Actor") {
 		t.Errorf("A's org-only cluster reached B inside the event: %s", got)
 	}
-	if _, err := b.st.GalaxyClusterJSON(ctx, osOrgCluster); !errors.Is(err, store.ErrNotFound) {
+	if _, err := testsupport.ClusterJSON(b.st, osOrgCluster); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("A's org-only cluster is stored on B (err %v)", err)
 	}
 	// the community cluster travels by cluster pull (events come with excludeGalaxy:1)
-	if _, err := b.st.GalaxyClusterJSON(ctx, osComCluster); err != nil {
+	if _, err := testsupport.ClusterJSON(b.st, osComCluster); err != nil {
 		t.Errorf("A's community cluster did not reach B: %v", err)
 	}
 }

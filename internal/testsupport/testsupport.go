@@ -48,6 +48,17 @@ func SharingGroupID(st *store.Store, ref string) store.SharingGroupID {
 	return orZero(st.ResolveSharingGroup, ref)
 }
 
+// ClusterJSON is the stored galaxy cluster ref (id or UUID) names, as GalaxyClusterJSON
+// returns it.
+func ClusterJSON(st *store.Store, ref string) (map[string]any, error) {
+	return store.ReadByRef(context.Background(), st.ResolveCluster, st.GalaxyClusterJSON, ref)
+}
+
+// Galaxy is the stored galaxy ref (id or UUID) names.
+func Galaxy(st *store.Store, ref string) (*store.GalaxyRow, error) {
+	return store.ReadByRef(context.Background(), st.ResolveGalaxy, st.Galaxy, ref)
+}
+
 // orZero is the id resolve finds for ref, or 0 (no record) when it finds none.
 func orZero[T ~int64](resolve func(context.Context, string) (T, error), ref string) T {
 	id, err := resolve(context.Background(), ref)

@@ -69,7 +69,7 @@ func TestImportEveryFixture(t *testing.T) {
 	if sum.Clusters != 1 {
 		t.Errorf("%d galaxy clusters stored, want the one of pymisp/galaxy.json", sum.Clusters)
 	}
-	if c, err := s.GalaxyClusterJSON(ctx, "24430dc6-9c27-4b3c-a5e7-6dda478fffa0"); err != nil || c == nil {
+	if c, err := testsupport.ClusterJSON(s, "24430dc6-9c27-4b3c-a5e7-6dda478fffa0"); err != nil || c == nil {
 		t.Errorf("the galaxy file's cluster is not stored: %v", err)
 	}
 	again, err := im.ImportPaths(ctx, []string{"../../testdata/feeds", "../../testdata/events"})

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"mispdesk/policy"
 	"mispdesk/store"
@@ -288,7 +287,7 @@ func (c *Check) Cluster(cl *misp.GalaxyCluster) (bool, error) {
 	if cl.GalaxyID == 0 {
 		return true, nil
 	}
-	g, err := c.g.st.Galaxy(c.ctx, strconv.FormatInt(int64(cl.GalaxyID), 10))
+	g, err := c.g.st.Galaxy(c.ctx, store.GalaxyID(cl.GalaxyID))
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -303,7 +302,7 @@ func (c *Check) Cluster(cl *misp.GalaxyCluster) (bool, error) {
 func (c *Check) Galaxy(g *store.GalaxyRow) (bool, error) {
 	s := g.Sharing()
 	if s.Distribution == misp.SharingGroupDist {
-		sg, err := c.SharingGroup(store.SharingGroupID(g.SharingGroupID))
+		sg, err := c.SharingGroup(g.SharingGroupID)
 		if err != nil {
 			return false, err
 		}

@@ -44,7 +44,7 @@ func (a *API) registerGalaxies() {
 // visibleGalaxy finds a galaxy by id or UUID that the caller may see; 404 "Invalid galaxy"
 // otherwise, as for one that does not exist.
 func (c *call) visibleGalaxy(ref string) (*store.GalaxyRow, error) {
-	g, err := c.a.st.Galaxy(c.ctx, ref)
+	g, err := store.ReadByRef(c.ctx, c.a.st.ResolveGalaxy, c.a.st.Galaxy, ref)
 	if err != nil {
 		return nil, notFoundOr(err, "Invalid galaxy")
 	}
@@ -121,7 +121,7 @@ func (c *call) galaxyClusters(g *store.GalaxyRow, keep func(map[string]any) bool
 	}
 	out := []map[string]any{}
 	for _, id := range ids {
-		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -158,7 +158,7 @@ func (c *call) galaxySpec(f fields, old *store.GalaxyRow) (store.GalaxySpec, err
 		s.Distribution = misp.Distribution(d)
 	}
 	if f.has("sharing_group_id") {
-		s.SharingGroupID = atoi64(f.str("sharing_group_id"))
+		s.SharingGroupID = store.SharingGroupID(atoi64(f.str("sharing_group_id")))
 	}
 	if s.Distribution != misp.SharingGroupDist {
 		s.SharingGroupID = 0
@@ -185,7 +185,7 @@ func (c *call) galaxiesAdd() error {
 		return err
 	}
 	if err == nil {
-		spec.UUID, spec.Type, spec.OrgID = f.str("uuid"), f.str("type"), int64(c.who.User.OrgID)
+		spec.UUID, spec.Type, spec.OrgID = f.str("uuid"), f.str("type"), c.who.User.OrgID
 		var g *store.GalaxyRow
 		if g, err = c.a.st.AddGalaxy(c.ctx, spec); err == nil {
 			return c.reply(http.StatusOK, map[string]any{"Galaxy": store.GalaxyJSON(g)})
@@ -226,7 +226,7 @@ func (c *call) galaxiesEdit() error {
 		return err
 	}
 	if err == nil {
-		if g, err = c.a.st.EditGalaxy(c.ctx, itoa(g.ID), spec); err == nil {
+		if g, err = c.a.st.EditGalaxy(c.ctx, g.ID, spec); err == nil {
 			return c.reply(http.StatusOK, map[string]any{"Galaxy": store.GalaxyJSON(g)})
 		}
 	}
@@ -245,7 +245,7 @@ func (c *call) galaxiesDelete() error {
 	if err := c.mayChangeGalaxy(g); err != nil {
 		return err
 	}
-	if err := c.a.st.DeleteGalaxy(c.ctx, itoa(g.ID)); err != nil {
+	if err := c.a.st.DeleteGalaxy(c.ctx, g.ID); err != nil {
 		return notFoundOr(err, "Invalid galaxy")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy deleted", "Galaxy deleted", itoa(g.ID)))
@@ -357,7 +357,7 @@ func (c *call) galaxyClustersAdd() error {
 	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
 		return saveFail(c, failName, nil, map[string][]string{"GalaxyCluster": {err.Error()}})
 	}
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, u)
+	cl, err := c.clusterByRef(u)
 	if err != nil {
 		return err
 	}
@@ -376,14 +376,14 @@ func (c *call) galaxyClustersRestSearch() error {
 		q.Value = scalar(params["searchall"])
 	}
 	if g := scalar(params["galaxy_id"]); g != "" {
-		gr, err := c.a.st.Galaxy(c.ctx, g)
+		gr, err := store.ReadByRef(c.ctx, c.a.st.ResolveGalaxy, c.a.st.Galaxy, g)
 		if err != nil {
 			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
 		}
 		q.GalaxyID = gr.ID
 	}
 	if gu := scalar(params["galaxy_uuid"]); gu != "" {
-		gr, err := c.a.st.Galaxy(c.ctx, gu)
+		gr, err := store.ReadByRef(c.ctx, c.a.st.ResolveGalaxy, c.a.st.Galaxy, gu)
 		if err != nil {
 			return c.reply(http.StatusOK, map[string]any{"response": []any{}})
 		}
@@ -397,7 +397,7 @@ func (c *call) galaxyClustersRestSearch() error {
 	published, custom, minimal := scalar(params["published"]), scalar(params["custom"]), truthy(scalar(params["minimal"]))
 	out := []any{}
 	for _, id := range ids {
-		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, id)
 		if err != nil {
 			continue
 		}
@@ -642,7 +642,7 @@ func (c *call) galaxyClustersDelete() error {
 		return err
 	}
 	id, _ := cl["id"].(string)
-	if err := c.a.st.DeleteGalaxyCluster(c.ctx, id); err != nil {
+	if err := c.a.st.DeleteGalaxyCluster(c.ctx, store.ClusterID(atoi64(id))); err != nil {
 		return notFoundOr(err, "Invalid galaxy cluster")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy cluster deleted.", "Galaxy cluster deleted.", id))
@@ -655,7 +655,7 @@ func (c *call) galaxiesAttachCluster() error {
 	if err != nil {
 		return err
 	}
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, f.str("target_id"))
+	cl, err := c.clusterByRef(f.str("target_id"))
 	if err != nil {
 		return notFoundOr(err, "Invalid Galaxy cluster.")
 	}
@@ -726,10 +726,15 @@ func (c *call) galaxyClusterView() error {
 	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})
 }
 
+// clusterByRef is the stored cluster (GalaxyClusterJSON) a request names by id or UUID.
+func (c *call) clusterByRef(ref string) (map[string]any, error) {
+	return store.ReadByRef(c.ctx, c.a.st.ResolveCluster, c.a.st.GalaxyClusterJSON, ref)
+}
+
 // visibleCluster finds a cluster by id or UUID that the caller may see (its own sharing
 // and its galaxy's); 404 "Invalid galaxy cluster" otherwise.
 func (c *call) visibleCluster(ref string) (map[string]any, error) {
-	cl, err := c.a.st.GalaxyClusterJSON(c.ctx, ref)
+	cl, err := c.clusterByRef(ref)
 	if err == nil {
 		var ok bool
 		if ok, err = c.clusterVisible(cl); err == nil && !ok {
@@ -757,7 +762,7 @@ func (c *call) clusterByTag(tagName string) (map[string]any, error) {
 		return nil, err
 	}
 	for _, id := range ids {
-		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, itoa(id))
+		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, id)
 		if err == nil && cl["tag_name"] == tagName {
 			return cl, nil
 		}

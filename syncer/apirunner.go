@@ -33,5 +33,19 @@ func (a APIRunner) TestConnection(ctx context.Context, serverID store.ServerID) 
 	return a.Engine.TestConnection(ctx, serverID)
 }
 
+// FetchFeed fetches the feed now and returns how many events it created and updated.
+func (a APIRunner) FetchFeed(ctx context.Context, id store.FeedID) (created, updated int, err error) {
+	sum, err := a.Engine.FetchFeed(ctx, id, nil)
+	if sum == nil {
+		return 0, 0, err
+	}
+	return sum.Created, sum.Updated, err
+}
+
+// CacheFeed refreshes the feed's cache now and returns how many values it holds.
+func (a APIRunner) CacheFeed(ctx context.Context, id store.FeedID) (int, error) {
+	return a.Engine.CacheFeed(ctx, id)
+}
+
 // Wake nudges the engine's outbox worker (see Engine.Wake).
 func (a APIRunner) Wake() { a.Engine.Wake() }

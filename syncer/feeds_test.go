@@ -77,3 +77,33 @@ func TestEngineFetchFeedBusyAndUnknown(t *testing.T) {
 		t.Error("a second run of the same feed was not refused")
 	}
 }
+
+// A feed added and fetched over the REST API (PyMISP's add_feed, enable_feed, fetch_feed,
+// cache_feed) is fetched by the engine: its events are stored and its cache filled.
+func TestFeedFetchedOverREST(t *testing.T) {
+	a := newNode(t, "A")
+	key := userKey(t, a, "feeds@a.test", a.host.UUID, "admin")
+	dir, _ := filepath.Abs("../testdata/feeds/act-workers-circl")
+	added := rest(t, a, key, "POST", "/feeds/add", map[string]any{"Feed": map[string]any{"name": "workers", "url": dir,
+		"input_source": "local", "source_format": "misp", "enabled": true, "caching_enabled": true, "distribution": "0"}})
+	id, _ := added["Feed"].(map[string]any)["id"].(string)
+	got := rest(t, a, key, "GET", "/feeds/fetchFromFeed/"+id, nil)
+	if got["result"] != "Fetching the feed has successfully completed. Downloaded 2 new event(s). Updated 0 event(s)." {
+		t.Errorf("fetchFromFeed: %v", got)
+	}
+	if n := a.count(t); n != 2 {
+		t.Errorf("%d events stored, want the feed's 2", n)
+	}
+	rest(t, a, key, "GET", "/feeds/cacheFeeds/"+id, nil)
+	fid, err := a.st.ResolveFeed(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := a.st.Feed(ctx, fid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.CacheCount == 0 {
+		t.Errorf("the feed's cache is empty after cacheFeeds: %+v", f)
+	}
+}

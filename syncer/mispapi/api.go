@@ -29,11 +29,15 @@ import (
 )
 
 // SyncRunner runs the sync work some endpoints trigger (servers/pull, servers/push,
-// servers/testConnection). The sync engine implements it.
+// servers/testConnection, feed fetches and caching). The sync engine implements it.
 type SyncRunner interface {
 	Pull(ctx context.Context, serverID store.ServerID, technique string) (summary string, err error)
 	Push(ctx context.Context, serverID store.ServerID, technique string) (string, error)
 	TestConnection(ctx context.Context, serverID store.ServerID) (any, error)
+	// FetchFeed fetches a feed now and says how many events it created and updated;
+	// CacheFeed refreshes a feed's cache and says how many values it holds.
+	FetchFeed(ctx context.Context, id store.FeedID) (created, updated int, err error)
+	CacheFeed(ctx context.Context, id store.FeedID) (int, error)
 	// Wake tells the outbox worker that a call queued pushes, so that it delivers them at
 	// once rather than at its next poll.
 	Wake()

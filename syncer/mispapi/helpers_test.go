@@ -68,6 +68,18 @@ func (f *fakeRunner) Push(_ context.Context, id store.ServerID, technique string
 func (f *fakeRunner) TestConnection(_ context.Context, id store.ServerID) (any, error) {
 	return map[string]any{"status": 1, "local_version": "2.5.1", "version": "2.5.1"}, nil
 }
+func (f *fakeRunner) FetchFeed(_ context.Context, id store.FeedID) (int, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "fetch feed "+itoa(id))
+	return 2, 1, nil
+}
+func (f *fakeRunner) CacheFeed(_ context.Context, id store.FeedID) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "cache feed "+itoa(id))
+	return 3, nil
+}
 func (f *fakeRunner) Wake() {
 	f.mu.Lock()
 	defer f.mu.Unlock()

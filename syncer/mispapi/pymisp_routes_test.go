@@ -24,7 +24,9 @@ var pymispRoutes = [][2]string{
 	{"eventReports/add", "POST"}, {"eventReports/delete", "?"}, {"eventReports/edit", "POST"},
 	{"eventReports/index", "GET"}, {"eventReports/view", "GET"}, {"events/add", "POST"},
 	{"events/alert", "POST"}, {"events/contact", "POST"}, {"events/delete", "POST"}, {"events/edit", "POST"},
-	{"events/index", "GET"}, {"events/publish", "POST"}, {"events/unpublish", "POST"},
+	{"events/index", "GET"}, {"feeds/add", "POST"}, {"feeds/cacheFeeds", "GET"},
+	{"feeds/delete", "POST"}, {"feeds/edit", "POST"}, {"feeds/fetchFromAllFeeds", "GET"}, {"feeds/fetchFromFeed", "GET"},
+	{"feeds/index", "GET"}, {"feeds/view", "GET"}, {"events/publish", "POST"}, {"events/unpublish", "POST"},
 	{"galaxies/attachCluster", "?"}, {"galaxies/index", "GET"}, {"galaxies/view", "GET"},
 	{"galaxy_clusters/add", "POST"}, {"galaxy_clusters/delete", "POST"}, {"galaxy_clusters/edit", "POST"}, {"galaxy_clusters/index", "POST"},
 	{"galaxy_clusters/publish", "POST"}, {"galaxy_clusters/view", "GET"}, {"objectReferences/add", "POST"},
@@ -51,7 +53,7 @@ var pymispRoutes = [][2]string{
 // pymispMissing are the pairs PyMISP calls that this instance does not route: instance
 // administration a mispdesk node has no counterpart for (workers, taxonomies, warninglists,
 // noticelists, decaying models, object templates, communities, delegations, user settings
-// and registrations, feeds over REST) and a few data endpoints not built yet. docs/
+// and registrations, feed comparison and defaults) and a few data endpoints not built yet. docs/
 // decisions.md lists them; while any is left, getVersion keeps reporting 2.5.1.
 var pymispMissing = []string{
 	"admin/logs/index", "admin/roles/add", "admin/roles/delete", "admin/roles/edit", "admin/roles/set_default",
@@ -61,9 +63,7 @@ var pymispMissing = []string{
 	"decayingModel/enable", "decayingModel/index", "decayingModel/update",
 	"eventDelegations", "eventDelegations/acceptDelegation", "eventDelegations/delegateEvent",
 	"eventDelegations/deleteDelegation", "events/enrichEvent", "events/freeTextImport", "events/pushEventToZMQ",
-	"events/queryACL", "events/upload_stix", "feeds/add", "feeds/cacheFeeds", "feeds/compareFeeds",
-	"feeds/delete", "feeds/edit", "feeds/fetchFromAllFeeds", "feeds/fetchFromFeed", "feeds/index",
-	"feeds/loadDefaultFeeds", "feeds/searchCaches", "feeds/view", "galaxies/update",
+	"events/queryACL", "events/upload_stix", "feeds/compareFeeds", "feeds/loadDefaultFeeds", "feeds/searchCaches", "galaxies/update",
 	"galaxy_cluster_relations/add", "galaxy_cluster_relations/delete", "galaxy_cluster_relations/edit",
 	"noticelists/disable", "noticelists/enable", "noticelists/enableNoticelist",
 	"noticelists/index", "noticelists/update", "noticelists/view", "objectTemplates/getRaw",

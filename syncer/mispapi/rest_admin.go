@@ -48,18 +48,28 @@ func (a *API) registerAdmin() {
 // events manages it).
 func hostOrgOnly(fn handler) handler {
 	return func(c *call) error {
-		if c.who.User.Role.PermSiteAdmin {
-			return fn(c)
-		}
-		in, err := c.instance()
+		ok, err := c.hostOrgUser()
 		if err != nil {
 			return err
 		}
-		if in.HostOrg.ID == 0 || store.OrgID(in.HostOrg.ID) != c.who.User.OrgID {
+		if !ok {
 			return forbidden(msgNoPerm)
 		}
 		return fn(c)
 	}
+}
+
+// hostOrgUser reports whether the caller is a site admin or a user of the host
+// organisation (MISP's host_org_user).
+func (c *call) hostOrgUser() (bool, error) {
+	if c.who.User.Role.PermSiteAdmin {
+		return true, nil
+	}
+	in, err := c.instance()
+	if err != nil {
+		return false, err
+	}
+	return in.HostOrg.ID != 0 && store.OrgID(in.HostOrg.ID) == c.who.User.OrgID, nil
 }
 
 // sharingGroupArg is the sharing group the path's first argument names (id, UUID or name).

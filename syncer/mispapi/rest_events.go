@@ -41,6 +41,7 @@ func (a *API) registerREST() {
 	a.registerAnalystData()
 	a.registerAdmin()
 	a.registerCollaboration()
+	a.registerFeeds()
 }
 
 func (c *call) describeTypes() error {

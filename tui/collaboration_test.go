@@ -275,3 +275,19 @@ func TestGoldenCollaboration(t *testing.T) {
 		press(t, m, "esc")
 	}
 }
+
+// TestGoldenCollabForms: the forms of collaboration at every size: contact the reporter,
+// comment on an event, start a discussion.
+func TestGoldenCollabForms(t *testing.T) {
+	st, _ := collabStore(t)
+	for _, sz := range goldenSizes {
+		m := newTest(t, st, sz.w, sz.h)
+		fixedInstance(m)
+		press(t, m, "2", "/", "type:Turla", "enter", "enter", "m")
+		goldenScreen(t, "contactform", m)
+		press(t, m, "esc", "c")
+		goldenScreen(t, "commentform", m)
+		press(t, m, "esc", "esc", ":", "type:discussions", "enter", "n")
+		goldenScreen(t, "topicform", m)
+	}
+}

@@ -207,3 +207,14 @@ func TestGoldenServersRunning(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenQuitAsks: q while a sync started here runs asks first, naming it.
+func TestGoldenQuitAsks(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		m.c.Runs = []*SyncRun{{ID: 1, ServerID: 3, Server: "partner-lab", Direction: store.DirPull, cancel: func() {},
+			Progress: syncer.Progress{Server: "partner-lab", Direction: store.DirPull, Done: 3, Total: 10}}}
+		press(t, m, "q")
+		goldenScreen(t, "quitask", m)
+	}
+}

@@ -218,3 +218,36 @@ func TestGoldenQuitAsks(t *testing.T) {
 		goldenScreen(t, "quitask", m)
 	}
 }
+
+// TestServersSort: s sorts the Servers pane by each column in turn, the sorted one marked
+// ▲ or ▼, S reverses, and after the last column the order they were added comes back.
+func TestServersSort(t *testing.T) {
+	for _, sz := range goldenSizes {
+		m := fixture(t, sz.w, sz.h)
+		p := m.panes[0].(*serversPane)
+		names := func() string {
+			var out []string
+			for _, sv := range p.shown {
+				out = append(out, sv.Name)
+			}
+			return strings.Join(out, ",")
+		}
+		press(t, m, "s")
+		if got := names(); got != "backup,circl-misp,partner-lab" || !strings.Contains(screen(m), "Name▲") {
+			t.Errorf("by name: %s\n%s", got, screen(m))
+		}
+		press(t, m, "S")
+		if got := names(); got != "partner-lab,circl-misp,backup" || !strings.Contains(screen(m), "Name▼") {
+			t.Errorf("by name, reversed: %s", got)
+		}
+		press(t, m, "s", "s", "s") // URL, Remote org, Q/F: the failing one first
+		if got := names(); !strings.HasPrefix(got, "backup,") || !strings.Contains(screen(m), "Q/F▼") {
+			t.Errorf("by Q/F: %s\n%s", got, screen(m))
+		}
+		goldenScreen(t, "serverssorted", m)
+		press(t, m, "s", "s")
+		if got := names(); got != "circl-misp,backup,partner-lab" || strings.ContainsAny(screen(m), "▲▼") {
+			t.Errorf("unsorted again: %s", got)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +28,11 @@ type serversPane struct {
 
 	filter    textinput.Model
 	filtering bool
-	shown     []store.Server // the rows, after the filter
+	shown     []store.Server // the rows, after the filter, in the sort's order
+
+	// sort is the sorted column (an index of serverSorts), -1 the order they were added
+	sort int
+	asc  bool
 
 	// last results seen in the sync log, by server id
 	lastPull, lastPush, lastTest map[store.ServerID]store.LogEntry
@@ -38,7 +43,7 @@ type serversPane struct {
 }
 
 type serverKeys struct {
-	Up, Down, Add, Edit, Delete, Pull, Push, Test, Retry, Details, Filter, Feeds key.Binding
+	Up, Down, Add, Edit, Delete, Pull, Push, Test, Retry, Details, Filter, Feeds, Sort, Reverse key.Binding
 }
 
 func (k serverKeys) ShortHelp() []key.Binding {
@@ -49,7 +54,7 @@ func (k serverKeys) ShortHelp() []key.Binding {
 var pullPushHelp = key.NewBinding(key.WithKeys("p", "P"), key.WithHelp("p/P", "pull/push"))
 
 func (k serverKeys) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test, k.Retry, k.Feeds}}
+	return [][]key.Binding{{k.Up, k.Down, k.Details, k.Filter, k.Sort, k.Reverse}, {k.Add, k.Edit, k.Delete}, {k.Pull, k.Push, k.Test, k.Retry, k.Feeds}}
 }
 
 func newServersPane(c *Context) Pane {
@@ -68,7 +73,10 @@ func newServersPane(c *Context) Pane {
 			Details: key.NewBinding(key.WithKeys("enter"), key.WithHelp("⏎", "details")),
 			Filter:  keyFilter,
 			Feeds:   key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "feeds")),
+			Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort column")),
+			Reverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse sort")),
 		},
+		sort:     -1,
 		feeds:    newFeedsView(c),
 		lastPull: map[store.ServerID]store.LogEntry{},
 		lastPush: map[store.ServerID]store.LogEntry{},
@@ -193,6 +201,18 @@ func (p *serversPane) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, p.keys.Feeds):
 		p.showFeeds = true
 		return loadFeeds(p.c.Ctx, p.c.Store)
+	case key.Matches(msg, p.keys.Sort):
+		p.sort++
+		if p.sort == len(serverSorts) {
+			p.sort = -1
+		}
+		p.asc = p.sort >= 0 && serverSorts[p.sort].asc
+		p.rebuild()
+		return flash(store.LevelInfo, "Servers: %s", p.sortText())
+	case key.Matches(msg, p.keys.Reverse) && p.sort >= 0:
+		p.asc = !p.asc
+		p.rebuild()
+		return flash(store.LevelInfo, "Servers: %s", p.sortText())
 	}
 	if sv == nil {
 		if key.Matches(msg, p.keys.Edit, p.keys.Delete, p.keys.Pull, p.keys.Push, p.keys.Test, p.keys.Retry, p.keys.Details) {
@@ -250,6 +270,15 @@ func (p *serversPane) rebuild() {
 		}
 		p.shown = append(p.shown, sv)
 	}
+	if p.sort >= 0 {
+		by := serverSorts[p.sort].cmp
+		slices.SortStableFunc(p.shown, func(a, b store.Server) int {
+			if p.asc {
+				return by(p, a, b)
+			}
+			return by(p, b, a)
+		})
+	}
 	rows := make([]table.Row, 0, len(p.shown))
 	for _, sv := range p.shown {
 		sync := ""
@@ -283,14 +312,20 @@ func (p *serversPane) rebuild() {
 	}
 }
 
-// lastResult is the newest of the server's last pull, push and test, short.
-func (p *serversPane) lastResult(id store.ServerID) string {
+// lastEntry is the newest of the server's last pull, push and test.
+func (p *serversPane) lastEntry(id store.ServerID) store.LogEntry {
 	var best store.LogEntry
 	for _, e := range []store.LogEntry{p.lastPull[id], p.lastPush[id], p.lastTest[id]} {
 		if e.ID > best.ID {
 			best = e
 		}
 	}
+	return best
+}
+
+// lastResult is the newest of the server's last pull, push and test, short.
+func (p *serversPane) lastResult(id store.ServerID) string {
+	best := p.lastEntry(id)
 	if best.ID == 0 {
 		return "-"
 	}
@@ -379,6 +414,38 @@ func (p *serversPane) summary(w int) []string {
 	)
 }
 
+// serverSorts are the columns s sorts by, in the order it cycles them.
+var serverSorts = []struct {
+	title string
+	asc   bool // the first direction: names A to Z, queues and results biggest or newest first
+	cmp   func(p *serversPane, a, b store.Server) int
+}{
+	{"Name", true, func(_ *serversPane, a, b store.Server) int {
+		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	}},
+	{"URL", true, func(_ *serversPane, a, b store.Server) int {
+		return cmp.Compare(strings.ToLower(a.URL), strings.ToLower(b.URL))
+	}},
+	{"Remote org", true, func(_ *serversPane, a, b store.Server) int {
+		return cmp.Compare(strings.ToLower(a.RemoteOrg.Name), strings.ToLower(b.RemoteOrg.Name))
+	}},
+	{"Q/F", false, func(p *serversPane, a, b store.Server) int {
+		sa, sb := p.c.Stats[a.ID], p.c.Stats[b.ID]
+		return cmp.Or(cmp.Compare(sa.Failing, sb.Failing), cmp.Compare(sa.Queued, sb.Queued))
+	}},
+	{"Last result", false, func(p *serversPane, a, b store.Server) int {
+		return cmp.Compare(p.lastEntry(a.ID).ID, p.lastEntry(b.ID).ID)
+	}},
+}
+
+// sortText says the order of the rows: "sorted by Q/F ▼".
+func (p *serversPane) sortText() string {
+	if p.sort < 0 {
+		return "in the order they were added"
+	}
+	return "sorted by " + serverSorts[p.sort].title + " " + sortMark(p.asc)
+}
+
 func (p *serversPane) setColumns(w int) {
 	// Each cell has one space of padding each side.
 	const cols = 6
@@ -390,9 +457,15 @@ func (p *serversPane) setColumns(w int) {
 		name, url, org = 10, 14, 10
 	}
 	last := max(avail-name-url-org-sync-queue, 8)
+	title := func(t string) string { // the sorted column carries ▲ or ▼
+		if p.sort >= 0 && serverSorts[p.sort].title == t {
+			return t + sortMark(p.asc)
+		}
+		return t
+	}
 	p.table.SetColumns([]table.Column{
-		{Title: "Name", Width: name}, {Title: "URL", Width: url}, {Title: "Remote org", Width: org},
-		{Title: "Sync", Width: sync}, {Title: "Q/F", Width: queue}, {Title: "Last result", Width: last},
+		{Title: title("Name"), Width: name}, {Title: title("URL"), Width: url}, {Title: title("Remote org"), Width: org},
+		{Title: "Sync", Width: sync}, {Title: title("Q/F"), Width: queue}, {Title: title("Last result"), Width: last},
 	})
 	p.table.SetWidth(w)
 }

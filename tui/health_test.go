@@ -106,3 +106,13 @@ func TestThroughputCountsEachEventOnce(t *testing.T) {
 		t.Errorf("Sync/min does not say 8 moved:\n%s", got)
 	}
 }
+
+// A server's last result after a skipped push says skipped, never ok.
+func TestLastResultSkippedIsNotOK(t *testing.T) {
+	m := fixture(t, 120, 40)
+	m.Update(logEntriesMsg{fromTail: true, last: 20, entries: []store.LogEntry{{ID: 20, TsMs: fixedNow.UnixMilli(), ServerID: 1, ServerName: "circl-misp",
+		Direction: store.DirPush, EventUUID: "5bad1b96-53bc-4148-87eb-50d50a016220", Outcome: store.OutcomeSkipped, Message: "the remote already has this version"}}})
+	if got := screen(m); !strings.Contains(got, "push skipped 0s") || strings.Contains(got, "push ok") {
+		t.Errorf("the row after a skip:\n%s", got)
+	}
+}

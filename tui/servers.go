@@ -335,6 +335,8 @@ func (p *serversPane) lastResult(id store.ServerID) string {
 		word = "failed"
 	case best.Level == store.LevelWarn:
 		word = "warn"
+	case best.Outcome == store.OutcomeSkipped:
+		word = "skipped" // not sent: no "ok" for what did not go
 	}
 	return fmt.Sprintf("%s %s %s", best.Direction, word, strings.TrimSuffix(ago(p.c.Now(), best.Time()), " ago"))
 }

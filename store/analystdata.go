@@ -8,7 +8,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -19,7 +18,7 @@ import (
 
 // AnalystData is a note, opinion or relationship about an element, kept whole as JSON.
 type AnalystData struct {
-	ID             int64
+	ID             AnalystDataID
 	UUID           string
 	Kind           string // Note, Opinion, Relationship
 	ObjectUUID     string
@@ -27,7 +26,7 @@ type AnalystData struct {
 	OrgcUUID       string
 	OrgUUID        string
 	Distribution   int64
-	SharingGroupID int64
+	SharingGroupID SharingGroupID
 	Created        string
 	Modified       string
 	Locked         bool
@@ -65,7 +64,8 @@ func (s *Store) AddAnalystData(ctx context.Context, d AnalystData) (*AnalystData
 			}
 			return err
 		}
-		d.ID, err = r.LastInsertId()
+		id, err := r.LastInsertId()
+		d.ID = AnalystDataID(id)
 		return err
 	})
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Store) EditAnalystData(ctx context.Context, d AnalystData) (*AnalystDat
 }
 
 // DeleteAnalystData removes a stored element by id; a missing one is ErrNotFound.
-func (s *Store) DeleteAnalystData(ctx context.Context, id int64) error {
+func (s *Store) DeleteAnalystData(ctx context.Context, id AnalystDataID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `DELETE FROM analyst_data WHERE id = ?`, id)
 		if err != nil {
@@ -130,18 +130,25 @@ func scanAnalyst(row interface{ Scan(...any) error }) (*AnalystData, error) {
 	return &d, nil
 }
 
-// AnalystDataByRef finds an element of a kind ("" any kind) by id or UUID.
-func (s *Store) AnalystDataByRef(ctx context.Context, kind, ref string) (*AnalystData, error) {
-	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `uuid = ?2`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `id = ?2`, id
-	}
-	d, err := scanAnalyst(s.read.QueryRowContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE (?1 = '' OR kind = ?1) AND `+where, kind, arg))
+// AnalystDataID is a note's, opinion's or relationship's local id.
+type AnalystDataID int64
+
+// ResolveAnalystData finds the note, opinion or relationship a person or a peer names by
+// id or UUID (ErrNotFound when there is none).
+func (s *Store) ResolveAnalystData(ctx context.Context, ref string) (AnalystDataID, error) {
+	return resolve[AnalystDataID](ctx, s.read, analystDataRefs, ref)
+}
+
+// AnalystData reads a note, opinion or relationship.
+func (s *Store) AnalystData(ctx context.Context, id AnalystDataID) (*AnalystData, error) {
+	d, err := scanAnalyst(s.read.QueryRowContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%s %q: %w", kind, ref, ErrNotFound)
+		err = ErrNotFound
 	}
-	return d, err
+	if err != nil {
+		return nil, fmt.Errorf("analyst data %d: %w", id, err)
+	}
+	return d, nil
 }
 
 // AnalystDataList lists the elements of a kind ("" all), about objectUUID when given.
@@ -264,10 +271,10 @@ func (s *Store) SaveSyncedAnalystData(ctx context.Context, in SyncedAnalystData)
 			if err != nil {
 				return fmt.Errorf("analyst data %s: %w", d.UUID, err)
 			}
-			d.SharingGroupID = id
+			d.SharingGroupID = SharingGroupID(id)
 		}
 		var (
-			id       int64
+			id       AnalystDataID
 			modified string
 			locked   bool
 		)
@@ -281,7 +288,8 @@ func (s *Store) SaveSyncedAnalystData(ctx context.Context, in SyncedAnalystData)
 			if err != nil {
 				return fmt.Errorf("analyst data %s: %w", d.UUID, err)
 			}
-			d.ID, err = r.LastInsertId()
+			n, err := r.LastInsertId()
+			d.ID = AnalystDataID(n)
 			return err
 		case err != nil:
 			return fmt.Errorf("analyst data %s: %w", d.UUID, err)

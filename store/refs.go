@@ -31,8 +31,10 @@ var (
 	roleRefs         = refKind{kind: "role", table: "roles", name: "name COLLATE NOCASE"}
 	authKeyRefs      = refKind{kind: "auth key", table: "auth_keys", uuid: true}
 	exclusionRefs    = refKind{kind: "correlation exclusion", table: "correlation_exclusions", name: "value"}
+	sightingRefs     = refKind{kind: "sighting", table: "sightings", uuid: true}
 	proposalRefs     = refKind{kind: "proposal", table: "shadow_attributes", uuid: true}
 	galaxyRefs       = refKind{kind: "galaxy", table: "galaxies", uuid: true}
+	analystDataRefs  = refKind{kind: "analyst data", table: "analyst_data", uuid: true}
 	clusterRefs      = refKind{kind: "galaxy cluster", table: "galaxy_clusters", uuid: true} // old data has clusters sharing a UUID: the first is taken
 )
 

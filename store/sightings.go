@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"mispdesk/store/misp"
@@ -182,32 +181,36 @@ func (s *Store) SaveSightings(ctx context.Context, eventUUID string, in []misp.S
 // SightingRef is where a stored sighting is: its event and the organisation that made it
 // (0: anonymous).
 type SightingRef struct {
-	ID      int64
+	ID      SightingID
 	UUID    string
 	EventID EventID
 	OrgID   OrgID
 }
 
-// Sighting finds a sighting by id or UUID; ErrNotFound when there is none.
-func (s *Store) Sighting(ctx context.Context, ref string) (*SightingRef, error) {
-	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `uuid = ?`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `id = ?`, id
-	}
+// SightingID is a sighting's local id.
+type SightingID int64
+
+// ResolveSighting finds the sighting a person names by id or UUID (ErrNotFound when there
+// is none).
+func (s *Store) ResolveSighting(ctx context.Context, ref string) (SightingID, error) {
+	return resolve[SightingID](ctx, s.read, sightingRefs, ref)
+}
+
+// Sighting reads where a sighting is; ErrNotFound when there is none.
+func (s *Store) Sighting(ctx context.Context, id SightingID) (*SightingRef, error) {
 	var r SightingRef
-	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, event_id, org_id FROM sightings WHERE `+where, arg).Scan(&r.ID, &r.UUID, &r.EventID, &r.OrgID)
+	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, event_id, org_id FROM sightings WHERE id = ?`, id).Scan(&r.ID, &r.UUID, &r.EventID, &r.OrgID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sighting %q: %w", ref, ErrNotFound)
+		err = ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sighting %q: %w", ref, err)
+		return nil, fmt.Errorf("sighting %d: %w", id, err)
 	}
 	return &r, nil
 }
 
 // DeleteSighting removes a sighting by id; ErrNotFound when there is none.
-func (s *Store) DeleteSighting(ctx context.Context, id int64) error {
+func (s *Store) DeleteSighting(ctx context.Context, id SightingID) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, `DELETE FROM sightings WHERE id = ?`, id)
 		if err != nil {

@@ -35,7 +35,7 @@ func analystFixture(t *testing.T, a, b *node) map[int]string {
 			ObjectUUID: ev.UUID, ObjectType: "Event", OrgcUUID: a.host.UUID, OrgUUID: a.host.UUID, Distribution: int64(dist),
 			Body: []byte(fmt.Sprintf(`{"note":"distribution %d","language":"en"}`, dist))}
 		if dist == 4 {
-			d.SharingGroupID = int64(sg.ID)
+			d.SharingGroupID = store.SharingGroupID(sg.ID)
 		}
 		if _, err := a.st.AddAnalystData(ctx, d); err != nil {
 			t.Fatal(err)
@@ -102,7 +102,7 @@ func TestAnalystDataPush(t *testing.T) {
 
 	// B's copies: owned by A's organisation (the pushing sync account's), created by A's,
 	// the group's note in the captured group, which C never joined.
-	got, err := b.st.AnalystDataByRef(ctx, "Note", notes[4])
+	got, err := store.ReadByRef(ctx, b.st.ResolveAnalystData, b.st.AnalystData, notes[4])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestAnalystDataPull(t *testing.T) {
 	wantHeld(t, b, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3, notes[4]: 4})
 	wantHeld(t, c, map[string]int64{notes[1]: 0, notes[2]: 1, notes[3]: 3})
 	wantHeld(t, d, map[string]int64{})
-	got, err := b.st.AnalystDataByRef(ctx, "Note", notes[3])
+	got, err := store.ReadByRef(ctx, b.st.ResolveAnalystData, b.st.AnalystData, notes[3])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestAnalystDataEditReachesPeers(t *testing.T) {
 	rest(t, a, key, "POST", "/analyst_data/edit/Note/"+notes[3], map[string]any{"Note": map[string]any{"note": "revised on A"}})
 	exchange()
 	for _, n := range []*node{b, c} {
-		got, err := n.st.AnalystDataByRef(ctx, "Note", notes[3])
+		got, err := store.ReadByRef(ctx, n.st.ResolveAnalystData, n.st.AnalystData, notes[3])
 		if err != nil {
 			t.Fatalf("%s: %v", n.name, err)
 		}

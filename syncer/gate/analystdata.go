@@ -20,7 +20,7 @@ func (c *Check) AnalystItem(d *store.AnalystData) (*misp.AnalystData, *misp.Org,
 	m := &misp.AnalystData{UUID: d.UUID, ObjectUUID: d.ObjectUUID, ObjectType: d.ObjectType, OrgUUID: d.OrgUUID,
 		OrgcUUID: d.OrgcUUID, Distribution: misp.Distribution(d.Distribution), SharingGroupID: misp.Int(d.SharingGroupID)}
 	if m.Distribution == misp.SharingGroupDist {
-		sg, err := c.SharingGroup(store.SharingGroupID(d.SharingGroupID))
+		sg, err := c.SharingGroup(d.SharingGroupID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -142,9 +142,9 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m := map[string]any{}
 	_ = json.Unmarshal(d.Body, &m)
 	id := strconv.FormatInt
-	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = id(d.ID, 10), d.UUID, d.ObjectUUID, d.ObjectType
+	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = id(int64(d.ID), 10), d.UUID, d.ObjectUUID, d.ObjectType
 	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, id(d.Distribution, 10)
-	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = id(d.SharingGroupID, 10), d.Created, d.Modified, d.Locked
+	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = id(int64(d.SharingGroupID), 10), d.Created, d.Modified, d.Locked
 	m["note_type_name"] = d.Kind
 	for key, uuid := range map[string]string{"Orgc": d.OrgcUUID, "Org": d.OrgUUID} {
 		if o, err := c.g.st.OrgByUUID(c.ctx, uuid); err == nil {
@@ -154,7 +154,7 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 		}
 	}
 	if d.Distribution == int64(misp.SharingGroupDist) {
-		sg, err := c.SharingGroup(store.SharingGroupID(d.SharingGroupID))
+		sg, err := c.SharingGroup(d.SharingGroupID)
 		if err != nil {
 			return nil, err
 		}

@@ -408,6 +408,9 @@ func (c *Check) Target(uuid string) error { return c.target(uuid, 0) }
 const maxAnalystDepth = 8
 
 func (c *Check) target(uuid string, depth int) error {
+	if !misp.IsUUID(uuid) { // what a peer names is never a local id
+		return fmt.Errorf("%q: %w", uuid, store.ErrNotFound)
+	}
 	id, err := c.g.st.ResolveEvent(c.ctx, uuid)
 	if err == nil {
 		_, err = c.EventRow(id)
@@ -420,17 +423,11 @@ func (c *Check) target(uuid string, depth int) error {
 			return err
 		}
 	}
-	for _, k := range misp.AnalystKinds {
-		d, err := c.g.st.AnalystDataByRef(c.ctx, k, uuid)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if depth >= maxAnalystDepth {
-			break
-		}
+	d, err := store.ReadByRef(c.ctx, c.g.st.ResolveAnalystData, c.g.st.AnalystData, uuid)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err == nil && slices.Contains(misp.AnalystKinds[:], d.Kind) && depth < maxAnalystDepth {
 		return c.analystData(d, depth+1)
 	}
 	return fmt.Errorf("%q: %w", uuid, store.ErrNotFound)
@@ -444,7 +441,7 @@ func (c *Check) AnalystData(d *store.AnalystData) error { return c.analystData(d
 func (c *Check) analystData(d *store.AnalystData, depth int) error {
 	m := misp.AnalystData{UUID: d.UUID, OrgUUID: d.OrgUUID, OrgcUUID: d.OrgcUUID, Distribution: misp.Distribution(d.Distribution)}
 	if m.Distribution == misp.SharingGroupDist {
-		sg, err := c.SharingGroup(store.SharingGroupID(d.SharingGroupID))
+		sg, err := c.SharingGroup(d.SharingGroupID)
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,10 @@ func (c *call) analystTarget() (*store.AnalystData, error) {
 		}
 		missing = "Invalid UUID"
 	}
-	d, err := c.a.st.AnalystDataByRef(c.ctx, kind, ref)
+	d, err := store.ReadByRef(c.ctx, c.a.st.ResolveAnalystData, c.a.st.AnalystData, ref)
+	if err == nil && kind != "" && d.Kind != kind {
+		err = store.ErrNotFound // another kind's id or UUID
+	}
 	if err != nil {
 		return nil, notFoundOr(err, missing)
 	}
@@ -159,7 +162,7 @@ func (c *call) analystDataAdd() error {
 	bb, _ := json.Marshal(body, json.Deterministic(true))
 	d, err := c.a.st.AddAnalystData(c.ctx, store.AnalystData{UUID: strings.ToLower(f.str("uuid")), Kind: kind, ObjectUUID: objUUID,
 		ObjectType: objType, OrgcUUID: c.who.User.Org.UUID, OrgUUID: c.who.User.Org.UUID, Distribution: dist,
-		SharingGroupID: atoi64(f.str("sharing_group_id")), Body: bb})
+		SharingGroupID: store.SharingGroupID(atoi64(f.str("sharing_group_id"))), Body: bb})
 	if err != nil {
 		return saveFail(c, "Could not add "+kind, nil, map[string][]string{kind: {err.Error()}})
 	}
@@ -208,7 +211,7 @@ func (c *call) analystDataEdit() error {
 		}
 	}
 	if f.has("sharing_group_id") {
-		d.SharingGroupID = atoi64(f.str("sharing_group_id"))
+		d.SharingGroupID = store.SharingGroupID(atoi64(f.str("sharing_group_id")))
 	}
 	if err := c.mayUseSharingGroup(&misp.Event{Distribution: misp.Distribution(d.Distribution), SharingGroupID: misp.Int(d.SharingGroupID)}); err != nil {
 		return err

@@ -193,7 +193,7 @@ func (c *call) sightingsIndex() error {
 // caller, and one that may not see it, gets MISP's 404 for a sighting that does not exist.
 func (c *call) sightingsDelete() error {
 	const missing = "Invalid sighting."
-	s, err := c.a.st.Sighting(c.ctx, c.path.Arg(0))
+	s, err := store.ReadByRef(c.ctx, c.a.st.ResolveSighting, c.a.st.Sighting, c.path.Arg(0))
 	if err != nil {
 		return notFoundOr(err, missing)
 	}

@@ -276,6 +276,36 @@ func (s *Store) EventOutboxes(ctx context.Context, uuids []string) (map[string]E
 	return out, rows.Err()
 }
 
+// EventsPushed returns, by UUID, how many servers the sync log says each of the given
+// events was pushed to (events pushed nowhere are absent), within the last logScanRows
+// entries as EventPushStates.
+func (s *Store) EventsPushed(ctx context.Context, uuids []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(uuids) == 0 {
+		return out, nil
+	}
+	args := []any{logScanRows, DirPush, OutcomePushed}
+	for _, u := range uuids {
+		args = append(args, u)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT event_uuid, count(DISTINCT server_id) FROM sync_log
+		WHERE id > (SELECT ifnull(max(id), 0) FROM sync_log) - ? AND direction = ? AND outcome = ?
+		AND event_uuid IN (`+placeholders(len(uuids))+`) GROUP BY event_uuid`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("events pushed: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		var n int
+		if err := rows.Scan(&u, &n); err != nil {
+			return nil, fmt.Errorf("events pushed: %w", err)
+		}
+		out[u] = n
+	}
+	return out, rows.Err()
+}
+
 // EventPushState is what happened to one event's pushes to one server.
 type EventPushState struct {
 	ServerID ServerID

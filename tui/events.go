@@ -34,6 +34,7 @@ type eventsPane struct {
 	win      []store.EventSummary
 	winStart int
 	outbox   map[string]store.EventOutbox
+	pushed   map[string]int // servers each event of the window was pushed to
 	cursor   int
 	top      int
 	rows     int // table rows in the last view
@@ -95,6 +96,7 @@ type (
 		gen, start int
 		rows       []store.EventSummary
 		outbox     map[string]store.EventOutbox
+		pushed     map[string]int
 		total      int // -1: not counted
 		err        error
 	}
@@ -148,6 +150,9 @@ func (p *eventsPane) load(start int, count bool) tea.Cmd {
 				uuids[i] = r.UUID
 			}
 			msg.outbox, msg.err = st.EventOutboxes(ctx, uuids)
+			if msg.err == nil {
+				msg.pushed, msg.err = st.EventsPushed(ctx, uuids)
+			}
 		}
 		return msg
 	}
@@ -163,7 +168,7 @@ func (p *eventsPane) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return nil
 		}
-		p.win, p.winStart, p.outbox = msg.rows, msg.start, msg.outbox
+		p.win, p.winStart, p.outbox, p.pushed = msg.rows, msg.start, msg.outbox, msg.pushed
 		if msg.total >= 0 {
 			p.total = msg.total
 		}
@@ -376,14 +381,17 @@ func (p *eventsPane) View(w, h int) string {
 	return strings.Join(lines, "\n")
 }
 
-// syncState is the Sync column: pushes queued or failing, else where the
-// event came from.
+// syncState is the Sync column: pushes queued or failing, else pushed (to any
+// server), else where the event came from.
 func (p *eventsPane) syncState(ev *store.EventSummary) string {
 	if o, ok := p.outbox[ev.UUID]; ok {
 		if o.Failing > 0 {
 			return "✗failing"
 		}
 		return "↑queued"
+	}
+	if p.pushed[ev.UUID] > 0 {
+		return "↑pushed"
 	}
 	if ev.Locked {
 		return "↓ synced"

@@ -395,3 +395,30 @@ func TestGoldenEditForms(t *testing.T) {
 		goldenScreen(t, "firstrun", first)
 	}
 }
+
+// The Sync column says an event was pushed once the sync log says so, for any server;
+// a queued push says queued before that.
+func TestEventsSyncColumnShowsPushes(t *testing.T) {
+	st := eventsStore(t)
+	sv := addPushServer(t, st, "peer", "")
+	ctx := context.Background()
+	evs, err := st.ListEvents(ctx, store.EventFilter{Limit: 2})
+	if err != nil || len(evs) < 2 {
+		t.Fatalf("events %d, %v", len(evs), err)
+	}
+	if err := st.AppendLogs(ctx, []store.LogEntry{{ServerID: sv.ID, ServerName: sv.Name, Direction: store.DirPush, EventUUID: evs[0].UUID,
+		Outcome: store.OutcomePushed, Message: "created on the remote"}, {ServerID: sv.ID, ServerName: sv.Name, Direction: store.DirPush,
+		EventUUID: evs[1].UUID, Outcome: store.OutcomeSkipped, Message: "distribution: org only"}}); err != nil {
+		t.Fatal(err)
+	}
+	m := newTest(t, st, 120, 40)
+	press(t, m, "2")
+	p := eventsPaneOf(m)
+	state := map[string]string{}
+	for i := range p.win {
+		state[p.win[i].UUID] = p.syncState(&p.win[i])
+	}
+	if state[evs[0].UUID] != "↑pushed" || state[evs[1].UUID] == "↑pushed" || !strings.Contains(screen(m), "↑pushed") {
+		t.Errorf("sync column %v:\n%s", state, screen(m))
+	}
+}

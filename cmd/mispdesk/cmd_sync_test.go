@@ -297,6 +297,9 @@ func TestTestConnection(t *testing.T) {
 		if strings.HasPrefix(line, "Sync ") && !strings.HasSuffix(strings.TrimSpace(line), "yes") {
 			t.Errorf("the sync user lacks perm_sync: %q", line)
 		}
+		if strings.HasPrefix(line, "Analyst data ") && !strings.HasSuffix(strings.TrimSpace(line), "yes") {
+			t.Errorf("a sync role has analyst data on mispdesk, the test says %q", line)
+		}
 		if w := len([]rune(line)); w > 79 {
 			t.Errorf("line of %d columns: %q", w, line)
 		}

@@ -88,3 +88,25 @@ func TestCopyAndPaneKeysInViews(t *testing.T) {
 		t.Errorf("1 in a view: screen %T pane %s", m.topScreen(), m.activePane().Title())
 	}
 }
+
+// y copies an event's UUID (on the list and on its detail) and, on the rules of a
+// server, the explanation.
+func TestCopyEventUUIDAndExplanation(t *testing.T) {
+	st := eventsStore(t)
+	addPushServer(t, st, "peer", "")
+	m := newTest(t, st, 120, 40)
+	press(t, m, "2", "/", "type:crutch", "enter")
+	uuid := eventsPaneOf(m).win[0].UUID
+	if got, _ := clipboard(press(t, m, "y")); got != uuid {
+		t.Errorf("y on the list copies %q, want %s", got, uuid)
+	}
+	press(t, m, "enter")
+	if got, _ := clipboard(press(t, m, "y")); got != uuid {
+		t.Errorf("y on the detail copies %q, want %s", got, uuid)
+	}
+	press(t, m, "enter")
+	got, ok := clipboard(press(t, m, "y"))
+	if !ok || !strings.Contains(got, "peer") || strings.Contains(got, "\x1b") || !strings.Contains(m.flashText, "Copied the explanation") {
+		t.Errorf("y on the rules copies %q (%v), flash %q", got, ok, m.flashText)
+	}
+}

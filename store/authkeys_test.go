@@ -194,7 +194,8 @@ func TestAuthenticate(t *testing.T) {
 	if _, err := s.write.ExecContext(ctx, `UPDATE roles SET perm_auth = 1 WHERE name = 'publisher'`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetUserDisabled(ctx, email, true); err != nil {
+	disabled := true
+	if _, err := s.UpdateUser(ctx, mustUserID(t, s, email), UserChange{Disabled: &disabled}); err != nil {
 		t.Fatal(err)
 	}
 	refused("disabled user", key, "127.0.0.1")

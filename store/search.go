@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"mispdesk/store/misp"
@@ -241,8 +240,9 @@ type ElementSharing struct {
 	SharingGroupID SharingGroupID
 }
 
-// Element finds an attribute, object, report, reference or proposal by id or UUID.
-func (s *Store) Element(ctx context.Context, table, ref string) (*ElementRef, error) {
+// ResolveElement finds the attribute, object, report, reference or proposal (table) a
+// person or a peer names by id or UUID, with where it sits and its sharing.
+func (s *Store) ResolveElement(ctx context.Context, table, ref string) (*ElementRef, error) {
 	const own = `, t.distribution, ifnull(t.sharing_group_id, 0)`
 	const viaObject = ` LEFT JOIN objects o ON o.id = t.object_id`
 	const objectSharing = `, ifnull(o.distribution, -1), ifnull(o.sharing_group_id, 0)`
@@ -258,19 +258,18 @@ func (s *Store) Element(ctx context.Context, table, ref string) (*ElementRef, er
 	default:
 		return nil, fmt.Errorf("element table %q: %w", table, ErrNotFound)
 	}
-	ref = strings.ToLower(strings.TrimSpace(ref))
-	where, arg := `t.uuid = ?`, any(ref)
-	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		where, arg = `t.id = ?`, id
+	id, err := resolve[int64](ctx, s.read, refKind{kind: table, table: table, uuid: true}, ref)
+	if err != nil {
+		return nil, err
 	}
 	e := ElementRef{Path: make([]ElementSharing, path)}
 	dest := []any{&e.ID, &e.UUID, &e.EventID, &e.ObjectID, &e.Deleted, &e.Target}
 	for i := range e.Path {
 		dest = append(dest, &e.Path[i].Distribution, &e.Path[i].SharingGroupID)
 	}
-	err := s.read.QueryRowContext(ctx, `SELECT t.id, t.uuid, t.event_id, `+cols+` FROM `+table+` t`+join+` WHERE `+where, arg).Scan(dest...)
-	if errors.Is(err, sql.ErrNoRows) || ref == "" {
-		return nil, fmt.Errorf("%s %q: %w", table, ref, ErrNotFound)
+	err = s.read.QueryRowContext(ctx, `SELECT t.id, t.uuid, t.event_id, `+cols+` FROM `+table+` t`+join+` WHERE t.id = ?`, id).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", table, ref, err)

@@ -278,22 +278,6 @@ func userByID(ctx context.Context, q queryer, id UserID) (*User, error) {
 	return &u, nil
 }
 
-// SetUserDisabled disables or re-enables a user (id or email); a disabled user's keys are
-// refused.
-func (s *Store) SetUserDisabled(ctx context.Context, userRef string, disabled bool) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := findUser(ctx, tx, userRef)
-		if err != nil {
-			return fmt.Errorf("disable user: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, boolInt(disabled), u.ID)
-		if err != nil {
-			return fmt.Errorf("disable user %q: %w", u.Email, err)
-		}
-		return nil
-	})
-}
-
 // UserChange is what UpdateUser changes; empty fields keep the current value.
 type UserChange struct {
 	Email    string

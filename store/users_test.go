@@ -91,13 +91,14 @@ func TestAddUser(t *testing.T) {
 	if _, err := findUser(ctx, s.read, "ghost@x.test"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown user: err = %v", err)
 	}
-	if err := s.SetUserDisabled(ctx, "sync@orga.test", true); err != nil {
+	disabled := true
+	if _, err := s.UpdateUser(ctx, mustUserID(t, s, "sync@orga.test"), UserChange{Disabled: &disabled}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := findUser(ctx, s.read, "sync@orga.test"); !got.Disabled {
 		t.Error("user not disabled")
 	}
-	if err := s.SetUserDisabled(ctx, "ghost@x.test", true); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UpdateUser(ctx, 999, UserChange{Disabled: &disabled}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("disable unknown user: err = %v", err)
 	}
 }

@@ -226,7 +226,7 @@ var mutants = []mutant{
 		"dist: r.Distribution, published: r.Published}", "dist: r.Distribution}",
 		"Row's memo key leaves out published", gateTests},
 	{"gate-row-memo-owner", "syncer/gate/gate.go",
-		"k := rowKey{owner: r.OrgID == v.OrgID,", "k := rowKey{owner: true,",
+		"k := rowKey{owner: int64(r.OrgID) == v.OrgID,", "k := rowKey{owner: true,",
 		"Row's memo key leaves out ownership", gateTests},
 	{"gate-row-memo-group", "syncer/gate/gate.go",
 		"k.sg = r.SharingGroupID", "k.sg = 0",

@@ -316,7 +316,7 @@ func (c *Check) Galaxy(g *store.GalaxyRow) (bool, error) {
 // object and itself), or for a proposal the attribute it would change. It is the check
 // for every write that targets an element (sightings, proposals, tags, analyst data).
 func (c *Check) Element(table, ref string) (*store.ElementRef, *store.IndexRow, error) {
-	el, err := c.g.st.Element(c.ctx, table, ref)
+	el, err := c.g.st.ResolveElement(c.ctx, table, ref)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -328,27 +328,26 @@ func (c *call) galaxyClustersAdd() error {
 	if value == "" {
 		return saveFail(c, failName, nil, map[string][]string{"value": {"A cluster needs a value."}})
 	}
-	m := map[string]jsontext.Value{}
+	m := map[string]any{}
 	for k, v := range f {
 		m[k] = v
+	}
+	if err := c.setClusterSharing(m, f, func(msg string) error { return saveFail(c, failName, nil, msg) }); err != nil {
+		return err
 	}
 	u := strings.ToLower(f.str("uuid"))
 	if !misp.IsUUID(u) {
 		u = uuid.NewString()
 	}
-	q := func(s string) jsontext.Value { b, _ := json.Marshal(s); return b }
-	m["uuid"], m["value"], m["type"] = q(u), q(value), q(g.Type)
-	m["tag_name"] = q(fmt.Sprintf(`misp-galaxy:%s="%s"`, g.Type, u))
-	m["version"] = q(itoa(time.Now().Unix()))
-	m["default"], m["locked"], m["published"] = jsontext.Value("false"), jsontext.Value("false"), jsontext.Value("false")
-	m["orgc_id"], m["org_id"] = q(itoa(c.who.User.OrgID)), q(itoa(c.who.User.OrgID))
+	m["uuid"], m["value"], m["type"] = u, value, g.Type
+	m["tag_name"] = fmt.Sprintf(`misp-galaxy:%s="%s"`, g.Type, u)
+	m["version"] = itoa(time.Now().Unix())
+	m["default"], m["locked"], m["published"] = false, false, false
+	m["orgc_id"], m["org_id"] = itoa(c.who.User.OrgID), itoa(c.who.User.OrgID)
 	// the organisations by UUID too: only a UUID means the same organisation everywhere
-	org, _ := json.Marshal(map[string]string{"id": itoa(c.who.User.OrgID), "name": c.who.User.Org.Name, "uuid": c.who.User.Org.UUID})
+	org := map[string]string{"id": itoa(c.who.User.OrgID), "name": c.who.User.Org.Name, "uuid": c.who.User.Org.UUID}
 	m["Org"], m["Orgc"] = org, org
-	if _, ok := m["distribution"]; !ok {
-		m["distribution"] = q("0")
-	}
-	m["Galaxy"], _ = json.Marshal(store.GalaxyJSON(g))
+	m["Galaxy"] = store.GalaxyJSON(g)
 	delete(m, "id")
 	raw, err := json.Marshal(m, json.Deterministic(true))
 	if err != nil {
@@ -504,6 +503,32 @@ func (c *call) galaxyClustersEdit() error {
 		return fail(err.Error())
 	}
 	cl["GalaxyElement"] = elements
+	if err := c.setClusterSharing(cl, f, fail); err != nil {
+		return err
+	}
+	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
+	cl["version"] = itoa(max(time.Now().Unix(), old+1))
+	cl["published"], cl["default"] = false, false
+	raw, err := json.Marshal(cl, json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
+		return fail(err.Error())
+	}
+	saved, err := c.visibleCluster(id)
+	if err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": saved})
+}
+
+// setClusterSharing sets a cluster's distribution and sharing group (cl, as stored) from
+// what galaxy_clusters/add or edit sends (f): a distribution from 0 to 4, and for 4 a group
+// the caller may use (MISP's "Invalid Sharing Group or not authorised.", for every user as
+// GalaxyCluster::saveCluster checks it), recorded as the SharingGroup member the gate reads
+// a cluster's group by.
+func (c *call) setClusterSharing(cl map[string]any, f fields, fail func(string) error) error {
 	dist := misp.Distribution(store.ClusterInt(cl["distribution"]))
 	if f.has("distribution") {
 		d, err := strconv.Atoi(strings.TrimSpace(f.str("distribution")))
@@ -524,31 +549,19 @@ func (c *call) galaxyClustersEdit() error {
 	}
 	cl["distribution"], cl["sharing_group_id"] = itoa(int64(dist)), itoa(sgID)
 	delete(cl, "SharingGroup")
-	if dist == misp.SharingGroupDist {
-		// the gate reads a cluster's group by the UUID of its SharingGroup member
-		chk, err := c.check()
-		if err != nil {
-			return err
-		}
-		if cl["SharingGroup"], err = chk.SharingGroup(store.SharingGroupID(sgID)); err != nil {
-			return err
-		}
+	if dist != misp.SharingGroupDist {
+		return nil
 	}
-	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
-	cl["version"] = itoa(max(time.Now().Unix(), old+1))
-	cl["published"], cl["default"] = false, false
-	raw, err := json.Marshal(cl, json.Deterministic(true))
+	chk, err := c.check()
 	if err != nil {
 		return err
 	}
-	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
-		return fail(err.Error())
-	}
-	saved, err := c.visibleCluster(id)
+	sg, err := chk.SharingGroup(store.SharingGroupID(sgID))
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": saved})
+	cl["SharingGroup"] = sg
+	return nil
 }
 
 // clusterAuthors reads a cluster's authors as MISP's edit takes them: a list, a JSON list

@@ -3,6 +3,7 @@ package mispapi
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	"mispdesk/store"
@@ -99,4 +100,61 @@ func TestGalaxyClusterEdit(t *testing.T) {
 	}
 	wantStatus(t, e.do("POST", "/galaxy_clusters/delete/"+shared, editor, nil), 200)
 	wantStatus(t, e.do("GET", "/galaxy_clusters/view/"+shared, editor, nil), 404)
+}
+
+// galaxy_clusters/add with distribution 4 records the sharing group as edit does: a user of
+// a member organisation sees the cluster (view, its galaxy's index, and in an event that
+// carries it), one of an organisation outside the group does not; a group the caller may
+// not use is refused.
+func TestGalaxyClusterAddSharingGroup(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.st.AddOrg(ctx, store.Org{Name: "THIRDORG", Local: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, outsider, err := e.st.AddUser(ctx, store.NewUser{Email: "user@third.test", OrgRef: "THIRDORG", RoleRef: "user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/galaxies/add", e.admin, map[string]any{"name": "Group galaxy", "namespace": "test", "distribution": 3})
+	wantStatus(t, r, 200)
+	gid := get[string](t, r.obj(t), "Galaxy", "id")
+	r = e.do("POST", "/sharing_groups/add", e.admin, map[string]any{"SharingGroup": map[string]any{"name": "with other", "releasability": "other"}})
+	wantStatus(t, r, 200)
+	sgID := get[string](t, r.obj(t), "SharingGroup", "id")
+	wantStatus(t, e.do("POST", "/sharing_groups/addOrg/"+sgID+"/"+itoa(int64(e.otherOrg.ID)), e.admin, nil), 200)
+
+	wantEnvelope(t, e.do("POST", "/galaxy_clusters/add/"+gid, e.admin, map[string]any{"value": "x", "distribution": "4", "sharing_group_id": "999"}),
+		405, "Invalid Sharing Group or not authorised.")
+	r = e.do("POST", "/galaxy_clusters/add/"+gid, e.admin, map[string]any{"GalaxyCluster": map[string]any{"value": "Group actor", "distribution": "4", "sharing_group_id": sgID}})
+	wantStatus(t, r, 200)
+	cid, cuuid := get[string](t, r.obj(t), "GalaxyCluster", "id"), get[string](t, r.obj(t), "GalaxyCluster", "uuid")
+	if get[string](t, r.obj(t), "GalaxyCluster", "sharing_group_id") != sgID {
+		t.Fatalf("stored without its group: %s", r.body)
+	}
+	r = e.do("POST", "/events/add", e.admin, map[string]any{"Event": map[string]any{"info": "carries the group cluster", "distribution": 3,
+		"Attribute": []any{map[string]any{"type": "text", "value": "a"}}}})
+	wantStatus(t, r, 200)
+	eid := get[string](t, r.obj(t), "Event", "id")
+	wantStatus(t, e.do("POST", "/galaxies/attachCluster/"+eid+"/event/local:0", e.admin, map[string]any{"Galaxy": map[string]any{"target_id": cid}}), 200)
+
+	for _, c := range []struct {
+		who, key string
+		sees     bool
+	}{{"member", e.other, true}, {"outsider", outsider, false}} {
+		r := e.do("GET", "/galaxy_clusters/view/"+cuuid, c.key, nil)
+		if want := map[bool]int{true: 200, false: 404}[c.sees]; r.status != want {
+			t.Errorf("%s: view answers %d, want %d: %.300s", c.who, r.status, want, r.body)
+		}
+		r = e.do("GET", "/galaxy_clusters/index/"+gid, c.key, nil)
+		wantStatus(t, r, 200)
+		if got := strings.Contains(string(r.body), cuuid); got != c.sees {
+			t.Errorf("%s: index lists the cluster %v, want %v: %.300s", c.who, got, c.sees, r.body)
+		}
+		r = e.do("GET", "/events/view/"+eid, c.key, nil)
+		wantStatus(t, r, 200)
+		if got := strings.Contains(string(r.body), "Group actor"); got != c.sees {
+			t.Errorf("%s: the event carries the cluster %v, want %v: %.600s", c.who, got, c.sees, r.body)
+		}
+	}
 }

@@ -139,9 +139,13 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				cmds = append(cmds, loadServers(m.c.Ctx, m.c.Store)) // a server's state moved
 			}
 		}
-		if msg.err == nil && !msg.initial && !m.onLog() {
+		switch {
+		case msg.err != nil || !msg.fromTail:
+			// The badge counts from the tail, which holds every process's entries once,
+			// in id order; the bus repeats this process's.
+		case !msg.initial && !m.onLog():
 			m.notes.count(msg.entries)
-		} else if msg.err == nil { // seen, or history from before the console
+		default: // seen, or history from before the console
 			for _, e := range msg.entries {
 				m.notes.after = max(m.notes.after, e.ID)
 			}

@@ -27,7 +27,7 @@ type notices struct {
 	history []notice
 	warn    int   // WARN entries not yet seen on the Log tab
 	errs    int   // ERROR entries not yet seen
-	after   int64 // the newest entry id counted (the bus and the tail both deliver it)
+	after   int64 // the newest entry id counted or seen (the tail delivers ids in order)
 }
 
 func (n *notices) remember(at time.Time, level store.Level, text string) {

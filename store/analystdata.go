@@ -105,16 +105,7 @@ func (s *Store) EditAnalystData(ctx context.Context, d AnalystData) (*AnalystDat
 
 // DeleteAnalystData removes a stored element by id; a missing one is ErrNotFound.
 func (s *Store) DeleteAnalystData(ctx context.Context, id AnalystDataID) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM analyst_data WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete analyst data %d: %w", id, err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return fmt.Errorf("delete analyst data %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return deleteByID(ctx, s, "analyst data", "analyst_data", id)
 }
 
 const analystCols = `id, uuid, kind, object_uuid, object_type, orgc_uuid, org_uuid, distribution, ifnull(sharing_group_id, 0), created, modified, locked, body`
@@ -141,14 +132,7 @@ func (s *Store) ResolveAnalystData(ctx context.Context, ref string) (AnalystData
 
 // AnalystData reads a note, opinion or relationship.
 func (s *Store) AnalystData(ctx context.Context, id AnalystDataID) (*AnalystData, error) {
-	d, err := scanAnalyst(s.read.QueryRowContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("analyst data %d: %w", id, err)
-	}
-	return d, nil
+	return readRow(ctx, s.read, "analyst data", id, `SELECT `+analystCols+` FROM analyst_data WHERE id = ?`, scanAnalyst)
 }
 
 // AnalystDataList lists the elements of a kind ("" all), about objectUUID when given.

@@ -203,14 +203,7 @@ func (s *Store) ResolveAuthKey(ctx context.Context, ref string) (AuthKeyID, erro
 
 // AuthKey reads an auth key (never the key itself).
 func (s *Store) AuthKey(ctx context.Context, id AuthKeyID) (*AuthKey, error) {
-	k, err := scanAuthKey(s.read.QueryRowContext(ctx, `SELECT `+authKeyColumns+` FROM auth_keys WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth key %d: %w", id, err)
-	}
-	return k, nil
+	return readRow(ctx, s.read, "auth key", id, `SELECT `+authKeyColumns+` FROM auth_keys WHERE id = ?`, scanAuthKey)
 }
 
 // AuthKeys lists a user's keys, oldest first.
@@ -237,16 +230,7 @@ func (s *Store) AuthKeys(ctx context.Context, user UserID) ([]AuthKey, error) {
 
 // DeleteAuthKey removes a key.
 func (s *Store) DeleteAuthKey(ctx context.Context, id AuthKeyID) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM auth_keys WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete auth key %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("delete auth key %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return deleteByID(ctx, s, "auth key", "auth_keys", id)
 }
 
 // Authenticate finds who key belongs to and checks that it may be used now from remoteIP

@@ -49,7 +49,7 @@ func TestAuthKeysStoredAsHash(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openClocked(t)
 	email, first := keyUser(t, s, "user")
-	k, key, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{Comment: "for PyMISP", AllowedIPs: []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32"}})
+	k, key, err := s.AddAuthKey(ctx, mustResolve(t, s.ResolveUser, email), AuthKeyOptions{Comment: "for PyMISP", AllowedIPs: []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestAuthKeysStoredAsHash(t *testing.T) {
 	if string(raw) != string(hashKey(key)) {
 		t.Error("key_hash is not the key's SHA-256")
 	}
-	keys, err := s.AuthKeys(ctx, mustUserID(t, s, email))
+	keys, err := s.AuthKeys(ctx, mustResolve(t, s.ResolveUser, email))
 	if err != nil || len(keys) != 2 || keys[1].Comment != "for PyMISP" {
 		t.Fatalf("AuthKeys = %+v, %v", keys, err)
 	}
@@ -83,10 +83,10 @@ func TestAuthKeysStoredAsHash(t *testing.T) {
 	if _, _, err := s.AddAuthKey(ctx, 999, AuthKeyOptions{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AddAuthKey for unknown user: %v", err)
 	}
-	if _, _, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{AllowedIPs: []string{"10.0.0.300"}}); err == nil || !strings.Contains(err.Error(), "10.0.0.300") {
+	if _, _, err := s.AddAuthKey(ctx, mustResolve(t, s.ResolveUser, email), AuthKeyOptions{AllowedIPs: []string{"10.0.0.300"}}); err == nil || !strings.Contains(err.Error(), "10.0.0.300") {
 		t.Errorf("bad allowed IP: %v", err)
 	}
-	if _, _, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{Expiration: s.now().Add(-time.Hour)}); err == nil {
+	if _, _, err := s.AddAuthKey(ctx, mustResolve(t, s.ResolveUser, email), AuthKeyOptions{Expiration: s.now().Add(-time.Hour)}); err == nil {
 		t.Error("a key expiring in the past was accepted")
 	}
 
@@ -147,7 +147,7 @@ func TestAuthenticate(t *testing.T) {
 	refused("empty key", "", "127.0.0.1")
 
 	// Expiry: valid until the second it expires.
-	exp, expKey, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{Expiration: clock.now().Add(time.Hour)})
+	exp, expKey, err := s.AddAuthKey(ctx, mustResolve(t, s.ResolveUser, email), AuthKeyOptions{Expiration: clock.now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestAuthenticate(t *testing.T) {
 	refused("expired key", expKey, "127.0.0.1")
 
 	// Allowed IPs, with and without a port, IPv4 in IPv6.
-	_, ipKey, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{AllowedIPs: []string{"10.0.0.0/8", "2001:db8::1"}})
+	_, ipKey, err := s.AddAuthKey(ctx, mustResolve(t, s.ResolveUser, email), AuthKeyOptions{AllowedIPs: []string{"10.0.0.0/8", "2001:db8::1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 
 	// Read-only: only perm_auth and perm_audit survive.
-	_, roKey, err := s.AddAuthKey(ctx, mustUserID(t, s, email), AuthKeyOptions{ReadOnly: true})
+	_, roKey, err := s.AddAuthKey(ctx, mustResolve(t, s.ResolveUser, email), AuthKeyOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestAuthenticate(t *testing.T) {
 		t.Fatal(err)
 	}
 	disabled := true
-	if _, err := s.UpdateUser(ctx, mustUserID(t, s, email), UserChange{Disabled: &disabled}); err != nil {
+	if _, err := s.UpdateUser(ctx, mustResolve(t, s.ResolveUser, email), UserChange{Disabled: &disabled}); err != nil {
 		t.Fatal(err)
 	}
 	refused("disabled user", key, "127.0.0.1")
@@ -206,7 +206,7 @@ func TestAuthenticateRecordsUseOncePerMinute(t *testing.T) {
 	s, clock := openClocked(t)
 	email, key := keyUser(t, s, "user")
 	lastUsed := func() int64 {
-		keys, err := s.AuthKeys(ctx, mustUserID(t, s, email))
+		keys, err := s.AuthKeys(ctx, mustResolve(t, s.ResolveUser, email))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,14 +225,4 @@ func TestAuthenticateRecordsUseOncePerMinute(t *testing.T) {
 			t.Errorf("step %d: last_used = %d, want %d", i, got, step.want)
 		}
 	}
-}
-
-// mustUserID is the id of the user ref (id or e-mail) names; the test fails when there is none.
-func mustUserID(t testing.TB, s *Store, ref string) UserID {
-	t.Helper()
-	id, err := s.ResolveUser(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

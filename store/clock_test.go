@@ -47,3 +47,13 @@ func mustOrg(t testing.TB, s *Store, name string) *Org {
 	}
 	return o
 }
+
+// mustResolve is the id resolve finds for ref; the test fails when it finds none.
+func mustResolve[T ~int64](t testing.TB, resolve func(context.Context, string) (T, error), ref string) T {
+	t.Helper()
+	id, err := resolve(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

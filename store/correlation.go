@@ -822,16 +822,11 @@ func (s *Store) ResolveCorrelationExclusion(ctx context.Context, ref string) (Co
 
 // CorrelationExclusion reads an entry of the exclusion list.
 func (s *Store) CorrelationExclusion(ctx context.Context, id CorrelationExclusionID) (*CorrelationExclusion, error) {
-	var x CorrelationExclusion
-	err := s.read.QueryRowContext(ctx, `SELECT id, value, from_json, comment FROM correlation_exclusions WHERE id = ?`, id).
-		Scan(&x.ID, &x.Value, &x.FromJSON, &x.Comment)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("correlation exclusion %d: %w", id, err)
-	}
-	return &x, nil
+	return readRow(ctx, s.read, "correlation exclusion", id, `SELECT id, value, from_json, comment FROM correlation_exclusions WHERE id = ?`,
+		func(row rowScanner) (*CorrelationExclusion, error) {
+			var x CorrelationExclusion
+			return &x, row.Scan(&x.ID, &x.Value, &x.FromJSON, &x.Comment)
+		})
 }
 
 // DeleteCorrelationExclusion removes an entry and, in the same transaction, correlates its

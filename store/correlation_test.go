@@ -194,7 +194,7 @@ func TestCorrelationExclusions(t *testing.T) {
 		t.Fatalf("event 3: %v", got)
 	}
 	// Removing an exclusion correlates its value again.
-	if err := s.DeleteCorrelationExclusion(ctx, mustExclusion(t, s, "google.com")); err != nil {
+	if err := s.DeleteCorrelationExclusion(ctx, mustResolve(t, s.ResolveCorrelationExclusion, "google.com")); err != nil {
 		t.Fatal(err)
 	}
 	if got := related(t, s, e1); len(got) != 4 || !strings.HasPrefix(got[1], "google.com") {
@@ -328,15 +328,4 @@ func TestCorrelationProbe(t *testing.T) {
 	if strings.Contains(joined, "SCAN a") {
 		t.Fatalf("probe plan scans the attributes: %q", joined)
 	}
-}
-
-// mustExclusion is the id of the exclusion ref (id or value) names; the test fails when
-// there is none.
-func mustExclusion(t testing.TB, s *Store, ref string) CorrelationExclusionID {
-	t.Helper()
-	id, err := s.ResolveCorrelationExclusion(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

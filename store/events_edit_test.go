@@ -18,7 +18,7 @@ func TestEditEventIsOneTransaction(t *testing.T) {
 	if _, err := s.UpsertEvent(ctx, ev, UpsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := s.Publish(ctx, eventID(t, s, ev.UUID))
+	pub, err := s.Publish(ctx, mustResolve(t, s.ResolveEvent, ev.UUID))
 	if err != nil || pub.Queued != 2 {
 		t.Fatalf("publish: %+v, %v", pub, err)
 	}
@@ -33,10 +33,10 @@ func TestEditEventIsOneTransaction(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.EditEvent(ctx, eventID(t, s, ev.UUID), 0, edit); err == nil {
+	if _, _, err := s.EditEvent(ctx, mustResolve(t, s.ResolveEvent, ev.UUID), 0, edit); err == nil {
 		t.Fatal("EditEvent succeeded though its unpublish step failed")
 	}
-	got, err := s.Event(ctx, eventID(t, s, ev.UUID))
+	got, err := s.Event(ctx, mustResolve(t, s.ResolveEvent, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestEditEventIsOneTransaction(t *testing.T) {
 	if _, err := s.write.ExecContext(ctx, `DROP TRIGGER fail_unpublish`); err != nil {
 		t.Fatal(err)
 	}
-	saved, res, err := s.EditEvent(ctx, eventID(t, s, ev.UUID), 0, edit)
+	saved, res, err := s.EditEvent(ctx, mustResolve(t, s.ResolveEvent, ev.UUID), 0, edit)
 	if err != nil || res.Outcome == Skipped {
 		t.Fatalf("EditEvent: %v, %+v", err, res)
 	}

@@ -36,16 +36,6 @@ func feedEvents(t testing.TB, feed string) []*misp.Event {
 	return out
 }
 
-// eventID is the local id of the event ref names (id or UUID), which must exist.
-func eventID(t testing.TB, s *Store, ref string) EventID {
-	t.Helper()
-	id, err := s.ResolveEvent(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 func count(t testing.TB, s *Store, query string) int {
 	t.Helper()
 	var n int
@@ -163,7 +153,7 @@ func TestUpsertTimestampRules(t *testing.T) {
 	if res.Attributes != 2 {
 		t.Errorf("attributes written = %d, want 2 (one changed, one added)", res.Attributes)
 	}
-	got, err := s.Event(ctx, eventID(t, s, orig.UUID))
+	got, err := s.Event(ctx, mustResolve(t, s.ResolveEvent, orig.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +217,7 @@ func TestUpsertAttributeOfAnotherEvent(t *testing.T) {
 	if len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "another event") {
 		t.Errorf("notes = %q", res.Notes)
 	}
-	got, _ := s.Event(ctx, eventID(t, s, a.UUID))
+	got, _ := s.Event(ctx, mustResolve(t, s.ResolveEvent, a.UUID))
 	if got.Attribute[0].Value != a.Attribute[0].Value {
 		t.Error("the other event's attribute was overwritten")
 	}
@@ -359,7 +349,7 @@ func TestUpsertStampsPublishTimestamp(t *testing.T) {
 		if _, err := s.UpsertEvent(ctx, e, UpsertOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Event(ctx, eventID(t, s, e.UUID))
+		got, err := s.Event(ctx, mustResolve(t, s.ResolveEvent, e.UUID))
 		if err != nil {
 			t.Fatal(err)
 		}

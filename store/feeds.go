@@ -141,15 +141,7 @@ func (s *Store) Feed(ctx context.Context, id FeedID) (*Feed, error) {
 }
 
 func findFeed(ctx context.Context, q queryer, id FeedID) (*Feed, error) {
-	var f Feed
-	err := q.QueryRowContext(ctx, feedSelect+` WHERE f.id = ?`, id).Scan(f.dest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("feed %d: %w", id, err)
-	}
-	return &f, nil
+	return readRow(ctx, q, "feed", id, feedSelect+` WHERE f.id = ?`, scanDest[Feed])
 }
 
 // feedRow is a checked spec, ready to write.

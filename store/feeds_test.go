@@ -115,7 +115,7 @@ func TestFeedHits(t *testing.T) {
 	if err := s.ReplaceFeedCache(ctx, b.ID, []FeedHash{{MD5: ValueMD5s("domain", "evil.example")[0], EventUUID: feedEv}}); err != nil {
 		t.Fatal(err)
 	}
-	hits, err := s.FeedHits(ctx, eventID(t, s, ev.UUID))
+	hits, err := s.FeedHits(ctx, mustResolve(t, s.ResolveEvent, ev.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func TestFieldSizesAsMISPColumns(t *testing.T) {
 	if _, err := s.UpsertEvent(ctx, over, UpsertOptions{}); !errors.Is(err, ErrInvalidEvent) {
 		t.Fatalf("update with an over-long comment: %v", err)
 	}
-	got, err := s.Event(ctx, eventID(t, s, fits.UUID))
+	got, err := s.Event(ctx, mustResolve(t, s.ResolveEvent, fits.UUID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,14 +92,7 @@ func (s *Store) Galaxy(ctx context.Context, id GalaxyID) (*GalaxyRow, error) {
 }
 
 func galaxyByID(ctx context.Context, q queryer, id GalaxyID) (*GalaxyRow, error) {
-	g, err := scanGalaxy(q.QueryRowContext(ctx, galaxySelect+` WHERE g.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("galaxy %d: %w", id, err)
-	}
-	return g, nil
+	return readRow(ctx, q, "galaxy", id, galaxySelect+` WHERE g.id = ?`, scanGalaxy)
 }
 
 // GalaxySpec is a custom galaxy as galaxies/add and galaxies/edit take it.
@@ -614,14 +607,5 @@ func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]Cluste
 // DeleteGalaxyCluster removes a cluster and its attachments to events. The tag naming it
 // stays on the events that carry it, as in MISP.
 func (s *Store) DeleteGalaxyCluster(ctx context.Context, id ClusterID) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM galaxy_clusters WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return fmt.Errorf("galaxy cluster %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return deleteByID(ctx, s, "galaxy cluster", "galaxy_clusters", id)
 }

@@ -125,11 +125,7 @@ type OrgID int64
 // ResolveOrg finds the organisation a person or a peer names by id, UUID or name
 // (ErrNotFound when there is none).
 func (s *Store) ResolveOrg(ctx context.Context, ref string) (OrgID, error) {
-	return lookupOrg(ctx, s.read, ref)
-}
-
-func lookupOrg(ctx context.Context, q queryer, ref string) (OrgID, error) {
-	return resolve[OrgID](ctx, q, orgRefs, ref)
+	return resolve[OrgID](ctx, s.read, orgRefs, ref)
 }
 
 // Org reads an organisation.
@@ -152,19 +148,12 @@ func orgByID(ctx context.Context, q queryer, id OrgID) (*Org, error) {
 
 // orgWhere reads the organisation whose column col is key.
 func orgWhere(ctx context.Context, q queryer, col string, key any) (*Org, error) {
-	o, err := scanOrg(q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE `+col+` = ?`, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("organisation %v: %w", key, err)
-	}
-	return o, nil
+	return readRow(ctx, q, "organisation", key, `SELECT `+orgColumns+` FROM orgs WHERE `+col+` = ?`, scanOrg)
 }
 
 // findOrg reads the organisation ref names (id, UUID or name).
 func findOrg(ctx context.Context, q queryer, ref string) (*Org, error) {
-	id, err := lookupOrg(ctx, q, ref)
+	id, err := resolve[OrgID](ctx, q, orgRefs, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func TestEnqueuePushes(t *testing.T) {
 		t.Fatalf("queued = %+v, %v", items, err)
 	}
 	// Deleting a server drops its queued work.
-	if err := s.DeleteServer(ctx, serverID(t, s, "push2")); err != nil {
+	if err := s.DeleteServer(ctx, mustResolve(t, s.ResolveServer, "push2")); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := s.OutboxStats(ctx); len(st) != 1 || st[0].ServerName != "push" || st[0].Leased != 1 {

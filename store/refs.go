@@ -76,3 +76,45 @@ func ReadByRef[ID ~int64, R any](ctx context.Context, resolve func(context.Conte
 	}
 	return read(ctx, id)
 }
+
+// rowScanner is a row to scan (a *sql.Row or *sql.Rows).
+type rowScanner = interface{ Scan(...any) error }
+
+// readRow reads with scan the record query selects by key (a local id, or a column's
+// value): ErrNotFound when there is none; an error names what and the key.
+func readRow[T any](ctx context.Context, q queryer, what string, key any, query string, scan func(rowScanner) (*T, error)) (*T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %v: %w", what, key, err)
+	}
+	return v, nil
+}
+
+// scanDest scans a record that lists where its columns go (dest).
+func scanDest[T any, P interface {
+	*T
+	dest() []any
+}](row rowScanner) (*T, error) {
+	var v T
+	return &v, row.Scan(P(&v).dest()...)
+}
+
+// deleteByID deletes the record of table with that local id (a what); ErrNotFound when
+// there is none.
+func deleteByID[ID ~int64](ctx context.Context, s *Store, what, table string, id ID) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = ?`, id)
+		if err == nil {
+			if n, _ := r.RowsAffected(); n == 0 {
+				err = ErrNotFound
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("delete %s %d: %w", what, id, err)
+		}
+		return nil
+	})
+}

@@ -89,7 +89,7 @@ func TestFixtureEventsRoundTrip(t *testing.T) {
 				t.Errorf("%s: outcome %v (%s), want created", f, res.Outcome, res.Reason)
 				continue
 			}
-			got, err := s.Event(ctx, eventID(t, s, e.UUID))
+			got, err := s.Event(ctx, mustResolve(t, s.ResolveEvent, e.UUID))
 			if err != nil {
 				t.Fatalf("%s: read back: %v", f, err)
 			}

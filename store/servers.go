@@ -131,11 +131,7 @@ type ServerID int64
 // ResolveServer finds the sync link a person names by id or name (case-insensitive;
 // ErrNotFound when there is none).
 func (s *Store) ResolveServer(ctx context.Context, ref string) (ServerID, error) {
-	return lookupServer(ctx, s.read, ref)
-}
-
-func lookupServer(ctx context.Context, q queryer, ref string) (ServerID, error) {
-	return resolve[ServerID](ctx, q, serverRefs, ref)
+	return resolve[ServerID](ctx, s.read, serverRefs, ref)
 }
 
 // Server reads a sync link.
@@ -153,15 +149,7 @@ func (s *Store) ServerAuthKey(ctx context.Context, id ServerID) (string, error) 
 }
 
 func findServer(ctx context.Context, q queryer, id ServerID) (*Server, error) {
-	var sv Server
-	err := q.QueryRowContext(ctx, serverSelect+` WHERE s.id = ?`, id).Scan(sv.dest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("server %d: %w", id, err)
-	}
-	return &sv, nil
+	return readRow(ctx, q, "server", id, serverSelect+` WHERE s.id = ?`, scanDest[Server])
 }
 
 // AddServer creates a sync link. It gets the next priority (MISP: max+1).

@@ -70,7 +70,7 @@ func TestAddServer(t *testing.T) {
 	if got, err := s.Server(ctx, a.ID); err != nil || got.Name != "Server A" {
 		t.Errorf("Server(%d) = %v, %v", a.ID, got, err)
 	}
-	if key, err := s.ServerAuthKey(ctx, serverID(t, s, "B")); err != nil || key != testKey {
+	if key, err := s.ServerAuthKey(ctx, mustResolve(t, s.ResolveServer, "B")); err != nil || key != testKey {
 		t.Errorf("ServerAuthKey = %q, %v", key, err)
 	}
 	if _, err := s.ResolveServer(ctx, "C"); !errors.Is(err, ErrNotFound) || err.Error() != `server "C": not found` {
@@ -160,7 +160,7 @@ func TestUpdateAndDeleteServer(t *testing.T) {
 	spec.PushRules = `{"tags":{"OR":[],"NOT":["3"]}}`
 	spec.RemoteOrgRef = "HOST"
 	spec.Internal = true
-	got, err := s.UpdateServer(ctx, serverID(t, s, "A"), spec)
+	got, err := s.UpdateServer(ctx, mustResolve(t, s.ResolveServer, "A"), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestLocalChangesForgetSyncState(t *testing.T) {
 		name   string
 		change func() error
 	}{
-		{"event deleted", func() error { return s.DeleteEvent(ctx, eventID(t, s, ev.UUID), true, "") }},
+		{"event deleted", func() error { return s.DeleteEvent(ctx, mustResolve(t, s.ResolveEvent, ev.UUID), true, "") }},
 		{"blocklist entry removed", func() error { return s.DeleteEventBlock(ctx, ev.UUID) }},
 		{"server edited", func() error { _, err := s.UpdateServer(ctx, sv.ID, sv.Spec()); return err }},
 	} {
@@ -293,13 +293,4 @@ func TestLocalChangesForgetSyncState(t *testing.T) {
 			t.Errorf("%s: the index ETag %q is still remembered", c.name, v)
 		}
 	}
-}
-
-func serverID(t testing.TB, s *Store, ref string) ServerID {
-	t.Helper()
-	id, err := s.ResolveServer(context.Background(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }

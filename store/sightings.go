@@ -198,29 +198,16 @@ func (s *Store) ResolveSighting(ctx context.Context, ref string) (SightingID, er
 
 // Sighting reads where a sighting is; ErrNotFound when there is none.
 func (s *Store) Sighting(ctx context.Context, id SightingID) (*SightingRef, error) {
-	var r SightingRef
-	err := s.read.QueryRowContext(ctx, `SELECT id, uuid, event_id, org_id FROM sightings WHERE id = ?`, id).Scan(&r.ID, &r.UUID, &r.EventID, &r.OrgID)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sighting %d: %w", id, err)
-	}
-	return &r, nil
+	return readRow(ctx, s.read, "sighting", id, `SELECT id, uuid, event_id, org_id FROM sightings WHERE id = ?`,
+		func(row rowScanner) (*SightingRef, error) {
+			var r SightingRef
+			return &r, row.Scan(&r.ID, &r.UUID, &r.EventID, &r.OrgID)
+		})
 }
 
 // DeleteSighting removes a sighting by id; ErrNotFound when there is none.
 func (s *Store) DeleteSighting(ctx context.Context, id SightingID) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := tx.ExecContext(ctx, `DELETE FROM sightings WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete sighting %d: %w", id, err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return fmt.Errorf("delete sighting %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
+	return deleteByID(ctx, s, "sighting", "sightings", id)
 }
 
 // SightedEvents lists the events that have sightings, by id.

@@ -76,14 +76,7 @@ func (s *Store) Tag(ctx context.Context, id TagID) (*TagRow, error) {
 
 // tagWhere reads the tag whose column col is key.
 func tagWhere(ctx context.Context, q queryer, col string, key any) (*TagRow, error) {
-	t, err := scanTag(q.QueryRowContext(ctx, `SELECT `+tagCols+` FROM tags t WHERE t.`+col+` = ?`, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("tag %v: %w", key, err)
-	}
-	return t, nil
+	return readRow(ctx, q, "tag", key, `SELECT `+tagCols+` FROM tags t WHERE t.`+col+` = ?`, scanTag)
 }
 
 // AddTag creates a tag; a tag of that name (case-insensitive) is ErrConflict.

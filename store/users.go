@@ -107,15 +107,7 @@ func findRole(ctx context.Context, q queryer, ref string) (*Role, error) {
 }
 
 func roleByID(ctx context.Context, q queryer, id RoleID) (*Role, error) {
-	var r Role
-	err := q.QueryRowContext(ctx, `SELECT `+roleColumns+` FROM roles WHERE id = ?`, id).Scan(r.dest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("role %d: %w", id, err)
-	}
-	return &r, nil
+	return readRow(ctx, q, "role", id, `SELECT `+roleColumns+` FROM roles WHERE id = ?`, scanDest[Role])
 }
 
 // User is an account on this instance, with its organisation and role.
@@ -245,11 +237,7 @@ type UserID int64
 // ResolveUser finds the user a person names by id or e-mail (ErrNotFound when there is
 // none).
 func (s *Store) ResolveUser(ctx context.Context, ref string) (UserID, error) {
-	return lookupUser(ctx, s.read, ref)
-}
-
-func lookupUser(ctx context.Context, q queryer, ref string) (UserID, error) {
-	return resolve[UserID](ctx, q, userRefs, ref)
+	return resolve[UserID](ctx, s.read, userRefs, ref)
 }
 
 // User reads a user.
@@ -259,7 +247,7 @@ func (s *Store) User(ctx context.Context, id UserID) (*User, error) {
 
 // findUser reads the user ref names (id or e-mail).
 func findUser(ctx context.Context, q queryer, ref string) (*User, error) {
-	id, err := lookupUser(ctx, q, ref)
+	id, err := resolve[UserID](ctx, q, userRefs, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -267,15 +255,7 @@ func findUser(ctx context.Context, q queryer, ref string) (*User, error) {
 }
 
 func userByID(ctx context.Context, q queryer, id UserID) (*User, error) {
-	var u User
-	err := q.QueryRowContext(ctx, userSelect+` WHERE u.id = ?`, id).Scan(u.dest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("user %d: %w", id, err)
-	}
-	return &u, nil
+	return readRow(ctx, q, "user", id, userSelect+` WHERE u.id = ?`, scanDest[User])
 }
 
 // UserChange is what UpdateUser changes; empty fields keep the current value.

@@ -92,7 +92,7 @@ func TestAddUser(t *testing.T) {
 		t.Errorf("unknown user: err = %v", err)
 	}
 	disabled := true
-	if _, err := s.UpdateUser(ctx, mustUserID(t, s, "sync@orga.test"), UserChange{Disabled: &disabled}); err != nil {
+	if _, err := s.UpdateUser(ctx, mustResolve(t, s.ResolveUser, "sync@orga.test"), UserChange{Disabled: &disabled}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := findUser(ctx, s.read, "sync@orga.test"); !got.Disabled {

@@ -258,11 +258,11 @@ func userByID(ctx context.Context, q queryer, id UserID) (*User, error) {
 	return readRow(ctx, q, "user", id, userSelect+` WHERE u.id = ?`, scanDest[User])
 }
 
-// UserChange is what UpdateUser changes; empty fields keep the current value.
+// UserChange is what UpdateUser changes; empty fields (0 ids) keep the current value.
 type UserChange struct {
 	Email    string
-	OrgRef   string
-	RoleRef  string
+	Org      OrgID
+	Role     RoleID
 	Disabled *bool
 }
 
@@ -281,15 +281,15 @@ func (s *Store) UpdateUser(ctx context.Context, id UserID, ch UserChange) (*User
 			}
 			email = strings.TrimSpace(ch.Email)
 		}
-		if ch.OrgRef != "" {
-			o, err := findOrg(ctx, tx, ch.OrgRef)
+		if ch.Org != 0 {
+			o, err := orgByID(ctx, tx, ch.Org)
 			if err != nil {
 				return err
 			}
 			orgID = o.ID
 		}
-		if ch.RoleRef != "" {
-			r, err := findRole(ctx, tx, ch.RoleRef)
+		if ch.Role != 0 {
+			r, err := roleByID(ctx, tx, ch.Role)
 			if err != nil {
 				return err
 			}

@@ -230,7 +230,7 @@ func (e *Engine) recipientKey(ctx context.Context, m *store.Mail) (key string, s
 	if m.UserID == 0 {
 		return "", true
 	}
-	u, err := e.st.User(ctx, store.UserID(m.UserID))
+	u, err := e.st.User(ctx, m.UserID)
 	if err != nil || u.Disabled {
 		e.mailLog(ctx, store.LevelWarn, m.EventUUID, store.OutcomeSkipped, fmt.Sprintf("Email to %s, titled %q, not sent: the account is disabled or gone.", m.Recipient, m.Subject))
 		return "", false

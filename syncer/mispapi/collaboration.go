@@ -315,7 +315,7 @@ func (c *call) usersEditOwn() error {
 	if err := c.setUserMail(me.ID, f); err != nil {
 		return err
 	}
-	u, err := c.a.st.User(c.ctx, store.UserID(me.ID))
+	u, err := c.a.st.User(c.ctx, me.ID)
 	if err != nil {
 		return err
 	}

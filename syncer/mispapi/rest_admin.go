@@ -429,7 +429,7 @@ func (c *call) organisationsEdit() error {
 	if f.has("local") {
 		o.Local = f.flag("local")
 	}
-	out, err := c.a.st.UpdateOrg(c.ctx, store.OrgID(old.ID), o)
+	out, err := c.a.st.UpdateOrg(c.ctx, old.ID, o)
 	if err != nil {
 		return saveFail(c, "The organisation could not be saved.", itoa(old.ID), map[string][]string{"name": {err.Error()}})
 	}
@@ -441,7 +441,7 @@ func (c *call) organisationsDelete() error {
 	if err != nil {
 		return err
 	}
-	if err := c.a.st.DeleteOrg(c.ctx, store.OrgID(o.ID)); err != nil {
+	if err := c.a.st.DeleteOrg(c.ctx, o.ID); err != nil {
 		if errors.Is(err, store.ErrInUse) {
 			return saveFail(c, "Organisation could not be deleted.", itoa(o.ID), err.Error())
 		}
@@ -498,7 +498,8 @@ func (c *call) usersEdit() error {
 	if err != nil {
 		return err
 	}
-	ch := store.UserChange{Email: f.str("email"), RoleRef: f.str("role_id"), OrgRef: f.str("org_id")}
+	ch := store.UserChange{Email: f.str("email")}
+	orgRef, roleRef := f.str("org_id"), f.str("role_id")
 	if f.has("disabled") {
 		d := f.flag("disabled")
 		ch.Disabled = &d
@@ -506,9 +507,9 @@ func (c *call) usersEdit() error {
 	me := &c.who.User
 	if !me.Role.PermSiteAdmin {
 		// an org admin keeps users in its organisation and cannot hand out site admin
-		ch.OrgRef = ""
-		if ch.RoleRef != "" {
-			if r, err := store.ReadByRef(c.ctx, c.a.st.ResolveRole, c.a.st.Role, ch.RoleRef); err != nil || r.PermSiteAdmin {
+		orgRef = ""
+		if roleRef != "" {
+			if r, err := store.ReadByRef(c.ctx, c.a.st.ResolveRole, c.a.st.Role, roleRef); err != nil || r.PermSiteAdmin {
 				return forbidden("You do not have permission to do that.")
 			}
 		}
@@ -516,7 +517,16 @@ func (c *call) usersEdit() error {
 	if err := c.setUserMail(u.ID, f); err != nil {
 		return err
 	}
-	out, err := c.a.st.UpdateUser(c.ctx, store.UserID(u.ID), ch)
+	if orgRef != "" {
+		ch.Org, err = c.a.st.ResolveOrg(c.ctx, orgRef)
+	}
+	if err == nil && roleRef != "" {
+		ch.Role, err = c.a.st.ResolveRole(c.ctx, roleRef)
+	}
+	var out *store.User
+	if err == nil {
+		out, err = c.a.st.UpdateUser(c.ctx, u.ID, ch)
+	}
 	if err != nil {
 		return saveFail(c, "The user could not be saved.", itoa(u.ID), map[string][]string{"User": {err.Error()}})
 	}
@@ -531,7 +541,7 @@ func (c *call) usersDelete() error {
 	if u.ID == c.who.User.ID {
 		return forbidden("You cannot delete yourself.")
 	}
-	if err := c.a.st.DeleteUser(c.ctx, store.UserID(u.ID)); err != nil {
+	if err := c.a.st.DeleteUser(c.ctx, u.ID); err != nil {
 		return notFoundOr(err, "Invalid user")
 	}
 	return c.reply(http.StatusOK, saveSuccess(c, "User deleted.", "User deleted.", itoa(u.ID)))

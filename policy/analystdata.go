@@ -108,9 +108,13 @@ func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp
 
 // takeAnalyst is the analyst data of an element arriving by pull (downgrade) or push: each
 // item keeps its own distribution, downgraded as the pull table says, and items shared with
-// a sharing group are removed, because their group is not captured here.
-func takeAnalyst(x *misp.Extra, downgrade bool, t *tally) {
+// a sharing group are removed, because their group is not captured here, and so are items
+// deleted here (the analyst data blocklist).
+func takeAnalyst(x *misp.Extra, downgrade bool, bl Blocklists, t *tally) {
 	sieveAnalyst(x, t, func(a *misp.AnalystData) verdict {
+		if bl.AnalystData.Has(a.UUID) {
+			return drop("analyst_data_blocklist", "Blocked by blocklist")
+		}
 		if a.Distribution == misp.SharingGroupDist || !a.Distribution.Valid() {
 			return drop("analyst_data.distribution", "shared with a sharing group, which analyst data does not carry here")
 		}

@@ -88,7 +88,7 @@ type ReceivedAnalystData struct {
 // ReceiveAnalystData decides whether a note, opinion or relationship that arrived (pushed
 // by a sync account, or fetched by a pull and already decided by PullAnalystData) may be
 // stored here, owned by owner (AnalystData::captureAnalystData): not when its creator
-// organisation is blocklisted; its sharing group captured as an event's
+// organisation is blocklisted, nor when it was deleted here (the analyst data blocklist); its sharing group captured as an event's
 // (Event::captureSGForElement) — kept when it includes owner or gives this instance 'all
 // orgs', else the item becomes 'Your organisation only'. from is this instance's link to
 // the sender, or nil. a is not changed.
@@ -96,6 +96,10 @@ func (inst *Instance) ReceiveAnalystData(owner misp.Org, from *Server, a *misp.A
 	d := newDecision("receive")
 	if bl.Orgs.Has(orgcUUID) {
 		d.block("org_blocklist", fmt.Sprintf("Organisation blocklisted (%s)", orgcUUID))
+		return ReceivedAnalystData{Decision: d}
+	}
+	if bl.AnalystData.Has(a.UUID) {
+		d.block("analyst_data_blocklist", "Blocked by blocklist")
 		return ReceivedAnalystData{Decision: d}
 	}
 	if !a.Distribution.Valid() {
@@ -162,9 +166,9 @@ func embeddedPushVerdict(a *misp.AnalystData, internal bool) verdict {
 
 // pullAnalyst is the embedded analyst data of a pulled element: taken as takeAnalyst says
 // when the link pulls analyst data, removed otherwise.
-func pullAnalyst(srv *Server, x *misp.Extra, t *tally) {
+func pullAnalyst(srv *Server, x *misp.Extra, bl Blocklists, t *tally) {
 	if srv.PullAnalystData {
-		takeAnalyst(x, true, t)
+		takeAnalyst(x, true, bl, t)
 		return
 	}
 	sieveAnalyst(x, t, func(*misp.AnalystData) verdict {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"mispdesk/store/misp"
@@ -83,5 +84,9 @@ func TestReceiveAnalystData(t *testing.T) {
 	}
 	if r := inst.ReceiveAnalystData(orgB, nil, a, orgA.UUID, Blocklists{Orgs: NewUUIDSet(orgA.UUID)}); r.Allowed {
 		t.Errorf("blocklisted creator received: %s", r.Reason())
+	}
+	a.UUID = "00000000-0000-4000-8000-0000000de1e7"
+	if r := inst.ReceiveAnalystData(orgB, nil, a, orgA.UUID, Blocklists{AnalystData: NewUUIDSet(strings.ToUpper(a.UUID))}); r.Allowed || r.Reason() != "Blocked by blocklist" {
+		t.Errorf("an item deleted here received: %s", r.Reason())
 	}
 }

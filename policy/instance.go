@@ -53,10 +53,13 @@ type Viewer struct {
 	PermSync bool `json:"perm_sync"`
 }
 
-// Blocklists are MISP's event and organisation blocklists (by UUID).
+// Blocklists are MISP's event, organisation and analyst data blocklists (by UUID).
 type Blocklists struct {
 	Events UUIDSet
 	Orgs   UUIDSet
+	// AnalystData are notes, opinions and relationships deleted here, never taken back
+	// (MISP's AnalystDataBlocklist).
+	AnalystData UUIDSet
 }
 
 // UUIDSet is a set of UUIDs compared without regard to case.

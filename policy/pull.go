@@ -108,7 +108,7 @@ func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 			if !internal {
 				a.Tag = withoutLocalTagsTallied(a.Tag, &t)
 			}
-			pullAnalyst(srv, &a.Extra, &t)
+			pullAnalyst(srv, &a.Extra, bl, &t)
 			a.Galaxy = pullClusters(a.Galaxy, &t)
 			return element(&a.Distribution)
 		},
@@ -116,16 +116,16 @@ func (inst *Instance) pull(srv *Server, remote *misp.Event, local *LocalCopy, bl
 			if inList(rules.TypeObjects.NOT, o.TemplateUUID) {
 				return drop("pull_rules.type_objects.NOT", fmt.Sprintf("template %s (%s) is never pulled from this server", o.TemplateUUID, o.Name))
 			}
-			pullAnalyst(srv, &o.Extra, &t)
+			pullAnalyst(srv, &o.Extra, bl, &t)
 			return element(&o.Distribution)
 		},
 		report: func(r *misp.EventReport, _ Reach) verdict {
-			pullAnalyst(srv, &r.Extra, &t)
+			pullAnalyst(srv, &r.Extra, bl, &t)
 			return element(&r.Distribution)
 		},
 	}
 	s.apply(out, &t)
-	pullAnalyst(srv, &out.Extra, &t)
+	pullAnalyst(srv, &out.Extra, bl, &t)
 	out.Galaxy = pullClusters(out.Galaxy, &t)
 	inst.captureGroups(out, srv.Org, srv, &t)
 	out.OrgID, out.Org = srv.Org.ID, cloneOrg(&srv.Org)

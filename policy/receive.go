@@ -37,7 +37,7 @@ func (inst *Instance) Receive(sender *Viewer, from *Server, ev *misp.Event, loca
 		d.change("distribution", fmt.Sprintf("the event has no distribution and is taken as '%s'", misp.OrgOnly))
 	}
 	owner := misp.Org{ID: misp.Int(sender.OrgID), UUID: sender.OrgUUID}
-	inst.receiveAnalyst(out, &t)
+	inst.receiveAnalyst(out, bl, &t)
 	inst.captureGroups(out, owner, from, &t)
 	out.OrgID, out.Org = owner.ID, cloneOrg(&owner)
 	out.RelatedEvent = nil
@@ -51,13 +51,13 @@ func (inst *Instance) Receive(sender *Viewer, from *Server, ev *misp.Event, loca
 
 // receiveAnalyst takes the analyst data of a pushed event as takeAnalyst says, on the
 // event and every element of it.
-func (inst *Instance) receiveAnalyst(ev *misp.Event, t *tally) {
-	takeAnalyst(&ev.Extra, false, t)
-	ev.ForEachAttribute(func(a *misp.Attribute) { takeAnalyst(&a.Extra, false, t) })
+func (inst *Instance) receiveAnalyst(ev *misp.Event, bl Blocklists, t *tally) {
+	takeAnalyst(&ev.Extra, false, bl, t)
+	ev.ForEachAttribute(func(a *misp.Attribute) { takeAnalyst(&a.Extra, false, bl, t) })
 	for i := range ev.Object {
-		takeAnalyst(&ev.Object[i].Extra, false, t)
+		takeAnalyst(&ev.Object[i].Extra, false, bl, t)
 	}
 	for i := range ev.EventReport {
-		takeAnalyst(&ev.EventReport[i].Extra, false, t)
+		takeAnalyst(&ev.EventReport[i].Extra, false, bl, t)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
@@ -103,9 +104,56 @@ func (s *Store) EditAnalystData(ctx context.Context, d AnalystData) (*AnalystDat
 	return &d, nil
 }
 
-// DeleteAnalystData removes a stored element by id; a missing one is ErrNotFound.
+// DeleteAnalystData removes a stored element by id and puts its UUID on the analyst data
+// blocklist, so that no peer brings it back (MISP's AnalystDataController::delete, hard);
+// a missing one is ErrNotFound.
 func (s *Store) DeleteAnalystData(ctx context.Context, id AnalystDataID) error {
-	return deleteByID(ctx, s, "analyst data", "analyst_data", id)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		d, err := readRow(ctx, tx, "analyst data", id, `SELECT `+analystCols+` FROM analyst_data WHERE id = ?`, scanAnalyst)
+		if err != nil {
+			return fmt.Errorf("delete: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM analyst_data WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("delete analyst data %d: %w", id, err)
+		}
+		orgc := "MISP"
+		if d.OrgcUUID != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT name FROM orgs WHERE uuid = ?`, d.OrgcUUID).Scan(&orgc); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("delete analyst data %s: creator: %w", d.UUID, err)
+			}
+		}
+		b := AnalystDataBlock{AnalystDataUUID: d.UUID, AnalystDataInfo: analystDataInfo(d), AnalystDataOrgc: orgc}
+		if _, err := insertAnalystDataBlock(ctx, tx, b, s.now().Unix()); err != nil {
+			return fmt.Errorf("delete analyst data %s: blocklist: %w", d.UUID, err)
+		}
+		return nil
+	})
+}
+
+// analystDataInfo is how the blocklist describes a deleted item, as MISP's: a note's text,
+// an opinion's score and comment, a relationship's type and target.
+func analystDataInfo(d *AnalystData) string {
+	var b struct {
+		Note              string `json:"note"`
+		Opinion           any    `json:"opinion"`
+		Comment           string `json:"comment"`
+		RelationshipType  string `json:"relationship_type"`
+		RelatedObjectType string `json:"related_object_type"`
+		RelatedObjectUUID string `json:"related_object_uuid"`
+	}
+	_ = json.Unmarshal(d.Body, &b) // a body that does not read describes nothing
+	switch d.Kind {
+	case "Note":
+		return b.Note
+	case "Opinion":
+		return fmt.Sprintf("%v/100 :: %s", b.Opinion, b.Comment)
+	case "Relationship":
+		if b.RelationshipType == "" {
+			b.RelationshipType = "[undefined]"
+		}
+		return fmt.Sprintf("-- %s --> %s :: %s", b.RelationshipType, b.RelatedObjectType, b.RelatedObjectUUID)
+	}
+	return "- Unsupported analyst type -"
 }
 
 const analystCols = `id, uuid, kind, object_uuid, object_type, orgc_uuid, org_uuid, distribution, ifnull(sharing_group_id, 0), created, modified, locked, body`

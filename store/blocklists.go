@@ -31,21 +31,35 @@ type OrgBlock struct {
 	Comment string `json:"comment"`
 }
 
-// BlocklistSets are the blocked event and organisation UUIDs (lower case), as the policy
-// package takes them.
-type BlocklistSets struct {
-	Events map[string]struct{}
-	Orgs   map[string]struct{}
+// AnalystDataBlock keeps one note, opinion or relationship out of this instance once
+// deleted here: never taken back by pull, push or in an event (MISP's
+// AnalystDataBlocklist).
+type AnalystDataBlock struct {
+	ID              int64  `json:"id"`
+	AnalystDataUUID string `json:"analyst_data_uuid"`
+	Created         int64  `json:"created"`
+	AnalystDataInfo string `json:"analyst_data_info"`
+	AnalystDataOrgc string `json:"analyst_data_orgc"`
+	Comment         string `json:"comment"`
 }
 
-// blocklist describes one of the two tables, so both share their code.
+// BlocklistSets are the blocked event, organisation and analyst data UUIDs (lower case),
+// as the policy package takes them.
+type BlocklistSets struct {
+	Events      map[string]struct{}
+	Orgs        map[string]struct{}
+	AnalystData map[string]struct{}
+}
+
+// blocklist describes one of the three tables, so all share their code.
 type blocklist struct {
 	what, table, uuidColumn string
 }
 
 var (
-	eventBlocklist = blocklist{"event blocklist", "event_blocklist", "event_uuid"}
-	orgBlocklist   = blocklist{"organisation blocklist", "org_blocklist", "org_uuid"}
+	eventBlocklist       = blocklist{"event blocklist", "event_blocklist", "event_uuid"}
+	orgBlocklist         = blocklist{"organisation blocklist", "org_blocklist", "org_uuid"}
+	analystDataBlocklist = blocklist{"analyst data blocklist", "analyst_data_blocklist", "analyst_data_uuid"}
 )
 
 func (b blocklist) add(ctx context.Context, s *Store, uuid string, insert func(tx *sql.Tx, uuid string, created int64) (sql.Result, error)) (int64, int64, error) {
@@ -224,7 +238,58 @@ func (s *Store) OrgBlocked(ctx context.Context, orgUUID string) (bool, error) {
 	return orgBlocklist.has(ctx, s, orgUUID)
 }
 
-// Blocklists reads both blocklists as UUID sets.
+// AddAnalystDataBlock puts a note, opinion or relationship UUID on the blocklist; UUID is
+// required, the rest is for people.
+func (s *Store) AddAnalystDataBlock(ctx context.Context, b AnalystDataBlock) (*AnalystDataBlock, error) {
+	var err error
+	b.ID, b.Created, err = analystDataBlocklist.add(ctx, s, b.AnalystDataUUID, func(tx *sql.Tx, uuid string, created int64) (sql.Result, error) {
+		b.AnalystDataUUID = uuid
+		return insertAnalystDataBlock(ctx, tx, b, created)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+func insertAnalystDataBlock(ctx context.Context, tx *sql.Tx, b AnalystDataBlock, created int64) (sql.Result, error) {
+	return tx.ExecContext(ctx, `INSERT INTO analyst_data_blocklist (analyst_data_uuid, created, analyst_data_info, analyst_data_orgc, comment)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (analyst_data_uuid) DO NOTHING`,
+		strings.ToLower(b.AnalystDataUUID), created, b.AnalystDataInfo, b.AnalystDataOrgc, b.Comment)
+}
+
+// AnalystDataBlocks lists the analyst data blocklist, newest first.
+func (s *Store) AnalystDataBlocks(ctx context.Context) ([]AnalystDataBlock, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, analyst_data_uuid, created, analyst_data_info, analyst_data_orgc, comment
+		FROM analyst_data_blocklist ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list analyst data blocklist: %w", err)
+	}
+	defer rows.Close()
+	var out []AnalystDataBlock
+	for rows.Next() {
+		var b AnalystDataBlock
+		if err := rows.Scan(&b.ID, &b.AnalystDataUUID, &b.Created, &b.AnalystDataInfo, &b.AnalystDataOrgc, &b.Comment); err != nil {
+			return nil, fmt.Errorf("list analyst data blocklist: %w", err)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// EditAnalystDataBlock changes an entry's info, creator organisation and comment (MISP's
+// analystDataBlocklists/edit); its UUID stays.
+func (s *Store) EditAnalystDataBlock(ctx context.Context, b AnalystDataBlock) error {
+	return analystDataBlocklist.update(ctx, s, b.ID, `analyst_data_info = ?, analyst_data_orgc = ?, comment = ?`,
+		b.AnalystDataInfo, b.AnalystDataOrgc, b.Comment)
+}
+
+// DeleteAnalystDataBlock takes a note, opinion or relationship UUID off the blocklist.
+func (s *Store) DeleteAnalystDataBlock(ctx context.Context, uuid string) error {
+	return analystDataBlocklist.delete(ctx, s, uuid)
+}
+
+// Blocklists reads the three blocklists as UUID sets.
 func (s *Store) Blocklists(ctx context.Context) (*BlocklistSets, error) {
 	events, err := eventBlocklist.set(ctx, s)
 	if err != nil {
@@ -234,5 +299,9 @@ func (s *Store) Blocklists(ctx context.Context) (*BlocklistSets, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &BlocklistSets{Events: events, Orgs: orgs}, nil
+	analyst, err := analystDataBlocklist.set(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return &BlocklistSets{Events: events, Orgs: orgs, AnalystData: analyst}, nil
 }

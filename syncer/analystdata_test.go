@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -247,4 +248,76 @@ func TestAnalystDataEditReachesPeers(t *testing.T) {
 			t.Errorf("%s holds %s, not the edit", n.name, got.Body)
 		}
 	}
+}
+
+// A note deleted on A is put on A's analyst data blocklist (MISP's AnalystDataBlocklist):
+// B, which still holds it standalone and embedded in an event of its own, brings it back
+// neither by A's pull nor by its push to A; another note of that event still arrives.
+func TestAnalystDataDeletedStaysGone(t *testing.T) {
+	a, b := newNodeWith(t, "A", store.InitOptions{OrgName: "OrgA"}), newNode(t, "B")
+	notes := analystFixture(t, a, b)
+	gone := notes[3]
+	connect(t, a, b, store.ServerOptions{Push: true, PushAnalystData: true, Pull: true, PullAnalystData: true})
+	connect(t, b, a, store.ServerOptions{Push: true, PushAnalystData: true})
+	if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := held(t, b)[gone]; !ok {
+		t.Fatalf("B does not hold the note to delete: %v", held(t, b))
+	}
+	const kept = "00000000-0000-4000-8000-0000000eb0b0"
+	now := time.Now().Unix()
+	bev := &misp.Event{UUID: "00000000-0000-4000-8000-0000000eb0e0", Info: "B's event with notes", Date: "2026-01-02",
+		Distribution: misp.AllCommunities, Published: true, Timestamp: misp.Int(now), ThreatLevelID: 2, Analysis: 1,
+		Orgc: &misp.Org{Name: b.host.Name, UUID: b.host.UUID},
+		Attribute: []misp.Attribute{{Type: "ip-dst", Category: "Network activity", Value: "198.51.100.77",
+			UUID: "00000000-0000-4000-8000-0000000eb0a1", Distribution: misp.InheritEvent, Timestamp: misp.Int(now), ToIDs: true}}}
+	if err := misp.PutAnalystSet(&bev.Extra, misp.AnalystSet{Note: []misp.AnalystData{{UUID: gone, Distribution: 3}, {UUID: kept, Distribution: 3}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.UpsertEvent(ctx, bev, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	key := userKey(t, a, "analyst@a.test", a.host.UUID, "user")
+	rest(t, a, key, "POST", "/analyst_data/delete/Note/"+gone, nil)
+	admin := userKey(t, a, "admin@a.test", a.host.UUID, "admin")
+	status, raw := restStatus(t, a, admin, "GET", "/analystDataBlocklists/index", nil)
+	if status != 200 || !strings.Contains(string(raw), `"analyst_data_uuid":"`+gone+`"`) || !strings.Contains(string(raw), `"analyst_data_info":"distribution 3"`) {
+		t.Fatalf("A's analyst data blocklist after the delete: %d %s", status, raw)
+	}
+
+	stillGone := func(after string) {
+		t.Helper()
+		if d, err := store.ReadByRef(ctx, a.st.ResolveAnalystData, a.st.AnalystData, gone); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after %s, A holds the deleted note %s again: %v %v", after, gone, d, err)
+		}
+		e := a.event(t, bev.UUID)
+		if e == nil {
+			t.Fatalf("after %s, A lacks B's event", after)
+		}
+		s, err := misp.TakeAnalystSet(e.Extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		embedded := map[string]bool{}
+		for _, n := range s.Note {
+			embedded[n.UUID] = true
+		}
+		if embedded[gone] || !embedded[kept] {
+			t.Errorf("after %s, A's copy of B's event carries notes %v, want %s only", after, embedded, kept)
+		}
+	}
+	if _, err := a.eng.Pull(ctx, a.serverID("B"), RunOptions{}); err != nil {
+		t.Fatalf("A pulls: %v", err)
+	}
+	stillGone("A's pull")
+	bev.Timestamp = misp.Int(now + 1) // a newer version of B's event, which B's push carries to A
+	if _, err := b.st.UpsertEvent(ctx, bev, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.eng.Push(ctx, b.serverID("A"), RunOptions{}); err != nil {
+		t.Fatalf("B pushes: %v", err)
+	}
+	stillGone("B's push")
 }

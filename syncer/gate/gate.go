@@ -97,13 +97,14 @@ func Server(srv *store.Server) (*policy.Server, error) {
 	}, nil
 }
 
-// Blocklists reads MISP's event and organisation blocklists as policy takes them.
+// Blocklists reads MISP's event, organisation and analyst data blocklists as policy takes them.
 func Blocklists(ctx context.Context, st *store.Store) (policy.Blocklists, error) {
 	sets, err := st.Blocklists(ctx)
 	if err != nil {
 		return policy.Blocklists{}, err
 	}
-	return policy.Blocklists{Events: policy.UUIDSet(sets.Events), Orgs: policy.UUIDSet(sets.Orgs)}, nil
+	return policy.Blocklists{Events: policy.UUIDSet(sets.Events), Orgs: policy.UUIDSet(sets.Orgs),
+		AnalystData: policy.UUIDSet(sets.AnalystData)}, nil
 }
 
 // LocalCopy is the stored copy of an event as policy compares an incoming one with it.

@@ -39,3 +39,55 @@ func TestBlocklistEdit(t *testing.T) {
 		wantEnvelope(t, e.do("POST", path, e.admin, map[string]any{"comment": "x"}), 404, "Blocklist item not found.")
 	}
 }
+
+// analystDataBlocklists/index, add, edit and delete (either spelling), the site admin's
+// alone as in MISP: deleting a note puts it there with MISP's description; an entry is
+// added (a UUID listed already or not a UUID among the fails), edited (never its UUID) and
+// taken off by id or UUID.
+func TestAnalystDataBlocklist(t *testing.T) {
+	e := gateFixture(t)
+	r := e.do("POST", "/analyst_data/add/Note/"+gatePublicAttr+"/Attribute", e.admin, map[string]any{"note": "soon gone", "distribution": 1})
+	wantStatus(t, r, 200)
+	note := get[string](t, r.obj(t), "Note", "uuid")
+	wantStatus(t, e.do("POST", "/analyst_data/delete/Note/"+note, e.admin, nil), 200)
+	r = e.do("GET", "/analyst_data_blocklists/index", e.admin, nil)
+	wantStatus(t, r, 200)
+	list, ok := r.json(t).([]any)
+	if !ok || len(list) != 1 {
+		t.Fatalf("index after the delete: %s", r.body)
+	}
+	if got := list[0].(map[string]any); got["analyst_data_uuid"] != note || got["analyst_data_info"] != "soon gone" || got["analyst_data_orgc"] != "HOSTORG" {
+		t.Errorf("the deleted note's entry: %v", got)
+	}
+
+	const other = "33333333-2222-4333-8444-555555555555"
+	r = e.do("POST", "/analystDataBlocklists/add", e.admin, map[string]any{"AnalystDataBlocklist": map[string]any{"uuids": []string{other, note, "nope"}, "comment": "spam"}})
+	wantStatus(t, r, 200)
+	if s := string(r.body); !strings.Contains(s, `"successes":["`+other+`"]`) || !strings.Contains(s, `"fails":["`+note+`","nope"]`) ||
+		!strings.Contains(s, "Done. Added 1 new entries to the blocklist. 2 entries could not be saved.") {
+		t.Errorf("add: %s", s)
+	}
+	r = e.do("POST", "/analystDataBlocklists/edit/"+other, e.admin, map[string]any{"comment": "not spam", "analyst_data_uuid": note})
+	wantStatus(t, r, 200)
+	if get[string](t, r.obj(t), "AnalystDataBlocklist", "comment") != "not spam" || get[string](t, r.obj(t), "AnalystDataBlocklist", "analyst_data_uuid") != other {
+		t.Errorf("edit: %s", r.body)
+	}
+	id := get[string](t, r.obj(t), "AnalystDataBlocklist", "id")
+	wantStatus(t, e.do("POST", "/analystDataBlocklists/delete/"+id, e.admin, nil), 200)
+	wantStatus(t, e.do("DELETE", "/analyst_data_blocklists/delete/"+note, e.admin, nil), 200)
+	r = e.do("GET", "/analystDataBlocklists/index", e.admin, nil)
+	if s := strings.TrimSpace(string(r.body)); s != "[]" {
+		t.Errorf("index after the deletes: %s", s)
+	}
+	for _, path := range []string{"/analystDataBlocklists/delete/" + note, "/analystDataBlocklists/edit/999"} {
+		wantStatus(t, e.do("POST", path, e.admin, map[string]any{"comment": "x"}), 404)
+	}
+	for who, key := range map[string]string{"publisher": e.sameOrgUser, "sync": e.syncKey, "other": e.other} {
+		for _, c := range []struct{ method, path string }{{"GET", "/analystDataBlocklists/index"}, {"POST", "/analystDataBlocklists/add"},
+			{"POST", "/analystDataBlocklists/edit/" + other}, {"POST", "/analystDataBlocklists/delete/" + other}} {
+			if r := e.do(c.method, c.path, key, map[string]any{"uuids": []string{other}}); r.status != 403 {
+				t.Errorf("%s: %s %s answers %d", who, c.method, c.path, r.status)
+			}
+		}
+	}
+}

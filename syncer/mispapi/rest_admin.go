@@ -5,6 +5,7 @@ package mispapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -21,6 +22,10 @@ func (a *API) registerAdmin() {
 	a.handleWrite("sharing_groups/removeServer", methodsDelete, permSiteAdmin, (*call).sharingGroupsRemoveServer)
 
 	a.handleWrite("admin/users/edit", methodsPost, permAdmin, (*call).usersEdit) // users/edit: collaboration.go
+	a.handle("analystDataBlocklists/index", methodsGet, permSiteAdmin, (*call).analystDataBlocklistsIndex)
+	a.handleWrite("analystDataBlocklists/add", methodsPost, permSiteAdmin, (*call).analystDataBlocklistsAdd)
+	a.handleWrite("analystDataBlocklists/delete", methodsDelete, permSiteAdmin, (*call).analystDataBlocklistsDelete)
+	a.handleWrite("analystDataBlocklists/edit", methodsPost, permSiteAdmin, (*call).analystDataBlocklistsEdit)
 	for _, prefix := range []string{"", "admin/"} {
 		a.handle(prefix+"eventBlocklists/index", methodsGet, permAdd, hostOrgOnly((*call).eventBlocklistsIndex))
 		a.handleWrite(prefix+"eventBlocklists/add", methodsPost, permAdd, hostOrgOnly((*call).eventBlocklistsAdd))
@@ -381,6 +386,102 @@ func (c *call) orgBlocklistsEdit() error {
 		return notFoundOr(err, "Blocklist item not found.")
 	}
 	return c.reply(http.StatusOK, orgBlockJSON(b))
+}
+
+// analystDataBlockJSON is an entry as MISP's BlockListComponent lists it (bare in index).
+func analystDataBlockJSON(b *store.AnalystDataBlock) map[string]any {
+	return map[string]any{"id": itoa(b.ID), "analyst_data_uuid": b.AnalystDataUUID, "created": itoa(b.Created),
+		"analyst_data_info": b.AnalystDataInfo, "analyst_data_orgc": b.AnalystDataOrgc, "comment": b.Comment}
+}
+
+// analystDataBlocklistsIndex is GET /analystDataBlocklists/index: [{…entry…},…], newest
+// first (MISP's BlockListComponent::index for REST).
+func (c *call) analystDataBlocklistsIndex() error {
+	list, err := c.a.st.AnalystDataBlocks(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for i := range list {
+		out = append(out, analystDataBlockJSON(&list[i]))
+	}
+	return c.reply(http.StatusOK, out)
+}
+
+// analystDataBlocklistsAdd is POST /analystDataBlocklists/add {"uuids":[…] or one per line,
+// "comment","analyst_data_info","analyst_data_orgc"} (bare, under AnalystDataBlocklist or
+// under request): MISP's {"result":{"successes":[…],"fails":[…]},"message":…}, a UUID
+// already listed or not a UUID among the fails.
+func (c *call) analystDataBlocklistsAdd() error {
+	f, err := c.blocklistFields("AnalystDataBlocklist")
+	if err != nil {
+		return err
+	}
+	successes, fails := []string{}, []string{}
+	for _, u := range blockUUIDs(f) {
+		u = strings.TrimSpace(u)
+		_, err := c.a.st.AddAnalystDataBlock(c.ctx, store.AnalystDataBlock{AnalystDataUUID: u, Comment: f.str("comment"),
+			AnalystDataInfo: f.str("analyst_data_info"), AnalystDataOrgc: f.str("analyst_data_orgc")})
+		if err != nil {
+			fails = append(fails, u)
+			continue
+		}
+		successes = append(successes, u)
+	}
+	return c.reply(http.StatusOK, map[string]any{"result": map[string]any{"successes": successes, "fails": fails},
+		"message": fmt.Sprintf("Done. Added %d new entries to the blocklist. %d entries could not be saved.", len(successes), len(fails))})
+}
+
+// analystDataBlockArg is the entry the path names by id or analyst data UUID; a 404 with
+// the message missing when there is none.
+func (c *call) analystDataBlockArg(missing string) (*store.AnalystDataBlock, error) {
+	ref := strings.ToLower(c.path.Arg(0))
+	list, err := c.a.st.AnalystDataBlocks(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range list {
+		if itoa(b.ID) == ref || b.AnalystDataUUID == ref {
+			return &list[i], nil
+		}
+	}
+	return nil, notFound(missing)
+}
+
+// analystDataBlocklistsDelete is POST|DELETE /analystDataBlocklists/delete/<id|uuid>: the
+// UUID may be taken back again.
+func (c *call) analystDataBlocklistsDelete() error {
+	b, err := c.analystDataBlockArg("Invalid blocklist entry")
+	if err != nil {
+		return err
+	}
+	if err := c.a.st.DeleteAnalystDataBlock(c.ctx, b.AnalystDataUUID); err != nil {
+		return notFoundOr(err, "Invalid blocklist entry")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Blocklist entry removed", "Blocklist entry removed", c.path.Arg(0)))
+}
+
+// analystDataBlocklistsEdit is POST /analystDataBlocklists/edit/<id|uuid> {"comment",
+// "analyst_data_info","analyst_data_orgc"}: as eventBlocklistsEdit, the answer
+// {"AnalystDataBlocklist":{…}}.
+func (c *call) analystDataBlocklistsEdit() error {
+	b, err := c.analystDataBlockArg("Blocklist item not found.")
+	if err != nil {
+		return err
+	}
+	f, err := c.blocklistFields("AnalystDataBlocklist")
+	if err != nil {
+		return err
+	}
+	for k, p := range map[string]*string{"comment": &b.Comment, "analyst_data_info": &b.AnalystDataInfo, "analyst_data_orgc": &b.AnalystDataOrgc} {
+		if f.has(k) {
+			*p = f.str(k)
+		}
+	}
+	if err := c.a.st.EditAnalystDataBlock(c.ctx, *b); err != nil {
+		return notFoundOr(err, "Blocklist item not found.")
+	}
+	return c.reply(http.StatusOK, map[string]any{"AnalystDataBlocklist": analystDataBlockJSON(b)})
 }
 
 // organisations

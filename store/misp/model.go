@@ -3,6 +3,7 @@ package misp
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -26,14 +27,14 @@ type Org struct {
 type Tag struct {
 	ID               Int     `json:"id,omitzero"`
 	Name             string  `json:"name"`
-	Colour           string  `json:"colour,omitzero"`
+	Colour           string  `json:"colour"`
 	Exportable       OptBool `json:"exportable,omitzero"`
-	UserID           Int     `json:"user_id,omitzero"`
-	HideTag          Bool    `json:"hide_tag,omitzero"`
-	NumericalValue   Text    `json:"numerical_value,omitzero"`
-	IsGalaxy         Bool    `json:"is_galaxy,omitzero"`
-	IsCustomGalaxy   Bool    `json:"is_custom_galaxy,omitzero"`
-	LocalOnly        Bool    `json:"local_only,omitzero"`
+	UserID           Int     `json:"user_id"`
+	HideTag          Bool    `json:"hide_tag"`
+	NumericalValue   Text    `json:"numerical_value"`
+	IsGalaxy         Bool    `json:"is_galaxy"`
+	IsCustomGalaxy   Bool    `json:"is_custom_galaxy"`
+	LocalOnly        Bool    `json:"local_only"`
 	Local            Bool    `json:"local"`
 	RelationshipType Text    `json:"relationship_type"`
 	Extra            Extra   `json:",embed"`
@@ -182,7 +183,7 @@ type Attribute struct {
 	SharingGroupID     Int               `json:"sharing_group_id"`
 	Deleted            Bool              `json:"deleted"`
 	DisableCorrelation Bool              `json:"disable_correlation"`
-	ObjectID           Int               `json:"object_id,omitzero"`
+	ObjectID           Int               `json:"object_id"` // "0" outside an object, as MISP shows it
 	ObjectRelation     Text              `json:"object_relation"`
 	FirstSeen          Text              `json:"first_seen"`
 	LastSeen           Text              `json:"last_seen"`
@@ -190,7 +191,7 @@ type Attribute struct {
 	Data               string            `json:"data,omitzero"`
 	SharingGroup       *SharingGroup     `json:"SharingGroup,omitzero"`
 	Tag                []Tag             `json:"Tag,omitzero"`
-	Galaxy             []Galaxy          `json:"Galaxy,omitzero"`
+	Galaxy             []Galaxy          `json:"Galaxy"`          // always, [] when none, as MISP shows it
 	ShadowAttribute    []ShadowAttribute `json:"ShadowAttribute"` // always, [] when none, as MISP shows it
 	Sighting           []Sighting        `json:"Sighting,omitzero"`
 	Extra              Extra             `json:",embed"`
@@ -207,7 +208,7 @@ type ObjectReference struct {
 	SourceUUID       string `json:"source_uuid,omitzero"`
 	ObjectUUID       string `json:"object_uuid,omitzero"`
 	ReferencedUUID   string `json:"referenced_uuid"`
-	ReferencedID     Int    `json:"referenced_id,omitzero"`
+	ReferencedID     Int    `json:"referenced_id"`
 	ReferencedType   Int    `json:"referenced_type"`
 	RelationshipType string `json:"relationship_type"`
 	Comment          string `json:"comment"`
@@ -286,9 +287,9 @@ type Event struct {
 	Tag                []Tag             `json:"Tag,omitzero"`
 	Attribute          []Attribute       `json:"Attribute"`
 	Object             []Object          `json:"Object"`
-	EventReport        []EventReport     `json:"EventReport,omitzero"`
+	EventReport        []EventReport     `json:"EventReport"`     // always, [] when none, as MISP shows it
 	ShadowAttribute    []ShadowAttribute `json:"ShadowAttribute"` // always, [] when none, as MISP shows it
-	Galaxy             []Galaxy          `json:"Galaxy,omitzero"`
+	Galaxy             []Galaxy          `json:"Galaxy"`          // always, [] when none, as MISP shows it
 	// RelatedEvent lists the correlations the sending instance computed; it is that
 	// instance's local view, so it is neither stored nor sent on.
 	RelatedEvent jsontext.Value `json:"-"`
@@ -338,6 +339,18 @@ func (e *Event) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		delete(e.Extra, "RelatedEvent")
 	}
 	return nil
+}
+
+// MarshalJSONTo writes the event as MISP does, with its CryptographicKey list ([] when it
+// has none: the list lives in Extra, as the model does not read it).
+func (e Event) MarshalJSONTo(enc *jsontext.Encoder) error {
+	if _, ok := e.Extra["CryptographicKey"]; !ok {
+		extra := make(Extra, len(e.Extra)+1)
+		maps.Copy(extra, e.Extra)
+		extra["CryptographicKey"] = jsontext.Value("[]")
+		e.Extra = extra
+	}
+	return json.MarshalEncode(enc, (*plainEvent)(&e))
 }
 
 // UnmarshalJSONFrom decodes a reference, setting aside MISP's derived summary of its target.

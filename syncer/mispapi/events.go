@@ -442,6 +442,7 @@ func (c *call) storeEvent(ev *misp.Event, local *store.IndexRow, failName string
 		opts.LocalIDs = true
 		if local == nil {
 			ev.Orgc = &misp.Org{ID: misp.Int(u.Org.ID), UUID: u.Org.UUID, Name: u.Org.Name}
+			ev.EventCreatorEmail = u.Email // MISP's event_creator_email: its user_id's address
 		} else {
 			ev.Orgc = nil
 		}

@@ -119,3 +119,51 @@ func TestShapeDiff(t *testing.T) {
 		t.Errorf("want 3 differences (id type, x missing, b missing), got %v", d)
 	}
 }
+
+// readShape reads one of MISP's recorded answers from testdata/misp-shapes.
+func readShape(t *testing.T, name string) any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "misp-shapes", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s.json: %v", name, err)
+	}
+	return v
+}
+
+// The same event, added over REST to a MISP 2.5.1 and to mispdesk, is served by
+// events/view and events/restSearch with MISP's keys at every level: the empty
+// CryptographicKey, Galaxy and EventReport lists, each attribute's Galaxy and object_id,
+// every member of a tag.
+func TestEventShapesAsMISP(t *testing.T) {
+	e := newEnv(t)
+	add := readShape(t, "events_add_request")
+	wantStatus(t, e.do("POST", "/events/add", e.admin, add), http.StatusOK)
+	uuid := add.(map[string]any)["Event"].(map[string]any)["uuid"].(string)
+
+	search := readShape(t, "events_restsearch")
+	r := e.do("POST", "/events/restSearch", e.admin, map[string]any{"returnFormat": "json", "eventid": uuid})
+	wantStatus(t, r, http.StatusOK)
+	for _, d := range shapeDiff("", search, r.json(t)) {
+		t.Errorf("events/restSearch: %s", d)
+	}
+	// events/view without analyst data has restSearch's event
+	view := search.(map[string]any)["response"].([]any)[0]
+	r = e.do("GET", "/events/view/"+uuid, e.admin, nil)
+	wantStatus(t, r, http.StatusOK)
+	for _, d := range shapeDiff("", view, r.json(t)) {
+		t.Errorf("events/view: %s", d)
+	}
+	// an event without reports still lists them, and MISP's empty lists stay lists
+	r = e.do("GET", "/events/view/"+uuid+"/noEventReports:1", e.admin, nil)
+	wantStatus(t, r, http.StatusOK)
+	ev := r.obj(t)["Event"].(map[string]any)
+	for _, k := range []string{"CryptographicKey", "Galaxy", "EventReport"} {
+		if l, ok := ev[k].([]any); !ok || len(l) != 0 {
+			t.Errorf("Event.%s = %v, want []", k, ev[k])
+		}
+	}
+}

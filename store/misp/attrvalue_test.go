@@ -1,6 +1,7 @@
 package misp
 
 import (
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -516,13 +517,60 @@ func TestNormalizeSeenAndReports(t *testing.T) {
 		dropped = append(dropped, d.Where+" "+d.UUID[len(d.UUID)-1:]+": "+d.Reason)
 	}
 	wantDropped := []string{
-		"Attribute[4] 5: Last seen value should be greater than first seen value",
-		"Object[0].Attribute[0] 6: its object: Last seen value should be greater than first seen value",
+		"Attribute[4] 5: last_seen: Last seen value should be greater than first seen value",
+		"Object[0].Attribute[0] 6: its object: last_seen: Last seen value should be greater than first seen value",
 	}
 	if !slices.Equal(dropped, wantDropped) {
 		t.Errorf("dropped %q, want %q", dropped, wantDropped)
 	}
 	if len(e.EventReport) != 1 || e.EventReport[0].Name != "named" {
 		t.Errorf("reports %+v, want only the named one", e.EventReport)
+	}
+}
+
+// TestNormalizeSeenForms: the forms of first_seen that PHP's strtotime reads (MISP
+// validates them with it, datetimeOrNull) come out as PHP 8.2's DateTime in GMT made them
+// on the machine that ran MISP 2.5.1; those it refuses (a bare Unix time, a word, a
+// thirteenth month) are refused with MISP's field and message, and an attribute holding
+// one is dropped with that reason.
+func TestNormalizeSeenForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"@1700000000":                     "2023-11-14T22:13:20.000000+00:00",
+		"2026/11/01":                      "2026-11-01T00:00:00.000000+00:00",
+		"2026/11/01 10:00:00":             "2026-11-01T10:00:00.000000+00:00",
+		"Nov 1 2026":                      "2026-11-01T00:00:00.000000+00:00",
+		"1 Nov 2026":                      "2026-11-01T00:00:00.000000+00:00",
+		"Sun, 01 Nov 2026 10:00:00 +0100": "2026-11-01T09:00:00.000000+00:00",
+		"2026-11-01T10:00:00.123+01:00":   "2026-11-01T09:00:00.123000+00:00",
+		"2026-11-01T10:00:00+0100":        "2026-11-01T09:00:00.000000+00:00",
+		"20261101":                        "2026-11-01T00:00:00.000000+00:00",
+		"20261101T100000":                 "2026-11-01T10:00:00.000000+00:00",
+		"2026-11-01 10:00:00 UTC":         "2026-11-01T10:00:00.000000+00:00",
+		"11/01/2026":                      "2026-11-01T00:00:00.000000+00:00",
+		"2026-11":                         "2026-11-01T00:00:00.000000+00:00",
+	} {
+		first, _, err := NormalizeSeen(Text(in), "")
+		if err != nil || string(first) != want {
+			t.Errorf("NormalizeSeen(%q) = %q, %v; want %q", in, first, err, want)
+		}
+	}
+	for _, in := range []string{"1700000000", "1700000000000", "garbage", "2026-13-45", "2026.11.01"} {
+		_, _, err := NormalizeSeen("2026-11-01", Text(in))
+		var se *SeenError
+		if !errors.As(err, &se) || se.Field != "last_seen" || se.Message != "Invalid ISO 8601 format" {
+			t.Errorf("NormalizeSeen(last_seen %q): %v, want last_seen: Invalid ISO 8601 format", in, err)
+		}
+	}
+	e, err := ParseEvent([]byte(`{"Event":{"uuid":"5a3a5c56-0e1c-4dc2-9f8b-0e4a950d210f","info":"x","Attribute":[
+		{"uuid":"00000000-0000-4000-8000-000000000001","type":"comment","value":"bare","first_seen":"1700000000"},
+		{"uuid":"00000000-0000-4000-8000-000000000002","type":"comment","value":"at","first_seen":"@1700000000"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Attribute) != 1 || e.Attribute[0].Value != "at" {
+		t.Errorf("kept %+v, want only the @ form", e.Attribute)
+	}
+	if len(e.Dropped) != 1 || e.Dropped[0].Reason != "first_seen: Invalid ISO 8601 format" {
+		t.Errorf("dropped %+v, want the bare Unix time with MISP's reason", e.Dropped)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -280,8 +281,8 @@ func (e *Event) Normalize() error {
 	for i := range e.Object {
 		o := &e.Object[i]
 		where := fmt.Sprintf("Object[%d]", i)
-		var reason string
-		if o.FirstSeen, o.LastSeen, reason = normalizeSeen(o.FirstSeen, o.LastSeen); reason != "" {
+		if o.FirstSeen, o.LastSeen, err = NormalizeSeen(o.FirstSeen, o.LastSeen); err != nil {
+			reason := err.Error()
 			// MISP refuses the object and saves none of its attributes.
 			for j := range o.Attribute {
 				a := &o.Attribute[j]
@@ -342,19 +343,39 @@ func (e *Event) Normalize() error {
 	return nil
 }
 
-// seenLayouts are the ISO 8601 forms of first_seen and last_seen that mispdesk reads, as
-// MISP's strtotime does: a fraction of a second may follow the seconds; a value without a
-// zone is UTC (MISP parses it in GMT).
+// seenLayouts are the forms of first_seen and last_seen that mispdesk reads: the ISO 8601
+// forms and the other dates PHP's strtotime, which MISP validates them with
+// (datetimeOrNull), reads the same way (2006/01/02, 01/02/2006 as month/day/year,
+// "Jan 2 2006", RFC 1123 with a numeric zone, 20060102). A fraction of a second may follow
+// the seconds; a value without a zone is UTC (MISP parses it in GMT). "@" followed by a
+// Unix time is read as strtotime reads it.
 var seenLayouts = []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00",
-	"2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly}
+	"2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly, "2006-01",
+	"2006/01/02", "2006/01/02 15:04:05", "2006/01/02 15:04", "1/2/2006", "1/2/2006 15:04:05",
+	"Jan 2 2006", "Jan 2, 2006", "January 2 2006", "January 2, 2006", "2 Jan 2006", "2 January 2006",
+	"Jan 2 2006 15:04:05", "2 Jan 2006 15:04:05", time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700",
+	"20060102", "20060102T150405", "20060102T150405Z0700"}
 
-// normalizeSeen brings first_seen and last_seen to the form MISP stores and shows them in
+// SeenError is MISP's refusal of an element's first_seen or last_seen: the field it
+// names and its message.
+type SeenError struct{ Field, Message string }
+
+func (e *SeenError) Error() string { return e.Field + ": " + e.Message }
+
+// NormalizeSeen brings first_seen and last_seen to the form MISP stores and shows them in
 // (UTC, microseconds: 2006-01-02T15:04:05.000000+00:00, MISP's ISODatetimeToUTC and
-// microTimestampToIso) and answers MISP's reason when it refuses the pair: last seen
-// before first seen. A value in a form mispdesk does not read is kept as it came.
-func normalizeSeen(first, last Text) (Text, Text, string) {
-	f, fok := parseSeen(first)
-	l, lok := parseSeen(last)
+// microTimestampToIso), or answers MISP's refusal: a value it cannot read as a date
+// ("Invalid ISO 8601 format": a bare Unix time such as 1700000000, a word) or last seen
+// before first seen.
+func NormalizeSeen(first, last Text) (Text, Text, error) {
+	f, fok, err := parseSeen("first_seen", first)
+	if err != nil {
+		return first, last, err
+	}
+	l, lok, err := parseSeen("last_seen", last)
+	if err != nil {
+		return first, last, err
+	}
 	if fok {
 		first = Text(f.Format("2006-01-02T15:04:05.000000-07:00"))
 	}
@@ -362,22 +383,31 @@ func normalizeSeen(first, last Text) (Text, Text, string) {
 		last = Text(l.Format("2006-01-02T15:04:05.000000-07:00"))
 	}
 	if fok && lok && l.Before(f) {
-		return first, last, "Last seen value should be greater than first seen value"
+		return first, last, &SeenError{"last_seen", "Last seen value should be greater than first seen value"}
 	}
-	return first, last, ""
+	return first, last, nil
 }
 
-func parseSeen(v Text) (time.Time, bool) {
+// parseSeen reads one of first_seen and last_seen (field); false when it is empty.
+func parseSeen(field string, v Text) (time.Time, bool, error) {
 	s := strings.TrimSpace(string(v))
 	if s == "" {
-		return time.Time{}, false
+		return time.Time{}, false, nil
+	}
+	if unix, ok := strings.CutPrefix(s, "@"); ok {
+		if n, err := strconv.ParseInt(unix, 10, 64); err == nil && n > -1<<40 && n < 1<<40 {
+			return time.Unix(n, 0).UTC(), true, nil
+		}
+	}
+	for _, zone := range [...]string{" UTC", " GMT"} {
+		s = strings.TrimSuffix(s, zone)
 	}
 	for _, layout := range seenLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Truncate(time.Microsecond), true
+			return t.UTC().Truncate(time.Microsecond), true, nil
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, false, &SeenError{field, "Invalid ISO 8601 format"}
 }
 
 // drop records an attribute left out of the event as MISP refuses it, and logs it.
@@ -430,7 +460,10 @@ func (e *Event) normalizeAttributes(attrs []Attribute, list string, seen map[str
 			}
 		}
 		if reason == "" {
-			a.FirstSeen, a.LastSeen, reason = normalizeSeen(a.FirstSeen, a.LastSeen)
+			var err error
+			if a.FirstSeen, a.LastSeen, err = NormalizeSeen(a.FirstSeen, a.LastSeen); err != nil {
+				reason = err.Error()
+			}
 		}
 		if reason != "" {
 			e.drop(DroppedAttribute{Where: where, UUID: strings.ToLower(a.UUID), Type: a.Type, Value: truncate(a.Value, 80), Reason: reason})

@@ -94,3 +94,52 @@ func TestRESTEventAddDropsWhatMISPRefuses(t *testing.T) {
 		t.Errorf("stored %q, want %q", vals, want)
 	}
 }
+
+// TestRESTSeenAsMISP: first_seen and last_seen that PHP's strtotime cannot read are
+// refused as a MISP 2.5.1 refused them (attributes/add: 403, errors by field "Invalid ISO
+// 8601 format"; objects/add: 403, "Object could not be saved.\nfirst_seen: …"), nothing
+// is saved, and events/add leaves such an attribute out; the forms it reads are stored in
+// MISP's form.
+func TestRESTSeenAsMISP(t *testing.T) {
+	e := newEnv(t)
+	r := e.do("POST", "/events/add", e.sameOrgUser, map[string]any{"Event": map[string]any{"info": "seen", "distribution": "0",
+		"Attribute": []any{
+			map[string]any{"type": "ip-dst", "value": "192.0.2.1", "first_seen": "1700000000"},
+			map[string]any{"type": "ip-dst", "value": "192.0.2.2", "first_seen": "2026/11/01"},
+		}}})
+	wantStatus(t, r, 200)
+	id := get[string](t, r.obj(t), "Event", "id")
+	if vals := e.eventValues(id); !slices.Equal(vals, []string{"ip-dst=192.0.2.2"}) {
+		t.Errorf("events/add stored %q, want only the attribute with a date MISP reads", vals)
+	}
+	for _, c := range []struct{ body, field string }{
+		{`{"type":"ip-dst","value":"192.0.2.3","first_seen":"1700000000"}`, "first_seen"},
+		{`{"type":"ip-dst","value":"192.0.2.3","first_seen":"2026/11/01","last_seen":"garbage"}`, "last_seen"},
+	} {
+		r := e.do("POST", "/attributes/add/"+id, e.sameOrgUser, c.body)
+		wantStatus(t, r, 403)
+		m := r.obj(t)
+		if m["name"] != "Could not add Attribute" {
+			t.Errorf("%s: name %v", c.body, m["name"])
+		}
+		if got := get[[]any](t, m, "errors", c.field); len(got) != 1 || got[0] != "Invalid ISO 8601 format" {
+			t.Errorf("%s: errors.%s %v, want [Invalid ISO 8601 format]", c.body, c.field, got)
+		}
+	}
+	r = e.do("POST", "/objects/add/"+id, e.sameOrgUser, `{"name":"domain-ip","meta-category":"network","description":"d",
+		"template_uuid":"43b3b146-77eb-4931-b4cc-b66c60f28734","template_version":"9","first_seen":"1700000000",
+		"Attribute":[{"type":"domain","object_relation":"domain","value":"x1.example.org"}]}`)
+	wantStatus(t, r, 403)
+	if got := r.obj(t)["errors"]; got != "Object could not be saved.\nfirst_seen: Invalid ISO 8601 format" {
+		t.Errorf("objects/add errors %q", got)
+	}
+	if vals := e.eventValues(id); !slices.Equal(vals, []string{"ip-dst=192.0.2.2"}) {
+		t.Errorf("refused elements were stored: %q", vals)
+	}
+	r = e.do("POST", "/attributes/add/"+id, e.sameOrgUser, `{"type":"ip-dst","value":"192.0.2.4","first_seen":"Nov 1 2026","last_seen":"@1800000000"}`)
+	wantStatus(t, r, 200)
+	a := r.obj(t)["Attribute"].(map[string]any)
+	if a["first_seen"] != "2026-11-01T00:00:00.000000+00:00" || a["last_seen"] != "2027-01-15T08:00:00.000000+00:00" {
+		t.Errorf("stored first_seen %v, last_seen %v", a["first_seen"], a["last_seen"])
+	}
+}

@@ -201,6 +201,14 @@ func checkAttribute(a *misp.Attribute, f fields) map[string][]string {
 	} else {
 		a.Value = v
 	}
+	if first, last, err := misp.NormalizeSeen(a.FirstSeen, a.LastSeen); err != nil {
+		var se *misp.SeenError
+		if errors.As(err, &se) {
+			errs[se.Field] = []string{se.Message}
+		}
+	} else {
+		a.FirstSeen, a.LastSeen = first, last
+	}
 	if a.Distribution < misp.OrgOnly || a.Distribution > misp.InheritEvent {
 		errs["distribution"] = []string{"Options: Your organisation only, This community only, Connected communities, All communities, Sharing group, Inherit event"}
 	}
@@ -512,6 +520,10 @@ func (c *call) objectsAdd() error {
 		if strings.TrimSpace(o.Name) == "" {
 			return saveFail(c, failName, nil, map[string][]string{"name": {"An object needs a name."}})
 		}
+		var err error
+		if o.FirstSeen, o.LastSeen, err = misp.NormalizeSeen(o.FirstSeen, o.LastSeen); err != nil {
+			return saveFail(c, failName, nil, "Object could not be saved.\n"+err.Error())
+		}
 		if u := strings.ToLower(f.str("uuid")); misp.IsUUID(u) {
 			o.UUID = u
 		} else {
@@ -587,6 +599,10 @@ func (c *call) objectsEdit() error {
 		}
 		if err := overlay(o, f, "Attribute", "ObjectReference"); err != nil {
 			return saveFail(c, failName, itoa(el.ID), map[string][]string{"Object": {err.Error()}})
+		}
+		var err error
+		if o.FirstSeen, o.LastSeen, err = misp.NormalizeSeen(o.FirstSeen, o.LastSeen); err != nil {
+			return saveFail(c, failName, itoa(el.ID), "Object could not be saved.\n"+err.Error())
 		}
 		o.Timestamp = bump(o.Timestamp, now)
 		var raws []fields

@@ -282,7 +282,7 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 // as opposed to a transport failure, a 5xx, a timeout, throttling, or a key that no longer
 // works (fixed by an operator, after which the queued push must still go).
 func refusedForGood(err error) bool {
-	if errors.Is(err, remote.ErrDropped) {
+	if errors.Is(err, remote.ErrDropped) || errors.Is(err, remote.ErrReportsDropped) {
 		return true // saved without what it refused: the same push would be refused again
 	}
 	var re *remote.Error

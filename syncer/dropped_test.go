@@ -21,31 +21,7 @@ func TestPushReportsAttributesTheRemoteDropped(t *testing.T) {
 	a, b := newNode(t, "A"), newNode(t, "B")
 	connect(t, a, b, store.ServerOptions{Push: true})
 	// B's API, behind a fault that takes the first attribute out of every event added.
-	api := b.handler
-	b.setHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/events/add") {
-			body := io.Reader(r.Body)
-			if r.Header.Get("Content-Encoding") == "gzip" {
-				zr, err := gzip.NewReader(r.Body)
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusBadRequest)
-					return
-				}
-				body = zr
-			}
-			raw, _ := io.ReadAll(body)
-			e, err := misp.ParseEvent(raw)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			e.Attribute = e.Attribute[1:]
-			out, _ := misp.MarshalEvent(e)
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(out)), int64(len(out))
-			r.Header.Del("Content-Encoding")
-		}
-		api.ServeHTTP(w, r)
-	}))
+	faultOnAdd(b, func(e *misp.Event) { e.Attribute = e.Attribute[1:] })
 	sent := a.importFile(t, smallEvent, func(e *misp.Event) { e.Published = true })
 	alive := 0
 	for _, at := range sent.Attribute {
@@ -96,5 +72,75 @@ func TestPushReportsAttributesTheRemoteDropped(t *testing.T) {
 	}
 	if q, _ := outboxQueued(t, a); q != 0 {
 		t.Errorf("%d pushes still queued", q)
+	}
+}
+
+// faultOnAdd puts target's API behind a fault that changes every event pushed to it by
+// events/add (edit) before the API reads it, as a remote that drops what it refuses.
+func faultOnAdd(target *node, edit func(*misp.Event)) {
+	api := target.handler
+	target.setHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/events/add") {
+			body := io.Reader(r.Body)
+			if r.Header.Get("Content-Encoding") == "gzip" {
+				zr, err := gzip.NewReader(r.Body)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				body = zr
+			}
+			raw, _ := io.ReadAll(body)
+			e, err := misp.ParseEvent(raw)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			edit(e)
+			out, _ := misp.MarshalEvent(e)
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(out)), int64(len(out))
+			r.Header.Del("Content-Encoding")
+		}
+		api.ServeHTTP(w, r)
+	}))
+}
+
+// A remote that saves a pushed event without one of its event reports makes the push a
+// failure the summary and the log name, as a dropped attribute does.
+func TestPushReportsEventReportsTheRemoteDropped(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	connect(t, a, b, store.ServerOptions{Push: true})
+	faultOnAdd(b, func(e *misp.Event) { e.EventReport = e.EventReport[1:] })
+	sent := a.importFile(t, smallEvent, func(e *misp.Event) {
+		e.Published = true
+		e.EventReport = []misp.EventReport{
+			{UUID: "00000000-0000-4000-8000-e00000000001", Name: "first", Content: "# one", Distribution: misp.InheritEvent},
+			{UUID: "00000000-0000-4000-8000-e00000000002", Name: "second", Content: "# two", Distribution: misp.InheritEvent},
+		}
+	})
+	sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cause = "event reports dropped by the remote"
+	if sum.Failed != 1 || sum.Done != 0 || sum.FailCauses[cause] != 1 {
+		t.Errorf("push: %s %v; want the event failed as %q", sum.Line(), sum.FailCauses, cause)
+	}
+	const want = "1 event reports dropped by the remote: it kept 1 of 2"
+	found := false
+	entries, _ := a.st.LogSince(ctx, 0, 1000, store.LogFilter{Direction: "push"})
+	for _, e := range entries {
+		if e.Level == store.LevelError && strings.HasPrefix(e.Message, want) && e.EventUUID == sent.UUID {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no error line %q in the push log: %+v", want, entries)
+	}
+	// without the fault, the same push keeps every report and is no failure
+	c := newNode(t, "C")
+	connect(t, a, c, store.ServerOptions{Push: true})
+	if sum, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil || sum.Failed != 0 || sum.Done != 1 {
+		t.Errorf("push to C: %s %v", sum.Line(), err)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -569,8 +571,22 @@ func (c *Client) pushEvent(ctx context.Context, e *misp.Event, check bool) (Push
 		res := PushResult{Outcome: outcome, RemoteID: escapeText(string(saved.ID), 40)}
 		// The answer (metadata:1, as MISP's push asks) holds the remote copy's count of
 		// attributes alive; fewer than the push sent alive means the remote dropped some.
+		// It lists no reports: those the remote kept are asked for (eventReports/index).
+		d := DroppedError{Server: c.cfg.Name, Event: e.UUID}
 		if sent := liveAttributes(e); saved.AttributeCount != nil && int(*saved.AttributeCount) < sent {
-			return res, &DroppedError{Server: c.cfg.Name, Event: e.UUID, Sent: sent, Kept: int(*saved.AttributeCount)}
+			d.Sent, d.Kept = sent, int(*saved.AttributeCount)
+		}
+		if sent := liveReports(e); len(sent) > 0 && res.RemoteID != "" {
+			kept, err := c.keptReports(ctx, res.RemoteID, sent)
+			if err != nil {
+				// the event was saved; only the check could not be made
+				slog.Warn("push: the remote's event reports could not be checked", "server", c.cfg.Name, "event", e.UUID, "err", err)
+			} else {
+				d.ReportsSent, d.ReportsKept = len(sent), kept
+			}
+		}
+		if d.Kept < d.Sent || d.ReportsKept < d.ReportsSent {
+			return res, &d
 		}
 		return res, nil
 	}
@@ -632,6 +648,52 @@ func liveAttributes(e *misp.Event) int {
 		}
 	}
 	return n
+}
+
+// liveReports lists the UUIDs of e's event reports that are not deleted.
+func liveReports(e *misp.Event) []string {
+	var out []string
+	for i := range e.EventReport {
+		if r := &e.EventReport[i]; !bool(r.Deleted) {
+			out = append(out, strings.ToLower(r.UUID))
+		}
+	}
+	return out
+}
+
+// keptReports counts how many of the reports sent (UUIDs) the remote's copy of the event
+// (its id there) holds alive, as its eventReports/index/event_id: lists them.
+func (c *Client) keptReports(ctx context.Context, remoteID string, sent []string) (int, error) {
+	rq := request{method: http.MethodGet, path: "/eventReports/index/event_id:" + url.PathEscape(remoteID)}
+	resp, err := c.do(ctx, rq)
+	if err != nil {
+		return 0, err
+	}
+	if resp.status != http.StatusOK {
+		return 0, c.statusError(rq, resp)
+	}
+	var list []struct {
+		EventReport struct {
+			UUID    string    `json:"uuid"`
+			Deleted misp.Bool `json:"deleted"`
+		} `json:"EventReport"`
+	}
+	if err := json.Unmarshal(trimBOM(resp.body), &list, lenient); err != nil {
+		return 0, fmt.Errorf("server %q: %s: %w", c.cfg.Name, rq.path, err)
+	}
+	held := make(map[string]bool, len(list))
+	for _, r := range list {
+		if !bool(r.EventReport.Deleted) {
+			held[strings.ToLower(r.EventReport.UUID)] = true
+		}
+	}
+	kept := 0
+	for _, u := range sent {
+		if held[u] {
+			kept++
+		}
+	}
+	return kept, nil
 }
 
 func isNotNewer(body []byte) bool {

@@ -24,23 +24,46 @@ var (
 	// an element it refuses, such as an object without a description or a duplicate value,
 	// and still answers 200): errors.Is(err, ErrDropped).
 	ErrDropped = errors.New("attributes dropped by the remote")
+	// ErrReportsDropped marks a push the remote saved without some of its event reports
+	// (MISP leaves out a report it refuses, such as one whose UUID another event's report
+	// holds, and still answers 200): errors.Is(err, ErrReportsDropped).
+	ErrReportsDropped = errors.New("event reports dropped by the remote")
 )
 
-// DroppedError is a push the remote answered with fewer attributes on its copy of the
-// event than the push sent alive.
+// DroppedError is a push the remote saved with fewer attributes, or fewer event reports,
+// on its copy of the event than the push sent alive.
 type DroppedError struct {
-	Server string
-	Event  string // UUID
-	Sent   int    // attributes the push sent, deleted ones left out
-	Kept   int    // the remote's attribute_count after the push
+	Server      string
+	Event       string // UUID
+	Sent        int    // attributes the push sent, deleted ones left out
+	Kept        int    // the remote's attribute_count after the push
+	ReportsSent int    // event reports the push sent, deleted ones left out
+	ReportsKept int    // of those, the ones the remote's copy holds
 }
 
 func (e *DroppedError) Error() string {
-	return fmt.Sprintf("%d attributes dropped by the remote: it kept %d of %d (server %q, event %s)",
-		e.Sent-e.Kept, e.Kept, e.Sent, e.Server, e.Event)
+	var parts []string
+	if e.Kept < e.Sent {
+		parts = append(parts, fmt.Sprintf("%d attributes dropped by the remote: it kept %d of %d", e.Sent-e.Kept, e.Kept, e.Sent))
+	}
+	if e.ReportsKept < e.ReportsSent {
+		parts = append(parts, fmt.Sprintf("%d event reports dropped by the remote: it kept %d of %d",
+			e.ReportsSent-e.ReportsKept, e.ReportsKept, e.ReportsSent))
+	}
+	return fmt.Sprintf("%s (server %q, event %s)", strings.Join(parts, "; "), e.Server, e.Event)
 }
 
-func (e *DroppedError) Unwrap() error { return ErrDropped }
+// Unwrap is ErrDropped when attributes were dropped, ErrReportsDropped when reports were.
+func (e *DroppedError) Unwrap() []error {
+	var out []error
+	if e.Kept < e.Sent {
+		out = append(out, ErrDropped)
+	}
+	if e.ReportsKept < e.ReportsSent {
+		out = append(out, ErrReportsDropped)
+	}
+	return out
+}
 
 // Error is a failed call to a remote server: a transport failure (Status 0, Err set), an
 // HTTP status the call does not accept (Status, Message), or a body that could not be

@@ -75,6 +75,8 @@ func Cause(err error) string {
 		return "authentication failed"
 	case errors.Is(err, ErrDropped):
 		return ErrDropped.Error()
+	case errors.Is(err, ErrReportsDropped):
+		return ErrReportsDropped.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

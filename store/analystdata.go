@@ -204,6 +204,18 @@ func (s *Store) AnalystDataList(ctx context.Context, kind, objectUUID string) ([
 
 // AnalystDataByUUIDs returns the elements of a kind with the given UUIDs, in id order.
 func (s *Store) AnalystDataByUUIDs(ctx context.Context, kind string, uuids []string) ([]AnalystData, error) {
+	return s.analystDataIn(ctx, "uuid", kind, uuids)
+}
+
+// AnalystDataAbout returns the notes, opinions and relationships about any of the given
+// elements (their object_uuid), in id order.
+func (s *Store) AnalystDataAbout(ctx context.Context, uuids []string) ([]AnalystData, error) {
+	return s.analystDataIn(ctx, "object_uuid", "", uuids)
+}
+
+// analystDataIn lists the elements of a kind ("" all) whose column (uuid or object_uuid)
+// is one of uuids.
+func (s *Store) analystDataIn(ctx context.Context, column, kind string, uuids []string) ([]AnalystData, error) {
 	var out []AnalystData
 	for start := 0; start < len(uuids); start += maxSQLParams {
 		chunk := uuids[start:min(start+maxSQLParams, len(uuids))]
@@ -212,7 +224,8 @@ func (s *Store) AnalystDataByUUIDs(ctx context.Context, kind string, uuids []str
 		for _, u := range chunk {
 			args = append(args, strings.ToLower(u))
 		}
-		rows, err := s.read.QueryContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE kind = ? AND uuid IN (`+placeholders(len(chunk))+`) ORDER BY id`, args...)
+		rows, err := s.read.QueryContext(ctx, `SELECT `+analystCols+` FROM analyst_data WHERE (?1 = '' OR kind = ?1) AND `+column+
+			` IN (`+placeholders(len(chunk))+`) ORDER BY id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("analyst data: %w", err)
 		}

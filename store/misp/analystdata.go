@@ -20,7 +20,7 @@ type AnalystData struct {
 	OrgUUID        string        `json:"org_uuid,omitzero"`
 	OrgcUUID       string        `json:"orgc_uuid,omitzero"`
 	Distribution   Distribution  `json:"distribution"`
-	SharingGroupID Int           `json:"sharing_group_id,omitzero"`
+	SharingGroupID Int           `json:"sharing_group_id"`
 	SharingGroup   *SharingGroup `json:"SharingGroup,omitzero"`
 	Analyst        AnalystSet    `json:",embed"`
 	Extra          Extra         `json:",embed"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -145,7 +146,7 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = id(int64(d.ID), 10), d.UUID, d.ObjectUUID, d.ObjectType
 	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, id(d.Distribution, 10)
 	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = id(int64(d.SharingGroupID), 10), d.Created, d.Modified, d.Locked
-	m["note_type_name"] = d.Kind
+	m["note_type_name"], m["note_type"] = d.Kind, slices.Index(misp.AnalystKinds[:], d.Kind)
 	for key, uuid := range map[string]string{"Orgc": d.OrgcUUID, "Org": d.OrgUUID} {
 		if o, err := c.g.st.OrgByUUID(c.ctx, uuid); err == nil {
 			m[key] = map[string]any{"id": id(int64(o.ID), 10), "uuid": o.UUID, "name": o.Name, "local": o.Local}
@@ -163,4 +164,99 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 		}
 	}
 	return m, nil
+}
+
+// EmbedAnalystData puts the stored notes, opinions and relationships about the event and
+// its attributes, objects and reports, with those about them nested under them, into
+// those elements' members, as MISP's REST events/view shows them (fetchEvent with
+// includeAnalystData). It goes on the stored event before Event: Visible then keeps of
+// them only what the viewer may see, each by its own distribution and sharing group, and
+// only on elements the viewer sees. Items the event already carries are not repeated.
+func (c *Check) EmbedAnalystData(ev *misp.Event) error {
+	hosts := map[string]*misp.Extra{strings.ToLower(ev.UUID): &ev.Extra}
+	for i := range ev.Attribute {
+		hosts[ev.Attribute[i].UUID] = &ev.Attribute[i].Extra
+	}
+	for i := range ev.Object {
+		o := &ev.Object[i]
+		hosts[o.UUID] = &o.Extra
+		for j := range o.Attribute {
+			hosts[o.Attribute[j].UUID] = &o.Attribute[j].Extra
+		}
+	}
+	for i := range ev.EventReport {
+		hosts[ev.EventReport[i].UUID] = &ev.EventReport[i].Extra
+	}
+	// level by level: the items about the elements, then the items about those
+	var levels [][]store.AnalystData
+	about := make([]string, 0, len(hosts))
+	for u := range hosts {
+		about = append(about, u)
+	}
+	seen := map[string]bool{}
+	for depth := 0; len(about) > 0 && depth <= maxAnalystDepth; depth++ {
+		items, err := c.g.st.AnalystDataAbout(c.ctx, about)
+		if err != nil {
+			return err
+		}
+		about = about[:0]
+		var level []store.AnalystData
+		for _, d := range items {
+			if !seen[d.UUID] && slices.Contains(misp.AnalystKinds[:], d.Kind) {
+				seen[d.UUID] = true
+				level = append(level, d)
+				about = append(about, d.UUID)
+			}
+		}
+		levels = append(levels, level)
+	}
+	// from the leaves up, each item with the items about it
+	nested := map[string]*misp.AnalystSet{}
+	for i := len(levels) - 1; i >= 0; i-- {
+		for _, d := range levels[i] {
+			m, err := c.AnalystJSON(&d)
+			if err != nil {
+				return err
+			}
+			b, err := json.Marshal(m)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", d.Kind, d.UUID, err)
+			}
+			var item misp.AnalystData
+			if err := json.Unmarshal(b, &item); err != nil {
+				return fmt.Errorf("%s %s: %w", d.Kind, d.UUID, err)
+			}
+			if s := nested[d.UUID]; s != nil {
+				item.Analyst = *s
+			}
+			parent := nested[d.ObjectUUID]
+			if parent == nil {
+				parent = &misp.AnalystSet{}
+				nested[d.ObjectUUID] = parent
+			}
+			k := slices.Index(misp.AnalystKinds[:], d.Kind)
+			*parent.Kinds()[k] = append(*parent.Kinds()[k], item)
+		}
+	}
+	for u, x := range hosts {
+		add := nested[u]
+		if add == nil {
+			continue
+		}
+		have, err := misp.TakeAnalystSet(*x)
+		if err != nil {
+			have = misp.AnalystSet{} // what the event carries cannot be judged: Visible would drop it
+		}
+		for k, list := range add.Kinds() {
+			for _, item := range *list {
+				if !slices.ContainsFunc(*have.Kinds()[k], func(h misp.AnalystData) bool { return strings.EqualFold(h.UUID, item.UUID) }) {
+					*have.Kinds()[k] = append(*have.Kinds()[k], item)
+				}
+			}
+		}
+		if err := misp.PutAnalystSet(x, have); err != nil {
+			return fmt.Errorf("analyst data on %s: %w", u, err)
+		}
+	}
+	return nil
 }

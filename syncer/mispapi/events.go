@@ -75,6 +75,15 @@ func (c *call) eventsView() error {
 	if err != nil {
 		return err
 	}
+	// MISP's REST view always embeds the analyst data (includeAnalystData); the gate
+	// keeps of it what the caller may see
+	chk, err := c.check()
+	if err != nil {
+		return err
+	}
+	if err := chk.EmbedAnalystData(ev); err != nil {
+		return err
+	}
 	out, err := c.view(ev)
 	if err != nil {
 		return err

@@ -157,6 +157,21 @@ func TestEventShapesAsMISP(t *testing.T) {
 	for _, d := range shapeDiff("", view, r.json(t)) {
 		t.Errorf("events/view: %s", d)
 	}
+	// with analyst data, events/view embeds it where MISP does
+	for _, a := range []struct{ path, body string }{
+		{"Note/" + uuid + "/Event", `{"note":"Seen in the November campaign.","language":"en","distribution":"1"}`},
+		{"Note/6d1c8a52-3f4e-4b7a-9c21-5e0f1a2b3c01/Attribute", `{"note":"This address moved in December.","language":"en","distribution":"1"}`},
+		{"Opinion/6d1c8a52-3f4e-4b7a-9c21-5e0f1a2b3c10/Object", `{"opinion":"80","comment":"Likely right.","distribution":"1"}`},
+	} {
+		wantStatus(t, e.do("POST", "/analystData/add/"+a.path, e.admin, a.body), http.StatusOK)
+	}
+	r = e.do("GET", "/events/view/"+uuid, e.admin, nil)
+	wantStatus(t, r, http.StatusOK)
+	// left out of the comparison: what MISP adds to each item for its own pages (_canEdit,
+	// _max_depth_reached) and the organisations' full records
+	for _, d := range shapeDiff("", pruneAnalystItems(readShape(t, "events_view"), false), r.json(t)) {
+		t.Errorf("events/view with analyst data: %s", d)
+	}
 	// an event without reports still lists them, and MISP's empty lists stay lists
 	r = e.do("GET", "/events/view/"+uuid+"/noEventReports:1", e.admin, nil)
 	wantStatus(t, r, http.StatusOK)
@@ -166,4 +181,34 @@ func TestEventShapesAsMISP(t *testing.T) {
 			t.Errorf("Event.%s = %v, want []", k, ev[k])
 		}
 	}
+}
+
+// pruneAnalystItems takes out of MISP's analyst data items (under Note, Opinion and
+// Relationship, at any depth) the members mispdesk does not show: _canEdit,
+// _max_depth_reached, and all but id, name, uuid and local of their Org and Orgc.
+func pruneAnalystItems(v any, inItem bool) any {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			x[i] = pruneAnalystItems(x[i], inItem)
+		}
+	case map[string]any:
+		if inItem {
+			delete(x, "_canEdit")
+			delete(x, "_max_depth_reached")
+			for _, k := range []string{"Org", "Orgc"} {
+				if o, ok := x[k].(map[string]any); ok {
+					for f := range o {
+						if f != "id" && f != "name" && f != "uuid" && f != "local" {
+							delete(o, f)
+						}
+					}
+				}
+			}
+		}
+		for k, c := range x {
+			x[k] = pruneAnalystItems(c, inItem || k == "Note" || k == "Opinion" || k == "Relationship")
+		}
+	}
+	return v
 }

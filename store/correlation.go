@@ -803,7 +803,7 @@ func (s *Store) CorrelationExclusions(ctx context.Context) ([]CorrelationExclusi
 	out := []CorrelationExclusion{}
 	for rows.Next() {
 		var x CorrelationExclusion
-		if err := rows.Scan(&x.ID, &x.Value, &x.FromJSON, &x.Comment); err != nil {
+		if err := rows.Scan(x.dest()...); err != nil {
 			return nil, err
 		}
 		out = append(out, x)
@@ -823,11 +823,11 @@ func (s *Store) ResolveCorrelationExclusion(ctx context.Context, ref string) (Co
 // CorrelationExclusion reads an entry of the exclusion list.
 func (s *Store) CorrelationExclusion(ctx context.Context, id CorrelationExclusionID) (*CorrelationExclusion, error) {
 	return readRow(ctx, s.read, "correlation exclusion", id, `SELECT id, value, from_json, comment FROM correlation_exclusions WHERE id = ?`,
-		func(row rowScanner) (*CorrelationExclusion, error) {
-			var x CorrelationExclusion
-			return &x, row.Scan(&x.ID, &x.Value, &x.FromJSON, &x.Comment)
-		})
+		scanDest[CorrelationExclusion])
 }
+
+// dest is where a row of id, value, from_json, comment scans to.
+func (x *CorrelationExclusion) dest() []any { return []any{&x.ID, &x.Value, &x.FromJSON, &x.Comment} }
 
 // DeleteCorrelationExclusion removes an entry and, in the same transaction, correlates its
 // value again (MISP's beforeDelete: correlateValue).

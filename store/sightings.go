@@ -198,12 +198,11 @@ func (s *Store) ResolveSighting(ctx context.Context, ref string) (SightingID, er
 
 // Sighting reads where a sighting is; ErrNotFound when there is none.
 func (s *Store) Sighting(ctx context.Context, id SightingID) (*SightingRef, error) {
-	return readRow(ctx, s.read, "sighting", id, `SELECT id, uuid, event_id, org_id FROM sightings WHERE id = ?`,
-		func(row rowScanner) (*SightingRef, error) {
-			var r SightingRef
-			return &r, row.Scan(&r.ID, &r.UUID, &r.EventID, &r.OrgID)
-		})
+	return readRow(ctx, s.read, "sighting", id, `SELECT id, uuid, event_id, org_id FROM sightings WHERE id = ?`, scanDest[SightingRef])
 }
+
+// dest is where a row of id, uuid, event_id, org_id scans to.
+func (r *SightingRef) dest() []any { return []any{&r.ID, &r.UUID, &r.EventID, &r.OrgID} }
 
 // DeleteSighting removes a sighting by id; ErrNotFound when there is none.
 func (s *Store) DeleteSighting(ctx context.Context, id SightingID) error {

@@ -118,6 +118,14 @@ func permAdd(r *store.Role) bool        { return r.PermAdd || r.PermSiteAdmin }
 func permModify(r *store.Role) bool     { return r.PermModify || r.PermModifyOrg || r.PermSiteAdmin }
 func permSighting(r *store.Role) bool   { return r.PermSighting || r.PermSync || r.PermSiteAdmin }
 func permGalaxyPush(r *store.Role) bool { return (r.PermSync && r.PermGalaxyEditor) || r.PermSiteAdmin }
+func permPublish(r *store.Role) bool    { return r.PermPublish || r.PermSiteAdmin }
+func permTagger(r *store.Role) bool     { return r.PermTagger || r.PermSiteAdmin }
+func permTagEditor(r *store.Role) bool  { return r.PermTagEditor || r.PermSiteAdmin }
+func permGalaxy(r *store.Role) bool     { return r.PermGalaxyEditor || r.PermSiteAdmin }
+func permAdmin(r *store.Role) bool      { return r.PermAdmin || r.PermSiteAdmin }
+
+// permAnalyst is MISP's ACL for analyst data add, edit and delete: perm_add and perm_analyst_data.
+func permAnalyst(r *store.Role) bool { return (r.PermAdd && r.PermAnalystData) || r.PermSiteAdmin }
 
 type route struct {
 	methods []string

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"mispdesk/store/misp"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Defaults for the Config fields that bound request bodies.
@@ -182,3 +185,68 @@ func (c *call) body() ([]byte, error) {
 
 // Unwrap lets http.ResponseController reach the connection, for the read deadlines.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// fields is a decoded request body: {"Model":{…}} or the bare object, members kept raw.
+type fields map[string]jsontext.Value
+
+func (c *call) fields(model string) (fields, error) {
+	b, err := c.body()
+	if err != nil {
+		return nil, err
+	}
+	f := fields{}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return f, nil
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, httpError(http.StatusBadRequest, msgInvalidJSON)
+	}
+	if inner, ok := f[model]; ok {
+		g := fields{}
+		if err := json.Unmarshal(inner, &g); err == nil {
+			return g, nil
+		}
+	}
+	return f, nil
+}
+
+func (f fields) has(k string) bool { _, ok := f[k]; return ok }
+
+func (f fields) str(k string) string {
+	v, ok := f[k]
+	if !ok {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	if v.Kind() == '0' {
+		return string(v)
+	}
+	return ""
+}
+
+func (f fields) flag(k string) bool {
+	v, ok := f[k]
+	if !ok {
+		return false
+	}
+	var b misp.Bool
+	if json.Unmarshal(v, &b) == nil {
+		return bool(b)
+	}
+	return false
+}
+
+// raw is a member kept as JSON text when it is an object (rules), else its string.
+func (f fields) rules(k string) string {
+	v, ok := f[k]
+	if !ok {
+		return ""
+	}
+	if v.Kind() == '{' {
+		return string(v)
+	}
+	return f.str(k)
+}

@@ -671,3 +671,62 @@ func atoiDefault(s string, def int) int {
 }
 
 func atoi64(s string) int64 { return int64(atoiDefault(s, 0)) }
+
+// eventsDelete is POST|DELETE /events/delete/<id|uuid>.
+func (c *call) eventsDelete() error {
+	ref := c.path.Arg(0)
+	if ref == "" {
+		// MISP also takes {"id": …} in the body for a bulk delete.
+		f, err := c.fields("Event")
+		if err != nil {
+			return err
+		}
+		ref = f.str("id")
+	}
+	row, err := c.visibleRow(ref)
+	if err != nil {
+		return err
+	}
+	if err := c.mayModify(row); err != nil {
+		return err
+	}
+	block := c.a.cfg.BlocklistOnDelete || c.path.Flag("blocklist")
+	if err := c.a.st.DeleteEvent(c.ctx, row.ID, block, "Deleted over the API by "+c.who.User.Email); err != nil {
+		return notFoundOr(err, "Invalid event")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Event deleted.", "Event deleted.", itoa(row.ID)))
+}
+
+// eventsPublish is POST /events/publish/<id|uuid>: publish and queue the pushes.
+func (c *call) eventsPublish() error {
+	row, err := c.visibleRow(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
+		return forbidden("You do not have the permission to do that.")
+	}
+	res, err := c.a.st.Publish(c.ctx, row.ID)
+	if err != nil {
+		return notFoundOr(err, "Invalid event")
+	}
+	if res.Queued > 0 {
+		c.a.wake()
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Job queued", "Job queued", itoa(row.ID)))
+}
+
+// eventsUnpublish is POST /events/unpublish/<id|uuid>.
+func (c *call) eventsUnpublish() error {
+	row, err := c.visibleRow(c.path.Arg(0))
+	if err != nil {
+		return err
+	}
+	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
+		return forbidden("You do not have the permission to do that.")
+	}
+	if err := c.a.st.Unpublish(c.ctx, row.ID); err != nil {
+		return notFoundOr(err, "Invalid event")
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, "Event unpublished.", "Event unpublished.", itoa(row.ID)))
+}

@@ -1,6 +1,10 @@
 package mispapi
 
 import (
+	"context"
+	"errors"
+	"mispdesk/store"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -149,4 +153,30 @@ func (p *Path) Flag(key string) bool {
 		return true
 	}
 	return false
+}
+
+func notFoundOr(err error, msg string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(msg)
+	}
+	return err
+}
+
+// resolveBoth resolves the two refs a route names (a sharing group and a member, say),
+// stopping at the first that names nothing.
+func resolveBoth[A, B ~int64](ctx context.Context, resolveA func(context.Context, string) (A, error), refA string,
+	resolveB func(context.Context, string) (B, error), refB string) (A, B, error) {
+	a, err := resolveA(ctx, refA)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := resolveB(ctx, refB)
+	return a, b, err
+}
+
+// isNotFound reports whether err says that something does not exist, or is not visible
+// to the caller, which answers the same.
+func isNotFound(err error) bool {
+	var ae *apiError
+	return errors.Is(err, store.ErrNotFound) || (errors.As(err, &ae) && ae.status == http.StatusNotFound)
 }

@@ -1,7 +1,7 @@
 package mispapi
 
-// The event endpoints of MISP's user-facing REST API beyond sync: delete, publish,
-// unpublish, restSearch (events and attributes) and describeTypes.
+// restSearch over REST: events and attributes by MISP's filters, each answer trimmed for
+// the caller by the gate.
 
 import (
 	"errors"
@@ -11,113 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"mispdesk/assets"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 )
 
-func permPublish(r *store.Role) bool   { return r.PermPublish || r.PermSiteAdmin }
-func permTagger(r *store.Role) bool    { return r.PermTagger || r.PermSiteAdmin }
-func permTagEditor(r *store.Role) bool { return r.PermTagEditor || r.PermSiteAdmin }
-func permGalaxy(r *store.Role) bool    { return r.PermGalaxyEditor || r.PermSiteAdmin }
-func permAdmin(r *store.Role) bool     { return r.PermAdmin || r.PermSiteAdmin }
-
-// permAnalyst is MISP's ACL for analyst data add, edit and delete: perm_add and perm_analyst_data.
-func permAnalyst(r *store.Role) bool { return (r.PermAdd && r.PermAnalystData) || r.PermSiteAdmin }
-
-// registerREST adds the endpoints PyMISP and users' scripts call.
-func (a *API) registerREST() {
-	a.handle("attributes/describeTypes", methodsGet, permAuth, (*call).describeTypes)
+func (a *API) registerSearch() {
 	a.handle("events/restSearch", methodsGetPost, permAuth, (*call).eventsRestSearch)
 	a.handle("attributes/restSearch", methodsGetPost, permAuth, (*call).attributesRestSearch)
-	a.handleWrite("events/delete", methodsDelete, permModify, (*call).eventsDelete)
-	a.handleWrite("events/publish", methodsPost, permPublish, (*call).eventsPublish)
-	a.handleWrite("events/unpublish", methodsPost, permPublish, (*call).eventsUnpublish)
-	a.registerElements()
-	a.registerTags()
-	a.registerGalaxies()
-	a.registerProposals()
-	a.registerSightings()
-	a.registerAnalystData()
-	a.registerAdmin()
-	a.registerCollaboration()
-	a.registerFeeds()
-}
-
-func (c *call) describeTypes() error {
-	c.replyRaw(http.StatusOK, assets.DescribeTypesJSON())
-	return nil
-}
-
-// mayModify says whether the caller may change the event, as MISP's ACL
-// (canModifyEvent) does: a site admin any, perm_modify_org the events its organisation
-// created, perm_modify the events its user created.
-func (c *call) mayModify(row *store.IndexRow) error {
-	u := &c.who.User
-	r := &u.Role
-	if r.PermSiteAdmin || (r.PermModifyOrg && row.OrgcID == u.OrgID) || (r.PermModify && row.UserID == u.ID) {
-		return nil
-	}
-	return forbidden("You do not have permission to do that.")
-}
-
-// eventsDelete is POST|DELETE /events/delete/<id|uuid>.
-func (c *call) eventsDelete() error {
-	ref := c.path.Arg(0)
-	if ref == "" {
-		// MISP also takes {"id": …} in the body for a bulk delete.
-		f, err := c.fields("Event")
-		if err != nil {
-			return err
-		}
-		ref = f.str("id")
-	}
-	row, err := c.visibleRow(ref)
-	if err != nil {
-		return err
-	}
-	if err := c.mayModify(row); err != nil {
-		return err
-	}
-	block := c.a.cfg.BlocklistOnDelete || c.path.Flag("blocklist")
-	if err := c.a.st.DeleteEvent(c.ctx, row.ID, block, "Deleted over the API by "+c.who.User.Email); err != nil {
-		return notFoundOr(err, "Invalid event")
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Event deleted.", "Event deleted.", itoa(row.ID)))
-}
-
-// eventsPublish is POST /events/publish/<id|uuid>: publish and queue the pushes.
-func (c *call) eventsPublish() error {
-	row, err := c.visibleRow(c.path.Arg(0))
-	if err != nil {
-		return err
-	}
-	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
-		return forbidden("You do not have the permission to do that.")
-	}
-	res, err := c.a.st.Publish(c.ctx, row.ID)
-	if err != nil {
-		return notFoundOr(err, "Invalid event")
-	}
-	if res.Queued > 0 {
-		c.a.wake()
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Job queued", "Job queued", itoa(row.ID)))
-}
-
-// eventsUnpublish is POST /events/unpublish/<id|uuid>.
-func (c *call) eventsUnpublish() error {
-	row, err := c.visibleRow(c.path.Arg(0))
-	if err != nil {
-		return err
-	}
-	if !c.who.User.Role.PermSiteAdmin && row.OrgcID != c.who.User.OrgID {
-		return forbidden("You do not have the permission to do that.")
-	}
-	if err := c.a.st.Unpublish(c.ctx, row.ID); err != nil {
-		return notFoundOr(err, "Invalid event")
-	}
-	return c.reply(http.StatusOK, saveSuccess(c, "Event unpublished.", "Event unpublished.", itoa(row.ID)))
 }
 
 // search is a parsed restSearch request.

@@ -195,7 +195,7 @@ var mutants = []mutant{
 		"out.OrgID, out.Org = owner.ID, cloneOrg(&owner)", "out.OrgID = owner.ID",
 		"a pushed event keeps the owner the sender claims", policyTests},
 	{"receive-analyst-groups", "policy/receive.go",
-		"inst.receiveAnalyst(out, &t)", "_ = out",
+		"inst.receiveAnalyst(out, bl, &t)", "_ = out",
 		"pushed analyst data keeps its sender's sharing groups", policyTests},
 	{"capture-group-kept", "policy/capture.go",
 		"*dist, *sg = misp.OrgOnly, nil", "_ = g",

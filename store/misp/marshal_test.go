@@ -47,3 +47,32 @@ func TestMarshalEventShapeAsMISP(t *testing.T) {
 		t.Fatalf("the description is lost: %s", b)
 	}
 }
+
+// A cluster attached to an event carries local and relationship_type even when unset, as
+// MISP's events/view shows every attached cluster.
+func TestMarshalAttachedClusterAsMISP(t *testing.T) {
+	ev := &Event{UUID: "5e6f7a8b-0000-4000-8000-000000000001", Info: "cluster", Distribution: OrgOnly,
+		Galaxy: []Galaxy{{UUID: "5e6f7a8b-0000-4000-8000-0000000000a1", Name: "Threat Actor", Type: "threat-actor",
+			GalaxyCluster: []GalaxyCluster{{UUID: "5e6f7a8b-0000-4000-8000-0000000000a2", Type: "threat-actor", Value: "APT0",
+				TagName: `misp-galaxy:threat-actor="APT0"`}}}}}
+	b, err := MarshalEvent(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Event struct {
+			Galaxy []struct {
+				GalaxyCluster []map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	cl := got.Event.Galaxy[0].GalaxyCluster[0]
+	for _, k := range []string{"local", "relationship_type"} {
+		if _, ok := cl[k]; !ok {
+			t.Errorf("attached cluster lacks %q: %s", k, b)
+		}
+	}
+}

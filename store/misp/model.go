@@ -150,8 +150,8 @@ type GalaxyCluster struct {
 	Description      string `json:"description"`
 	GalaxyID         Int    `json:"galaxy_id,omitzero"`
 	Version          Int    `json:"version,omitzero"`
-	Local            Bool   `json:"local,omitzero"`
-	RelationshipType Text   `json:"relationship_type,omitzero"`
+	Local            Bool   `json:"local"`             // always, as MISP shows an attached cluster
+	RelationshipType Text   `json:"relationship_type"` // null when none
 	Extra            Extra  `json:",embed"`
 }
 

@@ -3,6 +3,7 @@ package syncer
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -42,22 +43,10 @@ func TestPushReportsAttributesTheRemoteDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	const cause = "attributes dropped by the remote"
-	if sum.Failed != 1 || sum.Done != 0 || sum.FailCauses[cause] != 1 {
-		t.Errorf("push: %s %v; want the event failed as %q", sum.Line(), sum.FailCauses, cause)
-	}
+	wantDropFailure(t, a, sum, sent.UUID, cause,
+		"1 attributes dropped by the remote: it kept "+strconv.Itoa(alive-1)+" of "+strconv.Itoa(alive))
 	if b.count(t) != 1 {
 		t.Errorf("B holds %d events; the fault keeps the event, without one attribute", b.count(t))
-	}
-	want := "1 attributes dropped by the remote: it kept " + strconv.Itoa(alive-1) + " of " + strconv.Itoa(alive)
-	found := false
-	entries, _ := a.st.LogSince(ctx, 0, 1000, store.LogFilter{Direction: "push"})
-	for _, e := range entries {
-		if e.Level == store.LevelError && strings.HasPrefix(e.Message, want) && e.EventUUID == sent.UUID {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("no error line %q in the push log: %+v", want, entries)
 	}
 
 	// At publication: the queued push is refused for good, not retried.
@@ -122,25 +111,29 @@ func TestPushReportsEventReportsTheRemoteDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const cause = "event reports dropped by the remote"
-	if sum.Failed != 1 || sum.Done != 0 || sum.FailCauses[cause] != 1 {
-		t.Errorf("push: %s %v; want the event failed as %q", sum.Line(), sum.FailCauses, cause)
-	}
-	const want = "1 event reports dropped by the remote: it kept 1 of 2"
-	found := false
-	entries, _ := a.st.LogSince(ctx, 0, 1000, store.LogFilter{Direction: "push"})
-	for _, e := range entries {
-		if e.Level == store.LevelError && strings.HasPrefix(e.Message, want) && e.EventUUID == sent.UUID {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("no error line %q in the push log: %+v", want, entries)
-	}
+	wantDropFailure(t, a, sum, sent.UUID, "event reports dropped by the remote",
+		"1 event reports dropped by the remote: it kept 1 of 2")
 	// without the fault, the same push keeps every report and is no failure
 	c := newNode(t, "C")
 	connect(t, a, c, store.ServerOptions{Push: true})
 	if sum, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil || sum.Failed != 0 || sum.Done != 1 {
 		t.Errorf("push to C: %s %v", sum.Line(), err)
 	}
+}
+
+// wantDropFailure checks that a push of one event the remote saved without some of its
+// elements failed under cause, and that the push log has an error line for that event
+// starting with want.
+func wantDropFailure(t *testing.T, a *node, sum *RunSummary, eventUUID, cause, want string) {
+	t.Helper()
+	if sum.Failed != 1 || sum.Done != 0 || sum.FailCauses[cause] != 1 {
+		t.Errorf("push: %s %v; want the event failed as %q", sum.Line(), sum.FailCauses, cause)
+	}
+	entries, _ := a.st.LogSince(context.Background(), 0, 1000, store.LogFilter{Direction: "push"})
+	for _, e := range entries {
+		if e.Level == store.LevelError && strings.HasPrefix(e.Message, want) && e.EventUUID == eventUUID {
+			return
+		}
+	}
+	t.Errorf("no error line %q in the push log: %+v", want, entries)
 }

@@ -179,18 +179,28 @@ func (c *call) attributeRow(ref string) (*store.ElementRef, *store.IndexRow, err
 	return c.element(store.ElemAttribute, ref, "Invalid attribute")
 }
 
-func (c *call) attributesView() error {
+// visibleAttribute is the attribute the path names as the caller may see it, in its event
+// as the caller may see it, with the attribute's and the event's rows.
+func (c *call) visibleAttribute() (*misp.Attribute, *misp.Event, *store.ElementRef, *store.IndexRow, error) {
 	el, row, err := c.attributeRow(c.path.Arg(0))
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	ev, err := c.visibleEvent(row)
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	a, _ := findAttribute(ev, el.UUID)
 	if a == nil {
-		return notFound("Invalid attribute")
+		return nil, nil, nil, nil, notFound("Invalid attribute")
+	}
+	return a, ev, el, row, nil
+}
+
+func (c *call) attributesView() error {
+	a, ev, _, _, err := c.visibleAttribute()
+	if err != nil {
+		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"Attribute": attributeJSON(a, ev)})
 }

@@ -120,17 +120,9 @@ func (c *call) shadowAttributesAdd() error {
 // shadowAttributesDelete is POST /shadow_attributes/delete/<attribute id|uuid>: a
 // proposal to delete the attribute.
 func (c *call) shadowAttributesDelete() error {
-	el, row, err := c.attributeRow(c.path.Arg(0))
+	a, _, el, row, err := c.visibleAttribute()
 	if err != nil {
 		return err
-	}
-	ev, err := c.visibleEvent(row)
-	if err != nil {
-		return err
-	}
-	a, _ := findAttribute(ev, el.UUID)
-	if a == nil {
-		return notFound("Invalid attribute")
 	}
 	id, err := c.a.st.AddProposal(c.ctx, row.ID, el.UUID, c.who.User.OrgID, misp.ShadowAttribute{Type: a.Type, Category: a.Category,
 		Value: a.Value, ToIDs: a.ToIDs, Comment: a.Comment, ProposalToDelete: true})

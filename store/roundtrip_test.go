@@ -363,6 +363,11 @@ func canonical(key string, v any) any {
 			return x != 0
 		}
 		return x
+	case bool:
+		// Older MISP writes a cluster's absent relationship_type as false, 2.5 as null.
+		if key == "relationship_type" && !x {
+			return nil
+		}
 	}
 	return v
 }

@@ -52,6 +52,20 @@ func (c *call) view(ev *misp.Event) (*misp.Event, error) {
 	return out, nil
 }
 
+// viewAnalystData is view with the stored analyst data about the event and its elements
+// embedded first (MISP's includeAnalystData), so that the gate keeps of it only what the
+// caller may see, each item by its own distribution, on the elements the caller sees.
+func (c *call) viewAnalystData(ev *misp.Event) (*misp.Event, error) {
+	chk, err := c.check()
+	if err != nil {
+		return nil, err
+	}
+	if err := chk.EmbedAnalystData(ev); err != nil {
+		return nil, err
+	}
+	return c.view(ev)
+}
+
 // eventsView is GET|HEAD /events/view/<id|uuid>[/named params], and POST with the body's
 // deleted and extended (PyMISP's get_event(deleted=…, extended=…)), which MISP reads as
 // those named parameters. extended merges in the events that extend this one, those the
@@ -75,16 +89,8 @@ func (c *call) eventsView() error {
 	if err != nil {
 		return err
 	}
-	// MISP's REST view always embeds the analyst data (includeAnalystData); the gate
-	// keeps of it what the caller may see
-	chk, err := c.check()
-	if err != nil {
-		return err
-	}
-	if err := chk.EmbedAnalystData(ev); err != nil {
-		return err
-	}
-	out, err := c.view(ev)
+	// MISP's REST view always embeds the analyst data (includeAnalystData)
+	out, err := c.viewAnalystData(ev)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ type search struct {
 	limit, page      int
 	metadata         bool
 	includeEventUUID bool
+	// analystData embeds the notes, opinions and relationships the caller may see, as
+	// MISP's includeAnalystData (events/restSearch only: MISP's attribute search does not
+	// take it)
+	analystData bool
 	// attribute-level filters also decide which attributes of a found event are shown
 	filterAttrs  bool
 	correlations correlationWants
@@ -88,6 +92,8 @@ func (c *call) parseSearch(forAttributes bool) (*search, error) {
 			s.metadata = truthy(v)
 		case "includeeventuuid":
 			s.includeEventUUID = truthy(v)
+		case "includeanalystdata":
+			s.analystData = !forAttributes && truthy(v)
 		case "includeeventcorrelations":
 			s.correlations.events = truthy(v)
 		case "includecorrelations", "includegranularcorrelations":
@@ -285,6 +291,16 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 				if c.viewer.PermSync && !c.viewer.SiteAdmin {
 					ev.Tag = dropLocal(ev.Tag)
 				}
+				if s.analystData {
+					// the event's own analyst data, as MISP attaches it to the event row
+					// even without its children; the gate keeps what the caller may see
+					if ev, failure = c.viewAnalystData(ev); failure != nil {
+						return false
+					}
+					if ev == nil {
+						continue
+					}
+				}
 			} else {
 				full, err := c.a.st.Event(c.ctx, r.ID)
 				if errors.Is(err, store.ErrNotFound) {
@@ -294,7 +310,11 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 					failure = err
 					return false
 				}
-				out, err := c.view(full)
+				view := c.view
+				if s.analystData {
+					view = c.viewAnalystData
+				}
+				out, err := view(full)
 				if err != nil {
 					failure = err
 					return false

@@ -746,7 +746,8 @@ func (m *matrix) writes() {
 // --- the reads ----------------------------------------------------------------------------
 
 // mxEndpoints names every endpoint the matrix reads, for the report.
-var mxEndpoints = []string{"events/view", "events/index", "events/restSearch", "events/restSearch metadata", "attributes/view",
+var mxEndpoints = []string{"events/view", "events/index", "events/restSearch", "events/restSearch includeAnalystData",
+	"events/restSearch metadata", "attributes/view",
 	"attributes/restSearch", "objects/view", "eventReports/view", "eventReports/index", "analyst_data/index", "analyst_data/view",
 	"shadow_attributes/index", "sightings/restSearch", "sightings/listSightings", "galaxy_clusters/view",
 	"galaxy_clusters/restSearch", "galaxies/view"}
@@ -764,20 +765,24 @@ func (m *matrix) reads(v mxViewer) {
 			m.want(v, "events/view "+it.tok, r.body, under(m.items, it))
 		}
 	}
-	// the lists of events: exactly the visible ones
+	// the lists of events: exactly the visible ones; with includeAnalystData, the analyst
+	// data added through analyst_data/add too, as events/view
 	for _, q := range []struct {
 		what, method, path string
 		body               any
-		full               bool
+		full, analyst      bool
 	}{
-		{"events/index", "GET", "/events/index", nil, false},
-		{"events/restSearch", "POST", "/events/restSearch", map[string]any{"returnFormat": "json"}, true},
-		{"events/restSearch metadata", "POST", "/events/restSearch", map[string]any{"returnFormat": "json", "metadata": 1}, false},
+		{"events/index", "GET", "/events/index", nil, false, false},
+		{"events/restSearch", "POST", "/events/restSearch", map[string]any{"returnFormat": "json"}, true, false},
+		{"events/restSearch includeAnalystData", "POST", "/events/restSearch", map[string]any{"returnFormat": "json", "includeAnalystData": 1}, true, true},
+		{"events/restSearch metadata", "POST", "/events/restSearch", map[string]any{"returnFormat": "json", "metadata": 1}, false, false},
 	} {
 		r := m.read(v, q.method, q.path, q.body)
 		wantStatus(m.t, r, 200)
 		m.nothingBeyond(v, q.what, r.body)
-		if q.full {
+		if q.analyst {
+			m.want(v, q.what, r.body, m.items)
+		} else if q.full {
 			m.want(v, q.what, r.body, embedded(m.items))
 		} else {
 			m.want(v, q.what, r.body, allEvents)

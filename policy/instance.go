@@ -51,6 +51,9 @@ type Viewer struct {
 	SiteAdmin bool   `json:"site_admin"`
 	// PermSync marks a sync account: another instance acting through this user.
 	PermSync bool `json:"perm_sync"`
+	// Audit is MISP's perm_audit: with it a user sees the address of whoever created
+	// an event of its own organisation (event_creator_email).
+	Audit bool `json:"perm_audit"`
 }
 
 // Blocklists are MISP's event, organisation and analyst data blocklists (by UUID).

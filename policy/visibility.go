@@ -99,8 +99,8 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 	out.ShadowAttribute = inst.visibleProposals(out, out.ShadowAttribute)
 	out.Galaxy = inst.trimClusters(v, out.Galaxy, &t)
 	members(&out.Extra)
-	if !owner {
-		out.EventCreatorEmail = ""
+	if !v.SiteAdmin && !(v.Audit && isCreator(ev, v)) {
+		out.EventCreatorEmail = "" // MISP's fetchEvent: site admins and the creator organisation's auditors
 	}
 	t.steps(&d)
 	return out, d
@@ -183,6 +183,14 @@ func isOwner(ev *misp.Event, v *Viewer) bool {
 		return sameOrg(ev.Org, misp.Int(v.OrgID), v.OrgUUID)
 	}
 	return ev.OrgID != 0 && int64(ev.OrgID) == v.OrgID
+}
+
+// isCreator is whether the viewer belongs to the organisation that created the event.
+func isCreator(ev *misp.Event, v *Viewer) bool {
+	if ev.Orgc != nil {
+		return sameOrg(ev.Orgc, misp.Int(v.OrgID), v.OrgUUID)
+	}
+	return ev.OrgcID != 0 && int64(ev.OrgcID) == v.OrgID
 }
 
 func describeReach(r Reach) string {

@@ -62,6 +62,8 @@ var (
 		v    *Viewer
 	}{
 		{"owner orgA", viewerOf(orgA)},
+		{"auditor of orgA", &Viewer{OrgID: int64(orgA.ID), OrgUUID: orgA.UUID, Audit: true}},
+		{"auditor of orgB", &Viewer{OrgID: int64(orgB.ID), OrgUUID: orgB.UUID, Audit: true}},
 		{"member orgB", viewerOf(orgB)},
 		{"orgC", viewerOf(orgC)},
 		{"orgX", viewerOf(orgX)},
@@ -320,7 +322,11 @@ func visEvent(t *testing.T, es visShare, published bool) (*misp.Event, *visBuild
 		Distribution: es.dist, SharingGroupID: groupID(es.sg), SharingGroup: es.sg,
 		OrgID: orgA.ID, OrgcID: orgA.ID, Org: orgPtr(orgA), Orgc: orgPtr(orgA),
 	}
-	ev.EventCreatorEmail = b.token("creator's address", visViewOnly(visPrivileged)) + "@example.org"
+	// MISP shows the creator's address to site admins and to auditors of the creator
+	// organisation only (not to its other users).
+	ev.EventCreatorEmail = b.token("creator's address", visViewOnly(func(v *Viewer) bool {
+		return v.SiteAdmin || (v.Audit && v.OrgUUID == orgA.UUID)
+	})) + "@example.org"
 	ev.Tag = []misp.Tag{
 		{Name: b.token("local event tag", visViewOnly(func(v *Viewer) bool { return !v.PermSync || v.SiteAdmin })), Local: true},
 		{Name: b.token("global event tag", visViewOnly(visAlways.view))},

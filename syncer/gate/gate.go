@@ -58,7 +58,7 @@ func Org(o store.Org) misp.Org { return misp.Org{ID: misp.Int(o.ID), UUID: o.UUI
 // Viewer is the user behind an API key as policy sees a viewer.
 func Viewer(p *store.Principal) *policy.Viewer {
 	u := &p.User
-	return &policy.Viewer{OrgID: int64(u.OrgID), OrgUUID: u.Org.UUID, SiteAdmin: u.Role.PermSiteAdmin, PermSync: u.Role.PermSync}
+	return &policy.Viewer{OrgID: int64(u.OrgID), OrgUUID: u.Org.UUID, SiteAdmin: u.Role.PermSiteAdmin, PermSync: u.Role.PermSync, Audit: u.Role.PermAudit}
 }
 
 // RemoteViewer is the remote instance of a sync link as a viewer here: a sync account of

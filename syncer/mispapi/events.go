@@ -103,6 +103,11 @@ func (c *call) eventsView() error {
 			return err
 		}
 	}
+	// MISP's summary of each reference's target, taken from the event as trimmed for
+	// the caller: a target it may not see is not there to be summarised
+	if err := out.SummariseReferenceTargets(); err != nil {
+		return err
+	}
 	if err := c.attachCorrelations(out, c.viewCorrelations()); err != nil {
 		return err
 	}

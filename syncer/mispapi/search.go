@@ -478,6 +478,11 @@ func (c *call) eventsRestSearch() error {
 		}
 		if s.metadata {
 			ev.Attribute, ev.Object = nil, nil
+		} else if err := ev.SummariseReferenceTargets(); err != nil {
+			// as events/view: each target the answer holds, once the gate and the
+			// filters have trimmed it
+			encErr = err
+			return false
 		}
 		if err := c.attachCorrelations(ev, s.correlations); err != nil {
 			encErr = err

@@ -8,32 +8,40 @@ import (
 )
 
 // An event of the host organisation shared with all communities: an attribute, one kept
-// to the organisation, an object and a report.
+// to the organisation, two objects, the first referring to the attributes and the other
+// object, and a report.
 const (
-	saEvent     = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a00"
-	saAttr      = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a01"
-	saHidden    = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a02"
-	saObject    = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a10"
-	saObjAttr   = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a11"
-	saReference = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a20"
-	saReport    = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a30"
+	saEvent    = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a00"
+	saAttr     = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a01"
+	saHidden   = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a02"
+	saObject   = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a10"
+	saObjAttr  = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a11"
+	saObject2  = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a12"
+	saObj2Attr = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a13"
+	saReport   = "7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a30"
 )
 
-// analystFixture stores the event and, through analyst_data/add, notes and opinions of
+// twoOrgFixture stores the event and, through analyst_data/add, notes and opinions of
 // two organisations on its elements, each kept to its organisation or given to the
 // community; it returns the UUID of the community note on the event.
-func analystFixture(t *testing.T) (*env, string) {
+func twoOrgFixture(t *testing.T) (*env, string) {
 	t.Helper()
 	e := newEnv(t)
 	r := e.do("POST", "/events/add", e.sameOrgUser, `{"Event":{"uuid":"`+saEvent+`","info":"analyst data search","distribution":"3",
 	  "threat_level_id":"2","analysis":"1","date":"2026-11-30","published":true,
 	  "Attribute":[
-	    {"uuid":"`+saAttr+`","type":"domain","category":"Network activity","value":"seen.example"},
-	    {"uuid":"`+saHidden+`","type":"ip-dst","category":"Network activity","value":"203.0.113.9","distribution":"0"}],
+	    {"uuid":"`+saAttr+`","type":"domain","category":"Network activity","value":"seen.example","to_ids":true},
+	    {"uuid":"`+saHidden+`","type":"ip-dst","category":"Network activity","value":"203.0.113.9","distribution":"0","to_ids":false}],
 	  "Object":[{"uuid":"`+saObject+`","name":"domain-ip","meta-category":"network","description":"A domain and its IP address.",
 	    "template_uuid":"43b3b146-77eb-4931-b4cc-b66c60f28734","template_version":"9",
 	    "Attribute":[{"uuid":"`+saObjAttr+`","type":"ip-dst","category":"Network activity","object_relation":"ip","value":"198.51.100.8"}],
-	    "ObjectReference":[{"uuid":"`+saReference+`","referenced_uuid":"`+saAttr+`","relationship_type":"resolves"}]}],
+	    "ObjectReference":[
+	      {"uuid":"7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a20","referenced_uuid":"`+saAttr+`","relationship_type":"resolves"},
+	      {"uuid":"7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a21","referenced_uuid":"`+saHidden+`","relationship_type":"connects-to"},
+	      {"uuid":"7a3e5c10-1b2d-4e8f-9a01-0c1d2e3f4a22","referenced_uuid":"`+saObject2+`","relationship_type":"related-to"}]},
+	    {"uuid":"`+saObject2+`","name":"url","meta-category":"network","description":"A URL.","distribution":"2",
+	      "template_uuid":"60efb77b-40b5-4c46-871b-ed1ed999fce5","template_version":"9",
+	      "Attribute":[{"uuid":"`+saObj2Attr+`","type":"url","category":"Network activity","object_relation":"url","value":"https://seen.example/x"}]}],
 	  "EventReport":[{"uuid":"`+saReport+`","name":"Findings","content":"One domain."}]}}`)
 	wantStatus(t, r, http.StatusOK)
 	add := func(key, kind, target, targetType, text, dist string) string {
@@ -114,7 +122,7 @@ func analystOutline(t *testing.T, ev map[string]any) string {
 // as events/view does, trimmed by the gate: each by its own distribution, only on the
 // elements the caller sees; without it, none; with metadata, the event's own only.
 func TestRestSearchIncludeAnalystData(t *testing.T) {
-	e, _ := analystFixture(t)
+	e, _ := twoOrgFixture(t)
 	want := map[string]string{
 		"host": `event: Note(host community, event){Note(other community, on the host's note)} Note(host only, event)
 attribute seen.example: Note(other community, attribute)

@@ -530,8 +530,9 @@ func TestNormalizeSeenAndReports(t *testing.T) {
 
 // TestNormalizeSeenForms: the forms of first_seen that PHP's strtotime reads (MISP
 // validates them with it, datetimeOrNull) come out as PHP 8.2's DateTime in GMT made them
-// on the machine that ran MISP 2.5.1; those it refuses (a bare Unix time, a word, a
-// thirteenth month) are refused with MISP's field and message, and an attribute holding
+// on the machine that ran MISP 2.5.1 (and PHP 8.2's strtotime for the days past a month's
+// end and the zone abbreviations); those it refuses (a bare Unix time, a word, a
+// thirteenth month, a 32nd day, hour 25) are refused with MISP's field and message, and an attribute holding
 // one is dropped with that reason.
 func TestNormalizeSeenForms(t *testing.T) {
 	for in, want := range map[string]string{
@@ -548,13 +549,43 @@ func TestNormalizeSeenForms(t *testing.T) {
 		"2026-11-01 10:00:00 UTC":         "2026-11-01T10:00:00.000000+00:00",
 		"11/01/2026":                      "2026-11-01T00:00:00.000000+00:00",
 		"2026-11":                         "2026-11-01T00:00:00.000000+00:00",
+		// days past the month's end and hour 24 carry over
+		"2026-02-30":                 "2026-03-02T00:00:00.000000+00:00",
+		"2026-02-31 10:00:00":        "2026-03-03T10:00:00.000000+00:00",
+		"2026-04-31":                 "2026-05-01T00:00:00.000000+00:00",
+		"2026-00-10":                 "2025-12-10T00:00:00.000000+00:00",
+		"2026-02-00":                 "2026-01-31T00:00:00.000000+00:00",
+		"2026/02/30":                 "2026-03-02T00:00:00.000000+00:00",
+		"02/30/2026":                 "2026-03-02T00:00:00.000000+00:00",
+		"2026-2-30":                  "2026-03-02T00:00:00.000000+00:00",
+		"20260230":                   "2026-03-02T00:00:00.000000+00:00",
+		"2026-11-01 24:00:00":        "2026-11-02T00:00:00.000000+00:00",
+		"2026-11-01T24:00":           "2026-11-02T00:00:00.000000+00:00",
+		"2026-11-01 24:30":           "2026-11-02T00:30:00.000000+00:00",
+		"2026-02-30 10:00:60":        "2026-03-02T10:01:00.000000+00:00",
+		"2026-02-30 10:00:59.123456": "2026-03-02T10:00:59.123456+00:00",
+		"2026-02-30T10:00:00+02:00":  "2026-03-02T08:00:00.000000+00:00",
+		// zone abbreviations, as strtotime's table reads them; a stated zone wins
+		"2026-11-01 10:00 CET":          "2026-11-01T09:00:00.000000+00:00",
+		"2026-11-01 10:00 cet":          "2026-11-01T09:00:00.000000+00:00",
+		"2026-11-01T10:00:00 CEST":      "2026-11-01T08:00:00.000000+00:00",
+		"2026-11-01 10:00:00 EST":       "2026-11-01T15:00:00.000000+00:00",
+		"2026-11-01 10:00 IST":          "2026-11-01T08:00:00.000000+00:00",
+		"2026-11-01 10:00 A":            "2026-11-01T09:00:00.000000+00:00",
+		"2026-11-01 10:00:00.5 CET":     "2026-11-01T09:00:00.500000+00:00",
+		"2026-11-01 CET":                "2026-10-31T23:00:00.000000+00:00",
+		"Nov 1 2026 10:00:00 CET":       "2026-11-01T09:00:00.000000+00:00",
+		"1/2/2026 10:00:00 CET":         "2026-01-02T09:00:00.000000+00:00",
+		"20261101T100000 CET":           "2026-11-01T09:00:00.000000+00:00",
+		"2026-11-01T10:00:00+02:00 CET": "2026-11-01T08:00:00.000000+00:00",
 	} {
 		first, _, err := NormalizeSeen(Text(in), "")
 		if err != nil || string(first) != want {
 			t.Errorf("NormalizeSeen(%q) = %q, %v; want %q", in, first, err, want)
 		}
 	}
-	for _, in := range []string{"1700000000", "1700000000000", "garbage", "2026-13-45", "2026.11.01"} {
+	for _, in := range []string{"1700000000", "1700000000000", "garbage", "2026-13-45", "2026.11.01",
+		"2026-02-32", "2026-13-01", "2026-02-29T25:00:00", "2026-11-01 10:60:00", "2026-11-01 10:00:00 EST5EDT"} {
 		_, _, err := NormalizeSeen("2026-11-01", Text(in))
 		var se *SeenError
 		if !errors.As(err, &se) || se.Field != "last_seen" || se.Message != "Invalid ISO 8601 format" {

@@ -348,13 +348,21 @@ func (e *Event) Normalize() error {
 // (datetimeOrNull), reads the same way (2006/01/02, 01/02/2006 as month/day/year,
 // "Jan 2 2006", RFC 1123 with a numeric zone, 20060102). A fraction of a second may follow
 // the seconds; a value without a zone is UTC (MISP parses it in GMT). "@" followed by a
-// Unix time is read as strtotime reads it.
+// Unix time is read as strtotime reads it, and so are a time zone abbreviation after the
+// date (seenZones) and numeric dates whose day runs past the month's end (seenOverflow).
 var seenLayouts = []string{time.RFC3339, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00",
 	"2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", time.DateOnly, "2006-01",
 	"2006/01/02", "2006/01/02 15:04:05", "2006/01/02 15:04", "1/2/2006", "1/2/2006 15:04:05",
 	"Jan 2 2006", "Jan 2, 2006", "January 2 2006", "January 2, 2006", "2 Jan 2006", "2 January 2006",
 	"Jan 2 2006 15:04:05", "2 Jan 2006 15:04:05", time.RFC1123Z, "Mon, 2 Jan 2006 15:04:05 -0700",
 	"20060102", "20060102T150405", "20060102T150405Z0700"}
+
+// seenOverflow is a numeric date (2006-01-02, 2006/01/02, 01/02/2006 or 20060102), then
+// an optional time and numeric zone, whose fields strtotime takes beyond the calendar and
+// carries over: month 0 to 12, day 0 to 31 (2026-02-30 is 2 March), hour 0 to 24, second
+// 0 to 60.
+var seenOverflow = regexp.MustCompile(`^(?:(\d{4})-(\d{1,2})-(\d{1,2})|(\d{4})/(\d{1,2})/(\d{1,2})|(\d{1,2})/(\d{1,2})/(\d{4})|(\d{4})(\d{2})(\d{2}))` +
+	`(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$`)
 
 // SeenError is MISP's refusal of an element's first_seen or last_seen: the field it
 // names and its message.
@@ -399,15 +407,66 @@ func parseSeen(field string, v Text) (time.Time, bool, error) {
 			return time.Unix(n, 0).UTC(), true, nil
 		}
 	}
-	for _, zone := range [...]string{" UTC", " GMT"} {
-		s = strings.TrimSuffix(s, zone)
-	}
-	for _, layout := range seenLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Truncate(time.Microsecond), true, nil
+	offset := 0
+	if i := strings.LastIndexByte(s, ' '); i > 0 {
+		if off, ok := seenZones[strings.ToLower(s[i+1:])]; ok {
+			s, offset = strings.TrimSpace(s[:i]), off
 		}
 	}
-	return time.Time{}, false, &SeenError{field, "Invalid ISO 8601 format"}
+	t, zoned, ok := parseSeenDate(s)
+	if !ok {
+		return time.Time{}, false, &SeenError{field, "Invalid ISO 8601 format"}
+	}
+	if !zoned { // a zone the date itself states wins over an abbreviation after it, as in strtotime
+		t = t.Add(-time.Duration(offset) * time.Second)
+	}
+	return t.UTC().Truncate(time.Microsecond), true, nil
+}
+
+// parseSeenDate reads a date in one of seenLayouts or the seenOverflow form, and says
+// whether it stated its zone; a date without one is read in UTC.
+func parseSeenDate(s string) (time.Time, bool, bool) {
+	for _, layout := range seenLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, strings.Contains(layout, "07"), true
+		}
+	}
+	m := seenOverflow.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false, false
+	}
+	num := func(i int) int { n, _ := strconv.Atoi(m[i]); return n }
+	var y, mo, d int
+	switch {
+	case m[1] != "":
+		y, mo, d = num(1), num(2), num(3)
+	case m[4] != "":
+		y, mo, d = num(4), num(5), num(6)
+	case m[7] != "":
+		y, mo, d = num(9), num(7), num(8)
+	default:
+		y, mo, d = num(10), num(11), num(12)
+	}
+	h, mi, sec := num(13), num(14), num(15)
+	if mo > 12 || d > 31 || h > 24 || mi > 59 || sec > 60 {
+		return time.Time{}, false, false
+	}
+	var nsec int
+	if m[16] != "" {
+		frac, _ := strconv.ParseFloat("0"+m[16], 64)
+		nsec = int(frac * 1e9)
+	}
+	loc := time.UTC
+	if z := m[17]; z != "" && z != "Z" {
+		zh, _ := strconv.Atoi(z[1:3])
+		zm, _ := strconv.Atoi(strings.TrimPrefix(z[3:], ":"))
+		off := zh*3600 + zm*60
+		if z[0] == '-' {
+			off = -off
+		}
+		loc = time.FixedZone("", off)
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, nsec, loc), m[17] != "", true
 }
 
 // drop records an attribute left out of the event as MISP refuses it, and logs it.

@@ -756,8 +756,8 @@ func (w *eventWriter) galaxies(gs []misp.Galaxy, attrID int64, replace bool) err
 }
 
 // galaxy returns the id of an embedded galaxy, storing it when new. A library galaxy is
-// rewritten when of another version (most events name galaxies this instance already
-// has); a custom galaxy here, made here or captured, is never changed by an event. A new
+// rewritten when of a newer version (most events name galaxies this instance already
+// has, and an imported library is not undone by an older MISP's event); a custom galaxy here, made here or captured, is never changed by an event. A new
 // one that says it is custom ("default": false, as MISP 2.5 and this instance embed them)
 // is captured (captureGalaxy); one that says nothing is a library galaxy, as older MISP
 // versions embed them.
@@ -773,7 +773,7 @@ func (w *eventWriter) galaxy(g *misp.Galaxy) (int64, error) {
 	)
 	err := w.queryRow(sqlSelectGalaxy, key).Scan(&id, &storedVersion, &library)
 	switch {
-	case err == nil && (!library || storedVersion == string(g.Version)):
+	case err == nil && (!library || versionNumber(string(g.Version)) <= versionNumber(storedVersion)):
 		return id, nil
 	case errors.Is(err, sql.ErrNoRows) && g.Sharing().Custom:
 		return w.captureGalaxy(g, key)

@@ -35,11 +35,14 @@ type GalaxyRow struct {
 	// Locked marks a galaxy received from a peer.
 	Locked            bool
 	Created, Modified int64
+	// KillChainOrder is a library galaxy's kill_chain_order (JSON); empty when it has none.
+	KillChainOrder string
 }
 
 const galaxySelect = `SELECT g.id, g.uuid, g.name, g.type, g.description, g.version, g.icon, g.namespace, g.is_default,
 	g.distribution, ifnull(g.sharing_group_id, 0), ifnull(o.id, 0), ifnull(o.uuid, ''), ifnull(o.name, ''),
-	ifnull(oc.id, 0), ifnull(oc.uuid, ''), ifnull(oc.name, ''), g.locked, g.created, g.modified
+	ifnull(oc.id, 0), ifnull(oc.uuid, ''), ifnull(oc.name, ''), g.locked, g.created, g.modified,
+	CASE json_type(g.extra, '$.kill_chain_order') WHEN 'object' THEN json_extract(g.extra, '$.kill_chain_order') ELSE '' END
 	FROM galaxies g LEFT JOIN orgs o ON o.id = g.org_id LEFT JOIN orgs oc ON oc.id = g.orgc_id`
 
 func scanGalaxy(row interface{ Scan(...any) error }) (*GalaxyRow, error) {
@@ -47,7 +50,7 @@ func scanGalaxy(row interface{ Scan(...any) error }) (*GalaxyRow, error) {
 	var oid, ocid int64
 	err := row.Scan(&g.ID, &g.UUID, &g.Name, &g.Type, &g.Description, &g.Version, &g.Icon, &g.Namespace, &g.Default,
 		&g.Distribution, &g.SharingGroupID, &oid, &g.Org.UUID, &g.Org.Name, &ocid, &g.Orgc.UUID, &g.Orgc.Name,
-		&g.Locked, &g.Created, &g.Modified)
+		&g.Locked, &g.Created, &g.Modified, &g.KillChainOrder)
 	g.Org.ID, g.Orgc.ID = misp.Int(oid), misp.Int(ocid)
 	return &g, err
 }
@@ -532,6 +535,9 @@ func GalaxyJSON(g *GalaxyRow) map[string]any {
 		"default": g.Default, "distribution": strconv.Itoa(int(g.Distribution)), "sharing_group_id": nil,
 		"org_id": strconv.FormatInt(int64(g.Org.ID), 10), "orgc_id": strconv.FormatInt(int64(g.Orgc.ID), 10),
 		"locked": g.Locked, "created": stamp(g.Created), "modified": stamp(g.Modified)}
+	if g.KillChainOrder != "" {
+		m["kill_chain_order"] = jsontext.Value(g.KillChainOrder)
+	}
 	if g.SharingGroupID != 0 {
 		m["sharing_group_id"] = strconv.FormatInt(int64(g.SharingGroupID), 10)
 	}

@@ -38,6 +38,7 @@ func init() {
 		{"explain", explainSynopsis, "why EVENT would or would not be pushed to (or pulled from) SERVER, rule by rule", runExplain},
 		{"log", logSynopsis, "print the sync log, or follow it live with --follow", runLog},
 		{"import", importSynopsis, "import event files, directories of them and MISP feed directories", runImport},
+		{"galaxy", galaxySynopsis, "import MISP's galaxy library (a misp-galaxy checkout): its galaxies and clusters, for events that name them by tag", runGalaxy},
 		{"feed", feedSynopsis, "add, list, show, edit or remove MISP feeds (URL or directory), fetch them, refresh their cache", runFeed},
 		{"settings", settingsSynopsis, "list, get or set the instance's settings (mail relay, MISP.disable_emailing, GnuPG.onlyencrypted, sightings) by MISP's names", runSettings},
 		{"correlation", correlationSynopsis, "manage the correlation exclusion list, show the top correlations, correlate everything again", runCorrelation},

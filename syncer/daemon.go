@@ -261,6 +261,10 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		d.Outcome, d.Reason = store.OutcomeSkipped, "the event is gone"
+	case errors.Is(err, remote.ErrReportsUnchecked) && !errors.Is(err, remote.ErrDropped):
+		// Saved there, its reports unverified (pushOne logged why): a retry would find the
+		// remote's copy current and check nothing, so the row ends as failed.
+		d.Outcome, d.Reason = store.OutcomeFailed, remote.Cause(err)
 	case err != nil && !refusedForGood(err):
 		e.failItem(ctx, it, err)
 		d.Outcome, d.Reason = store.OutcomeFailed, remote.Cause(err)
@@ -269,7 +273,8 @@ func (e *Engine) deliver(ctx context.Context, it store.OutboxItem) Delivery {
 		d.Outcome, d.Reason = store.OutcomeRefused, remote.Cause(err)
 		r.step(ctx, store.LevelError, it.EventUUID, store.OutcomeRefused, err.Error()+" (not retried: the remote refuses this push as such)", time.Time{}, statusOf(err))
 	}
-	// Delivered, refused by policy or by the remote, or the event is gone: nothing more to do.
+	// Delivered (its reports checked or not), refused by policy or by the remote, or the
+	// event is gone: nothing more to do.
 	if err := e.st.Complete(ctx, it.ID, e.holder); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 		e.log.Error("outbox complete", "id", it.ID, "err", err)
 	}

@@ -121,6 +121,59 @@ func TestPushReportsEventReportsTheRemoteDropped(t *testing.T) {
 	}
 }
 
+// A remote that saves a pushed event but fails to list its event reports leaves the push
+// unverified: it is counted as failed under its own cause, with one error line naming the
+// server and the remote's error, and a queued push of it ends there (a retry would find
+// the remote's copy current and check nothing).
+func TestPushWhoseReportsCannotBeCheckedIsNoSuccess(t *testing.T) {
+	a, b := newNode(t, "A"), newNode(t, "B")
+	connect(t, a, b, store.ServerOptions{Push: true})
+	faultOn(b, "/eventReports/index", func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"name":"An Internal Error Has Occurred.","message":"An Internal Error Has Occurred.","url":"/eventReports/index"}`)
+	})
+	withReports := func(e *misp.Event) {
+		e.Published = true
+		e.EventReport = []misp.EventReport{{UUID: misp.DerivedUUID(e.UUID, "report"), Name: "first", Content: "# one", Distribution: misp.InheritEvent}}
+	}
+	sent := a.importFile(t, smallEvent, withReports)
+	sum, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cause = "event reports not checked"
+	wantDropFailure(t, a, sum, sent.UUID, cause,
+		`event reports not checked: the remote saved the event, but listing its reports failed: HTTP 500: An Internal Error Has Occurred. (server "B" GET /eventReports/index/event_id:`)
+	if b.count(t) != 1 {
+		t.Errorf("B holds %d events; the push saved it there", b.count(t))
+	}
+
+	// At publication: the queued push fails under that cause and is not retried.
+	const second = "00000000-0000-4000-8000-d00000000002"
+	a.importFile(t, smallEvent, func(e *misp.Event) {
+		e.UUID = second
+		for i := range e.Attribute {
+			e.Attribute[i].UUID = misp.DerivedUUID(second, e.Attribute[i].UUID)
+		}
+		withReports(e)
+		e.Published = false
+	})
+	if res, err := a.st.Publish(ctx, testsupport.LocalEvent(t, a.st, second)); err != nil || res.Queued != 1 {
+		t.Fatalf("publish: %+v %v", res, err)
+	}
+	ds, err := a.eng.DeliverDue(ctx)
+	if err != nil || len(ds) != 1 || ds[0].Outcome != store.OutcomeFailed || ds[0].Reason != cause {
+		t.Fatalf("delivered %+v %v; want one failed as %q", ds, err, cause)
+	}
+	if q, failing := outboxQueued(t, a); q != 0 || failing != 0 {
+		t.Errorf("%d pushes still queued, %d failing", q, failing)
+	}
+	if b.count(t) != 2 {
+		t.Errorf("B holds %d events, want both", b.count(t))
+	}
+}
+
 // wantDropFailure checks that a push of one event the remote saved without some of its
 // elements failed under cause, and that the push log has an error line for that event
 // starting with want.

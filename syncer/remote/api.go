@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -579,13 +578,17 @@ func (c *Client) pushEvent(ctx context.Context, e *misp.Event, check bool) (Push
 		if sent := liveReports(e); len(sent) > 0 && res.RemoteID != "" {
 			kept, err := c.keptReports(ctx, res.RemoteID, sent)
 			if err != nil {
-				// the event was saved; only the check could not be made
-				slog.Warn("push: the remote's event reports could not be checked", "server", c.cfg.Name, "event", e.UUID, "err", err)
+				if ctx.Err() != nil {
+					return res, err
+				}
+				// the event was saved; only the check could not be made, so whether
+				// the remote kept every report is unknown: not a success
+				d.ReportCheck = err
 			} else {
 				d.ReportsSent, d.ReportsKept = len(sent), kept
 			}
 		}
-		if d.Kept < d.Sent || d.ReportsKept < d.ReportsSent {
+		if d.Kept < d.Sent || d.ReportsKept < d.ReportsSent || d.ReportCheck != nil {
 			return res, &d
 		}
 		return res, nil

@@ -28,10 +28,16 @@ var (
 	// (MISP leaves out a report it refuses, such as one whose UUID another event's report
 	// holds, and still answers 200): errors.Is(err, ErrReportsDropped).
 	ErrReportsDropped = errors.New("event reports dropped by the remote")
+	// ErrReportsUnchecked marks a push the remote saved whose event reports could not be
+	// checked (its eventReports/index failed): the event is there, but whether every
+	// report is cannot be told, so the push is not a success: errors.Is(err,
+	// ErrReportsUnchecked).
+	ErrReportsUnchecked = errors.New("event reports not checked")
 )
 
 // DroppedError is a push the remote saved with fewer attributes, or fewer event reports,
-// on its copy of the event than the push sent alive.
+// on its copy of the event than the push sent alive, or whose reports could not be
+// checked.
 type DroppedError struct {
 	Server      string
 	Event       string // UUID
@@ -39,10 +45,15 @@ type DroppedError struct {
 	Kept        int    // the remote's attribute_count after the push
 	ReportsSent int    // event reports the push sent, deleted ones left out
 	ReportsKept int    // of those, the ones the remote's copy holds
+	// ReportCheck is why the remote's event reports could not be listed; nil when they were.
+	ReportCheck error
 }
 
 func (e *DroppedError) Error() string {
 	var parts []string
+	if e.ReportCheck != nil {
+		parts = append(parts, fmt.Sprintf("%s: the remote saved the event, but listing its reports failed: %v", ErrReportsUnchecked, e.ReportCheck))
+	}
 	if e.Kept < e.Sent {
 		parts = append(parts, fmt.Sprintf("%d attributes dropped by the remote: it kept %d of %d", e.Sent-e.Kept, e.Kept, e.Sent))
 	}
@@ -53,9 +64,14 @@ func (e *DroppedError) Error() string {
 	return fmt.Sprintf("%s (server %q, event %s)", strings.Join(parts, "; "), e.Server, e.Event)
 }
 
-// Unwrap is ErrDropped when attributes were dropped, ErrReportsDropped when reports were.
+// Unwrap is ErrDropped when attributes were dropped, ErrReportsDropped when reports were,
+// ErrReportsUnchecked when they could not be checked (the check's own error is not
+// unwrapped: the push failed for that reason, not for the check's).
 func (e *DroppedError) Unwrap() []error {
 	var out []error
+	if e.ReportCheck != nil {
+		out = append(out, ErrReportsUnchecked)
+	}
 	if e.Kept < e.Sent {
 		out = append(out, ErrDropped)
 	}

@@ -77,6 +77,8 @@ func Cause(err error) string {
 		return ErrDropped.Error()
 	case errors.Is(err, ErrReportsDropped):
 		return ErrReportsDropped.Error()
+	case errors.Is(err, ErrReportsUnchecked):
+		return ErrReportsUnchecked.Error()
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):

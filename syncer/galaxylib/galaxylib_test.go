@@ -12,6 +12,7 @@ import (
 
 	"mispdesk/internal/testsupport"
 	"mispdesk/store"
+	"mispdesk/store/misp"
 )
 
 const excerpt = "../../testdata/galaxy-library"
@@ -277,5 +278,44 @@ func TestImportMalformedClusterFile(t *testing.T) {
 				t.Errorf("%d clusters stored, want the 6 of the good files", n)
 			}
 		})
+	}
+}
+
+// An event stored from a file before the library was imported, carrying only the tag of a
+// library cluster, shows the cluster once the library is here: the reader attaches the
+// clusters an event's tags name, as MISP attaches them when it fetches an event.
+func TestEventStoredBeforeImportShowsCluster(t *testing.T) {
+	st := newStore(t)
+	e, err := misp.ParseEvent([]byte(`{"Event":{"uuid":"00000000-0000-4000-8000-0000000e0001","info":"tagged","distribution":"3",
+		"date":"2026-03-04","timestamp":"1772600000","Tag":[{"name":"misp-galaxy:tool=\"Tinba\""}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpsertEvent(ctx, e, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	galaxies := func() map[string][]string {
+		t.Helper()
+		got, err := st.Event(ctx, testsupport.LocalEvent(t, st, e.UUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]string{}
+		for _, g := range got.Galaxy {
+			for _, c := range g.GalaxyCluster {
+				out[g.UUID] = append(out[g.UUID], c.UUID)
+			}
+		}
+		return out
+	}
+	if g := galaxies(); len(g) != 0 {
+		t.Fatalf("clusters before the library: %v", g)
+	}
+	if _, err := Import(ctx, st, excerpt, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"9b8037f7-bc8f-4de1-a797-37266619bc0b": {"75f53ead-1aee-4f91-8cb9-b4170d747cfc"}}
+	if g := galaxies(); !reflect.DeepEqual(g, want) {
+		t.Errorf("clusters after the library import: %v, want %v", g, want)
 	}
 }

@@ -199,6 +199,9 @@ func importClusters(ctx context.Context, st *store.Store, path string) (store.Li
 			return dec.SkipValue()
 		})
 	})
+	if err != nil {
+		return store.LibraryCounts{}, err
+	}
 	if strings.TrimSpace(set.Type) == "" {
 		return store.LibraryCounts{}, errors.New(`at "/type": a cluster file needs its galaxy's type`)
 	}

@@ -251,6 +251,8 @@ func TestImportMalformedClusterFile(t *testing.T) {
 		{"truncated", `{"type":"tool","version":1,"values":[
 			{"uuid":"00000000-0000-4000-8000-00000000aa01","value":"Good tool"},
 			{"uuid":"00000000-0000-4000-8000-00000000aa02","value":"Bad`, `/values/1/value`},
+		{"text after the object", `{"type":"tool","version":1,"values":[
+			{"uuid":"00000000-0000-4000-8000-00000000aa01","value":"Good tool"}]} {"more":1}`, `after the top-level object`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t)

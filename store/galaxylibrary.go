@@ -76,8 +76,8 @@ func (c *LibraryCounts) Sum(other LibraryCounts) {
 var genericOrg = map[string]string{"id": "0", "name": "MISP", "uuid": "0"}
 
 // ImportLibraryGalaxy stores a library galaxy: new, or replacing a stored library galaxy of
-// that UUID when of a newer version or another icon (MISP's update rule). A custom galaxy
-// of that UUID is kept.
+// that UUID when of a newer version or another icon (MISP's update rule), or when it was
+// stored from an event rather than the library. A custom galaxy of that UUID is kept.
 func (s *Store) ImportLibraryGalaxy(ctx context.Context, g *LibraryGalaxy) (LibraryOutcome, error) {
 	g.UUID = strings.ToLower(g.UUID)
 	if !misp.IsUUID(g.UUID) {
@@ -89,15 +89,13 @@ func (s *Store) ImportLibraryGalaxy(ctx context.Context, g *LibraryGalaxy) (Libr
 	var out LibraryOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var (
-			id         GalaxyID
-			version    string
-			icon       string
-			isDefault  bool
-			created    int64
-			storedType string
+			id            GalaxyID
+			version, icon string
+			isDefault     bool
+			created       int64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT id, version, icon, is_default, created, type FROM galaxies WHERE uuid = ?`, g.UUID).
-			Scan(&id, &version, &icon, &isDefault, &created, &storedType)
+		err := tx.QueryRowContext(ctx, `SELECT id, version, icon, is_default, created FROM galaxies WHERE uuid = ?`, g.UUID).
+			Scan(&id, &version, &icon, &isDefault, &created)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -108,7 +106,9 @@ func (s *Store) ImportLibraryGalaxy(ctx context.Context, g *LibraryGalaxy) (Libr
 		case !isDefault:
 			out = LibraryKept
 			return nil
-		case versionNumber(version) < g.Version || (g.Icon != "" && g.Icon != icon):
+		case versionNumber(version) < g.Version || (g.Icon != "" && g.Icon != icon) || created == 0:
+			// created 0: stored from an event that embedded it, without the members only
+			// the library has
 			out = LibraryUpdated
 			if created == 0 {
 				created = now

@@ -321,3 +321,39 @@ func TestEventStoredBeforeImportShowsCluster(t *testing.T) {
 		t.Errorf("clusters after the library import: %v, want %v", g, want)
 	}
 }
+
+// A library galaxy first stored from an event that embedded it (at the library's version)
+// is replaced by the import, so it gains the members only the library has (enabled,
+// local_only); the others are added.
+func TestImportReplacesGalaxyStoredFromEvent(t *testing.T) {
+	st := newStore(t)
+	e, err := misp.ParseEvent([]byte(`{"Event":{"uuid":"00000000-0000-4000-8000-0000000e0002","info":"embeds","distribution":"3",
+		"date":"2026-03-04","timestamp":"1772600000","Tag":[{"name":"misp-galaxy:tool=\"Tinba\""}],
+		"Galaxy":[{"uuid":"9b8037f7-bc8f-4de1-a797-37266619bc0b","name":"Tool","type":"tool","version":"3","icon":"optin-monster","description":"from the event",
+			"GalaxyCluster":[{"uuid":"75f53ead-1aee-4f91-8cb9-b4170d747cfc","type":"tool","value":"Tinba","tag_name":"misp-galaxy:tool=\"Tinba\"",
+				"version":"177","description":"Banking Malware"}]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpsertEvent(ctx, e, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Import(ctx, st, excerpt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Galaxies != (store.LibraryCounts{Added: 2, Updated: 1}) {
+		t.Errorf("galaxies %+v, want 2 added and the event's one updated", sum.Galaxies)
+	}
+	got, err := st.Event(ctx, testsupport.LocalEvent(t, st, e.UUID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Galaxy) != 1 {
+		t.Fatalf("event galaxies: %+v", got.Galaxy)
+	}
+	g := got.Galaxy[0]
+	if g.Description == "from the event" || string(g.Extra["enabled"]) != "true" || string(g.Extra["default"]) != "true" {
+		t.Errorf("the event's galaxy after the import: description %q enabled %s default %s", g.Description, g.Extra["enabled"], g.Extra["default"])
+	}
+}

@@ -96,12 +96,14 @@ func (inst *Instance) trimAnalyst(v *Viewer, x *misp.Extra, t *tally) {
 	})
 }
 
-// trimClusters keeps the clusters the viewer may see, and the galaxies left with any.
+// trimClusters keeps the clusters the viewer may see, with the relations the viewer may
+// see, and the galaxies left with any.
 func (inst *Instance) trimClusters(v *Viewer, gs []misp.Galaxy, t *tally) []misp.Galaxy {
 	return sieveClusters(gs, t, func(c *misp.GalaxyCluster) verdict {
 		if !inst.CanSeeCluster(v, c) {
 			return drop("cluster.distribution", "its distribution does not include the viewer")
 		}
+		inst.trimRelations(v, c, t)
 		return keep()
 	})
 }
@@ -129,7 +131,8 @@ func takeAnalyst(x *misp.Extra, downgrade bool, bl Blocklists, t *tally) {
 // pullClusters is the pull table applied to the custom clusters of a pulled element: each
 // keeps its own distribution, downgraded (community becomes organisation only, connected
 // communities community), and a cluster shared with a sharing group is removed, its group not
-// being captured here. Library clusters are everyone's and stay. A custom galaxy's own
+// being captured here. Library clusters are everyone's and stay. Each relation of a cluster
+// kept is downgraded the same way (pullRelations). A custom galaxy's own
 // distribution is downgraded the same way (PullGalaxy), one shared with a sharing group
 // becoming organisation only.
 func pullClusters(gs []misp.Galaxy, t *tally) []misp.Galaxy {
@@ -152,6 +155,7 @@ func pullClusters(gs []misp.Galaxy, t *tally) []misp.Galaxy {
 		case pullDowngrade(s.Distribution) != s.Distribution:
 			c.SetDistribution(pullDowngrade(s.Distribution))
 		}
+		pullRelations(c, true, t)
 		return keep()
 	})
 }

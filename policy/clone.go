@@ -156,6 +156,7 @@ func cloneGalaxies(gs []misp.Galaxy) []misp.Galaxy {
 		c[i].GalaxyCluster = slices.Clone(c[i].GalaxyCluster)
 		for j := range c[i].GalaxyCluster {
 			c[i].GalaxyCluster[j].Extra = maps.Clone(c[i].GalaxyCluster[j].Extra)
+			c[i].GalaxyCluster[j].GalaxyClusterRelation = cloneRelations(c[i].GalaxyCluster[j].GalaxyClusterRelation)
 		}
 	}
 	return c

@@ -10,9 +10,9 @@ import (
 // narrowest distribution may carry: anyone who has the feed reads it, so only data whose
 // reach (its ancestors taken into account) is at least min goes, and none shared with a
 // sharing group, which a feed cannot keep to its members. min 0 writes everything: the
-// admin asked for an export of the whole instance. The same holds for analyst data and
-// custom galaxy clusters (by their own distributions); this instance's own nested views
-// never go.
+// admin asked for an export of the whole instance. The same holds for analyst data,
+// custom galaxy clusters and their relations (by their own distributions; a relation's
+// tags that may not leave never go); this instance's own nested views never go.
 func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) {
 	d := newDecision("feed")
 	var t tally
@@ -68,9 +68,17 @@ func feedClusters(gs []misp.Galaxy, wide func(Reach) bool, t *tally) []misp.Gala
 		if s.Distribution == misp.InheritEvent {
 			s.Distribution = misp.OrgOnly // a cluster has no element to inherit from, as CanSeeCluster says
 		}
-		if s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
-			return keep()
+		if !s.Default && !wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {
+			return drop("cluster.distribution", "narrower than the feed")
 		}
-		return drop("cluster.distribution", "narrower than the feed")
+		delete(c.Extra, "TargetingClusterRelation")
+		c.GalaxyClusterRelation = sieveRelations(c.GalaxyClusterRelation, t, func(r *misp.ClusterRelation) verdict {
+			if r.Distribution == misp.InheritEvent || !wide(Reach{Level: misp.AllCommunities}.Child(r.Distribution, r.SharingGroup)) {
+				return drop("relation.distribution", "narrower than the feed")
+			}
+			r.Tag = sendableTags(r.Tag, false, t)
+			return keep()
+		})
+		return keep()
 	})
 }

@@ -334,6 +334,9 @@ func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgI
 	for _, k := range []string{"id", "galaxy_id", "Galaxy"} {
 		delete(extra, k)
 	}
+	if err := keepRelations(extra); err != nil {
+		return false, fmt.Errorf("galaxy cluster %s: %w", c.UUID, err)
+	}
 	written := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var (
@@ -381,6 +384,54 @@ func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgI
 		return s.enqueueClusterPushes(ctx, tx, c.UUID, link)
 	})
 	return written, err
+}
+
+// keepRelations stores a cluster's relations (members, the cluster's JSON members) as
+// MISP's captureRelations takes them: the list received replaces the stored one, and a
+// relation that names no referenced cluster is refused (a pull's log says so, from
+// policy.PullClusterRelations).
+func keepRelations(members map[string]jsontext.Value) error {
+	raw, ok := members["GalaxyClusterRelation"]
+	if !ok {
+		return nil
+	}
+	var rs misp.ClusterRelations
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		return fmt.Errorf("GalaxyClusterRelation: %w", err)
+	}
+	b, err := json.Marshal(capturedRelations(rs), json.Deterministic(true))
+	if err != nil {
+		return err
+	}
+	members["GalaxyClusterRelation"] = b
+	return nil
+}
+
+// capturedRelations keeps the relations that name the cluster they refer to.
+func capturedRelations(rs misp.ClusterRelations) misp.ClusterRelations {
+	if rs == nil {
+		return nil
+	}
+	kept := make(misp.ClusterRelations, 0, len(rs))
+	for _, r := range rs {
+		if strings.TrimSpace(r.ReferencedUUID) != "" {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
+// ClusterModel reads a stored cluster (GalaxyClusterJSON's shape) as the model does.
+func ClusterModel(cl map[string]any) (*misp.GalaxyCluster, error) {
+	b, err := json.Marshal(cl)
+	if err != nil {
+		return nil, err
+	}
+	var mc misp.GalaxyCluster
+	if err := json.Unmarshal(b, &mc); err != nil {
+		return nil, fmt.Errorf("galaxy cluster: %w", err)
+	}
+	return &mc, nil
 }
 
 // ownCluster gives a received cluster its local owner and creator: org_id/orgc_id are

@@ -13,6 +13,7 @@ import (
 	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 	"mispdesk/syncer/remote"
 )
 
@@ -74,6 +75,10 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 		if d.Allowed {
 			d, err = r.pullGalaxyOf(m)
 		}
+		var relations string
+		if err == nil && d.Allowed {
+			relations, err = r.pullRelationsOf(m)
+		}
 		if err != nil {
 			failed++
 			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", row.UUID, err), c0, 200)
@@ -97,7 +102,7 @@ func (r *runContext) pullClusters(ctx context.Context, ver *remote.Version) {
 			continue
 		}
 		pulled++
-		r.step(ctx, store.LevelInfo, "", store.OutcomeCluster, fmt.Sprintf("galaxy cluster %s pulled (version %d, distribution %d)", row.UUID, row.Version, dist), c0, 200)
+		r.step(ctx, store.LevelInfo, "", store.OutcomeCluster, fmt.Sprintf("galaxy cluster %s pulled (version %d, distribution %d)%s", row.UUID, row.Version, dist, relations), c0, 200)
 	}
 	r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, fmt.Sprintf("%d galaxy clusters pulled, %d not needed or not allowed, %d failed (%d listed)", pulled, skipped, failed, len(rows)), t0, 200)
 }
@@ -170,6 +175,7 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, list
 		have[row.UUID] = max(have[row.UUID], int64(row.Version))
 	}
 	var send []jsontext.Value
+	chk := gate.New(r.e.st).For(ctx, r.inst, gate.RemoteViewer(r.srv))
 	for _, cd := range cands {
 		if v, ok := have[cd.c.UUID]; ok && v >= cd.c.Version {
 			continue
@@ -179,6 +185,15 @@ func (r *runContext) pushClusters(ctx context.Context, ver *remote.Version, list
 		m["locked"] = true
 		for _, k := range []string{"id", "galaxy_id", "org_id", "orgc_id"} {
 			delete(m, k) // this instance's ids
+		}
+		// its relations each go by their own distribution
+		d, err := chk.PushCluster(r.psrv, m)
+		if err != nil {
+			r.step(ctx, store.LevelWarn, "", store.OutcomeFailed, fmt.Sprintf("galaxy cluster %s: %v", cd.c.UUID, err), t0, 0)
+			continue
+		}
+		if changed := changes(d); changed != "" {
+			r.step(ctx, store.LevelInfo, "", store.OutcomeClusters, fmt.Sprintf("galaxy cluster %s%s", cd.c.UUID, changed), t0, 0)
 		}
 		b, err := json.Marshal(m, json.Deterministic(true))
 		if err != nil {
@@ -220,6 +235,40 @@ func (r *runContext) pullGalaxyOf(m map[string]jsontext.Value) (policy.Decision,
 	b, err := json.Marshal(g, json.Deterministic(true))
 	m["Galaxy"] = b
 	return d, err
+}
+
+// pullRelationsOf applies the pull table to the relations of a pulled cluster (its
+// GalaxyClusterRelation member, in m), as policy.PullClusterRelations says; the answer
+// says what changed, for the run's log.
+func (r *runContext) pullRelationsOf(m map[string]jsontext.Value) (string, error) {
+	var mc misp.GalaxyCluster
+	if raw, ok := m["GalaxyClusterRelation"]; ok {
+		if err := json.Unmarshal(raw, &mc.GalaxyClusterRelation); err != nil {
+			return "", fmt.Errorf("its GalaxyClusterRelation member: %w", err)
+		}
+	}
+	d := r.inst.PullClusterRelations(r.psrv, &mc)
+	delete(m, "TargetingClusterRelation")
+	if mc.GalaxyClusterRelation != nil {
+		b, err := json.Marshal(mc.GalaxyClusterRelation, json.Deterministic(true))
+		if err != nil {
+			return "", err
+		}
+		m["GalaxyClusterRelation"] = b
+	}
+	return changes(d), nil
+}
+
+// changes lists what a decision changed (its relations removed or downgraded), as a
+// suffix of a log line: "" when nothing.
+func changes(d policy.Decision) string {
+	var out string
+	for _, s := range d.Steps {
+		if s.Outcome == policy.Changed {
+			out += "; " + s.Reason
+		}
+	}
+	return out
 }
 
 // pushGalaxyOf reports whether the galaxy of a cluster about to be pushed (its Galaxy

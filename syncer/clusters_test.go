@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"mispdesk/internal/testsupport"
@@ -426,5 +427,99 @@ func TestEventEmbedsUnknownCustomGalaxy(t *testing.T) {
 				t.Errorf("%s on B: GET %s = %d, want %d: %s", who, path, st, want, raw)
 			}
 		}
+	}
+}
+
+// relationsOf lists the relations of a stored cluster as "referenced uuid:distribution",
+// in their order, and their tags by name.
+func relationsOf(t *testing.T, cl map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(cl["GalaxyClusterRelation"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []struct {
+		UUID string `json:"referenced_galaxy_cluster_uuid"`
+		Dist string `json:"distribution"`
+		Tag  []struct {
+			Name string `json:"name"`
+		} `json:"Tag"`
+	}
+	if err := json.Unmarshal(b, &rs); err != nil {
+		t.Fatalf("relations %s: %v", b, err)
+	}
+	var out []string
+	for _, r := range rs {
+		s := r.UUID[len(r.UUID)-2:] + ":" + r.Dist
+		for _, tg := range r.Tag {
+			s += "+" + tg.Name
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+// A community cluster's relations travel each by its own distribution, as MISP's
+// GalaxyClusterRelation rules say. A's cluster has relations at 0, 1, 2 and 3 (the last
+// with an exportable and a non-exportable tag). B's pull gets what A shows B's sync user
+// (1–3), downgraded (1 becomes 0, 2 becomes 1); A's push to C sends 2 as 1 and 3, never 0
+// or 1, nor the non-exportable tag. On B a user of another organisation then sees neither
+// the relation that became organisation-only there nor, of course, A's.
+func TestClusterRelationsTravelByTheirOwnDistribution(t *testing.T) {
+	a, b, c := newNode(t, "A"), newNode(t, "B"), newNode(t, "C")
+	admin := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
+	if _, err := a.st.UpsertGalaxyCluster(ctx, []byte(`{"uuid":"00000000-0000-4000-8000-0000000c1a00","type":"threat-actor",
+		"value":"Default Actor","version":"1","default":true,"distribution":"3",
+		"Galaxy":{"uuid":"698774c7-8022-42c4-917f-8d6e4f06ada3","name":"Threat Actor","type":"threat-actor"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	rel := func(n, dist string, tags ...string) map[string]any {
+		r := map[string]any{"referenced_galaxy_cluster_uuid": "00000000-0000-4000-8000-0000000ee0" + n,
+			"referenced_galaxy_cluster_type": "similar", "distribution": dist}
+		if len(tags) > 0 {
+			var ts []any
+			for _, tg := range tags {
+				ts = append(ts, map[string]any{"name": tg, "exportable": tg != "internal:note"})
+			}
+			r["Tag"] = ts
+		}
+		return r
+	}
+	added := rest(t, a, admin, "POST", "/galaxy_clusters/add/698774c7-8022-42c4-917f-8d6e4f06ada3",
+		map[string]any{"GalaxyCluster": map[string]any{"value": "Related Actor", "distribution": "3", "GalaxyClusterRelation": []any{
+			rel("00", "0"), rel("01", "1"), rel("02", "2"), rel("03", "3", "tlp:green", "internal:note")}}})
+	uuid, _ := added["GalaxyCluster"].(map[string]any)["uuid"].(string)
+	rest(t, a, admin, "POST", "/galaxy_clusters/publish/"+uuid, nil)
+
+	connect(t, b, a, store.ServerOptions{Pull: true, PullGalaxyClusters: true})
+	if _, err := b.eng.Pull(ctx, b.serverID("A"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, a, c, store.ServerOptions{Push: true, PushGalaxyClusters: true})
+	if _, err := a.eng.Push(ctx, a.serverID("C"), RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		n    *node
+		want string
+	}{
+		{a, "00:0 01:1 02:2 03:3+tlp:green+internal:note"},
+		{b, "01:0 02:1 03:3+tlp:green+internal:note"}, // A's answer to a pull keeps the tag: MISP's cluster view does
+		{c, "02:1 03:3+tlp:green"},
+	} {
+		got, err := testsupport.ClusterJSON(tc.n.st, uuid)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.n.name, err)
+		}
+		if r := relationsOf(t, got); r != tc.want {
+			t.Errorf("%s holds relations %q, want %q", tc.n.name, r, tc.want)
+		}
+	}
+
+	mustOrg(t, b, "Other")
+	other := userKey(t, b, "user@other.b.test", "Other", "user")
+	view := rest(t, b, other, "GET", "/galaxy_clusters/view/"+uuid, nil)
+	if r := relationsOf(t, view["GalaxyCluster"].(map[string]any)); r != "02:1 03:3+tlp:green+internal:note" {
+		t.Errorf("another organisation on B sees relations %q", r)
 	}
 }

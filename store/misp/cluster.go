@@ -1,6 +1,12 @@
 package misp
 
-import "github.com/go-json-experiment/json"
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
 
 // ClusterSharing is what sharing decisions read of a galaxy cluster. Clusters keep these
 // members in Extra because MISP's shapes for them vary by version and endpoint.
@@ -113,4 +119,67 @@ func (g *Galaxy) Sharing() GalaxySharing {
 		s.Stated = json.Unmarshal(raw, &s.Distribution) == nil
 	}
 	return s
+}
+
+// ClusterRelation is one relation of a galaxy cluster to another (MISP's
+// GalaxyClusterRelation). It is shared by its own distribution and sharing group, not the
+// cluster's. The members sharing decisions do not read (its ids, galaxy_cluster_uuid,
+// sharing_group_id, default…) stay in Extra.
+type ClusterRelation struct {
+	ReferencedUUID string        `json:"referenced_galaxy_cluster_uuid"`
+	ReferencedType string        `json:"referenced_galaxy_cluster_type"`
+	Distribution   Distribution  `json:"distribution"`
+	SharingGroup   *SharingGroup `json:"SharingGroup,omitzero"`
+	Tag            []Tag         `json:"Tag,omitzero"`
+	Extra          Extra         `json:",embed"`
+}
+
+// ClusterRelations is a cluster's list of relations. MISP writes it as a list, or as an
+// object keyed by position when some were removed; both are read. A relation that does
+// not decode (a distribution outside MISP's levels, a member of the wrong shape) is left
+// out: its sharing cannot be judged, so it is never passed on.
+type ClusterRelations []ClusterRelation
+
+// UnmarshalJSONFrom reads a list, an object of relations, or null.
+func (rs *ClusterRelations) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
+		return err
+	}
+	var items []jsontext.Value
+	switch v.Kind() {
+	case 'n':
+		*rs = nil
+		return nil
+	case '[':
+		if err := json.Unmarshal(v, &items); err != nil {
+			return err
+		}
+	case '{':
+		d := jsontext.NewDecoder(bytes.NewReader(v))
+		if _, err := d.ReadToken(); err != nil {
+			return err
+		}
+		for d.PeekKind() != '}' {
+			if _, err := d.ReadToken(); err != nil {
+				return err
+			}
+			item, err := d.ReadValue()
+			if err != nil {
+				return err
+			}
+			items = append(items, item.Clone())
+		}
+	default:
+		return fmt.Errorf("galaxy cluster relations: a list or an object, not %s", v.Kind())
+	}
+	out := make(ClusterRelations, 0, len(items))
+	for _, item := range items {
+		var r ClusterRelation
+		if item.Kind() == '{' && json.Unmarshal(item, &r) == nil {
+			out = append(out, r)
+		}
+	}
+	*rs = out
+	return nil
 }

@@ -139,7 +139,8 @@ type ShadowAttribute struct {
 }
 
 // GalaxyCluster is one cluster of a galaxy (a threat actor, a technique…) attached to an
-// event or attribute. Its metadata, relations, distribution and authorship travel in Extra.
+// event or attribute. Its metadata, distribution and authorship travel in Extra; its
+// relations, which have their own sharing, are modelled.
 // Local and RelationshipType belong to the attachment, not to the cluster.
 type GalaxyCluster struct {
 	ID               Int    `json:"id,omitzero"`
@@ -152,7 +153,10 @@ type GalaxyCluster struct {
 	Version          Int    `json:"version,omitzero"`
 	Local            Bool   `json:"local"`             // always, as MISP shows an attached cluster
 	RelationshipType Text   `json:"relationship_type"` // null when none
-	Extra            Extra  `json:",embed"`
+	// GalaxyClusterRelation are the cluster's relations to other clusters, each shared by
+	// its own distribution.
+	GalaxyClusterRelation ClusterRelations `json:"GalaxyClusterRelation,omitzero"`
+	Extra                 Extra            `json:",embed"`
 }
 
 // Galaxy is a family of clusters; in an event it lists the clusters attached to it.

@@ -527,26 +527,33 @@ func (c *call) mayUseSharingGroup(ev *misp.Event) error {
 	if ev.Distribution != misp.SharingGroupDist {
 		return nil
 	}
-	ref := itoa(int64(ev.SharingGroupID))
-	if ev.SharingGroup != nil && ev.SharingGroup.UUID != "" {
-		ref = ev.SharingGroup.UUID
+	_, err := c.usableSharingGroup(ev.SharingGroupID, ev.SharingGroup)
+	return err
+}
+
+// usableSharingGroup is the local sharing group named by sg's UUID, or else by id, when the
+// caller may use it (mayUseSharingGroup).
+func (c *call) usableSharingGroup(id misp.Int, sg *misp.SharingGroup) (*misp.SharingGroup, error) {
+	ref := itoa(int64(id))
+	if sg != nil && sg.UUID != "" {
+		ref = sg.UUID
 	}
 	refused := httpError(http.StatusMethodNotAllowed, "Invalid Sharing Group or not authorised.")
-	sg, err := store.ReadByRef(c.ctx, c.a.st.ResolveSharingGroup, c.a.st.SharingGroup, ref)
+	local, err := store.ReadByRef(c.ctx, c.a.st.ResolveSharingGroup, c.a.st.SharingGroup, ref)
 	if errors.Is(err, store.ErrNotFound) {
-		return refused
+		return nil, refused
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	inst, err := c.instance()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !inst.CanSeeSharingGroup(c.viewer, sg) {
-		return refused
+	if !inst.CanSeeSharingGroup(c.viewer, local) {
+		return nil, refused
 	}
-	return nil
+	return local, nil
 }
 
 func lcTimestamp(lc *policy.LocalCopy) int64 {

@@ -269,7 +269,7 @@ func (c *call) galaxyClustersIndex() error {
 	context, needle := strings.ToLower(scalar(params["context"])), strings.ToLower(scalar(params["searchall"]))
 	org := c.who.User.Org.UUID
 	keep := func(cl map[string]any) bool {
-		mc, err := clusterModel(cl)
+		mc, err := store.ClusterModel(cl)
 		if err != nil {
 			return false
 		}
@@ -335,6 +335,9 @@ func (c *call) galaxyClustersAdd() error {
 	if err := c.setClusterSharing(m, f, func(msg string) error { return saveFail(c, failName, nil, msg) }); err != nil {
 		return err
 	}
+	if err := c.setRelationSharing(m, func(msg string) error { return saveFail(c, failName, nil, msg) }); err != nil {
+		return err
+	}
 	u := strings.ToLower(f.str("uuid"))
 	if !misp.IsUUID(u) {
 		u = uuid.NewString()
@@ -356,7 +359,7 @@ func (c *call) galaxyClustersAdd() error {
 	if _, err := c.a.st.UpsertGalaxyCluster(c.ctx, raw); err != nil {
 		return saveFail(c, failName, nil, map[string][]string{"GalaxyCluster": {err.Error()}})
 	}
-	cl, err := c.clusterByRef(u)
+	cl, err := c.visibleCluster(u)
 	if err != nil {
 		return err
 	}
@@ -419,30 +422,14 @@ func (c *call) galaxyClustersRestSearch() error {
 	return c.reply(http.StatusOK, map[string]any{"response": out})
 }
 
-// clusterModel is a stored cluster (GalaxyClusterJSON) as the model reads it.
-func clusterModel(cl map[string]any) (*misp.GalaxyCluster, error) {
-	b, err := json.Marshal(cl)
-	if err != nil {
-		return nil, err
-	}
-	var mc misp.GalaxyCluster
-	if err := json.Unmarshal(b, &mc); err != nil {
-		return nil, err
-	}
-	return &mc, nil
-}
-
-// clusterVisible reports whether the caller may see a stored cluster (the gate).
+// clusterVisible reports whether the caller may see a stored cluster, and trims cl to
+// what the caller may see of it (the gate).
 func (c *call) clusterVisible(cl map[string]any) (bool, error) {
-	mc, err := clusterModel(cl)
-	if err != nil {
-		return false, err
-	}
 	chk, err := c.check()
 	if err != nil {
 		return false, err
 	}
-	return chk.Cluster(mc)
+	return chk.Cluster(cl)
 }
 
 // mayModifyCluster is MISP's GalaxyCluster::fetchIfAuthorized for edit and delete: a
@@ -451,7 +438,7 @@ func (c *call) mayModifyCluster(cl map[string]any) error {
 	if c.who.User.Role.PermSiteAdmin {
 		return nil
 	}
-	mc, err := clusterModel(cl)
+	mc, err := store.ClusterModel(cl)
 	if err != nil {
 		return err
 	}
@@ -469,7 +456,7 @@ func (c *call) mayModifyCluster(cl map[string]any) error {
 // editable. The cluster gets a new version and is unpublished until published again,
 // which is what carries the edit to peers. The answer is the cluster, {"GalaxyCluster":{…}}.
 func (c *call) galaxyClustersEdit() error {
-	cl, err := c.visibleCluster(c.path.Arg(0))
+	cl, err := c.storedCluster(c.path.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -564,6 +551,39 @@ func (c *call) setClusterSharing(cl map[string]any, f fields, fail func(string) 
 	return nil
 }
 
+// setRelationSharing records the sharing group of each relation of a cluster being
+// added (cl, as it will be stored) shared with one, as setClusterSharing does for the
+// cluster: a group the caller may use, kept as the SharingGroup member the gate reads a
+// relation's group by. A relation not shared with a group keeps none.
+func (c *call) setRelationSharing(cl map[string]any, fail func(string) error) error {
+	raw, ok := cl["GalaxyClusterRelation"].(jsontext.Value)
+	if !ok {
+		return nil
+	}
+	var rs misp.ClusterRelations
+	if err := json.Unmarshal(raw, &rs); err != nil {
+		return fail("GalaxyClusterRelation: " + err.Error())
+	}
+	for i := range rs {
+		r := &rs[i]
+		if r.Distribution != misp.SharingGroupDist {
+			r.SharingGroup = nil
+			continue
+		}
+		sg, err := c.usableSharingGroup(misp.Int(store.ClusterInt(r.Extra["sharing_group_id"])), r.SharingGroup)
+		if err != nil {
+			return err
+		}
+		r.SharingGroup = sg
+		if r.Extra == nil {
+			r.Extra = misp.Extra{}
+		}
+		r.Extra["sharing_group_id"] = jsontext.Value(strconv.Quote(itoa(int64(sg.ID))))
+	}
+	cl["GalaxyClusterRelation"] = rs
+	return nil
+}
+
 // clusterAuthors reads a cluster's authors as MISP's edit takes them: a list, a JSON list
 // in a string, or names separated by commas; absent or empty is none.
 func clusterAuthors(v jsontext.Value) ([]string, error) {
@@ -621,7 +641,7 @@ func clusterElements(f fields) ([]clusterElement, error) {
 // galaxyClustersPublish is POST /galaxy_clusters/publish/<id|uuid>: the cluster becomes
 // published (and so syncs), with a new version.
 func (c *call) galaxyClustersPublish() error {
-	cl, err := c.visibleCluster(c.path.Arg(0))
+	cl, err := c.storedCluster(c.path.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -744,8 +764,24 @@ func (c *call) clusterByRef(ref string) (map[string]any, error) {
 	return store.ReadByRef(c.ctx, c.a.st.ResolveCluster, c.a.st.GalaxyClusterJSON, ref)
 }
 
+// storedCluster is the cluster a write changes: one the caller may see (visibleCluster),
+// as stored, with what the caller may not see of it, which the write must keep.
+func (c *call) storedCluster(ref string) (map[string]any, error) {
+	cl, err := c.visibleCluster(ref)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := cl["id"].(string)
+	cl, err = c.clusterByRef(id)
+	if err != nil {
+		return nil, notFoundOr(err, "Invalid galaxy cluster")
+	}
+	return cl, nil
+}
+
 // visibleCluster finds a cluster by id or UUID that the caller may see (its own sharing
-// and its galaxy's); 404 "Invalid galaxy cluster" otherwise.
+// and its galaxy's), trimmed to what the caller may see of it (its relations); 404
+// "Invalid galaxy cluster" otherwise.
 func (c *call) visibleCluster(ref string) (map[string]any, error) {
 	cl, err := c.clusterByRef(ref)
 	if err == nil {

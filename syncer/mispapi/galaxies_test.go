@@ -158,3 +158,55 @@ func TestGalaxyClusterAddSharingGroup(t *testing.T) {
 		}
 	}
 }
+
+// A cluster's relations each have their own distribution (MISP's GalaxyClusterRelation):
+// on a community cluster, a relation kept to the organisation reaches no other
+// organisation, neither in galaxy_clusters/view, index and restSearch, galaxies/view, nor in
+// an event that carries the cluster; the organisation that owns the cluster and the site
+// admin see both.
+func TestClusterRelationsGated(t *testing.T) {
+	e := newEnv(t)
+	const (
+		private = "00000000-0000-4000-8000-0000000ee001"
+		public  = "00000000-0000-4000-8000-0000000ee002"
+	)
+	r := e.do("POST", "/galaxies/add", e.admin, map[string]any{"name": "Related galaxy", "namespace": "test", "distribution": 3})
+	wantStatus(t, r, 200)
+	gid := get[string](t, r.obj(t), "Galaxy", "id")
+	r = e.do("POST", "/galaxy_clusters/add/"+gid, e.admin, map[string]any{"GalaxyCluster": map[string]any{"value": "Related actor", "distribution": "3",
+		"GalaxyClusterRelation": []any{
+			map[string]any{"referenced_galaxy_cluster_uuid": private, "referenced_galaxy_cluster_type": "works-with", "distribution": "0"},
+			map[string]any{"referenced_galaxy_cluster_uuid": public, "referenced_galaxy_cluster_type": "similar", "distribution": "3"},
+		}}})
+	wantStatus(t, r, 200)
+	cid, cuuid := get[string](t, r.obj(t), "GalaxyCluster", "id"), get[string](t, r.obj(t), "GalaxyCluster", "uuid")
+	r = e.do("POST", "/events/add", e.admin, map[string]any{"Event": map[string]any{"info": "carries the related cluster", "distribution": 3,
+		"published": true, "Attribute": []any{map[string]any{"type": "text", "value": "a"}}}})
+	wantStatus(t, r, 200)
+	eid := get[string](t, r.obj(t), "Event", "id")
+	wantStatus(t, e.do("POST", "/galaxies/attachCluster/"+eid+"/event/local:0", e.admin, map[string]any{"Galaxy": map[string]any{"target_id": cid}}), 200)
+	wantStatus(t, e.do("POST", "/events/publish/"+eid, e.admin, nil), 200)
+
+	reads := []struct{ method, path string }{
+		{"GET", "/galaxy_clusters/view/" + cuuid},
+		{"GET", "/galaxy_clusters/index/" + gid},
+		{"POST", "/galaxy_clusters/restSearch"},
+		{"GET", "/galaxies/view/" + gid},
+		{"GET", "/events/view/" + eid},
+	}
+	for _, who := range []struct {
+		name, key   string
+		seesPrivate bool
+	}{{"owner", e.sameOrgUser, true}, {"site admin", e.admin, true}, {"other org", e.other, false}, {"peer sync", e.syncKey, false}} {
+		for _, rd := range reads {
+			r := e.do(rd.method, rd.path, who.key, map[string]any{"uuid": cuuid})
+			wantStatus(t, r, 200)
+			if !strings.Contains(string(r.body), public) {
+				t.Errorf("%s, %s: the community relation is missing: %.400s", who.name, rd.path, r.body)
+			}
+			if got := strings.Contains(string(r.body), private); got != who.seesPrivate {
+				t.Errorf("%s, %s: the organisation-only relation shown %v, want %v: %.400s", who.name, rd.path, got, who.seesPrivate, r.body)
+			}
+		}
+	}
+}

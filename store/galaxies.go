@@ -613,7 +613,10 @@ type ClusterQuery struct {
 	GalaxyID GalaxyID
 	Value    string // substring of value, tag name or description (case-insensitive)
 	UUIDs    []string
-	Limit    int
+	// NotDefault leaves out the clusters that say they are default (the galaxy library's,
+	// tens of thousands once imported), for a search of custom clusters.
+	NotDefault bool
+	Limit      int
 }
 
 // GalaxyClusterRefs lists the ids of the clusters matching q, by value.
@@ -636,6 +639,9 @@ func (s *Store) GalaxyClusterRefs(ctx context.Context, q ClusterQuery) ([]Cluste
 		}
 		conds = append(conds, `uuid IN (`+placeholders(len(a))+`)`)
 		args = append(args, a...)
+	}
+	if q.NotDefault {
+		conds = append(conds, `ifnull(json_extract(extra, '$.default'), 0) NOT IN (1, '1', 'true')`)
 	}
 	query := `SELECT id FROM galaxy_clusters`
 	if len(conds) > 0 {

@@ -164,4 +164,16 @@ func TestLibraryGalaxiesIndex(t *testing.T) {
 	if !reflect.DeepEqual(values, []any{"APT1", "Conference Crew"}) {
 		t.Errorf("galaxy_clusters/index lists %v, want APT1 and Conference Crew", values)
 	}
+	// A cluster pull asks for custom clusters only: the library's are not among them.
+	for body, want := range map[string]int{`{"custom":1}`: 0, `{"custom":0}`: 6, `{}`: 6} {
+		var q map[string]any
+		json.Unmarshal([]byte(body), &q)
+		code, raw := restStatus(t, a, key, "POST", "/galaxy_clusters/restSearch", q)
+		var found struct {
+			Response []any `json:"response"`
+		}
+		if code != http.StatusOK || json.Unmarshal(raw, &found) != nil || len(found.Response) != want {
+			t.Errorf("galaxy_clusters/restSearch %s: %d, %d clusters; want %d", body, code, len(found.Response), want)
+		}
+	}
 }

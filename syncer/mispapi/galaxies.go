@@ -392,11 +392,12 @@ func (c *call) galaxyClustersRestSearch() error {
 		q.GalaxyID = gr.ID
 	}
 	q.UUIDs = values(params["uuid"]).or
+	published, custom, minimal := scalar(params["published"]), scalar(params["custom"]), truthy(scalar(params["minimal"]))
+	q.NotDefault = custom != "" && truthy(custom)
 	ids, err := c.a.st.GalaxyClusterRefs(c.ctx, q)
 	if err != nil {
 		return err
 	}
-	published, custom, minimal := scalar(params["published"]), scalar(params["custom"]), truthy(scalar(params["minimal"]))
 	out := []any{}
 	for _, id := range ids {
 		cl, err := c.a.st.GalaxyClusterJSON(c.ctx, id)

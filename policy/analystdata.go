@@ -18,6 +18,13 @@ func (inst *Instance) CanSeeAnalystData(v *Viewer, d *misp.AnalystData) bool {
 	return inst.reachIncludes(v, Reach{Level: misp.AllCommunities}.Child(analystDistribution(d.Distribution), d.SharingGroup))
 }
 
+// MayEditAnalystData decides whether the viewer may change or delete a note, opinion or
+// relationship whose creator organisation is orgcUUID (MISP's
+// AnalystData::canEditAnalystData): a site admin, or a user of that organisation.
+func (v *Viewer) MayEditAnalystData(orgcUUID string) bool {
+	return v.SiteAdmin || v.isOrg(orgcUUID)
+}
+
 // analystDistribution maps an analyst data distribution onto the element scale. MISP's
 // visibility rule for analyst data (AnalystData::buildConditions) names levels 1–3 and 4 only,
 // so 5 shows the item to its own organisation alone; so here.

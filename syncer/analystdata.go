@@ -112,6 +112,8 @@ func (r *runContext) sendAnalystData(ctx context.Context, chk *gate.Check, d *st
 	}
 	delete(m, "id")
 	delete(m, "sharing_group_id")
+	delete(m, "_canEdit") // this instance's pages, not the item
+	delete(m, "_max_depth_reached")
 	m["distribution"] = fmt.Sprint(int(dist))
 	m["locked"] = true
 	if dist == misp.SharingGroupDist {

@@ -81,7 +81,8 @@ type Arrival struct {
 // analystColumns are the members of arriving analyst data that are columns or this
 // instance's own view of it, never kept in its body.
 var analystColumns = []string{"id", "uuid", "object_uuid", "object_type", "orgc_uuid", "org_uuid", "distribution",
-	"sharing_group_id", "created", "modified", "locked", "Orgc", "Org", "SharingGroup", "note_type", "note_type_name", "_canEdit"}
+	"sharing_group_id", "created", "modified", "locked", "Orgc", "Org", "SharingGroup", "note_type", "note_type_name", "_canEdit",
+	"_max_depth_reached"}
 
 // ReceiveAnalystData decides with policy whether an arriving item may be stored and stores
 // it as policy says (store.SaveSyncedAnalystData). A refusal by policy is returned as the
@@ -138,7 +139,9 @@ func extraString(x misp.Extra, k string) string {
 
 // AnalystJSON is a stored item as MISP's AnalystData::afterFind shows it: its columns, its
 // creator and owner organisations (Orgc, Org) and, for distribution 4, its sharing group,
-// which a peer captures from it.
+// which a peer captures from it; for the viewer's pages, whether the viewer may edit it
+// (_canEdit) and _max_depth_reached false, which AnalystListJSON and EmbedAnalystData set
+// where the items about it are left out.
 func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m := map[string]any{}
 	_ = json.Unmarshal(d.Body, &m)
@@ -147,12 +150,21 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, id(d.Distribution, 10)
 	m["sharing_group_id"], m["created"], m["modified"], m["locked"] = id(int64(d.SharingGroupID), 10), d.Created, d.Modified, d.Locked
 	m["note_type_name"], m["note_type"] = d.Kind, slices.Index(misp.AnalystKinds[:], d.Kind)
+	m["_canEdit"], m["_max_depth_reached"] = c.Viewer.MayEditAnalystData(d.OrgcUUID), false
+	// the organisations' members MISP's model names for them (its Org and Orgc
+	// associations), which organisations/view shows any caller with a key; not the rest
+	// of the record (contacts, e-mail domains, who made it and when), which MISP's
+	// attribute and object notes do carry
 	for key, uuid := range map[string]string{"Orgc": d.OrgcUUID, "Org": d.OrgUUID} {
-		if o, err := c.g.st.OrgByUUID(c.ctx, uuid); err == nil {
-			m[key] = map[string]any{"id": id(int64(o.ID), 10), "uuid": o.UUID, "name": o.Name, "local": o.Local}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		o, err := c.g.st.OrgByUUID(c.ctx, uuid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return nil, err
 		}
+		m[key] = map[string]any{"id": id(int64(o.ID), 10), "uuid": o.UUID, "name": o.Name, "type": o.Type,
+			"description": o.Description, "sector": o.Sector, "nationality": o.Nationality, "local": o.Local}
 	}
 	if d.Distribution == int64(misp.SharingGroupDist) {
 		sg, err := c.SharingGroup(d.SharingGroupID)
@@ -164,6 +176,58 @@ func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 		}
 	}
 	return m, nil
+}
+
+// AnalystListJSON is AnalystJSON of each item, as a page shows items on their own: the
+// items about them are not nested, so _max_depth_reached says where the viewer may see
+// some (MISP's hasMoreNotesOrOpinions).
+func (c *Check) AnalystListJSON(list []store.AnalystData) ([]map[string]any, error) {
+	uuids := make([]string, len(list))
+	for i := range list {
+		uuids[i] = list[i].UUID
+	}
+	more, err := c.moreAnalystAbout(uuids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, 0, len(list))
+	for i := range list {
+		m, err := c.AnalystJSON(&list[i])
+		if err != nil {
+			return nil, err
+		}
+		m["_max_depth_reached"] = more[strings.ToLower(list[i].UUID)]
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// moreAnalystAbout reports which of the items (by UUID) have notes or opinions about them
+// that the viewer may see by their own distribution (MISP's hasMoreNotesOrOpinions counts
+// those two kinds).
+func (c *Check) moreAnalystAbout(uuids []string) (map[string]bool, error) {
+	more := map[string]bool{}
+	if len(uuids) == 0 {
+		return more, nil
+	}
+	items, err := c.g.st.AnalystDataAbout(c.ctx, uuids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		d := &items[i]
+		if d.Kind == "Relationship" || more[strings.ToLower(d.ObjectUUID)] {
+			continue
+		}
+		item, _, err := c.AnalystItem(d)
+		if err != nil {
+			return nil, err
+		}
+		if c.inst.CanSeeAnalystData(c.Viewer, item) {
+			more[strings.ToLower(d.ObjectUUID)] = true
+		}
+	}
+	return more, nil
 }
 
 // EmbedAnalystData puts the stored notes, opinions and relationships about the event and
@@ -210,6 +274,11 @@ func (c *Check) EmbedAnalystData(ev *misp.Event) error {
 		}
 		levels = append(levels, level)
 	}
+	// the last level read, when the depth ran out, leaves out the items about it
+	capped, err := c.moreAnalystAbout(about)
+	if err != nil {
+		return err
+	}
 	// from the leaves up, each item with the items about it
 	nested := map[string]*misp.AnalystSet{}
 	for i := len(levels) - 1; i >= 0; i-- {
@@ -218,6 +287,7 @@ func (c *Check) EmbedAnalystData(ev *misp.Event) error {
 			if err != nil {
 				return err
 			}
+			m["_max_depth_reached"] = capped[strings.ToLower(d.UUID)]
 			b, err := json.Marshal(m)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", d.Kind, d.UUID, err)

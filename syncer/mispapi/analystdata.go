@@ -66,10 +66,10 @@ func (c *call) analystTarget() (*store.AnalystData, error) {
 	return d, nil
 }
 
-// mayEditAnalyst is MISP's canEditAnalystData: a site admin, or a user of the
-// organisation that created the item.
+// mayEditAnalyst refuses with MISP's 405 a caller that may not change the item
+// (policy.Viewer.MayEditAnalystData, which the item's _canEdit shows too).
 func (c *call) mayEditAnalyst(d *store.AnalystData) error {
-	if c.who.User.Role.PermSiteAdmin || strings.EqualFold(d.OrgcUUID, c.who.User.Org.UUID) {
+	if c.viewer.MayEditAnalystData(d.OrgcUUID) {
 		return nil
 	}
 	return httpError(http.StatusMethodNotAllowed, "You are not authorised to do that.")
@@ -85,22 +85,23 @@ var analystEditable = map[string][]string{
 	"Relationship": {"relationship_type"},
 }
 
-// analystJSON is a stored item as the gate shows it (Check.AnalystJSON).
-func (c *call) analystJSON(d *store.AnalystData) (map[string]any, error) {
+// analystJSON lists stored items as the gate shows them on their own
+// (Check.AnalystListJSON).
+func (c *call) analystJSON(list []store.AnalystData) ([]map[string]any, error) {
 	chk, err := c.check()
 	if err != nil {
 		return nil, err
 	}
-	return chk.AnalystJSON(d)
+	return chk.AnalystListJSON(list)
 }
 
 // replyAnalyst answers {"<Kind>": item}.
 func (c *call) replyAnalyst(d *store.AnalystData) error {
-	m, err := c.analystJSON(d)
+	ms, err := c.analystJSON([]store.AnalystData{*d})
 	if err != nil {
 		return err
 	}
-	return c.reply(http.StatusOK, map[string]any{d.Kind: m})
+	return c.reply(http.StatusOK, map[string]any{d.Kind: ms[0]})
 }
 
 // analystVisible reports whether the caller may see an analyst data element (the gate:
@@ -270,19 +271,22 @@ func (c *call) analystDataIndex() error {
 	if err != nil {
 		return err
 	}
-	out := []any{}
+	visible := list[:0]
 	for i := range list {
 		ok, err := c.analystVisible(&list[i])
 		if err != nil {
 			return err
 		}
-		if !ok {
-			continue
+		if ok {
+			visible = append(visible, list[i])
 		}
-		m, err := c.analystJSON(&list[i])
-		if err != nil {
-			return err
-		}
+	}
+	ms, err := c.analystJSON(visible)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(ms))
+	for _, m := range ms {
 		out = append(out, map[string]any{kind: m})
 	}
 	return c.reply(http.StatusOK, out)

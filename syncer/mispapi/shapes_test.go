@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -167,9 +168,9 @@ func TestEventShapesAsMISP(t *testing.T) {
 	}
 	r = e.do("GET", "/events/view/"+uuid, e.admin, nil)
 	wantStatus(t, r, http.StatusOK)
-	// left out of the comparison: what MISP adds to each item for its own pages (_canEdit,
-	// _max_depth_reached) and the organisations' full records
-	for _, d := range shapeDiff("", pruneAnalystItems(readShape(t, "events_view"), false), r.json(t)) {
+	// every member MISP gives each item, _canEdit and _max_depth_reached included; of its
+	// organisations' records, those MISP's model names for them (analystOrgMembers)
+	for _, d := range shapeDiff("", pruneAnalystOrgs(readShape(t, "events_view"), false), r.json(t)) {
 		t.Errorf("events/view with analyst data: %s", d)
 	}
 	// an event without reports still lists them, and MISP's empty lists stay lists
@@ -183,23 +184,25 @@ func TestEventShapesAsMISP(t *testing.T) {
 	}
 }
 
-// pruneAnalystItems takes out of MISP's analyst data items (under Note, Opinion and
-// Relationship, at any depth) the members mispdesk does not show: _canEdit,
-// _max_depth_reached, and all but id, name, uuid and local of their Org and Orgc.
-func pruneAnalystItems(v any, inItem bool) any {
+// analystOrgMembers are the members of an analyst data item's Org and Orgc that MISP's model
+// names for those associations; MISP's attribute and object notes carry the organisation's
+// whole record, whose other members (contacts, restricted_to_domain…) mispdesk leaves out.
+var analystOrgMembers = []string{"id", "name", "uuid", "type", "description", "sector", "nationality", "local"}
+
+// pruneAnalystOrgs takes out of the Org and Orgc of MISP's analyst data items (under Note,
+// Opinion and Relationship, at any depth) the members not in analystOrgMembers.
+func pruneAnalystOrgs(v any, inItem bool) any {
 	switch x := v.(type) {
 	case []any:
 		for i := range x {
-			x[i] = pruneAnalystItems(x[i], inItem)
+			x[i] = pruneAnalystOrgs(x[i], inItem)
 		}
 	case map[string]any:
 		if inItem {
-			delete(x, "_canEdit")
-			delete(x, "_max_depth_reached")
 			for _, k := range []string{"Org", "Orgc"} {
 				if o, ok := x[k].(map[string]any); ok {
 					for f := range o {
-						if f != "id" && f != "name" && f != "uuid" && f != "local" {
+						if !slices.Contains(analystOrgMembers, f) {
 							delete(o, f)
 						}
 					}
@@ -207,7 +210,7 @@ func pruneAnalystItems(v any, inItem bool) any {
 			}
 		}
 		for k, c := range x {
-			x[k] = pruneAnalystItems(c, inItem || k == "Note" || k == "Opinion" || k == "Relationship")
+			x[k] = pruneAnalystOrgs(c, inItem || k == "Note" || k == "Opinion" || k == "Relationship")
 		}
 	}
 	return v

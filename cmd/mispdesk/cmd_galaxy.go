@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"mispdesk/store"
+	"mispdesk/syncer/feed"
 	"mispdesk/syncer/galaxylib"
 )
 
@@ -62,7 +63,7 @@ func runGalaxyImport(ctx context.Context, env *Env, args []string) (err error) {
 		return err
 	}
 	defer closeStore(s, &err)
-	sum, runErr := galaxylib.Import(ctx, s, rest[0], func(fe galaxylib.FileError) {
+	sum, runErr := galaxylib.Import(ctx, s, rest[0], func(fe feed.FileError) {
 		fmt.Fprintf(env.Stderr, "mispdesk galaxy import: %s\n", oneLine(fe.Error()))
 	})
 	if runErr != nil && sum.Files == 0 {
@@ -70,10 +71,7 @@ func runGalaxyImport(ctx context.Context, env *Env, args []string) (err error) {
 	}
 	if *jsonOut {
 		out := galaxyImportJSON{Galaxies: newLibraryCountsJSON(sum.Galaxies), Clusters: newLibraryCountsJSON(sum.Clusters),
-			Files: sum.Files, Failed: sum.Failed, Unmatched: sum.Unmatched, Errors: []importErrJSON{}}
-		for _, fe := range sum.Errors {
-			out.Errors = append(out.Errors, importErrJSON{Path: fe.Path, Error: fe.Err.Error()})
-		}
+			Files: sum.Files, Failed: sum.Failed, Unmatched: sum.Unmatched, Errors: importErrorsJSON(sum.Errors)}
 		if err := printJSON(env, out); err != nil {
 			return err
 		}

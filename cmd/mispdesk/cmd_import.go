@@ -30,6 +30,15 @@ type importJSON struct {
 	Errors     []importErrJSON `json:"errors"`
 }
 
+// importErrorsJSON lists the files an import could not store, never null.
+func importErrorsJSON(errs []feed.FileError) []importErrJSON {
+	out := make([]importErrJSON, 0, len(errs))
+	for _, fe := range errs {
+		out = append(out, importErrJSON{Path: fe.Path, Error: fe.Err.Error()})
+	}
+	return out
+}
+
 type importErrJSON struct {
 	Path  string `json:"path"`
 	Error string `json:"error"`
@@ -84,10 +93,7 @@ func runImport(ctx context.Context, env *Env, args []string) (err error) {
 
 	if *jsonOut {
 		out := importJSON{Imported: sum.Imported, Updated: sum.Updated, Skipped: sum.Skipped, Failed: sum.Failed,
-			Attributes: sum.Attributes, Skips: skipReasons(sum.Skips), Errors: []importErrJSON{}}
-		for _, fe := range sum.Errors {
-			out.Errors = append(out.Errors, importErrJSON{Path: fe.Path, Error: fe.Err.Error()})
-		}
+			Attributes: sum.Attributes, Skips: skipReasons(sum.Skips), Errors: importErrorsJSON(sum.Errors)}
 		if err := printJSON(env, out); err != nil {
 			return err
 		}

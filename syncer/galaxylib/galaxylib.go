@@ -19,18 +19,11 @@ import (
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/feed"
 )
 
 // MaxGalaxyFile bounds a galaxy file, read whole: the library's are a few kilobytes.
 const MaxGalaxyFile = 4 << 20
-
-// FileError says which file could not be imported, and where in it.
-type FileError struct {
-	Path string
-	Err  error
-}
-
-func (e FileError) Error() string { return e.Path + ": " + e.Err.Error() }
 
 // Summary counts what an import did.
 type Summary struct {
@@ -40,7 +33,7 @@ type Summary struct {
 	// Unmatched counts cluster files whose galaxy is not in the library (MISP passes them
 	// over too).
 	Unmatched int
-	Errors    []FileError
+	Errors    []feed.FileError
 }
 
 func (s Summary) String() string {
@@ -54,7 +47,7 @@ func (s Summary) String() string {
 // (onError, when set, and in the summary) and stores nothing; the others still come in.
 // The error is for what stops the whole import: no galaxies directory, a cancelled
 // context.
-func Import(ctx context.Context, st *store.Store, dir string, onError func(FileError)) (Summary, error) {
+func Import(ctx context.Context, st *store.Store, dir string, onError func(feed.FileError)) (Summary, error) {
 	var sum Summary
 	galaxies, err := jsonFiles(dir, "galaxies")
 	if err != nil {
@@ -65,7 +58,7 @@ func Import(ctx context.Context, st *store.Store, dir string, onError func(FileE
 		return sum, err
 	}
 	fail := func(path string, err error) {
-		fe := FileError{Path: path, Err: err}
+		fe := feed.FileError{Path: path, Err: err}
 		sum.Failed++
 		sum.Errors = append(sum.Errors, fe)
 		if onError != nil {

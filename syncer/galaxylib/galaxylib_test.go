@@ -13,6 +13,7 @@ import (
 	"mispdesk/internal/testsupport"
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/feed"
 )
 
 const excerpt = "../../testdata/galaxy-library"
@@ -63,7 +64,7 @@ func normal(t *testing.T, v any) any {
 // version (349) for a cluster that states none. A second import changes nothing.
 func TestImportExcerpt(t *testing.T) {
 	st := newStore(t)
-	sum, err := Import(ctx, st, excerpt, func(fe FileError) { t.Errorf("unexpected failure: %v", fe) })
+	sum, err := Import(ctx, st, excerpt, func(fe feed.FileError) { t.Errorf("unexpected failure: %v", fe) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestImportMalformedClusterFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			var lines []string
-			sum, err := Import(ctx, st, dir, func(fe FileError) { lines = append(lines, fe.Error()) })
+			sum, err := Import(ctx, st, dir, func(fe feed.FileError) { lines = append(lines, fe.Error()) })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -74,6 +74,12 @@ func (s *Store) Tag(ctx context.Context, id TagID) (*TagRow, error) {
 	return tagWhere(ctx, s.read, "id", id)
 }
 
+// TagByName reads the tag of that name (ErrNotFound when there is none); a name is never
+// taken for an id, as ResolveTag may.
+func (s *Store) TagByName(ctx context.Context, name string) (*TagRow, error) {
+	return tagWhere(ctx, s.read, "name", name)
+}
+
 // tagWhere reads the tag whose column col is key.
 func tagWhere(ctx context.Context, q queryer, col string, key any) (*TagRow, error) {
 	return readRow(ctx, q, "tag", key, `SELECT `+tagCols+` FROM tags t WHERE t.`+col+` = ?`, scanTag)

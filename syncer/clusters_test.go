@@ -461,7 +461,7 @@ func relationsOf(t *testing.T, cl map[string]any) string {
 
 // A community cluster's relations travel each by its own distribution, as MISP's
 // GalaxyClusterRelation rules say. A's cluster has relations at 0, 1, 2 and 3 (the last
-// with an exportable and a non-exportable tag). B's pull gets what A shows B's sync user
+// with an exportable tag and one that A's tag list makes non-exportable). B's pull gets what A shows B's sync user
 // (1–3), downgraded (1 becomes 0, 2 becomes 1); A's push to C sends 2 as 1 and 3, never 0
 // or 1, nor the non-exportable tag. On B a user of another organisation then sees neither
 // the relation that became organisation-only there nor, of course, A's.
@@ -473,13 +473,17 @@ func TestClusterRelationsTravelByTheirOwnDistribution(t *testing.T) {
 		"Galaxy":{"uuid":"698774c7-8022-42c4-917f-8d6e4f06ada3","name":"Threat Actor","type":"threat-actor"}}`)); err != nil {
 		t.Fatal(err)
 	}
+	// the relation names the tag only: that it may not leave is this instance's tag's flag
+	if _, err := a.st.AddTag(ctx, store.TagRow{Name: "internal:note", Colour: "#000000", Exportable: false}); err != nil {
+		t.Fatal(err)
+	}
 	rel := func(n, dist string, tags ...string) map[string]any {
 		r := map[string]any{"referenced_galaxy_cluster_uuid": "00000000-0000-4000-8000-0000000ee0" + n,
 			"referenced_galaxy_cluster_type": "similar", "distribution": dist}
 		if len(tags) > 0 {
 			var ts []any
 			for _, tg := range tags {
-				ts = append(ts, map[string]any{"name": tg, "exportable": tg != "internal:note"})
+				ts = append(ts, map[string]any{"name": tg})
 			}
 			r["Tag"] = ts
 		}

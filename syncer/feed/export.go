@@ -12,9 +12,9 @@ import (
 
 	"github.com/go-json-experiment/json"
 
-	"mispdesk/policy"
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/gate"
 )
 
 // ExportOptions chooses what Export writes.
@@ -58,6 +58,7 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 	}
 	manifest := Manifest{}
 	var hashes strings.Builder
+	g := gate.New(st)
 	for i, row := range list {
 		if err := ctx.Err(); err != nil {
 			return sum, err
@@ -67,7 +68,10 @@ func Export(ctx context.Context, st *store.Store, dir string, opts ExportOptions
 			return sum, err
 		}
 		if opts.Feed {
-			if e, _ = policy.FeedPayload(e, opts.Distribution); e == nil {
+			if e, _, err = g.FeedEvent(ctx, e, opts.Distribution); err != nil {
+				return sum, fmt.Errorf("export event %s: %w", row.UUID, err)
+			}
+			if e == nil {
 				continue // narrower than the feed
 			}
 			toFeed(e)

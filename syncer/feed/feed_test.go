@@ -205,3 +205,56 @@ func mustList(t testing.TB, s *store.Store) []store.EventSummary {
 	}
 	return l
 }
+
+// A feed carries a cluster's relations as wide as itself, never one kept to an
+// organisation or a community, nor a tag this instance's tag list says may not leave,
+// even when the relation's copy of the tag says nothing of it.
+func TestExportFeedClusterRelations(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	if _, err := s.AddTag(ctx, store.TagRow{Name: "internal:note", Colour: "#000000"}); err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	const ev = `{"Event":{"uuid":"5f000000-0000-4000-8000-00000000f001","info":"related","date":"2024-01-01","timestamp":"1700000000",
+		"published":true,"distribution":"3","analysis":"0","threat_level_id":"1",
+		"Orgc":{"name":"ORGC","uuid":"5f000000-0000-4000-8000-00000000f0c0"},
+		"Attribute":[{"uuid":"5f000000-0000-4000-8000-00000000f0a1","type":"text","category":"Other","value":"x","timestamp":"1700000000","distribution":"5"}],
+		"Galaxy":[{"uuid":"5f000000-0000-4000-8000-00000000f0g1","name":"Custom","type":"custom","default":false,"distribution":"3",
+		"GalaxyCluster":[{"uuid":"5f000000-0000-4000-8000-00000000f0c1","type":"custom","value":"Actor","version":"1",
+		"tag_name":"misp-galaxy:custom=\"5f000000-0000-4000-8000-00000000f0c1\"","default":false,"distribution":"3",
+		"GalaxyClusterRelation":[
+		{"referenced_galaxy_cluster_uuid":"5f000000-0000-4000-8000-00000000f0r0","referenced_galaxy_cluster_type":"similar","distribution":"0"},
+		{"referenced_galaxy_cluster_uuid":"5f000000-0000-4000-8000-00000000f0r1","referenced_galaxy_cluster_type":"similar","distribution":"1"},
+		{"referenced_galaxy_cluster_uuid":"5f000000-0000-4000-8000-00000000f0r3","referenced_galaxy_cluster_type":"similar","distribution":"3",
+		 "Tag":[{"name":"tlp:green"},{"name":"internal:note"}]}]}]}]}}`
+	if err := os.WriteFile(filepath.Join(in, "5f000000-0000-4000-8000-00000000f001.json"), []byte(ev), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := (&Importer{Store: s}).ImportPaths(ctx, []string{in}); err != nil || got.Imported != 1 {
+		t.Fatalf("import: %s %v %v", got, err, got.Errors)
+	}
+	out := t.TempDir()
+	if _, err := Export(ctx, s, out, ExportOptions{Feed: true, Distribution: misp.AllCommunities}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "5f000000-0000-4000-8000-00000000f001.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := misp.ParseEvent(b)
+	if err != nil || len(e.Galaxy) != 1 || len(e.Galaxy[0].GalaxyCluster) != 1 {
+		t.Fatalf("exported event: %v %s", err, b)
+	}
+	var got []string
+	for _, r := range e.Galaxy[0].GalaxyCluster[0].GalaxyClusterRelation {
+		s := r.ReferencedUUID[len(r.ReferencedUUID)-2:]
+		for _, tg := range r.Tag {
+			s += "+" + tg.Name
+		}
+		got = append(got, s)
+	}
+	if strings.Join(got, " ") != "r3+tlp:green" {
+		t.Errorf("the feed carries relations %q, want %q", strings.Join(got, " "), "r3+tlp:green")
+	}
+}

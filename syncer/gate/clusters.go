@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"errors"
 
 	"mispdesk/policy"
@@ -8,13 +9,26 @@ import (
 	"mispdesk/store/misp"
 )
 
+// FeedEvent trims a stored event (the caller's copy) to what a feed of the given narrowest
+// distribution may carry (policy.FeedPayload), its clusters' relations first given this
+// instance's sharing groups and tag flags as for any viewer; nil when the event is
+// narrower than the feed.
+func (g *Gate) FeedEvent(ctx context.Context, ev *misp.Event, min misp.Distribution) (*misp.Event, policy.Decision, error) {
+	if err := g.For(ctx, nil, nil).localClusterGroups(ev); err != nil {
+		return nil, policy.Decision{}, err
+	}
+	out, d := policy.FeedPayload(ev, min)
+	return out, d, nil
+}
+
 // localClusterGroups gives each cluster and cluster relation shared with a sharing group
-// the local group of that UUID (clusterGroups), so that its members see it.
+// the local group of that UUID, so that its members see it, and each relation's tags this
+// instance's flags (clusterSharing).
 func (c *Check) localClusterGroups(ev *misp.Event) error {
 	fix := func(gs []misp.Galaxy) error {
 		for i := range gs {
 			for j := range gs[i].GalaxyCluster {
-				if err := c.clusterGroups(&gs[i].GalaxyCluster[j]); err != nil {
+				if err := c.clusterSharing(&gs[i].GalaxyCluster[j]); err != nil {
 					return err
 				}
 			}
@@ -39,14 +53,17 @@ func (c *Check) localClusterGroups(ev *misp.Event) error {
 	return nil
 }
 
-// clusterGroups replaces the SharingGroup member of a cluster, and of each of its
+// clusterSharing replaces the SharingGroup member of a cluster, and of each of its
 // relations, shared with a sharing group by the local group of that UUID (or removes it
-// when there is none here). A cluster or relation names its group by the sender's id
-// otherwise, which means nothing here: one left without a group is seen only by the
-// cluster's organisation.
-func (c *Check) clusterGroups(cl *misp.GalaxyCluster) error {
+// when there is none here), and narrows its relations' tags by this instance's (localTags).
+// A cluster or relation names its group by the sender's id otherwise, which means nothing
+// here: one left without a group is seen only by the cluster's organisation.
+func (c *Check) clusterSharing(cl *misp.GalaxyCluster) error {
 	for i := range cl.GalaxyClusterRelation {
 		r := &cl.GalaxyClusterRelation[i]
+		if err := c.localTags(r.Tag); err != nil {
+			return err
+		}
 		if r.Distribution != misp.SharingGroupDist || r.SharingGroup == nil {
 			continue
 		}
@@ -65,6 +82,36 @@ func (c *Check) clusterGroups(cl *misp.GalaxyCluster) error {
 		return err
 	}
 	return misp.SetClusterSharingGroup(cl, sg)
+}
+
+// localTags narrows the tags of a cluster relation, which carry their flags in the
+// cluster's stored JSON, by this instance's tags of the same names: a tag that is not
+// exportable here is not exportable on the relation, and a tag that may only be local
+// here is local on it, whatever the relation's copy says (MISP's relation tags are its
+// tag rows).
+func (c *Check) localTags(tags []misp.Tag) error {
+	for i := range tags {
+		t := &tags[i]
+		row, seen := c.tags[t.Name]
+		if !seen {
+			var err error
+			row, err = c.g.st.TagByName(c.ctx, t.Name)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			c.tags[t.Name] = row
+		}
+		if row == nil {
+			continue
+		}
+		if !row.Exportable {
+			t.Exportable = misp.OptBool{Set: true, Value: false}
+		}
+		if row.LocalOnly {
+			t.Local = true
+		}
+	}
+	return nil
 }
 
 // localGroup is this instance's sharing group of a UUID a peer names (never its id
@@ -103,7 +150,7 @@ func (c *Check) Cluster(cl map[string]any) (bool, error) {
 }
 
 func (c *Check) cluster(cl *misp.GalaxyCluster) (bool, error) {
-	if err := c.clusterGroups(cl); err != nil {
+	if err := c.clusterSharing(cl); err != nil {
 		return false, err
 	}
 	if !c.inst.CanSeeCluster(c.Viewer, cl) {
@@ -131,7 +178,7 @@ func (c *Check) PushCluster(srv *policy.Server, cl map[string]any) (policy.Decis
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	if err := c.clusterGroups(mc); err != nil {
+	if err := c.clusterSharing(mc); err != nil {
 		return policy.Decision{}, err
 	}
 	d := c.inst.PushClusterRelations(srv, mc)

@@ -123,6 +123,7 @@ type Check struct {
 	inst   *policy.Instance
 	memo   map[rowKey]bool
 	sgs    map[store.SharingGroupID]*misp.SharingGroup
+	tags   map[string]*store.TagRow // by name; nil: no such tag here
 }
 
 type rowKey struct {
@@ -134,7 +135,8 @@ type rowKey struct {
 
 // For starts the questions of viewer v about the data of this instance inst.
 func (g *Gate) For(ctx context.Context, inst *policy.Instance, v *policy.Viewer) *Check {
-	return &Check{g: g, ctx: ctx, Viewer: v, inst: inst, memo: map[rowKey]bool{}, sgs: map[store.SharingGroupID]*misp.SharingGroup{}}
+	return &Check{g: g, ctx: ctx, Viewer: v, inst: inst, memo: map[rowKey]bool{}, sgs: map[store.SharingGroupID]*misp.SharingGroup{},
+		tags: map[string]*store.TagRow{}}
 }
 
 // SharingGroup reads a local sharing group once per check; nil when there is none.

@@ -23,7 +23,7 @@ import (
 // may see: every one for a site admin or the organisation that owns the cluster here;
 // otherwise those of distribution 1–3 and those shared with a sharing group the viewer is
 // in (or that gives this instance "all orgs"). A relation keeps its SharingGroup only when
-// shared with one; the records MISP nests in one (TargetCluster…) are removed; a sync
+// shared with one, and only for a viewer who may see that group; the records MISP nests in one (TargetCluster…) are removed; a sync
 // account gets no local tags. c is the caller's own copy.
 func (inst *Instance) TrimClusterRelations(v *Viewer, c *misp.GalaxyCluster) Decision {
 	d := newDecision("view")
@@ -39,6 +39,9 @@ func (inst *Instance) trimRelations(v *Viewer, c *misp.GalaxyCluster, t *tally) 
 	c.GalaxyClusterRelation = sieveRelations(c.GalaxyClusterRelation, t, func(r *misp.ClusterRelation) verdict {
 		if !owner && !inst.canSeeRelation(v, r) {
 			return drop("relation.distribution", "its distribution does not include the viewer")
+		}
+		if r.SharingGroup != nil && !inst.CanSeeSharingGroup(v, r.SharingGroup) {
+			r.SharingGroup = nil // the owner sees the relation, but not a group it is not in
 		}
 		trimLocalTags(v, &r.Tag)
 		return keep()

@@ -3,6 +3,11 @@ package gate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"mispdesk/policy"
 	"mispdesk/store"
@@ -145,8 +150,28 @@ func (c *Check) Cluster(cl map[string]any) (bool, error) {
 		return false, err
 	}
 	c.inst.TrimClusterRelations(c.Viewer, mc)
+	localRelationIDs(cl, mc)
 	setRelations(cl, mc)
 	return true, nil
+}
+
+// localRelationIDs gives each relation of a stored cluster shown to a viewer this
+// instance's ids (store.ClusterRelationID, and its cluster's), in place of the ids a
+// sender gave it. The local id of the cluster it refers to is not shown: the viewer may
+// not be allowed to know that one is stored here.
+func localRelationIDs(cl map[string]any, mc *misp.GalaxyCluster) {
+	clusterID, _ := json.Marshal(fmt.Sprint(cl["id"]))
+	clusterUUID, _ := json.Marshal(mc.UUID)
+	for i := range mc.GalaxyClusterRelation {
+		r := &mc.GalaxyClusterRelation[i]
+		if r.Extra == nil {
+			r.Extra = misp.Extra{}
+		}
+		r.Extra["id"] = jsontext.Value(strconv.Quote(strconv.FormatInt(store.ClusterRelationID(mc.UUID, r), 10)))
+		r.Extra["galaxy_cluster_id"] = clusterID
+		r.Extra["galaxy_cluster_uuid"] = clusterUUID
+		delete(r.Extra, "referenced_galaxy_cluster_id")
+	}
 }
 
 func (c *Check) cluster(cl *misp.GalaxyCluster) (bool, error) {

@@ -494,9 +494,8 @@ func (c *call) galaxyClustersEdit() error {
 	if err := c.setClusterSharing(cl, f, fail); err != nil {
 		return err
 	}
-	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
-	cl["version"] = itoa(max(time.Now().Unix(), old+1))
-	cl["published"], cl["default"] = false, false
+	newClusterVersion(cl)
+	cl["default"] = false
 	raw, err := json.Marshal(cl, json.Deterministic(true))
 	if err != nil {
 		return err
@@ -509,6 +508,14 @@ func (c *call) galaxyClustersEdit() error {
 		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": saved})
+}
+
+// newClusterVersion gives a stored cluster about to be changed its next version (now, or
+// one past the stored one) and leaves it unpublished until it is published again.
+func newClusterVersion(cl map[string]any) {
+	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
+	cl["version"] = itoa(max(time.Now().Unix(), old+1))
+	cl["published"] = false
 }
 
 // setClusterSharing sets a cluster's distribution and sharing group (cl, as stored) from
@@ -649,9 +656,8 @@ func (c *call) galaxyClustersPublish() error {
 	if store.ClusterFlag(cl["default"]) {
 		return forbidden("Default galaxy clusters cannot be published.")
 	}
-	old, _ := strconv.ParseInt(fmt.Sprint(cl["version"]), 10, 64)
+	newClusterVersion(cl)
 	cl["published"] = true
-	cl["version"] = itoa(max(time.Now().Unix(), old+1))
 	raw, err := json.Marshal(cl, json.Deterministic(true))
 	if err != nil {
 		return err

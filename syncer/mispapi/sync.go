@@ -40,6 +40,7 @@ func (a *API) register() {
 	a.registerEventReports()
 	a.registerTags()
 	a.registerGalaxies()
+	a.registerClusterRelations()
 	a.registerProposals()
 	a.registerSightings()
 	a.registerAnalystData()

@@ -42,8 +42,9 @@ func (v *Viewer) isOrg(uuid string) bool {
 
 // sieveAnalyst applies judge to every analyst data item in an element's members, and to
 // the items nested under those it keeps; judge may change an item, and one it drops goes
-// with everything nested under it. Analyst data that does not decode is removed: it cannot
-// be judged.
+// with everything nested under it; one it keeps loses the related element a relationship
+// carries as its sender's reader saw it (misp.RelatedObject). Analyst data that does not
+// decode is removed: it cannot be judged.
 func sieveAnalyst(x *misp.Extra, t *tally, judge func(a *misp.AnalystData) verdict) {
 	s, err := misp.TakeAnalystSet(*x)
 	if err != nil {
@@ -64,6 +65,7 @@ func sieveAnalystSet(s *misp.AnalystSet, t *tally, judge func(a *misp.AnalystDat
 			if t.record("analyst data", judge(&a)) {
 				continue
 			}
+			delete(a.Extra, misp.RelatedObject)
 			sieveAnalystSet(&a.Analyst, t, judge)
 			kept = append(kept, a)
 		}

@@ -10,6 +10,12 @@ import (
 // (members of an event, object, attribute or report) and in the analyst_data API.
 var AnalystKinds = [...]string{"Note", "Opinion", "Relationship"}
 
+// RelatedObject is the member MISP puts on a relationship for whoever reads it: the element
+// the relationship points to (related_object_uuid) as that reader may see it
+// (Relationship::afterFind). It is one reader's view, not part of the relationship, so it
+// is never kept nor passed on here: it would show the element to readers who may not see it.
+const RelatedObject = "related_object"
+
 // AnalystData is a note, an opinion or a relationship about an element. Only what sharing
 // decisions read is named; the text, the authors and the kind's own fields stay in Extra.
 // Notes and opinions may be about other analyst data, nested under it in Analyst.

@@ -82,7 +82,7 @@ type Arrival struct {
 // instance's own view of it, never kept in its body.
 var analystColumns = []string{"id", "uuid", "object_uuid", "object_type", "orgc_uuid", "org_uuid", "distribution",
 	"sharing_group_id", "created", "modified", "locked", "Orgc", "Org", "SharingGroup", "note_type", "note_type_name", "_canEdit",
-	"_max_depth_reached"}
+	"_max_depth_reached", misp.RelatedObject}
 
 // ReceiveAnalystData decides with policy whether an arriving item may be stored and stores
 // it as policy says (store.SaveSyncedAnalystData). A refusal by policy is returned as the
@@ -145,6 +145,7 @@ func extraString(x misp.Extra, k string) string {
 func (c *Check) AnalystJSON(d *store.AnalystData) (map[string]any, error) {
 	m := map[string]any{}
 	_ = json.Unmarshal(d.Body, &m)
+	delete(m, misp.RelatedObject) // kept before it was known to be a reader's view, or written by a local user
 	id := strconv.FormatInt
 	m["id"], m["uuid"], m["object_uuid"], m["object_type"] = id(int64(d.ID), 10), d.UUID, d.ObjectUUID, d.ObjectType
 	m["orgc_uuid"], m["org_uuid"], m["distribution"] = d.OrgcUUID, d.OrgUUID, id(d.Distribution, 10)

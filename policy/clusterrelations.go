@@ -82,9 +82,7 @@ func (inst *Instance) PushClusterRelations(srv *Server, c *misp.GalaxyCluster) D
 			return v
 		}
 		r.Tag = sendableTags(r.Tag, internal, &t)
-		for _, k := range []string{"id", "galaxy_cluster_id", "referenced_galaxy_cluster_id"} {
-			delete(r.Extra, k) // this instance's ids
-		}
+		dropRelationIDs(r)
 		if r.Distribution == misp.SharingGroupDist {
 			r.SharingGroup = inst.SendableGroup(r.SharingGroup)
 		}
@@ -92,6 +90,13 @@ func (inst *Instance) PushClusterRelations(srv *Server, c *misp.GalaxyCluster) D
 	})
 	t.steps(&d)
 	return d
+}
+
+// dropRelationIDs removes this instance's ids from a relation that leaves it.
+func dropRelationIDs(r *misp.ClusterRelation) {
+	for _, k := range []string{"id", "galaxy_cluster_id", "referenced_galaxy_cluster_id"} {
+		delete(r.Extra, k)
+	}
 }
 
 // PullClusterRelations is the pull table applied to the relations of a cluster fetched

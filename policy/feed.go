@@ -77,6 +77,7 @@ func feedClusters(gs []misp.Galaxy, wide func(Reach) bool, t *tally) []misp.Gala
 				return drop("relation.distribution", "narrower than the feed")
 			}
 			r.Tag = sendableTags(r.Tag, false, t)
+			dropRelationIDs(r)
 			return keep()
 		})
 		return keep()

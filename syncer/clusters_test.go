@@ -489,6 +489,10 @@ func TestClusterRelationsTravelByTheirOwnDistribution(t *testing.T) {
 		}
 		return r
 	}
+	for _, n := range []string{"00", "01", "02", "03"} { // the clusters related to, on A only
+		rest(t, a, admin, "POST", "/galaxy_clusters/add/698774c7-8022-42c4-917f-8d6e4f06ada3",
+			map[string]any{"uuid": "00000000-0000-4000-8000-0000000ee0" + n, "value": "Target " + n, "distribution": "3"})
+	}
 	added := rest(t, a, admin, "POST", "/galaxy_clusters/add/698774c7-8022-42c4-917f-8d6e4f06ada3",
 		map[string]any{"GalaxyCluster": map[string]any{"value": "Related Actor", "distribution": "3", "GalaxyClusterRelation": []any{
 			rel("00", "0"), rel("01", "1"), rel("02", "2"), rel("03", "3", "tlp:green", "internal:note")}}})

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
@@ -159,7 +160,7 @@ func (c *call) clusterRelationsAdd() error {
 	if err != nil {
 		return err
 	}
-	r := misp.ClusterRelation{Distribution: misp.OrgOnly, Extra: misp.Extra{}}
+	r := misp.ClusterRelation{Distribution: misp.OrgOnly}
 	if err := c.relationFields(&r, f, fail); err != nil {
 		return err
 	}
@@ -323,6 +324,30 @@ func (c *call) relationFields(r *misp.ClusterRelation, f fields, fail func(strin
 	}
 	r.Extra["default"] = []byte("false")
 	return nil
+}
+
+// relationsFrom reads the relations a galaxy_clusters/add body gives the new cluster
+// (its GalaxyClusterRelation list), each as galaxy_cluster_relations/add takes one
+// (relationFields), and never two of the same referenced cluster and type.
+func (c *call) relationsFrom(v jsontext.Value, fail func(string) error) (misp.ClusterRelations, error) {
+	var items []fields
+	if err := json.Unmarshal(v, &items); err != nil {
+		return nil, fail("GalaxyClusterRelation: a list of relations")
+	}
+	rs := make(misp.ClusterRelations, 0, len(items))
+	for _, f := range items {
+		r := misp.ClusterRelation{Distribution: misp.OrgOnly}
+		if err := c.relationFields(&r, f, fail); err != nil {
+			return nil, err
+		}
+		for i := range rs {
+			if sameRelation(&rs[i], &r) {
+				return nil, fail("Relation already exists")
+			}
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
 }
 
 // sameRelation reports whether a and b are one relation as MISP counts them: the same

@@ -55,6 +55,12 @@ func TestClusterRelationsREST(t *testing.T) {
 		t.Errorf("another organisation's editor adds: %d %s", r.status, r.body)
 	}
 	wantEnvelope(t, e.do("POST", "/galaxy_cluster_relations/add", e.sameOrgUser, rel), 403, msgNoPerm)
+	// a cluster added with its relations is held to the same rules
+	r = e.do("POST", "/galaxy_clusters/add/"+gid, editor, map[string]any{"value": "With relations", "GalaxyClusterRelation": []any{
+		map[string]any{"referenced_galaxy_cluster_uuid": hidden, "referenced_galaxy_cluster_type": "similar", "distribution": "3"}}})
+	if r.status != 403 || !strings.Contains(string(r.body), "Invalid referenced galaxy cluster") {
+		t.Errorf("galaxy_clusters/add with a relation to a cluster the editor may not see: %d %s", r.status, r.body)
+	}
 
 	r = e.do("GET", "/galaxy_clusters/view/"+source, editor, nil)
 	rels := get[[]any](t, r.obj(t), "GalaxyCluster", "GalaxyClusterRelation")

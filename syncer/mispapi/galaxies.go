@@ -335,8 +335,12 @@ func (c *call) galaxyClustersAdd() error {
 	if err := c.setClusterSharing(m, f, func(msg string) error { return saveFail(c, failName, nil, msg) }); err != nil {
 		return err
 	}
-	if err := c.setRelationSharing(m, func(msg string) error { return saveFail(c, failName, nil, msg) }); err != nil {
-		return err
+	if f.has("GalaxyClusterRelation") {
+		rs, err := c.relationsFrom(f["GalaxyClusterRelation"], func(msg string) error { return saveFail(c, failName, nil, msg) })
+		if err != nil {
+			return err
+		}
+		m["GalaxyClusterRelation"] = rs
 	}
 	u := strings.ToLower(f.str("uuid"))
 	if !misp.IsUUID(u) {
@@ -556,39 +560,6 @@ func (c *call) setClusterSharing(cl map[string]any, f fields, fail func(string) 
 		return err
 	}
 	cl["SharingGroup"] = sg
-	return nil
-}
-
-// setRelationSharing records the sharing group of each relation of a cluster being
-// added (cl, as it will be stored) shared with one, as setClusterSharing does for the
-// cluster: a group the caller may use, kept as the SharingGroup member the gate reads a
-// relation's group by. A relation not shared with a group keeps none.
-func (c *call) setRelationSharing(cl map[string]any, fail func(string) error) error {
-	raw, ok := cl["GalaxyClusterRelation"].(jsontext.Value)
-	if !ok {
-		return nil
-	}
-	var rs misp.ClusterRelations
-	if err := json.Unmarshal(raw, &rs); err != nil {
-		return fail("GalaxyClusterRelation: " + err.Error())
-	}
-	for i := range rs {
-		r := &rs[i]
-		if r.Distribution != misp.SharingGroupDist {
-			r.SharingGroup = nil
-			continue
-		}
-		sg, err := c.usableSharingGroup(misp.Int(store.ClusterInt(r.Extra["sharing_group_id"])), r.SharingGroup)
-		if err != nil {
-			return err
-		}
-		r.SharingGroup = sg
-		if r.Extra == nil {
-			r.Extra = misp.Extra{}
-		}
-		r.Extra["sharing_group_id"] = jsontext.Value(strconv.Quote(itoa(int64(sg.ID))))
-	}
-	cl["GalaxyClusterRelation"] = rs
 	return nil
 }
 

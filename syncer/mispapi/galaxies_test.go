@@ -173,6 +173,9 @@ func TestClusterRelationsGated(t *testing.T) {
 	r := e.do("POST", "/galaxies/add", e.admin, map[string]any{"name": "Related galaxy", "namespace": "test", "distribution": 3})
 	wantStatus(t, r, 200)
 	gid := get[string](t, r.obj(t), "Galaxy", "id")
+	for _, u := range []string{private, public} { // the clusters related to, seen by all
+		wantStatus(t, e.do("POST", "/galaxy_clusters/add/"+gid, e.admin, map[string]any{"uuid": u, "value": "Target " + u, "distribution": "3"}), 200)
+	}
 	r = e.do("POST", "/galaxy_clusters/add/"+gid, e.admin, map[string]any{"GalaxyCluster": map[string]any{"value": "Related actor", "distribution": "3",
 		"GalaxyClusterRelation": []any{
 			map[string]any{"referenced_galaxy_cluster_uuid": private, "referenced_galaxy_cluster_type": "works-with", "distribution": "0"},
@@ -201,10 +204,10 @@ func TestClusterRelationsGated(t *testing.T) {
 		for _, rd := range reads {
 			r := e.do(rd.method, rd.path, who.key, map[string]any{"uuid": cuuid})
 			wantStatus(t, r, 200)
-			if !strings.Contains(string(r.body), public) {
+			if !strings.Contains(string(r.body), `"referenced_galaxy_cluster_uuid":"`+public+`"`) {
 				t.Errorf("%s, %s: the community relation is missing: %.400s", who.name, rd.path, r.body)
 			}
-			if got := strings.Contains(string(r.body), private); got != who.seesPrivate {
+			if got := strings.Contains(string(r.body), `"referenced_galaxy_cluster_uuid":"`+private+`"`); got != who.seesPrivate {
 				t.Errorf("%s, %s: the organisation-only relation shown %v, want %v: %.400s", who.name, rd.path, got, who.seesPrivate, r.body)
 			}
 		}

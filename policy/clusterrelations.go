@@ -23,14 +23,11 @@ import (
 // may see: every one for a site admin or the organisation that owns the cluster here;
 // otherwise those of distribution 1–3 and those shared with a sharing group the viewer is
 // in (or that gives this instance "all orgs"). A relation keeps its SharingGroup only when
-// shared with one, and only for a viewer who may see that group; the records MISP nests in one (TargetCluster…) are removed; a sync
-// account gets no local tags. c is the caller's own copy.
-func (inst *Instance) TrimClusterRelations(v *Viewer, c *misp.GalaxyCluster) Decision {
-	d := newDecision("view")
-	var t tally
-	inst.trimRelations(v, c, &t)
-	t.steps(&d)
-	return d
+// shared with one, and only for a viewer who may see that group; the records MISP nests
+// in one (TargetCluster…) are removed; a sync account gets no local tags. c is the
+// caller's own copy.
+func (inst *Instance) TrimClusterRelations(v *Viewer, c *misp.GalaxyCluster) {
+	inst.trimRelations(v, c, &tally{})
 }
 
 func (inst *Instance) trimRelations(v *Viewer, c *misp.GalaxyCluster, t *tally) {

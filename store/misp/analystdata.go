@@ -16,6 +16,24 @@ var AnalystKinds = [...]string{"Note", "Opinion", "Relationship"}
 // is never kept nor passed on here: it would show the element to readers who may not see it.
 const RelatedObject = "related_object"
 
+// InboundRelationships is the member MISP puts on an element it shows on its own
+// (AnalystDataParent::attachAnalystData): the relationships of other elements to it, each
+// with that element as the reader may see it (RelatedObject).
+const InboundRelationships = "RelationshipInbound"
+
+// DropReaderAnalystData removes from a galaxy cluster's members the analyst data MISP shows
+// with it to the one who reads it (galaxy_clusters/view, which a cluster pull reads): the
+// notes, opinions and relationships about it and the relationships to it. They are that
+// reader's view, not the cluster: MISP's receivers keep none of it, as analyst data travels
+// on its own, each item by its own distribution, and kept with the cluster it would go to
+// every reader of the cluster here.
+func DropReaderAnalystData(members Extra) {
+	for _, k := range AnalystKinds {
+		delete(members, k)
+	}
+	delete(members, InboundRelationships)
+}
+
 // AnalystData is a note, an opinion or a relationship about an element. Only what sharing
 // decisions read is named; the text, the authors and the kind's own fields stay in Extra.
 // Notes and opinions may be about other analyst data, nested under it in Analyst.

@@ -55,6 +55,14 @@ func TestClusterRelationsREST(t *testing.T) {
 		t.Errorf("another organisation's editor adds: %d %s", r.status, r.body)
 	}
 	wantEnvelope(t, e.do("POST", "/galaxy_cluster_relations/add", e.sameOrgUser, rel), 403, msgNoPerm)
+	// nor may the editor attach the cluster it may not see to its own event
+	r = e.do("POST", "/events/add", editor, map[string]any{"Event": map[string]any{"info": "mine", "distribution": 0,
+		"Attribute": []any{map[string]any{"type": "text", "value": "a"}}}})
+	wantStatus(t, r, 200)
+	eid := get[string](t, r.obj(t), "Event", "id")
+	wantEnvelope(t, e.do("POST", "/galaxies/attachCluster/"+eid+"/event/local:0", editor, map[string]any{"Galaxy": map[string]any{"target_id": hidden}}),
+		404, "Invalid Galaxy cluster.")
+	wantStatus(t, e.do("POST", "/galaxies/attachCluster/"+eid+"/event/local:0", editor, map[string]any{"Galaxy": map[string]any{"target_id": target}}), 200)
 	// a cluster added with its relations is held to the same rules
 	r = e.do("POST", "/galaxy_clusters/add/"+gid, editor, map[string]any{"value": "With relations", "GalaxyClusterRelation": []any{
 		map[string]any{"referenced_galaxy_cluster_uuid": hidden, "referenced_galaxy_cluster_type": "similar", "distribution": "3"}}})

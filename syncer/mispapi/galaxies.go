@@ -666,9 +666,15 @@ func (c *call) galaxiesAttachCluster() error {
 	if err != nil {
 		return err
 	}
-	cl, err := c.clusterByRef(f.str("target_id"))
+	// a cluster the caller may not see is one that does not exist (MISP's
+	// Galaxy::attachCluster fetches it with the caller's rights)
+	cl, err := c.visibleCluster(f.str("target_id"))
+	var apiErr *apiError
+	if errors.As(err, &apiErr) && apiErr.status == http.StatusNotFound {
+		return notFound("Invalid Galaxy cluster.")
+	}
 	if err != nil {
-		return notFoundOr(err, "Invalid Galaxy cluster.")
+		return err
 	}
 	tagName, _ := cl["tag_name"].(string)
 	target := c.path.Arg(0)

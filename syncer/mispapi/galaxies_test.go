@@ -162,8 +162,8 @@ func TestGalaxyClusterAddSharingGroup(t *testing.T) {
 // A cluster's relations each have their own distribution (MISP's GalaxyClusterRelation):
 // on a community cluster, a relation kept to the organisation reaches no other
 // organisation, neither in galaxy_clusters/view, index and restSearch, galaxies/view, nor in
-// an event that carries the cluster; the organisation that owns the cluster and the site
-// admin see both.
+// an event that carries the cluster (events/view and restSearch); the organisation that
+// owns the cluster and the site admin see both.
 func TestClusterRelationsGated(t *testing.T) {
 	e := newEnv(t)
 	const (
@@ -190,19 +190,23 @@ func TestClusterRelationsGated(t *testing.T) {
 	wantStatus(t, e.do("POST", "/galaxies/attachCluster/"+eid+"/event/local:0", e.admin, map[string]any{"Galaxy": map[string]any{"target_id": cid}}), 200)
 	wantStatus(t, e.do("POST", "/events/publish/"+eid, e.admin, nil), 200)
 
-	reads := []struct{ method, path string }{
-		{"GET", "/galaxy_clusters/view/" + cuuid},
-		{"GET", "/galaxy_clusters/index/" + gid},
-		{"POST", "/galaxy_clusters/restSearch"},
-		{"GET", "/galaxies/view/" + gid},
-		{"GET", "/events/view/" + eid},
+	reads := []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/galaxy_clusters/view/" + cuuid, nil},
+		{"GET", "/galaxy_clusters/index/" + gid, nil},
+		{"POST", "/galaxy_clusters/restSearch", map[string]any{"uuid": cuuid}},
+		{"GET", "/galaxies/view/" + gid, nil},
+		{"GET", "/events/view/" + eid, nil},
+		{"POST", "/events/restSearch", map[string]any{"eventid": eid}},
 	}
 	for _, who := range []struct {
 		name, key   string
 		seesPrivate bool
 	}{{"owner", e.sameOrgUser, true}, {"site admin", e.admin, true}, {"other org", e.other, false}, {"peer sync", e.syncKey, false}} {
 		for _, rd := range reads {
-			r := e.do(rd.method, rd.path, who.key, map[string]any{"uuid": cuuid})
+			r := e.do(rd.method, rd.path, who.key, rd.body)
 			wantStatus(t, r, 200)
 			if !strings.Contains(string(r.body), `"referenced_galaxy_cluster_uuid":"`+public+`"`) {
 				t.Errorf("%s, %s: the community relation is missing: %.400s", who.name, rd.path, r.body)

@@ -44,6 +44,13 @@ type Server struct {
 	PullRules Rules `json:"pull_rules"`
 }
 
+// RemoteViewer is the remote instance of the link as a viewer here: a sync account of its
+// host organisation, as it sees this instance's data when it pulls and as what is pushed
+// to it is judged (MISP's fakeSyncUser of Sighting::pushSightings).
+func (s *Server) RemoteViewer() *Viewer {
+	return &Viewer{OrgID: int64(s.RemoteOrg.ID), OrgUUID: s.RemoteOrg.UUID, PermSync: true}
+}
+
 // Viewer is a user asking to see data on this instance.
 type Viewer struct {
 	OrgID     int64  `json:"org_id"`

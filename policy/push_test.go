@@ -59,15 +59,24 @@ func TestPushUnpublishAndSightings(t *testing.T) {
 	a := instance(orgA, "https://a.example")
 	toB := link(1, "https://b.example", orgA, orgB, false)
 	ev := event(orgA, dAll)
-	ev.Attribute[0].Sighting = []misp.Sighting{{UUID: "51000000-0000-4000-8000-000000000001", OrgID: 1}}
+	ev.Attribute[0].Sighting = []misp.Sighting{{UUID: "51000000-0000-4000-8000-000000000001", OrgID: 1},
+		{UUID: "51000000-0000-4000-8000-000000000002", Organisation: &orgB}}
 	res := a.Push(toB, ev, OnPublish, Blocklists{})
 	if !bool(res.Event.Published) || res.Event.Attribute[0].Sighting != nil {
 		t.Fatal("want published, without sightings")
 	}
+	// with push_sightings, the sightings the remote organisation may see under the
+	// default policy (event owner): its own, not OrgA's
 	toB.UnpublishEvent, toB.PushSightings = true, true
 	res = a.Push(toB, ev, OnPublish, Blocklists{})
-	if bool(res.Event.Published) || len(res.Event.Attribute[0].Sighting) != 1 {
-		t.Fatal("want unpublished, with sightings")
+	if got := res.Event.Attribute[0].Sighting; bool(res.Event.Published) || len(got) != 1 || got[0].UUID != "51000000-0000-4000-8000-000000000002" {
+		t.Fatalf("want unpublished, with OrgB's sighting only: %+v", got)
+	}
+	// policy 2 with anonymisation: every sighting, OrgA's without its organisation
+	a.Sightings = SightingsPolicy{Rule: SightingsEveryone, Anonymise: true}
+	res = a.Push(toB, ev, OnPublish, Blocklists{})
+	if got := res.Event.Attribute[0].Sighting; len(got) != 2 || got[0].Organisation != nil || got[0].OrgID != 0 || got[1].Organisation == nil {
+		t.Fatalf("want both sightings, OrgA's anonymised: %+v", got)
 	}
 }
 

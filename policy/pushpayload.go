@@ -26,6 +26,18 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig 
 		*x = withoutNestedRecords(*x, misp.AnalystKinds[:]...)
 		pushAnalyst(srv, internal, x, &t)
 	}
+	// Sightings go with an attribute only to a server that takes them, and only those the
+	// remote organisation may see here, as the sightings push sends them
+	// (Sighting::pushSightings, as a sync account of the remote organisation).
+	remote := srv.RemoteViewer()
+	owner := isOwner(out, remote)
+	reporter := !owner && inst.Sightings.Rule == SightingsReporter && remote.reporter(out)
+	sightings := func(ss []misp.Sighting) []misp.Sighting {
+		if !srv.PushSightings {
+			return nil
+		}
+		return inst.visibleSightings(remote, owner, reporter, ss)
+	}
 	s := sieve{
 		attribute: func(a *misp.Attribute, _ Reach) verdict {
 			if name := firstTagMatch(rules.Tags.NOT, a.Tag); name != "" {
@@ -39,7 +51,8 @@ func (inst *Instance) pushPayload(d *Decision, srv *Server, internal bool, trig 
 				return v
 			}
 			a.Tag = sendableTags(a.Tag, internal, &t)
-			trimAttributeForPush(a, srv)
+			trimAttributeForPush(a)
+			a.Sighting = sightings(a.Sighting)
 			members(&a.Extra)
 			return v
 		},
@@ -135,15 +148,12 @@ func sendableTags(tags []misp.Tag, internal bool, t *tally) []misp.Tag {
 }
 
 // trimAttributeForPush clears what MISP does not send with an attribute: its local id,
-// galaxies (sent as tags), proposals (pushed on their own), and sightings unless the
-// server takes them. Its unknown members are the caller's (pushPayload's members).
-func trimAttributeForPush(a *misp.Attribute, srv *Server) {
+// galaxies (sent as tags) and proposals (pushed on their own). Its sightings and unknown
+// members are the caller's (pushPayload's sightings and members).
+func trimAttributeForPush(a *misp.Attribute) {
 	a.ID = 0
 	a.Galaxy = nil
 	a.ShadowAttribute = nil
-	if !srv.PushSightings {
-		a.Sighting = nil
-	}
 }
 
 // withoutNestedRecords removes members the model does not know that hold other records

@@ -76,6 +76,63 @@ func TestPulledSightingsFollowThePolicy(t *testing.T) {
 	}
 }
 
+// A pushes its event to B with push_sightings: the sightings that go with the event are
+// those A's policy lets B's organisation see, as the sightings push that follows sends
+// them (MISP pushes the event without sightings and then the sightings its
+// Sighting::pushSightings lets the remote organisation see). Under the default policy
+// (0, event owner) B's organisation sees none of A's organisations' sightings; with
+// policy 2 and anonymisation it sees them all without their organisation.
+func TestPushedSightingsFollowThePolicy(t *testing.T) {
+	cases := []struct {
+		name     string
+		settings map[string]any
+		want     []string // organisations of the sightings B gets ("" none named)
+	}{
+		{"0 event owner (default)", nil, nil},
+		{"2 everyone anonymised", map[string]any{"Plugin.Sightings_policy": 2, "Plugin.Sightings_anonymise": true}, []string{"", ""}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := newNode(t, "A"), newNode(t, "B")
+			x, err := a.st.AddOrg(ctx, store.Org{Name: "OrgX", UUID: "dddddddd-0000-4000-8000-000000000004", Local: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+			attr := ev.Attribute[0].UUID
+			for i, org := range []store.OrgID{a.host.ID, x.ID} {
+				s := misp.Sighting{UUID: "00000000-0000-4000-8000-00000000550" + string(rune('0'+i)), AttributeUUID: attr, EventUUID: ev.UUID, DateSighting: 1700000000}
+				if _, err := a.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, org); err != nil {
+					t.Fatal(err)
+				}
+			}
+			admin := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
+			for name, v := range c.settings {
+				rest(t, a, admin, "POST", "/servers/serverSettingsEdit/"+name, map[string]any{"value": v})
+			}
+			connect(t, a, b, store.ServerOptions{Push: true, PushSightings: true})
+			if _, err := a.eng.Push(ctx, a.serverID("B"), RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			got := b.event(t, ev.UUID)
+			if got == nil {
+				t.Fatal("A did not push the event")
+			}
+			var orgs []string
+			for _, s := range attribute(got, attr).Sighting {
+				name := ""
+				if s.Organisation != nil {
+					name = s.Organisation.Name
+				}
+				orgs = append(orgs, name)
+			}
+			if strings.Join(orgs, ",") != strings.Join(c.want, ",") || len(orgs) != len(c.want) {
+				t.Errorf("B holds sightings by %q, want %q", orgs, c.want)
+			}
+		})
+	}
+}
+
 // A push with push_sightings asks the remote who we are first: when the remote user's role
 // lacks perm_sighting (as servers/getVersion says), no sighting is sent and the sync log
 // says why; with it, the sighting goes.

@@ -64,7 +64,7 @@ func Viewer(p *store.Principal) *policy.Viewer {
 // RemoteViewer is the remote instance of a sync link as a viewer here: a sync account of
 // its host organisation, as it would see this instance's data when it pulls.
 func RemoteViewer(srv *store.Server) *policy.Viewer {
-	return &policy.Viewer{OrgID: int64(srv.RemoteOrg.ID), OrgUUID: srv.RemoteOrg.UUID, PermSync: true}
+	return (&policy.Server{RemoteOrg: Org(srv.RemoteOrg)}).RemoteViewer()
 }
 
 // Server describes a sync link to policy, parsing its rules.

@@ -6,9 +6,14 @@ package main
 // regression tests) and by the engine's; of those, only the ones that read through the
 // gate are run, for time.
 var (
-	policyTests = []target{{pkg: "./policy/"}}
-	feedTests   = []target{{pkg: "./policy/"}, {pkg: "./syncer/feed/"}}
-	gateTests   = []target{
+	policyTests  = []target{{pkg: "./policy/"}}
+	clusterTests = []target{
+		{pkg: "./syncer/gate/"},
+		{pkg: "./syncer/mispapi/", run: "^TestClusterRelations"},
+		{pkg: "./syncer/", run: "^TestClusterRelations"},
+	}
+	feedTests = []target{{pkg: "./policy/"}, {pkg: "./syncer/feed/"}}
+	gateTests = []target{
 		{pkg: "./syncer/gate/"},
 		{pkg: "./syncer/mispapi/", run: "^(TestGate|TestVisibilityMatrix|TestSightingsAndProposals|TestEventsIndex|TestEventsView|TestSharingGroupsVisibleToMembers|TestEventBlocklists|TestEventsAddEdit)"},
 		{pkg: "./syncer/", run: "^(TestPullLeaves|TestPushProposalsGate|TestUnpublishedNeverLeaves|TestPullOrgOnlyEventOfTheSyncUsersOrg|TestSuiteSharingGroups|TestSightingsAndProposalsFlowToTheOwner)"},
@@ -212,7 +217,7 @@ var mutants = []mutant{
 		"if !wide(Reach{Level: misp.AllCommunities}.Child(analystDistribution(a.Distribution), a.SharingGroup)) {", "if false {",
 		"a feed carries analyst data narrower than the feed", feedTests},
 	{"feed-cluster-distribution", "policy/feed.go",
-		"if s.Default || wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {", "if true {",
+		"if !s.Default && !wide(Reach{Level: misp.AllCommunities}.Child(s.Distribution, s.SharingGroup)) {", "if false {",
 		"a feed carries custom clusters narrower than the feed", feedTests},
 	{"sieve-dangling-references", "policy/sieve.go",
 		"if _, ok := present[r.ReferencedUUID]; !ok {", "if _, ok := present[r.ReferencedUUID]; !ok && false {",
@@ -223,7 +228,7 @@ var mutants = []mutant{
 
 	// The gate (syncer/gate/gate.go): store records turned into policy's inputs.
 	{"gate-sync-user-not-sync", "syncer/gate/gate.go",
-		"PermSync: u.Role.PermSync}", "PermSync: false}",
+		"PermSync: u.Role.PermSync,", "PermSync: false,",
 		"a sync account is seen as an ordinary user (unpublished events, local tags)", gateTests},
 	{"gate-row-memo-published", "syncer/gate/gate.go",
 		"dist: r.Distribution, published: r.Published}", "dist: r.Distribution}",
@@ -252,4 +257,28 @@ var mutants = []mutant{
 	{"gate-blocklist-events", "syncer/gate/gate.go",
 		"Events: policy.UUIDSet(sets.Events)", "Events: nil",
 		"the stored event blocklist never reaches policy", gateTests},
+
+	// Galaxy cluster relations, each shared by its own distribution
+	// (policy/clusterrelations.go, syncer/gate/clusters.go).
+	{"view-relation-distribution", "policy/clusterrelations.go",
+		"if !owner && !inst.canSeeRelation(v, r) {", "if !owner && len(r.Tag) < 0 {",
+		"a cluster's relations are shown by the cluster's distribution, not their own", policyTests},
+	{"view-relation-group", "policy/clusterrelations.go",
+		"return r.SharingGroup != nil && inst.viewerInGroup(r.SharingGroup, v)", "return r.SharingGroup != nil",
+		"a relation shared with a sharing group is shown to non-members", policyTests},
+	{"push-relation-local-tags", "policy/clusterrelations.go",
+		"r.Tag = sendableTags(r.Tag, internal, &t)", "r.Tag = r.Tag[:len(r.Tag)]",
+		"a pushed relation keeps its local and non-exportable tags", policyTests},
+	{"pull-relation-downgrade", "policy/clusterrelations.go",
+		"if !downgrade {", "if true {",
+		"a pulled relation keeps its distribution on a link that is not internal", policyTests},
+	{"feed-relation-distribution", "policy/feed.go",
+		"if r.Distribution == misp.InheritEvent || !wide(Reach{Level: misp.AllCommunities}.Child(r.Distribution, r.SharingGroup)) {", "if false {",
+		"a feed carries a cluster relation narrower than the feed", feedTests},
+	{"gate-relations-view", "syncer/gate/clusters.go",
+		"c.inst.TrimClusterRelations(c.Viewer, mc)", "_ = mc",
+		"a cluster is served with every relation, whatever their distribution", clusterTests},
+	{"gate-relations-push", "syncer/gate/clusters.go",
+		"d := c.inst.PushClusterRelations(srv, mc)", "d := policy.Decision{Allowed: true}",
+		"a cluster is pushed with every relation, whatever their distribution", clusterTests},
 }

@@ -28,8 +28,12 @@ type Batch struct {
 	// Lost receives the results of events that were written but could not be committed.
 	Lost func([]UpsertResult, error)
 
-	s        *Store
-	ctx      context.Context
+	s   *Store
+	ctx context.Context
+	// quiet is ctx without its end: the transaction and its statements run under it, and
+	// ctx is checked between statements instead (see txStmts.quiet). An ended ctx loses
+	// what is not committed, as a transaction begun under ctx would be rolled back.
+	quiet    context.Context
 	tx       *sql.Tx
 	stmts    txStmts
 	pending  []UpsertResult
@@ -41,38 +45,42 @@ type Batch struct {
 // BeginBatch starts a batch. It holds the write lock while a transaction is open, so other
 // writers wait about a second at most.
 func (s *Store) BeginBatch(ctx context.Context) *Batch {
-	return &Batch{s: s, ctx: ctx, maxItems: 256, maxAge: time.Second}
+	return &Batch{s: s, ctx: ctx, quiet: context.WithoutCancel(ctx), maxItems: 256, maxAge: time.Second}
 }
 
 // UpsertEvent stores one event as Store.UpsertEvent does. Its result is returned at once,
 // and an error concerns this event only; the event is durable once Committed has it.
 func (b *Batch) UpsertEvent(e *misp.Event, opts UpsertOptions) (UpsertResult, error) {
+	if err := b.ctx.Err(); err != nil {
+		b.abandon(err)
+		return UpsertResult{UUID: e.UUID}, fmt.Errorf("store event %s: %w", e.UUID, err)
+	}
 	if b.tx != nil && (len(b.pending) >= b.maxItems || time.Since(b.opened) >= b.maxAge) {
 		b.Flush()
 	}
 	if b.tx == nil {
-		tx, err := b.s.write.BeginTx(b.ctx, nil)
+		tx, err := b.s.write.BeginTx(b.quiet, nil)
 		if err != nil {
 			return UpsertResult{UUID: e.UUID}, fmt.Errorf("store event %s: begin: %w", e.UUID, err)
 		}
 		b.tx, b.opened = tx, time.Now()
-		b.stmts = txStmts{s: b.s, ctx: b.ctx, tx: tx}
+		b.stmts = txStmts{s: b.s, ctx: b.ctx, quiet: b.quiet, tx: tx}
 	}
 	res := UpsertResult{UUID: e.UUID}
-	if _, err := b.tx.ExecContext(b.ctx, `SAVEPOINT event`); err != nil {
+	if _, err := b.tx.ExecContext(b.quiet, `SAVEPOINT event`); err != nil {
 		b.abandon(err)
 		return res, fmt.Errorf("store event %s: %w", e.UUID, err)
 	}
 	w := &eventWriter{txStmts: b.stmts, opts: opts, res: &res, tags: map[string]int64{}}
 	if err := w.upsert(e); err != nil {
-		if _, rerr := b.tx.ExecContext(b.ctx, `ROLLBACK TO event; RELEASE event`); rerr != nil {
+		if _, rerr := b.tx.ExecContext(b.quiet, `ROLLBACK TO event; RELEASE event`); rerr != nil {
 			// The transaction itself is broken: give it up, and with it the events since
 			// the last commit.
 			b.abandon(rerr)
 		}
 		return UpsertResult{UUID: e.UUID}, fmt.Errorf("store event %s: %w", e.UUID, err)
 	}
-	if _, err := b.tx.ExecContext(b.ctx, `RELEASE event`); err != nil {
+	if _, err := b.tx.ExecContext(b.quiet, `RELEASE event`); err != nil {
 		b.abandon(err)
 		return UpsertResult{UUID: e.UUID}, fmt.Errorf("store event %s: %w", e.UUID, err)
 	}
@@ -83,6 +91,10 @@ func (b *Batch) UpsertEvent(e *misp.Event, opts UpsertOptions) (UpsertResult, er
 // Flush commits the events written since the last commit.
 func (b *Batch) Flush() {
 	if b.tx == nil {
+		return
+	}
+	if err := b.ctx.Err(); err != nil {
+		b.abandon(err)
 		return
 	}
 	done := b.pending

@@ -6,11 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
 
+	"mispdesk/internal/procstat"
 	"mispdesk/store/misp"
 )
 
@@ -139,11 +139,10 @@ func BenchmarkCorrelateMany(b *testing.B) {
 			b.Fatal(err)
 		}
 		runtime.GC()
-		debug.FreeOSMemory()
-		os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+		procstat.ResetPeakRSS()
 		var peak uint64
 		b.StartTimer()
-		start, c0 := time.Now(), cpuTime()
+		start, c0 := time.Now(), procstat.CPUTime()
 		first := base / per
 		for i := 0; i < fresh/per; i += 10 {
 			evs := corrBenchEvents(first+i, min(10, fresh/per-i), per, pool)
@@ -152,12 +151,12 @@ func BenchmarkCorrelateMany(b *testing.B) {
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapAlloc)
 		}
-		d, cpu := time.Since(start), cpuTime()-c0
+		d, cpu := time.Since(start), procstat.CPUTime()-c0
 		b.StopTimer()
 		b.ReportMetric(float64(fresh)/d.Seconds(), "attrs/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(fresh), "cpu-us/attr")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-		b.ReportMetric(peakRSS(), "peak-RSS-MB")
+		b.ReportMetric(procstat.PeakRSSMB(), "peak-RSS-MB")
 		n := count(b, s, `SELECT count(*) FROM correlations`)
 		if n == 0 {
 			b.Fatalf("no correlations made: the figure would measure nothing (base %d, new %d)", base, fresh)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -330,6 +331,45 @@ func TestBatchRollsBackOnlyTheFailedEvent(t *testing.T) {
 	}
 	if n := count(t, s, `SELECT count(*) FROM events`); n != 2 {
 		t.Errorf("%d events stored, want 2", n)
+	}
+}
+
+// A batch whose context ends keeps nothing it has not committed: the events written since
+// its last commit are lost (Lost has them, with the context's error), an event offered
+// after the end is refused, and the store's writer is free for the next write.
+func TestBatchEndedContextKeepsNothingUncommitted(t *testing.T) {
+	s := openTest(t)
+	initHost(t, s)
+	events := feedEvents(t, "crowdsec-threat-feed")
+	ctx, cancel := context.WithCancel(context.Background())
+	var committed, lost []UpsertResult
+	var lostErr error
+	b := s.BeginBatch(ctx)
+	b.Committed = func(r []UpsertResult) { committed = append(committed, r...) }
+	b.Lost = func(r []UpsertResult, err error) { lost, lostErr = append(lost, r...), err }
+	if _, err := b.UpsertEvent(events[0], UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b.Flush()
+	if _, err := b.UpsertEvent(events[1], UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := b.UpsertEvent(events[2], UpsertOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("an event offered after the end: err = %v, want context.Canceled", err)
+	}
+	b.Close()
+	if len(committed) != 1 || committed[0].UUID != events[0].UUID {
+		t.Errorf("committed %+v, want the first event only", committed)
+	}
+	if len(lost) != 1 || lost[0].UUID != events[1].UUID || !errors.Is(lostErr, context.Canceled) {
+		t.Errorf("lost %+v (%v), want the second event, context.Canceled", lost, lostErr)
+	}
+	if n := count(t, s, `SELECT count(*) FROM events`); n != 1 {
+		t.Errorf("%d events stored, want 1", n)
+	}
+	if _, err := s.UpsertEvent(context.Background(), events[2], UpsertOptions{}); err != nil {
+		t.Errorf("a write after the ended batch: %v", err)
 	}
 }
 

@@ -102,7 +102,8 @@ func (g *GroupWriter) writeNext() bool {
 // write stores one group in one transaction and answers each request after the commit.
 func (g *GroupWriter) write(group []*groupReq) {
 	// The batch must not die with the first caller's context: others share its commit.
-	batch := &Batch{s: g.s, ctx: context.WithoutCancel(group[0].ctx), maxItems: len(group) + 1, maxAge: 1 << 62}
+	ctx := context.WithoutCancel(group[0].ctx)
+	batch := &Batch{s: g.s, ctx: ctx, quiet: ctx, maxItems: len(group) + 1, maxAge: 1 << 62}
 	var waiting []*groupReq // written, in the order the batch holds them
 	batch.Committed = func(done []UpsertResult) {
 		for i := range done {

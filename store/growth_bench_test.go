@@ -9,14 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"mispdesk/internal/procstat"
 	"mispdesk/store/misp"
 )
 
@@ -149,20 +148,19 @@ func BenchmarkImportGrowth(b *testing.B) {
 				b.Fatal(err)
 			}
 			runtime.GC()
-			debug.FreeOSMemory()
-			os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+			procstat.ResetPeakRSS()
 			b.StartTimer()
-			t0, c0, io0 := time.Now(), cpuTime(), readIO()
+			t0, c0, io0 := time.Now(), procstat.CPUTime(), readIO()
 			// The label lets a CPU profile of the run be split into the two imports:
 			// go tool pprof -tagfocus store=grown (or store=empty).
 			pprof.Do(context.Background(), pprof.Labels("store", label[k]), func(context.Context) {
 				feedAttrs = importGenerated(b, s, "feed", 0, 1000)
 			})
 			elapsed[k] += time.Since(t0)
-			cpu[k] += cpuTime() - c0
+			cpu[k] += procstat.CPUTime() - c0
 			io[k] = io[k].add(readIO().sub(io0))
 			b.StopTimer()
-			peak = max(peak, peakRSS())
+			peak = max(peak, procstat.PeakRSSMB())
 			if err := s.Close(); err != nil {
 				b.Fatal(err)
 			}
@@ -244,29 +242,4 @@ func copyFile(tb testing.TB, from, to string) {
 	if err := out.Close(); err != nil {
 		tb.Fatal(err)
 	}
-}
-
-// cpuTime is the CPU time (user and system) the process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakRSS is the process's peak resident set in MiB since /proc/self/clear_refs was last
-// written 5.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }

@@ -50,11 +50,26 @@ func prepareOn(ctx context.Context, db *sql.DB, queries []string) (map[string]*s
 // txStmts binds the store's prepared statements to one transaction: those of the read
 // pool for a read transaction, of the writer otherwise.
 type txStmts struct {
-	s     *Store
-	ctx   context.Context
+	s   *Store
+	ctx context.Context
+	// quiet, when set, is ctx without its end, for a transaction begun under it: the
+	// statements run under it while ctx lasts, and fail once ctx has ended. The driver
+	// watches a context that can end with a goroutine per statement (database/sql another
+	// per query of a transaction begun under one), which costs more than the one-row
+	// insert or lookup most of these statements are.
+	quiet context.Context
 	tx    *sql.Tx
 	read  bool
 	bound map[string]*sql.Stmt
+}
+
+// runCtx is the context a statement runs under: quiet while ctx lasts, ctx itself once
+// it has ended, so that the statement fails at once with ctx's error.
+func (t *txStmts) runCtx() context.Context {
+	if t.quiet == nil || t.ctx.Err() != nil {
+		return t.ctx
+	}
+	return t.quiet
 }
 
 func (t *txStmts) stmt(query string) *sql.Stmt {
@@ -72,28 +87,28 @@ func (t *txStmts) stmt(query string) *sql.Stmt {
 	if t.bound == nil {
 		t.bound = map[string]*sql.Stmt{}
 	}
-	st := t.tx.StmtContext(t.ctx, base)
+	st := t.tx.StmtContext(t.runCtx(), base)
 	t.bound[query] = st
 	return st
 }
 
 func (t *txStmts) exec(query string, args ...any) (sql.Result, error) {
 	if st := t.stmt(query); st != nil {
-		return st.ExecContext(t.ctx, args...)
+		return st.ExecContext(t.runCtx(), args...)
 	}
-	return t.tx.ExecContext(t.ctx, query, args...)
+	return t.tx.ExecContext(t.runCtx(), query, args...)
 }
 
 func (t *txStmts) query(query string, args ...any) (*sql.Rows, error) {
 	if st := t.stmt(query); st != nil {
-		return st.QueryContext(t.ctx, args...)
+		return st.QueryContext(t.runCtx(), args...)
 	}
-	return t.tx.QueryContext(t.ctx, query, args...)
+	return t.tx.QueryContext(t.runCtx(), query, args...)
 }
 
 func (t *txStmts) queryRow(query string, args ...any) *sql.Row {
 	if st := t.stmt(query); st != nil {
-		return st.QueryRowContext(t.ctx, args...)
+		return st.QueryRowContext(t.runCtx(), args...)
 	}
-	return t.tx.QueryRowContext(t.ctx, query, args...)
+	return t.tx.QueryRowContext(t.runCtx(), query, args...)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"mispdesk/assets"
+	"mispdesk/internal/procstat"
 	"mispdesk/store"
 	"mispdesk/store/misp"
 	"mispdesk/syncer/mispapi"
@@ -290,10 +291,10 @@ func BenchmarkBoundsPeakMemory(b *testing.B) {
 	measure := func(b *testing.B, run func()) {
 		for i := 0; i < b.N; i++ {
 			runtime.GC()
-			resetPeakRSS()
+			procstat.ResetPeakRSS()
 			run()
 		}
-		b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+		b.ReportMetric(procstat.PeakRSSMB(), "peak-RSS-MB")
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.Sys)/(1<<20), "go-sys-MB")

@@ -42,8 +42,9 @@ func (inst *Instance) CanSee(v *Viewer, ev *misp.Event, r Reach) bool {
 
 // Visible returns the event as the viewer may see it — children the viewer may not see
 // removed, with references to them and the proposals about them, objects left empty, other
-// organisations' sightings, and for sync accounts local tags — or nil with the reason when the viewer may
-// not see the event at all. The REST API serves events through this.
+// organisations' sightings, and for sync accounts local and non-exportable tags — or nil
+// with the reason when the viewer may not see the event at all. The REST API serves events
+// through this.
 func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision) {
 	d := inst.CanSeeEvent(v, ev)
 	if !d.Allowed {
@@ -73,7 +74,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 			if verdict := hidden(parent.Child(a.Distribution, a.SharingGroup)); verdict.drop {
 				return verdict
 			}
-			trimLocalTags(v, &a.Tag)
+			a.Tag = v.SharedTags(a.Tag)
 			a.Sighting = inst.visibleSightings(v, owner, reporter, a.Sighting)
 			a.Galaxy = inst.trimClusters(v, a.Galaxy, &t)
 			members(&a.Extra)
@@ -95,7 +96,7 @@ func (inst *Instance) Visible(v *Viewer, ev *misp.Event) (*misp.Event, Decision)
 		},
 	}
 	s.apply(out, &t)
-	trimLocalTags(v, &out.Tag)
+	out.Tag = v.SharedTags(out.Tag)
 	out.ShadowAttribute = inst.visibleProposals(out, out.ShadowAttribute)
 	out.Galaxy = inst.trimClusters(v, out.Galaxy, &t)
 	members(&out.Extra)
@@ -135,6 +136,25 @@ func trimLocalTags(v *Viewer, tags *[]misp.Tag) {
 	if v.PermSync && !v.SiteAdmin {
 		*tags = withoutLocalTags(*tags)
 	}
+}
+
+// SharedTags keeps of an element's tags, in place, those the viewer is given. A sync
+// account (not a site admin here) is another instance asking: it gets no local tag
+// (MISP's excludeLocalTags for sync users), nor one marked not exportable, which may not
+// leave this instance (MISP's REST answers carry exportable tags only: Event::fetchEvent
+// without includeAllTags, events/index). Anyone else gets them all.
+func (v *Viewer) SharedTags(tags []misp.Tag) []misp.Tag {
+	if !v.PermSync || v.SiteAdmin {
+		return tags
+	}
+	kept := tags[:0]
+	for _, t := range tags {
+		if !bool(t.Local) && t.IsExportable() {
+			kept = append(kept, t)
+		}
+	}
+	clear(tags[len(kept):])
+	return kept
 }
 
 // made reports whether a record (a sighting, a proposal) of the organisation given by its

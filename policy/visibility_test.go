@@ -287,6 +287,8 @@ func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attr
 	}
 	a.Tag = []misp.Tag{
 		{Name: b.token("local tag on "+where, visViewOnly(func(v *Viewer) bool { return seen.view(v) && (!v.PermSync || v.SiteAdmin) })), Local: true},
+		{Name: b.token("non-exportable tag on "+where, visViewOnly(func(v *Viewer) bool { return seen.view(v) && (!v.PermSync || v.SiteAdmin) })),
+			Exportable: misp.OptBool{Set: true, Value: false}},
 		{Name: b.token("global tag on "+where, visViewOnly(seen.view))},
 	}
 	n := len(visChildShares)
@@ -329,6 +331,8 @@ func visEvent(t *testing.T, es visShare, published bool) (*misp.Event, *visBuild
 	})) + "@example.org"
 	ev.Tag = []misp.Tag{
 		{Name: b.token("local event tag", visViewOnly(func(v *Viewer) bool { return !v.PermSync || v.SiteAdmin })), Local: true},
+		{Name: b.token("non-exportable event tag", visViewOnly(func(v *Viewer) bool { return !v.PermSync || v.SiteAdmin })),
+			Exportable: misp.OptBool{Set: true, Value: false}},
 		{Name: b.token("global event tag", visViewOnly(visAlways.view))},
 	}
 	ev.Galaxy = b.galaxy("the event", visAlways, orgC, visChildShares[n-4])

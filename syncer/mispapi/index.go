@@ -302,7 +302,6 @@ func (c *call) fullIndex(rows []store.IndexRow, vis *gate.Check) ([]map[string]a
 	if err != nil {
 		return nil, err
 	}
-	dropLocalTags := c.viewer.PermSync && !c.viewer.SiteAdmin
 	out := make([]map[string]any, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -326,10 +325,7 @@ func (c *call) fullIndex(rows []store.IndexRow, vis *gate.Check) ([]map[string]a
 			}
 		}
 		et := []map[string]any{}
-		for _, t := range tags[r.ID] {
-			if dropLocalTags && bool(t.Local) {
-				continue
-			}
+		for _, t := range c.viewer.SharedTags(tags[r.ID]) {
 			et = append(et, map[string]any{"id": "0", "event_id": itoa(r.ID), "tag_id": itoa(int64(t.ID)), "local": bool(t.Local),
 				"relationship_type": nil, "Tag": map[string]any{"id": itoa(int64(t.ID)), "name": t.Name, "colour": t.Colour,
 					"is_galaxy": bool(t.IsGalaxy)}})

@@ -288,9 +288,7 @@ func (c *call) searchEvents(s *search, fn func(ev *misp.Event) bool) error {
 						return false
 					}
 				}
-				if c.viewer.PermSync && !c.viewer.SiteAdmin {
-					ev.Tag = dropLocal(ev.Tag)
-				}
+				ev.Tag = c.viewer.SharedTags(ev.Tag)
 				if s.analystData {
 					// the event's own analyst data, as MISP attaches it to the event row
 					// even without its children; the gate keeps what the caller may see

@@ -1,8 +1,12 @@
 package mispapi
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"mispdesk/store"
+	"mispdesk/store/misp"
 )
 
 // tags/edit as PyMISP's update_tag calls it: the site admin's alone (MISP's ACL); the tag's
@@ -35,4 +39,50 @@ func TestTagEdit(t *testing.T) {
 	}
 	wantEnvelope(t, e.do("POST", "/tags/edit/"+id, e.admin, map[string]any{"name": "TAKEN"}), 405, "Could not add the Tag. [name]: A similar name already exists.")
 	wantEnvelope(t, e.do("POST", "/tags/edit/999999", e.admin, map[string]any{"name": "x"}), 404, "Invalid tag")
+}
+
+// A tag marked not exportable never leaves this instance: a peer's sync account pulling
+// (events/index, events/view, restSearch, attributes/restSearch) gets none, as MISP's REST
+// answers carry only exportable tags (Event::fetchEvent without includeAllTags,
+// events/index); the exportable ones and the rest of the event still go.
+func TestNonExportableTagsNeverGoToASyncAccount(t *testing.T) {
+	e := newEnv(t)
+	const uuid = "7c2a1f3e-0d4b-4e6a-8f1c-2b3d4e5f6c01"
+	ev := testEvent(uuid, misp.AllCommunities, true, 1767398400)
+	ev.Orgc = nil // the host organisation's own event
+	no := misp.OptBool{Set: true, Value: false}
+	ev.Tag = []misp.Tag{{Name: "tlp:green"}, {Name: "internal:event-secret", Exportable: no}}
+	ev.Attribute[0].Tag = []misp.Tag{{Name: "osint:source-type=\"blog-post\""}, {Name: "internal:attr-secret", Exportable: no}}
+	if _, err := e.st.UpsertEvent(context.Background(), ev, store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reads := []struct{ method, path, shows string }{
+		{"GET", "/events/index", "tlp:green"},
+		{"POST", "/events/index", "tlp:green"},
+		{"GET", "/events/view/" + uuid, "blog-post"},
+		{"POST", "/events/restSearch", "blog-post"},
+		{"POST", "/events/restSearch/metadata:1", "tlp:green"},
+		{"POST", "/attributes/restSearch", "blog-post"},
+	}
+	for _, rd := range reads {
+		var body any
+		if rd.method == "POST" {
+			body = map[string]any{"eventid": uuid}
+		}
+		r := e.do(rd.method, rd.path, e.syncKey, body)
+		wantStatus(t, r, 200)
+		s := string(r.body)
+		if !strings.Contains(s, rd.shows) {
+			t.Errorf("%s lost the exportable tag %s: %.400s", rd.path, rd.shows, s)
+		}
+		if strings.Contains(s, "internal:") {
+			t.Errorf("%s gives the sync account a tag that may not leave: %.600s", rd.path, s)
+		}
+	}
+	// the instance's own users see them, as MISP's interface shows them
+	r := e.do("GET", "/events/view/"+uuid, e.other, nil)
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), "internal:attr-secret") {
+		t.Errorf("a user here lost the non-exportable tag: %.400s", r.body)
+	}
 }

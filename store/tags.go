@@ -60,6 +60,37 @@ func (s *Store) Tags(ctx context.Context, search string) ([]TagRow, error) {
 	return out, rows.Err()
 }
 
+// TagEventShare is how many events carry a tag with one combination of what decides who
+// may see an event: its owner, distribution, sharing group and published (in Row).
+type TagEventShare struct {
+	Tag    TagID
+	Row    IndexRow
+	Events int64
+}
+
+// TagEventShares counts the events carrying each tag (only tag, when not 0) by owner,
+// distribution, sharing group and published, so that the gate counts the events a viewer
+// may see without reading them.
+func (s *Store) TagEventShares(ctx context.Context, tag TagID) ([]TagEventShare, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT et.tag_id, e.org_id, o.uuid, e.distribution, ifnull(e.sharing_group_id, 0), e.published,
+		count(*) FROM event_tags et JOIN events e ON e.id = et.event_id JOIN orgs o ON o.id = e.org_id
+		WHERE ?1 = 0 OR et.tag_id = ?1 GROUP BY 1, 2, 3, 4, 5, 6`, tag)
+	if err != nil {
+		return nil, fmt.Errorf("tag counts: %w", err)
+	}
+	defer rows.Close()
+	var out []TagEventShare
+	for rows.Next() {
+		var x TagEventShare
+		if err := rows.Scan(&x.Tag, &x.Row.OrgID, &x.Row.OrgUUID, &x.Row.Distribution, &x.Row.SharingGroupID, &x.Row.Published,
+			&x.Events); err != nil {
+			return nil, fmt.Errorf("tag counts: %w", err)
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
 // TagID is a tag's local id.
 type TagID int64
 

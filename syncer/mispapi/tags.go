@@ -50,7 +50,36 @@ func (c *call) tagsIndex() error {
 	if err != nil {
 		return err
 	}
+	if err := c.countVisible(tags, 0); err != nil {
+		return err
+	}
 	return c.reply(http.StatusOK, map[string]any{"Tag": jsonList(tags, tagJSON)})
+}
+
+// countVisible sets each tag's event count to the events carrying it that the caller may
+// see (the gate's TagEventCounts); only, when not 0, is the one tag of tags.
+func (c *call) countVisible(tags []store.TagRow, only store.TagID) error {
+	chk, err := c.check()
+	if err != nil {
+		return err
+	}
+	counts, err := chk.TagEventCounts(only)
+	if err != nil {
+		return err
+	}
+	for i := range tags {
+		tags[i].EventCount = counts[tags[i].ID]
+	}
+	return nil
+}
+
+// tagReply answers {"Tag":{…}} with one tag, its count the caller's (countVisible).
+func (c *call) tagReply(t *store.TagRow) error {
+	one := []store.TagRow{*t}
+	if err := c.countVisible(one, t.ID); err != nil {
+		return err
+	}
+	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(&one[0])})
 }
 
 // tagByRef is the tag a request names by id or name, resolved once.
@@ -63,7 +92,7 @@ func (c *call) tagsView() error {
 	if err != nil {
 		return notFoundOr(err, "Invalid tag")
 	}
-	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(t)})
+	return c.tagReply(t)
 }
 
 // tagsAdd is POST /tags/add: {"Tag":{…}} back.
@@ -88,14 +117,14 @@ func (c *call) tagsAdd() error {
 			if err != nil {
 				return fmt.Errorf("tags/add: the tag %q exists but could not be read: %w", t.Name, err)
 			}
-			return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(existing)})
+			return c.tagReply(existing)
 		}
 		if errors.Is(err, store.ErrInvalidEvent) {
 			return saveFail(c, "Could not add Tag", nil, map[string][]string{"name": {"This field cannot be left empty."}})
 		}
 		return err
 	}
-	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(out)})
+	return c.tagReply(out)
 }
 
 // tagsEdit is POST /tags/edit/<id|name> (TagsController::edit, PyMISP's update_tag), a
@@ -135,7 +164,7 @@ func (c *call) tagsEdit() error {
 	case err != nil:
 		return notFoundOr(err, "Invalid tag")
 	}
-	return c.reply(http.StatusOK, map[string]any{"Tag": tagJSON(out)})
+	return c.tagReply(out)
 }
 
 func (c *call) tagsDelete() error {

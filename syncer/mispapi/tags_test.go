@@ -86,3 +86,54 @@ func TestNonExportableTagsNeverGoToASyncAccount(t *testing.T) {
 		t.Errorf("a user here lost the non-exportable tag: %.400s", r.body)
 	}
 }
+
+// A tag's count is the events carrying it that the caller may see (MISP's
+// EventTag::countForTags, under the caller's event conditions): tags/index and tags/view do
+// not tell another organisation how many events it may not see carry a tag.
+func TestTagCountsOnlyVisibleEvents(t *testing.T) {
+	e := newEnv(t)
+	add := func(uuid string, dist misp.Distribution, tags ...string) {
+		t.Helper()
+		ev := testEvent(uuid, dist, true, 1767398400)
+		ev.Orgc = nil
+		for _, name := range tags {
+			ev.Tag = append(ev.Tag, misp.Tag{Name: name})
+		}
+		if _, err := e.st.UpsertEvent(context.Background(), ev, store.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("7c2a1f3e-0d4b-4e6a-8f1c-2b3d4e5f6d01", misp.OrgOnly, "victim:hidden-corp", "tlp:amber")
+	add("7c2a1f3e-0d4b-4e6a-8f1c-2b3d4e5f6d02", misp.OrgOnly, "victim:hidden-corp")
+	add("7c2a1f3e-0d4b-4e6a-8f1c-2b3d4e5f6d03", misp.AllCommunities, "tlp:amber")
+	counts := func(key string) map[string]float64 {
+		t.Helper()
+		r := e.do("GET", "/tags/index", key, nil)
+		wantStatus(t, r, 200)
+		out := map[string]float64{}
+		for _, x := range r.obj(t)["Tag"].([]any) {
+			tag := x.(map[string]any)
+			out[tag["name"].(string)] = tag["count"].(float64)
+			v := e.do("GET", "/tags/view/"+tag["id"].(string), key, nil)
+			wantStatus(t, v, 200)
+			if got := get[float64](t, v.obj(t), "Tag", "count"); got != out[tag["name"].(string)] {
+				t.Errorf("tags/view of %s counts %v, tags/index %v", tag["name"], got, out[tag["name"].(string)])
+			}
+		}
+		return out
+	}
+	for who, c := range map[string]struct {
+		key           string
+		hidden, amber float64
+	}{
+		"owner organisation":           {e.sameOrgUser, 2, 2},
+		"site admin":                   {e.admin, 2, 2},
+		"user of another organisation": {e.other, 0, 1},
+		"sync account":                 {e.syncKey, 0, 1},
+	} {
+		got := counts(c.key)
+		if got["victim:hidden-corp"] != c.hidden || got["tlp:amber"] != c.amber {
+			t.Errorf("%s: counts %v, want victim:hidden-corp %v and tlp:amber %v", who, got, c.hidden, c.amber)
+		}
+	}
+}

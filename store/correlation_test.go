@@ -240,6 +240,53 @@ func TestCorrelationOverCorrelatingValue(t *testing.T) {
 	}
 }
 
+// A value blocked as over-correlating is unblocked when it matches again no more than the
+// limit allows (attributes holding it were deleted meanwhile), and correlates again; a value
+// still over the limit stays blocked.
+func TestCorrelationOverCorrelatingValueUnblocked(t *testing.T) {
+	s := openTest(t)
+	initHost(t, s)
+	ctx := context.Background()
+	setCorr(t, s, SettingCorrelationLimit, "3")
+	attrs := make([]string, 2)
+	for k := range attrs {
+		attrs[k] = fmt.Sprintf("domain=V%d.example", k)
+	}
+	var ids []int64
+	for i := 1; i <= 5; i++ {
+		ids = append(ids, upsertCorr(t, s, corrEvent(i, 100, attrs...)))
+	}
+	if n := count(t, s, `SELECT count(*) FROM over_correlating_values`); n != 2 {
+		t.Fatalf("%d over-correlating values, want 2", n)
+	}
+	// Three of the five events lose their attribute holding V0.
+	for _, i := range []int{1, 2, 3} {
+		e := corrEvent(i, 200, attrs...)
+		e.Attribute[0].Deleted = true
+		upsertCorr(t, s, e)
+	}
+	// A sixth event matches V0 in two others: unblocked; V1 in five: still blocked.
+	e6 := upsertCorr(t, s, corrEvent(6, 100, attrs...))
+	var over []string
+	rows, err := s.read.QueryContext(ctx, `SELECT value FROM over_correlating_values WHERE value IN ('v0.example', 'v1.example')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var v string
+		rows.Scan(&v)
+		over = append(over, v)
+	}
+	rows.Close()
+	if !slices.Equal(over, []string{"v1.example"}) {
+		t.Errorf("blocked after the sixth event: %v, want [v1.example]", over)
+	}
+	want := []string{fmt.Sprintf("V0.example→%d", ids[3]), fmt.Sprintf("V0.example→%d", ids[4])}
+	if got := related(t, s, e6); !slices.Equal(got, want) {
+		t.Errorf("event 6 correlates %v, want %v", got, want)
+	}
+}
+
 func TestCorrelationCIDR(t *testing.T) {
 	s := openTest(t)
 	initHost(t, s)

@@ -168,7 +168,7 @@ var mutants = []mutant{
 		"if !srv.PushSightings {", "if false {",
 		"sightings are pushed to a server that does not take them", policyTests},
 	{"push-sightings-policy", "policy/pushpayload.go",
-		"return inst.visibleSightings(remote, owner, reporter, ss)", "return ss",
+		"return inst.visibleSightings(remote, owner, reporter, ss)", "return inst.visibleSightings(remote, true, reporter, ss)",
 		"sightings the remote organisation may not see go with a pushed event", policyTests},
 	{"push-creator-email", "policy/pushpayload.go",
 		`out.EventCreatorEmail = "" // MISP leaks`, `_ = "" // MISP leaks`,

@@ -24,7 +24,7 @@ import (
 // otherwise those of distribution 1–3 and those shared with a sharing group the viewer is
 // in (or that gives this instance "all orgs"). A relation keeps its SharingGroup only when
 // shared with one, and only for a viewer who may see that group; the records MISP nests
-// in one (TargetCluster…) are removed; a sync account gets no local tags. c is the
+// in one (TargetCluster…) are removed; a sync account gets no local tag nor one that may not leave this instance. c is the
 // caller's own copy.
 func (inst *Instance) TrimClusterRelations(v *Viewer, c *misp.GalaxyCluster) {
 	inst.trimRelations(v, c, &tally{})
@@ -40,7 +40,7 @@ func (inst *Instance) trimRelations(v *Viewer, c *misp.GalaxyCluster, t *tally) 
 		if r.SharingGroup != nil && !inst.CanSeeSharingGroup(v, r.SharingGroup) {
 			r.SharingGroup = nil // the owner sees the relation, but not a group it is not in
 		}
-		trimLocalTags(v, &r.Tag)
+		r.Tag = v.SharedTags(r.Tag)
 		return keep()
 	})
 }

@@ -79,7 +79,7 @@ func TestTrimClusterRelations(t *testing.T) {
 		{"site admin", &Viewer{OrgID: int64(orgC.ID), OrgUUID: orgC.UUID, SiteAdmin: true}, "r0:0" + ids + " r1:1" + ids + " r2:2" + ids +
 			" r3:3[tlp:green,secret,mine]" + ids + " r4:4/G" + ids + " r4x:4/H" + ids + " r4n:4" + ids + " r5:5" + ids},
 		{"group member", viewerOf(orgB), "r1:1" + ids + " r2:2" + ids + " r3:3[tlp:green,secret,mine]" + ids + " r4:4/G" + ids + " r4x:4/H" + ids},
-		{"group member's sync account", syncUserOf(orgB), "r1:1" + ids + " r2:2" + ids + " r3:3[tlp:green,secret]" + ids + " r4:4/G" + ids + " r4x:4/H" + ids},
+		{"group member's sync account", syncUserOf(orgB), "r1:1" + ids + " r2:2" + ids + " r3:3[tlp:green]" + ids + " r4:4/G" + ids + " r4x:4/H" + ids},
 		{"outsider", viewerOf(orgC), "r1:1" + ids + " r2:2" + ids + " r3:3[tlp:green,secret,mine]" + ids},
 	} {
 		c := relationsCluster()

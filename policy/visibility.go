@@ -130,14 +130,6 @@ func (inst *Instance) visibleProposals(ev *misp.Event, ps []misp.ShadowAttribute
 	return kept
 }
 
-// trimLocalTags removes local tags for a sync account (MISP's excludeLocalTags for sync
-// users).
-func trimLocalTags(v *Viewer, tags *[]misp.Tag) {
-	if v.PermSync && !v.SiteAdmin {
-		*tags = withoutLocalTags(*tags)
-	}
-}
-
 // SharedTags keeps of an element's tags, in place, those the viewer is given. A sync
 // account (not a site admin here) is another instance asking: it gets no local tag
 // (MISP's excludeLocalTags for sync users), nor one marked not exportable, which may not

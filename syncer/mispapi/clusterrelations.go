@@ -304,9 +304,7 @@ func (c *call) relationFields(r *misp.ClusterRelation, f fields, fail func(strin
 	}
 	var names []string
 	if v, ok := f["tags"]; ok && json.Unmarshal(v, &names) != nil {
-		for _, n := range strings.Split(f.str("tags"), ",") {
-			names = append(names, n)
-		}
+		names = append(names, strings.Split(f.str("tags"), ",")...)
 	}
 	var tags []misp.Tag
 	if v, ok := f["Tag"]; ok {

@@ -12,13 +12,18 @@ import (
 // sharing group, which a feed cannot keep to its members. min 0 writes everything: the
 // admin asked for an export of the whole instance. The same holds for analyst data,
 // custom galaxy clusters and their relations (by their own distributions; a relation's
-// tags that may not leave never go); this instance's own nested views never go.
+// tags that may not leave never go); this instance's own nested views never go, nor,
+// but in the admin's export, sightings and proposals.
 func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) {
 	d := newDecision("feed")
 	var t tally
 	wide := func(r Reach) bool {
 		return min == misp.OrgOnly || (len(r.Groups) == 0 && r.Level >= min)
 	}
+	// A published feed carries no sightings and no proposals: they are organisations'
+	// reports about the data, shared by the sightings policy and with the event's
+	// viewers, and PyMISP's feed generator writes neither. The admin's export keeps them.
+	published := min != misp.OrgOnly
 	narrow := drop("distribution", fmt.Sprintf("narrower than the feed's '%s', or shared with a sharing group", min))
 	members := func(x *misp.Extra) {
 		*x = withoutNestedRecords(*x, misp.AnalystKinds[:]...)
@@ -41,6 +46,9 @@ func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) 
 			v := element(parent.Child(a.Distribution, a.SharingGroup), &a.Extra)
 			if !v.drop {
 				a.Galaxy = feedClusters(a.Galaxy, wide, &t)
+				if published {
+					a.Sighting, a.ShadowAttribute = nil, nil
+				}
 			}
 			return v
 		},
@@ -56,6 +64,9 @@ func FeedPayload(ev *misp.Event, min misp.Distribution) (*misp.Event, Decision) 
 		return nil, d
 	}
 	s.apply(ev, &t)
+	if published {
+		ev.ShadowAttribute = nil
+	}
 	ev.Galaxy = feedClusters(ev.Galaxy, wide, &t)
 	members(&ev.Extra)
 	t.steps(&d)

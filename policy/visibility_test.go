@@ -154,6 +154,13 @@ func visPathRule(path ...visShare) visRule {
 // visViewOnly is a rule for what only Visible judges.
 func visViewOnly(view func(*Viewer) bool) visRule { return visRule{view: view} }
 
+// visNotInFeed is the rule of what a published feed never carries, sightings and
+// proposals (PyMISP's feed generator writes neither), while its viewers get it; the
+// admin's export of the whole instance (a feed of 0) keeps it with its element.
+func visNotInFeed(view func(*Viewer) bool, elem visRule) visRule {
+	return visRule{view: view, feed: func(m misp.Distribution) bool { return m == misp.OrgOnly && elem.feed(m) }}
+}
+
 // visDerived is the rule of this instance's own records nested in an element: its owner
 // sees them, nobody else, and no feed.
 func visDerived(elem visRule) visRule {
@@ -278,11 +285,11 @@ func (b *visBuilder) attribute(where string, i int, path ...visShare) (misp.Attr
 	}
 	where = fmt.Sprintf("attribute (%s) %s", s.name, where)
 	for _, o := range []misp.Org{orgA, orgB} {
-		by := visViewOnly(func(v *Viewer) bool { return seen.view(v) && (visPrivileged(v) || v.OrgUUID == o.UUID) })
+		by := visNotInFeed(func(v *Viewer) bool { return seen.view(v) && (visPrivileged(v) || v.OrgUUID == o.UUID) }, seen)
 		a.Sighting = append(a.Sighting, misp.Sighting{UUID: b.token("sighting of "+o.Name+" on "+where, by),
 			OrgID: o.ID, Organisation: orgPtr(o), DateSighting: 100, Source: "test"})
 		// Proposals go with their attribute, whoever made them (MISP's fetchEvent).
-		a.ShadowAttribute = append(a.ShadowAttribute, misp.ShadowAttribute{UUID: b.token("proposal of "+o.Name+" on "+where, visViewOnly(seen.view)),
+		a.ShadowAttribute = append(a.ShadowAttribute, misp.ShadowAttribute{UUID: b.token("proposal of "+o.Name+" on "+where, visNotInFeed(seen.view, seen)),
 			OldID: a.ID, OrgID: o.ID, Org: orgPtr(o), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.8"})
 	}
 	a.Tag = []misp.Tag{
@@ -346,11 +353,11 @@ func visEvent(t *testing.T, es visShare, published bool) (*misp.Event, *visBuild
 		top[i] = seen
 		// Proposals at event level: of orgB, about this attribute.
 		ev.ShadowAttribute = append(ev.ShadowAttribute, misp.ShadowAttribute{
-			UUID:  b.token(fmt.Sprintf("event-level proposal of orgB about the attribute (%s)", s.name), visViewOnly(seen.view)),
+			UUID:  b.token(fmt.Sprintf("event-level proposal of orgB about the attribute (%s)", s.name), visNotInFeed(seen.view, seen)),
 			OldID: a.ID, OrgID: orgB.ID, Org: orgPtr(orgB), Type: "ip-dst", Category: "Network activity", Value: "198.51.100.9"})
 	}
 	ev.ShadowAttribute = append(ev.ShadowAttribute, misp.ShadowAttribute{
-		UUID:  b.token("new attribute proposed by orgC", visViewOnly(visAlways.view)),
+		UUID:  b.token("new attribute proposed by orgC", visNotInFeed(visAlways.view, visAlways)),
 		OrgID: orgC.ID, Org: orgPtr(orgC), Type: "domain", Category: "Network activity", Value: "proposed.example"})
 
 	for i, os := range visChildShares {

@@ -873,7 +873,7 @@ func (w *eventWriter) cluster(c *misp.GalaxyCluster, galaxyID, attrID int64) err
 				body.Extra[k] = v
 			}
 		}
-		misp.DropReaderAnalystData(body.Extra)
+		misp.DropReaderMembers(body.Extra)
 		body.GalaxyClusterRelation = capturedRelations(c.GalaxyClusterRelation)
 		if custom && !w.opts.LocalIDs {
 			// received (sync, feed, file): owned here as GalaxyCluster::captureCluster owns

@@ -334,7 +334,7 @@ func (s *Store) upsertCluster(ctx context.Context, raw jsontext.Value, ownerOrgI
 	for _, k := range []string{"id", "galaxy_id", "Galaxy"} {
 		delete(extra, k)
 	}
-	misp.DropReaderAnalystData(extra)
+	misp.DropReaderMembers(extra)
 	if err := keepRelations(extra); err != nil {
 		return false, fmt.Errorf("galaxy cluster %s: %w", c.UUID, err)
 	}

@@ -21,17 +21,20 @@ const RelatedObject = "related_object"
 // with that element as the reader may see it (RelatedObject).
 const InboundRelationships = "RelationshipInbound"
 
-// DropReaderAnalystData removes from a galaxy cluster's members the analyst data MISP shows
-// with it to the one who reads it (galaxy_clusters/view, which a cluster pull reads): the
-// notes, opinions and relationships about it and the relationships to it. They are that
+// DropReaderMembers removes from a galaxy cluster's members what MISP shows with it to
+// the one who reads it (galaxy_clusters/view, which a cluster pull reads): the notes,
+// opinions and relationships about it and the relationships to it, and the reader's count
+// of the events carrying its tag (tag_count, with the reader's tag_id). They are that
 // reader's view, not the cluster: MISP's receivers keep none of it, as analyst data travels
 // on its own, each item by its own distribution, and kept with the cluster it would go to
 // every reader of the cluster here.
-func DropReaderAnalystData(members Extra) {
+func DropReaderMembers(members Extra) {
 	for _, k := range AnalystKinds {
 		delete(members, k)
 	}
 	delete(members, InboundRelationships)
+	delete(members, "tag_count")
+	delete(members, "tag_id")
 }
 
 // AnalystData is a note, an opinion or a relationship about an element. Only what sharing

@@ -734,10 +734,24 @@ func (c *call) pushCluster() error {
 	return c.reply(http.StatusOK, saveSuccess(c, "Galaxy clusters pushed", itoa(int64(saved))+" clusters saved, "+itoa(int64(failed))+" failed.", nil))
 }
 
-// galaxyClusterView is GET /galaxy_clusters/view/<id|uuid>.
+// galaxyClusterView is GET /galaxy_clusters/view/<id|uuid>. As MISP's, it gives the
+// cluster's tag (tag_id) and how many events carrying it the caller may see (tag_count),
+// when a tag of the cluster's name is stored here.
 func (c *call) galaxyClusterView() error {
 	cl, err := c.visibleCluster(c.path.Arg(0))
 	if err != nil {
+		return err
+	}
+	name, _ := cl["tag_name"].(string)
+	tag, err := c.a.st.TagByName(c.ctx, name)
+	switch {
+	case err == nil:
+		one := []store.TagRow{*tag}
+		if err := c.countVisible(one, tag.ID); err != nil {
+			return err
+		}
+		cl["tag_count"], cl["tag_id"] = one[0].EventCount, itoa(int64(tag.ID))
+	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
 	return c.reply(http.StatusOK, map[string]any{"GalaxyCluster": cl})

@@ -217,3 +217,33 @@ func TestClusterRelationsGated(t *testing.T) {
 		}
 	}
 }
+
+// TestGalaxyClusterTagCountIsTheCallers: a cluster's tag_count is, for each caller, the
+// number of events carrying its tag that the caller may see (MISP's countForTag), never
+// the count a peer's reader had when the cluster was pulled or pushed.
+func TestGalaxyClusterTagCountIsTheCallers(t *testing.T) {
+	e := newEnv(t)
+	const uuid, tag = "0b8a5a9e-3c52-4b5e-9a47-3f0e8d1c2b71", `misp-galaxy:test-galaxy="counted"`
+	body := `[{"GalaxyCluster":{"uuid":"` + uuid + `","type":"test-galaxy","value":"counted",
+		"tag_name":"misp-galaxy:test-galaxy=\"counted\"","description":"d","version":"1","distribution":"3",
+		"tag_count":"999","tag_id":"77",
+		"Galaxy":{"uuid":"2f1f1b7c-1d2c-4e4b-9d8a-1d2c3b4a5e6f","name":"Test","type":"test-galaxy"}}}]`
+	wantStatus(t, e.do("POST", "/galaxies/pushCluster", e.syncKey, body), 200)
+	for _, dist := range []string{"0", "1"} {
+		wantStatus(t, e.do("POST", "/events/add", e.sameOrgUser, map[string]any{"Event": map[string]any{
+			"info": "tagged " + dist, "distribution": dist, "threat_level_id": "4", "analysis": "0",
+			"Tag": []map[string]string{{"name": tag}}}}), 200)
+	}
+	for _, c := range []struct {
+		who, key string
+		want     float64
+	}{{"the site admin", e.admin, 2}, {"the owner organisation", e.sameOrgUser, 2}, {"another organisation", e.other, 1}} {
+		cl := e.do("GET", "/galaxy_clusters/view/"+uuid, c.key, nil).obj(t)["GalaxyCluster"].(map[string]any)
+		if got, _ := cl["tag_count"].(float64); got != c.want {
+			t.Errorf("%s: tag_count %v, want %v", c.who, cl["tag_count"], c.want)
+		}
+		if id, _ := cl["tag_id"].(string); id == "" || id == "77" {
+			t.Errorf("%s: tag_id %q, want this instance's tag", c.who, id)
+		}
+	}
+}

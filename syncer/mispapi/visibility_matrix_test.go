@@ -910,7 +910,10 @@ func inFeed(min misp.Distribution, it *mxItem) bool {
 		return feedReaches(min, it) && slices.ContainsFunc(it.attrs, func(a *mxItem) bool { return inFeed(min, a) })
 	case "reference":
 		return inFeed(min, it.parent) && inFeed(min, it.refTo)
-	case "sighting", "proposal", "gtag":
+	case "sighting", "proposal":
+		// organisations' reports: only the admin's export of everything carries them
+		return min == misp.OrgOnly && inFeed(min, it.parent)
+	case "gtag":
 		return inFeed(min, it.parent)
 	case "ltag":
 		return false

@@ -30,21 +30,10 @@ func TestPulledSightingsFollowThePolicy(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := newNode(t, "A"), newNode(t, "B")
-			x, err := a.st.AddOrg(ctx, store.Org{Name: "OrgX", UUID: "dddddddd-0000-4000-8000-000000000004", Local: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			ev := sightedByTwoOrgs(t, a, "0530")
 			anon, err := a.st.AddOrg(ctx, store.Org{Name: "Anon", UUID: "99999999-0000-4000-8000-000000000009", Local: true})
 			if err != nil {
 				t.Fatal(err)
-			}
-			ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
-			attr := ev.Attribute[0].UUID
-			for i, org := range []store.OrgID{a.host.ID, x.ID} {
-				s := misp.Sighting{UUID: "00000000-0000-4000-8000-00000000530" + string(rune('0'+i)), AttributeUUID: attr, EventUUID: ev.UUID, DateSighting: 1700000000}
-				if _, err := a.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, org); err != nil {
-					t.Fatal(err)
-				}
 			}
 			admin := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
 			for name, v := range c.settings {
@@ -62,7 +51,7 @@ func TestPulledSightingsFollowThePolicy(t *testing.T) {
 				t.Fatal("B did not pull the event")
 			}
 			var orgs []string
-			for _, s := range attribute(got, attr).Sighting {
+			for _, s := range attribute(got, ev.Attribute[0].UUID).Sighting {
 				name := ""
 				if s.Organisation != nil {
 					name = s.Organisation.Name
@@ -94,18 +83,7 @@ func TestPushedSightingsFollowThePolicy(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a, b := newNode(t, "A"), newNode(t, "B")
-			x, err := a.st.AddOrg(ctx, store.Org{Name: "OrgX", UUID: "dddddddd-0000-4000-8000-000000000004", Local: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
-			attr := ev.Attribute[0].UUID
-			for i, org := range []store.OrgID{a.host.ID, x.ID} {
-				s := misp.Sighting{UUID: "00000000-0000-4000-8000-00000000550" + string(rune('0'+i)), AttributeUUID: attr, EventUUID: ev.UUID, DateSighting: 1700000000}
-				if _, err := a.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, org); err != nil {
-					t.Fatal(err)
-				}
-			}
+			ev := sightedByTwoOrgs(t, a, "0550")
 			admin := userKey(t, a, "admin2@a.test", a.host.UUID, "admin")
 			for name, v := range c.settings {
 				rest(t, a, admin, "POST", "/servers/serverSettingsEdit/"+name, map[string]any{"value": v})
@@ -119,7 +97,7 @@ func TestPushedSightingsFollowThePolicy(t *testing.T) {
 				t.Fatal("A did not push the event")
 			}
 			var orgs []string
-			for _, s := range attribute(got, attr).Sighting {
+			for _, s := range attribute(got, ev.Attribute[0].UUID).Sighting {
 				name := ""
 				if s.Organisation != nil {
 					name = s.Organisation.Name
@@ -208,4 +186,24 @@ func TestSightingsNotPushedWithoutPermSighting(t *testing.T) {
 			t.Errorf("with perm_sighting sighting %s did not reach A", u)
 		}
 	}
+}
+
+// sightedByTwoOrgs imports a published community event into a and sights its first
+// attribute once by a's host organisation and once by a local organisation OrgX, the
+// sightings' UUIDs ending in prefix then 0 and 1.
+func sightedByTwoOrgs(t *testing.T, a *node, prefix string) *misp.Event {
+	t.Helper()
+	x, err := a.st.AddOrg(ctx, store.Org{Name: "OrgX", UUID: "dddddddd-0000-4000-8000-000000000004", Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := a.importFile(t, smallEvent, func(e *misp.Event) { e.Distribution, e.Published = misp.AllCommunities, true })
+	for i, org := range []store.OrgID{a.host.ID, x.ID} {
+		s := misp.Sighting{UUID: "00000000-0000-4000-8000-0000000" + prefix + string(rune('0'+i)), AttributeUUID: ev.Attribute[0].UUID,
+			EventUUID: ev.UUID, DateSighting: 1700000000}
+		if _, err := a.st.SaveSightings(ctx, ev.UUID, []misp.Sighting{s}, false, org); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ev
 }

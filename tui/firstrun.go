@@ -67,6 +67,9 @@ func (f *firstRun) Keys() KeyHelp {
 		return keyList{key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "load them")),
 			key.NewBinding(key.WithKeys("n"), key.WithHelp("n/enter", "start empty"))}
 	}
+	if f.focus == 0 { // enter moves on to the e-mail; it creates from the last field
+		return keyList{key.NewBinding(key.WithKeys("tab", "enter"), key.WithHelp("tab/enter", "next field"))}
+	}
 	return f.keys
 }
 
@@ -199,7 +202,7 @@ func (f *firstRun) View(w, h int) string {
 		}
 		field("Host organisation", &f.org, f.orgErr, f.focus == 0)
 		field("Admin e-mail", &f.email, f.mailErr, f.focus == 1)
-		lines = append(lines, "", s.Dim.Render("enter creates the instance; esc quits without creating anything"))
+		lines = append(lines, "", s.Dim.Render("enter on the e-mail creates the instance; esc quits, creating nothing"))
 		if f.busy {
 			lines = append(lines, "", "Creating the instance…")
 		}

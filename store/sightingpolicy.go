@@ -31,9 +31,9 @@ var SightingSettings = []SettingDef{
 }
 
 // InstanceSettings are every setting this instance keeps under MISP's names: the mail
-// settings and the sightings policy.
+// settings, the sightings policy, correlation and the galaxy library.
 func InstanceSettings() []SettingDef {
-	return slices.Concat(MailSettings, SightingSettings, CorrelationSettings)
+	return slices.Concat(MailSettings, SightingSettings, CorrelationSettings, GalaxySettings)
 }
 
 // InstanceSettingDef finds an instance setting by name; nil when there is none.
@@ -41,7 +41,7 @@ func InstanceSettingDef(name string) *SettingDef {
 	if d := MailSettingDef(name); d != nil {
 		return d
 	}
-	for _, list := range [][]SettingDef{SightingSettings, CorrelationSettings} {
+	for _, list := range [][]SettingDef{SightingSettings, CorrelationSettings, GalaxySettings} {
 		for i := range list {
 			if list[i].Name == name {
 				return &list[i]
@@ -79,6 +79,11 @@ func (s *Store) SetInstanceSetting(ctx context.Context, name, value string) erro
 		if v, err = correlationSettingValue(d, v); err != nil {
 			return err
 		}
+	case SettingGalaxyLibraryDir:
+		var err error
+		if v, err = galaxyLibraryDirValue(d, v); err != nil {
+			return err
+		}
 	default:
 		var err error
 		if v, err = d.normalise(v); err != nil {
@@ -104,7 +109,7 @@ func (s *Store) InstanceSettingValues(ctx context.Context) (map[string]string, e
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range slices.Concat(SightingSettings, CorrelationSettings) {
+	for _, d := range slices.Concat(SightingSettings, CorrelationSettings, GalaxySettings) {
 		v, err := s.setting(ctx, s.read, d.Name)
 		if err != nil {
 			return nil, fmt.Errorf("read setting %s: %w", d.Name, err)

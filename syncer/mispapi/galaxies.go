@@ -22,6 +22,7 @@ import (
 
 	"mispdesk/store"
 	"mispdesk/store/misp"
+	"mispdesk/syncer/galaxylib"
 )
 
 func (a *API) registerGalaxies() {
@@ -32,6 +33,7 @@ func (a *API) registerGalaxies() {
 	a.handleWrite("galaxies/delete", methodsDelete, permGalaxy, (*call).galaxiesDelete)
 	a.handleWrite("galaxies/attachCluster", methodsPost, permTagger, (*call).galaxiesAttachCluster)
 	a.handle("galaxies/pushCluster", methodsPost, permGalaxyPush, (*call).pushCluster)
+	a.handleWrite("galaxies/update", methodsPost, permSiteAdmin, (*call).galaxiesUpdate)
 	a.handleWrite("galaxy_clusters/add", methodsPost, permGalaxy, (*call).galaxyClustersAdd)
 	a.handle("galaxy_clusters/view", methodsGet, permAuth, (*call).galaxyClusterView)
 	a.handle("galaxy_clusters/restSearch", methodsGetPost, permAuth, (*call).galaxyClustersRestSearch)
@@ -862,4 +864,33 @@ func dropCluster(gs []misp.Galaxy, tagName string) []misp.Galaxy {
 		}
 	}
 	return out
+}
+
+// galaxiesUpdate is POST /galaxies/update: load the galaxy library from the misp-galaxy
+// checkout that MISP.galaxy_library_dir names (MISP loads the copy it ships with), then
+// answer MISP's "Galaxies updated." save response. Files that could not be stored are
+// counted in the message, with the first one's error; the rest of the library still
+// comes in.
+func (c *call) galaxiesUpdate() error {
+	const failed = "Galaxies could not be updated."
+	dir, err := c.a.st.GalaxyLibraryDir(c.ctx)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		return saveFail(c, failed, nil, "The setting "+store.SettingGalaxyLibraryDir+" is empty: set it to the directory of a misp-galaxy checkout.")
+	}
+	sum, err := galaxylib.Import(c.ctx, c.a.st, dir, nil)
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return err
+		}
+		return saveFail(c, failed, nil, fmt.Sprintf("The setting %s: %v", store.SettingGalaxyLibraryDir, err))
+	}
+	c.a.log.Info("galaxy library updated", "dir", dir, "summary", sum.String(), "by", c.who.User.Email)
+	msg := "Galaxies updated."
+	if sum.Failed > 0 {
+		msg += fmt.Sprintf(" %d of %d files could not be stored; the first: %v", sum.Failed, sum.Files, sum.Errors[0])
+	}
+	return c.reply(http.StatusOK, saveSuccess(c, msg, msg, nil))
 }

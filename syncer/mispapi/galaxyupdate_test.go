@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"mispdesk/store"
@@ -106,5 +107,40 @@ func TestGalaxiesUpdateSetting(t *testing.T) {
 	r = e.do("GET", "/servers/serverSettingsEdit/"+store.SettingGalaxyLibraryDir, e.admin, nil)
 	if got := r.obj(t)[store.SettingGalaxyLibraryDir]; got != "" {
 		t.Fatalf("setting after refused values: %v", got)
+	}
+}
+
+// A library file that cannot be stored is counted in the message, with its path; the
+// rest of the library still comes in.
+func TestGalaxiesUpdateReportsFailedFile(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	for _, sub := range []string{"galaxies", "clusters"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"threat-actor.json", "tool.json"} {
+			b, err := os.ReadFile(filepath.Join(galaxyLibrary, sub, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sub == "clusters" && name == "tool.json" {
+				b = []byte(`{"values": [`)
+			}
+			if err := os.WriteFile(filepath.Join(dir, sub, name), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wantStatus(t, e.do("POST", "/servers/serverSettingsEdit/"+store.SettingGalaxyLibraryDir, e.admin, map[string]any{"value": dir}), http.StatusOK)
+	r := e.do("POST", "/galaxies/update", e.admin, nil)
+	wantStatus(t, r, http.StatusOK)
+	prefix := "Galaxies updated. 1 of 4 files could not be stored; the first: " + filepath.Join(dir, "clusters", "tool.json") + ": "
+	if msg, _ := r.obj(t)["message"].(string); !strings.HasPrefix(msg, prefix) {
+		t.Fatalf("message %q, want it to start %q", msg, prefix)
+	}
+	want := []string{"698774c7-8022-42c4-917f-8d6e4f06ada3 Threat Actor", "9b8037f7-bc8f-4de1-a797-37266619bc0b Tool"}
+	if got := e.indexedGalaxies(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("galaxies %v, want %v", got, want)
 	}
 }

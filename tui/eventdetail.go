@@ -16,9 +16,9 @@ import (
 	"mispdesk/syncer"
 )
 
-// eventDetail is one event: its fields, tags and sharing group, where it went
-// (for each server, pushed or not and why, from policy, and the outbox), its
-// attributes and objects, the events related to it and its feed hits (each with the
+// eventDetail is one event: its fields, tags, galaxy clusters and sharing group,
+// where it went (for each server, pushed or not and why, from policy, and the
+// outbox), its attributes and objects, the events related to it and its feed hits (each with the
 // values shared; o jumps to the related event selected, esc comes back). Its keys edit
 // it: add an attribute, add or remove a tag, change the distribution, publish, unpublish.
 type eventDetail struct {
@@ -337,6 +337,7 @@ func (d *eventDetail) lines(w int) []string {
 			s.Dim.Render("  changed ")+ago(d.c.Now(), time.Unix(int64(ev.Timestamp), 0)),
 		label("Published")+pub)
 	add(label("Tags") + tagLine(ev.Tag, w-16))
+	add(galaxyLines(s, label, ev)...)
 	if sg := ev.SharingGroup; sg != nil {
 		add(label("Sharing group") + clean(sg.Name) + s.Dim.Render(" "+clean(sg.Releasability)))
 	}
@@ -463,6 +464,61 @@ func (d *eventDetail) attrLine(a *misp.Attribute, indent string, w int) string {
 		line += s.Dim.Render("  [" + tagNames(a.Tag) + "]")
 	}
 	return line
+}
+
+// maxGalaxyLines is how many clusters the detail lists before saying how many more.
+const maxGalaxyLines = 3
+
+// galaxyLines lists the clusters attached to the event, one "galaxy: cluster" a
+// line under the Tags, as MISP's event view lists them by galaxy; clusters on
+// attributes are only counted. No clusters anywhere: no lines, so the rest keeps
+// its place.
+func galaxyLines(s *Styles, label func(string) string, ev *misp.Event) []string {
+	var clusters []string
+	for _, g := range ev.Galaxy {
+		for _, c := range g.GalaxyCluster {
+			clusters = append(clusters, clean(g.Name)+": "+clean(c.Value))
+		}
+	}
+	onAttrs := 0
+	count := func(attrs []misp.Attribute) {
+		for _, a := range attrs {
+			if !a.Deleted {
+				for _, g := range a.Galaxy {
+					onAttrs += len(g.GalaxyCluster)
+				}
+			}
+		}
+	}
+	count(ev.Attribute)
+	for _, o := range ev.Object {
+		if !o.Deleted {
+			count(o.Attribute)
+		}
+	}
+	if len(clusters) == 0 && onAttrs == 0 {
+		return nil
+	}
+	var more []string
+	if n := len(clusters) - maxGalaxyLines; n > 0 {
+		clusters = clusters[:maxGalaxyLines]
+		more = append(more, fmt.Sprintf("+%d more", n))
+	}
+	if onAttrs > 0 {
+		more = append(more, fmt.Sprintf("+%d on attributes", onAttrs))
+	}
+	if len(more) > 0 {
+		clusters = append(clusters, s.Dim.Render(strings.Join(more, " · ")))
+	}
+	out := make([]string, len(clusters))
+	for i, c := range clusters {
+		l := label("Galaxies")
+		if i > 0 {
+			l = strings.Repeat(" ", 14) // under the first cluster
+		}
+		out[i] = l + c
+	}
+	return out
 }
 
 func orgName(o *misp.Org) string {

@@ -422,3 +422,86 @@ func TestEventsSyncColumnShowsPushes(t *testing.T) {
 		t.Errorf("sync column %v:\n%s", state, screen(m))
 	}
 }
+
+// galaxyEvent is the osint-mixed Sofacy event (Threat Actor: Sofacy attached) with
+// more clusters attached to it, and one to its first attribute.
+func galaxyEvent(t *testing.T, extra ...misp.Galaxy) *misp.Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "feeds", "osint-mixed", "5908888b-0154-4a69-b0b2-72090a016219.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := misp.ParseEvent(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Galaxy = append(ev.Galaxy, extra...)
+	ev.Attribute[0].Galaxy = []misp.Galaxy{galaxy("c4e851fa-775f-11e7-8163-b774922098cd", "Attack Pattern", "mitre-attack-pattern",
+		cluster("a62a8db3-f23a-4d8f-afd6-9dbc77e7813b", "mitre-attack-pattern", "Spearphishing Link - T1192"))}
+	return ev
+}
+
+func galaxy(uuid, name, typ string, clusters ...misp.GalaxyCluster) misp.Galaxy {
+	return misp.Galaxy{UUID: uuid, Name: name, Type: typ, Version: "1", GalaxyCluster: clusters}
+}
+
+func cluster(uuid, typ, value string) misp.GalaxyCluster {
+	return misp.GalaxyCluster{UUID: uuid, Type: typ, Value: value, TagName: "misp-galaxy:" + typ + "=\"" + value + "\""}
+}
+
+// TestGoldenEventDetailGalaxies: an event with clusters of two galaxies lists one
+// "galaxy: cluster" line for each under its tags, and counts the cluster on an attribute.
+func TestGoldenEventDetailGalaxies(t *testing.T) {
+	tool := galaxy("d439f0e5-7bd6-4ddb-8d25-3c7ef1a8a9d1", "Tool", "tool",
+		cluster("5e2a8b9c-4f1d-4a6e-9b3c-7d8e9f0a1b2c", "tool", "X-Agent"))
+	for _, sz := range goldenSizes {
+		st := eventsStore(t)
+		if _, err := st.UpsertEvent(context.Background(), galaxyEvent(t, tool), store.UpsertOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		m := newTest(t, st, sz.w, sz.h)
+		fixedInstance(m)
+		press(t, m, "2", "/", "type:Syria", "enter", "enter")
+		scr := unpadded(screen(m))
+		for _, want := range []string{"\n Tags         Sednit, misp-galaxy:threat-actor=\"Sofacy\"\n Galaxies     Threat Actor: Sofacy\n" +
+			"              Tool: X-Agent\n              +1 on attributes\n\n Where it went"} {
+			if !strings.Contains(scr, want) {
+				t.Errorf("%dx%d: no %q in\n%s", sz.w, sz.h, want, scr)
+			}
+		}
+		goldenScreen(t, "eventdetail_galaxies", m)
+	}
+}
+
+// TestEventDetailGalaxiesCapped: past three clusters the section says how many more
+// there are instead of pushing the rest of the detail down.
+func TestEventDetailGalaxiesCapped(t *testing.T) {
+	st := eventsStore(t)
+	tools := galaxy("d439f0e5-7bd6-4ddb-8d25-3c7ef1a8a9d1", "Tool", "tool",
+		cluster("5e2a8b9c-4f1d-4a6e-9b3c-7d8e9f0a1b2c", "tool", "X-Agent"),
+		cluster("6f3b9cad-5a2e-4b7f-8c4d-8e9fa0b1c2d3", "tool", "XTunnel"),
+		cluster("7a4cadbe-6b3f-4c80-9d5e-9fa0b1c2d3e4", "tool", "Zebrocy"))
+	if _, err := st.UpsertEvent(context.Background(), galaxyEvent(t, tools), store.UpsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m := newTest(t, st, 80, 24)
+	fixedInstance(m)
+	press(t, m, "2", "/", "type:Syria", "enter", "enter")
+	scr := unpadded(screen(m))
+	want := "\n Galaxies     Threat Actor: Sofacy\n              Tool: X-Agent\n              Tool: XTunnel\n              +1 more · +1 on attributes\n"
+	if !strings.Contains(scr, want) {
+		t.Errorf("no %q in\n%s", want, scr)
+	}
+	if strings.Contains(scr, "Zebrocy") {
+		t.Errorf("the fourth cluster is listed past the cap:\n%s", scr)
+	}
+}
+
+// unpadded is a screen without the spaces that pad its lines to the width.
+func unpadded(scr string) string {
+	lines := strings.Split(scr, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -50,14 +50,7 @@ func TestPulledSightingsFollowThePolicy(t *testing.T) {
 			if got == nil {
 				t.Fatal("B did not pull the event")
 			}
-			var orgs []string
-			for _, s := range attribute(got, ev.Attribute[0].UUID).Sighting {
-				name := ""
-				if s.Organisation != nil {
-					name = s.Organisation.Name
-				}
-				orgs = append(orgs, name)
-			}
+			orgs := sightingOrgs(attribute(got, ev.Attribute[0].UUID))
 			if strings.Join(orgs, ",") != strings.Join(c.want, ",") {
 				t.Errorf("B holds sightings by %q, want %q", orgs, c.want)
 			}
@@ -96,14 +89,7 @@ func TestPushedSightingsFollowThePolicy(t *testing.T) {
 			if got == nil {
 				t.Fatal("A did not push the event")
 			}
-			var orgs []string
-			for _, s := range attribute(got, ev.Attribute[0].UUID).Sighting {
-				name := ""
-				if s.Organisation != nil {
-					name = s.Organisation.Name
-				}
-				orgs = append(orgs, name)
-			}
+			orgs := sightingOrgs(attribute(got, ev.Attribute[0].UUID))
 			if strings.Join(orgs, ",") != strings.Join(c.want, ",") || len(orgs) != len(c.want) {
 				t.Errorf("B holds sightings by %q, want %q", orgs, c.want)
 			}
@@ -206,4 +192,18 @@ func sightedByTwoOrgs(t *testing.T, a *node, prefix string) *misp.Event {
 		}
 	}
 	return ev
+}
+
+// sightingOrgs names the organisation of each of the attribute's sightings, in order ("" for
+// an anonymous one).
+func sightingOrgs(a *misp.Attribute) []string {
+	var orgs []string
+	for _, s := range a.Sighting {
+		name := ""
+		if s.Organisation != nil {
+			name = s.Organisation.Name
+		}
+		orgs = append(orgs, name)
+	}
+	return orgs
 }
